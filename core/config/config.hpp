@@ -1,0 +1,109 @@
+// The validated, typed form of oemlink's YAML configuration. Produced by load_config();
+// everything downstream reads these structs and never YAML.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace oemlink::config {
+
+using Duration = std::chrono::milliseconds;
+
+// Where a value came from, for error messages: "file:line:column".
+struct Position {
+  std::string file;
+  int line = 0;    // 1-based, 0 = unknown
+  int column = 0;  // 1-based
+};
+
+enum class LogFormat { text, json };
+enum class OnLoadError { fail, skip };
+// How a driver's connections get data: polled by the host, one stream per connection,
+// or one stream for the whole driver instance.
+enum class IngestMode { poll, stream, driver_stream };
+
+struct LoggingConfig {
+  std::string level = "info";  // trace|debug|info|warn|error
+  LogFormat format = LogFormat::text;
+  std::string file;  // empty: stderr
+};
+
+struct HttpConfig {
+  Duration default_timeout{30'000};
+  bool allow_plain_http = false;  // http:// URLs are refused unless set (tests, local mocks)
+  std::string ca_file;            // extra CA bundle; empty: system store
+  uint32_t max_connections_per_host = 32;
+};
+
+struct ScheduleConfig {
+  double jitter = 0.1;               // each interval varies by up to ±10%
+  Duration max_backoff{3'600'000};   // cap for exponential back-off after failures
+  Duration shutdown_timeout{10'000}; // in-flight work gets this long at SIGTERM
+  Duration slow_call_warning{1'000}; // driver calls that take longer are logged and counted
+};
+
+struct RateLimitConfig {
+  double per_second = 0;  // 0: unlimited
+  uint32_t burst = 1;
+};
+
+struct DriverConfig {
+  std::string name;
+  std::string library;  // as written: bare name ("mock") or a path
+  std::filesystem::path library_path;  // resolved: absolute when the value was a path
+  YAML::Node settings;  // the raw mapping; validated against the driver's table once loaded
+  Duration poll_interval{300'000};
+  Duration asleep_interval{900'000};
+  uint32_t max_concurrent_requests = 64;
+  RateLimitConfig rate_limit;
+  OnLoadError on_load_error = OnLoadError::fail;
+  IngestMode mode = IngestMode::poll;
+  Position position;
+};
+
+struct ConnectionConfig {
+  std::string id;
+  std::string driver;
+  std::string vin;
+  std::map<std::string, std::string> identifiers;  // OEM-side ids, e.g. tesla_id
+  uint64_t vehicle_token_id = 0;
+  uint64_t synthetic_token_id = 0;
+  uint32_t key_child = 0;  // BIP-32 hardened child number, < 2^31
+  std::optional<Duration> poll_interval;  // overrides the driver's
+  Position position;
+};
+
+struct FileSinkConfig {
+  std::filesystem::path path;  // resolved against data_dir when relative
+  uint64_t rotate_bytes = 256ull << 20;
+  uint32_t keep_files = 8;
+  Duration flush_interval{1'000};
+};
+
+struct SinkConfig {
+  std::string name;
+  std::string type;  // "file" (others arrive with the uplink issue)
+  FileSinkConfig file;
+  Position position;
+};
+
+struct Config {
+  std::filesystem::path source;    // the file read ("<embedded>" for the built-in default)
+  std::filesystem::path base_dir;  // relative paths resolve against this
+  std::filesystem::path data_dir;
+  LoggingConfig logging;
+  HttpConfig http;
+  ScheduleConfig schedule;
+  std::vector<DriverConfig> drivers;
+  std::vector<ConnectionConfig> connections;
+  std::vector<SinkConfig> sinks;
+};
+
+}  // namespace oemlink::config

@@ -1,0 +1,486 @@
+// oemlink driver SDK — header-only C++ layer over the C ABI in driver.h.
+//
+// It turns a driver into two small classes (an instance and its connections) and keeps the ABI
+// rules for you: exceptions never cross the boundary (they become OEMLINK_ERROR with the
+// exception's message), completions fire exactly once (a dropped PollDone reports an error
+// instead of hanging the connection), and callbacks into your code are std::function objects
+// owned on the C++ side.
+//
+// Usage:
+//   class MyConnection : public oemlink::Connection { ... override poll() ... };
+//   class MyDriver : public oemlink::Driver {
+//    public:
+//     MyDriver(oemlink::Host host, std::string_view settings_json);
+//     std::unique_ptr<oemlink::Connection> open(oemlink::ConnHandle, const oemlink::ConnInfo&) override;
+//   };
+//   OEMLINK_DRIVER(MyDriver, "mine", "0.1.0", "My OEM", OEMLINK_CAP_POLL, kSettings)
+//
+// Depends on the C++ standard library only.
+#ifndef OEMLINK_DRIVER_HPP
+#define OEMLINK_DRIVER_HPP
+
+#include <oemlink/driver.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <strings.h>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace oemlink {
+
+inline oemlink_str to_str(std::string_view s) { return oemlink_str{s.data(), s.size()}; }
+inline std::string_view to_view(oemlink_str s) {
+  return s.data ? std::string_view(s.data, s.size) : std::string_view();
+}
+
+using ConnHandle = oemlink_conn*;
+
+// A reading in DIMO names and units. Views must outlive the emit() call.
+struct Reading {
+  static oemlink_reading number(std::string_view name, int64_t ts_ms, double v) {
+    oemlink_reading r{};
+    r.struct_size = sizeof r;
+    r.name = to_str(name);
+    r.timestamp_ms = ts_ms;
+    r.kind = OEMLINK_VALUE_NUMBER;
+    r.number = v;
+    r.hdop = NAN;
+    return r;
+  }
+  static oemlink_reading text(std::string_view name, int64_t ts_ms, std::string_view v) {
+    oemlink_reading r = number(name, ts_ms, 0);
+    r.kind = OEMLINK_VALUE_STRING;
+    r.text = to_str(v);
+    return r;
+  }
+  static oemlink_reading location(std::string_view name, int64_t ts_ms, double lat, double lon,
+                                  double hdop = NAN) {
+    oemlink_reading r = number(name, ts_ms, 0);
+    r.kind = OEMLINK_VALUE_LOCATION;
+    r.latitude = lat;
+    r.longitude = lon;
+    r.hdop = hdop;
+    return r;
+  }
+};
+
+struct HttpResponse {
+  oemlink_status status = OEMLINK_RETRY;  // OK when a response arrived
+  int http_status = 0;
+  std::vector<std::pair<std::string_view, std::string_view>> headers;  // valid during callback
+  std::string_view body;
+  std::string_view error;
+
+  // Case-insensitive header lookup; empty when absent.
+  std::string_view header(std::string_view name) const {
+    for (auto& [k, v] : headers) {
+      if (k.size() == name.size() && strncasecmp(k.data(), name.data(), k.size()) == 0) return v;
+    }
+    return {};
+  }
+};
+
+struct HttpRequest {
+  std::string method = "GET";
+  std::string url;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  uint32_t timeout_ms = 0;
+};
+
+// Copyable handle to the host's services. Cheap: one pointer.
+class Host {
+ public:
+  Host() = default;
+  explicit Host(const oemlink_host* h) : h_(h) {}
+  const oemlink_host* raw() const { return h_; }
+
+  void log(oemlink_log_level level, std::string_view msg, ConnHandle conn = nullptr) const {
+    h_->log(h_, conn, level, to_str(msg));
+  }
+  oemlink_status emit(ConnHandle conn, std::span<const oemlink_reading> readings) const {
+    return h_->emit(h_, conn, readings.data(), readings.size());
+  }
+  void report_state(ConnHandle conn, oemlink_conn_state state, int64_t until_unix_ms = 0,
+                    std::string_view reason = {}) const {
+    h_->report_state(h_, conn, state, until_unix_ms, to_str(reason));
+  }
+  int64_t now_ms() const { return h_->now_unix_ms(h_); }
+  void count(std::string_view name, uint64_t delta = 1) const {
+    h_->counter_add(h_, to_str(name), delta);
+  }
+
+  // Starts a request; `done` runs exactly once. Returns false (and does not call `done`) when
+  // the host rejects the request as malformed.
+  bool http(ConnHandle conn, const HttpRequest& req,
+            std::function<void(const HttpResponse&)> done) const {
+    std::vector<oemlink_http_header> hs;
+    hs.reserve(req.headers.size());
+    for (auto& [k, v] : req.headers) hs.push_back({to_str(k), to_str(v)});
+    oemlink_http_request r{};
+    r.struct_size = sizeof r;
+    r.method = to_str(req.method);
+    r.url = to_str(req.url);
+    r.headers = hs.data();
+    r.header_count = hs.size();
+    r.body = to_str(req.body);
+    r.timeout_ms = req.timeout_ms;
+    auto* box = new std::function<void(const HttpResponse&)>(std::move(done));
+    oemlink_status st = h_->http_request(h_, conn, &r, &Host::http_trampoline, box);
+    if (st != OEMLINK_OK) {
+      delete box;
+      return false;
+    }
+    return true;
+  }
+
+  // Returns the secret, or nullopt-like empty + false when absent.
+  bool secret_get(ConnHandle conn, std::string_view key, std::string& out) const {
+    out.resize(256);
+    for (;;) {
+      size_t size = 0;
+      oemlink_status st = h_->secret_get(h_, conn, to_str(key), out.data(), out.size(), &size);
+      if (st == OEMLINK_OK) {
+        out.resize(size);
+        return true;
+      }
+      if (st != OEMLINK_RETRY) {
+        out.clear();
+        return false;
+      }
+      out.resize(size);
+    }
+  }
+  // Stores all pairs atomically and durably.
+  bool secret_put(ConnHandle conn,
+                  std::span<const std::pair<std::string_view, std::string_view>> kv) const {
+    std::vector<oemlink_str> ks, vs;
+    for (auto& [k, v] : kv) {
+      ks.push_back(to_str(k));
+      vs.push_back(to_str(v));
+    }
+    return h_->secret_put(h_, conn, ks.data(), vs.data(), ks.size()) == OEMLINK_OK;
+  }
+
+  // One-shot timer; `fn(cancelled)` runs exactly once. Returns the id for cancel_timer().
+  uint64_t start_timer(uint32_t delay_ms, std::function<void(bool cancelled)> fn) const {
+    auto* box = new std::function<void(bool)>(std::move(fn));
+    uint64_t id = h_->timer_start(h_, delay_ms, &Host::timer_trampoline, box);
+    if (id == 0) delete box;
+    return id;
+  }
+  void cancel_timer(uint64_t id) const { h_->timer_cancel(h_, id); }
+
+ private:
+  static void OEMLINK_CALL http_trampoline(void* ctx, const oemlink_http_response* r) {
+    std::unique_ptr<std::function<void(const HttpResponse&)>> fn(
+        static_cast<std::function<void(const HttpResponse&)>*>(ctx));
+    HttpResponse resp;
+    resp.status = r->status;
+    resp.http_status = r->http_status;
+    for (size_t i = 0; i < r->header_count; ++i)
+      resp.headers.emplace_back(to_view(r->headers[i].name), to_view(r->headers[i].value));
+    resp.body = to_view(r->body);
+    resp.error = to_view(r->error);
+    try {
+      (*fn)(resp);
+    } catch (...) {
+      // An exception may not unwind into the host; the driver's own completion logic owns
+      // error reporting, so there is nothing more to do here.
+    }
+  }
+  static void OEMLINK_CALL timer_trampoline(void* ctx, int32_t cancelled) {
+    std::unique_ptr<std::function<void(bool)>> fn(static_cast<std::function<void(bool)>*>(ctx));
+    try {
+      (*fn)(cancelled != 0);
+    } catch (...) {
+    }
+  }
+
+  const oemlink_host* h_ = nullptr;
+};
+
+// Move-only completion for one poll (or stream). Calling it twice is a no-op; destroying it
+// uncalled reports OEMLINK_ERROR so the host never waits forever on a lost completion.
+class PollDone {
+ public:
+  PollDone() = default;
+  PollDone(oemlink_poll_done_fn fn, void* ctx) : fn_(fn), ctx_(ctx) {}
+  PollDone(PollDone&& o) noexcept : fn_(std::exchange(o.fn_, nullptr)), ctx_(o.ctx_) {}
+  PollDone& operator=(PollDone&& o) noexcept {
+    if (this != &o) {
+      finish(OEMLINK_ERROR, "poll completion dropped by the driver");
+      fn_ = std::exchange(o.fn_, nullptr);
+      ctx_ = o.ctx_;
+    }
+    return *this;
+  }
+  PollDone(const PollDone&) = delete;
+  PollDone& operator=(const PollDone&) = delete;
+  ~PollDone() { finish(OEMLINK_ERROR, "poll completion dropped by the driver"); }
+
+  void ok() { finish(OEMLINK_OK, {}); }
+  void retry(std::string_view why) { finish(OEMLINK_RETRY, why); }
+  void error(std::string_view why) { finish(OEMLINK_ERROR, why); }
+  void finish(oemlink_status st, std::string_view msg) {
+    if (auto fn = std::exchange(fn_, nullptr)) fn(ctx_, st, to_str(msg));
+  }
+  explicit operator bool() const { return fn_ != nullptr; }
+
+ private:
+  oemlink_poll_done_fn fn_ = nullptr;
+  void* ctx_ = nullptr;
+};
+
+struct ConnInfo {
+  std::string id;
+  std::string vin;
+  std::string identifiers_json;
+  uint64_t vehicle_token_id = 0;
+  uint64_t synthetic_token_id = 0;
+};
+
+// Stream completion: same semantics as PollDone but for oemlink_stream_ended_fn.
+class StreamEnded {
+ public:
+  StreamEnded() = default;
+  StreamEnded(oemlink_stream_ended_fn fn, void* ctx) : fn_(fn), ctx_(ctx) {}
+  StreamEnded(StreamEnded&& o) noexcept : fn_(std::exchange(o.fn_, nullptr)), ctx_(o.ctx_) {}
+  StreamEnded& operator=(StreamEnded&& o) noexcept {
+    fn_ = std::exchange(o.fn_, nullptr);
+    ctx_ = o.ctx_;
+    return *this;
+  }
+  // Report the end of the stream (at most once).
+  void operator()(oemlink_status st, std::string_view msg) {
+    if (auto fn = std::exchange(fn_, nullptr)) fn(ctx_, st, to_str(msg));
+  }
+  // Forget the callback without calling it (after stream_stop the host does not expect it).
+  void release() { fn_ = nullptr; }
+  explicit operator bool() const { return fn_ != nullptr; }
+
+ private:
+  oemlink_stream_ended_fn fn_ = nullptr;
+  void* ctx_ = nullptr;
+};
+
+// One linked car. Override what your capabilities promise.
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  // Start one poll; finish it through `done`. Throwing reports OEMLINK_ERROR.
+  virtual void poll(PollDone done) { done.error("this driver does not poll"); }
+  virtual void stream_start(StreamEnded ended) { ended(OEMLINK_ERROR, "no stream support"); }
+  virtual void stream_stop() {}
+};
+
+// One configured driver instance.
+class Driver {
+ public:
+  virtual ~Driver() = default;
+  virtual std::unique_ptr<Connection> open(ConnHandle conn, const ConnInfo& info) = 0;
+  // Per-driver stream (conn == NULL in the ABI). Default: unsupported.
+  virtual void stream_start(StreamEnded ended) { ended(OEMLINK_ERROR, "no driver-wide stream"); }
+  virtual void stream_stop() {}
+  // Webhook: answer through `respond(status_code, body)` exactly once.
+  virtual void webhook(const HttpRequest& /*req*/,
+                       std::function<void(int, std::string_view)> respond) {
+    respond(404, "no webhook support");
+  }
+  virtual const void* extension(const char* /*id*/) { return nullptr; }
+};
+
+namespace detail {
+
+inline void write_err(char* err, size_t cap, const char* msg) {
+  if (err && cap) std::snprintf(err, cap, "%s", msg);
+}
+
+struct InstanceBox {
+  std::unique_ptr<Driver> driver;
+};
+
+// Trampolines for a concrete driver class D, constructible as D(Host, std::string_view).
+template <class D>
+struct Adapter {
+  static oemlink_status OEMLINK_CALL create(const oemlink_host* host, oemlink_str settings,
+                                            oemlink_instance** out, char* err, size_t cap) {
+    try {
+      auto box = std::make_unique<InstanceBox>();
+      box->driver = std::make_unique<D>(Host(host), to_view(settings));
+      *out = reinterpret_cast<oemlink_instance*>(box.release());
+      return OEMLINK_OK;
+    } catch (const std::exception& e) {
+      write_err(err, cap, e.what());
+    } catch (...) {
+      write_err(err, cap, "unknown exception in create");
+    }
+    return OEMLINK_ERROR;
+  }
+  static InstanceBox* box(oemlink_instance* i) { return reinterpret_cast<InstanceBox*>(i); }
+  static void OEMLINK_CALL destroy(oemlink_instance* i) {
+    try {
+      delete box(i);
+    } catch (...) {
+    }
+  }
+  static oemlink_status OEMLINK_CALL open(oemlink_instance* i, oemlink_conn* conn,
+                                          const oemlink_conn_info* info, void** ctx, char* err,
+                                          size_t cap) {
+    try {
+      ConnInfo ci;
+      ci.id = std::string(to_view(info->id));
+      ci.vin = std::string(to_view(info->vin));
+      ci.identifiers_json = std::string(to_view(info->identifiers_json));
+      ci.vehicle_token_id = info->vehicle_token_id;
+      ci.synthetic_token_id = info->synthetic_token_id;
+      auto c = box(i)->driver->open(conn, ci);
+      if (!c) {
+        write_err(err, cap, "driver refused the connection");
+        return OEMLINK_ERROR;
+      }
+      *ctx = c.release();
+      return OEMLINK_OK;
+    } catch (const std::exception& e) {
+      write_err(err, cap, e.what());
+    } catch (...) {
+      write_err(err, cap, "unknown exception in open");
+    }
+    return OEMLINK_ERROR;
+  }
+  static void OEMLINK_CALL close(oemlink_instance*, oemlink_conn*, void* ctx) {
+    try {
+      delete static_cast<Connection*>(ctx);
+    } catch (...) {
+    }
+  }
+  static oemlink_status OEMLINK_CALL poll(oemlink_instance*, oemlink_conn*, void* ctx,
+                                          oemlink_poll_done_fn fn, void* done_ctx) {
+    PollDone done(fn, done_ctx);
+    try {
+      static_cast<Connection*>(ctx)->poll(std::move(done));
+    } catch (const std::exception& e) {
+      done.error(e.what());  // no-op if the driver already moved it away and finished it
+    } catch (...) {
+      done.error("unknown exception in poll");
+    }
+    return OEMLINK_OK;
+  }
+  static oemlink_status OEMLINK_CALL stream_start(oemlink_instance* i, oemlink_conn* conn,
+                                                  void* ctx, oemlink_stream_ended_fn fn,
+                                                  void* end_ctx) {
+    StreamEnded ended(fn, end_ctx);
+    try {
+      if (conn)
+        static_cast<Connection*>(ctx)->stream_start(std::move(ended));
+      else
+        box(i)->driver->stream_start(std::move(ended));
+    } catch (const std::exception& e) {
+      ended(OEMLINK_ERROR, e.what());
+    } catch (...) {
+      ended(OEMLINK_ERROR, "unknown exception in stream_start");
+    }
+    return OEMLINK_OK;
+  }
+  static void OEMLINK_CALL stream_stop(oemlink_instance* i, oemlink_conn* conn, void* ctx) {
+    try {
+      if (conn)
+        static_cast<Connection*>(ctx)->stream_stop();
+      else
+        box(i)->driver->stream_stop();
+    } catch (...) {
+    }
+  }
+  static oemlink_status OEMLINK_CALL webhook(oemlink_instance* i, const oemlink_http_request* r,
+                                             oemlink_webhook_respond_fn fn, void* ctx) {
+    try {
+      HttpRequest req;
+      req.method = std::string(to_view(r->method));
+      req.url = std::string(to_view(r->url));
+      for (size_t k = 0; k < r->header_count; ++k)
+        req.headers.emplace_back(std::string(to_view(r->headers[k].name)),
+                                 std::string(to_view(r->headers[k].value)));
+      req.body = std::string(to_view(r->body));
+      box(i)->driver->webhook(req, [fn, ctx](int code, std::string_view body) {
+        oemlink_http_response resp{};
+        resp.struct_size = sizeof resp;
+        resp.status = OEMLINK_OK;
+        resp.http_status = code;
+        resp.body = to_str(body);
+        fn(ctx, &resp);
+      });
+      return OEMLINK_OK;
+    } catch (...) {
+      return OEMLINK_ERROR;
+    }
+  }
+  static const void* OEMLINK_CALL get_extension(oemlink_instance* i, const char* id) {
+    try {
+      return i ? box(i)->driver->extension(id) : nullptr;
+    } catch (...) {
+      return nullptr;
+    }
+  }
+};
+
+}  // namespace detail
+
+// Builds the static descriptor for driver class D.
+template <class D>
+const oemlink_driver* make_descriptor(const char* name, const char* version, const char* desc,
+                                      oemlink_capabilities caps, const oemlink_setting* settings,
+                                      size_t setting_count) {
+  using A = detail::Adapter<D>;
+  static const oemlink_driver d = [&] {
+    oemlink_driver x{};
+    x.struct_size = sizeof x;
+    x.abi_major = OEMLINK_ABI_MAJOR;
+    x.abi_minor = OEMLINK_ABI_MINOR;
+    x.name = name;
+    x.version = version;
+    x.description = desc;
+    x.capabilities = caps;
+    x.settings = settings;
+    x.setting_count = setting_count;
+    x.create = &A::create;
+    x.destroy = &A::destroy;
+    x.open = &A::open;
+    x.close = &A::close;
+    x.poll = (caps & OEMLINK_CAP_POLL) ? &A::poll : nullptr;
+    x.stream_start = (caps & OEMLINK_CAP_STREAM) ? &A::stream_start : nullptr;
+    x.stream_stop = (caps & OEMLINK_CAP_STREAM) ? &A::stream_stop : nullptr;
+    x.webhook = (caps & OEMLINK_CAP_WEBHOOK) ? &A::webhook : nullptr;
+    x.get_extension = &A::get_extension;
+    return x;
+  }();
+  return &d;
+}
+
+// A settings-table row.
+constexpr oemlink_setting setting(const char* name, oemlink_setting_type type, uint32_t flags,
+                                  const char* default_value, const char* description) {
+  return oemlink_setting{sizeof(oemlink_setting), name, type, flags, default_value, description};
+}
+
+}  // namespace oemlink
+
+// Defines the exported entry point for driver class D. `settings` is a C array of
+// oemlink_setting (or use OEMLINK_NO_SETTINGS).
+// The descriptor is returned whatever the host's version: the host compares ABI majors and
+// names both in its error, which is more useful than a silent NULL.
+#define OEMLINK_DRIVER(D, NAME, VERSION, DESCRIPTION, CAPS, SETTINGS)                 \
+  extern "C" OEMLINK_EXPORT const oemlink_driver* OEMLINK_CALL oemlink_driver_entry(  \
+      uint32_t /*host_major*/, uint32_t /*host_minor*/) {                             \
+    return ::oemlink::make_descriptor<D>(NAME, VERSION, DESCRIPTION, CAPS, SETTINGS,  \
+                                         sizeof(SETTINGS) / sizeof(SETTINGS[0]));     \
+  }
+
+#endif  // OEMLINK_DRIVER_HPP

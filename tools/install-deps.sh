@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs everything oemlink needs to build, test and benchmark on Debian 12.
+# Idempotent: apt-get skips what is already there. Run as root (or with sudo).
+set -euo pipefail
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends \
+  build-essential g++ cmake ninja-build ccache pkg-config git \
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-filesystem1.81-dev \
+  libyaml-cpp-dev libcurl4-openssl-dev libssl-dev libspdlog-dev libfmt-dev \
+  libgtest-dev libgmock-dev googletest libbenchmark-dev \
+  libsqlite3-dev libsecp256k1-dev \
+  openssl ca-certificates python3 >/dev/null
