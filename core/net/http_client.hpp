@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -30,6 +31,8 @@ struct HttpRequest {
   TlsClientIdentity identity;
 };
 
+// When transport_ok is false there is no HTTP response: status, headers and body are empty even
+// if part of a response had arrived, so callers cannot mistake a truncated reply for a real one.
 struct HttpResponse {
   bool transport_ok = false;  // false: timeout, DNS, connect, TLS or shutdown; see error
   long status = 0;
@@ -43,33 +46,44 @@ struct HttpClientOptions {
   std::chrono::milliseconds default_timeout{30'000};
   bool verify_tls = true;
   bool allow_plain_http = false;
-  std::string ca_file;  // extra CA bundle; empty: system default
+  // PEM CA bundle (CURLOPT_CAINFO). It replaces libcurl's default bundle file; Debian's libcurl
+  // keeps its CA path (/etc/ssl/certs) as well, so there the system roots stay trusted too.
+  std::string ca_file;
   long max_connections_per_host = 32;
   long max_total_connections = 256;
+  // A body larger than this fails the transfer, so a misbehaving server cannot exhaust memory.
+  size_t max_response_bytes = 64u << 20;
 };
 
 using HttpDone = std::function<void(HttpResponse&&)>;
 
+// One instance per io_context; all of its requests share one connection cache (keep-alive).
+// Redirects are not followed: drivers see 3xx themselves.
 class CurlMultiClient {
  public:
   CurlMultiClient(boost::asio::io_context& io, HttpClientOptions options);
+  // [io thread, or with the io_context not running] Aborts in-flight requests WITHOUT calling
+  // their `done`; call shutdown() first if every callback must run.
   ~CurlMultiClient();
   CurlMultiClient(const CurlMultiClient&) = delete;
   CurlMultiClient& operator=(const CurlMultiClient&) = delete;
 
-  // [any-thread] Starts a request; `done` runs exactly once on the io_context's thread.
+  // [any-thread] Starts a request; `done` runs exactly once on the io_context's thread, never
+  // inside request() itself (unless the client is destroyed first, see the destructor).
   // Malformed requests (bad URL, http:// when not allowed) complete with transport_ok=false.
   void request(HttpRequest request, HttpDone done);
 
   // [io thread] Requests currently in flight.
   size_t in_flight() const;
 
-  // [io thread] Fails every in-flight request with "shutdown" and refuses new ones.
+  // [io thread] Fails every in-flight request with "shutdown" and refuses new ones. Their `done`
+  // callbacks run synchronously inside this call.
   void shutdown();
 
  private:
   struct Impl;
-  std::unique_ptr<Impl> impl_;
+  // Shared so that queued Asio handlers can tell (via weak_ptr) that the client is gone.
+  std::shared_ptr<Impl> impl_;
 };
 
 }  // namespace oemlink::net
