@@ -1,0 +1,58 @@
+// Turns one connection's batch of validated readings into a CloudEvents 1.0 event carrying
+// DIMO's default-module `data` (dimo-wire.md sections 1 and 4). `data` is serialized once; a
+// DataSigner (the signing issue) signs exactly those bytes.
+#pragma once
+
+#include "core/pipeline/event.hpp"
+#include "core/pipeline/event_id.hpp"
+
+#include <oemlink/driver.h>
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace oemlink::pipeline {
+
+// Chain constants; defaults are DIMO's production values (Polygon, chain 137).
+struct EnvelopeSettings {
+  uint64_t chain_id = 137;
+  std::string vehicle_contract = "0xbA5738a18d83D41847dfFbDC6101d37C69c9B0cF";
+  std::string synthetic_device_contract = "0x4804e8D1661cd1a1e5dDdE1ff458A7f878c0aC6D";
+  std::string source = "0xc4035Fecb1cc906130423EF05f9C20977F643722";  // integration address
+};
+
+struct ConnectionIdentity {
+  std::string_view id;
+  std::string_view vin;
+  uint64_t vehicle_token_id = 0;
+  uint64_t synthetic_token_id = 0;
+  uint32_t key_child = 0;
+};
+
+// Signs the exact `data` bytes of an event with the connection's key.
+class DataSigner {
+ public:
+  virtual ~DataSigner() = default;
+  // "0x" + 130 lowercase hex (r || s || v, v = 27/28).
+  virtual std::string sign(uint32_t key_child, std::string_view data) = 0;
+};
+
+class EventBuilder {
+ public:
+  explicit EventBuilder(EnvelopeSettings settings, DataSigner* signer = nullptr);
+
+  // `readings` must be non-empty and already validated. Not thread-safe.
+  Event build(const ConnectionIdentity& conn, std::span<const oemlink_reading> readings);
+
+ private:
+  EnvelopeSettings settings_;
+  DataSigner* signer_;
+  EventIdGenerator ids_;
+  std::string producer_prefix_;  // did:erc721:<chain>:<synthetic contract>:
+  std::string subject_prefix_;   // did:erc721:<chain>:<vehicle contract>:
+  std::string data_;             // reused buffer
+};
+
+}  // namespace oemlink::pipeline

@@ -1,0 +1,22 @@
+// Where built events go. Implementations live in core/uplink (file, and later the durable
+// outbox feeding HTTPS and MQTT).
+#pragma once
+
+#include "core/pipeline/event.hpp"
+
+#include <string_view>
+
+namespace oemlink::pipeline {
+
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  virtual std::string_view name() const = 0;
+  // [serialized by the pipeline] Takes the event. False when it could not (I/O error or
+  // back-pressure): the pipeline then answers RETRY so the driver keeps its data.
+  virtual bool append(const Event& event) = 0;
+  // Pushes buffered events to their destination.
+  virtual void flush() = 0;
+};
+
+}  // namespace oemlink::pipeline

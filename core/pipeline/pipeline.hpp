@@ -1,0 +1,48 @@
+// The one path every reading takes: validate -> build event (serialize once, sign) -> sinks.
+// Drivers reach it through the host's emit(); streams, polls and webhooks all arrive here.
+#pragma once
+
+#include "core/common/metrics.hpp"
+#include "core/common/rate_limited_log.hpp"
+#include "core/pipeline/event_builder.hpp"
+#include "core/pipeline/event_sink.hpp"
+
+#include <oemlink/driver.h>
+
+#include <mutex>
+#include <span>
+#include <vector>
+
+namespace oemlink::pipeline {
+
+struct SubmitResult {
+  oemlink_status status = OEMLINK_OK;  // OK, RETRY (back-pressure: nothing taken), ERROR (some rejected)
+  size_t accepted = 0;
+  size_t rejected = 0;
+};
+
+class Pipeline {
+ public:
+  // Sinks are borrowed and must outlive the pipeline.
+  Pipeline(EventBuilder builder, std::vector<EventSink*> sinks, MetricsRegistry& metrics);
+
+  // [any-thread] Validates and delivers one batch of readings from one connection.
+  SubmitResult submit(const ConnectionIdentity& conn, std::span<const oemlink_reading> readings,
+                      int64_t now_ms);
+
+  // [any-thread] Flushes every sink.
+  void flush();
+
+ private:
+  std::mutex mu_;
+  EventBuilder builder_;
+  std::vector<EventSink*> sinks_;
+  std::vector<oemlink_reading> valid_;  // reused under mu_
+  Counter& readings_accepted_;
+  Counter& readings_rejected_;
+  Counter& events_built_;
+  Counter& events_backpressured_;
+  LogGate reject_log_;
+};
+
+}  // namespace oemlink::pipeline

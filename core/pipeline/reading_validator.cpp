@@ -1,0 +1,65 @@
+#include "core/pipeline/reading_validator.hpp"
+
+#include "core/pipeline/signal_catalogue.hpp"
+
+#include <cmath>
+#include <string_view>
+
+namespace oemlink::pipeline {
+namespace {
+
+std::string_view view(oemlink_str s) { return s.data ? std::string_view(s.data, s.size) : ""; }
+
+std::string num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+}  // namespace
+
+std::string validate_reading(const oemlink_reading& r, int64_t now_ms) {
+  std::string_view name = view(r.name);
+  if (r.struct_size < offsetof(oemlink_reading, hdop) + sizeof(double))
+    return "reading struct_size " + std::to_string(r.struct_size) + " is too small";
+  const SignalSpec* spec = find_signal(name);
+  if (!spec) return "unknown signal \"" + std::string(name.substr(0, 80)) + "\"";
+  std::string who = "signal " + std::string(name) + ": ";
+  if (r.timestamp_ms < kMinTimestampMs)
+    return who + "timestamp " + std::to_string(r.timestamp_ms) + " ms is before 2000 (seconds?)";
+  if (r.timestamp_ms > now_ms + kMaxFutureSkewMs)
+    return who + "timestamp is " + std::to_string((r.timestamp_ms - now_ms) / 1000) +
+           " s in the future";
+  switch (spec->kind) {
+    case SignalKind::location:
+      if (r.kind != OEMLINK_VALUE_LOCATION) return who + "expects a location value";
+      if (!(r.latitude >= -90 && r.latitude <= 90))
+        return who + "latitude " + num(r.latitude) + " outside [-90, 90]";
+      if (!(r.longitude >= -180 && r.longitude <= 180))
+        return who + "longitude " + num(r.longitude) + " outside [-180, 180]";
+      if (!std::isnan(r.hdop) && !(r.hdop >= 0 && std::isfinite(r.hdop)))
+        return who + "hdop " + num(r.hdop) + " must be >= 0";
+      return {};
+    case SignalKind::string:
+      if (r.kind != OEMLINK_VALUE_STRING) return who + "expects a string value";
+      if (r.text.size > 1024) return who + "string longer than 1024 bytes";
+      return {};
+    case SignalKind::boolean:
+      if (r.kind != OEMLINK_VALUE_NUMBER || (r.number != 0 && r.number != 1))
+        return who + "expects a boolean as 0 or 1";
+      return {};
+    case SignalKind::number:
+      if (r.kind != OEMLINK_VALUE_NUMBER) return who + "expects a number";
+      if (!std::isfinite(r.number)) return who + "value is not a finite number";
+      if (!std::isnan(spec->min) && r.number < spec->min)
+        return who + "value " + num(r.number) + " below the minimum " + num(spec->min) + " " +
+               spec->unit;
+      if (!std::isnan(spec->max) && r.number > spec->max)
+        return who + "value " + num(r.number) + " above the maximum " + num(spec->max) + " " +
+               spec->unit;
+      return {};
+  }
+  return who + "unsupported kind";
+}
+
+}  // namespace oemlink::pipeline

@@ -1,0 +1,40 @@
+// JSON Lines file sink: one CloudEvent per line, rotated by size (path, path.1, ... path.N).
+// Buffered for throughput and flushed on an interval by the host; durability across crashes is
+// the outbox's job, not this sink's.
+#pragma once
+
+#include "core/common/metrics.hpp"
+#include "core/config/config.hpp"
+#include "core/pipeline/event_sink.hpp"
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+namespace oemlink::uplink {
+
+class JsonLinesFileSink final : public pipeline::EventSink {
+ public:
+  // Creates parent directories and opens the file for appending; throws std::runtime_error
+  // naming the path and the OS error on failure.
+  JsonLinesFileSink(std::string name, const config::FileSinkConfig& cfg, MetricsRegistry& metrics);
+  ~JsonLinesFileSink() override;
+
+  std::string_view name() const override { return name_; }
+  bool append(const pipeline::Event& event) override;
+  void flush() override;
+
+ private:
+  void open();
+  bool rotate();
+
+  std::string name_;
+  config::FileSinkConfig cfg_;
+  std::FILE* file_ = nullptr;
+  uint64_t size_ = 0;
+  Counter& written_;
+  Counter& failed_;
+  Counter& rotations_;
+};
+
+}  // namespace oemlink::uplink
