@@ -22,6 +22,7 @@
 #include <oemlink/driver.h>
 
 #include <cmath>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <strings.h>
@@ -208,6 +209,20 @@ class Host {
   const oemlink_host* h_ = nullptr;
 };
 
+namespace detail {
+// Set while a driver's Connection::poll() runs on this thread. The PollDone argument of poll() is
+// destroyed while an exception unwinds out of it, before any handler can see the exception;
+// the slot lets it hand its completion back to the adapter, which reports the exception's
+// message instead of a generic "dropped".
+struct PollUnwindSlot {
+  oemlink_poll_done_fn fn;
+  void* ctx;
+  int uncaught_at_entry;
+  bool claimed;
+};
+inline thread_local PollUnwindSlot* poll_unwind_slot = nullptr;
+}  // namespace detail
+
 // Move-only completion for one poll (or stream). Calling it twice is a no-op; destroying it
 // uncalled reports OEMLINK_ERROR so the host never waits forever on a lost completion.
 class PollDone {
@@ -225,7 +240,17 @@ class PollDone {
   }
   PollDone(const PollDone&) = delete;
   PollDone& operator=(const PollDone&) = delete;
-  ~PollDone() { finish(OEMLINK_ERROR, "poll completion dropped by the driver"); }
+  ~PollDone() {
+    if (!fn_) return;
+    detail::PollUnwindSlot* slot = detail::poll_unwind_slot;
+    if (slot && !slot->claimed && slot->fn == fn_ && slot->ctx == ctx_ &&
+        std::uncaught_exceptions() > slot->uncaught_at_entry) {
+      slot->claimed = true;  // the adapter finishes it with the exception's message
+      fn_ = nullptr;
+      return;
+    }
+    finish(OEMLINK_ERROR, "poll completion dropped by the driver");
+  }
 
   void ok() { finish(OEMLINK_OK, {}); }
   void retry(std::string_view why) { finish(OEMLINK_RETRY, why); }
@@ -364,14 +389,25 @@ struct Adapter {
   }
   static oemlink_status OEMLINK_CALL poll(oemlink_instance*, oemlink_conn*, void* ctx,
                                           oemlink_poll_done_fn fn, void* done_ctx) {
-    PollDone done(fn, done_ctx);
+    PollUnwindSlot slot{fn, done_ctx, std::uncaught_exceptions(), false};
+    struct SlotScope {
+      PollUnwindSlot* outer;
+      ~SlotScope() { poll_unwind_slot = outer; }
+    } scope{std::exchange(poll_unwind_slot, &slot)};
+    // Only a completion that was still pending when the exception left poll() is finished
+    // here; one the driver already finished or moved elsewhere stays the driver's.
+    auto finish_claimed = [&](const char* why) {
+      if (std::exchange(slot.claimed, false)) fn(done_ctx, OEMLINK_ERROR, to_str(why));
+    };
     try {
-      static_cast<Connection*>(ctx)->poll(std::move(done));
+      static_cast<Connection*>(ctx)->poll(PollDone(fn, done_ctx));
     } catch (const std::exception& e) {
-      done.error(e.what());  // no-op if the driver already moved it away and finished it
+      finish_claimed(e.what());
     } catch (...) {
-      done.error("unknown exception in poll");
+      finish_claimed("unknown exception in poll");
     }
+    // Claimed by an exception the driver caught itself: the completion is lost all the same.
+    finish_claimed("poll completion dropped by the driver");
     return OEMLINK_OK;
   }
   static oemlink_status OEMLINK_CALL stream_start(oemlink_instance* i, oemlink_conn* conn,
@@ -472,6 +508,22 @@ constexpr oemlink_setting setting(const char* name, oemlink_setting_type type, u
 
 }  // namespace oemlink
 
+namespace oemlink::detail {
+template <size_t N>
+constexpr const oemlink_setting* settings_data(const oemlink_setting (&rows)[N]) {
+  return rows;
+}
+template <size_t N>
+constexpr size_t settings_count(const oemlink_setting (&)[N]) {
+  return N;
+}
+constexpr const oemlink_setting* settings_data(std::nullptr_t) { return nullptr; }
+constexpr size_t settings_count(std::nullptr_t) { return 0; }
+}  // namespace oemlink::detail
+
+// For a driver without settings: OEMLINK_DRIVER(D, "x", "1.0.0", "...", caps, OEMLINK_NO_SETTINGS)
+#define OEMLINK_NO_SETTINGS nullptr
+
 // Defines the exported entry point for driver class D. `settings` is a C array of
 // oemlink_setting (or use OEMLINK_NO_SETTINGS).
 // The descriptor is returned whatever the host's version: the host compares ABI majors and
@@ -479,8 +531,9 @@ constexpr oemlink_setting setting(const char* name, oemlink_setting_type type, u
 #define OEMLINK_DRIVER(D, NAME, VERSION, DESCRIPTION, CAPS, SETTINGS)                 \
   extern "C" OEMLINK_EXPORT const oemlink_driver* OEMLINK_CALL oemlink_driver_entry(  \
       uint32_t /*host_major*/, uint32_t /*host_minor*/) {                             \
-    return ::oemlink::make_descriptor<D>(NAME, VERSION, DESCRIPTION, CAPS, SETTINGS,  \
-                                         sizeof(SETTINGS) / sizeof(SETTINGS[0]));     \
+    return ::oemlink::make_descriptor<D>(NAME, VERSION, DESCRIPTION, CAPS,            \
+                                         ::oemlink::detail::settings_data(SETTINGS),  \
+                                         ::oemlink::detail::settings_count(SETTINGS)); \
   }
 
 #endif  // OEMLINK_DRIVER_HPP

@@ -1,0 +1,40 @@
+// The mock driver: simulated electric cars for tests, demos and load tests of the host.
+#include "mock_connection.hpp"
+#include "mock_settings.hpp"
+#include "prng.hpp"
+
+#include <oemlink/driver.hpp>
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+namespace oemlink::mock {
+namespace {
+
+class MockDriver final : public Driver {
+ public:
+  MockDriver(Host host, std::string_view settings_json) {
+    instance_.host = host;
+    instance_.settings = parse_settings(settings_json);
+    if (instance_.settings.fail_create) throw std::runtime_error("mock: fail_create is set");
+    instance_.rate_limited_reason =
+        "mock: 429 Retry-After " +
+        std::to_string(instance_.settings.rate_limit_retry_after_ms / 1000);
+  }
+
+  std::unique_ptr<Connection> open(ConnHandle conn, const ConnInfo& info) override {
+    const uint64_t car_seed = mix64(instance_.settings.seed, hash_text(info.id));
+    return std::make_unique<MockConnection>(instance_, conn, car_seed);
+  }
+
+ private:
+  MockInstance instance_;
+};
+
+}  // namespace
+}  // namespace oemlink::mock
+
+OEMLINK_DRIVER(oemlink::mock::MockDriver, "mock", "0.1.0",
+               "Simulated electric cars with failure injection, for tests and load tests",
+               OEMLINK_CAP_POLL | OEMLINK_CAP_STREAM, oemlink::mock::kSettingsTable)
