@@ -1,0 +1,63 @@
+// Durable, atomic, encrypted per-connection secrets (OAuth access and refresh tokens).
+//
+// Why atomic and durable: OEM refresh tokens are single-use and rotate (Tesla voids the old one
+// the moment a new one is issued), so a rotated pair that is half-written or lost in a crash
+// strands the car until its owner logs in again. put() commits all pairs in one SQLite
+// transaction with synchronous=FULL before returning.
+// Why encrypted: a copied data dir must not reveal tokens. Each value is sealed with
+// AES-256-GCM under the store's data key, with (connection id, key) as associated data so a
+// ciphertext cannot be moved to another connection or key.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace oemlink::store {
+
+class StoreError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+using DataKey = std::array<uint8_t, 32>;
+
+class SecretStore {
+ public:
+  // Opens (creating if needed) the SQLite database at `path` in WAL mode. Throws StoreError
+  // naming the path on failure. The key is copied and wiped on destruction.
+  SecretStore(const std::filesystem::path& path, const DataKey& key);
+  ~SecretStore();
+  SecretStore(const SecretStore&) = delete;
+  SecretStore& operator=(const SecretStore&) = delete;
+
+  // [any-thread] The value, or nullopt when absent. Throws StoreError when the stored value
+  // fails authentication (wrong key or tampering) — never returns garbage.
+  std::optional<std::string> get(std::string_view connection, std::string_view key);
+
+  // [any-thread] Stores every pair in one durable transaction; all or nothing. Throws StoreError.
+  void put(std::string_view connection,
+           std::span<const std::pair<std::string_view, std::string_view>> pairs);
+
+  // [any-thread] Removes every secret of a connection (unlinking a car).
+  void erase_connection(std::string_view connection);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The data key for the secret store: from $OEMLINK_KEK (64 hex characters) when set, else from
+// `key_file` (32 raw bytes, created with mode 0600 from the OS CSPRNG if missing). Throws
+// StoreError naming the variable or file on malformed input or wrong permissions (group/other
+// readable key files are refused).
+DataKey load_or_create_data_key(const std::filesystem::path& key_file);
+
+}  // namespace oemlink::store
