@@ -1,5 +1,7 @@
-// The validated, typed form of oemlink's YAML configuration. Produced by load_config();
-// everything downstream reads these structs and never YAML.
+// The validated, typed form of oemlink's YAML configuration. Produced by load_config_file() /
+// load_config_text(); everything downstream reads these structs and never YAML (except a
+// driver's `settings`, which only driver_settings_to_json() reads, once the driver's table is
+// known).
 #pragma once
 
 #include <yaml-cpp/yaml.h>
@@ -10,6 +12,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace oemlink::config {
@@ -43,10 +46,10 @@ struct HttpConfig {
 };
 
 struct ScheduleConfig {
-  double jitter = 0.1;               // each interval varies by up to ±10%
-  Duration max_backoff{3'600'000};   // cap for exponential back-off after failures
-  Duration shutdown_timeout{10'000}; // in-flight work gets this long at SIGTERM
-  Duration slow_call_warning{1'000}; // driver calls that take longer are logged and counted
+  double jitter = 0.1;                // each interval varies by up to ±10%
+  Duration max_backoff{3'600'000};    // cap for exponential back-off after failures
+  Duration shutdown_timeout{10'000};  // in-flight work gets this long at SIGTERM
+  Duration slow_call_warning{1'000};  // driver calls that take longer are logged and counted
 };
 
 struct RateLimitConfig {
@@ -56,7 +59,7 @@ struct RateLimitConfig {
 
 struct DriverConfig {
   std::string name;
-  std::string library;  // as written: bare name ("mock") or a path
+  std::string library;                 // as written: bare name ("mock") or a path
   std::filesystem::path library_path;  // resolved: absolute when the value was a path
   YAML::Node settings;  // the raw mapping; validated against the driver's table once loaded
   Duration poll_interval{300'000};
@@ -66,6 +69,10 @@ struct DriverConfig {
   OnLoadError on_load_error = OnLoadError::fail;
   IngestMode mode = IngestMode::poll;
   Position position;
+  // For driver_settings_to_json(), which runs after loading: where `${file:...}` in settings
+  // resolves, and how errors name this entry ("drivers[2]").
+  std::filesystem::path base_dir;
+  std::string key_path;
 };
 
 struct ConnectionConfig {
@@ -75,7 +82,7 @@ struct ConnectionConfig {
   std::map<std::string, std::string> identifiers;  // OEM-side ids, e.g. tesla_id
   uint64_t vehicle_token_id = 0;
   uint64_t synthetic_token_id = 0;
-  uint32_t key_child = 0;  // BIP-32 hardened child number, < 2^31
+  uint32_t key_child = 0;                 // BIP-32 hardened child number, < 2^31
   std::optional<Duration> poll_interval;  // overrides the driver's
   Position position;
 };
@@ -105,5 +112,12 @@ struct Config {
   std::vector<ConnectionConfig> connections;
   std::vector<SinkConfig> sinks;
 };
+
+// Both throw ConfigError (core/config/config_error.hpp) listing every problem found.
+Config load_config_file(const std::filesystem::path& path);
+// `source_name` labels positions in errors ("<embedded>" for the built-in default); relative
+// paths resolve against `base_dir`.
+Config load_config_text(std::string_view yaml, std::string_view source_name,
+                        std::filesystem::path base_dir);
 
 }  // namespace oemlink::config
