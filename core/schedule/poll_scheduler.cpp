@@ -49,7 +49,8 @@ uint16_t PollScheduler::add_driver(const DriverLimits& limits) {
 }
 
 ConnIndex PollScheduler::add_connection(uint16_t driver, int64_t now_ms, int64_t interval_ms,
-                                        bool stream) {
+                                        ConnMode mode) {
+  bool stream = mode == ConnMode::stream;
   const Lane& lane = lanes_.at(driver);
   int64_t interval = interval_ms > 0 ? interval_ms : lane.limits.poll_interval_ms;
   interval = std::clamp<int64_t>(interval, 1, std::numeric_limits<uint32_t>::max());
@@ -59,6 +60,10 @@ ConnIndex PollScheduler::add_connection(uint16_t driver, int64_t now_ms, int64_t
   s.stream = stream ? 1 : 0;
   slots_.push_back(s);
   auto c = static_cast<ConnIndex>(slots_.size() - 1);
+  if (mode == ConnMode::passive) {
+    slots_[c].phase = static_cast<uint8_t>(Phase::streaming);
+    return c;
+  }
   // Streams come up within a second; polls spread over a whole interval.
   int64_t spread = stream ? std::min<int64_t>(interval, 1'000) : interval;
   schedule_at(c, now_ms + static_cast<int64_t>(unit(next_random()) * static_cast<double>(spread)));

@@ -27,6 +27,10 @@ enum class ReportedState : uint8_t { ok, asleep, rate_limited, needs_reauth, fai
 
 enum class Outcome : uint8_t { ok, retry, error };
 
+// How a connection gets its data: polled; its own stream, (re)started by the scheduler; or
+// passive, fed by a driver-wide stream or webhooks, so never scheduled at all.
+enum class ConnMode : uint8_t { poll, stream, passive };
+
 enum class Phase : uint8_t {
   waiting,    // in the heap until `due`
   queued,     // due, waiting for its driver's concurrency or rate-limit budget
@@ -70,9 +74,9 @@ class PollScheduler {
 
   // Registers a connection. Its first poll is spread uniformly over [now, now + interval) so a
   // start or restart is no thundering herd. `interval_ms` 0 uses the driver's interval.
-  // `stream` connections are started once and restarted after their stream ends.
+  // Stream connections are started once and restarted after their stream ends.
   ConnIndex add_connection(uint16_t driver, int64_t now_ms, int64_t interval_ms = 0,
-                           bool stream = false);
+                           ConnMode mode = ConnMode::poll);
 
   // Connections to start now, in due order, within each driver's concurrency and rate budget.
   // Each returned connection is in_flight until complete() (or stream_up()) is called for it.

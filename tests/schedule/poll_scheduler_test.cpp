@@ -255,7 +255,7 @@ TEST(PollScheduler, LateOrDuplicateCompletionsAreIgnored) {
 TEST(PollScheduler, StreamsRestartWithGrowingBackoffThatResetsAfterALongRun) {
   PollScheduler s({.jitter = 0, .max_backoff_ms = kMin});
   auto d = s.add_driver({.poll_interval_ms = kMin});
-  auto c = s.add_connection(d, kT0, 0, /*stream=*/true);
+  auto c = s.add_connection(d, kT0, 0, ConnMode::stream);
   EXPECT_LT(s.due(c), kT0 + 1000);
   std::vector<ConnIndex> due;
   int64_t now = kT0 + 1000;
@@ -279,6 +279,18 @@ TEST(PollScheduler, StreamsRestartWithGrowingBackoffThatResetsAfterALongRun) {
   EXPECT_LE(delays[7], kMin);
   s.stream_ended(c, true, now);
   EXPECT_LE(s.due(c) - now, 1000);
+}
+
+TEST(PollScheduler, PassiveConnectionsAreNeverScheduled) {
+  PollScheduler s;
+  auto d = s.add_driver({.poll_interval_ms = kSec});
+  auto c = s.add_connection(d, kT0, 0, ConnMode::passive);
+  EXPECT_EQ(s.phase(c), Phase::streaming);
+  Sim sim(s);
+  sim.run_until(kT0 + kMin);
+  EXPECT_TRUE(sim.starts.empty());
+  s.report(c, ReportedState::needs_reauth, 0, kT0);
+  EXPECT_EQ(s.phase(c), Phase::stopped);
 }
 
 TEST(PollScheduler, StateIsAFewDozenBytesPerConnection) {

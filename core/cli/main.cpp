@@ -1,0 +1,48 @@
+// oemlink: connects cars to the DIMO network through their makers' cloud APIs.
+#include "core/cli/commands.hpp"
+
+#include <oemlink/driver.h>
+
+#include <cstdio>
+#include <string>
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: oemlink <command> [options]
+
+commands:
+  run [--config FILE]          run the daemon (default: the built-in configuration)
+  check-config FILE            validate a configuration without running it
+  plugins list --config FILE   list the configured drivers without starting anything
+  plugins info PATH|NAME       show a driver library's name, version, ABI and settings
+
+options:
+  --help       help for oemlink or a command (oemlink run --help)
+  --version    print the version
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  oemlink::cli::Args args(argv + 1, argv + argc);
+  if (args.empty()) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  std::string cmd = args.front();
+  args.erase(args.begin());
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (cmd == "--version" || cmd == "version") {
+    std::printf("oemlink %s (driver ABI %d.%d)\n", OEMLINK_VERSION, OEMLINK_ABI_MAJOR,
+                OEMLINK_ABI_MINOR);
+    return 0;
+  }
+  if (cmd == "run") return oemlink::cli::cmd_run(args);
+  if (cmd == "check-config") return oemlink::cli::cmd_check_config(args);
+  if (cmd == "plugins") return oemlink::cli::cmd_plugins(args);
+  std::fprintf(stderr, "oemlink: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
+  return 2;
+}

@@ -1,0 +1,863 @@
+#include "core/host/runtime.hpp"
+
+#include "core/config/driver_settings.hpp"
+#include "core/host/driver_instance.hpp"
+#include "core/loader/driver_library.hpp"
+#include "core/pipeline/json_writer.hpp"
+#include "core/uplink/jsonl_file_sink.hpp"
+
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <cstring>
+
+namespace oemlink::host {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr uint32_t kNoConn = UINT32_MAX;
+
+std::string_view view(oemlink_str s) { return s.data ? std::string_view(s.data, s.size) : ""; }
+
+oemlink_conn* handle_of(uint32_t index) {
+  return reinterpret_cast<oemlink_conn*>(static_cast<uintptr_t>(index) + 1);
+}
+
+std::string json_object(const std::map<std::string, std::string>& m) {
+  std::string out = "{";
+  for (auto& [k, v] : m) {
+    if (out.size() > 1) out += ",";
+    pipeline::append_json_string(out, k);
+    out += ":";
+    pipeline::append_json_string(out, v);
+  }
+  return out + "}";
+}
+
+const char* status_name(oemlink_status s) {
+  switch (s) {
+    case OEMLINK_OK: return "ok";
+    case OEMLINK_RETRY: return "retry";
+    default: return "error";
+  }
+}
+
+void OEMLINK_CALL poll_done_trampoline(void* ctx, oemlink_status status, oemlink_str message) {
+  auto* t = static_cast<Ticket*>(ctx);
+  t->runtime->on_poll_done(t, status, view(message));
+}
+
+void OEMLINK_CALL stream_ended_trampoline(void* ctx, oemlink_status status, oemlink_str message) {
+  auto* t = static_cast<Ticket*>(ctx);
+  t->runtime->on_stream_ended(t, status, view(message));
+}
+
+}  // namespace
+
+struct Runtime::DriverTimer {
+  explicit DriverTimer(boost::asio::io_context& io) : timer(io) {}
+  boost::asio::steady_timer timer;
+  oemlink_timer_fn fn = nullptr;
+  void* ctx = nullptr;
+};
+
+Runtime::Runtime(config::Config cfg, RuntimeOptions options)
+    : cfg_(std::move(cfg)),
+      opts_(std::move(options)),
+      loop_thread_(std::this_thread::get_id()),
+      sched_(schedule::SchedulePolicy{
+          .jitter = cfg_.schedule.jitter,
+          .max_backoff_ms = cfg_.schedule.max_backoff.count(),
+      }),
+      sched_timer_(io_),
+      stats_timer_(io_),
+      flush_timer_(io_),
+      duration_timer_(io_),
+      polls_ok_(metrics_.counter("polls_ok")),
+      polls_retry_(metrics_.counter("polls_retry")),
+      polls_error_(metrics_.counter("polls_error")),
+      slow_calls_(metrics_.counter("driver_slow_calls")),
+      conns_open_failed_(metrics_.counter("connections_open_failed")),
+      conns_skipped_(metrics_.counter("connections_skipped")),
+      stream_restarts_(metrics_.counter("stream_restarts")),
+      late_completions_(metrics_.counter("driver_late_completions")) {
+  if (opts_.plugin_dirs.empty()) opts_.plugin_dirs = loader::default_plugin_dirs();
+}
+
+Runtime::~Runtime() {
+  // run() normally closed everything; if start() threw half way, close what was opened.
+  if (!stopping_) {
+    for (auto& c : conns_)
+      if (c.open) drivers_[c.instance]->d->close(drivers_[c.instance]->inst, nullptr, c.driver_ctx);
+    for (auto& d : drivers_)
+      if (d->inst) d->d->destroy(d->inst);
+  }
+}
+
+int64_t Runtime::now_ms() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Start-up
+// ---------------------------------------------------------------------------------------------
+
+void Runtime::start() {
+  loop_thread_ = std::this_thread::get_id();
+  net::HttpClientOptions http;
+  http.default_timeout = cfg_.http.default_timeout;
+  http.allow_plain_http = cfg_.http.allow_plain_http;
+  http.ca_file = cfg_.http.ca_file;
+  http.max_connections_per_host = cfg_.http.max_connections_per_host;
+  http_ = std::make_unique<net::CurlMultiClient>(io_, http);
+
+  std::vector<pipeline::EventSink*> sink_ptrs;
+  for (const config::SinkConfig& s : cfg_.sinks) {
+    if (s.type == "file") {
+      try {
+        sinks_.push_back(std::make_unique<uplink::JsonLinesFileSink>(s.name, s.file, metrics_));
+      } catch (const std::exception& e) {
+        throw StartupError(std::string(e.what()) + " (sink defined at " + s.position.file + ":" +
+                           std::to_string(s.position.line) + ")");
+      }
+      sink_ptrs.push_back(sinks_.back().get());
+    } else {
+      throw StartupError("sink " + s.name + ": unsupported type '" + s.type + "'");
+    }
+  }
+  for (auto* s : opts_.extra_sinks) sink_ptrs.push_back(s);
+  if (sink_ptrs.empty())
+    spdlog::warn("no sinks configured: events are built and counted, then discarded");
+  pipeline_ = std::make_unique<pipeline::Pipeline>(
+      pipeline::EventBuilder(pipeline::EnvelopeSettings{}), std::move(sink_ptrs), metrics_);
+
+  load_drivers();
+  open_connections();
+}
+
+void Runtime::load_drivers() {
+  for (const config::DriverConfig& dc : cfg_.drivers) {
+    auto di = std::make_unique<DriverInstance>();
+    di->runtime = this;
+    di->index = static_cast<uint32_t>(drivers_.size());
+    di->cfg = &dc;
+    di->name = dc.name;
+    auto fail_or_skip = [&](const std::string& why) {
+      if (dc.on_load_error == config::OnLoadError::skip) {
+        spdlog::warn("driver {} skipped (on_load_error: skip): {}", dc.name, why);
+        di->skipped = true;
+        return;
+      }
+      throw StartupError("driver " + dc.name + ": " + why);
+    };
+    try {
+      di->path = loader::resolve_driver_library(dc.library, dc.library_path, opts_.plugin_dirs);
+      di->d = loader::load_driver_library(di->path).descriptor;
+    } catch (const loader::DriverLoadError& e) {
+      fail_or_skip(e.what());
+      drivers_.push_back(std::move(di));
+      continue;
+    }
+    const oemlink_driver* d = di->d;
+    bool wants_poll = dc.mode == config::IngestMode::poll;
+    if (wants_poll && !(d->capabilities & OEMLINK_CAP_POLL))
+      throw StartupError("driver " + dc.name + ": mode poll, but '" + d->name +
+                         "' cannot poll (capabilities: " +
+                         loader::describe_capabilities(d->capabilities) + ")");
+    if (!wants_poll && !(d->capabilities & OEMLINK_CAP_STREAM))
+      throw StartupError("driver " + dc.name + ": stream mode, but '" + d->name +
+                         "' has no stream (capabilities: " +
+                         loader::describe_capabilities(d->capabilities) + ")");
+    std::string settings = config::driver_settings_to_json(
+        dc, std::span<const oemlink_setting>(d->settings, d->setting_count), dc.name);
+    di->table = make_host_table(*di);
+    char err[1024] = {};
+    auto t0 = Clock::now();
+    oemlink_status st = d->create(&di->table, {settings.data(), settings.size()}, &di->inst, err,
+                                  sizeof err);
+    note_slow_call(*di, "create", kNoConn, Clock::now() - t0);
+    if (st != OEMLINK_OK) {
+      di->inst = nullptr;
+      fail_or_skip("init failed in " + di->path.string() + ": " +
+                   (err[0] ? std::string(err) : "(no message)"));
+      drivers_.push_back(std::move(di));
+      continue;
+    }
+    di->lane = sched_.add_driver(schedule::DriverLimits{
+        .max_concurrent = dc.max_concurrent_requests,
+        .rate_per_s = dc.rate_limit.per_second,
+        .burst = dc.rate_limit.burst,
+        .poll_interval_ms = dc.poll_interval.count(),
+        .asleep_interval_ms = dc.asleep_interval.count(),
+    });
+    spdlog::info("driver {} loaded: {} {} (ABI {}.{}, {}) from {}", dc.name, d->name, d->version,
+                 d->abi_major, d->abi_minor, loader::describe_capabilities(d->capabilities),
+                 di->path.string());
+    drivers_.push_back(std::move(di));
+  }
+}
+
+void Runtime::open_connections() {
+  std::map<std::string_view, DriverInstance*> by_name;
+  for (auto& d : drivers_) by_name[d->name] = d.get();
+  int64_t now = now_ms();
+  conns_.reserve(cfg_.connections.size());
+  for (const config::ConnectionConfig& cc : cfg_.connections) {
+    DriverInstance* d = by_name.at(cc.driver);  // the config loader checked the name exists
+    uint32_t index = static_cast<uint32_t>(conns_.size());
+    ConnectionRecord rec;
+    rec.id = cc.id;
+    rec.vin = cc.vin;
+    rec.identifiers_json = json_object(cc.identifiers);
+    rec.vehicle_token_id = cc.vehicle_token_id;
+    rec.synthetic_token_id = cc.synthetic_token_id;
+    rec.key_child = cc.key_child;
+    rec.instance = d->index;
+    conns_.push_back(std::move(rec));
+    ConnectionRecord& r = conns_.back();
+    // Every connection has a scheduler slot with the same index, even one that did not open,
+    // so handles stay a plain index.
+    if (d->skipped || !d->inst) {
+      sched_.add_connection(0, now, 1, schedule::ConnMode::passive);
+      sched_.report(index, schedule::ReportedState::failed, 0, now);
+      conns_skipped_.add();
+      continue;
+    }
+    auto mode = d->cfg->mode == config::IngestMode::poll     ? schedule::ConnMode::poll
+                : d->cfg->mode == config::IngestMode::stream ? schedule::ConnMode::stream
+                                                              : schedule::ConnMode::passive;
+    int64_t interval = cc.poll_interval ? cc.poll_interval->count() : 0;
+    sched_.add_connection(d->lane, now, interval, mode);
+
+    oemlink_conn_info info{};
+    info.struct_size = sizeof info;
+    info.id = {r.id.data(), r.id.size()};
+    info.vin = {r.vin.data(), r.vin.size()};
+    info.identifiers_json = {r.identifiers_json.data(), r.identifiers_json.size()};
+    info.vehicle_token_id = r.vehicle_token_id;
+    info.synthetic_token_id = r.synthetic_token_id;
+    char err[1024] = {};
+    auto t0 = Clock::now();
+    oemlink_status st = d->d->open(d->inst, handle_of(index), &info, &r.driver_ctx, err, sizeof err);
+    note_slow_call(*d, "open", index, Clock::now() - t0);
+    if (st != OEMLINK_OK) {
+      // One bad car must not stop the fleet: report it, count it, keep going.
+      spdlog::error("connection {} (driver {}): open failed: {}", r.id, d->name,
+                    err[0] ? err : "(no message)");
+      conns_open_failed_.add();
+      sched_.report(index, schedule::ReportedState::failed, 0, now);
+      continue;
+    }
+    r.open = true;
+    if (!opts_.quiet_startup)
+      spdlog::debug("connection {} opened (driver {}, vin {})", r.id, d->name, r.vin);
+  }
+  for (auto& d : drivers_)
+    if (d->inst && d->cfg->mode == config::IngestMode::driver_stream) start_driver_stream(*d);
+  spdlog::info("{} connections opened, {} failed, {} skipped", conns_.size() -
+                   conns_open_failed_.value() - conns_skipped_.value(),
+               conns_open_failed_.value(), conns_skipped_.value());
+}
+
+// ---------------------------------------------------------------------------------------------
+// The loop
+// ---------------------------------------------------------------------------------------------
+
+int Runtime::run() {
+  loop_thread_ = std::this_thread::get_id();
+  if (opts_.handle_signals) {
+    signals_ = std::make_unique<boost::asio::signal_set>(io_, SIGINT, SIGTERM);
+    std::function<void(const boost::system::error_code&, int)> on_signal;
+    on_signal = [this, &on_signal](const boost::system::error_code& ec, int sig) {
+      if (ec) return;
+      ++signals_seen_;
+      spdlog::info("signal {} received: stopping{}", sig,
+                   signals_seen_ > 1 ? " now (second signal: not waiting for in-flight polls)"
+                                     : "");
+      request_stop();
+      signals_->async_wait(on_signal);
+    };
+    signals_->async_wait(on_signal);
+  }
+  if (opts_.duration.count() > 0) {
+    duration_timer_.expires_after(opts_.duration);
+    duration_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) request_stop();
+    });
+  }
+  arm_periodic(stats_timer_, opts_.stats_interval, &Runtime::log_stats);
+  std::chrono::milliseconds flush_every{1000};
+  for (auto& s : cfg_.sinks) flush_every = std::min(flush_every, s.file.flush_interval);
+  arm_periodic(flush_timer_, flush_every, &Runtime::flush_sinks);
+  schedule_dispatch();
+
+  io_.run();  // returns once begin_shutdown() stopped it
+  drain_and_close();
+  return 0;
+}
+
+void Runtime::request_stop() {
+  if (stop_requested_.exchange(true)) {
+    if (signals_seen_ > 1) boost::asio::post(io_, [this] { io_.stop(); });
+    return;
+  }
+  boost::asio::post(io_, [this] { begin_shutdown(); });
+}
+
+void Runtime::arm_periodic(boost::asio::steady_timer& t, std::chrono::milliseconds every,
+                           void (Runtime::*fn)()) {
+  if (every.count() <= 0) return;
+  t.expires_after(every);
+  t.async_wait([this, &t, every, fn](const boost::system::error_code& ec) {
+    if (ec || stopping_) return;
+    (this->*fn)();
+    arm_periodic(t, every, fn);
+  });
+}
+
+void Runtime::flush_sinks() { pipeline_->flush(); }
+
+void Runtime::schedule_dispatch() {
+  if (dispatch_posted_ || stopping_) return;
+  dispatch_posted_ = true;
+  boost::asio::post(io_, [this] { dispatch(); });
+}
+
+void Runtime::dispatch() {
+  dispatch_posted_ = false;
+  if (stopping_) return;
+  due_.clear();
+  sched_.take_due(now_ms(), due_);
+  for (schedule::ConnIndex c : due_) {
+    if (stopping_) break;
+    if (sched_.is_stream(c))
+      start_stream(c);
+    else
+      start_poll(c);
+  }
+  arm_timer();
+}
+
+void Runtime::arm_timer() {
+  if (stopping_) return;
+  int64_t now = now_ms();
+  int64_t next = sched_.next_wakeup(now);
+  if (next == schedule::kNever) return;
+  if (next >= armed_at_) return;  // the pending wait fires early enough
+  armed_at_ = next;
+  sched_timer_.expires_after(std::chrono::milliseconds(std::max<int64_t>(0, next - now)));
+  sched_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;  // re-armed or stopped
+    armed_at_ = schedule::kNever;
+    dispatch();
+  });
+}
+
+void Runtime::start_poll(schedule::ConnIndex c) {
+  ConnectionRecord& r = conns_[c];
+  DriverInstance& d = *drivers_[r.instance];
+  Ticket* t = tickets_.acquire();
+  t->runtime = this;
+  t->conn = c;
+  t->instance = r.instance;
+  t->seq = sched_.poll_seq(c);
+  t->stream = false;
+  auto t0 = Clock::now();
+  oemlink_status st = d.d->poll(d.inst, handle_of(c), r.driver_ctx, &poll_done_trampoline, t);
+  note_slow_call(d, "poll", c, Clock::now() - t0);
+  if (st != OEMLINK_OK && t->live) {
+    // The poll did not start, so `done` will not come: finish it here.
+    finish_poll(t, st == OEMLINK_RETRY ? OEMLINK_RETRY : OEMLINK_ERROR,
+                "poll refused to start");
+  }
+}
+
+void Runtime::on_poll_done(Ticket* t, oemlink_status status, std::string_view message) {
+  if (on_loop()) {
+    finish_poll(t, status, std::string(message));
+    return;
+  }
+  boost::asio::post(io_, [this, t, status, msg = std::string(message)] {
+    finish_poll(t, status, msg);
+  });
+}
+
+void Runtime::finish_poll(Ticket* t, oemlink_status status, const std::string& message) {
+  if (!t->live || t->stream) {
+    late_completions_.add();
+    return;
+  }
+  uint32_t c = t->conn;
+  bool current = sched_.phase(c) == schedule::Phase::in_flight && sched_.poll_seq(c) == t->seq;
+  DriverInstance& d = *drivers_[t->instance];
+  tickets_.release(t);
+  if (!current) {
+    late_completions_.add();
+    uint64_t suppressed = 0;
+    if (poll_log_.allow(now_ms(), suppressed))
+      spdlog::warn("connection {} (driver {}): poll completed twice or too late; ignored",
+                   conns_[c].id, d.name);
+    return;
+  }
+  auto outcome = status == OEMLINK_OK      ? schedule::Outcome::ok
+                 : status == OEMLINK_RETRY ? schedule::Outcome::retry
+                                           : schedule::Outcome::error;
+  (status == OEMLINK_OK ? polls_ok_ : status == OEMLINK_RETRY ? polls_retry_ : polls_error_).add();
+  int64_t now = now_ms();
+  sched_.complete(c, outcome, now);
+  if (status != OEMLINK_OK) {
+    uint64_t suppressed = 0;
+    if (poll_log_.allow(now, suppressed)) {
+      int64_t next = sched_.phase(c) == schedule::Phase::waiting ? sched_.due(c) - now : -1;
+      spdlog::warn("connection {} (driver {}): poll {}: {} (failure #{}, next poll in {} s){}",
+                   conns_[c].id, d.name, status_name(status),
+                   message.empty() ? "(no message)" : message, sched_.failures(c),
+                   next >= 0 ? next / 1000 : -1,
+                   suppressed ? fmt::format(" [{} similar lines suppressed]", suppressed) : "");
+    }
+  }
+  ++polls_completed_;
+  if (opts_.stop_after_polls && polls_completed_ >= opts_.stop_after_polls) request_stop();
+  schedule_dispatch();
+}
+
+void Runtime::start_stream(schedule::ConnIndex c) {
+  ConnectionRecord& r = conns_[c];
+  DriverInstance& d = *drivers_[r.instance];
+  Ticket* t = tickets_.acquire();
+  t->runtime = this;
+  t->conn = c;
+  t->instance = r.instance;
+  t->seq = sched_.poll_seq(c);
+  t->stream = true;
+  int64_t now = now_ms();
+  sched_.stream_up(c);
+  oemlink_status st =
+      d.d->stream_start(d.inst, handle_of(c), r.driver_ctx, &stream_ended_trampoline, t);
+  if (st != OEMLINK_OK && t->live) {
+    tickets_.release(t);
+    sched_.stream_ended(c, false, now);
+    spdlog::warn("connection {} (driver {}): stream did not start; retrying with back-off", r.id,
+                 d.name);
+    schedule_dispatch();
+    return;
+  }
+  if (t->live) {
+    // Remember when it came up in the ticket's spare field: a stream that ran a while before
+    // failing restarts quickly, one that dies at once backs off.
+    t->next_free = static_cast<uint32_t>(now / 1000);
+  }
+}
+
+void Runtime::on_stream_ended(Ticket* t, oemlink_status status, std::string_view message) {
+  if (on_loop()) {
+    finish_stream(t, status, std::string(message));
+    return;
+  }
+  boost::asio::post(io_, [this, t, status, msg = std::string(message)] {
+    finish_stream(t, status, msg);
+  });
+}
+
+void Runtime::finish_stream(Ticket* t, oemlink_status status, const std::string& message) {
+  if (!t->live || !t->stream) {
+    late_completions_.add();
+    return;
+  }
+  DriverInstance& d = *drivers_[t->instance];
+  int64_t now = now_ms();
+  if (t->conn == kNoConn) {  // the driver-wide stream
+    tickets_.release(t);
+    d.stream_up = false;
+    if (stopping_) return;
+    bool long_run = now - d.stream_started_ms > 60'000;
+    d.stream_failures = long_run ? 1 : static_cast<uint8_t>(std::min(d.stream_failures + 1, 30));
+    int64_t delay = std::min<int64_t>(cfg_.schedule.max_backoff.count(),
+                                      1000LL << std::min<int>(d.stream_failures - 1, 20));
+    spdlog::warn("driver {}: stream ended ({}: {}); restarting in {} ms", d.name,
+                 status_name(status), message, delay);
+    stream_restarts_.add();
+    d.stream_restart->expires_after(std::chrono::milliseconds(delay));
+    d.stream_restart->async_wait([this, &d](const boost::system::error_code& ec) {
+      if (!ec && !stopping_) start_driver_stream(d);
+    });
+    return;
+  }
+  uint32_t c = t->conn;
+  bool current = sched_.poll_seq(c) == t->seq;
+  int64_t started_s = t->next_free;
+  tickets_.release(t);
+  if (!current || stopping_) return;
+  bool long_run = now / 1000 - started_s > 60;
+  sched_.stream_ended(c, long_run, now);
+  stream_restarts_.add();
+  uint64_t suppressed = 0;
+  if (poll_log_.allow(now, suppressed))
+    spdlog::warn("connection {} (driver {}): stream ended ({}: {}); restart in {} ms",
+                 conns_[c].id, d.name, status_name(status), message,
+                 sched_.phase(c) == schedule::Phase::waiting ? sched_.due(c) - now : -1);
+  schedule_dispatch();
+}
+
+void Runtime::start_driver_stream(DriverInstance& d) {
+  if (!d.stream_restart) d.stream_restart = std::make_unique<boost::asio::steady_timer>(io_);
+  Ticket* t = tickets_.acquire();
+  t->runtime = this;
+  t->conn = kNoConn;
+  t->instance = d.index;
+  t->stream = true;
+  d.stream_up = true;
+  d.stream_started_ms = now_ms();
+  oemlink_status st = d.d->stream_start(d.inst, nullptr, nullptr, &stream_ended_trampoline, t);
+  if (st != OEMLINK_OK && t->live) finish_stream(t, st, "stream did not start");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shutdown
+// ---------------------------------------------------------------------------------------------
+
+void Runtime::begin_shutdown() {
+  if (stopping_) return;
+  stopping_ = true;
+  spdlog::info("stopping: no new polls; waiting up to {} ms for {} in flight",
+               cfg_.schedule.shutdown_timeout.count(), tickets_.live());
+  sched_timer_.cancel();
+  stats_timer_.cancel();
+  flush_timer_.cancel();
+  duration_timer_.cancel();
+  io_.stop();
+}
+
+void Runtime::drain_and_close() {
+  // Streams stop first: after stream_stop returns, the driver will not call `ended`.
+  for (uint32_t c = 0; c < conns_.size(); ++c) {
+    if (sched_.phase(c) == schedule::Phase::streaming && sched_.is_stream(c) && conns_[c].open) {
+      DriverInstance& d = *drivers_[conns_[c].instance];
+      d.d->stream_stop(d.inst, handle_of(c), conns_[c].driver_ctx);
+    }
+  }
+  for (auto& d : drivers_) {
+    if (d->stream_restart) d->stream_restart->cancel();
+    if (d->inst && d->stream_up) d->d->stream_stop(d->inst, nullptr, nullptr);
+  }
+
+  // Let in-flight polls finish, bounded by shutdown_timeout (a second signal cuts it short).
+  auto in_flight = [this] {
+    size_t n = 0;
+    for (auto& d : drivers_)
+      if (d->inst) n += sched_.in_flight(d->lane);
+    return n;
+  };
+  auto deadline = Clock::now() + cfg_.schedule.shutdown_timeout;
+  io_.restart();
+  while (in_flight() > 0 && Clock::now() < deadline && signals_seen_ < 2) {
+    io_.run_for(std::chrono::milliseconds(20));
+    io_.restart();
+  }
+  size_t abandoned = in_flight();
+  if (abandoned)
+    spdlog::warn("shutdown: {} polls still in flight after {} ms; their drivers are not closed",
+                 abandoned, cfg_.schedule.shutdown_timeout.count());
+
+  // Transport and timers next, so every driver callback fires before close/destroy.
+  if (http_) http_->shutdown();
+  for (auto& [id, t] : timers_) t->timer.cancel();
+  for (int i = 0; i < 100 && !timers_.empty(); ++i) {
+    io_.restart();
+    io_.poll();
+  }
+  io_.restart();
+  io_.poll();
+
+  for (uint32_t c = 0; c < conns_.size(); ++c) {
+    ConnectionRecord& r = conns_[c];
+    if (!r.open) continue;
+    DriverInstance& d = *drivers_[r.instance];
+    if (abandoned && sched_.in_flight(d.lane)) continue;
+    d.d->close(d.inst, handle_of(c), r.driver_ctx);
+    r.open = false;
+  }
+  for (auto& d : drivers_) {
+    if (!d->inst || (abandoned && sched_.in_flight(d->lane))) continue;
+    d->d->destroy(d->inst);
+    d->inst = nullptr;
+  }
+  if (pipeline_) pipeline_->flush();
+  log_stats();
+  spdlog::info("stopped");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Observability
+// ---------------------------------------------------------------------------------------------
+
+void Runtime::log_stats() {
+  const auto& s = sched_.stats();
+  size_t stopped = 0;
+  for (uint32_t c = 0; c < conns_.size(); ++c)
+    if (sched_.phase(c) == schedule::Phase::stopped) ++stopped;
+  spdlog::info(
+      "stats: polls ok={} retry={} error={}; events={}; readings accepted={} rejected={}; "
+      "rate-limited={} asleep={}; connections={} stopped={}; in flight={}",
+      polls_ok_.value(), polls_retry_.value(), polls_error_.value(),
+      metrics_.counter("pipeline_events_built").value(),
+      metrics_.counter("pipeline_readings_accepted").value(),
+      metrics_.counter("pipeline_readings_rejected").value(), s.rate_limited, s.asleep,
+      conns_.size(), stopped, tickets_.live());
+}
+
+void Runtime::note_slow_call(DriverInstance& d, const char* what, uint32_t c,
+                             Clock::duration took) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(took);
+  if (ms < cfg_.schedule.slow_call_warning) return;
+  slow_calls_.add();
+  uint64_t suppressed = 0;
+  if (slow_log_.allow(now_ms(), suppressed))
+    spdlog::warn("driver {}: {} took {} ms{} (driver calls must not block)", d.name, what,
+                 ms.count(), c == kNoConn ? "" : " for connection " + conns_[c].id);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Host services
+// ---------------------------------------------------------------------------------------------
+
+uint32_t Runtime::conn_index(oemlink_conn* conn) const {
+  auto v = reinterpret_cast<uintptr_t>(conn);
+  if (v == 0 || v > conns_.size()) return kNoConn;
+  return static_cast<uint32_t>(v - 1);
+}
+
+std::string Runtime::conn_label(oemlink_conn* conn) const {
+  uint32_t c = conn_index(conn);
+  return c == kNoConn ? std::string() : conns_[c].id;
+}
+
+void Runtime::svc_log(DriverInstance& d, oemlink_conn* conn, oemlink_log_level level,
+                      std::string_view msg) {
+  auto lvl = level <= OEMLINK_LOG_TRACE   ? spdlog::level::trace
+             : level == OEMLINK_LOG_DEBUG ? spdlog::level::debug
+             : level == OEMLINK_LOG_INFO  ? spdlog::level::info
+             : level == OEMLINK_LOG_WARN  ? spdlog::level::warn
+                                          : spdlog::level::err;
+  if (!spdlog::should_log(lvl)) return;
+  uint32_t c = conn_index(conn);
+  if (c == kNoConn)
+    spdlog::log(lvl, "[{}] {}", d.name, msg);
+  else
+    spdlog::log(lvl, "[{}] connection {}: {}", d.name, conns_[c].id, msg);
+}
+
+oemlink_status Runtime::svc_emit(DriverInstance& d, oemlink_conn* conn,
+                                 const oemlink_reading* readings, size_t count) {
+  uint32_t c = conn_index(conn);
+  if (c == kNoConn || conns_[c].instance != d.index) {
+    spdlog::error("driver {}: emit for an unknown connection handle; {} readings rejected", d.name,
+                  count);
+    metrics_.counter("pipeline_readings_rejected").add(count);
+    return OEMLINK_ERROR;
+  }
+  if (count == 0) return OEMLINK_OK;
+  if (!readings) return OEMLINK_ERROR;
+  const ConnectionRecord& r = conns_[c];
+  pipeline::ConnectionIdentity id{.id = r.id,
+                                  .vin = r.vin,
+                                  .vehicle_token_id = r.vehicle_token_id,
+                                  .synthetic_token_id = r.synthetic_token_id,
+                                  .key_child = r.key_child};
+  return pipeline_->submit(id, {readings, count}, now_ms()).status;
+}
+
+void Runtime::svc_report_state(DriverInstance& d, oemlink_conn* conn, oemlink_conn_state state,
+                               int64_t until_ms, std::string_view reason) {
+  uint32_t c = conn_index(conn);
+  if (c == kNoConn || conns_[c].instance != d.index) {
+    spdlog::error("driver {}: report_state for an unknown connection handle", d.name);
+    return;
+  }
+  if (on_loop()) {
+    apply_state(c, state, until_ms, std::string(reason));
+    return;
+  }
+  boost::asio::post(io_, [this, c, state, until_ms, r = std::string(reason)] {
+    apply_state(c, state, until_ms, r);
+  });
+}
+
+void Runtime::apply_state(uint32_t c, oemlink_conn_state state, int64_t until_ms,
+                          const std::string& reason) {
+  using RS = schedule::ReportedState;
+  RS rs;
+  switch (state) {
+    case OEMLINK_STATE_OK: rs = RS::ok; break;
+    case OEMLINK_STATE_ASLEEP: rs = RS::asleep; break;
+    case OEMLINK_STATE_RATE_LIMITED: rs = RS::rate_limited; break;
+    case OEMLINK_STATE_NEEDS_REAUTH: rs = RS::needs_reauth; break;
+    default: rs = RS::failed; break;
+  }
+  const ConnectionRecord& r = conns_[c];
+  const std::string& driver = drivers_[r.instance]->name;
+  auto before = sched_.phase(c);
+  sched_.report(c, rs, until_ms, now_ms());
+  switch (rs) {
+    case RS::needs_reauth:
+      metrics_.counter("connections_needs_reauth").add();
+      spdlog::warn("connection {} (driver {}): needs re-authentication ({}); polling stopped "
+                   "until the owner links the car again",
+                   r.id, driver, reason.empty() ? "no reason given" : reason);
+      break;
+    case RS::failed:
+      metrics_.counter("connections_failed").add();
+      spdlog::error("connection {} (driver {}): failed permanently ({}); polling stopped", r.id,
+                    driver, reason.empty() ? "no reason given" : reason);
+      break;
+    case RS::rate_limited:
+      metrics_.counter("connections_rate_limited").add();
+      spdlog::info("connection {} (driver {}): rate-limited for {} s ({})", r.id, driver,
+                   until_ms > 0 ? (until_ms - now_ms()) / 1000 : -1, reason);
+      break;
+    case RS::asleep:
+      spdlog::debug("connection {} (driver {}): asleep", r.id, driver);
+      break;
+    case RS::ok:
+      break;
+  }
+  // A running per-connection stream whose tokens died is stopped now.
+  if (before == schedule::Phase::streaming && sched_.phase(c) == schedule::Phase::stopped &&
+      sched_.is_stream(c) && r.open) {
+    DriverInstance& d = *drivers_[r.instance];
+    d.d->stream_stop(d.inst, handle_of(c), r.driver_ctx);
+  }
+  schedule_dispatch();
+}
+
+oemlink_status Runtime::svc_http(DriverInstance& d, oemlink_conn* conn,
+                                 const oemlink_http_request* req, oemlink_http_done_fn done,
+                                 void* ctx) {
+  if (!req || !done || view(req->url).empty() || view(req->method).empty()) {
+    spdlog::error("driver {}: malformed http_request (missing url, method or callback)", d.name);
+    return OEMLINK_ERROR;
+  }
+  net::HttpRequest r;
+  r.method = std::string(view(req->method));
+  r.url = std::string(view(req->url));
+  for (size_t i = 0; i < req->header_count; ++i)
+    r.headers.emplace_back(std::string(view(req->headers[i].name)),
+                           std::string(view(req->headers[i].value)));
+  r.body = std::string(view(req->body));
+  r.timeout = std::chrono::milliseconds(req->timeout_ms);
+  metrics_.counter(d.name + "_http_requests").add();
+  (void)conn;
+  http_->request(std::move(r), [done, ctx](net::HttpResponse&& resp) {
+    std::vector<oemlink_http_header> hs;
+    hs.reserve(resp.headers.size());
+    for (auto& [k, v] : resp.headers) hs.push_back({{k.data(), k.size()}, {v.data(), v.size()}});
+    oemlink_http_response out{};
+    out.struct_size = sizeof out;
+    out.status = resp.transport_ok ? OEMLINK_OK : OEMLINK_RETRY;
+    out.http_status = static_cast<int32_t>(resp.status);
+    out.headers = hs.data();
+    out.header_count = hs.size();
+    out.body = {resp.body.data(), resp.body.size()};
+    out.error = {resp.error.data(), resp.error.size()};
+    done(ctx, &out);
+  });
+  return OEMLINK_OK;
+}
+
+store::SecretStore* Runtime::secrets() {
+  std::lock_guard lock(secrets_mu_);
+  if (!secrets_) {
+    // Opened on first use, so deployments whose drivers keep no secrets create no key file.
+    auto key = store::load_or_create_data_key(cfg_.data_dir / "secrets.key");
+    secrets_ = std::make_unique<store::SecretStore>(cfg_.data_dir / "secrets.db", key);
+    std::fill(key.begin(), key.end(), 0);
+  }
+  return secrets_.get();
+}
+
+oemlink_status Runtime::svc_secret_get(DriverInstance& d, oemlink_conn* conn,
+                                       std::string_view key, char* buf, size_t cap,
+                                       size_t* size) {
+  uint32_t c = conn_index(conn);
+  std::string owner = c == kNoConn ? "driver:" + d.name : conns_[c].id;
+  try {
+    auto v = secrets()->get(owner, key);
+    if (!v) {
+      if (size) *size = 0;
+      return OEMLINK_ERROR;
+    }
+    if (size) *size = v->size();
+    if (!buf || cap < v->size()) return OEMLINK_RETRY;
+    std::memcpy(buf, v->data(), v->size());
+    std::fill(v->begin(), v->end(), '\0');
+    return OEMLINK_OK;
+  } catch (const std::exception& e) {
+    // The message names the store, never the value.
+    spdlog::error("driver {}: secret_get for {} failed: {}", d.name, owner, e.what());
+    if (size) *size = 0;
+    return OEMLINK_ERROR;
+  }
+}
+
+oemlink_status Runtime::svc_secret_put(DriverInstance& d, oemlink_conn* conn,
+                                       const oemlink_str* keys, const oemlink_str* values,
+                                       size_t count) {
+  uint32_t c = conn_index(conn);
+  std::string owner = c == kNoConn ? "driver:" + d.name : conns_[c].id;
+  if (count && (!keys || !values)) return OEMLINK_ERROR;
+  std::vector<std::pair<std::string_view, std::string_view>> kv;
+  kv.reserve(count);
+  for (size_t i = 0; i < count; ++i) kv.emplace_back(view(keys[i]), view(values[i]));
+  try {
+    secrets()->put(owner, kv);
+    return OEMLINK_OK;
+  } catch (const std::exception& e) {
+    spdlog::error("driver {}: secret_put for {} failed: {}", d.name, owner, e.what());
+    return OEMLINK_ERROR;
+  }
+}
+
+uint64_t Runtime::svc_timer_start(DriverInstance&, uint32_t delay_ms, oemlink_timer_fn fn,
+                                  void* ctx) {
+  if (!fn) return 0;
+  uint64_t id = next_timer_id_.fetch_add(1);
+  auto arm = [this, id, delay_ms, fn, ctx] {
+    auto t = std::make_unique<DriverTimer>(io_);
+    t->fn = fn;
+    t->ctx = ctx;
+    t->timer.expires_after(std::chrono::milliseconds(delay_ms));
+    t->timer.async_wait([this, id](const boost::system::error_code& ec) {
+      auto it = timers_.find(id);
+      if (it == timers_.end()) return;
+      auto timer = std::move(it->second);
+      timers_.erase(it);
+      timer->fn(timer->ctx, ec ? 1 : 0);
+    });
+    timers_.emplace(id, std::move(t));
+  };
+  if (on_loop())
+    arm();
+  else
+    boost::asio::post(io_, arm);
+  return id;
+}
+
+void Runtime::svc_timer_cancel(uint64_t id) {
+  auto cancel = [this, id] {
+    auto it = timers_.find(id);
+    if (it != timers_.end()) it->second->timer.cancel();
+  };
+  if (on_loop())
+    cancel();
+  else
+    boost::asio::post(io_, cancel);
+}
+
+void Runtime::svc_counter_add(DriverInstance& d, std::string_view name, uint64_t delta) {
+  metrics_.counter(d.name + "_" + std::string(name)).add(delta);
+}
+
+}  // namespace oemlink::host
