@@ -60,4 +60,8 @@ class SecretStore {
 // readable key files are refused).
 DataKey load_or_create_data_key(const std::filesystem::path& key_file);
 
+// Wipes a DataKey copy (OPENSSL_cleanse, which the compiler cannot optimise away). Callers should
+// wipe the key returned above once the SecretStore holds its own copy.
+void wipe(DataKey& key) noexcept;
+
 }  // namespace oemlink::store

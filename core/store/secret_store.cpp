@@ -1,0 +1,203 @@
+#include "core/store/secret_store.hpp"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <mutex>
+#include <vector>
+
+#include "core/store/aead.hpp"
+#include "core/store/locked_key.hpp"
+#include "core/store/private_fs.hpp"
+#include "core/store/sqlite_db.hpp"
+
+namespace oemlink::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int kSchemaVersion = 1;
+constexpr int kBusyTimeoutMs = 10'000;
+
+// Sealed under the data key when the store is created; a key that cannot open it is the wrong
+// key, which we want to report at startup rather than on the first token refresh.
+constexpr std::string_view kKeyCheckPlain = "oemlink secret store key check v1";
+constexpr std::string_view kKeyCheckAad{"oemlink-store\0key_check", 23};
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS meta(
+  name TEXT PRIMARY KEY,
+  value BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS secrets(
+  connection TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value BLOB NOT NULL,
+  updated_ms INTEGER NOT NULL,
+  PRIMARY KEY(connection, key)
+);
+)sql";
+
+int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+// A NUL inside an id would make "conn\0key" ambiguous as associated data.
+void check_name(const Db& db, std::string_view what, std::string_view name) {
+  if (name.empty()) db.fail_plain(std::string(what) + " is empty");
+  if (name.find('\0') != std::string_view::npos) {
+    db.fail_plain(std::string(what) + " contains a NUL byte");
+  }
+}
+
+std::string associated_data(std::string_view connection, std::string_view key) {
+  std::string aad;
+  aad.reserve(connection.size() + 1 + key.size());
+  aad.append(connection).push_back('\0');
+  aad.append(key);
+  return aad;
+}
+
+// So the database and its -wal/-shm files (SQLite copies the main file's mode) are 0600 even
+// under a permissive umask. Existing files keep their mode.
+void precreate_private_file(const fs::path& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    throw StoreError("secret store " + path.string() + ": cannot create: " + std::strerror(errno));
+  }
+  ::close(fd);
+}
+
+}  // namespace
+
+struct SecretStore::Impl {
+  Impl(const fs::path& path, const DataKey& data_key) : key(data_key), db(prepare(path)) {}
+
+  static const fs::path& prepare(const fs::path& path) {
+    create_private_parent_dirs(path);
+    precreate_private_file(path);
+    return path;
+  }
+
+  void configure();
+  void check_key();
+
+  LockedKey key;
+  Db db;
+  std::mutex mu;
+};
+
+void SecretStore::Impl::configure() {
+  sqlite3_busy_timeout(db.handle(), kBusyTimeoutMs);
+  {
+    Stmt wal(db, "PRAGMA journal_mode=WAL");
+    if (!wal.step() || wal.text(0) != "wal") db.fail_plain("cannot switch to WAL journal mode");
+  }
+  // FULL: in WAL mode the WAL is fsynced at every commit, so put() returning means on disk.
+  db.exec("PRAGMA synchronous=FULL");
+  // The database file is untrusted input (it may have been copied or edited).
+  db.exec("PRAGMA trusted_schema=OFF");
+}
+
+void SecretStore::Impl::check_key() {
+  Transaction tx(db);
+  int version = 0;
+  {
+    Stmt v(db, "PRAGMA user_version");
+    if (v.step()) version = std::stoi(v.text(0));
+  }
+  if (version > kSchemaVersion) {
+    db.fail_plain("was written by a newer oemlink (schema " + std::to_string(version) + ")");
+  }
+  db.exec(kSchema);
+  if (version == 0) db.exec("PRAGMA user_version=1");
+
+  Stmt sel(db, "SELECT value FROM meta WHERE name = 'key_check'");
+  if (sel.step()) {
+    std::string plain;
+    if (!aead::open(key.get(), sel.blob(0), kKeyCheckAad, plain) || plain != kKeyCheckPlain) {
+      db.fail_plain("data key does not match the one this store was created with");
+    }
+    tx.commit();
+    return;
+  }
+  // No check value: only acceptable for a store that holds nothing yet, or a wrong key could
+  // silently stamp itself onto other people's secrets.
+  Stmt any(db, "SELECT 1 FROM secrets LIMIT 1");
+  if (any.step()) db.fail_plain("holds secrets but no key check value; refusing to guess the key");
+  std::vector<uint8_t> check = aead::seal(key.get(), kKeyCheckPlain, kKeyCheckAad);
+  Stmt ins(db, "INSERT INTO meta(name, value) VALUES('key_check', ?1)");
+  ins.bind(1, check);
+  ins.step();
+  tx.commit();
+}
+
+SecretStore::SecretStore(const fs::path& path, const DataKey& key)
+    : impl_(std::make_unique<Impl>(path, key)) {
+  impl_->configure();
+  impl_->check_key();
+}
+
+SecretStore::~SecretStore() = default;
+
+std::optional<std::string> SecretStore::get(std::string_view connection, std::string_view key) {
+  std::lock_guard lock(impl_->mu);
+  Db& db = impl_->db;
+  check_name(db, "connection id", connection);
+  check_name(db, "secret key name", key);
+  Stmt sel(db, "SELECT value FROM secrets WHERE connection = ?1 AND key = ?2");
+  sel.bind(1, connection);
+  sel.bind(2, key);
+  if (!sel.step()) return std::nullopt;
+  std::optional<std::string> value(std::in_place);
+  if (!aead::open(impl_->key.get(), sel.blob(0), associated_data(connection, key), *value)) {
+    db.fail_plain("the stored value of connection '" + std::string(connection) + "' key '" +
+                  std::string(key) +
+                  "' failed authentication (tampered with, or moved from another connection or "
+                  "key)");
+  }
+  return value;
+}
+
+void SecretStore::put(std::string_view connection,
+                      std::span<const std::pair<std::string_view, std::string_view>> pairs) {
+  std::lock_guard lock(impl_->mu);
+  Db& db = impl_->db;
+  check_name(db, "connection id", connection);
+  for (const auto& [key, value] : pairs) check_name(db, "secret key name", key);
+  if (pairs.empty()) return;
+
+  const int64_t now = now_ms();
+  Transaction tx(db);
+  Stmt up(db,
+          "INSERT INTO secrets(connection, key, value, updated_ms) VALUES(?1, ?2, ?3, ?4) "
+          "ON CONFLICT(connection, key) DO UPDATE SET value = excluded.value, "
+          "updated_ms = excluded.updated_ms");
+  for (const auto& [key, value] : pairs) {
+    std::vector<uint8_t> sealed =
+        aead::seal(impl_->key.get(), value, associated_data(connection, key));
+    up.bind(1, connection);
+    up.bind(2, key);
+    up.bind(3, sealed);
+    up.bind(4, now);
+    up.step();
+    up.reset();
+  }
+  tx.commit();
+}
+
+void SecretStore::erase_connection(std::string_view connection) {
+  std::lock_guard lock(impl_->mu);
+  Db& db = impl_->db;
+  check_name(db, "connection id", connection);
+  Stmt del(db, "DELETE FROM secrets WHERE connection = ?1");
+  del.bind(1, connection);
+  del.step();
+}
+
+}  // namespace oemlink::store
