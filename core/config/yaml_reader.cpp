@@ -94,8 +94,9 @@ Fields YamlReader::collect(const Field& field,
     invalid(field, "expected a mapping");
     return fields;
   }
-  for (auto entry = field.value.begin(); entry != field.value.end(); ++entry) {
-    const YAML::Node& key = entry->first;
+  // By value: yaml-cpp's iterator yields temporaries, so `entry->first` would dangle.
+  for (const auto& entry : field.value) {
+    const YAML::Node key = entry.first;
     if (!key.IsScalar()) {
       diagnostics_.add(key.Mark(), field.path,
                        "keys must be plain names, got " + describe_kind(key));
@@ -114,7 +115,7 @@ Fields YamlReader::collect(const Field& field,
           "duplicate key (first given at line " + std::to_string(first_position.line) + ")");
       continue;
     }
-    const YAML::Node& value = entry->second;
+    const YAML::Node value = entry.second;
     fields.entries_.emplace_back(name,
                                  Field{path, value, value.IsNull() ? key.Mark() : value.Mark()});
   }

@@ -566,6 +566,12 @@ TEST(ProjectConfig, ShippedConfigLoads) {
   try {
     Config config = load_config_file(file);
     EXPECT_EQ(config.source, file);
+    // It is also the built-in default, read with the current directory as base.
+    std::ifstream stream(file);
+    std::string text((std::istreambuf_iterator<char>(stream)), std::istreambuf_iterator<char>());
+    Config embedded = load_config_text(text, "<embedded>", std::filesystem::current_path());
+    EXPECT_EQ(embedded.source, "<embedded>");
+    EXPECT_EQ(embedded.drivers.size(), config.drivers.size());
   } catch (const ConfigError& error) {
     FAIL() << error.what();
   }
