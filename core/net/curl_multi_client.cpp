@@ -192,24 +192,26 @@ struct CurlMultiClient::Impl : std::enable_shared_from_this<Impl> {
     t.url = curl_url();
     if (t.url == nullptr) return "out of memory";
     if (CURLUcode rc = curl_url_set(t.url, CURLUPART_URL, req.url.c_str(), 0); rc != CURLUE_OK) {
-      return "invalid URL '" + req.url + "': " + curl_url_strerror(rc);
+      // The URL itself stays out of error texts: query strings may carry tokens.
+      return std::string("invalid URL: ") + curl_url_strerror(rc);
     }
     char* scheme = nullptr;
     curl_url_get(t.url, CURLUPART_SCHEME, &scheme, 0);
     const std::string scheme_text = scheme != nullptr ? scheme : "";
     curl_free(scheme);
     if (scheme_text == "http" && !options.allow_plain_http) {
-      return "plain http:// refused (allow_plain_http is off): " + req.url;
+      return "plain http:// refused (allow_plain_http is off)";
     }
     if (scheme_text != "http" && scheme_text != "https") {
       return "unsupported URL scheme '" + scheme_text + "': only http and https are allowed";
     }
-    if (!is_token(req.method)) return "invalid HTTP method '" + req.method + "'";
+    if (!is_token(req.method)) return "invalid HTTP method";
 
     bool caller_sets_expect = false;
     for (const auto& [name, value] : req.headers) {
       if (!is_token(name) || has_line_break(value)) {
-        return "invalid request header '" + name + "'";
+        return is_token(name) ? "invalid value for request header '" + name + "'"
+                              : std::string("invalid request header name");
       }
       if (iequals(name, "Expect")) caller_sets_expect = true;
       // "Name;" is curl's spelling for a header with an empty value ("Name:" would remove it).
@@ -436,7 +438,7 @@ struct CurlMultiClient::Impl : std::enable_shared_from_this<Impl> {
   HttpResponse make_response(Transfer& t, CURLcode result) {
     if (t.body_too_large) {
       return failure("response body exceeds max_response_bytes (" +
-                     std::to_string(options.max_response_bytes) + ") from " + t.request.url);
+                     std::to_string(options.max_response_bytes) + ")");
     }
     if (result != CURLE_OK) {
       return failure(describe_curl_error(result, t.error), result == CURLE_OPERATION_TIMEDOUT);

@@ -57,8 +57,10 @@ struct HttpClientOptions {
 
 using HttpDone = std::function<void(HttpResponse&&)>;
 
-// One instance per io_context; all of its requests share one connection cache (keep-alive).
-// Redirects are not followed: drivers see 3xx themselves.
+// Each instance has its own connection cache (keep-alive, TLS sessions), so the host shares one
+// instance rather than creating one per driver. Redirects are not followed: drivers see 3xx
+// themselves. "io thread" means the single thread running `io`; the client has no strand, so
+// `io` must not be run from several threads at once, and it must outlive the client.
 class CurlMultiClient {
  public:
   CurlMultiClient(boost::asio::io_context& io, HttpClientOptions options);
@@ -73,7 +75,7 @@ class CurlMultiClient {
   // Malformed requests (bad URL, http:// when not allowed) complete with transport_ok=false.
   void request(HttpRequest request, HttpDone done);
 
-  // [io thread] Requests currently in flight.
+  // [any thread] Requests accepted by request() whose `done` has not run yet.
   size_t in_flight() const;
 
   // [io thread] Fails every in-flight request with "shutdown" and refuses new ones. Their `done`

@@ -117,6 +117,15 @@ TEST_F(HttpClient, ServerClosingTheConnectionIsNotAnError) {
   EXPECT_EQ(server.accepted_connections(), 3);
 }
 
+TEST_F(HttpClient, PeerClosingWithoutResponseFailsOnlyThatRequest) {
+  CurlMultiClient client(io, plain_http());
+  const HttpResponse dropped = fetch(io, client, get(server.url("/drop")));
+  EXPECT_FALSE(dropped.transport_ok);
+  EXPECT_THAT(dropped.error, HasSubstr("CURLE_GOT_NOTHING"));
+  const HttpResponse after = fetch(io, client, get(server.url("/hello")));
+  EXPECT_TRUE(after.transport_ok) << after.error;
+}
+
 TEST_F(HttpClient, TwoHundredConcurrentRequestsComplete) {
   HttpClientOptions options = plain_http();
   options.max_connections_per_host = 16;

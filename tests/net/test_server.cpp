@@ -131,6 +131,8 @@ struct TestServer::Session {
     } else if (target == "/stall") {
       co_await pause(std::chrono::minutes(1));
       res.body() = "too late";
+    } else if (target == "/drop") {
+      co_return false;  // closes the connection without a response
     } else if (target == "/close") {
       res.keep_alive(false);
       res.body() = "bye";

@@ -5,6 +5,7 @@
 //   /delay?ms=N     200 "ok" after N ms (keeps requests in flight concurrently)
 //   /stall          answers only after a minute (timeouts, shutdown)
 //   /close          200 with Connection: close
+//   /drop           closes the connection without answering
 //   /continue       "100 Continue" interim response, then 200
 //   /large          200, large_body()
 //   /status/429     429 with Retry-After: 120
