@@ -48,7 +48,9 @@ CarTraits traits_of(uint64_t car_seed) {
   return c;
 }
 
-double consumption_kwh_per_km(const CarTraits& c) { return c.battery_kwh / c.full_range_km; }
+double consumption_kwh_per_km(const CarTraits& c) {
+  return c.battery_kwh / c.full_range_km;
+}
 
 uint64_t phase_draw(const CarState& car, uint64_t car_seed, uint64_t sub) {
   return draw(car_seed, Salt::kPhase, car.phase_index, sub);
@@ -113,8 +115,8 @@ void start_next_phase(CarState& car, uint64_t car_seed, const CarTraits& c) {
 void steer(CarState& car, uint64_t step_key) {
   double heading = car.heading_deg + (unit(mix64(step_key, 1)) - 0.5) * 24;
   double north_km = (car.latitude - kCityLatitude) * kKmPerDegreeLatitude;
-  double east_km = (car.longitude - kCityLongitude) * kKmPerDegreeLatitude *
-                   std::cos(car.latitude * kDegToRad);
+  double east_km =
+      (car.longitude - kCityLongitude) * kKmPerDegreeLatitude * std::cos(car.latitude * kDegToRad);
   if (std::hypot(north_km, east_km) > kRoamRadiusKm) {
     // Head home: turn by at most 30 degrees a step towards the city centre.
     double home = std::atan2(-east_km, -north_km) / kDegToRad;
@@ -137,8 +139,8 @@ void drive(CarState& car, uint64_t car_seed, const CarTraits& c, int64_t dt_ms) 
   double distance_km = speed * dt_h;
   double heading = car.heading_deg * kDegToRad;
   car.latitude += distance_km * std::cos(heading) / kKmPerDegreeLatitude;
-  car.longitude += distance_km * std::sin(heading) /
-                   (kKmPerDegreeLatitude * std::cos(car.latitude * kDegToRad));
+  car.longitude +=
+      distance_km * std::sin(heading) / (kKmPerDegreeLatitude * std::cos(car.latitude * kDegToRad));
   car.odometer_km += distance_km;
 
   double power_kw = speed * consumption_kwh_per_km(c) + kAuxPowerKw;
@@ -172,9 +174,9 @@ void start(CarState& car, uint64_t car_seed, int64_t now_ms) {
   car.odometer_km = uniform(d(3), 3'000, 90'000);
   car.soc_percent = static_cast<float>(uniform(d(4), 35, 80));
   double kind = unit(d(5));
-  enter_phase(car, kind < 0.55   ? Phase::kParked
-                   : kind < 0.8  ? Phase::kDriving
-                                 : Phase::kChargingAc);
+  enter_phase(car, kind < 0.55  ? Phase::kParked
+                   : kind < 0.8 ? Phase::kDriving
+                                : Phase::kChargingAc);
   if (car.cable_connected) car.added_energy_kwh = static_cast<float>(uniform(d(6), 0, 10));
   // Join the phase somewhere in its middle, as if the car had been going for a while.
   car.phase_end_ms =
@@ -240,7 +242,10 @@ size_t fill_readings(const CarState& car, uint64_t car_seed, uint32_t signal_mas
   double tyre_delta = (temperature - 20) * 0.35 + (car.phase == Phase::kDriving ? 6 : 0);
 
   size_t n = 0;
-  auto add = [&](SignalId id, double value) -> oemlink_reading* {
+  // Values are rounded to what a car would report (`per_unit` steps per unit): the host
+  // serialises them with the shortest round-trip form, so 71.3 stays "71.3" instead of a
+  // float's 71.30001831054688.
+  auto add = [&](SignalId id, double value, double per_unit) -> oemlink_reading* {
     if (!(signal_mask & (1u << id))) return nullptr;
     oemlink_reading& r = out[n++];
     r = oemlink_reading{};
@@ -248,29 +253,31 @@ size_t fill_readings(const CarState& car, uint64_t car_seed, uint32_t signal_mas
     r.name = {kSignalNames[id].data(), kSignalNames[id].size()};
     r.timestamp_ms = ts;
     r.kind = OEMLINK_VALUE_NUMBER;
-    r.number = value == 0 ? 0.0 : value;  // never -0
+    const double rounded = std::round(value * per_unit) / per_unit;
+    r.number = rounded == 0 ? 0.0 : rounded;  // never -0
     r.hdop = NAN;
     return &r;
   };
-  add(kSpeed, car.speed_kmh);
-  add(kTravelledDistance, car.odometer_km);
-  if (oemlink_reading* r = add(kLocation, 0)) {
+  const double soc = std::round(car.soc_percent * 10.0) / 10.0;
+  add(kSpeed, car.speed_kmh, 10);
+  add(kTravelledDistance, car.odometer_km, 1000);
+  if (oemlink_reading* r = add(kLocation, 0, 1)) {
     r->kind = OEMLINK_VALUE_LOCATION;
-    r->latitude = car.latitude;
-    r->longitude = car.longitude;
+    r->latitude = std::round(car.latitude * 1e6) / 1e6;  // ~0.1 m
+    r->longitude = std::round(car.longitude * 1e6) / 1e6;
   }
-  add(kHeading, car.heading_deg);
-  add(kStateOfCharge, car.soc_percent);
-  add(kRange, car.soc_percent / 100.0 * c.full_range_km);
-  add(kChargeLimit, c.charge_limit_percent);
-  add(kIsCharging, car.charging ? 1 : 0);
-  add(kCableConnected, car.cable_connected ? 1 : 0);
-  add(kAddedEnergy, car.added_energy_kwh);
-  add(kBatteryPower, car.battery_power_w);
-  add(kExteriorTemperature, temperature);
+  add(kHeading, std::fmod(std::round(car.heading_deg * 10.0) / 10.0, 360.0), 10);
+  add(kStateOfCharge, soc, 10);
+  add(kRange, soc / 100.0 * c.full_range_km, 10);
+  add(kChargeLimit, c.charge_limit_percent, 1);
+  add(kIsCharging, car.charging ? 1 : 0, 1);
+  add(kCableConnected, car.cable_connected ? 1 : 0, 1);
+  add(kAddedEnergy, car.added_energy_kwh, 100);
+  add(kBatteryPower, car.battery_power_w, 1);
+  add(kExteriorTemperature, temperature, 10);
   for (int i = 0; i < 4; ++i) {
     add(static_cast<SignalId>(kTyreFrontLeft + i),
-        std::clamp(c.tyre_base_kpa[i] + tyre_delta, 220.0, 260.0));
+        std::clamp(c.tyre_base_kpa[i] + tyre_delta, 220.0, 260.0), 10);
   }
   return n;
 }

@@ -36,7 +36,9 @@ void MockConnection::SpinLock::lock() {
   while (flag_.test_and_set(std::memory_order_acquire)) std::this_thread::yield();
 }
 
-MockConnection::~MockConnection() { detach_stream(); }
+MockConnection::~MockConnection() {
+  detach_stream();
+}
 
 void MockConnection::poll(PollDone done) {
   ++polls_;
@@ -160,7 +162,9 @@ void OEMLINK_CALL MockConnection::on_stream_tick(void* ctx, int32_t cancelled) {
   if (!rearmed) ticket->unref();
 }
 
-void MockConnection::stream_stop() { detach_stream(); }
+void MockConnection::stream_stop() {
+  detach_stream();
+}
 
 void MockConnection::detach_stream() {
   StreamTicket* ticket = std::exchange(stream_, nullptr);

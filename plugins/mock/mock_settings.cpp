@@ -23,8 +23,8 @@ int64_t as_integer(std::string_view key, const json::value& v, int64_t lo, int64
     n = v.get_int64();
   } else if (v.is_uint64() && v.get_uint64() <= static_cast<uint64_t>(hi)) {
     n = static_cast<int64_t>(v.get_uint64());
-  } else if (v.is_double() && v.get_double() == static_cast<double>(static_cast<int64_t>(
-                                                      v.get_double()))) {
+  } else if (v.is_double() &&
+             v.get_double() == static_cast<double>(static_cast<int64_t>(v.get_double()))) {
     n = static_cast<int64_t>(v.get_double());
   } else {
     fail(key, "must be an integer");
@@ -93,8 +93,8 @@ MockSettings parse_settings(std::string_view text) {
     } else if (key == "rate_limit_retry_after") {
       s.rate_limit_retry_after_ms = as_integer(key, v, 0, std::numeric_limits<int64_t>::max() / 4);
     } else if (key == "reauth_after_polls") {
-      s.reauth_after_polls = static_cast<uint32_t>(
-          as_integer(key, v, 0, std::numeric_limits<uint32_t>::max()));
+      s.reauth_after_polls =
+          static_cast<uint32_t>(as_integer(key, v, 0, std::numeric_limits<uint32_t>::max()));
     } else if (key == "latency") {
       s.latency_ms = as_duration_ms(key, v);
     } else if (key == "stream_interval") {

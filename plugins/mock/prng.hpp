@@ -17,12 +17,18 @@ constexpr uint64_t mix64(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-constexpr uint64_t mix64(uint64_t a, uint64_t b) { return mix64(a ^ mix64(b)); }
+constexpr uint64_t mix64(uint64_t a, uint64_t b) {
+  return mix64(a ^ mix64(b));
+}
 
 // Uniform in [0, 1) from the top 53 bits.
-constexpr double unit(uint64_t x) { return static_cast<double>(x >> 11) * 0x1.0p-53; }
+constexpr double unit(uint64_t x) {
+  return static_cast<double>(x >> 11) * 0x1.0p-53;
+}
 
-constexpr double uniform(uint64_t key, double lo, double hi) { return lo + (hi - lo) * unit(key); }
+constexpr double uniform(uint64_t key, double lo, double hi) {
+  return lo + (hi - lo) * unit(key);
+}
 
 // FNV-1a: connection ids are short, and only their identity matters.
 constexpr uint64_t hash_text(std::string_view s) {

@@ -13,12 +13,23 @@ static oemlink_status OEMLINK_CALL initfail_create(const oemlink_host* host, oem
 }
 
 static const oemlink_driver kDescriptor = {
-    sizeof(oemlink_driver), OEMLINK_ABI_MAJOR, OEMLINK_ABI_MINOR, 0, "initfail", "0.0.1",
-    "loader test plugin whose create fails", OEMLINK_CAP_POLL, NULL, 0, initfail_create,
-    raw_destroy, raw_open, raw_close, raw_poll, NULL, NULL, NULL, raw_get_extension};
+    .struct_size = sizeof(oemlink_driver),
+    .abi_major = OEMLINK_ABI_MAJOR,
+    .abi_minor = OEMLINK_ABI_MINOR,
+    .name = "initfail",
+    .version = "0.0.1",
+    .description = "loader test plugin whose create fails",
+    .capabilities = OEMLINK_CAP_POLL,
+    .create = initfail_create,
+    .destroy = raw_destroy,
+    .open = raw_open,
+    .close = raw_close,
+    .poll = raw_poll,
+    .get_extension = raw_get_extension,
+};
 
 OEMLINK_EXPORT const oemlink_driver* OEMLINK_CALL oemlink_driver_entry(uint32_t host_major,
-                                                                     uint32_t host_minor) {
+                                                                       uint32_t host_minor) {
   (void)host_major, (void)host_minor;
   return &kDescriptor;
 }

@@ -5,7 +5,7 @@
 static const oemlink_driver kDescriptor = RAW_DESCRIPTOR_INIT("nosymbol");
 
 OEMLINK_EXPORT const oemlink_driver* OEMLINK_CALL oemlink_driver_entry_v0(uint32_t host_major,
-                                                                        uint32_t host_minor) {
+                                                                          uint32_t host_minor) {
   (void)host_major, (void)host_minor;
   return &kDescriptor;
 }

@@ -13,7 +13,8 @@ void* load_library(const std::string& path, std::string* error) {
 }
 
 const oemlink_driver* entry_descriptor(void* library) {
-  auto entry = reinterpret_cast<oemlink_driver_entry_fn>(dlsym(library, OEMLINK_DRIVER_ENTRY_SYMBOL));
+  auto entry =
+      reinterpret_cast<oemlink_driver_entry_fn>(dlsym(library, OEMLINK_DRIVER_ENTRY_SYMBOL));
   return entry ? entry(OEMLINK_ABI_MAJOR, OEMLINK_ABI_MINOR) : nullptr;
 }
 

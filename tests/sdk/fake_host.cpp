@@ -4,10 +4,14 @@
 
 namespace oemlink::test {
 namespace {
-std::string copy(oemlink_str s) { return s.data ? std::string(s.data, s.size) : std::string(); }
+std::string copy(oemlink_str s) {
+  return s.data ? std::string(s.data, s.size) : std::string();
+}
 }  // namespace
 
-FakeHost& FakeHost::self(const oemlink_host* h) { return *static_cast<FakeHost*>(h->host_data); }
+FakeHost& FakeHost::self(const oemlink_host* h) {
+  return *static_cast<FakeHost*>(h->host_data);
+}
 
 FakeHost::FakeHost() {
   table_.struct_size = sizeof table_;
@@ -27,8 +31,8 @@ FakeHost::FakeHost() {
     e.answered = host.emit_answer;
     for (size_t i = 0; i < count; ++i) {
       const oemlink_reading& r = readings[i];
-      e.readings.push_back({copy(r.name), r.timestamp_ms, r.kind, r.number, copy(r.text),
-                            r.latitude, r.longitude});
+      e.readings.push_back(
+          {copy(r.name), r.timestamp_ms, r.kind, r.number, copy(r.text), r.latitude, r.longitude});
     }
     host.emits.push_back(std::move(e));
     return host.emit_answer;
@@ -44,8 +48,8 @@ FakeHost::FakeHost() {
     *size = 0;
     return OEMLINK_ERROR;
   };
-  table_.secret_put = [](const oemlink_host*, oemlink_conn*, const oemlink_str*,
-                         const oemlink_str*, size_t) -> oemlink_status { return OEMLINK_ERROR; };
+  table_.secret_put = [](const oemlink_host*, oemlink_conn*, const oemlink_str*, const oemlink_str*,
+                         size_t) -> oemlink_status { return OEMLINK_ERROR; };
   table_.timer_start = [](const oemlink_host* h, uint32_t delay_ms, oemlink_timer_fn fn,
                           void* ctx) -> uint64_t {
     FakeHost& host = self(h);

@@ -47,7 +47,7 @@ class FakeHost {
 
   const oemlink_host* table() const { return &table_; }
 
-  int64_t now_ms = 1'700'000'000'000;     // the clock drivers see
+  int64_t now_ms = 1'700'000'000'000;       // the clock drivers see
   oemlink_status emit_answer = OEMLINK_OK;  // what emit() answers next
   bool record_emits = true;                 // off for timing runs: only count them
   uint64_t emit_calls = 0;

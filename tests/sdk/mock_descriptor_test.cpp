@@ -35,16 +35,17 @@ TEST(MockDescriptor, SettingsTableListsEveryKnobWithTypeAndDefault) {
     oemlink_setting_type type;
     const char* default_value;
   };
+  // Defaults are YAML text as an operator would write it: durations carry their unit.
   const std::map<std::string, Expected> expected = {
       {"seed", {OEMLINK_SETTING_INT, "1"}},
       {"asleep_rate", {OEMLINK_SETTING_NUMBER, "0"}},
       {"rate_limited_rate", {OEMLINK_SETTING_NUMBER, "0"}},
       {"error_rate", {OEMLINK_SETTING_NUMBER, "0"}},
       {"retry_rate", {OEMLINK_SETTING_NUMBER, "0"}},
-      {"rate_limit_retry_after", {OEMLINK_SETTING_DURATION_MS, "3600000"}},
+      {"rate_limit_retry_after", {OEMLINK_SETTING_DURATION_MS, "1h"}},
       {"reauth_after_polls", {OEMLINK_SETTING_INT, "0"}},
-      {"latency", {OEMLINK_SETTING_DURATION_MS, "0"}},
-      {"stream_interval", {OEMLINK_SETTING_DURATION_MS, "1000"}},
+      {"latency", {OEMLINK_SETTING_DURATION_MS, "0ms"}},
+      {"stream_interval", {OEMLINK_SETTING_DURATION_MS, "1s"}},
       {"fail_create", {OEMLINK_SETTING_BOOL, "false"}},
       {"signals", {OEMLINK_SETTING_OBJECT, nullptr}},
   };
@@ -85,14 +86,13 @@ TEST(MockCreate, RejectsBadSettingsWithAReason) {
     const char* json;
     const char* message_part;
   };
-  for (const Case& c : {Case{R"({"colour": "red"})", "unknown setting 'colour'"},
-                        Case{R"({"error_rate": 1.5})", "error_rate"},
-                        Case{R"({"latency": -1})", "latency"},
-                        Case{R"({"signals": ["speed", "warpFactor"]})", "warpFactor"},
-                        Case{R"({"signals": []})", "at least one"},
-                        Case{R"({"stream_interval": 0})", "stream_interval"},
-                        Case{R"([1, 2])", "JSON object"},
-                        Case{R"({"seed": )", "not valid JSON"}}) {
+  for (const Case& c :
+       {Case{R"({"colour": "red"})", "unknown setting 'colour'"},
+        Case{R"({"error_rate": 1.5})", "error_rate"}, Case{R"({"latency": -1})", "latency"},
+        Case{R"({"signals": ["speed", "warpFactor"]})", "warpFactor"},
+        Case{R"({"signals": []})", "at least one"},
+        Case{R"({"stream_interval": 0})", "stream_interval"}, Case{R"([1, 2])", "JSON object"},
+        Case{R"({"seed": )", "not valid JSON"}}) {
     SCOPED_TRACE(c.json);
     DriverUnderTest d(mock_descriptor(), c.json);
     EXPECT_FALSE(d.created());

@@ -43,7 +43,7 @@ TEST(MockReadings, OnePollIsOneEmitOfEverySignalAtTheHostsNow) {
     names.insert(r.name);
     EXPECT_EQ(r.timestamp_ms, now) << r.name;
     EXPECT_EQ(r.kind, r.name == "currentLocationCoordinates" ? OEMLINK_VALUE_LOCATION
-                                                              : OEMLINK_VALUE_NUMBER)
+                                                             : OEMLINK_VALUE_NUMBER)
         << r.name;
   }
   EXPECT_EQ(names.size(), e.readings.size()) << "a signal appears twice";
@@ -108,7 +108,7 @@ TEST(MockReadings, ValuesArePlausibleOverADayAndAHalf) {
       const double odometer = value("powertrainTransmissionTravelledDistance");
       if (last_odometer >= 0) {
         EXPECT_GE(odometer, last_odometer);
-        EXPECT_LE(odometer - last_odometer, 130.0 / 60 + 1e-9) << "faster than 130 km/h";
+        EXPECT_LE(odometer - last_odometer, 130.0 / 60 + 0.002) << "faster than 130 km/h";
       }
       last_odometer = odometer;
 
@@ -125,10 +125,11 @@ TEST(MockReadings, ValuesArePlausibleOverADayAndAHalf) {
       EXPECT_LE(soc, 100);
       const double range = value("powertrainRange");
       EXPECT_GE(range, 0);
-      if (soc > 1) {
-        // Range is the car's full range scaled by charge: the ratio is the car's constant.
+      if (soc > 20) {
+        // Range is the car's full range scaled by charge: the ratio is the car's constant
+        // (up to the 0.1 resolution of both values).
         if (range_per_soc < 0) range_per_soc = range / soc;
-        EXPECT_NEAR(range / soc, range_per_soc, 1e-6 * range_per_soc);
+        EXPECT_NEAR(range, soc * range_per_soc, 0.5);
       }
       const double limit = value("powertrainTractionBatteryChargingChargeLimit");
       EXPECT_TRUE(limit == 80 || limit == 90 || limit == 100) << limit;

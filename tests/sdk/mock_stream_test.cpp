@@ -15,9 +15,9 @@ TEST(MockStream, EmitsABatchEveryInterval) {
   ASSERT_EQ(car.host().emits.size(), 1u);
   EXPECT_EQ(car.host().run_timers(2000), 1);
   ASSERT_EQ(car.host().emits.size(), 2u);
-  EXPECT_EQ(car.host().emits[1].readings[0].timestamp_ms -
-                car.host().emits[0].readings[0].timestamp_ms,
-            2000);
+  EXPECT_EQ(
+      car.host().emits[1].readings[0].timestamp_ms - car.host().emits[0].readings[0].timestamp_ms,
+      2000);
   EXPECT_EQ(ended.calls, 0);
 }
 

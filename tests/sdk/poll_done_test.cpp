@@ -105,8 +105,7 @@ class ScriptedDriver : public Driver {
 };
 
 const oemlink_driver* scripted_descriptor() {
-  return make_descriptor<ScriptedDriver>("scripted", "0.0.1", "test", OEMLINK_CAP_POLL, nullptr,
-                                         0);
+  return make_descriptor<ScriptedDriver>("scripted", "0.0.1", "test", OEMLINK_CAP_POLL, nullptr, 0);
 }
 
 Completion poll_scripted(ScriptedConnection::Mode mode) {

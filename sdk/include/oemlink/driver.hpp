@@ -528,11 +528,11 @@ constexpr size_t settings_count(std::nullptr_t) { return 0; }
 // oemlink_setting (or use OEMLINK_NO_SETTINGS).
 // The descriptor is returned whatever the host's version: the host compares ABI majors and
 // names both in its error, which is more useful than a silent NULL.
-#define OEMLINK_DRIVER(D, NAME, VERSION, DESCRIPTION, CAPS, SETTINGS)                 \
-  extern "C" OEMLINK_EXPORT const oemlink_driver* OEMLINK_CALL oemlink_driver_entry(  \
-      uint32_t /*host_major*/, uint32_t /*host_minor*/) {                             \
-    return ::oemlink::make_descriptor<D>(NAME, VERSION, DESCRIPTION, CAPS,            \
-                                         ::oemlink::detail::settings_data(SETTINGS),  \
+#define OEMLINK_DRIVER(D, NAME, VERSION, DESCRIPTION, CAPS, SETTINGS)                  \
+  extern "C" OEMLINK_EXPORT const oemlink_driver* OEMLINK_CALL oemlink_driver_entry(   \
+      uint32_t /*host_major*/, uint32_t /*host_minor*/) {                              \
+    return ::oemlink::make_descriptor<D>(NAME, VERSION, DESCRIPTION, CAPS,             \
+                                         ::oemlink::detail::settings_data(SETTINGS),   \
                                          ::oemlink::detail::settings_count(SETTINGS)); \
   }
 
