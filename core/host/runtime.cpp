@@ -773,7 +773,7 @@ store::SecretStore* Runtime::secrets() {
     // Opened on first use, so deployments whose drivers keep no secrets create no key file.
     auto key = store::load_or_create_data_key(cfg_.data_dir / "secrets.key");
     secrets_ = std::make_unique<store::SecretStore>(cfg_.data_dir / "secrets.db", key);
-    std::fill(key.begin(), key.end(), 0);
+    store::wipe(key);
   }
   return secrets_.get();
 }

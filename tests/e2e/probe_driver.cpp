@@ -1,0 +1,98 @@
+// "probe": a test driver that exercises every host service the way the Tesla and Smartcar
+// drivers will: it rotates a refresh token through secret_put before using it, calls an HTTP
+// endpoint through the host, waits on a host timer, maps 429 + Retry-After to RATE_LIMITED and
+// 401 to NEEDS_REAUTH, and emits one reading per successful poll.
+#include <oemlink/driver.hpp>
+
+#include <cstdlib>
+#include <string>
+
+namespace {
+
+std::string setting(std::string_view json, const std::string& key) {
+  // Settings arrive as a flat JSON object from the host; the probe only has string settings.
+  auto k = json.find("\"" + key + "\":\"");
+  if (k == std::string_view::npos) return {};
+  auto start = k + key.size() + 4;
+  auto end = json.find('"', start);
+  return std::string(json.substr(start, end - start));
+}
+
+class ProbeConnection : public oemlink::Connection {
+ public:
+  ProbeConnection(oemlink::Host host, oemlink::ConnHandle conn, std::string url)
+      : host_(host), conn_(conn), url_(std::move(url)) {}
+
+  void poll(oemlink::PollDone done) override {
+    std::string token;
+    uint64_t n = 0;
+    if (host_.secret_get(conn_, "refresh_token", token)) n = std::stoull(token.substr(3));
+    // Persist the rotated pair before using it: a crash after an OEM rotation must not strand
+    // the car with a dead refresh token.
+    std::string next_rt = "rt-" + std::to_string(n + 1);
+    std::string next_at = "at-" + std::to_string(n + 1);
+    std::pair<std::string_view, std::string_view> kv[] = {{"refresh_token", next_rt},
+                                                          {"access_token", next_at}};
+    if (!host_.secret_put(conn_, kv)) return done.retry("probe: could not persist tokens");
+    host_.count("token_rotations");
+    if (url_.empty()) return finish(std::move(done), n + 1);
+    oemlink::HttpRequest req;
+    req.url = url_;
+    req.headers.emplace_back("Authorization", "Bearer " + next_at);
+    auto shared = std::make_shared<oemlink::PollDone>(std::move(done));
+    bool ok = host_.http(conn_, req, [this, shared, n](const oemlink::HttpResponse& r) {
+      if (r.status != OEMLINK_OK) return shared->retry(r.error);
+      if (r.http_status == 429) {
+        int64_t wait_s = std::atoll(std::string(r.header("Retry-After")).c_str());
+        host_.report_state(conn_, OEMLINK_STATE_RATE_LIMITED, host_.now_ms() + wait_s * 1000,
+                           "probe: 429");
+        return shared->retry("probe: 429");
+      }
+      if (r.http_status == 401) {
+        host_.report_state(conn_, OEMLINK_STATE_NEEDS_REAUTH, 0, "probe: login_required");
+        return shared->error("probe: 401");
+      }
+      // Complete a little later through a host timer, as a driver pacing its calls would.
+      host_.start_timer(5, [this, shared, n](bool cancelled) {
+        if (cancelled) return shared->retry("probe: timer cancelled");
+        finish(std::move(*shared), n + 1);
+      });
+    });
+    if (!ok) shared->error("probe: http request refused");
+  }
+
+ private:
+  void finish(oemlink::PollDone done, uint64_t n) {
+    oemlink_reading r = oemlink::Reading::number("speed", host_.now_ms(), static_cast<double>(n));
+    oemlink_status st = host_.emit(conn_, {&r, 1});
+    if (st == OEMLINK_RETRY) return done.retry("probe: back-pressure");
+    done.ok();
+  }
+
+  oemlink::Host host_;
+  oemlink::ConnHandle conn_;
+  std::string url_;
+};
+
+class ProbeDriver : public oemlink::Driver {
+ public:
+  ProbeDriver(oemlink::Host host, std::string_view settings)
+      : host_(host), url_(setting(settings, "url")) {}
+  std::unique_ptr<oemlink::Connection> open(oemlink::ConnHandle conn,
+                                            const oemlink::ConnInfo&) override {
+    return std::make_unique<ProbeConnection>(host_, conn, url_);
+  }
+
+ private:
+  oemlink::Host host_;
+  std::string url_;
+};
+
+const oemlink_setting kSettings[] = {
+    oemlink::setting("url", OEMLINK_SETTING_STRING, 0, "\"\"", "Endpoint to GET on every poll"),
+};
+
+}  // namespace
+
+OEMLINK_DRIVER(ProbeDriver, "probe", "0.1.0", "Host-services probe for tests", OEMLINK_CAP_POLL,
+               kSettings)

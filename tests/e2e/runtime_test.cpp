@@ -1,0 +1,266 @@
+// The host end to end: real driver libraries loaded from disk, the real scheduler on the Asio
+// loop, the pipeline, and a recording sink. Time is real but short; assertions are on counts and
+// content, never on sleeps.
+#include "core/config/config_error.hpp"
+#include "core/host/runtime.hpp"
+
+#include "tests/net/test_server.hpp"
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+
+namespace oemlink::host {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+struct RecordingSink : pipeline::EventSink {
+  std::mutex mu;
+  std::vector<std::string> lines;
+  std::string_view name() const override { return "recording"; }
+  bool append(const pipeline::Event& e) override {
+    std::lock_guard lock(mu);
+    lines.push_back(e.json);
+    return true;
+  }
+  void flush() override {}
+  // Events per connection, keyed by the vehicle token id in `subject`.
+  std::map<std::string, std::vector<boost::json::object>> by_subject() {
+    std::lock_guard lock(mu);
+    std::map<std::string, std::vector<boost::json::object>> out;
+    for (auto& l : lines) {
+      auto v = boost::json::parse(l).as_object();
+      out[std::string(v.at("subject").as_string())].push_back(v);
+    }
+    return out;
+  }
+};
+
+class RuntimeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("oemlink-rt-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // `drivers` is the YAML list under drivers:; `cars` connections are generated for `driver`.
+  config::Config make_config(const std::string& drivers, int cars, const std::string& driver,
+                             const std::string& schedule = "shutdown_timeout: 5s") {
+    std::string y = "data_dir: " + dir_.string() + "\nhttp: {allow_plain_http: true}\n" +
+                    "schedule: {" + schedule + "}\n" + "drivers:\n" + drivers +
+                    "connections:\n";
+    for (int i = 1; i <= cars; ++i) {
+      y += "  - {id: car-" + std::to_string(i) + ", driver: " + driver + ", vin: 5YJ3E1EA7KF" +
+           std::to_string(100000 + i) + ", vehicle_token_id: " + std::to_string(i) +
+           ", synthetic_token_id: " + std::to_string(1000 + i) +
+           ", key_child: " + std::to_string(i) + "}\n";
+    }
+    return config::load_config_text(y, "<test>", dir_);
+  }
+
+  RuntimeOptions options(RecordingSink& sink) {
+    RuntimeOptions o;
+    o.plugin_dirs = {OEMLINK_PLUGIN_DIR, OEMLINK_TEST_PLUGIN_DIR};
+    o.handle_signals = false;
+    o.extra_sinks = {&sink};
+    o.stats_interval = 0ms;
+    return o;
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(RuntimeTest, MockFleetRunsRoundsAndEveryEventIsWellFormed) {
+  RecordingSink sink;
+  auto cfg = make_config(
+      "  - {name: mock, library: mock, poll_interval: 200ms, settings: {seed: 7}}\n", 20, "mock");
+  auto opts = options(sink);
+  opts.stop_after_polls = 100;
+  opts.duration = 20s;  // a safety net; the poll count ends the run
+  Runtime rt(std::move(cfg), opts);
+  rt.start();
+  EXPECT_EQ(rt.run(), 0);
+  EXPECT_GE(rt.metrics().counter("polls_ok").value(), 100u);
+  auto events = sink.by_subject();
+  EXPECT_EQ(events.size(), 20u);  // the load spreads over every car
+  size_t total = 0;
+  for (auto& [subject, evs] : events) {
+    for (auto& e : evs) {
+      EXPECT_EQ(e.at("type"), "dimo.status");
+      EXPECT_EQ(e.at("specversion"), "1.0");
+      auto& signals = e.at("data").at("signals").as_array();
+      EXPECT_GE(signals.size(), 10u);
+      EXPECT_EQ(e.at("data").at("vin").as_string().size(), 17u);
+    }
+    total += evs.size();
+  }
+  EXPECT_EQ(total, rt.metrics().counter("pipeline_events_built").value());
+  EXPECT_EQ(rt.metrics().counter("pipeline_readings_rejected").value(), 0u);
+}
+
+TEST_F(RuntimeTest, NeedsReauthStopsPollingThatConnection) {
+  RecordingSink sink;
+  auto cfg = make_config(
+      "  - {name: mock, library: mock, poll_interval: 50ms, settings: {reauth_after_polls: 2}}\n",
+      5, "mock");
+  auto opts = options(sink);
+  opts.duration = 1500ms;
+  Runtime rt(std::move(cfg), opts);
+  rt.start();
+  EXPECT_EQ(rt.run(), 0);
+  for (uint32_t c = 0; c < rt.connection_count(); ++c)
+    EXPECT_EQ(rt.connection_phase(c), schedule::Phase::stopped) << c;
+  EXPECT_EQ(rt.metrics().counter("connections_needs_reauth").value(), 5u);
+  for (auto& [subject, evs] : sink.by_subject()) EXPECT_LE(evs.size(), 2u) << subject;
+  // Without the stop, 1.5 s at 50 ms would be ~30 polls per car.
+  EXPECT_LE(rt.schedule_stats().started, 5u * 3);
+}
+
+TEST_F(RuntimeTest, RateLimitedConnectionsWaitForRetryAfter) {
+  RecordingSink sink;
+  auto cfg = make_config(
+      "  - {name: mock, library: mock, poll_interval: 50ms, settings: "
+      "{rate_limited_rate: 1, rate_limit_retry_after: 1h}}\n",
+      4, "mock");
+  auto opts = options(sink);
+  opts.duration = 1s;
+  Runtime rt(std::move(cfg), opts);
+  rt.start();
+  EXPECT_EQ(rt.run(), 0);
+  EXPECT_EQ(rt.schedule_stats().started, 4u);  // one poll each, then nothing for an hour
+  EXPECT_EQ(rt.schedule_stats().rate_limited, 4u);
+  for (uint32_t c = 0; c < rt.connection_count(); ++c)
+    EXPECT_EQ(rt.connection_phase(c), schedule::Phase::waiting);
+}
+
+TEST_F(RuntimeTest, DriverInitFailureNamesDriverFileAndMessage) {
+  RecordingSink sink;
+  std::string lib = std::string(OEMLINK_TEST_PLUGIN_DIR) + "/oemlink-driver-initfail.so";
+  auto cfg = make_config("  - {name: tokens, library: " + lib + "}\n", 1, "tokens");
+  Runtime rt(std::move(cfg), options(sink));
+  try {
+    rt.start();
+    FAIL() << "start() should fail";
+  } catch (const StartupError& e) {
+    std::string m = e.what();
+    EXPECT_NE(m.find("driver tokens"), std::string::npos) << m;
+    EXPECT_NE(m.find("oemlink-driver-initfail.so"), std::string::npos) << m;
+    EXPECT_NE(m.find("initfail: cannot reach token endpoint"), std::string::npos) << m;
+  }
+}
+
+TEST_F(RuntimeTest, OnLoadErrorSkipKeepsTheRestRunning) {
+  RecordingSink sink;
+  auto cfg = make_config(
+      "  - {name: mock, library: mock, poll_interval: 100ms}\n"
+      "  - {name: ghost, library: no-such-driver, on_load_error: skip}\n",
+      3, "mock");
+  cfg.connections.push_back(cfg.connections.back());
+  cfg.connections.back().id = "ghost-car";
+  cfg.connections.back().driver = "ghost";
+  cfg.connections.back().key_child = 99;
+  auto opts = options(sink);
+  opts.stop_after_polls = 6;
+  opts.duration = 10s;
+  Runtime rt(std::move(cfg), opts);
+  rt.start();
+  EXPECT_EQ(rt.run(), 0);
+  EXPECT_EQ(rt.metrics().counter("connections_skipped").value(), 1u);
+  EXPECT_GE(rt.metrics().counter("polls_ok").value(), 6u);
+}
+
+TEST_F(RuntimeTest, StreamModeDeliversWithoutPolling) {
+  RecordingSink sink;
+  auto cfg = make_config(
+      "  - {name: mock, library: mock, mode: stream, settings: {stream_interval: 50ms}}\n", 3,
+      "mock");
+  auto opts = options(sink);
+  opts.duration = 2s;  // streams come up within a second, spread to avoid a herd
+  Runtime rt(std::move(cfg), opts);
+  rt.start();
+  EXPECT_EQ(rt.run(), 0);
+  EXPECT_EQ(rt.metrics().counter("polls_ok").value(), 0u);
+  auto events = sink.by_subject();
+  EXPECT_EQ(events.size(), 3u);
+  for (auto& [s, evs] : events) EXPECT_GE(evs.size(), 5u) << s;
+}
+
+TEST_F(RuntimeTest, StreamsThatDropAreRestarted) {
+  RecordingSink sink;
+  auto cfg = make_config(
+      "  - {name: mock, library: mock, mode: stream, settings: "
+      "{stream_interval: 20ms, error_rate: 0.5}}\n",
+      2, "mock", "max_backoff: 100ms");
+  auto opts = options(sink);
+  opts.duration = 1s;
+  Runtime rt(std::move(cfg), opts);
+  rt.start();
+  EXPECT_EQ(rt.run(), 0);
+  EXPECT_GE(rt.metrics().counter("stream_restarts").value(), 3u);
+  EXPECT_GE(sink.by_subject().size(), 1u);
+}
+
+TEST_F(RuntimeTest, HostServicesRotateSecretsCallHttpAndFireTimers) {
+  net::testing::TestServer server;
+  RecordingSink sink;
+  auto cfg = make_config("  - {name: probe, library: probe, poll_interval: 100ms, settings: {url: " +
+                             server.url("/hello") + "}}\n",
+                         3, "probe");
+  auto opts = options(sink);
+  opts.stop_after_polls = 15;
+  opts.duration = 20s;
+  {
+    Runtime rt(std::move(cfg), opts);
+    rt.start();
+    EXPECT_EQ(rt.run(), 0);
+    EXPECT_GE(rt.metrics().counter("probe_token_rotations").value(), 15u);
+    EXPECT_GE(rt.metrics().counter("probe_http_requests").value(), 15u);
+  }
+  // Each car's counter came back from the secret store and rose by one per poll.
+  for (auto& [subject, evs] : sink.by_subject()) {
+    for (size_t i = 0; i < evs.size(); ++i)
+      EXPECT_EQ(evs[i].at("data").at("signals").at(0).at("value").to_number<double>(),
+                static_cast<double>(i + 1))
+          << subject;
+  }
+  bool saw_bearer = false;
+  for (auto& r : server.requests())
+    if (r.header("Authorization").value_or("").rfind("Bearer at-", 0) == 0) saw_bearer = true;
+  EXPECT_TRUE(saw_bearer);
+  // Tokens are encrypted at rest: no token text in the store's files.
+  for (auto& entry : fs::directory_iterator(dir_)) {
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    EXPECT_EQ(bytes.find("rt-1"), std::string::npos) << entry.path();
+    EXPECT_EQ(bytes.find("at-1"), std::string::npos) << entry.path();
+  }
+  EXPECT_TRUE(fs::exists(dir_ / "secrets.db"));
+}
+
+TEST_F(RuntimeTest, Http429WithRetryAfterHoldsTheConnection) {
+  net::testing::TestServer server;
+  RecordingSink sink;
+  auto cfg = make_config("  - {name: probe, library: probe, poll_interval: 50ms, settings: {url: " +
+                             server.url("/status/429") + "}}\n",
+                         2, "probe");
+  auto opts = options(sink);
+  opts.duration = 1s;
+  Runtime rt(std::move(cfg), opts);
+  rt.start();
+  EXPECT_EQ(rt.run(), 0);
+  EXPECT_EQ(server.requests_received(), 2);  // Retry-After: 120 keeps each car quiet
+  EXPECT_EQ(rt.schedule_stats().rate_limited, 2u);
+}
+
+}  // namespace
+}  // namespace oemlink::host
