@@ -153,7 +153,8 @@ class Host {
         out.resize(size);
         return true;
       }
-      if (st != OEMLINK_RETRY) {
+      // RETRY must come with a larger size; anything else would loop forever.
+      if (st != OEMLINK_RETRY || size <= out.size()) {
         out.clear();
         return false;
       }
