@@ -255,6 +255,9 @@ void Runtime::open_connections() {
     if (!opts_.quiet_startup)
       spdlog::debug("connection {} opened (driver {}, vin {})", r.id, d->name, r.vin);
   }
+  // The records above now hold what connections need; a million parsed entries (positions,
+  // maps) would otherwise stay resident for the life of the process.
+  std::vector<config::ConnectionConfig>().swap(cfg_.connections);
   for (auto& d : drivers_)
     if (d->inst && d->cfg->mode == config::IngestMode::driver_stream) start_driver_stream(*d);
   spdlog::info("{} connections opened, {} failed, {} skipped", conns_.size() -
@@ -270,17 +273,7 @@ int Runtime::run() {
   loop_thread_ = std::this_thread::get_id();
   if (opts_.handle_signals) {
     signals_ = std::make_unique<boost::asio::signal_set>(io_, SIGINT, SIGTERM);
-    std::function<void(const boost::system::error_code&, int)> on_signal;
-    on_signal = [this, &on_signal](const boost::system::error_code& ec, int sig) {
-      if (ec) return;
-      ++signals_seen_;
-      spdlog::info("signal {} received: stopping{}", sig,
-                   signals_seen_ > 1 ? " now (second signal: not waiting for in-flight polls)"
-                                     : "");
-      request_stop();
-      signals_->async_wait(on_signal);
-    };
-    signals_->async_wait(on_signal);
+    wait_for_signal();
   }
   if (opts_.duration.count() > 0) {
     duration_timer_.expires_after(opts_.duration);
@@ -297,6 +290,17 @@ int Runtime::run() {
   io_.run();  // returns once begin_shutdown() stopped it
   drain_and_close();
   return 0;
+}
+
+void Runtime::wait_for_signal() {
+  signals_->async_wait([this](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    ++signals_seen_;
+    spdlog::info("signal {} received: stopping{}", sig,
+                 signals_seen_ > 1 ? " now (second signal: not waiting for in-flight polls)" : "");
+    request_stop();
+    wait_for_signal();
+  });
 }
 
 void Runtime::request_stop() {

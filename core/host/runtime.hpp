@@ -126,6 +126,7 @@ class Runtime {
   void finish_stream(Ticket* t, oemlink_status status, const std::string& message);
   void apply_state(uint32_t c, oemlink_conn_state state, int64_t until_ms,
                    const std::string& reason);
+  void wait_for_signal();
   void begin_shutdown();
   void drain_and_close();
   void log_stats();

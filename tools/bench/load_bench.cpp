@@ -1,0 +1,312 @@
+// oemlink-bench: the whole host under load, for BENCHMARKS.md.
+//
+//   oemlink-bench capacity   [--connections N] [--seconds S] [--interval D]
+//       N mock connections polled every D (default 1,000,000 at 1h): RSS per connection and the
+//       CPU the loop uses while the fleet is mostly idle.
+//   oemlink-bench throughput [--connections N] [--seconds S] [--interval D]
+//       N connections due far more often than one loop can serve (default 10,000 at 100ms):
+//       polls/s end to end (scheduler -> mock driver -> pipeline -> JSONL file sink), next to a
+//       baseline measured in the same run: the same driver, pipeline and sink called in a plain
+//       loop with no scheduler or event loop, i.e. the ceiling the host's overhead is measured
+//       against.
+//
+// Drivers are found through the normal plugin search (<exe dir>/../plugins in a build tree).
+#include "core/config/config.hpp"
+#include "core/config/duration.hpp"
+#include "core/host/runtime.hpp"
+#include "core/loader/driver_library.hpp"
+#include "core/uplink/jsonl_file_sink.hpp"
+
+#include <malloc.h>
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <thread>
+
+namespace {
+
+using namespace oemlink;
+using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+long rss_kib() {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  return -1;
+}
+
+double cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+struct Args {
+  std::string mode;
+  uint64_t connections = 0;
+  double seconds = 0;
+  config::Duration interval{0};
+};
+
+config::Config make_config(const Args& a, const fs::path& data_dir) {
+  config::Config cfg;
+  cfg.source = "<bench>";
+  cfg.base_dir = data_dir;
+  cfg.data_dir = data_dir;
+  cfg.schedule.shutdown_timeout = std::chrono::milliseconds(5000);
+  config::DriverConfig d;
+  d.name = "mock";
+  d.library = "mock";
+  d.poll_interval = a.interval;
+  d.max_concurrent_requests = 1'000'000;  // the mock answers in-line: no real API to protect
+  cfg.drivers.push_back(d);
+  cfg.connections.reserve(a.connections);
+  for (uint64_t i = 0; i < a.connections; ++i) {
+    config::ConnectionConfig c;
+    c.id = "car-" + std::to_string(i);
+    c.driver = "mock";
+    char vin[18];
+    std::snprintf(vin, sizeof vin, "5YJ3E1EA7KF%06llu", static_cast<unsigned long long>(i % 1000000));
+    c.vin = vin;
+    c.vehicle_token_id = i + 1;
+    c.synthetic_token_id = i + 1;
+    c.key_child = static_cast<uint32_t>(i + 1);
+    cfg.connections.push_back(std::move(c));
+  }
+  config::SinkConfig s;
+  s.name = "events";
+  s.type = "file";
+  s.file.path = data_dir / "events.jsonl";
+  s.file.rotate_bytes = 256ull << 20;
+  s.file.keep_files = 2;
+  cfg.sinks.push_back(s);
+  return cfg;
+}
+
+// Stops the runtime after `seconds`, sampling CPU and wall time after a warm-up.
+struct Window {
+  double warmup;
+  double seconds;
+  double cpu = 0, wall = 0;
+  uint64_t polls_at_start = 0, polls_at_end = 0;
+};
+
+void run_window(host::Runtime& rt, Window& w) {
+  std::thread monitor([&] {
+    std::this_thread::sleep_for(std::chrono::duration<double>(w.warmup));
+    double c0 = cpu_seconds();
+    auto t0 = Clock::now();
+    w.polls_at_start = rt.metrics().counter("polls_ok").value();
+    std::this_thread::sleep_for(std::chrono::duration<double>(w.seconds));
+    w.polls_at_end = rt.metrics().counter("polls_ok").value();
+    w.cpu = cpu_seconds() - c0;
+    w.wall = std::chrono::duration<double>(Clock::now() - t0).count();
+    rt.request_stop();
+  });
+  rt.run();
+  monitor.join();
+}
+
+int capacity(const Args& a, const fs::path& dir) {
+  long rss0 = rss_kib();
+  auto t0 = Clock::now();
+  host::RuntimeOptions opts;
+  opts.handle_signals = false;
+  opts.quiet_startup = true;
+  opts.stats_interval = std::chrono::milliseconds(0);
+  host::Runtime rt(make_config(a, dir), opts);
+  rt.start();
+  malloc_trim(0);  // return the parsed-config pages, as a long-running process would
+  double start_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  long rss1 = rss_kib();
+  Window w{5.0, a.seconds};
+  run_window(rt, w);
+  long rss2 = rss_kib();
+  double per_conn = (rss2 - rss0) * 1024.0 / static_cast<double>(a.connections);
+  std::printf("capacity: connections=%llu interval=%llds\n",
+              static_cast<unsigned long long>(a.connections),
+              static_cast<long long>(a.interval.count() / 1000));
+  std::printf("  start-up (load, open all):  %.2f s\n", start_s);
+  std::printf("  RSS before / after start / after run: %.1f / %.1f / %.1f MiB\n", rss0 / 1024.0,
+              rss1 / 1024.0, rss2 / 1024.0);
+  std::printf("  RSS per connection:         %.0f bytes (target <= 2147 for 1M in 2 GiB)\n",
+              per_conn);
+  std::printf("  polls in window:            %llu in %.1f s (%.0f/s, expected %.0f/s)\n",
+              static_cast<unsigned long long>(w.polls_at_end - w.polls_at_start), w.wall,
+              (w.polls_at_end - w.polls_at_start) / w.wall,
+              static_cast<double>(a.connections) * 1000.0 / static_cast<double>(a.interval.count()));
+  std::printf("  CPU while idle:             %.2f%% of one core (target < 5%%)\n",
+              100.0 * w.cpu / w.wall);
+  return 0;
+}
+
+// ---- baseline: driver + pipeline + sink in a plain loop, no scheduler, no event loop ----
+
+struct BaselineHost {
+  pipeline::Pipeline* pipe = nullptr;
+  std::vector<std::string> vins;
+};
+BaselineHost* g_baseline = nullptr;
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+oemlink_host baseline_table() {
+  oemlink_host h{};
+  h.struct_size = sizeof h;
+  h.abi_major = OEMLINK_ABI_MAJOR;
+  h.abi_minor = OEMLINK_ABI_MINOR;
+  h.log = [](const oemlink_host*, oemlink_conn*, oemlink_log_level, oemlink_str) {};
+  h.emit = [](const oemlink_host*, oemlink_conn* c, const oemlink_reading* r, size_t n) {
+    auto i = reinterpret_cast<uintptr_t>(c) - 1;
+    pipeline::ConnectionIdentity id{.id = "car", .vin = g_baseline->vins[i],
+                                    .vehicle_token_id = i + 1, .synthetic_token_id = i + 1,
+                                    .key_child = static_cast<uint32_t>(i + 1)};
+    return g_baseline->pipe->submit(id, {r, n}, wall_ms()).status;
+  };
+  h.report_state = [](const oemlink_host*, oemlink_conn*, oemlink_conn_state, int64_t,
+                      oemlink_str) {};
+  h.http_request = [](const oemlink_host*, oemlink_conn*, const oemlink_http_request*,
+                      oemlink_http_done_fn, void*) -> oemlink_status { return OEMLINK_ERROR; };
+  h.secret_get = [](const oemlink_host*, oemlink_conn*, oemlink_str, char*, size_t,
+                    size_t*) -> oemlink_status { return OEMLINK_ERROR; };
+  h.secret_put = [](const oemlink_host*, oemlink_conn*, const oemlink_str*, const oemlink_str*,
+                    size_t) -> oemlink_status { return OEMLINK_ERROR; };
+  h.timer_start = [](const oemlink_host*, uint32_t, oemlink_timer_fn, void*) -> uint64_t {
+    return 0;
+  };
+  h.timer_cancel = [](const oemlink_host*, uint64_t) {};
+  h.counter_add = [](const oemlink_host*, oemlink_str, uint64_t) {};
+  h.now_unix_ms = [](const oemlink_host*) { return wall_ms(); };
+  h.get_service = [](const oemlink_host*, const char*) -> const void* { return nullptr; };
+  return h;
+}
+
+double baseline_polls_per_s(const Args& a, const fs::path& dir) {
+  auto path = loader::resolve_driver_library("mock", {}, loader::default_plugin_dirs());
+  const oemlink_driver* d = loader::load_driver_library(path).descriptor;
+  MetricsRegistry metrics;
+  config::FileSinkConfig fc;
+  fc.path = dir / "baseline.jsonl";
+  fc.rotate_bytes = 256ull << 20;
+  fc.keep_files = 2;
+  uplink::JsonLinesFileSink sink("baseline", fc, metrics);
+  pipeline::Pipeline pipe(pipeline::EventBuilder(pipeline::EnvelopeSettings{}), {&sink}, metrics);
+  BaselineHost bh{&pipe, {}};
+  g_baseline = &bh;
+  oemlink_host table = baseline_table();
+  std::string settings = R"({"seed":1})";
+  oemlink_instance* inst = nullptr;
+  char err[256];
+  if (d->create(&table, {settings.data(), settings.size()}, &inst, err, sizeof err) != OEMLINK_OK)
+    throw std::runtime_error(err);
+  std::vector<void*> ctx(a.connections);
+  std::vector<std::string> ids(a.connections);
+  for (uint64_t i = 0; i < a.connections; ++i) {
+    ids[i] = "car-" + std::to_string(i);
+    bh.vins.push_back("5YJ3E1EA7KF" + std::to_string(100000 + i % 900000));
+    oemlink_conn_info info{};
+    info.struct_size = sizeof info;
+    info.id = {ids[i].data(), ids[i].size()};
+    info.vin = {bh.vins[i].data(), bh.vins[i].size()};
+    d->open(inst, reinterpret_cast<oemlink_conn*>(i + 1), &info, &ctx[i], err, sizeof err);
+  }
+  static uint64_t done_count = 0;
+  auto done = [](void*, oemlink_status st, oemlink_str) {
+    if (st == OEMLINK_OK) ++done_count;
+  };
+  auto t0 = Clock::now();
+  auto end = t0 + std::chrono::duration<double>(a.seconds);
+  uint64_t i = 0;
+  while (Clock::now() < end) {
+    for (int k = 0; k < 256; ++k, ++i) {
+      uint64_t c = i % a.connections;
+      d->poll(inst, reinterpret_cast<oemlink_conn*>(c + 1), ctx[c], done, nullptr);
+    }
+  }
+  double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  pipe.flush();
+  for (uint64_t c = 0; c < a.connections; ++c)
+    d->close(inst, reinterpret_cast<oemlink_conn*>(c + 1), ctx[c]);
+  d->destroy(inst);
+  return static_cast<double>(done_count) / secs;
+}
+
+int throughput(const Args& a, const fs::path& dir) {
+  double baseline = baseline_polls_per_s(a, dir);
+  host::RuntimeOptions opts;
+  opts.handle_signals = false;
+  opts.quiet_startup = true;
+  opts.stats_interval = std::chrono::milliseconds(0);
+  host::Runtime rt(make_config(a, dir), opts);
+  rt.start();
+  Window w{2.0, a.seconds};
+  run_window(rt, w);
+  double rate = (w.polls_at_end - w.polls_at_start) / w.wall;
+  std::printf("throughput: connections=%llu interval=%lldms (demand %.0f polls/s)\n",
+              static_cast<unsigned long long>(a.connections),
+              static_cast<long long>(a.interval.count()),
+              static_cast<double>(a.connections) * 1000.0 / static_cast<double>(a.interval.count()));
+  std::printf("  end to end (scheduler+driver+pipeline+file sink): %.0f polls/s, CPU %.0f%% of "
+              "one core (target >= 20000)\n",
+              rate, 100.0 * w.cpu / w.wall);
+  std::printf("  baseline (driver+pipeline+file sink, plain loop): %.0f polls/s\n", baseline);
+  std::printf("  ratio end to end / baseline: %.2f\n", rate / baseline);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args a;
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: oemlink-bench capacity|throughput [--connections N] "
+                         "[--seconds S] [--interval D]\n");
+    return 2;
+  }
+  a.mode = argv[1];
+  bool cap = a.mode == "capacity";
+  a.connections = cap ? 1'000'000 : 10'000;
+  a.seconds = cap ? 30 : 10;
+  a.interval = cap ? std::chrono::hours(1) : std::chrono::milliseconds(100);
+  for (int i = 2; i + 1 < argc; i += 2) {
+    std::string k = argv[i], v = argv[i + 1];
+    if (k == "--connections") {
+      a.connections = std::stoull(v);
+    } else if (k == "--seconds") {
+      a.seconds = std::stod(v);
+    } else if (k == "--interval") {
+      auto d = config::parse_duration(v);
+      if (!d.value) {
+        std::fprintf(stderr, "--interval: %s\n", d.problem.c_str());
+        return 2;
+      }
+      a.interval = *d.value;
+    } else {
+      std::fprintf(stderr, "unknown option %s\n", k.c_str());
+      return 2;
+    }
+  }
+  spdlog::set_level(spdlog::level::warn);
+  fs::path dir = fs::temp_directory_path() / ("oemlink-bench-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  int rc = 2;
+  try {
+    if (a.mode == "capacity") rc = capacity(a, dir);
+    if (a.mode == "throughput") rc = throughput(a, dir);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "oemlink-bench: %s\n", e.what());
+    rc = 1;
+  }
+  fs::remove_all(dir);
+  return rc;
+}
