@@ -64,6 +64,7 @@ struct DriverConfig {
   YAML::Node settings;  // the raw mapping; validated against the driver's table once loaded
   Duration poll_interval{300'000};
   Duration asleep_interval{900'000};
+  Duration poll_timeout{300'000};  // a poll not done by then is counted hung and failed
   uint32_t max_concurrent_requests = 64;
   RateLimitConfig rate_limit;
   OnLoadError on_load_error = OnLoadError::fail;

@@ -26,7 +26,7 @@ constexpr std::string_view kScheduleKeys[] = {"jitter", "max_backoff", "shutdown
 constexpr std::string_view kDriverKeys[] = {
     "name",          "library",         "on_load_error",           "mode",
     "poll_interval", "asleep_interval", "max_concurrent_requests", "rate_limit",
-    "settings"};
+    "settings",      "poll_timeout"};
 constexpr std::string_view kRateLimitKeys[] = {"per_second", "burst"};
 constexpr std::string_view kConnectionKeys[] = {
     "id",        "driver",       "vin", "identifiers", "vehicle_token_id", "synthetic_token_id",
@@ -242,6 +242,7 @@ class ConfigReader {
                        {"driver_stream"sv, IngestMode::driver_stream}});
     read_positive(reader_, fields, "poll_interval", driver.poll_interval);
     read_positive(reader_, fields, "asleep_interval", driver.asleep_interval);
+    read_positive(reader_, fields, "poll_timeout", driver.poll_timeout);
     read_at_least_one(reader_, fields, "max_concurrent_requests", driver.max_concurrent_requests);
     if (const Field* rate_limit = fields.find("rate_limit")) {
       Fields limit = reader_.mapping(*rate_limit, kRateLimitKeys);

@@ -21,6 +21,8 @@ struct Ticket {
   uint16_t seq = 0;        // the connection's poll_seq when issued
   bool stream = false;
   bool live = false;
+  bool abandoned = false;  // the watchdog gave up on it; a late completion only releases it
+  int64_t started_ms = 0;
   uint32_t next_free = 0;  // free-list link (index + 1; 0 = end)
   uint32_t self = 0;       // own index + 1
 };
@@ -36,6 +38,7 @@ class TicketPool {
     Ticket* t = at(i);
     free_head_ = t->next_free;
     t->live = true;
+    t->abandoned = false;
     ++live_;
     return t;
   }
@@ -46,6 +49,13 @@ class TicketPool {
     --live_;
   }
   size_t live() const { return live_; }
+
+  template <class Fn>
+  void for_each_live(Fn&& fn) {
+    for (auto& chunk : chunks_)
+      for (uint32_t k = 0; k < kChunk; ++k)
+        if (chunk[k].live) fn(&chunk[k]);
+  }
 
  private:
   static constexpr uint32_t kChunk = 1024;

@@ -72,6 +72,7 @@ Runtime::Runtime(config::Config cfg, RuntimeOptions options)
       }),
       sched_timer_(io_),
       stats_timer_(io_),
+      watchdog_timer_(io_),
       flush_timer_(io_),
       duration_timer_(io_),
       polls_ok_(metrics_.counter("polls_ok")),
@@ -81,7 +82,8 @@ Runtime::Runtime(config::Config cfg, RuntimeOptions options)
       conns_open_failed_(metrics_.counter("connections_open_failed")),
       conns_skipped_(metrics_.counter("connections_skipped")),
       stream_restarts_(metrics_.counter("stream_restarts")),
-      late_completions_(metrics_.counter("driver_late_completions")) {
+      late_completions_(metrics_.counter("driver_late_completions")),
+      hung_polls_(metrics_.counter("driver_hung_polls")) {
   if (opts_.plugin_dirs.empty()) opts_.plugin_dirs = loader::default_plugin_dirs();
 }
 
@@ -285,6 +287,11 @@ int Runtime::run() {
   std::chrono::milliseconds flush_every{1000};
   for (auto& s : cfg_.sinks) flush_every = std::min(flush_every, s.file.flush_interval);
   arm_periodic(flush_timer_, flush_every, &Runtime::flush_sinks);
+  // Sweep often enough that a hung poll is caught within a quarter of the shortest timeout.
+  std::chrono::milliseconds sweep_every{1000};
+  for (auto& d : cfg_.drivers) sweep_every = std::min(sweep_every, d.poll_timeout / 4);
+  arm_periodic(watchdog_timer_, std::max(sweep_every, std::chrono::milliseconds(50)),
+               &Runtime::sweep_hung_polls);
   schedule_dispatch();
 
   io_.run();  // returns once begin_shutdown() stopped it
@@ -323,6 +330,30 @@ void Runtime::arm_periodic(boost::asio::steady_timer& t, std::chrono::millisecon
 }
 
 void Runtime::flush_sinks() { pipeline_->flush(); }
+
+// A driver that never calls `done` would hold its connection and a concurrency slot forever.
+// Give up on such polls: log, count, fail them in the schedule, and keep the ticket until the
+// late completion (if any) arrives so it is recognised and ignored.
+void Runtime::sweep_hung_polls() {
+  int64_t now = now_ms();
+  tickets_.for_each_live([&](Ticket* t) {
+    if (t->stream || t->abandoned || t->conn >= conns_.size()) return;
+    const DriverInstance& d = *drivers_[t->instance];
+    int64_t age = now - t->started_ms;
+    if (age < d.cfg->poll_timeout.count()) return;
+    if (sched_.phase(t->conn) != schedule::Phase::in_flight ||
+        sched_.poll_seq(t->conn) != t->seq)
+      return;
+    t->abandoned = true;
+    hung_polls_.add();
+    polls_error_.add();
+    sched_.complete(t->conn, schedule::Outcome::error, now);
+    spdlog::error("connection {} (driver {}): poll has not completed after {} s; counted as hung "
+                  "and failed (a late completion will be ignored)",
+                  conns_[t->conn].id, d.name, age / 1000);
+  });
+  schedule_dispatch();
+}
 
 void Runtime::schedule_dispatch() {
   if (dispatch_posted_ || stopping_) return;
@@ -369,6 +400,7 @@ void Runtime::start_poll(schedule::ConnIndex c) {
   t->instance = r.instance;
   t->seq = sched_.poll_seq(c);
   t->stream = false;
+  t->started_ms = now_ms();
   auto t0 = Clock::now();
   oemlink_status st = d.d->poll(d.inst, handle_of(c), r.driver_ctx, &poll_done_trampoline, t);
   note_slow_call(d, "poll", c, Clock::now() - t0);
@@ -391,6 +423,11 @@ void Runtime::on_poll_done(Ticket* t, oemlink_status status, std::string_view me
 
 void Runtime::finish_poll(Ticket* t, oemlink_status status, const std::string& message) {
   if (!t->live || t->stream) {
+    late_completions_.add();
+    return;
+  }
+  if (t->abandoned) {  // the watchdog already failed this poll; only the ticket was waiting
+    tickets_.release(t);
     late_completions_.add();
     return;
   }
@@ -532,6 +569,7 @@ void Runtime::begin_shutdown() {
   stats_timer_.cancel();
   flush_timer_.cancel();
   duration_timer_.cancel();
+  watchdog_timer_.cancel();
   io_.stop();
 }
 

@@ -133,6 +133,7 @@ class Runtime {
   void arm_periodic(boost::asio::steady_timer& t, std::chrono::milliseconds every,
                     void (Runtime::*fn)());
   void flush_sinks();
+  void sweep_hung_polls();
   bool on_loop() const { return std::this_thread::get_id() == loop_thread_; }
   uint32_t conn_index(oemlink_conn* conn) const;  // UINT32_MAX when invalid
   std::string conn_label(oemlink_conn* conn) const;
@@ -161,6 +162,7 @@ class Runtime {
   std::vector<schedule::ConnIndex> due_;
 
   boost::asio::steady_timer stats_timer_;
+  boost::asio::steady_timer watchdog_timer_;
   boost::asio::steady_timer flush_timer_;
   boost::asio::steady_timer duration_timer_;
   std::unique_ptr<boost::asio::signal_set> signals_;
@@ -184,6 +186,7 @@ class Runtime {
   Counter& conns_skipped_;
   Counter& stream_restarts_;
   Counter& late_completions_;
+  Counter& hung_polls_;
 };
 
 }  // namespace oemlink::host

@@ -1,7 +1,9 @@
 // "probe": a test driver that exercises every host service the way the Tesla and Smartcar
 // drivers will: it rotates a refresh token through secret_put before using it, calls an HTTP
 // endpoint through the host, waits on a host timer, maps 429 + Retry-After to RATE_LIMITED and
-// 401 to NEEDS_REAUTH, and emits one reading per successful poll.
+// 401 to NEEDS_REAUTH, and emits one reading per successful poll. With `hang: "yes"` its polls
+// never complete (for the host's watchdog); as a driver-wide stream it emits for every open
+// connection on a timer.
 #include <oemlink/driver.hpp>
 
 #include <cstdlib>
@@ -20,10 +22,14 @@ std::string setting(std::string_view json, const std::string& key) {
 
 class ProbeConnection : public oemlink::Connection {
  public:
-  ProbeConnection(oemlink::Host host, oemlink::ConnHandle conn, std::string url)
-      : host_(host), conn_(conn), url_(std::move(url)) {}
+  ProbeConnection(oemlink::Host host, oemlink::ConnHandle conn, std::string url, bool hang)
+      : host_(host), conn_(conn), url_(std::move(url)), hang_(hang) {}
 
   void poll(oemlink::PollDone done) override {
+    if (hang_) {
+      hung_.push_back(std::move(done));  // never finished: the host must notice
+      return;
+    }
     std::string token;
     uint64_t n = 0;
     if (host_.secret_get(conn_, "refresh_token", token)) n = std::stoull(token.substr(3));
@@ -72,27 +78,60 @@ class ProbeConnection : public oemlink::Connection {
   oemlink::Host host_;
   oemlink::ConnHandle conn_;
   std::string url_;
+  bool hang_;
+  std::vector<oemlink::PollDone> hung_;
 };
 
 class ProbeDriver : public oemlink::Driver {
  public:
   ProbeDriver(oemlink::Host host, std::string_view settings)
-      : host_(host), url_(setting(settings, "url")) {}
+      : host_(host), url_(setting(settings, "url")), hang_(setting(settings, "hang") == "yes") {}
+  ~ProbeDriver() override { stream_stop(); }
   std::unique_ptr<oemlink::Connection> open(oemlink::ConnHandle conn,
                                             const oemlink::ConnInfo&) override {
-    return std::make_unique<ProbeConnection>(host_, conn, url_);
+    conns_.push_back(conn);
+    return std::make_unique<ProbeConnection>(host_, conn, url_, hang_);
+  }
+  void stream_start(oemlink::StreamEnded ended) override {
+    ended_ = std::move(ended);
+    tick();
+  }
+  void stream_stop() override {
+    ended_.release();
+    if (timer_) host_.cancel_timer(timer_);
+    timer_ = 0;
   }
 
  private:
+  // One batch for every connection per tick, the way a fleet-wide feed (Tesla Fleet Telemetry
+  // through Kafka, say) delivers.
+  void tick() {
+    timer_ = host_.start_timer(50, [this](bool cancelled) {
+      if (cancelled) return;
+      ++batches_;
+      for (auto conn : conns_) {
+        oemlink_reading r = oemlink::Reading::number("speed", host_.now_ms(), batches_);
+        host_.emit(conn, {&r, 1});
+      }
+      tick();
+    });
+  }
+
   oemlink::Host host_;
   std::string url_;
+  bool hang_;
+  std::vector<oemlink::ConnHandle> conns_;
+  oemlink::StreamEnded ended_;
+  uint64_t timer_ = 0;
+  double batches_ = 0;
 };
 
 const oemlink_setting kSettings[] = {
     oemlink::setting("url", OEMLINK_SETTING_STRING, 0, "\"\"", "Endpoint to GET on every poll"),
+    oemlink::setting("hang", OEMLINK_SETTING_STRING, 0, "no", "\"yes\": polls never complete"),
 };
 
 }  // namespace
 
-OEMLINK_DRIVER(ProbeDriver, "probe", "0.1.0", "Host-services probe for tests", OEMLINK_CAP_POLL,
-               kSettings)
+OEMLINK_DRIVER(ProbeDriver, "probe", "0.1.0", "Host-services probe for tests",
+               OEMLINK_CAP_POLL | OEMLINK_CAP_STREAM, kSettings)

@@ -247,6 +247,36 @@ TEST_F(RuntimeTest, HostServicesRotateSecretsCallHttpAndFireTimers) {
   EXPECT_TRUE(fs::exists(dir_ / "secrets.db"));
 }
 
+TEST_F(RuntimeTest, HungPollsAreDetectedCountedAndDoNotBlockTheConnection) {
+  RecordingSink sink;
+  auto cfg = make_config(
+      "  - {name: probe, library: probe, poll_interval: 50ms, poll_timeout: 150ms, "
+      "max_concurrent_requests: 2, settings: {hang: \"yes\"}}\n",
+      2, "probe", "shutdown_timeout: 1s, max_backoff: 100ms");
+  auto opts = options(sink);
+  opts.duration = 1500ms;
+  Runtime rt(std::move(cfg), opts);
+  rt.start();
+  EXPECT_EQ(rt.run(), 0);
+  // Each car's poll hangs, is given up after 150 ms, and the car is polled again.
+  EXPECT_GE(rt.metrics().counter("driver_hung_polls").value(), 4u);
+  EXPECT_GE(rt.schedule_stats().started, 4u);
+}
+
+TEST_F(RuntimeTest, DriverWideStreamFeedsEveryConnection) {
+  RecordingSink sink;
+  auto cfg = make_config("  - {name: probe, library: probe, mode: driver_stream}\n", 3, "probe");
+  auto opts = options(sink);
+  opts.duration = 600ms;
+  Runtime rt(std::move(cfg), opts);
+  rt.start();
+  EXPECT_EQ(rt.run(), 0);
+  EXPECT_EQ(rt.schedule_stats().started, 0u);  // nothing polled
+  auto events = sink.by_subject();
+  EXPECT_EQ(events.size(), 3u);
+  for (auto& [s, evs] : events) EXPECT_GE(evs.size(), 5u) << s;
+}
+
 TEST_F(RuntimeTest, Http429WithRetryAfterHoldsTheConnection) {
   net::testing::TestServer server;
   RecordingSink sink;
