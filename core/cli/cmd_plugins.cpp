@@ -19,13 +19,20 @@ namespace {
 
 const char* type_name(oemlink_setting_type t) {
   switch (t) {
-    case OEMLINK_SETTING_STRING: return "string";
-    case OEMLINK_SETTING_INT: return "int";
-    case OEMLINK_SETTING_NUMBER: return "number";
-    case OEMLINK_SETTING_BOOL: return "bool";
-    case OEMLINK_SETTING_DURATION_MS: return "duration";
-    case OEMLINK_SETTING_OBJECT: return "object";
-    default: return "?";
+    case OEMLINK_SETTING_STRING:
+      return "string";
+    case OEMLINK_SETTING_INT:
+      return "int";
+    case OEMLINK_SETTING_NUMBER:
+      return "number";
+    case OEMLINK_SETTING_BOOL:
+      return "bool";
+    case OEMLINK_SETTING_DURATION_MS:
+      return "duration";
+    case OEMLINK_SETTING_OBJECT:
+      return "object";
+    default:
+      return "?";
   }
 }
 
@@ -74,17 +81,18 @@ int plugins_info(const Args& args) {
     return 2;
   }
   try {
-    std::filesystem::path p = args[0].find('/') != std::string::npos
-                                  ? std::filesystem::path(args[0])
-                                  : loader::resolve_driver_library(args[0], {},
-                                                                   loader::default_plugin_dirs());
+    std::filesystem::path p =
+        args[0].find('/') != std::string::npos
+            ? std::filesystem::path(args[0])
+            : loader::resolve_driver_library(args[0], {}, loader::default_plugin_dirs());
     auto loaded = loader::load_driver_library(p);
     const oemlink_driver* d = loaded.descriptor;
-    std::printf("name:         %s\nversion:      %s\ndescription:  %s\nABI:          %u.%u "
-                "(host %d.%d)\ncapabilities: %s\nlibrary:      %s\n",
-                d->name, d->version, d->description ? d->description : "", d->abi_major,
-                d->abi_minor, OEMLINK_ABI_MAJOR, OEMLINK_ABI_MINOR,
-                loader::describe_capabilities(d->capabilities).c_str(), loaded.path.c_str());
+    std::printf(
+        "name:         %s\nversion:      %s\ndescription:  %s\nABI:          %u.%u "
+        "(host %d.%d)\ncapabilities: %s\nlibrary:      %s\n",
+        d->name, d->version, d->description ? d->description : "", d->abi_major, d->abi_minor,
+        OEMLINK_ABI_MAJOR, OEMLINK_ABI_MINOR,
+        loader::describe_capabilities(d->capabilities).c_str(), loaded.path.c_str());
     std::printf("settings:%s\n", d->setting_count ? "" : " none");
     for (size_t i = 0; i < d->setting_count; ++i) {
       const oemlink_setting& s = d->settings[i];

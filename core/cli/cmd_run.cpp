@@ -11,7 +11,8 @@
 
 namespace oemlink::cli {
 
-static constexpr const char* kRunHelp = R"(usage: oemlink run [--config FILE] [--duration D] [--max-polls N]
+static constexpr const char* kRunHelp =
+    R"(usage: oemlink run [--config FILE] [--duration D] [--max-polls N]
 
 Runs the daemon until SIGINT or SIGTERM: loads the configured drivers, polls or streams every
 connection, and writes events to the configured sinks. Without --config it runs the built-in

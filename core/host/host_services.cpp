@@ -11,7 +11,9 @@ namespace {
 DriverInstance& self(const oemlink_host* h) {
   return *static_cast<DriverInstance*>(h->host_data);
 }
-std::string_view view(oemlink_str s) { return s.data ? std::string_view(s.data, s.size) : ""; }
+std::string_view view(oemlink_str s) {
+  return s.data ? std::string_view(s.data, s.size) : "";
+}
 
 void OEMLINK_CALL log_fn(const oemlink_host* h, oemlink_conn* conn, oemlink_log_level level,
                          oemlink_str msg) {
@@ -94,7 +96,9 @@ void OEMLINK_CALL counter_add_fn(const oemlink_host* h, oemlink_str name, uint64
   }
 }
 
-int64_t OEMLINK_CALL now_fn(const oemlink_host* h) { return self(h).runtime->now_ms(); }
+int64_t OEMLINK_CALL now_fn(const oemlink_host* h) {
+  return self(h).runtime->now_ms();
+}
 
 const void* OEMLINK_CALL get_service_fn(const oemlink_host*, const char*) {
   return nullptr;  // no optional host services in ABI 1.0 yet

@@ -16,9 +16,9 @@ class Runtime;
 
 struct Ticket {
   Runtime* runtime = nullptr;
-  uint32_t conn = 0;       // connection index; UINT32_MAX for a driver-wide stream
-  uint32_t instance = 0;   // driver instance index
-  uint16_t seq = 0;        // the connection's poll_seq when issued
+  uint32_t conn = 0;      // connection index; UINT32_MAX for a driver-wide stream
+  uint32_t instance = 0;  // driver instance index
+  uint16_t seq = 0;       // the connection's poll_seq when issued
   bool stream = false;
   bool live = false;
   bool abandoned = false;  // the watchdog gave up on it; a late completion only releases it

@@ -6,8 +6,8 @@
 #include "core/pipeline/json_writer.hpp"
 #include "core/uplink/jsonl_file_sink.hpp"
 
-#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
 
 #include <csignal>
 #include <cstring>
@@ -18,7 +18,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr uint32_t kNoConn = UINT32_MAX;
 
-std::string_view view(oemlink_str s) { return s.data ? std::string_view(s.data, s.size) : ""; }
+std::string_view view(oemlink_str s) {
+  return s.data ? std::string_view(s.data, s.size) : "";
+}
 
 oemlink_conn* handle_of(uint32_t index) {
   return reinterpret_cast<oemlink_conn*>(static_cast<uintptr_t>(index) + 1);
@@ -37,9 +39,12 @@ std::string json_object(const std::map<std::string, std::string>& m) {
 
 const char* status_name(oemlink_status s) {
   switch (s) {
-    case OEMLINK_OK: return "ok";
-    case OEMLINK_RETRY: return "retry";
-    default: return "error";
+    case OEMLINK_OK:
+      return "ok";
+    case OEMLINK_RETRY:
+      return "retry";
+    default:
+      return "error";
   }
 }
 
@@ -166,20 +171,20 @@ void Runtime::load_drivers() {
     const oemlink_driver* d = di->d;
     bool wants_poll = dc.mode == config::IngestMode::poll;
     if (wants_poll && !(d->capabilities & OEMLINK_CAP_POLL))
-      throw StartupError("driver " + dc.name + ": mode poll, but '" + d->name +
-                         "' cannot poll (capabilities: " +
-                         loader::describe_capabilities(d->capabilities) + ")");
+      throw StartupError(
+          "driver " + dc.name + ": mode poll, but '" + d->name +
+          "' cannot poll (capabilities: " + loader::describe_capabilities(d->capabilities) + ")");
     if (!wants_poll && !(d->capabilities & OEMLINK_CAP_STREAM))
-      throw StartupError("driver " + dc.name + ": stream mode, but '" + d->name +
-                         "' has no stream (capabilities: " +
-                         loader::describe_capabilities(d->capabilities) + ")");
+      throw StartupError(
+          "driver " + dc.name + ": stream mode, but '" + d->name +
+          "' has no stream (capabilities: " + loader::describe_capabilities(d->capabilities) + ")");
     std::string settings = config::driver_settings_to_json(
         dc, std::span<const oemlink_setting>(d->settings, d->setting_count), dc.name);
     di->table = make_host_table(*di);
     char err[1024] = {};
     auto t0 = Clock::now();
-    oemlink_status st = d->create(&di->table, {settings.data(), settings.size()}, &di->inst, err,
-                                  sizeof err);
+    oemlink_status st =
+        d->create(&di->table, {settings.data(), settings.size()}, &di->inst, err, sizeof err);
     note_slow_call(*di, "create", kNoConn, Clock::now() - t0);
     if (st != OEMLINK_OK) {
       di->inst = nullptr;
@@ -230,7 +235,7 @@ void Runtime::open_connections() {
     }
     auto mode = d->cfg->mode == config::IngestMode::poll     ? schedule::ConnMode::poll
                 : d->cfg->mode == config::IngestMode::stream ? schedule::ConnMode::stream
-                                                              : schedule::ConnMode::passive;
+                                                             : schedule::ConnMode::passive;
     int64_t interval = cc.poll_interval ? cc.poll_interval->count() : 0;
     sched_.add_connection(d->lane, now, interval, mode);
 
@@ -243,7 +248,8 @@ void Runtime::open_connections() {
     info.synthetic_token_id = r.synthetic_token_id;
     char err[1024] = {};
     auto t0 = Clock::now();
-    oemlink_status st = d->d->open(d->inst, handle_of(index), &info, &r.driver_ctx, err, sizeof err);
+    oemlink_status st =
+        d->d->open(d->inst, handle_of(index), &info, &r.driver_ctx, err, sizeof err);
     note_slow_call(*d, "open", index, Clock::now() - t0);
     if (st != OEMLINK_OK) {
       // One bad car must not stop the fleet: report it, count it, keep going.
@@ -262,8 +268,8 @@ void Runtime::open_connections() {
   std::vector<config::ConnectionConfig>().swap(cfg_.connections);
   for (auto& d : drivers_)
     if (d->inst && d->cfg->mode == config::IngestMode::driver_stream) start_driver_stream(*d);
-  spdlog::info("{} connections opened, {} failed, {} skipped", conns_.size() -
-                   conns_open_failed_.value() - conns_skipped_.value(),
+  spdlog::info("{} connections opened, {} failed, {} skipped",
+               conns_.size() - conns_open_failed_.value() - conns_skipped_.value(),
                conns_open_failed_.value(), conns_skipped_.value());
 }
 
@@ -329,7 +335,9 @@ void Runtime::arm_periodic(boost::asio::steady_timer& t, std::chrono::millisecon
   });
 }
 
-void Runtime::flush_sinks() { pipeline_->flush(); }
+void Runtime::flush_sinks() {
+  pipeline_->flush();
+}
 
 // A driver that never calls `done` would hold its connection and a concurrency slot forever.
 // Give up on such polls: log, count, fail them in the schedule, and keep the ticket until the
@@ -341,16 +349,16 @@ void Runtime::sweep_hung_polls() {
     const DriverInstance& d = *drivers_[t->instance];
     int64_t age = now - t->started_ms;
     if (age < d.cfg->poll_timeout.count()) return;
-    if (sched_.phase(t->conn) != schedule::Phase::in_flight ||
-        sched_.poll_seq(t->conn) != t->seq)
+    if (sched_.phase(t->conn) != schedule::Phase::in_flight || sched_.poll_seq(t->conn) != t->seq)
       return;
     t->abandoned = true;
     hung_polls_.add();
     polls_error_.add();
     sched_.complete(t->conn, schedule::Outcome::error, now);
-    spdlog::error("connection {} (driver {}): poll has not completed after {} s; counted as hung "
-                  "and failed (a late completion will be ignored)",
-                  conns_[t->conn].id, d.name, age / 1000);
+    spdlog::error(
+        "connection {} (driver {}): poll has not completed after {} s; counted as hung "
+        "and failed (a late completion will be ignored)",
+        conns_[t->conn].id, d.name, age / 1000);
   });
   schedule_dispatch();
 }
@@ -406,8 +414,7 @@ void Runtime::start_poll(schedule::ConnIndex c) {
   note_slow_call(d, "poll", c, Clock::now() - t0);
   if (st != OEMLINK_OK && t->live) {
     // The poll did not start, so `done` will not come: finish it here.
-    finish_poll(t, st == OEMLINK_RETRY ? OEMLINK_RETRY : OEMLINK_ERROR,
-                "poll refused to start");
+    finish_poll(t, st == OEMLINK_RETRY ? OEMLINK_RETRY : OEMLINK_ERROR, "poll refused to start");
   }
 }
 
@@ -416,9 +423,8 @@ void Runtime::on_poll_done(Ticket* t, oemlink_status status, std::string_view me
     finish_poll(t, status, std::string(message));
     return;
   }
-  boost::asio::post(io_, [this, t, status, msg = std::string(message)] {
-    finish_poll(t, status, msg);
-  });
+  boost::asio::post(io_,
+                    [this, t, status, msg = std::string(message)] { finish_poll(t, status, msg); });
 }
 
 void Runtime::finish_poll(Ticket* t, oemlink_status status, const std::string& message) {
@@ -498,9 +504,8 @@ void Runtime::on_stream_ended(Ticket* t, oemlink_status status, std::string_view
     finish_stream(t, status, std::string(message));
     return;
   }
-  boost::asio::post(io_, [this, t, status, msg = std::string(message)] {
-    finish_stream(t, status, msg);
-  });
+  boost::asio::post(
+      io_, [this, t, status, msg = std::string(message)] { finish_stream(t, status, msg); });
 }
 
 void Runtime::finish_stream(Ticket* t, oemlink_status status, const std::string& message) {
@@ -537,8 +542,8 @@ void Runtime::finish_stream(Ticket* t, oemlink_status status, const std::string&
   stream_restarts_.add();
   uint64_t suppressed = 0;
   if (poll_log_.allow(now, suppressed))
-    spdlog::warn("connection {} (driver {}): stream ended ({}: {}); restart in {} ms",
-                 conns_[c].id, d.name, status_name(status), message,
+    spdlog::warn("connection {} (driver {}): stream ended ({}: {}); restart in {} ms", conns_[c].id,
+                 d.name, status_name(status), message,
                  sched_.phase(c) == schedule::Phase::waiting ? sched_.due(c) - now : -1);
   schedule_dispatch();
 }
@@ -733,11 +738,21 @@ void Runtime::apply_state(uint32_t c, oemlink_conn_state state, int64_t until_ms
   using RS = schedule::ReportedState;
   RS rs;
   switch (state) {
-    case OEMLINK_STATE_OK: rs = RS::ok; break;
-    case OEMLINK_STATE_ASLEEP: rs = RS::asleep; break;
-    case OEMLINK_STATE_RATE_LIMITED: rs = RS::rate_limited; break;
-    case OEMLINK_STATE_NEEDS_REAUTH: rs = RS::needs_reauth; break;
-    default: rs = RS::failed; break;
+    case OEMLINK_STATE_OK:
+      rs = RS::ok;
+      break;
+    case OEMLINK_STATE_ASLEEP:
+      rs = RS::asleep;
+      break;
+    case OEMLINK_STATE_RATE_LIMITED:
+      rs = RS::rate_limited;
+      break;
+    case OEMLINK_STATE_NEEDS_REAUTH:
+      rs = RS::needs_reauth;
+      break;
+    default:
+      rs = RS::failed;
+      break;
   }
   const ConnectionRecord& r = conns_[c];
   const std::string& driver = drivers_[r.instance]->name;
@@ -746,9 +761,10 @@ void Runtime::apply_state(uint32_t c, oemlink_conn_state state, int64_t until_ms
   switch (rs) {
     case RS::needs_reauth:
       metrics_.counter("connections_needs_reauth").add();
-      spdlog::warn("connection {} (driver {}): needs re-authentication ({}); polling stopped "
-                   "until the owner links the car again",
-                   r.id, driver, reason.empty() ? "no reason given" : reason);
+      spdlog::warn(
+          "connection {} (driver {}): needs re-authentication ({}); polling stopped "
+          "until the owner links the car again",
+          r.id, driver, reason.empty() ? "no reason given" : reason);
       break;
     case RS::failed:
       metrics_.counter("connections_failed").add();
@@ -820,9 +836,8 @@ store::SecretStore* Runtime::secrets() {
   return secrets_.get();
 }
 
-oemlink_status Runtime::svc_secret_get(DriverInstance& d, oemlink_conn* conn,
-                                       std::string_view key, char* buf, size_t cap,
-                                       size_t* size) {
+oemlink_status Runtime::svc_secret_get(DriverInstance& d, oemlink_conn* conn, std::string_view key,
+                                       char* buf, size_t cap, size_t* size) {
   uint32_t c = conn_index(conn);
   std::string owner = c == kNoConn ? "driver:" + d.name : conns_[c].id;
   try {

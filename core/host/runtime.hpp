@@ -46,8 +46,8 @@ struct RuntimeOptions {
   std::chrono::milliseconds duration{0};           // 0: until signalled
   bool handle_signals = true;                      // SIGINT/SIGTERM stop gracefully
   std::chrono::milliseconds stats_interval{60'000};
-  std::vector<pipeline::EventSink*> extra_sinks;   // tests and benchmarks add their own
-  bool quiet_startup = false;                      // no per-connection logging at start
+  std::vector<pipeline::EventSink*> extra_sinks;  // tests and benchmarks add their own
+  bool quiet_startup = false;                     // no per-connection logging at start
 };
 
 // What the host keeps per connection. The scheduler's slot with the same index holds the timing.

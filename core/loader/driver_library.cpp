@@ -102,8 +102,8 @@ LoadedDriver load_driver_library(const fs::path& path) {
   const oemlink_driver* d = entry(OEMLINK_ABI_MAJOR, OEMLINK_ABI_MINOR);
   if (!d)
     throw DriverLoadError("driver library " + path.string() + ": " + OEMLINK_DRIVER_ENTRY_SYMBOL +
-                          " returned NULL for host ABI " + std::to_string(OEMLINK_ABI_MAJOR) +
-                          "." + std::to_string(OEMLINK_ABI_MINOR));
+                          " returned NULL for host ABI " + std::to_string(OEMLINK_ABI_MAJOR) + "." +
+                          std::to_string(OEMLINK_ABI_MINOR));
   check_descriptor(path, d);
   if (auto it = t.by_name.find(d->name); it != t.by_name.end())
     throw DriverLoadError("driver library " + path.string() + ": duplicate driver name '" +

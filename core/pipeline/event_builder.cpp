@@ -8,7 +8,9 @@
 namespace oemlink::pipeline {
 namespace {
 
-std::string_view view(oemlink_str s) { return s.data ? std::string_view(s.data, s.size) : ""; }
+std::string_view view(oemlink_str s) {
+  return s.data ? std::string_view(s.data, s.size) : "";
+}
 
 void append_value(std::string& out, const oemlink_reading& r) {
   switch (r.kind) {

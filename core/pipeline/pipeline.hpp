@@ -16,7 +16,8 @@
 namespace oemlink::pipeline {
 
 struct SubmitResult {
-  oemlink_status status = OEMLINK_OK;  // OK, RETRY (back-pressure: nothing taken), ERROR (some rejected)
+  oemlink_status status =
+      OEMLINK_OK;  // OK, RETRY (back-pressure: nothing taken), ERROR (some rejected)
   size_t accepted = 0;
   size_t rejected = 0;
 };

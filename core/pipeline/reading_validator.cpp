@@ -8,7 +8,9 @@
 namespace oemlink::pipeline {
 namespace {
 
-std::string_view view(oemlink_str s) { return s.data ? std::string_view(s.data, s.size) : ""; }
+std::string_view view(oemlink_str s) {
+  return s.data ? std::string_view(s.data, s.size) : "";
+}
 
 std::string num(double v) {
   char buf[32];

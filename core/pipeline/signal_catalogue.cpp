@@ -29,6 +29,8 @@ const SignalSpec* find_signal(std::string_view name) {
   return it == m.end() ? nullptr : it->second;
 }
 
-std::span<const SignalSpec> all_signals() { return kSignals; }
+std::span<const SignalSpec> all_signals() {
+  return kSignals;
+}
 
 }  // namespace oemlink::pipeline

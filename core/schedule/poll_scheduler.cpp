@@ -6,7 +6,9 @@
 namespace oemlink::schedule {
 namespace {
 
-bool later(const auto& a, const auto& b) { return a.due > b.due; }
+bool later(const auto& a, const auto& b) {
+  return a.due > b.due;
+}
 
 constexpr int64_t kStreamBackoffBaseMs = 1'000;
 
@@ -23,7 +25,9 @@ uint64_t PollScheduler::next_random() {
 }
 
 // Uniform in [0, 1).
-static double unit(uint64_t r) { return static_cast<double>(r >> 11) * 0x1.0p-53; }
+static double unit(uint64_t r) {
+  return static_cast<double>(r >> 11) * 0x1.0p-53;
+}
 
 int64_t PollScheduler::jittered(int64_t ms) {
   double factor = 1.0 + policy_.jitter * (2.0 * unit(next_random()) - 1.0);
@@ -159,8 +163,8 @@ void PollScheduler::complete(ConnIndex c, Outcome outcome, int64_t now_ms) {
     case ReportedState::asleep:
       stats_.asleep++;
       s.failures = 0;
-      schedule_at(c, now_ms + jittered(std::max<int64_t>(lane.limits.asleep_interval_ms,
-                                                         s.interval)));
+      schedule_at(c,
+                  now_ms + jittered(std::max<int64_t>(lane.limits.asleep_interval_ms, s.interval)));
       return;
     case ReportedState::ok:
       break;

@@ -40,10 +40,10 @@ enum class Phase : uint8_t {
 };
 
 struct SchedulePolicy {
-  double jitter = 0.1;                   // each interval is scaled by U(1-j, 1+j)
-  int64_t max_backoff_ms = 3'600'000;    // cap for failure back-off
+  double jitter = 0.1;                     // each interval is scaled by U(1-j, 1+j)
+  int64_t max_backoff_ms = 3'600'000;      // cap for failure back-off
   int64_t default_rate_limit_ms = 60'000;  // RATE_LIMITED without a time: wait at least this
-  uint64_t seed = 0x6f656d6c696e6bULL;   // jitter PRNG seed; fixed for reproducible tests
+  uint64_t seed = 0x6f656d6c696e6bULL;     // jitter PRNG seed; fixed for reproducible tests
 };
 
 struct DriverLimits {

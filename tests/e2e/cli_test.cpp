@@ -133,7 +133,8 @@ TEST_F(CliTest, PluginsInfoAndList) {
   EXPECT_HAS(info.out, "capabilities: poll, stream");
   EXPECT_HAS(info.out, "ABI:          1.0");
   EXPECT_HAS(info.out, "seed");
-  auto bad = run({"plugins", "info", std::string(OEMLINK_TEST_PLUGIN_DIR) + "/oemlink-driver-badabi.so"});
+  auto bad =
+      run({"plugins", "info", std::string(OEMLINK_TEST_PLUGIN_DIR) + "/oemlink-driver-badabi.so"});
   EXPECT_EQ(bad.rc, 1);
   EXPECT_HAS(bad.err, "ABI version mismatch");
   auto list = run({"plugins", "list", "--config", (kSource / "config/oemlink.yaml").string()});
@@ -163,15 +164,16 @@ TEST_F(CliTest, RunWithABadConfigExitsOne) {
 }
 
 TEST_F(CliTest, SigtermStopsGracefullyAfterInFlightPollsFinish) {
-  auto f = write("slow.yaml",
-                 "data_dir: data\n"
-                 "drivers:\n"
-                 "  - {name: mock, library: mock, poll_interval: 100ms, settings: {latency: 400ms}}\n"
-                 "connections:\n"
-                 "  - {id: a, driver: mock, key_child: 1}\n"
-                 "  - {id: b, driver: mock, key_child: 2}\n"
-                 "sinks:\n"
-                 "  - {name: events, type: file, path: events.jsonl}\n");
+  auto f =
+      write("slow.yaml",
+            "data_dir: data\n"
+            "drivers:\n"
+            "  - {name: mock, library: mock, poll_interval: 100ms, settings: {latency: 400ms}}\n"
+            "connections:\n"
+            "  - {id: a, driver: mock, key_child: 1}\n"
+            "  - {id: b, driver: mock, key_child: 2}\n"
+            "sinks:\n"
+            "  - {name: events, type: file, path: events.jsonl}\n");
   pid_t pid = spawn({"run", "--config", f.string()});
   // Wait until polls are in flight (the first ones start within 100 ms and take 400 ms).
   std::this_thread::sleep_for(std::chrono::milliseconds(700));

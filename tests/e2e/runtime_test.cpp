@@ -1,13 +1,13 @@
 // The host end to end: real driver libraries loaded from disk, the real scheduler on the Asio
 // loop, the pipeline, and a recording sink. Time is real but short; assertions are on counts and
 // content, never on sleeps.
-#include "core/config/config_error.hpp"
 #include "core/host/runtime.hpp"
+#include "core/config/config_error.hpp"
 
 #include "tests/net/test_server.hpp"
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 #include <filesystem>
 #include <fstream>
@@ -57,8 +57,7 @@ class RuntimeTest : public ::testing::Test {
   config::Config make_config(const std::string& drivers, int cars, const std::string& driver,
                              const std::string& schedule = "shutdown_timeout: 5s") {
     std::string y = "data_dir: " + dir_.string() + "\nhttp: {allow_plain_http: true}\n" +
-                    "schedule: {" + schedule + "}\n" + "drivers:\n" + drivers +
-                    "connections:\n";
+                    "schedule: {" + schedule + "}\n" + "drivers:\n" + drivers + "connections:\n";
     for (int i = 1; i <= cars; ++i) {
       y += "  - {id: car-" + std::to_string(i) + ", driver: " + driver + ", vin: 5YJ3E1EA7KF" +
            std::to_string(100000 + i) + ", vehicle_token_id: " + std::to_string(i) +
@@ -213,9 +212,10 @@ TEST_F(RuntimeTest, StreamsThatDropAreRestarted) {
 TEST_F(RuntimeTest, HostServicesRotateSecretsCallHttpAndFireTimers) {
   net::testing::TestServer server;
   RecordingSink sink;
-  auto cfg = make_config("  - {name: probe, library: probe, poll_interval: 100ms, settings: {url: " +
-                             server.url("/hello") + "}}\n",
-                         3, "probe");
+  auto cfg =
+      make_config("  - {name: probe, library: probe, poll_interval: 100ms, settings: {url: " +
+                      server.url("/hello") + "}}\n",
+                  3, "probe");
   auto opts = options(sink);
   opts.stop_after_polls = 15;
   opts.duration = 20s;

@@ -7,8 +7,8 @@
 
 #include <oemlink/driver.hpp>
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 #include <filesystem>
 #include <fstream>
@@ -48,10 +48,11 @@ TEST(SignalCatalogue, KnowsTheCoreSignalsWithTheirUnits) {
 
 TEST(ReadingValidator, AcceptsGoodReadingsAndNamesWhatIsWrongWithBadOnes) {
   EXPECT_EQ(validate_reading(Reading::number("speed", kNow, 55), kNow), "");
-  EXPECT_EQ(validate_reading(Reading::location("currentLocationCoordinates", kNow, 52.5, 13.4), kNow),
-            "");
-  EXPECT_EQ(validate_reading(Reading::number("powertrainTractionBatteryChargingIsCharging", kNow, 1),
-                             kNow),
+  EXPECT_EQ(
+      validate_reading(Reading::location("currentLocationCoordinates", kNow, 52.5, 13.4), kNow),
+      "");
+  EXPECT_EQ(validate_reading(
+                Reading::number("powertrainTractionBatteryChargingIsCharging", kNow, 1), kNow),
             "");
   struct Case {
     oemlink_reading r;
@@ -61,7 +62,8 @@ TEST(ReadingValidator, AcceptsGoodReadingsAndNamesWhatIsWrongWithBadOnes) {
       {Reading::number("speed", kNow, NAN), "not a finite number"},
       {Reading::number("speed", kNow + 6 * 60 * 1000, 1), "in the future"},
       {Reading::number("speed", 1'741'089'660, 1), "before 2000"},
-      {Reading::number("powertrainTractionBatteryStateOfChargeCurrent", kNow, 101), "above the maximum 100"},
+      {Reading::number("powertrainTractionBatteryStateOfChargeCurrent", kNow, 101),
+       "above the maximum 100"},
       {Reading::number("powertrainTractionBatteryChargingIsCharging", kNow, 0.5), "0 or 1"},
       {Reading::text("speed", kNow, "fast"), "expects a number"},
       {Reading::number("currentLocationCoordinates", kNow, 1), "expects a location"},
@@ -106,8 +108,11 @@ struct RecordingSink : EventSink {
 };
 
 ConnectionIdentity car() {
-  return {.id = "car-1", .vin = "5YJ3E1EA7KF000001", .vehicle_token_id = 42,
-          .synthetic_token_id = 7, .key_child = 3};
+  return {.id = "car-1",
+          .vin = "5YJ3E1EA7KF000001",
+          .vehicle_token_id = 42,
+          .synthetic_token_id = 7,
+          .key_child = 3};
 }
 
 TEST(EventBuilder, BuildsACloudEventWhoseDataBytesAreEmbeddedVerbatim) {
@@ -124,8 +129,9 @@ TEST(EventBuilder, BuildsACloudEventWhoseDataBytesAreEmbeddedVerbatim) {
   EXPECT_EQ(v.at("subject"), "did:erc721:137:0xbA5738a18d83D41847dfFbDC6101d37C69c9B0cF:42");
   EXPECT_EQ(v.at("producer"), "did:erc721:137:0x4804e8D1661cd1a1e5dDdE1ff458A7f878c0aC6D:7");
   EXPECT_EQ(v.at("time"), "2025-03-04T12:01:00.000Z");
-  EXPECT_TRUE(std::regex_match(std::string(v.at("id").as_string()),
-                               std::regex("[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")));
+  EXPECT_TRUE(std::regex_match(
+      std::string(v.at("id").as_string()),
+      std::regex("[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")));
   // The DIS field rule.
   std::regex field("^[a-zA-Z0-9\\-_/,. :]+$");
   for (const char* k : {"id", "type", "subject", "producer", "dataversion"})

@@ -100,8 +100,8 @@ TEST(PollScheduler, ConcurrencyCapHoldsAndCompletionsReleaseQueuedWork) {
 
 TEST(PollScheduler, TokenBucketLimitsTheStartRate) {
   PollScheduler s;
-  auto d = s.add_driver({.max_concurrent = 1000, .rate_per_s = 2, .burst = 1,
-                         .poll_interval_ms = kHour});
+  auto d = s.add_driver(
+      {.max_concurrent = 1000, .rate_per_s = 2, .burst = 1, .poll_interval_ms = kHour});
   for (int i = 0; i < 100; ++i) s.add_connection(d, kT0 - kHour);  // all overdue
   Sim sim(s);
   sim.run_until(kT0 + 10 * kSec);

@@ -28,8 +28,10 @@ void BM_SchedulerPollCycle(benchmark::State& state) {
     for (auto c : due) s.complete(c, schedule::Outcome::ok, now);
     polls += due.size();
   }
-  state.counters["polls/s"] = benchmark::Counter(static_cast<double>(polls), benchmark::Counter::kIsRate);
-  state.counters["polls/iter"] = static_cast<double>(polls) / static_cast<double>(state.iterations());
+  state.counters["polls/s"] =
+      benchmark::Counter(static_cast<double>(polls), benchmark::Counter::kIsRate);
+  state.counters["polls/iter"] =
+      static_cast<double>(polls) / static_cast<double>(state.iterations());
 }
 BENCHMARK(BM_SchedulerPollCycle)->Arg(10'000)->Arg(1'000'000);
 
@@ -54,8 +56,11 @@ std::vector<oemlink_reading> mock_batch(int64_t ts) {
 }
 
 pipeline::ConnectionIdentity car() {
-  return {.id = "car-1", .vin = "5YJ3E1EA7KF000001", .vehicle_token_id = 1001,
-          .synthetic_token_id = 2001, .key_child = 1};
+  return {.id = "car-1",
+          .vin = "5YJ3E1EA7KF000001",
+          .vehicle_token_id = 1001,
+          .synthetic_token_id = 2001,
+          .key_child = 1};
 }
 
 void BM_EventBuild16Readings(benchmark::State& state) {

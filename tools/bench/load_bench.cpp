@@ -44,7 +44,8 @@ long rss_kib() {
 double cpu_seconds() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
-  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+         (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 struct Args {
@@ -72,7 +73,8 @@ config::Config make_config(const Args& a, const fs::path& data_dir) {
     c.id = "car-" + std::to_string(i);
     c.driver = "mock";
     char vin[18];
-    std::snprintf(vin, sizeof vin, "5YJ3E1EA7KF%06llu", static_cast<unsigned long long>(i % 1000000));
+    std::snprintf(vin, sizeof vin, "5YJ3E1EA7KF%06llu",
+                  static_cast<unsigned long long>(i % 1000000));
     c.vin = vin;
     c.vehicle_token_id = i + 1;
     c.synthetic_token_id = i + 1;
@@ -137,10 +139,11 @@ int capacity(const Args& a, const fs::path& dir) {
               rss1 / 1024.0, rss2 / 1024.0);
   std::printf("  RSS per connection:         %.0f bytes (target <= 2147 for 1M in 2 GiB)\n",
               per_conn);
-  std::printf("  polls in window:            %llu in %.1f s (%.0f/s, expected %.0f/s)\n",
-              static_cast<unsigned long long>(w.polls_at_end - w.polls_at_start), w.wall,
-              (w.polls_at_end - w.polls_at_start) / w.wall,
-              static_cast<double>(a.connections) * 1000.0 / static_cast<double>(a.interval.count()));
+  std::printf(
+      "  polls in window:            %llu in %.1f s (%.0f/s, expected %.0f/s)\n",
+      static_cast<unsigned long long>(w.polls_at_end - w.polls_at_start), w.wall,
+      (w.polls_at_end - w.polls_at_start) / w.wall,
+      static_cast<double>(a.connections) * 1000.0 / static_cast<double>(a.interval.count()));
   std::printf("  CPU while idle:             %.2f%% of one core (target < 5%%)\n",
               100.0 * w.cpu / w.wall);
   return 0;
@@ -168,8 +171,10 @@ oemlink_host baseline_table() {
   h.log = [](const oemlink_host*, oemlink_conn*, oemlink_log_level, oemlink_str) {};
   h.emit = [](const oemlink_host*, oemlink_conn* c, const oemlink_reading* r, size_t n) {
     auto i = reinterpret_cast<uintptr_t>(c) - 1;
-    pipeline::ConnectionIdentity id{.id = "car", .vin = g_baseline->vins[i],
-                                    .vehicle_token_id = i + 1, .synthetic_token_id = i + 1,
+    pipeline::ConnectionIdentity id{.id = "car",
+                                    .vin = g_baseline->vins[i],
+                                    .vehicle_token_id = i + 1,
+                                    .synthetic_token_id = i + 1,
                                     .key_child = static_cast<uint32_t>(i + 1)};
     return g_baseline->pipe->submit(id, {r, n}, wall_ms()).status;
   };
@@ -252,13 +257,14 @@ int throughput(const Args& a, const fs::path& dir) {
   Window w{2.0, a.seconds};
   run_window(rt, w);
   double rate = (w.polls_at_end - w.polls_at_start) / w.wall;
-  std::printf("throughput: connections=%llu interval=%lldms (demand %.0f polls/s)\n",
-              static_cast<unsigned long long>(a.connections),
-              static_cast<long long>(a.interval.count()),
-              static_cast<double>(a.connections) * 1000.0 / static_cast<double>(a.interval.count()));
-  std::printf("  end to end (scheduler+driver+pipeline+file sink): %.0f polls/s, CPU %.0f%% of "
-              "one core (target >= 20000)\n",
-              rate, 100.0 * w.cpu / w.wall);
+  std::printf(
+      "throughput: connections=%llu interval=%lldms (demand %.0f polls/s)\n",
+      static_cast<unsigned long long>(a.connections), static_cast<long long>(a.interval.count()),
+      static_cast<double>(a.connections) * 1000.0 / static_cast<double>(a.interval.count()));
+  std::printf(
+      "  end to end (scheduler+driver+pipeline+file sink): %.0f polls/s, CPU %.0f%% of "
+      "one core (target >= 20000)\n",
+      rate, 100.0 * w.cpu / w.wall);
   std::printf("  baseline (driver+pipeline+file sink, plain loop): %.0f polls/s\n", baseline);
   std::printf("  ratio end to end / baseline: %.2f\n", rate / baseline);
   return 0;
@@ -269,8 +275,9 @@ int throughput(const Args& a, const fs::path& dir) {
 int main(int argc, char** argv) {
   Args a;
   if (argc < 2) {
-    std::fprintf(stderr, "usage: oemlink-bench capacity|throughput [--connections N] "
-                         "[--seconds S] [--interval D]\n");
+    std::fprintf(stderr,
+                 "usage: oemlink-bench capacity|throughput [--connections N] "
+                 "[--seconds S] [--interval D]\n");
     return 2;
   }
   a.mode = argv[1];
