@@ -102,6 +102,37 @@ struct SinkConfig {
   Position position;
 };
 
+// Chain constants for the CloudEvent envelope; defaults are DIMO's production values
+// (Polygon, chain 137), kept in configuration so a testnet or another integration never needs a
+// rebuild.
+struct DimoConfig {
+  uint64_t chain_id = 137;
+  std::string vehicle_contract = "0xbA5738a18d83D41847dfFbDC6101d37C69c9B0cF";
+  std::string synthetic_device_contract = "0x4804e8D1661cd1a1e5dDdE1ff458A7f878c0aC6D";
+  std::string source = "0xc4035Fecb1cc906130423EF05f9C20977F643722";  // integration address
+  Position position;
+};
+
+// Where the vault's key-encryption key comes from: an environment variable, a 0600 file, or the
+// output of a command (a KMS or TPM client).
+struct KekSourceConfig {
+  enum class Kind { env, file, command };
+  Kind kind = Kind::env;
+  std::string value = "OEMLINK_KEK";  // variable name, file path (resolved) or command line
+};
+
+struct VaultSettings {
+  std::filesystem::path file;         // sealed seed; default <data_dir>/vault.sealed
+  KekSourceConfig kek;
+  enum class Backend { in_process, keyd };
+  Backend backend = Backend::in_process;
+  std::filesystem::path keyd_socket;  // default <data_dir>/keyd.sock
+  // Development convenience: create a random seed (and a KEK file, for a file source) on first
+  // run. Production deployments create or import the seed with `oemlink keys`.
+  bool create_if_missing = false;
+  Position position;
+};
+
 struct Config {
   std::filesystem::path source;    // the file read ("<embedded>" for the built-in default)
   std::filesystem::path base_dir;  // relative paths resolve against this
@@ -109,6 +140,8 @@ struct Config {
   LoggingConfig logging;
   HttpConfig http;
   ScheduleConfig schedule;
+  DimoConfig dimo;
+  VaultSettings vault;
   std::vector<DriverConfig> drivers;
   std::vector<ConnectionConfig> connections;
   std::vector<SinkConfig> sinks;

@@ -15,8 +15,14 @@ namespace {
 namespace fs = std::filesystem;
 using std::string_view_literals::operator""sv;
 
-constexpr std::string_view kTopKeys[] = {"data_dir", "logging",     "http", "schedule",
-                                         "drivers",  "connections", "sinks"};
+constexpr std::string_view kTopKeys[] = {"data_dir", "logging", "http",        "schedule",
+                                         "dimo",     "vault",   "drivers",     "connections",
+                                         "sinks"};
+constexpr std::string_view kDimoKeys[] = {"chain_id", "vehicle_contract",
+                                          "synthetic_device_contract", "source"};
+constexpr std::string_view kVaultKeys[] = {"file", "kek", "backend", "keyd_socket",
+                                           "create_if_missing"};
+constexpr std::string_view kKekKeys[] = {"env", "file", "command"};
 constexpr std::string_view kLoggingKeys[] = {"level", "format", "file"};
 constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error"};
 constexpr std::string_view kHttpKeys[] = {"default_timeout", "allow_plain_http", "ca_file",
@@ -139,6 +145,10 @@ class ConfigReader {
     }
     if (const Field* http = top.find("http")) read_http(*http, config.http);
     if (const Field* schedule = top.find("schedule")) read_schedule(*schedule, config.schedule);
+    if (const Field* dimo = top.find("dimo")) read_dimo(*dimo, config.dimo);
+    config.vault.file = config.data_dir / "vault.sealed";
+    config.vault.keyd_socket = config.data_dir / "keyd.sock";
+    if (const Field* vault = top.find("vault")) read_vault(*vault, config.data_dir, config.vault);
 
     UniqueNames driver_names(reader_, "driver name");
     if (const Field* drivers = top.find("drivers")) {
@@ -213,6 +223,64 @@ class ConfigReader {
     read_positive(reader_, fields, "max_backoff", out.max_backoff);
     reader_.read(fields, "shutdown_timeout", out.shutdown_timeout);
     read_positive(reader_, fields, "slow_call_warning", out.slow_call_warning);
+  }
+
+  void read_dimo(const Field& field, DimoConfig& out) {
+    Fields fields = reader_.mapping(field, kDimoKeys);
+    out.position = diagnostics_.position(field.mark);
+    reader_.read(fields, "chain_id", out.chain_id);
+    for (auto [key, target] : {std::pair{"vehicle_contract", &out.vehicle_contract},
+                               std::pair{"synthetic_device_contract",
+                                         &out.synthetic_device_contract},
+                               std::pair{"source", &out.source}}) {
+      std::string value;
+      if (!reader_.read(fields, key, value)) continue;
+      if (!is_address(value)) {
+        reader_.invalid(*fields.find(key), "expected an Ethereum address (0x + 40 hex digits)");
+      } else {
+        *target = value;
+      }
+    }
+  }
+
+  static bool is_address(std::string_view v) {
+    if (v.size() != 42 || v[0] != '0' || (v[1] != 'x' && v[1] != 'X')) return false;
+    for (char c : v.substr(2))
+      if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
+    return true;
+  }
+
+  void read_vault(const Field& field, const fs::path& data_dir, VaultSettings& out) {
+    Fields fields = reader_.mapping(field, kVaultKeys);
+    out.position = diagnostics_.position(field.mark);
+    std::string path;
+    // Vault and socket are state, like sink files: they live with the data.
+    if (reader_.read(fields, "file", path) && !path.empty()) out.file = resolve(data_dir, path);
+    if (reader_.read(fields, "keyd_socket", path) && !path.empty())
+      out.keyd_socket = resolve(data_dir, path);
+    reader_.read_enum(fields, "backend", out.backend,
+                      {{"in_process"sv, VaultSettings::Backend::in_process},
+                       {"keyd"sv, VaultSettings::Backend::keyd}});
+    reader_.read(fields, "create_if_missing", out.create_if_missing);
+    if (const Field* kek = fields.find("kek")) {
+      Fields k = reader_.mapping(*kek, kKekKeys);
+      int given = 0;
+      std::string value;
+      if (reader_.read(k, "env", value)) {
+        out.kek = {KekSourceConfig::Kind::env, value};
+        ++given;
+      }
+      if (reader_.read(k, "file", value)) {
+        // A key file is an input kept next to the config, like ${file:...} secrets.
+        out.kek = {KekSourceConfig::Kind::file, resolve(reader_.base_dir(), value).string()};
+        ++given;
+      }
+      if (reader_.read(k, "command", value)) {
+        out.kek = {KekSourceConfig::Kind::command, value};
+        ++given;
+      }
+      if (given != 1) reader_.error(*kek, "give exactly one of env, file or command");
+    }
   }
 
   DriverConfig read_driver(const Field& entry, const Fields& fields) {

@@ -1,0 +1,76 @@
+// The `dimo:` and `vault:` sections: chain constants for the envelope and where the key vault
+// and its key-encryption key come from.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "core/config/config.hpp"
+#include "tests/config/test_support.hpp"
+
+namespace oemlink::config {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::load_error;
+using testing::yaml;
+
+TEST(DimoVaultConfig, DefaultsAreDimoProductionAndTheDataDir) {
+  Config c = load_config_text("data_dir: /srv/oemlink\n", "test.yaml", "/etc/oemlink");
+  EXPECT_EQ(c.dimo.chain_id, 137u);
+  EXPECT_EQ(c.dimo.vehicle_contract, "0xbA5738a18d83D41847dfFbDC6101d37C69c9B0cF");
+  EXPECT_EQ(c.dimo.synthetic_device_contract, "0x4804e8D1661cd1a1e5dDdE1ff458A7f878c0aC6D");
+  EXPECT_EQ(c.dimo.source, "0xc4035Fecb1cc906130423EF05f9C20977F643722");
+  EXPECT_EQ(c.vault.file, "/srv/oemlink/vault.sealed");
+  EXPECT_EQ(c.vault.keyd_socket, "/srv/oemlink/keyd.sock");
+  EXPECT_EQ(c.vault.kek.kind, KekSourceConfig::Kind::env);
+  EXPECT_EQ(c.vault.kek.value, "OEMLINK_KEK");
+  EXPECT_EQ(c.vault.backend, VaultSettings::Backend::in_process);
+  EXPECT_FALSE(c.vault.create_if_missing);
+}
+
+TEST(DimoVaultConfig, ReadsEveryKey) {
+  Config c = load_config_text(yaml(R"(
+data_dir: /srv/oemlink
+dimo:
+  chain_id: 80002
+  vehicle_contract: "0x0000000000000000000000000000000000000001"
+  synthetic_device_contract: "0x0000000000000000000000000000000000000002"
+  source: "0x0000000000000000000000000000000000000003"
+vault:
+  file: keys/vault.sealed
+  kek: {file: secrets/kek.hex}
+  backend: keyd
+  keyd_socket: /run/oemlink/keyd.sock
+  create_if_missing: true
+)"),
+                              "test.yaml", "/etc/oemlink");
+  EXPECT_EQ(c.dimo.chain_id, 80002u);
+  EXPECT_EQ(c.dimo.source, "0x0000000000000000000000000000000000000003");
+  EXPECT_EQ(c.vault.file, "/srv/oemlink/keys/vault.sealed");
+  EXPECT_EQ(c.vault.kek.kind, KekSourceConfig::Kind::file);
+  EXPECT_EQ(c.vault.kek.value, "/etc/oemlink/secrets/kek.hex");
+  EXPECT_EQ(c.vault.backend, VaultSettings::Backend::keyd);
+  EXPECT_EQ(c.vault.keyd_socket, "/run/oemlink/keyd.sock");
+  EXPECT_TRUE(c.vault.create_if_missing);
+}
+
+TEST(DimoVaultConfig, KekFromACommand) {
+  Config c = load_config_text("vault: {kek: {command: \"kms-decrypt --key oemlink\"}}\n",
+                              "test.yaml", "/etc/oemlink");
+  EXPECT_EQ(c.vault.kek.kind, KekSourceConfig::Kind::command);
+  EXPECT_EQ(c.vault.kek.value, "kms-decrypt --key oemlink");
+}
+
+TEST(DimoVaultConfig, BadValuesArePositioned) {
+  EXPECT_THAT(load_error(yaml(R"(
+dimo:
+  source: 0x123
+)")),
+              HasSubstr("test.yaml:2:11: dimo.source: expected an Ethereum address"));
+  EXPECT_THAT(load_error("vault: {kek: {env: A, file: b}}\n"),
+              HasSubstr("vault.kek: give exactly one of env, file or command"));
+  EXPECT_THAT(load_error("vault: {backend: hsm}\n"), HasSubstr("vault.backend"));
+  EXPECT_THAT(load_error("vault: {kek: {vault: x}}\n"), HasSubstr("unknown key \"vault\""));
+}
+
+}  // namespace
+}  // namespace oemlink::config
