@@ -1,0 +1,189 @@
+#include "core/vault/child_registry.hpp"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <mutex>
+
+#include "core/store/private_fs.hpp"
+#include "core/vault/in_process_vault.hpp"
+#include "core/vault/key_vault.hpp"
+
+namespace oemlink::vault {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int kBusyTimeoutMs = 10'000;
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS children(
+  child INTEGER PRIMARY KEY,
+  connection_id TEXT UNIQUE NOT NULL,
+  created_ms INTEGER NOT NULL
+);
+)sql";
+
+int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+struct ChildRegistry::Impl {
+  fs::path path;
+  sqlite3* db = nullptr;
+  std::mutex mu;
+
+  [[noreturn]] void fail(std::string_view what) const {
+    throw VaultError("child registry " + path.string() + ": " + std::string(what) + ": " +
+                     (db ? sqlite3_errmsg(db) : "out of memory"));
+  }
+
+  void exec(const char* sql) {
+    if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) fail(sql);
+  }
+
+  // A prepared statement that finalises itself.
+  struct Stmt {
+    Impl& impl;
+    sqlite3_stmt* s = nullptr;
+    Stmt(Impl& i, const char* sql) : impl(i) {
+      if (sqlite3_prepare_v2(impl.db, sql, -1, &s, nullptr) != SQLITE_OK) impl.fail("prepare");
+    }
+    ~Stmt() { sqlite3_finalize(s); }
+    bool step() {
+      const int rc = sqlite3_step(s);
+      if (rc == SQLITE_ROW) return true;
+      if (rc == SQLITE_DONE) return false;
+      impl.fail("query");
+    }
+  };
+};
+
+ChildRegistry::ChildRegistry(const fs::path& db_file) : impl_(std::make_unique<Impl>()) {
+  impl_->path = db_file;
+  try {
+    store::create_private_parent_dirs(db_file);
+  } catch (const std::exception& e) {
+    throw VaultError("child registry " + db_file.string() + ": " + e.what());
+  }
+  // Pre-created 0600 so SQLite (which copies the main file's mode to -wal/-shm) keeps it private.
+  const int fd = ::open(db_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    throw VaultError("child registry " + db_file.string() + ": cannot create: " +
+                     std::strerror(errno));
+  }
+  ::close(fd);
+  if (sqlite3_open_v2(db_file.c_str(), &impl_->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX,
+                      nullptr) != SQLITE_OK) {
+    const std::string msg = impl_->db ? sqlite3_errmsg(impl_->db) : "out of memory";
+    sqlite3_close(impl_->db);
+    impl_->db = nullptr;
+    throw VaultError("child registry " + db_file.string() + ": cannot open: " + msg);
+  }
+  try {
+    sqlite3_busy_timeout(impl_->db, kBusyTimeoutMs);
+    impl_->exec("PRAGMA journal_mode=WAL");
+    impl_->exec("PRAGMA synchronous=FULL");
+    impl_->exec("PRAGMA trusted_schema=OFF");
+    impl_->exec(kSchema);
+  } catch (...) {
+    sqlite3_close(impl_->db);
+    impl_->db = nullptr;
+    throw;
+  }
+}
+
+ChildRegistry::~ChildRegistry() {
+  if (impl_ && impl_->db) sqlite3_close(impl_->db);
+}
+
+void ChildRegistry::claim(uint32_t child, std::string_view connection_id) {
+  check_child_number(child);
+  if (connection_id.empty()) throw VaultError("cannot claim child " + std::to_string(child) +
+                                              ": the connection id is empty");
+  std::lock_guard lock(impl_->mu);
+  // IMMEDIATE: take the write lock before reading, so two processes cannot both see "free".
+  impl_->exec("BEGIN IMMEDIATE");
+  try {
+    {
+      Impl::Stmt by_child(*impl_, "SELECT connection_id FROM children WHERE child = ?1");
+      sqlite3_bind_int64(by_child.s, 1, child);
+      if (by_child.step()) {
+        const std::string owner(reinterpret_cast<const char*>(sqlite3_column_text(by_child.s, 0)));
+        if (owner != connection_id) {
+          throw VaultError("key child " + std::to_string(child) + " of connection '" +
+                           std::string(connection_id) + "' already belongs to connection '" +
+                           owner +
+                           "' (child numbers are never reused, even after a connection is "
+                           "removed; use an unused number)");
+        }
+        impl_->exec("COMMIT");
+        return;
+      }
+    }
+    {
+      Impl::Stmt by_id(*impl_, "SELECT child FROM children WHERE connection_id = ?1");
+      sqlite3_bind_text(by_id.s, 1, connection_id.data(), static_cast<int>(connection_id.size()),
+                        SQLITE_STATIC);
+      if (by_id.step()) {
+        const auto had = static_cast<uint32_t>(sqlite3_column_int64(by_id.s, 0));
+        throw VaultError("connection '" + std::string(connection_id) + "' already signs with key "
+                         "child " + std::to_string(had) + "; changing it to " +
+                         std::to_string(child) +
+                         " would change its address (its synthetic device is minted for the old "
+                         "one)");
+      }
+    }
+    Impl::Stmt ins(*impl_,
+                   "INSERT INTO children(child, connection_id, created_ms) VALUES(?1, ?2, ?3)");
+    sqlite3_bind_int64(ins.s, 1, child);
+    sqlite3_bind_text(ins.s, 2, connection_id.data(), static_cast<int>(connection_id.size()),
+                      SQLITE_STATIC);
+    sqlite3_bind_int64(ins.s, 3, now_ms());
+    ins.step();
+    impl_->exec("COMMIT");
+  } catch (...) {
+    sqlite3_exec(impl_->db, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+}
+
+uint32_t ChildRegistry::next_free() {
+  std::lock_guard lock(impl_->mu);
+  Impl::Stmt s(*impl_, "SELECT MAX(child) FROM children");
+  if (!s.step() || sqlite3_column_type(s.s, 0) == SQLITE_NULL) return 0;
+  const int64_t max = sqlite3_column_int64(s.s, 0);
+  if (max >= 0x7FFF'FFFF) throw VaultError("child registry " + impl_->path.string() +
+                                           ": every child number has been used");
+  return static_cast<uint32_t>(max + 1);
+}
+
+std::optional<ChildClaim> ChildRegistry::owner(uint32_t child) {
+  std::lock_guard lock(impl_->mu);
+  Impl::Stmt s(*impl_, "SELECT connection_id, created_ms FROM children WHERE child = ?1");
+  sqlite3_bind_int64(s.s, 1, child);
+  if (!s.step()) return std::nullopt;
+  return ChildClaim{child, reinterpret_cast<const char*>(sqlite3_column_text(s.s, 0)),
+                    sqlite3_column_int64(s.s, 1)};
+}
+
+std::vector<ChildClaim> ChildRegistry::list() {
+  std::lock_guard lock(impl_->mu);
+  Impl::Stmt s(*impl_, "SELECT child, connection_id, created_ms FROM children ORDER BY child");
+  std::vector<ChildClaim> out;
+  while (s.step()) {
+    out.push_back(ChildClaim{static_cast<uint32_t>(sqlite3_column_int64(s.s, 0)),
+                             reinterpret_cast<const char*>(sqlite3_column_text(s.s, 1)),
+                             sqlite3_column_int64(s.s, 2)});
+  }
+  return out;
+}
+
+}  // namespace oemlink::vault

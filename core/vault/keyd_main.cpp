@@ -1,0 +1,142 @@
+// oemlink-keyd: holds the unsealed master seed in its own process and answers address/sign
+// requests over a Unix socket, so the host (and its third-party drivers) never map the seed.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+#include <charconv>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "core/vault/in_process_vault.hpp"
+#include "core/vault/keyd_server.hpp"
+#include "core/vault/sealed_seed.hpp"
+
+namespace {
+
+namespace v = oemlink::vault;
+
+constexpr const char* kUsage = R"(usage: oemlink-keyd --socket PATH [options]
+
+Unseals the vault and serves address/sign requests on a Unix socket (mode 0600). Only peers with
+keyd's own uid (or an --allow-uid one) may connect. SIGTERM or SIGINT: clean exit, seed wiped.
+
+options:
+  --socket PATH        Unix socket to listen on (required)
+  --vault FILE         sealed seed file (default: ./var/oemlink/vault.sealed)
+  --kek-env NAME       read the KEK (64 hex chars) from variable NAME (default: OEMLINK_KEK)
+  --kek-file PATH      read the KEK from a 0600 file holding 64 hex chars
+  --kek-command CMD    run `/bin/sh -c CMD`; its stdout is the KEK (64 hex chars)
+  --allow-uid N        also accept clients running as uid N (repeatable)
+  --threads N          signing threads (default: number of CPUs, at least 2)
+  --cache N            derived child keys kept in locked memory (default 4096, 0: off)
+  --log-level LEVEL    trace|debug|info|warn|error (default info)
+  --help               this text
+
+Exit status: 0 after a clean shutdown, 1 on failure, 2 on a usage error.
+)";
+
+template <class T>
+bool parse_uint(const std::string& s, T& out) {
+  const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+// Core dumps and ptrace by other processes of the same uid would expose the seed.
+void harden_process() {
+  (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  rlimit no_core{0, 0};
+  (void)setrlimit(RLIMIT_CORE, &no_core);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  harden_process();
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::filesystem::path vault_file = "var/oemlink/vault.sealed";
+  v::KekSourceConfig kek;
+  v::KeydServerOptions server;
+  size_t cache = v::InProcessVault::kDefaultCacheEntries;
+  std::string level = "info";
+  int kek_flags = 0;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--help" || a == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    const bool has_value = i + 1 < args.size();
+    auto usage_error = [&](const std::string& why) {
+      std::fprintf(stderr, "oemlink-keyd: %s\n\n%s", why.c_str(), kUsage);
+      return 2;
+    };
+    if (!has_value) return usage_error(a.starts_with("--") ? a + " needs a value" : "unexpected " + a);
+    const std::string& value = args[++i];
+    if (a == "--socket") {
+      server.socket = value;
+    } else if (a == "--vault") {
+      vault_file = value;
+    } else if (a == "--kek-env") {
+      kek.kind = v::KekSourceConfig::Kind::env;
+      kek.env_name = value;
+      ++kek_flags;
+    } else if (a == "--kek-file") {
+      kek.kind = v::KekSourceConfig::Kind::file;
+      kek.file = value;
+      ++kek_flags;
+    } else if (a == "--kek-command") {
+      kek.kind = v::KekSourceConfig::Kind::command;
+      kek.command = value;
+      ++kek_flags;
+    } else if (a == "--allow-uid") {
+      uid_t uid = 0;
+      if (!parse_uint(value, uid)) return usage_error("--allow-uid needs a numeric uid");
+      server.allowed_uids.push_back(uid);
+    } else if (a == "--threads") {
+      if (!parse_uint(value, server.threads)) return usage_error("--threads needs a number");
+    } else if (a == "--cache") {
+      if (!parse_uint(value, cache)) return usage_error("--cache needs a number");
+    } else if (a == "--log-level") {
+      level = value;
+    } else {
+      return usage_error("unknown option " + a);
+    }
+  }
+  if (server.socket.empty()) {
+    std::fprintf(stderr, "oemlink-keyd: --socket is required\n\n%s", kUsage);
+    return 2;
+  }
+  if (kek_flags > 1) {
+    std::fprintf(stderr, "oemlink-keyd: give at most one of --kek-env, --kek-file, --kek-command\n");
+    return 2;
+  }
+  const auto lvl = spdlog::level::from_str(level);
+  if (lvl == spdlog::level::off && level != "off") {
+    std::fprintf(stderr, "oemlink-keyd: unknown --log-level %s\n", level.c_str());
+    return 2;
+  }
+  // Diagnostics on stderr, as the rest of oemlink does; stdout stays free for scripts.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("keyd"));
+  spdlog::set_level(lvl);
+
+  try {
+    v::LockedBuffer seed = [&] {
+      const v::Kek k = v::load_kek(kek);
+      return v::unseal_vault(vault_file, k);
+    }();
+    v::InProcessVault vault(std::move(seed), cache);
+    server.stop_on_signals = true;
+    v::KeydServer keyd(vault, server);
+    spdlog::info("keyd: vault {} unsealed; serving on {}", vault_file.string(),
+                 server.socket.string());
+    keyd.run();
+    spdlog::info("keyd: stopped");
+  } catch (const std::exception& e) {
+    spdlog::error("keyd: {}", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,228 @@
+#include "core/vault/keyd_server.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <boost/asio.hpp>
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+#include "core/store/private_fs.hpp"
+#include "core/vault/keyd_protocol.hpp"
+
+namespace oemlink::vault {
+namespace {
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+using Local = asio::local::stream_protocol;
+
+// A previous keyd that died leaves its socket file behind; bind() would fail on it. Only a socket
+// nobody answers on is removed: never a regular file, never a live keyd's socket.
+void remove_stale_socket(const fs::path& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) return;
+  if (!S_ISSOCK(st.st_mode)) {
+    throw VaultError("keyd socket " + path.string() + " exists and is not a socket; refusing to "
+                     "remove it");
+  }
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw VaultError("keyd socket " + path.string() + ": " + std::strerror(errno));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  const bool live = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  if (live) {
+    throw VaultError("keyd socket " + path.string() + " is in use by a running process (another "
+                     "oemlink-keyd?)");
+  }
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    throw VaultError("cannot remove stale keyd socket " + path.string() + ": " +
+                     std::strerror(errno));
+  }
+}
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(Local::socket socket, KeyVault& vault) : socket_(std::move(socket)), vault_(vault) {}
+
+  void start() { read_header(); }
+
+ private:
+  void read_header() {
+    asio::async_read(socket_, asio::buffer(header_),
+                     [self = shared_from_this()](boost::system::error_code ec, size_t) {
+                       if (!ec) self->read_body();
+                     });
+  }
+
+  void read_body() {
+    const uint32_t len = keyd::get_u32(header_.data());
+    if (len == 0 || len > keyd::kMaxRequestBody) {
+      // Not speaking our protocol: there is no way to resynchronise, so drop the connection.
+      spdlog::warn("keyd: dropped a client that sent a {}-byte frame", len);
+      return;
+    }
+    body_.resize(len);
+    asio::async_read(socket_, asio::buffer(body_),
+                     [self = shared_from_this()](boost::system::error_code ec, size_t) {
+                       if (!ec) self->answer();
+                     });
+  }
+
+  void answer() {
+    out_ = respond();
+    asio::async_write(socket_, asio::buffer(out_),
+                      [self = shared_from_this()](boost::system::error_code ec, size_t) {
+                        if (!ec) self->read_header();
+                      });
+  }
+
+  std::vector<uint8_t> respond() {
+    std::string why;
+    const auto req = keyd::decode_request(body_, why);
+    if (!req) return keyd::encode_error(why);
+    try {
+      if (req->op == keyd::Op::address) {
+        const crypto::Address20 a = vault_.address(req->child);
+        return keyd::encode_ok(a);
+      }
+      const crypto::Signature65 sig = vault_.sign_hash(req->child, req->hash);
+      return keyd::encode_ok(sig);
+    } catch (const std::exception& e) {
+      // VaultError texts name child numbers and paths, never key material.
+      return keyd::encode_error(e.what());
+    }
+  }
+
+  Local::socket socket_;
+  KeyVault& vault_;
+  std::array<uint8_t, keyd::kFrameHeaderSize> header_{};
+  std::vector<uint8_t> body_;
+  std::vector<uint8_t> out_;
+};
+
+}  // namespace
+
+struct KeydServer::Impl {
+  Impl(KeyVault& v, KeydServerOptions o)
+      : vault(v), options(std::move(o)), acceptor(io), signals(io) {}
+
+  void bind();
+  void accept();
+  bool allowed(const Local::socket& s);
+
+  KeyVault& vault;
+  KeydServerOptions options;
+  asio::io_context io;
+  Local::acceptor acceptor;
+  asio::signal_set signals;
+  bool bound = false;
+};
+
+void KeydServer::Impl::bind() {
+  const fs::path& path = options.socket;
+  if (path.empty()) throw VaultError("no keyd socket path given");
+  if (path.native().size() >= sizeof(sockaddr_un{}.sun_path)) {
+    throw VaultError("keyd socket path " + path.string() + " is too long for a Unix socket (" +
+                     std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) + " bytes at most)");
+  }
+  try {
+    store::create_private_parent_dirs(path);
+  } catch (const std::exception& e) {
+    throw VaultError(std::string("keyd socket: ") + e.what());
+  }
+  remove_stale_socket(path);
+  boost::system::error_code ec;
+  acceptor.open(Local(), ec);
+  // The umask makes the socket private from the moment it exists; chmod afterwards covers
+  // filesystems that ignore the umask for sockets.
+  const mode_t old_mask = ::umask(0177);
+  if (!ec) acceptor.bind(Local::endpoint(path.string()), ec);
+  ::umask(old_mask);
+  if (ec) throw VaultError("cannot bind keyd socket " + path.string() + ": " + ec.message());
+  bound = true;
+  if (::chmod(path.c_str(), 0600) != 0) {
+    throw VaultError("cannot chmod keyd socket " + path.string() + ": " + std::strerror(errno));
+  }
+  acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) throw VaultError("cannot listen on keyd socket " + path.string() + ": " + ec.message());
+}
+
+bool KeydServer::Impl::allowed(const Local::socket& s) {
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (::getsockopt(const_cast<Local::socket&>(s).native_handle(), SOL_SOCKET, SO_PEERCRED, &cred,
+                   &len) != 0) {
+    spdlog::warn("keyd: refused a client whose credentials cannot be read: {}",
+                 std::strerror(errno));
+    return false;
+  }
+  if (cred.uid == ::getuid()) return true;
+  if (std::find(options.allowed_uids.begin(), options.allowed_uids.end(), cred.uid) !=
+      options.allowed_uids.end()) {
+    return true;
+  }
+  spdlog::warn("keyd: refused a client with uid {} (pid {}): only uid {}{} may connect", cred.uid,
+               cred.pid, ::getuid(), options.allowed_uids.empty() ? "" : " and --allow-uid ones");
+  return false;
+}
+
+void KeydServer::Impl::accept() {
+  acceptor.async_accept([this](boost::system::error_code ec, Local::socket s) {
+    if (ec == asio::error::operation_aborted) return;
+    if (!ec) {
+      if (allowed(s)) {
+        std::make_shared<Session>(std::move(s), vault)->start();
+      } else {
+        boost::system::error_code ignored;
+        s.close(ignored);
+      }
+    } else {
+      spdlog::warn("keyd: accept failed: {}", ec.message());
+    }
+    accept();
+  });
+}
+
+KeydServer::KeydServer(KeyVault& vault, KeydServerOptions options)
+    : impl_(std::make_unique<Impl>(vault, std::move(options))) {
+  impl_->bind();
+}
+
+KeydServer::~KeydServer() {
+  if (impl_->bound) (void)::unlink(impl_->options.socket.c_str());
+}
+
+void KeydServer::run() {
+  Impl& m = *impl_;
+  if (m.options.stop_on_signals) {
+    m.signals.add(SIGTERM);
+    m.signals.add(SIGINT);
+    m.signals.async_wait([this](boost::system::error_code ec, int sig) {
+      if (ec) return;
+      spdlog::info("keyd: signal {} received, shutting down", sig);
+      stop();
+    });
+  }
+  m.accept();
+  unsigned n = m.options.threads;
+  if (n == 0) n = std::max(2u, std::thread::hardware_concurrency());
+  std::vector<std::thread> workers;
+  for (unsigned i = 1; i < n; ++i) workers.emplace_back([&m] { m.io.run(); });
+  m.io.run();
+  for (auto& t : workers) t.join();
+}
+
+void KeydServer::stop() {
+  impl_->io.stop();
+}
+
+}  // namespace oemlink::vault

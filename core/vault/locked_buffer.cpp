@@ -1,0 +1,73 @@
+#include "core/vault/locked_buffer.hpp"
+
+#include <openssl/crypto.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <utility>
+
+#include "core/vault/key_vault.hpp"
+
+namespace oemlink::vault {
+namespace {
+
+size_t page_size() {
+  const long page = sysconf(_SC_PAGESIZE);
+  return page > 0 ? static_cast<size_t>(page) : 4096;
+}
+
+}  // namespace
+
+LockedBuffer::LockedBuffer(size_t size) : size_(size) {
+  const size_t page = page_size();
+  mapped_ = ((size == 0 ? 1 : size) + page - 1) / page * page;
+  void* p = mmap(nullptr, mapped_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) {
+    throw VaultError("cannot map " + std::to_string(mapped_) +
+                     " bytes for key memory: " + std::strerror(errno));
+  }
+  data_ = static_cast<uint8_t*>(p);
+  (void)madvise(p, mapped_, MADV_DONTDUMP);
+#ifdef MADV_WIPEONFORK
+  // A fork()ed child (a host may fork helpers) sees zeros instead of a copy of the keys, and can
+  // still run this destructor safely, which MADV_DONTFORK would not allow.
+  (void)madvise(p, mapped_, MADV_WIPEONFORK);
+#endif
+  locked_ = mlock(p, mapped_) == 0;
+}
+
+LockedBuffer::~LockedBuffer() {
+  release();
+}
+
+LockedBuffer::LockedBuffer(LockedBuffer&& other) noexcept
+    : data_(std::exchange(other.data_, nullptr)),
+      size_(std::exchange(other.size_, 0)),
+      mapped_(std::exchange(other.mapped_, 0)),
+      locked_(std::exchange(other.locked_, false)) {}
+
+LockedBuffer& LockedBuffer::operator=(LockedBuffer&& other) noexcept {
+  if (this != &other) {
+    release();
+    data_ = std::exchange(other.data_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+    mapped_ = std::exchange(other.mapped_, 0);
+    locked_ = std::exchange(other.locked_, false);
+  }
+  return *this;
+}
+
+void LockedBuffer::release() noexcept {
+  if (data_ == nullptr) return;
+  OPENSSL_cleanse(data_, mapped_);
+  if (locked_) (void)munlock(data_, mapped_);
+  (void)munmap(data_, mapped_);
+  data_ = nullptr;
+  size_ = mapped_ = 0;
+  locked_ = false;
+}
+
+}  // namespace oemlink::vault

@@ -1,0 +1,127 @@
+#include "core/vault/kek_source.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "core/vault/key_vault.hpp"
+#include "tests/vault/test_support.hpp"
+
+namespace oemlink::vault {
+namespace {
+
+using test::kKekHex;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using Kind = KekSourceConfig::Kind;
+
+// The message of load_kek's VaultError ("" when it succeeded).
+std::string error_of(const KekSourceConfig& src) {
+  try {
+    (void)load_kek(src);
+  } catch (const VaultError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+bool is_test_kek(const Kek& k) {
+  return std::vector<uint8_t>(k.get().begin(), k.get().end()) == test::unhex(kKekHex);
+}
+
+TEST(KekSource, FromEnvironmentVariable) {
+  test::ScopedEnv env("OEMLINK_TEST_KEK", kKekHex);
+  const Kek k = load_kek({.kind = Kind::env, .env_name = "OEMLINK_TEST_KEK"});
+  EXPECT_TRUE(is_test_kek(k));
+}
+
+TEST(KekSource, DefaultVariableIsOemlinkKek) {
+  test::ScopedEnv env("OEMLINK_KEK", kKekHex);
+  EXPECT_TRUE(is_test_kek(load_kek({})));
+}
+
+TEST(KekSource, BadEnvironmentValuesNameTheVariableNotTheValue) {
+  const KekSourceConfig src{.kind = Kind::env, .env_name = "OEMLINK_TEST_KEK"};
+  {
+    test::ScopedEnv env("OEMLINK_TEST_KEK", nullptr);
+    EXPECT_THAT(error_of(src), HasSubstr("environment variable OEMLINK_TEST_KEK is not set"));
+  }
+  {
+    const std::string short_value = std::string(kKekHex).substr(0, 62);
+    test::ScopedEnv env("OEMLINK_TEST_KEK", short_value.c_str());
+    EXPECT_THAT(error_of(src), AllOf(HasSubstr("OEMLINK_TEST_KEK"), HasSubstr("62 characters"),
+                                     Not(HasSubstr(short_value))));
+  }
+  {
+    std::string bad = kKekHex;
+    bad[10] = 'z';
+    test::ScopedEnv env("OEMLINK_TEST_KEK", bad.c_str());
+    EXPECT_THAT(error_of(src), AllOf(HasSubstr("character 11 is not a hex digit"),
+                                     Not(HasSubstr("z")), Not(HasSubstr(bad.substr(0, 10)))));
+  }
+}
+
+TEST(KekSource, FromFileWithOrWithoutNewline) {
+  test::TempDir dir;
+  test::write_file(dir / "kek", std::string(kKekHex) + "\n", 0600);
+  EXPECT_TRUE(is_test_kek(load_kek({.kind = Kind::file, .file = dir / "kek"})));
+  test::write_file(dir / "kek2", kKekHex, 0400);
+  EXPECT_TRUE(is_test_kek(load_kek({.kind = Kind::file, .file = dir / "kek2"})));
+}
+
+TEST(KekSource, RefusesGroupOrWorldReadableFile) {
+  test::TempDir dir;
+  test::write_file(dir / "kek", kKekHex, 0644);
+  EXPECT_THAT(error_of({.kind = Kind::file, .file = dir / "kek"}),
+              AllOf(HasSubstr((dir / "kek").string()), HasSubstr("mode 0644"),
+                    HasSubstr("chmod 600"), Not(HasSubstr(kKekHex))));
+}
+
+TEST(KekSource, RefusesMalformedFiles) {
+  test::TempDir dir;
+  test::write_file(dir / "short", std::string(kKekHex).substr(2), 0600);
+  EXPECT_THAT(error_of({.kind = Kind::file, .file = dir / "short"}),
+              AllOf(HasSubstr("KEK file " + (dir / "short").string()), HasSubstr("62 characters")));
+  test::write_file(dir / "raw", std::string(32, '\x01'), 0600);
+  EXPECT_THAT(error_of({.kind = Kind::file, .file = dir / "raw"}), HasSubstr("32 characters"));
+  test::write_file(dir / "long", std::string(1000, 'a'), 0600);
+  EXPECT_THAT(error_of({.kind = Kind::file, .file = dir / "long"}), HasSubstr("longer than"));
+  EXPECT_THAT(error_of({.kind = Kind::file, .file = dir.path()}),
+              HasSubstr("is not a regular file"));
+  EXPECT_THAT(error_of({.kind = Kind::file, .file = dir / "missing"}),
+              HasSubstr("No such file"));
+}
+
+TEST(KekSource, FromCommandOutput) {
+  const Kek k =
+      load_kek({.kind = Kind::command, .command = std::string("echo ") + kKekHex});
+  EXPECT_TRUE(is_test_kek(k));
+}
+
+TEST(KekSource, FailingCommandReportsExitStatusNotOutput) {
+  const std::string cmd = std::string("echo ") + kKekHex + "; exit 3";
+  EXPECT_THAT(error_of({.kind = Kind::command, .command = cmd}),
+              AllOf(HasSubstr("KEK command 'echo …'"), HasSubstr("exited with status 3"),
+                    Not(HasSubstr(kKekHex))));
+}
+
+TEST(KekSource, CommandWithBadOutput) {
+  EXPECT_THAT(error_of({.kind = Kind::command, .command = "echo secretvalue"}),
+              AllOf(HasSubstr("output must be exactly 64 hex characters"),
+                    Not(HasSubstr("secretvalue"))));
+  EXPECT_THAT(error_of({.kind = Kind::command, .command = "yes | head -c 100000"}),
+              HasSubstr("more than"));
+  EXPECT_THAT(error_of({.kind = Kind::command, .command = "   "}), HasSubstr("empty"));
+}
+
+TEST(KekSource, CommandTimeoutKillsIt) {
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_THAT(error_of({.kind = Kind::command,
+                        .command = "sleep 30",
+                        .command_timeout = std::chrono::milliseconds(200)}),
+              HasSubstr("did not finish within 200 ms"));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+}  // namespace
+}  // namespace oemlink::vault

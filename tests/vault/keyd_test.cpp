@@ -1,0 +1,276 @@
+// oemlink-keyd as a real process (and KeydServer in-process where a process adds nothing).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include "core/vault/in_process_vault.hpp"
+#include "core/vault/keyd_client_vault.hpp"
+#include "core/vault/keyd_protocol.hpp"
+#include "core/vault/keyd_server.hpp"
+#include "core/vault/sealed_seed.hpp"
+#include "core/vault/vault_factory.hpp"
+#include "tests/vault/test_support.hpp"
+
+namespace oemlink::vault {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+class KeydTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    test::write_file(dir_ / "seed", test::kDimoSeedHex, 0600);
+    test::ScopedEnv env("OEMLINK_TEST_KEK", test::kKekHex);
+    const Kek kek =
+        load_kek({.kind = KekSourceConfig::Kind::env, .env_name = "OEMLINK_TEST_KEK"});
+    import_vault(vault_, dir_ / "seed", kek);
+  }
+
+  std::unique_ptr<test::KeydProcess> start_keyd(std::vector<std::string> extra = {},
+                                                const char* kek = test::kKekHex) {
+    std::vector<std::string> args{"--vault", vault_.string(), "--socket", socket_.string(),
+                                  "--threads", "2"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return std::make_unique<test::KeydProcess>(
+        args, std::vector<std::string>{std::string("OEMLINK_KEK=") + kek}, socket_);
+  }
+
+  KeydClientVault client() { return KeydClientVault({.socket = socket_}); }
+
+  test::TempDir dir_;
+  fs::path vault_ = dir_ / "vault.sealed";
+  fs::path socket_ = dir_ / "run/keyd.sock";
+};
+
+TEST_F(KeydTest, ServesDimoAddressesAndRecoverableSignatures) {
+  auto keyd = start_keyd();
+  ASSERT_TRUE(keyd->running()) << test::read_file(keyd->log_file());
+  KeydClientVault vault = client();
+  for (uint32_t child = 0; child < 3; ++child) {
+    EXPECT_EQ(crypto::to_checksum_address(vault.address(child)), test::kDimoAddresses[child]);
+    const crypto::Hash32 h = crypto::keccak256("keyd " + std::to_string(child));
+    const auto who = crypto::recover_address(h, vault.sign_hash(child, h));
+    ASSERT_TRUE(who.has_value());
+    EXPECT_EQ(crypto::to_checksum_address(*who), test::kDimoAddresses[child]);
+  }
+  // A keyd-side error comes back as a VaultError; the connection stays usable.
+  try {
+    (void)vault.address(0x8000'0000u);
+    FAIL();
+  } catch (const VaultError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("out of range"));
+  }
+
+  struct stat st {};
+  ASSERT_EQ(::lstat(socket_.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+
+  const int status = keyd->terminate();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_FALSE(fs::exists(socket_));
+  const std::string log = test::read_file(keyd->log_file());
+  EXPECT_THAT(log, AllOf(HasSubstr("serving on"), HasSubstr("stopped"),
+                         Not(HasSubstr(test::kKekHex)), Not(HasSubstr(test::kDimoSeedHex))));
+}
+
+TEST_F(KeydTest, KekFromFileAndViaTheFactory) {
+  test::write_file(dir_ / "kek", test::kKekHex, 0600);
+  auto keyd = start_keyd({"--kek-file", (dir_ / "kek").string()}, test::kOtherKekHex);
+  ASSERT_TRUE(keyd->running()) << test::read_file(keyd->log_file());
+  VaultConfig cfg;
+  cfg.backend = VaultConfig::Backend::keyd;
+  cfg.keyd_socket = socket_;
+  KeyVaultPtr vault = open_vault(cfg);
+  EXPECT_EQ(crypto::to_checksum_address(vault->address(2)), test::kDimoAddresses[2]);
+}
+
+TEST_F(KeydTest, WrongKekExitsWithAClearMessage) {
+  auto keyd = start_keyd({}, test::kOtherKekHex);
+  EXPECT_FALSE(keyd->running());
+  const std::string log = test::read_file(keyd->log_file());
+  EXPECT_THAT(log, AllOf(HasSubstr("wrong key-encryption key"), Not(HasSubstr(test::kOtherKekHex))));
+  EXPECT_FALSE(fs::exists(socket_));
+}
+
+// Runs in a forked child as uid/gid 65534: connects, sends an address request and reports
+// 0 = refused (connect denied, or closed without an answer), 1 = answered, 2 = setup failed.
+[[noreturn]] void probe_as_nobody(const fs::path& socket) {
+  if (::setgid(65534) != 0 || ::setuid(65534) != 0) _exit(2);
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, socket.c_str(), sizeof addr.sun_path - 1);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) _exit(0);
+  const auto req = keyd::encode_request({keyd::Op::address, 0, {}});
+  (void)::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  uint8_t buf[64];
+  const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+  _exit(n > 0 ? 1 : 0);
+}
+
+int probe_exit_code(const fs::path& socket) {
+  const pid_t pid = ::fork();
+  if (pid == 0) probe_as_nobody(socket);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST_F(KeydTest, RefusesPeersOfAnotherUid) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to setuid() a probe to nobody";
+  auto keyd = start_keyd();
+  ASSERT_TRUE(keyd->running());
+  // Layer 1: the 0600 socket in a 0700 directory keeps nobody out altogether.
+  EXPECT_EQ(probe_exit_code(socket_), 0);
+  // Layer 2: even with the file permissions opened up, SO_PEERCRED refuses the peer.
+  fs::permissions(dir_.path(), fs::perms(0711));
+  fs::permissions(socket_.parent_path(), fs::perms(0711));
+  fs::permissions(socket_, fs::perms(0666));
+  EXPECT_EQ(probe_exit_code(socket_), 0);
+  // Our own uid still gets answers.
+  EXPECT_EQ(crypto::to_checksum_address(client().address(0)), test::kDimoAddresses[0]);
+  keyd->terminate();
+  EXPECT_THAT(test::read_file(keyd->log_file()), HasSubstr("refused a client with uid 65534"));
+}
+
+TEST_F(KeydTest, AllowUidLetsThatPeerIn) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to setuid() a probe to nobody";
+  auto keyd = start_keyd({"--allow-uid", "65534"});
+  ASSERT_TRUE(keyd->running());
+  fs::permissions(dir_.path(), fs::perms(0711));
+  fs::permissions(socket_.parent_path(), fs::perms(0711));
+  fs::permissions(socket_, fs::perms(0666));
+  EXPECT_EQ(probe_exit_code(socket_), 1);
+}
+
+TEST_F(KeydTest, ClientReconnectsAfterKeydRestarts) {
+  auto keyd = start_keyd();
+  KeydClientVault vault = client();
+  EXPECT_EQ(crypto::to_checksum_address(vault.address(1)), test::kDimoAddresses[1]);
+  keyd->terminate();
+  try {
+    (void)vault.address(1);
+    FAIL();
+  } catch (const VaultError& e) {
+    EXPECT_THAT(e.what(), AllOf(HasSubstr("keyd at " + socket_.string()),
+                                HasSubstr("is oemlink-keyd running?")));
+  }
+  keyd = start_keyd();
+  EXPECT_EQ(crypto::to_checksum_address(vault.address(1)), test::kDimoAddresses[1]);
+}
+
+TEST_F(KeydTest, FactoryFailsFastWithoutKeyd) {
+  VaultConfig cfg;
+  cfg.backend = VaultConfig::Backend::keyd;
+  cfg.keyd_socket = socket_;
+  try {
+    (void)open_vault(cfg);
+    FAIL();
+  } catch (const VaultError& e) {
+    EXPECT_THAT(e.what(), HasSubstr(socket_.string()));
+  }
+}
+
+TEST_F(KeydTest, ConcurrentClientsFromFourThreads) {
+  auto keyd = start_keyd();
+  KeydClientVault vault = client();
+  std::atomic<int> bad{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        const uint32_t child = static_cast<uint32_t>((i + t) % 3);
+        const crypto::Hash32 h = crypto::keccak256(std::to_string(t * 1000 + i));
+        const auto who = crypto::recover_address(h, vault.sign_hash(child, h));
+        if (!who || crypto::to_checksum_address(*who) != test::kDimoAddresses[child]) ++bad;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(bad.load(), 0);
+}
+
+TEST_F(KeydTest, SignRateThroughKeyd) {
+  auto keyd = start_keyd();
+  KeydClientVault vault = client();
+  constexpr int kN = 2000;
+  std::vector<crypto::Hash32> hashes;
+  for (int i = 0; i < kN; ++i) hashes.push_back(crypto::keccak256(std::to_string(i)));
+  (void)vault.address(0);
+  auto rate = [&](int threads) {
+    const auto t0 = std::chrono::steady_clock::now();
+    std::vector<std::thread> ts;
+    for (int t = 0; t < threads; ++t) {
+      ts.emplace_back([&, t] {
+        for (int i = t; i < kN; i += threads) (void)vault.sign_hash(i % 64, hashes[i]);
+      });
+    }
+    for (auto& th : ts) th.join();
+    return kN / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+  const double one = rate(1);
+  const double two = rate(2);
+  std::printf("[ rates   ] keyd sign: 1 client thread %.0f/s, 2 client threads %.0f/s\n", one,
+              two);
+}
+
+// The socket path rules, with KeydServer in-process.
+TEST_F(KeydTest, ServerRemovesStaleSocketsButNotLiveOnesOrFiles) {
+  InProcessVault vault([] {
+    LockedBuffer seed(32);
+    const auto bytes = test::unhex(test::kDimoSeedHex);
+    std::memcpy(seed.data(), bytes.data(), 32);
+    return seed;
+  }());
+  fs::create_directories(socket_.parent_path());
+  test::write_file(socket_, "not a socket", 0600);
+  try {
+    KeydServer s(vault, {.socket = socket_});
+    FAIL();
+  } catch (const VaultError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("is not a socket"));
+  }
+  EXPECT_TRUE(fs::exists(socket_));
+  fs::remove(socket_);
+
+  {
+    // A stale socket: bound, then its owner vanished without unlinking it.
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, socket_.c_str(), sizeof addr.sun_path - 1);
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    ::close(fd);
+  }
+  auto server = std::make_unique<KeydServer>(vault, KeydServerOptions{.socket = socket_});
+  std::thread runner([&] { server->run(); });
+  EXPECT_EQ(crypto::to_checksum_address(client().address(0)), test::kDimoAddresses[0]);
+  try {
+    KeydServer second(vault, {.socket = socket_});
+    FAIL();
+  } catch (const VaultError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("in use by a running process"));
+  }
+  server->stop();
+  runner.join();
+  server.reset();
+  EXPECT_FALSE(fs::exists(socket_));
+}
+
+}  // namespace
+}  // namespace oemlink::vault
