@@ -318,6 +318,10 @@ class ConfigReader {
       if (reader_.read(limit, "per_second", per_second)) {
         if (per_second < 0) {
           reader_.invalid(*limit.find("per_second"), "must not be negative");
+        } else if (per_second > 0 && per_second < 0.001) {
+          // Below one request per ~17 minutes a poll interval says it better; such rates are
+          // almost always a unit mistake.
+          reader_.invalid(*limit.find("per_second"), "must be 0 (unlimited) or at least 0.001");
         } else {
           driver.rate_limit.per_second = per_second;
         }

@@ -5,12 +5,21 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+
 namespace oemlink::host {
 namespace {
 
 DriverInstance& self(const oemlink_host* h) {
   return *static_cast<DriverInstance*>(h->host_data);
 }
+
+// A driver left running at shutdown (it had work in flight) may still call in after the runtime
+// is gone; its DriverInstance is kept alive with `runtime` cleared, and every service refuses.
+Runtime* runtime_of(const oemlink_host* h) {
+  return h && h->host_data ? self(h).runtime : nullptr;
+}
+
 std::string_view view(oemlink_str s) {
   return s.data ? std::string_view(s.data, s.size) : "";
 }
@@ -18,7 +27,7 @@ std::string_view view(oemlink_str s) {
 void OEMLINK_CALL log_fn(const oemlink_host* h, oemlink_conn* conn, oemlink_log_level level,
                          oemlink_str msg) {
   try {
-    self(h).runtime->svc_log(self(h), conn, level, view(msg));
+    if (Runtime* rt = runtime_of(h)) rt->svc_log(self(h), conn, level, view(msg));
   } catch (...) {
   }
 }
@@ -26,8 +35,10 @@ void OEMLINK_CALL log_fn(const oemlink_host* h, oemlink_conn* conn, oemlink_log_
 oemlink_status OEMLINK_CALL emit_fn(const oemlink_host* h, oemlink_conn* conn,
                                     const oemlink_reading* readings, size_t count) {
   try {
-    return self(h).runtime->svc_emit(self(h), conn, readings, count);
+    Runtime* rt = runtime_of(h);
+    return rt ? rt->svc_emit(self(h), conn, readings, count) : OEMLINK_ERROR;
   } catch (const std::exception& e) {
+    // Nothing was taken: the driver keeps the readings and retries.
     spdlog::error("driver {}: emit failed: {}", self(h).name, e.what());
     return OEMLINK_RETRY;
   }
@@ -36,7 +47,8 @@ oemlink_status OEMLINK_CALL emit_fn(const oemlink_host* h, oemlink_conn* conn,
 void OEMLINK_CALL report_state_fn(const oemlink_host* h, oemlink_conn* conn,
                                   oemlink_conn_state state, int64_t until, oemlink_str reason) {
   try {
-    self(h).runtime->svc_report_state(self(h), conn, state, until, view(reason));
+    if (Runtime* rt = runtime_of(h))
+      rt->svc_report_state(self(h), conn, state, until, view(reason));
   } catch (const std::exception& e) {
     spdlog::error("driver {}: report_state failed: {}", self(h).name, e.what());
   }
@@ -46,7 +58,8 @@ oemlink_status OEMLINK_CALL http_fn(const oemlink_host* h, oemlink_conn* conn,
                                     const oemlink_http_request* req, oemlink_http_done_fn done,
                                     void* ctx) {
   try {
-    return self(h).runtime->svc_http(self(h), conn, req, done, ctx);
+    Runtime* rt = runtime_of(h);
+    return rt ? rt->svc_http(self(h), conn, req, done, ctx) : OEMLINK_ERROR;
   } catch (const std::exception& e) {
     spdlog::error("driver {}: http_request failed: {}", self(h).name, e.what());
     return OEMLINK_ERROR;
@@ -56,18 +69,20 @@ oemlink_status OEMLINK_CALL http_fn(const oemlink_host* h, oemlink_conn* conn,
 oemlink_status OEMLINK_CALL secret_get_fn(const oemlink_host* h, oemlink_conn* conn,
                                           oemlink_str key, char* buf, size_t cap, size_t* size) {
   try {
-    return self(h).runtime->svc_secret_get(self(h), conn, view(key), buf, cap, size);
+    Runtime* rt = runtime_of(h);
+    if (rt) return rt->svc_secret_get(self(h), conn, view(key), buf, cap, size);
   } catch (...) {
-    if (size) *size = 0;
-    return OEMLINK_ERROR;
   }
+  if (size) *size = 0;
+  return OEMLINK_ERROR;
 }
 
 oemlink_status OEMLINK_CALL secret_put_fn(const oemlink_host* h, oemlink_conn* conn,
                                           const oemlink_str* keys, const oemlink_str* values,
                                           size_t count) {
   try {
-    return self(h).runtime->svc_secret_put(self(h), conn, keys, values, count);
+    Runtime* rt = runtime_of(h);
+    return rt ? rt->svc_secret_put(self(h), conn, keys, values, count) : OEMLINK_ERROR;
   } catch (...) {
     return OEMLINK_ERROR;
   }
@@ -76,7 +91,8 @@ oemlink_status OEMLINK_CALL secret_put_fn(const oemlink_host* h, oemlink_conn* c
 uint64_t OEMLINK_CALL timer_start_fn(const oemlink_host* h, uint32_t delay_ms, oemlink_timer_fn fn,
                                      void* ctx) {
   try {
-    return self(h).runtime->svc_timer_start(self(h), delay_ms, fn, ctx);
+    Runtime* rt = runtime_of(h);
+    return rt ? rt->svc_timer_start(self(h), delay_ms, fn, ctx) : 0;
   } catch (...) {
     return 0;
   }
@@ -84,20 +100,22 @@ uint64_t OEMLINK_CALL timer_start_fn(const oemlink_host* h, uint32_t delay_ms, o
 
 void OEMLINK_CALL timer_cancel_fn(const oemlink_host* h, uint64_t id) {
   try {
-    self(h).runtime->svc_timer_cancel(id);
+    if (Runtime* rt = runtime_of(h)) rt->svc_timer_cancel(id);
   } catch (...) {
   }
 }
 
 void OEMLINK_CALL counter_add_fn(const oemlink_host* h, oemlink_str name, uint64_t delta) {
   try {
-    self(h).runtime->svc_counter_add(self(h), view(name), delta);
+    if (Runtime* rt = runtime_of(h)) rt->svc_counter_add(self(h), view(name), delta);
   } catch (...) {
   }
 }
 
-int64_t OEMLINK_CALL now_fn(const oemlink_host* h) {
-  return self(h).runtime->now_ms();
+int64_t OEMLINK_CALL now_fn(const oemlink_host*) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 const void* OEMLINK_CALL get_service_fn(const oemlink_host*, const char*) {

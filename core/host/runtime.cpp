@@ -9,6 +9,8 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 
+#include <openssl/crypto.h>
+
 #include <csignal>
 #include <cstring>
 
@@ -49,13 +51,21 @@ const char* status_name(oemlink_status s) {
 }
 
 void OEMLINK_CALL poll_done_trampoline(void* ctx, oemlink_status status, oemlink_str message) {
-  auto* t = static_cast<Ticket*>(ctx);
-  t->runtime->on_poll_done(t, status, view(message));
+  TicketRef ref = decode_ticket(ctx);
+  if (Runtime* rt = runtime_at(ref.runtime_slot)) rt->on_poll_done(ref, status, view(message));
 }
 
 void OEMLINK_CALL stream_ended_trampoline(void* ctx, oemlink_status status, oemlink_str message) {
-  auto* t = static_cast<Ticket*>(ctx);
-  t->runtime->on_stream_ended(t, status, view(message));
+  TicketRef ref = decode_ticket(ctx);
+  if (Runtime* rt = runtime_at(ref.runtime_slot)) rt->on_stream_ended(ref, status, view(message));
+}
+
+// Rate-limit times from drivers are clamped: a value in microseconds or a garbage time would
+// otherwise overflow timer arithmetic (and spin the loop) or park a car for centuries.
+constexpr int64_t kMaxRateLimitMs = 30LL * 24 * 3600 * 1000;
+
+void crypto_wipe(void* p, size_t n) {
+  OPENSSL_cleanse(p, n);
 }
 
 }  // namespace
@@ -90,16 +100,28 @@ Runtime::Runtime(config::Config cfg, RuntimeOptions options)
       late_completions_(metrics_.counter("driver_late_completions")),
       hung_polls_(metrics_.counter("driver_hung_polls")) {
   if (opts_.plugin_dirs.empty()) opts_.plugin_dirs = loader::default_plugin_dirs();
+  slot_ = register_runtime(this);
 }
 
 Runtime::~Runtime() {
+  // From here on, completions routed through tickets find no runtime and are dropped.
+  unregister_runtime(slot_);
   // run() normally closed everything; if start() threw half way, close what was opened.
-  if (!stopping_) {
-    for (auto& c : conns_)
-      if (c.open) drivers_[c.instance]->d->close(drivers_[c.instance]->inst, nullptr, c.driver_ctx);
-    for (auto& d : drivers_)
-      if (d->inst) d->d->destroy(d->inst);
+  if (!closed_) close_everything(/*abandoned_any=*/false);
+  // A driver that still had work in flight at shutdown was neither closed nor destroyed; it may
+  // still call its host table, whose host_data points at its DriverInstance. Keep those alive
+  // (reachable, so not a leak) with their runtime pointer cleared: the services then refuse.
+  static auto* graveyard = new std::vector<std::unique_ptr<DriverInstance>>();
+  for (auto& d : drivers_) {
+    if (!d->inst) continue;
+    d->runtime = nullptr;
+    graveyard->push_back(std::move(d));
   }
+}
+
+int64_t Runtime::sched_now() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch())
+      .count();
 }
 
 int64_t Runtime::now_ms() const {
@@ -141,6 +163,8 @@ void Runtime::start() {
   pipeline_ = std::make_unique<pipeline::Pipeline>(
       pipeline::EventBuilder(pipeline::EnvelopeSettings{}), std::move(sink_ptrs), metrics_);
 
+  // Connections of a skipped driver need a lane of their own: they are never scheduled.
+  passive_lane_ = sched_.add_driver(schedule::DriverLimits{});
   load_drivers();
   open_connections();
 }
@@ -184,7 +208,7 @@ void Runtime::load_drivers() {
     char err[1024] = {};
     auto t0 = Clock::now();
     oemlink_status st =
-        d->create(&di->table, {settings.data(), settings.size()}, &di->inst, err, sizeof err);
+        d->create(&di->table, {settings.data(), settings.size()}, &di->inst, err, sizeof err - 1);
     note_slow_call(*di, "create", kNoConn, Clock::now() - t0);
     if (st != OEMLINK_OK) {
       di->inst = nullptr;
@@ -210,7 +234,7 @@ void Runtime::load_drivers() {
 void Runtime::open_connections() {
   std::map<std::string_view, DriverInstance*> by_name;
   for (auto& d : drivers_) by_name[d->name] = d.get();
-  int64_t now = now_ms();
+  int64_t now = sched_now();
   conns_.reserve(cfg_.connections.size());
   for (const config::ConnectionConfig& cc : cfg_.connections) {
     DriverInstance* d = by_name.at(cc.driver);  // the config loader checked the name exists
@@ -228,7 +252,7 @@ void Runtime::open_connections() {
     // Every connection has a scheduler slot with the same index, even one that did not open,
     // so handles stay a plain index.
     if (d->skipped || !d->inst) {
-      sched_.add_connection(0, now, 1, schedule::ConnMode::passive);
+      sched_.add_connection(passive_lane_, now, 1, schedule::ConnMode::passive);
       sched_.report(index, schedule::ReportedState::failed, 0, now);
       conns_skipped_.add();
       continue;
@@ -249,7 +273,7 @@ void Runtime::open_connections() {
     char err[1024] = {};
     auto t0 = Clock::now();
     oemlink_status st =
-        d->d->open(d->inst, handle_of(index), &info, &r.driver_ctx, err, sizeof err);
+        d->d->open(d->inst, handle_of(index), &info, &r.driver_ctx, err, sizeof err - 1);
     note_slow_call(*d, "open", index, Clock::now() - t0);
     if (st != OEMLINK_OK) {
       // One bad car must not stop the fleet: report it, count it, keep going.
@@ -300,9 +324,22 @@ int Runtime::run() {
                &Runtime::sweep_hung_polls);
   schedule_dispatch();
 
-  io_.run();  // returns once begin_shutdown() stopped it
+  int rc = 0;
+  for (;;) {
+    try {
+      io_.run();  // returns once begin_shutdown() stopped it
+      break;
+    } catch (const std::exception& e) {
+      // A bug, not an input problem: keep the data that is already built and stop cleanly.
+      spdlog::critical("internal error on the event loop: {}; shutting down", e.what());
+      rc = 1;
+      stopping_ = false;
+      begin_shutdown();
+      io_.restart();
+    }
+  }
   drain_and_close();
-  return 0;
+  return rc;
 }
 
 void Runtime::wait_for_signal() {
@@ -343,7 +380,7 @@ void Runtime::flush_sinks() {
 // Give up on such polls: log, count, fail them in the schedule, and keep the ticket until the
 // late completion (if any) arrives so it is recognised and ignored.
 void Runtime::sweep_hung_polls() {
-  int64_t now = now_ms();
+  int64_t now = sched_now();
   tickets_.for_each_live([&](Ticket* t) {
     if (t->stream || t->abandoned || t->conn >= conns_.size()) return;
     const DriverInstance& d = *drivers_[t->instance];
@@ -356,8 +393,8 @@ void Runtime::sweep_hung_polls() {
     polls_error_.add();
     sched_.complete(t->conn, schedule::Outcome::error, now);
     spdlog::error(
-        "connection {} (driver {}): poll has not completed after {} s; counted as hung "
-        "and failed (a late completion will be ignored)",
+        "connection {} (driver {}): poll has not completed after {} s; counted as hung and "
+        "failed (a late completion will be ignored)",
         conns_[t->conn].id, d.name, age / 1000);
   });
   schedule_dispatch();
@@ -373,7 +410,7 @@ void Runtime::dispatch() {
   dispatch_posted_ = false;
   if (stopping_) return;
   due_.clear();
-  sched_.take_due(now_ms(), due_);
+  sched_.take_due(sched_now(), due_);
   for (schedule::ConnIndex c : due_) {
     if (stopping_) break;
     if (sched_.is_stream(c))
@@ -386,9 +423,11 @@ void Runtime::dispatch() {
 
 void Runtime::arm_timer() {
   if (stopping_) return;
-  int64_t now = now_ms();
+  int64_t now = sched_now();
   int64_t next = sched_.next_wakeup(now);
   if (next == schedule::kNever) return;
+  // Wake at least hourly: bounds timer arithmetic whatever a due time says.
+  next = std::min(next, now + 3'600'000);
   if (next >= armed_at_) return;  // the pending wait fires early enough
   armed_at_ = next;
   sched_timer_.expires_after(std::chrono::milliseconds(std::max<int64_t>(0, next - now)));
@@ -399,36 +438,43 @@ void Runtime::arm_timer() {
   });
 }
 
+Ticket* Runtime::issue_ticket(uint32_t c, uint32_t instance, bool stream) {
+  Ticket* t = tickets_.acquire();
+  t->conn = c;
+  t->instance = instance;
+  t->seq = c == kNoConn ? 0 : sched_.poll_seq(c);
+  t->stream = stream;
+  t->started_ms = sched_now();
+  return t;
+}
+
 void Runtime::start_poll(schedule::ConnIndex c) {
   ConnectionRecord& r = conns_[c];
   DriverInstance& d = *drivers_[r.instance];
-  Ticket* t = tickets_.acquire();
-  t->runtime = this;
-  t->conn = c;
-  t->instance = r.instance;
-  t->seq = sched_.poll_seq(c);
-  t->stream = false;
-  t->started_ms = now_ms();
+  Ticket* t = issue_ticket(c, r.instance, false);
+  TicketRef ref{slot_, t->self - 1, t->generation & 0xFFFFFFu};
   auto t0 = Clock::now();
-  oemlink_status st = d.d->poll(d.inst, handle_of(c), r.driver_ctx, &poll_done_trampoline, t);
+  oemlink_status st = d.d->poll(d.inst, handle_of(c), r.driver_ctx, &poll_done_trampoline,
+                                encode_ticket(slot_, *t));
   note_slow_call(d, "poll", c, Clock::now() - t0);
-  if (st != OEMLINK_OK && t->live) {
+  if (st != OEMLINK_OK && tickets_.find(ref)) {
     // The poll did not start, so `done` will not come: finish it here.
-    finish_poll(t, st == OEMLINK_RETRY ? OEMLINK_RETRY : OEMLINK_ERROR, "poll refused to start");
+    finish_poll(ref, st == OEMLINK_RETRY ? OEMLINK_RETRY : OEMLINK_ERROR, "poll refused to start");
   }
 }
 
-void Runtime::on_poll_done(Ticket* t, oemlink_status status, std::string_view message) {
+void Runtime::on_poll_done(TicketRef ref, oemlink_status status, std::string_view message) {
   if (on_loop()) {
-    finish_poll(t, status, std::string(message));
+    finish_poll(ref, status, std::string(message));
     return;
   }
-  boost::asio::post(io_,
-                    [this, t, status, msg = std::string(message)] { finish_poll(t, status, msg); });
+  boost::asio::post(
+      io_, [this, ref, status, msg = std::string(message)] { finish_poll(ref, status, msg); });
 }
 
-void Runtime::finish_poll(Ticket* t, oemlink_status status, const std::string& message) {
-  if (!t->live || t->stream) {
+void Runtime::finish_poll(TicketRef ref, oemlink_status status, const std::string& message) {
+  Ticket* t = tickets_.find(ref);
+  if (!t || t->stream) {  // released already: a duplicate or very late completion
     late_completions_.add();
     return;
   }
@@ -443,17 +489,13 @@ void Runtime::finish_poll(Ticket* t, oemlink_status status, const std::string& m
   tickets_.release(t);
   if (!current) {
     late_completions_.add();
-    uint64_t suppressed = 0;
-    if (poll_log_.allow(now_ms(), suppressed))
-      spdlog::warn("connection {} (driver {}): poll completed twice or too late; ignored",
-                   conns_[c].id, d.name);
     return;
   }
   auto outcome = status == OEMLINK_OK      ? schedule::Outcome::ok
                  : status == OEMLINK_RETRY ? schedule::Outcome::retry
                                            : schedule::Outcome::error;
   (status == OEMLINK_OK ? polls_ok_ : status == OEMLINK_RETRY ? polls_retry_ : polls_error_).add();
-  int64_t now = now_ms();
+  int64_t now = sched_now();
   sched_.complete(c, outcome, now);
   if (status != OEMLINK_OK) {
     uint64_t suppressed = 0;
@@ -474,72 +516,58 @@ void Runtime::finish_poll(Ticket* t, oemlink_status status, const std::string& m
 void Runtime::start_stream(schedule::ConnIndex c) {
   ConnectionRecord& r = conns_[c];
   DriverInstance& d = *drivers_[r.instance];
-  Ticket* t = tickets_.acquire();
-  t->runtime = this;
-  t->conn = c;
-  t->instance = r.instance;
-  t->seq = sched_.poll_seq(c);
-  t->stream = true;
-  int64_t now = now_ms();
+  Ticket* t = issue_ticket(c, r.instance, true);
+  TicketRef ref{slot_, t->self - 1, t->generation & 0xFFFFFFu};
   sched_.stream_up(c);
-  oemlink_status st =
-      d.d->stream_start(d.inst, handle_of(c), r.driver_ctx, &stream_ended_trampoline, t);
-  if (st != OEMLINK_OK && t->live) {
+  oemlink_status st = d.d->stream_start(d.inst, handle_of(c), r.driver_ctx,
+                                        &stream_ended_trampoline, encode_ticket(slot_, *t));
+  if (st != OEMLINK_OK && tickets_.find(ref)) {
     tickets_.release(t);
-    sched_.stream_ended(c, false, now);
+    sched_.stream_ended(c, false, sched_now());
     spdlog::warn("connection {} (driver {}): stream did not start; retrying with back-off", r.id,
                  d.name);
     schedule_dispatch();
-    return;
-  }
-  if (t->live) {
-    // Remember when it came up in the ticket's spare field: a stream that ran a while before
-    // failing restarts quickly, one that dies at once backs off.
-    t->next_free = static_cast<uint32_t>(now / 1000);
   }
 }
 
-void Runtime::on_stream_ended(Ticket* t, oemlink_status status, std::string_view message) {
+void Runtime::on_stream_ended(TicketRef ref, oemlink_status status, std::string_view message) {
   if (on_loop()) {
-    finish_stream(t, status, std::string(message));
+    finish_stream(ref, status, std::string(message));
     return;
   }
   boost::asio::post(
-      io_, [this, t, status, msg = std::string(message)] { finish_stream(t, status, msg); });
+      io_, [this, ref, status, msg = std::string(message)] { finish_stream(ref, status, msg); });
 }
 
-void Runtime::finish_stream(Ticket* t, oemlink_status status, const std::string& message) {
-  if (!t->live || !t->stream) {
+void Runtime::finish_stream(TicketRef ref, oemlink_status status, const std::string& message) {
+  Ticket* t = tickets_.find(ref);
+  if (!t || !t->stream) {
     late_completions_.add();
     return;
   }
   DriverInstance& d = *drivers_[t->instance];
-  int64_t now = now_ms();
-  if (t->conn == kNoConn) {  // the driver-wide stream
-    tickets_.release(t);
+  int64_t now = sched_now();
+  // A stream that ran a while before failing restarts quickly; one that dies at once backs off.
+  bool long_run = now - t->started_ms > 60'000;
+  uint32_t c = t->conn;
+  bool current = c == kNoConn || sched_.poll_seq(c) == t->seq;
+  tickets_.release(t);
+  if (stopping_ || !current) return;
+  stream_restarts_.add();
+  if (c == kNoConn) {  // the driver-wide stream
     d.stream_up = false;
-    if (stopping_) return;
-    bool long_run = now - d.stream_started_ms > 60'000;
     d.stream_failures = long_run ? 1 : static_cast<uint8_t>(std::min(d.stream_failures + 1, 30));
     int64_t delay = std::min<int64_t>(cfg_.schedule.max_backoff.count(),
                                       1000LL << std::min<int>(d.stream_failures - 1, 20));
     spdlog::warn("driver {}: stream ended ({}: {}); restarting in {} ms", d.name,
                  status_name(status), message, delay);
-    stream_restarts_.add();
     d.stream_restart->expires_after(std::chrono::milliseconds(delay));
     d.stream_restart->async_wait([this, &d](const boost::system::error_code& ec) {
       if (!ec && !stopping_) start_driver_stream(d);
     });
     return;
   }
-  uint32_t c = t->conn;
-  bool current = sched_.poll_seq(c) == t->seq;
-  int64_t started_s = t->next_free;
-  tickets_.release(t);
-  if (!current || stopping_) return;
-  bool long_run = now / 1000 - started_s > 60;
   sched_.stream_ended(c, long_run, now);
-  stream_restarts_.add();
   uint64_t suppressed = 0;
   if (poll_log_.allow(now, suppressed))
     spdlog::warn("connection {} (driver {}): stream ended ({}: {}); restart in {} ms", conns_[c].id,
@@ -550,15 +578,22 @@ void Runtime::finish_stream(Ticket* t, oemlink_status status, const std::string&
 
 void Runtime::start_driver_stream(DriverInstance& d) {
   if (!d.stream_restart) d.stream_restart = std::make_unique<boost::asio::steady_timer>(io_);
-  Ticket* t = tickets_.acquire();
-  t->runtime = this;
-  t->conn = kNoConn;
-  t->instance = d.index;
-  t->stream = true;
+  Ticket* t = issue_ticket(kNoConn, d.index, true);
+  TicketRef ref{slot_, t->self - 1, t->generation & 0xFFFFFFu};
   d.stream_up = true;
-  d.stream_started_ms = now_ms();
-  oemlink_status st = d.d->stream_start(d.inst, nullptr, nullptr, &stream_ended_trampoline, t);
-  if (st != OEMLINK_OK && t->live) finish_stream(t, st, "stream did not start");
+  oemlink_status st = d.d->stream_start(d.inst, nullptr, nullptr, &stream_ended_trampoline,
+                                        encode_ticket(slot_, *t));
+  if (st != OEMLINK_OK && tickets_.find(ref)) finish_stream(ref, st, "stream did not start");
+}
+
+// The host stopped a stream itself (shutdown, dead tokens): after stream_stop returns the driver
+// will not call `ended`, so the stream's ticket is released here.
+void Runtime::stop_stream(uint32_t c) {
+  DriverInstance& d = *drivers_[conns_[c].instance];
+  d.d->stream_stop(d.inst, handle_of(c), conns_[c].driver_ctx);
+  tickets_.for_each_live([&](Ticket* t) {
+    if (t->stream && t->conn == c) tickets_.release(t);
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -578,38 +613,60 @@ void Runtime::begin_shutdown() {
   io_.stop();
 }
 
+std::vector<size_t> Runtime::outstanding_by_driver() {
+  std::vector<size_t> n(drivers_.size());
+  tickets_.for_each_live([&](Ticket* t) {
+    if (!t->stream) n[t->instance]++;  // abandoned polls too: the driver may still finish them
+  });
+  return n;
+}
+
 void Runtime::drain_and_close() {
   // Streams stop first: after stream_stop returns, the driver will not call `ended`.
   for (uint32_t c = 0; c < conns_.size(); ++c) {
-    if (sched_.phase(c) == schedule::Phase::streaming && sched_.is_stream(c) && conns_[c].open) {
-      DriverInstance& d = *drivers_[conns_[c].instance];
-      d.d->stream_stop(d.inst, handle_of(c), conns_[c].driver_ctx);
-    }
+    if (sched_.phase(c) == schedule::Phase::streaming && sched_.is_stream(c) && conns_[c].open)
+      stop_stream(c);
   }
   for (auto& d : drivers_) {
     if (d->stream_restart) d->stream_restart->cancel();
-    if (d->inst && d->stream_up) d->d->stream_stop(d->inst, nullptr, nullptr);
+    if (d->inst && d->stream_up) {
+      d->d->stream_stop(d->inst, nullptr, nullptr);
+      d->stream_up = false;
+      tickets_.for_each_live([&](Ticket* t) {
+        if (t->stream && t->conn == kNoConn && t->instance == d->index) tickets_.release(t);
+      });
+    }
   }
 
   // Let in-flight polls finish, bounded by shutdown_timeout (a second signal cuts it short).
   auto in_flight = [this] {
     size_t n = 0;
-    for (auto& d : drivers_)
-      if (d->inst) n += sched_.in_flight(d->lane);
+    for (size_t k : outstanding_by_driver()) n += k;
     return n;
   };
   auto deadline = Clock::now() + cfg_.schedule.shutdown_timeout;
+  auto guard = boost::asio::make_work_guard(io_);  // run_for waits instead of spinning
   io_.restart();
   while (in_flight() > 0 && Clock::now() < deadline && signals_seen_ < 2) {
     io_.run_for(std::chrono::milliseconds(20));
     io_.restart();
   }
-  size_t abandoned = in_flight();
-  if (abandoned)
-    spdlog::warn("shutdown: {} polls still in flight after {} ms; their drivers are not closed",
-                 abandoned, cfg_.schedule.shutdown_timeout.count());
+  guard.reset();
+  close_everything(in_flight() > 0);
+}
 
-  // Transport and timers next, so every driver callback fires before close/destroy.
+void Runtime::close_everything(bool abandoned_any) {
+  closed_ = true;
+  std::vector<size_t> outstanding = outstanding_by_driver();
+  if (abandoned_any) {
+    for (auto& d : drivers_)
+      if (outstanding[d->index])
+        spdlog::warn(
+            "shutdown: driver {} still has {} polls in flight after {} ms; it is not closed",
+            d->name, outstanding[d->index], cfg_.schedule.shutdown_timeout.count());
+  }
+  // Transport and timers next, so every driver callback fires before close/destroy. After
+  // closed_ is set, new timers and requests are refused, so this terminates.
   if (http_) http_->shutdown();
   for (auto& [id, t] : timers_) t->timer.cancel();
   for (int i = 0; i < 100 && !timers_.empty(); ++i) {
@@ -623,12 +680,12 @@ void Runtime::drain_and_close() {
     ConnectionRecord& r = conns_[c];
     if (!r.open) continue;
     DriverInstance& d = *drivers_[r.instance];
-    if (abandoned && sched_.in_flight(d.lane)) continue;
-    d.d->close(d.inst, handle_of(c), r.driver_ctx);
+    if (outstanding[d.index]) continue;
     r.open = false;
+    d.d->close(d.inst, handle_of(c), r.driver_ctx);
   }
   for (auto& d : drivers_) {
-    if (!d->inst || (abandoned && sched_.in_flight(d->lane))) continue;
+    if (!d->inst || outstanding[d->index]) continue;
     d->d->destroy(d->inst);
     d->inst = nullptr;
   }
@@ -636,10 +693,6 @@ void Runtime::drain_and_close() {
   log_stats();
   spdlog::info("stopped");
 }
-
-// ---------------------------------------------------------------------------------------------
-// Observability
-// ---------------------------------------------------------------------------------------------
 
 void Runtime::log_stats() {
   const auto& s = sched_.stats();
@@ -677,11 +730,6 @@ uint32_t Runtime::conn_index(oemlink_conn* conn) const {
   return static_cast<uint32_t>(v - 1);
 }
 
-std::string Runtime::conn_label(oemlink_conn* conn) const {
-  uint32_t c = conn_index(conn);
-  return c == kNoConn ? std::string() : conns_[c].id;
-}
-
 void Runtime::svc_log(DriverInstance& d, oemlink_conn* conn, oemlink_log_level level,
                       std::string_view msg) {
   auto lvl = level <= OEMLINK_LOG_TRACE   ? spdlog::level::trace
@@ -697,45 +745,77 @@ void Runtime::svc_log(DriverInstance& d, oemlink_conn* conn, oemlink_log_level l
     spdlog::log(lvl, "[{}] connection {}: {}", d.name, conns_[c].id, msg);
 }
 
+// The handle must name an open connection of this very driver instance: a stale or foreign
+// handle (a bug, or a driver probing) must not reach another driver's data.
+uint32_t Runtime::own_connection(DriverInstance& d, oemlink_conn* conn, const char* what) {
+  uint32_t c = conn_index(conn);
+  if (c == kNoConn || conns_[c].instance != d.index || !conns_[c].open) {
+    uint64_t suppressed = 0;
+    if (misuse_log_.allow(sched_now(), suppressed))
+      spdlog::error("driver {}: {} for an unknown or closed connection handle", d.name, what);
+    metrics_.counter("driver_bad_handles").add();
+    return kNoConn;
+  }
+  return c;
+}
+
 oemlink_status Runtime::svc_emit(DriverInstance& d, oemlink_conn* conn,
                                  const oemlink_reading* readings, size_t count) {
-  uint32_t c = conn_index(conn);
-  if (c == kNoConn || conns_[c].instance != d.index) {
-    spdlog::error("driver {}: emit for an unknown connection handle; {} readings rejected", d.name,
-                  count);
+  uint32_t c = own_connection(d, conn, "emit");
+  if (c == kNoConn) {
     metrics_.counter("pipeline_readings_rejected").add(count);
     return OEMLINK_ERROR;
   }
   if (count == 0) return OEMLINK_OK;
   if (!readings) return OEMLINK_ERROR;
+  // The array's stride is the driver's struct size: a driver built against a newer minor ABI
+  // may have appended fields. Copy each into the host's layout.
+  size_t stride = readings[0].struct_size;
+  constexpr size_t kV1Size = offsetof(oemlink_reading, hdop) + sizeof(double);
+  if (stride < kV1Size) {
+    metrics_.counter("pipeline_readings_rejected").add(count);
+    spdlog::error("driver {}: emit with reading struct_size {} < {}; {} readings rejected", d.name,
+                  stride, kV1Size, count);
+    return OEMLINK_ERROR;
+  }
+  std::span<const oemlink_reading> batch(readings, count);
+  std::vector<oemlink_reading> copied;
+  if (stride != sizeof(oemlink_reading)) {
+    copied.resize(count);
+    auto* base = reinterpret_cast<const unsigned char*>(readings);
+    for (size_t i = 0; i < count; ++i) {
+      std::memcpy(&copied[i], base + i * stride, std::min(stride, sizeof(oemlink_reading)));
+      copied[i].struct_size = sizeof(oemlink_reading);
+    }
+    batch = copied;
+  }
   const ConnectionRecord& r = conns_[c];
   pipeline::ConnectionIdentity id{.id = r.id,
                                   .vin = r.vin,
                                   .vehicle_token_id = r.vehicle_token_id,
                                   .synthetic_token_id = r.synthetic_token_id,
                                   .key_child = r.key_child};
-  return pipeline_->submit(id, {readings, count}, now_ms()).status;
+  return pipeline_->submit(id, batch, now_ms()).status;
 }
 
 void Runtime::svc_report_state(DriverInstance& d, oemlink_conn* conn, oemlink_conn_state state,
                                int64_t until_ms, std::string_view reason) {
-  uint32_t c = conn_index(conn);
-  if (c == kNoConn || conns_[c].instance != d.index) {
-    spdlog::error("driver {}: report_state for an unknown connection handle", d.name);
-    return;
-  }
   if (on_loop()) {
-    apply_state(c, state, until_ms, std::string(reason));
+    uint32_t c = own_connection(d, conn, "report_state");
+    if (c != kNoConn) apply_state(c, state, until_ms, std::string(reason));
     return;
   }
-  boost::asio::post(io_, [this, c, state, until_ms, r = std::string(reason)] {
-    apply_state(c, state, until_ms, r);
+  boost::asio::post(io_, [this, &d, conn, state, until_ms, r = std::string(reason)] {
+    uint32_t c = own_connection(d, conn, "report_state");
+    if (c != kNoConn) apply_state(c, state, until_ms, r);
   });
 }
 
 void Runtime::apply_state(uint32_t c, oemlink_conn_state state, int64_t until_ms,
                           const std::string& reason) {
   using RS = schedule::ReportedState;
+  const ConnectionRecord& r = conns_[c];
+  const std::string& driver = drivers_[r.instance]->name;
   RS rs;
   switch (state) {
     case OEMLINK_STATE_OK:
@@ -750,14 +830,28 @@ void Runtime::apply_state(uint32_t c, oemlink_conn_state state, int64_t until_ms
     case OEMLINK_STATE_NEEDS_REAUTH:
       rs = RS::needs_reauth;
       break;
-    default:
+    case OEMLINK_STATE_FAILED:
       rs = RS::failed;
       break;
+    default:
+      // A state from a newer ABI minor: stopping the car for it would be worse than ignoring it.
+      spdlog::warn("connection {} (driver {}): unknown state {} ignored", r.id, driver, state);
+      return;
   }
-  const ConnectionRecord& r = conns_[c];
-  const std::string& driver = drivers_[r.instance]->name;
+  // Drivers speak wall-clock Unix ms; the schedule runs on the steady clock.
+  int64_t wall = now_ms(), now = sched_now();
+  int64_t until = 0;
+  if (rs == RS::rate_limited && until_ms > 0) {
+    int64_t wait = std::clamp<int64_t>(until_ms - wall, 0, kMaxRateLimitMs);
+    if (until_ms - wall > kMaxRateLimitMs)
+      spdlog::warn(
+          "connection {} (driver {}): rate limit until {} ms is more than 30 days away; "
+          "capped at 30 days",
+          r.id, driver, until_ms);
+    until = now + wait;
+  }
   auto before = sched_.phase(c);
-  sched_.report(c, rs, until_ms, now_ms());
+  sched_.report(c, rs, until, now);
   switch (rs) {
     case RS::needs_reauth:
       metrics_.counter("connections_needs_reauth").add();
@@ -774,7 +868,7 @@ void Runtime::apply_state(uint32_t c, oemlink_conn_state state, int64_t until_ms
     case RS::rate_limited:
       metrics_.counter("connections_rate_limited").add();
       spdlog::info("connection {} (driver {}): rate-limited for {} s ({})", r.id, driver,
-                   until_ms > 0 ? (until_ms - now_ms()) / 1000 : -1, reason);
+                   until ? (until - now) / 1000 : -1, reason);
       break;
     case RS::asleep:
       spdlog::debug("connection {} (driver {}): asleep", r.id, driver);
@@ -782,11 +876,13 @@ void Runtime::apply_state(uint32_t c, oemlink_conn_state state, int64_t until_ms
     case RS::ok:
       break;
   }
-  // A running per-connection stream whose tokens died is stopped now.
+  // A running per-connection stream whose tokens died is stopped — from the loop, not from
+  // inside whatever driver call reported it, so calls for one connection never nest.
   if (before == schedule::Phase::streaming && sched_.phase(c) == schedule::Phase::stopped &&
-      sched_.is_stream(c) && r.open) {
-    DriverInstance& d = *drivers_[r.instance];
-    d.d->stream_stop(d.inst, handle_of(c), r.driver_ctx);
+      sched_.is_stream(c)) {
+    boost::asio::post(io_, [this, c] {
+      if (!closed_ && conns_[c].open) stop_stream(c);
+    });
   }
   schedule_dispatch();
 }
@@ -794,10 +890,17 @@ void Runtime::apply_state(uint32_t c, oemlink_conn_state state, int64_t until_ms
 oemlink_status Runtime::svc_http(DriverInstance& d, oemlink_conn* conn,
                                  const oemlink_http_request* req, oemlink_http_done_fn done,
                                  void* ctx) {
-  if (!req || !done || view(req->url).empty() || view(req->method).empty()) {
-    spdlog::error("driver {}: malformed http_request (missing url, method or callback)", d.name);
+  constexpr size_t kV1Size = offsetof(oemlink_http_request, timeout_ms) + sizeof(uint32_t);
+  if (!req || !done || req->struct_size < kV1Size || view(req->url).empty() ||
+      view(req->method).empty() || (req->header_count && !req->headers)) {
+    spdlog::error(
+        "driver {}: malformed http_request (struct_size, url, method, headers or "
+        "callback missing)",
+        d.name);
     return OEMLINK_ERROR;
   }
+  if (closed_) return OEMLINK_ERROR;  // shutting down: nothing new may start
+  if (conn && own_connection(d, conn, "http_request") == kNoConn) return OEMLINK_ERROR;
   net::HttpRequest r;
   r.method = std::string(view(req->method));
   r.url = std::string(view(req->url));
@@ -807,7 +910,6 @@ oemlink_status Runtime::svc_http(DriverInstance& d, oemlink_conn* conn,
   r.body = std::string(view(req->body));
   r.timeout = std::chrono::milliseconds(req->timeout_ms);
   metrics_.counter(d.name + "_http_requests").add();
-  (void)conn;
   http_->request(std::move(r), [done, ctx](net::HttpResponse&& resp) {
     std::vector<oemlink_http_header> hs;
     hs.reserve(resp.headers.size());
@@ -836,25 +938,38 @@ store::SecretStore* Runtime::secrets() {
   return secrets_.get();
 }
 
+// Secrets are namespaced by owner: "conn:<id>" for a connection, "driver:<name>" for
+// instance-wide ones, so no connection id can collide with a driver's namespace.
+bool Runtime::secret_owner(DriverInstance& d, oemlink_conn* conn, std::string& owner) {
+  if (!conn) {
+    owner = "driver:" + d.name;
+    return true;
+  }
+  uint32_t c = own_connection(d, conn, "secret access");
+  if (c == kNoConn) return false;
+  owner = "conn:" + conns_[c].id;
+  return true;
+}
+
 oemlink_status Runtime::svc_secret_get(DriverInstance& d, oemlink_conn* conn, std::string_view key,
                                        char* buf, size_t cap, size_t* size) {
-  uint32_t c = conn_index(conn);
-  std::string owner = c == kNoConn ? "driver:" + d.name : conns_[c].id;
+  if (size) *size = 0;
+  std::string owner;
+  if (!secret_owner(d, conn, owner)) return OEMLINK_ERROR;
   try {
     auto v = secrets()->get(owner, key);
-    if (!v) {
-      if (size) *size = 0;
-      return OEMLINK_ERROR;
-    }
+    if (!v) return OEMLINK_ERROR;
     if (size) *size = v->size();
-    if (!buf || cap < v->size()) return OEMLINK_RETRY;
-    std::memcpy(buf, v->data(), v->size());
-    std::fill(v->begin(), v->end(), '\0');
-    return OEMLINK_OK;
+    oemlink_status st = OEMLINK_RETRY;
+    if (buf && cap >= v->size()) {
+      std::memcpy(buf, v->data(), v->size());
+      st = OEMLINK_OK;
+    }
+    crypto_wipe(v->data(), v->size());
+    return st;
   } catch (const std::exception& e) {
     // The message names the store, never the value.
     spdlog::error("driver {}: secret_get for {} failed: {}", d.name, owner, e.what());
-    if (size) *size = 0;
     return OEMLINK_ERROR;
   }
 }
@@ -862,8 +977,8 @@ oemlink_status Runtime::svc_secret_get(DriverInstance& d, oemlink_conn* conn, st
 oemlink_status Runtime::svc_secret_put(DriverInstance& d, oemlink_conn* conn,
                                        const oemlink_str* keys, const oemlink_str* values,
                                        size_t count) {
-  uint32_t c = conn_index(conn);
-  std::string owner = c == kNoConn ? "driver:" + d.name : conns_[c].id;
+  std::string owner;
+  if (!secret_owner(d, conn, owner)) return OEMLINK_ERROR;
   if (count && (!keys || !values)) return OEMLINK_ERROR;
   std::vector<std::pair<std::string_view, std::string_view>> kv;
   kv.reserve(count);
@@ -879,9 +994,14 @@ oemlink_status Runtime::svc_secret_put(DriverInstance& d, oemlink_conn* conn,
 
 uint64_t Runtime::svc_timer_start(DriverInstance&, uint32_t delay_ms, oemlink_timer_fn fn,
                                   void* ctx) {
-  if (!fn) return 0;
+  // After shutdown drained the timers, a new one could never fire or be cancelled: refuse it.
+  if (!fn || closed_) return 0;
   uint64_t id = next_timer_id_.fetch_add(1);
   auto arm = [this, id, delay_ms, fn, ctx] {
+    if (closed_) {
+      fn(ctx, 1);
+      return;
+    }
     auto t = std::make_unique<DriverTimer>(io_);
     t->fn = fn;
     t->ctx = ctx;

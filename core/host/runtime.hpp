@@ -110,8 +110,8 @@ class Runtime {
   int64_t now_ms() const;
 
   // ---- completions, reached through tickets ----
-  void on_poll_done(Ticket* t, oemlink_status status, std::string_view message);
-  void on_stream_ended(Ticket* t, oemlink_status status, std::string_view message);
+  void on_poll_done(TicketRef ref, oemlink_status status, std::string_view message);
+  void on_stream_ended(TicketRef ref, oemlink_status status, std::string_view message);
 
  private:
   void load_drivers();
@@ -122,8 +122,15 @@ class Runtime {
   void start_poll(schedule::ConnIndex c);
   void start_stream(schedule::ConnIndex c);
   void start_driver_stream(DriverInstance& d);
-  void finish_poll(Ticket* t, oemlink_status status, const std::string& message);
-  void finish_stream(Ticket* t, oemlink_status status, const std::string& message);
+  void finish_poll(TicketRef ref, oemlink_status status, const std::string& message);
+  void finish_stream(TicketRef ref, oemlink_status status, const std::string& message);
+  Ticket* issue_ticket(uint32_t c, uint32_t instance, bool stream);
+  void stop_stream(uint32_t c);
+  std::vector<size_t> outstanding_by_driver();
+  void close_everything(bool abandoned_any);
+  uint32_t own_connection(DriverInstance& d, oemlink_conn* conn, const char* what);
+  bool secret_owner(DriverInstance& d, oemlink_conn* conn, std::string& owner);
+  int64_t sched_now() const;  // steady clock, ms: immune to wall-clock steps
   void apply_state(uint32_t c, oemlink_conn_state state, int64_t until_ms,
                    const std::string& reason);
   void wait_for_signal();
@@ -136,7 +143,6 @@ class Runtime {
   void sweep_hung_polls();
   bool on_loop() const { return std::this_thread::get_id() == loop_thread_; }
   uint32_t conn_index(oemlink_conn* conn) const;  // UINT32_MAX when invalid
-  std::string conn_label(oemlink_conn* conn) const;
   store::SecretStore* secrets();
   void note_slow_call(DriverInstance& d, const char* what, uint32_t c,
                       std::chrono::steady_clock::duration took);
@@ -173,10 +179,14 @@ class Runtime {
 
   std::atomic<bool> stop_requested_{false};
   bool stopping_ = false;
+  bool closed_ = false;  // transport, timers and drivers closed: new work is refused
+  uint8_t slot_ = 0;     // this runtime's slot for ticket routing
+  uint16_t passive_lane_ = 0;
   int signals_seen_ = 0;
   uint64_t polls_completed_ = 0;
   LogGate poll_log_;
   LogGate slow_log_;
+  LogGate misuse_log_;
 
   Counter& polls_ok_;
   Counter& polls_retry_;

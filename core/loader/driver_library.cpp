@@ -20,6 +20,9 @@ struct LibraryTable {
   std::mutex mu;
   std::map<fs::path, std::pair<boost::dll::shared_library, const oemlink_driver*>> by_path;
   std::map<std::string, fs::path> by_name;
+  // Libraries whose descriptor was refused: their entry function has run, so their static
+  // state exists; unloading them would run destructors the driver never expected.
+  std::vector<boost::dll::shared_library> rejected;
 };
 LibraryTable& table() {
   static auto* t = new LibraryTable();
@@ -98,6 +101,15 @@ LoadedDriver load_driver_library(const fs::path& path) {
     throw DriverLoadError("driver library " + path.string() + ": entry symbol '" +
                           OEMLINK_DRIVER_ENTRY_SYMBOL +
                           "' not found (is it exported with OEMLINK_EXPORT / extern \"C\"?)");
+  // From here on the entry function runs: whatever happens, the library stays loaded.
+  struct KeepLoaded {
+    LibraryTable& t;
+    boost::dll::shared_library& lib;
+    bool accepted = false;
+    ~KeepLoaded() {
+      if (!accepted) t.rejected.push_back(std::move(lib));
+    }
+  } keep{t, lib};
   auto entry = lib.get<std::remove_pointer_t<oemlink_driver_entry_fn>>(OEMLINK_DRIVER_ENTRY_SYMBOL);
   const oemlink_driver* d = entry(OEMLINK_ABI_MAJOR, OEMLINK_ABI_MINOR);
   if (!d)
@@ -108,6 +120,7 @@ LoadedDriver load_driver_library(const fs::path& path) {
   if (auto it = t.by_name.find(d->name); it != t.by_name.end())
     throw DriverLoadError("driver library " + path.string() + ": duplicate driver name '" +
                           d->name + "', already loaded from " + it->second.string());
+  keep.accepted = true;
   t.by_name.emplace(d->name, canonical);
   t.by_path.emplace(canonical, std::make_pair(std::move(lib), d));
   return {canonical, d};

@@ -12,7 +12,8 @@ Pipeline::Pipeline(EventBuilder builder, std::vector<EventSink*> sinks, MetricsR
       readings_accepted_(metrics.counter("pipeline_readings_accepted")),
       readings_rejected_(metrics.counter("pipeline_readings_rejected")),
       events_built_(metrics.counter("pipeline_events_built")),
-      events_backpressured_(metrics.counter("pipeline_events_backpressured")) {}
+      events_backpressured_(metrics.counter("pipeline_events_backpressured")),
+      mirror_failures_(metrics.counter("pipeline_mirror_sink_failures")) {}
 
 SubmitResult Pipeline::submit(const ConnectionIdentity& conn,
                               std::span<const oemlink_reading> readings, int64_t now_ms) {
@@ -35,15 +36,24 @@ SubmitResult Pipeline::submit(const ConnectionIdentity& conn,
   readings_rejected_.add(result.rejected);
   if (!valid_.empty()) {
     Event ev = builder_.build(conn, valid_);
-    for (EventSink* sink : sinks_) {
-      if (!sink->append(ev)) {
-        // Nothing was taken from the driver's point of view: it keeps the readings and emits
-        // them again, so a full or failing sink loses nothing.
-        events_backpressured_.add();
-        result.status = OEMLINK_RETRY;
-        result.accepted = 0;
-        return result;
-      }
+    // The first sink is the primary: if it cannot take the event, nothing was taken from the
+    // driver's point of view and it emits again, so a full or failing sink loses nothing.
+    // Further sinks are mirrors until the durable outbox gives each sink its own cursor: their
+    // failures are logged and counted, never turned into a retry, which would hand the primary
+    // the same readings again under a new event id.
+    if (!sinks_.empty() && !sinks_.front()->append(ev)) {
+      events_backpressured_.add();
+      result.status = OEMLINK_RETRY;
+      result.accepted = 0;
+      return result;
+    }
+    for (size_t i = 1; i < sinks_.size(); ++i) {
+      if (sinks_[i]->append(ev)) continue;
+      mirror_failures_.add();
+      uint64_t suppressed = 0;
+      if (reject_log_.allow(now_ms, suppressed))
+        spdlog::error("sink {}: event {} not written (mirror sink; the primary has it)",
+                      sinks_[i]->name(), ev.id);
     }
     events_built_.add();
     result.accepted = valid_.size();

@@ -43,6 +43,7 @@ class Pipeline {
   Counter& readings_rejected_;
   Counter& events_built_;
   Counter& events_backpressured_;
+  Counter& mirror_failures_;
   LogGate reject_log_;
 };
 

@@ -12,6 +12,42 @@ std::string_view view(oemlink_str s) {
   return s.data ? std::string_view(s.data, s.size) : "";
 }
 
+// DIMO's payload is JSON, which must be UTF-8: a driver passing Latin-1 or binary would make
+// the whole event unparseable downstream.
+bool valid_utf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len;
+    uint32_t cp;
+    if ((c >> 5) == 0x6) {
+      len = 2, cp = c & 0x1f;
+    } else if ((c >> 4) == 0xe) {
+      len = 3, cp = c & 0x0f;
+    } else if ((c >> 3) == 0x1e) {
+      len = 4, cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + len > s.size()) return false;
+    for (size_t k = 1; k < len; ++k) {
+      auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc >> 6) != 0x2) return false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    // Overlong forms, surrogates and values past U+10FFFF are invalid too.
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+        cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+      return false;
+    i += len;
+  }
+  return true;
+}
+
 std::string num(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.17g", v);
@@ -45,6 +81,7 @@ std::string validate_reading(const oemlink_reading& r, int64_t now_ms) {
     case SignalKind::string:
       if (r.kind != OEMLINK_VALUE_STRING) return who + "expects a string value";
       if (r.text.size > 1024) return who + "string longer than 1024 bytes";
+      if (!valid_utf8(view(r.text))) return who + "string is not valid UTF-8";
       return {};
     case SignalKind::boolean:
       if (r.kind != OEMLINK_VALUE_NUMBER || (r.number != 0 && r.number != 1))

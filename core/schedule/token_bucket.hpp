@@ -34,7 +34,9 @@ class TokenBucket {
     if (unlimited()) return now_ms;
     refill(now_ms);
     if (tokens_ >= 1.0) return now_ms;
-    return now_ms + static_cast<int64_t>((1.0 - tokens_) / rate_per_ms_) + 1;
+    // Capped at an hour: a tiny configured rate must not overflow the conversion.
+    double wait = std::min((1.0 - tokens_) / rate_per_ms_, 3'600'000.0);
+    return now_ms + static_cast<int64_t>(wait) + 1;
   }
 
  private:

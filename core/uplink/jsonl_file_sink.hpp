@@ -4,6 +4,7 @@
 #pragma once
 
 #include "core/common/metrics.hpp"
+#include "core/common/rate_limited_log.hpp"
 #include "core/config/config.hpp"
 #include "core/pipeline/event_sink.hpp"
 
@@ -32,6 +33,8 @@ class JsonLinesFileSink final : public pipeline::EventSink {
   config::FileSinkConfig cfg_;
   std::FILE* file_ = nullptr;
   uint64_t size_ = 0;
+  uint64_t next_rotation_at_ = 0;  // rotate when size_ would pass this
+  LogGate error_log_;
   Counter& written_;
   Counter& failed_;
   Counter& rotations_;

@@ -69,6 +69,8 @@ TEST(ReadingValidator, AcceptsGoodReadingsAndNamesWhatIsWrongWithBadOnes) {
       {Reading::number("currentLocationCoordinates", kNow, 1), "expects a location"},
       {Reading::location("currentLocationCoordinates", kNow, 91, 0), "latitude 91"},
       {Reading::location("currentLocationCoordinates", kNow, 0, -181), "longitude -181"},
+      {Reading::text("bodyBodyType", kNow, "caf\xe9"), "not valid UTF-8"},
+      {Reading::text("bodyBodyType", kNow, "\xc0\xaf"), "not valid UTF-8"},
   };
   for (auto& c : cases) {
     std::string why = validate_reading(c.r, kNow);
@@ -202,6 +204,18 @@ TEST(Pipeline, AFailingSinkMeansRetryAndNothingTaken) {
   EXPECT_EQ(m.counter("pipeline_events_backpressured").value(), 1u);
 }
 
+TEST(Pipeline, MirrorSinkFailuresAreCountedNotRetried) {
+  MetricsRegistry m;
+  RecordingSink primary, mirror;
+  mirror.accept = false;
+  Pipeline p(EventBuilder(EnvelopeSettings{}), {&primary, &mirror}, m);
+  oemlink_reading rs[] = {Reading::number("speed", kNow, 10)};
+  auto r = p.submit(car(), rs, kNow);
+  EXPECT_EQ(r.status, OEMLINK_OK);  // a retry would duplicate the event in the primary
+  EXPECT_EQ(primary.events.size(), 1u);
+  EXPECT_EQ(m.counter("pipeline_mirror_sink_failures").value(), 1u);
+}
+
 TEST(JsonLinesFileSink, WritesOneEventPerLineAndRotatesBySize) {
   auto dir = std::filesystem::temp_directory_path() / ("oemlink-sink-" + std::to_string(getpid()));
   std::filesystem::remove_all(dir);
@@ -235,6 +249,35 @@ TEST(JsonLinesFileSink, WritesOneEventPerLineAndRotatesBySize) {
   }
   EXPECT_GT(n, 0u);
   EXPECT_LE(std::filesystem::file_size(cfg.path), 4096u);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(JsonLinesFileSink, AFailedRotationKeepsAppendingAndOverwritesNothing) {
+  auto dir = std::filesystem::temp_directory_path() / ("oemlink-rot-" + std::to_string(getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir / "events.jsonl.1");
+  std::ofstream(dir / "events.jsonl.1" / "keep") << "precious";  // rename onto it must fail
+  MetricsRegistry m;
+  config::FileSinkConfig cfg;
+  cfg.path = dir / "events.jsonl";
+  cfg.rotate_bytes = 4096;
+  cfg.keep_files = 1;
+  EventBuilder b(EnvelopeSettings{});
+  oemlink_reading rs[] = {Reading::number("speed", kNow, 10)};
+  {
+    uplink::JsonLinesFileSink sink("events", cfg, m);
+    for (int i = 0; i < 40; ++i) ASSERT_TRUE(sink.append(b.build(car(), rs))) << i;
+    sink.flush();
+  }
+  std::ifstream in(cfg.path);
+  int lines = 0;
+  for (std::string l; std::getline(in, l);) ++lines;
+  EXPECT_EQ(lines, 40);
+  EXPECT_TRUE(std::filesystem::exists(dir / "events.jsonl.1" / "keep"));
+  EXPECT_GE(m.counter("sink_events_write_failures").value(), 1u);
+  EXPECT_EQ(m.counter("sink_events_rotations").value(), 0u);
+  // Not retried on every write: with 4 KiB more allowed per attempt, a handful of attempts.
+  EXPECT_LE(m.counter("sink_events_write_failures").value(), 5u);
   std::filesystem::remove_all(dir);
 }
 

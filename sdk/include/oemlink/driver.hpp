@@ -274,17 +274,27 @@ struct ConnInfo {
   uint64_t synthetic_token_id = 0;
 };
 
-// Stream completion: same semantics as PollDone but for oemlink_stream_ended_fn.
+// Stream completion: same semantics as PollDone but for oemlink_stream_ended_fn. Destroying it
+// while armed (neither called nor released) reports OEMLINK_ERROR, so a stream the driver lost
+// track of is restarted by the host instead of being believed alive forever. After stream_stop,
+// call release(): the host expects no `ended` then (and ignores one that comes anyway).
 class StreamEnded {
  public:
   StreamEnded() = default;
   StreamEnded(oemlink_stream_ended_fn fn, void* ctx) : fn_(fn), ctx_(ctx) {}
   StreamEnded(StreamEnded&& o) noexcept : fn_(std::exchange(o.fn_, nullptr)), ctx_(o.ctx_) {}
   StreamEnded& operator=(StreamEnded&& o) noexcept {
-    fn_ = std::exchange(o.fn_, nullptr);
-    ctx_ = o.ctx_;
+    if (this != &o) {
+      (*this)(OEMLINK_ERROR, "stream completion replaced by the driver");
+      fn_ = std::exchange(o.fn_, nullptr);
+      ctx_ = o.ctx_;
+    }
     return *this;
   }
+  StreamEnded(const StreamEnded&) = delete;
+  StreamEnded& operator=(const StreamEnded&) = delete;
+  ~StreamEnded() { (*this)(OEMLINK_ERROR, "stream completion dropped by the driver"); }
+
   // Report the end of the stream (at most once).
   void operator()(oemlink_status st, std::string_view msg) {
     if (auto fn = std::exchange(fn_, nullptr)) fn(ctx_, st, to_str(msg));
