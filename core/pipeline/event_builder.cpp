@@ -77,11 +77,15 @@ Event EventBuilder::build(const ConnectionIdentity& conn,
   j += "\",\"source\":";
   append_json_string(j, settings_.source);
   j += ",\"producer\":\"";
+  ev.producer_offset = static_cast<uint32_t>(j.size());
   j += producer_prefix_;
   append_json_uint(j, conn.synthetic_token_id);
+  ev.producer_size = static_cast<uint32_t>(j.size() - ev.producer_offset);
   j += "\",\"subject\":\"";
+  ev.subject_offset = static_cast<uint32_t>(j.size());
   j += subject_prefix_;
   append_json_uint(j, conn.vehicle_token_id);
+  ev.subject_size = static_cast<uint32_t>(j.size() - ev.subject_offset);
   j += "\",\"type\":\"dimo.status\",\"time\":";
   append_rfc3339_ms(j, ev.time_ms);
   j += ",\"dataversion\":\"default/v1.0\",\"datacontenttype\":\"application/json\"";

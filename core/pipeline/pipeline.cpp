@@ -1,5 +1,6 @@
 #include "core/pipeline/pipeline.hpp"
 
+#include "core/pipeline/envelope_rules.hpp"
 #include "core/pipeline/reading_validator.hpp"
 
 #include <spdlog/spdlog.h>
@@ -13,7 +14,9 @@ Pipeline::Pipeline(EventBuilder builder, std::vector<EventSink*> sinks, MetricsR
       readings_rejected_(metrics.counter("pipeline_readings_rejected")),
       events_built_(metrics.counter("pipeline_events_built")),
       events_backpressured_(metrics.counter("pipeline_events_backpressured")),
-      mirror_failures_(metrics.counter("pipeline_mirror_sink_failures")) {}
+      mirror_failures_(metrics.counter("pipeline_mirror_sink_failures")),
+      events_rejected_(metrics.counter("pipeline_events_rejected")),
+      sign_failures_(metrics.counter("pipeline_sign_failures")) {}
 
 SubmitResult Pipeline::submit(const ConnectionIdentity& conn,
                               std::span<const oemlink_reading> readings, int64_t now_ms) {
@@ -35,7 +38,28 @@ SubmitResult Pipeline::submit(const ConnectionIdentity& conn,
   }
   readings_rejected_.add(result.rejected);
   if (!valid_.empty()) {
-    Event ev = builder_.build(conn, valid_);
+    Event ev;
+    try {
+      ev = builder_.build(conn, valid_);
+    } catch (const std::exception& e) {
+      // Signing failed (the key daemon is down, say): nothing was taken, the driver retries.
+      sign_failures_.add();
+      uint64_t suppressed = 0;
+      if (reject_log_.allow(now_ms, suppressed))
+        spdlog::error("connection {}: event not built: {}", conn.id, e.what());
+      result.status = OEMLINK_RETRY;
+      return result;
+    }
+    if (std::string why = check_envelope(ev); !why.empty()) {
+      events_rejected_.add();
+      readings_rejected_.add(valid_.size());
+      result.rejected += valid_.size();
+      result.status = OEMLINK_ERROR;
+      uint64_t suppressed = 0;
+      if (reject_log_.allow(now_ms, suppressed))
+        spdlog::error("connection {}: event rejected before sending: {}", conn.id, why);
+      return result;
+    }
     // The first sink is the primary: if it cannot take the event, nothing was taken from the
     // driver's point of view and it emits again, so a full or failing sink loses nothing.
     // Further sinks are mirrors until the durable outbox gives each sink its own cursor: their

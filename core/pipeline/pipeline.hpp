@@ -44,6 +44,8 @@ class Pipeline {
   Counter& events_built_;
   Counter& events_backpressured_;
   Counter& mirror_failures_;
+  Counter& events_rejected_;
+  Counter& sign_failures_;
   LogGate reject_log_;
 };
 

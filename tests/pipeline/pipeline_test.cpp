@@ -216,6 +216,42 @@ TEST(Pipeline, MirrorSinkFailuresAreCountedNotRetried) {
   EXPECT_EQ(m.counter("pipeline_mirror_sink_failures").value(), 1u);
 }
 
+TEST(Pipeline, EventsDisWouldRefuseAreRejectedWithTheReasonAndCounted) {
+  MetricsRegistry m;
+  RecordingSink sink;
+  EnvelopeSettings bad_contract;
+  bad_contract.vehicle_contract = "0xbA57<script>";
+  Pipeline p(EventBuilder(bad_contract), {&sink}, m);
+  oemlink_reading rs[] = {Reading::number("speed", kNow, 10)};
+  auto r = p.submit(car(), rs, kNow);
+  EXPECT_EQ(r.status, OEMLINK_ERROR);
+  EXPECT_EQ(r.accepted, 0u);
+  EXPECT_TRUE(sink.events.empty());
+  EXPECT_EQ(m.counter("pipeline_events_rejected").value(), 1u);
+
+  EnvelopeSettings huge_source;
+  huge_source.source = std::string(9000, 'a');
+  Pipeline p2(EventBuilder(huge_source), {&sink}, m);
+  EXPECT_EQ(p2.submit(car(), rs, kNow).status, OEMLINK_ERROR);
+  EXPECT_EQ(m.counter("pipeline_events_rejected").value(), 2u);
+  EXPECT_TRUE(sink.events.empty());
+}
+
+TEST(Pipeline, ASignerFailureMeansRetryNotLoss) {
+  struct DownSigner : DataSigner {
+    std::string sign(uint32_t, std::string_view) override {
+      throw std::runtime_error("keyd: connection refused");
+    }
+  } signer;
+  MetricsRegistry m;
+  RecordingSink sink;
+  Pipeline p(EventBuilder(EnvelopeSettings{}, &signer), {&sink}, m);
+  oemlink_reading rs[] = {Reading::number("speed", kNow, 10)};
+  EXPECT_EQ(p.submit(car(), rs, kNow).status, OEMLINK_RETRY);
+  EXPECT_EQ(m.counter("pipeline_sign_failures").value(), 1u);
+  EXPECT_TRUE(sink.events.empty());
+}
+
 TEST(JsonLinesFileSink, WritesOneEventPerLineAndRotatesBySize) {
   auto dir = std::filesystem::temp_directory_path() / ("oemlink-sink-" + std::to_string(getpid()));
   std::filesystem::remove_all(dir);
