@@ -76,8 +76,8 @@ ChildRegistry::ChildRegistry(const fs::path& db_file) : impl_(std::make_unique<I
   // Pre-created 0600 so SQLite (which copies the main file's mode to -wal/-shm) keeps it private.
   const int fd = ::open(db_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) {
-    throw VaultError("child registry " + db_file.string() + ": cannot create: " +
-                     std::strerror(errno));
+    throw VaultError("child registry " + db_file.string() +
+                     ": cannot create: " + std::strerror(errno));
   }
   ::close(fd);
   if (sqlite3_open_v2(db_file.c_str(), &impl_->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX,
@@ -106,8 +106,9 @@ ChildRegistry::~ChildRegistry() {
 
 void ChildRegistry::claim(uint32_t child, std::string_view connection_id) {
   check_child_number(child);
-  if (connection_id.empty()) throw VaultError("cannot claim child " + std::to_string(child) +
-                                              ": the connection id is empty");
+  if (connection_id.empty())
+    throw VaultError("cannot claim child " + std::to_string(child) +
+                     ": the connection id is empty");
   std::lock_guard lock(impl_->mu);
   // IMMEDIATE: take the write lock before reading, so two processes cannot both see "free".
   impl_->exec("BEGIN IMMEDIATE");
@@ -134,9 +135,10 @@ void ChildRegistry::claim(uint32_t child, std::string_view connection_id) {
                         SQLITE_STATIC);
       if (by_id.step()) {
         const auto had = static_cast<uint32_t>(sqlite3_column_int64(by_id.s, 0));
-        throw VaultError("connection '" + std::string(connection_id) + "' already signs with key "
-                         "child " + std::to_string(had) + "; changing it to " +
-                         std::to_string(child) +
+        throw VaultError("connection '" + std::string(connection_id) +
+                         "' already signs with key "
+                         "child " +
+                         std::to_string(had) + "; changing it to " + std::to_string(child) +
                          " would change its address (its synthetic device is minted for the old "
                          "one)");
       }
@@ -160,8 +162,9 @@ uint32_t ChildRegistry::next_free() {
   Impl::Stmt s(*impl_, "SELECT MAX(child) FROM children");
   if (!s.step() || sqlite3_column_type(s.s, 0) == SQLITE_NULL) return 0;
   const int64_t max = sqlite3_column_int64(s.s, 0);
-  if (max >= 0x7FFF'FFFF) throw VaultError("child registry " + impl_->path.string() +
-                                           ": every child number has been used");
+  if (max >= 0x7FFF'FFFF)
+    throw VaultError("child registry " + impl_->path.string() +
+                     ": every child number has been used");
   return static_cast<uint32_t>(max + 1);
 }
 

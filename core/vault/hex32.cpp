@@ -31,8 +31,8 @@ bool parse_hex32(std::string_view text, std::span<uint8_t, 32> out, std::string&
     if (hi < 0 || lo < 0) {
       OPENSSL_cleanse(out.data(), out.size());
       const size_t pos = hi < 0 ? 2 * i : 2 * i + 1;
-      why = "must be 64 hex characters; character " + std::to_string(pos + 1) +
-            " is not a hex digit";
+      why =
+          "must be 64 hex characters; character " + std::to_string(pos + 1) + " is not a hex digit";
       return false;
     }
     out[i] = static_cast<uint8_t>(hi << 4 | lo);

@@ -21,9 +21,9 @@ namespace oemlink::vault {
 struct KekSourceConfig {
   enum class Kind { env, file, command };
   Kind kind = Kind::env;
-  std::string env_name = "OEMLINK_KEK";     // kind == env
-  std::filesystem::path file{};             // kind == file
-  std::string command{};                    // kind == command, run by /bin/sh -c
+  std::string env_name = "OEMLINK_KEK";  // kind == env
+  std::filesystem::path file{};          // kind == file
+  std::string command{};                 // kind == command, run by /bin/sh -c
   std::chrono::milliseconds command_timeout{10'000};
 };
 

@@ -1,5 +1,6 @@
 // oemlink-keyd: holds the unsealed master seed in its own process and answers address/sign
 // requests over a Unix socket, so the host (and its third-party drivers) never map the seed.
+#include <openssl/crypto.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/prctl.h>
@@ -7,6 +8,8 @@
 
 #include <charconv>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -51,6 +54,13 @@ void harden_process() {
   (void)setrlimit(RLIMIT_CORE, &no_core);
 }
 
+// The variable's text lives in the initial environment block, which /proc/<pid>/environ shows
+// for the life of the process; once loaded, the KEK has no business staying there.
+void scrub_env(const std::string& name) {
+  if (char* value = std::getenv(name.c_str())) OPENSSL_cleanse(value, std::strlen(value));
+  ::unsetenv(name.c_str());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -73,7 +83,8 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "oemlink-keyd: %s\n\n%s", why.c_str(), kUsage);
       return 2;
     };
-    if (!has_value) return usage_error(a.starts_with("--") ? a + " needs a value" : "unexpected " + a);
+    if (!has_value)
+      return usage_error(a.starts_with("--") ? a + " needs a value" : "unexpected " + a);
     const std::string& value = args[++i];
     if (a == "--socket") {
       server.socket = value;
@@ -110,7 +121,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (kek_flags > 1) {
-    std::fprintf(stderr, "oemlink-keyd: give at most one of --kek-env, --kek-file, --kek-command\n");
+    std::fprintf(stderr,
+                 "oemlink-keyd: give at most one of --kek-env, --kek-file, --kek-command\n");
     return 2;
   }
   const auto lvl = spdlog::level::from_str(level);
@@ -125,6 +137,7 @@ int main(int argc, char** argv) {
   try {
     v::LockedBuffer seed = [&] {
       const v::Kek k = v::load_kek(kek);
+      if (kek.kind == v::KekSourceConfig::Kind::env) scrub_env(kek.env_name);
       return v::unseal_vault(vault_file, k);
     }();
     v::InProcessVault vault(std::move(seed), cache);

@@ -29,7 +29,8 @@ void remove_stale_socket(const fs::path& path) {
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) return;
   if (!S_ISSOCK(st.st_mode)) {
-    throw VaultError("keyd socket " + path.string() + " exists and is not a socket; refusing to "
+    throw VaultError("keyd socket " + path.string() +
+                     " exists and is not a socket; refusing to "
                      "remove it");
   }
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -40,7 +41,8 @@ void remove_stale_socket(const fs::path& path) {
   const bool live = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
   ::close(fd);
   if (live) {
-    throw VaultError("keyd socket " + path.string() + " is in use by a running process (another "
+    throw VaultError("keyd socket " + path.string() +
+                     " is in use by a running process (another "
                      "oemlink-keyd?)");
   }
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
@@ -117,7 +119,7 @@ struct KeydServer::Impl {
 
   void bind();
   void accept();
-  bool allowed(const Local::socket& s);
+  bool allowed(Local::socket& s);
 
   KeyVault& vault;
   KeydServerOptions options;
@@ -156,11 +158,10 @@ void KeydServer::Impl::bind() {
   if (ec) throw VaultError("cannot listen on keyd socket " + path.string() + ": " + ec.message());
 }
 
-bool KeydServer::Impl::allowed(const Local::socket& s) {
+bool KeydServer::Impl::allowed(Local::socket& s) {
   ucred cred{};
   socklen_t len = sizeof cred;
-  if (::getsockopt(const_cast<Local::socket&>(s).native_handle(), SOL_SOCKET, SO_PEERCRED, &cred,
-                   &len) != 0) {
+  if (::getsockopt(s.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
     spdlog::warn("keyd: refused a client whose credentials cannot be read: {}",
                  std::strerror(errno));
     return false;

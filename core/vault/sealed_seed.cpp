@@ -114,7 +114,8 @@ void write_vault(const fs::path& vault_file, std::span<const uint8_t> seed, cons
   if (fd.get() < 0) throw VaultError("cannot create " + tmp.string() + ": " + err(errno));
   try {
     write_all(fd.get(), content.data(), content.size(), tmp);
-    if (::fsync(fd.get()) != 0) throw VaultError("cannot fsync " + tmp.string() + ": " + err(errno));
+    if (::fsync(fd.get()) != 0)
+      throw VaultError("cannot fsync " + tmp.string() + ": " + err(errno));
     if (::close(fd.release()) != 0) {
       throw VaultError("cannot close " + tmp.string() + ": " + err(errno));
     }
@@ -152,7 +153,8 @@ void import_vault(const fs::path& vault_file, const fs::path& seed_file, const K
                   Overwrite overwrite) {
   if (overwrite == Overwrite::refuse) refuse_existing(vault_file);
   Fd fd(::open(seed_file.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) throw VaultError("cannot open seed file " + seed_file.string() + ": " + err(errno));
+  if (fd.get() < 0)
+    throw VaultError("cannot open seed file " + seed_file.string() + ": " + err(errno));
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
     throw VaultError("seed file " + seed_file.string() + " is not a regular file");
@@ -188,7 +190,8 @@ LockedBuffer unseal_vault(const fs::path& vault_file, const Kek& kek) {
   const size_t n = read_up_to(fd.get(), raw.data(), kFileSize, vault_file);
   const std::string hdr = header();
   if (n < kMagic.size() || std::memcmp(raw.data(), kMagic.data(), kMagic.size()) != 0) {
-    throw VaultError(vault_file.string() + " is not an oemlink vault file (no OEMLINK-VAULT magic)");
+    throw VaultError(vault_file.string() +
+                     " is not an oemlink vault file (no OEMLINK-VAULT magic)");
   }
   if (raw[kMagic.size()] != kFormatVersion) {
     throw VaultError("vault " + vault_file.string() + " has format version " +

@@ -131,47 +131,54 @@ double per_second(int n, std::chrono::steady_clock::duration d) {
 }
 
 // The pipeline signs every event: the vault must keep >= 90% of the raw signing rate. Prints the
-// measurements (README.md quotes them); the assertion is looser than 90% because the test box is
-// shared and noisy, and off under sanitizers, which slow our code but not libsecp256k1.
+// measurements (README.md quotes them). The phases are interleaved in short rounds so load from
+// other processes on a shared box hits all of them alike; the assertion is still looser than 90%
+// for that reason, and off under sanitizers, which slow our code but not libsecp256k1.
 TEST(InProcessVault, SignRateCloseToRawLibsecp256k1) {
-  const auto seed = test::unhex(test::kDimoSeedHex);
-  constexpr int kN = 2000;
   using Clock = std::chrono::steady_clock;
+  constexpr int kRounds = 10;
+  constexpr int kPerRound = 200;
+  const auto seed = test::unhex(test::kDimoSeedHex);
   std::vector<crypto::Hash32> hashes;
-  for (int i = 0; i < kN; ++i) hashes.push_back(hash_of(i));
-
+  for (int i = 0; i < kPerRound; ++i) hashes.push_back(hash_of(i));
   crypto::PrivateKey key = crypto::derive_hardened_child(seed, 1);
-  auto t0 = Clock::now();
-  for (int i = 0; i < kN; ++i) (void)crypto::sign_hash(key, hashes[i]);
-  const double raw = per_second(kN, Clock::now() - t0);
-
-  t0 = Clock::now();
-  for (int i = 0; i < kN; ++i) {
-    crypto::PrivateKey k = crypto::derive_hardened_child(seed, static_cast<uint32_t>(i % 64));
-    crypto::secure_wipe(k.data(), k.size());
-  }
-  const double derive = per_second(kN, Clock::now() - t0);
-
   InProcessVault cached(dimo_seed());
   InProcessVault uncached(dimo_seed(), 0);
   for (uint32_t c = 0; c < 64; ++c) (void)cached.address(c);
-  t0 = Clock::now();
-  for (int i = 0; i < kN; ++i) (void)cached.sign_hash(static_cast<uint32_t>(i % 64), hashes[i]);
-  const double with_cache = per_second(kN, Clock::now() - t0);
-  t0 = Clock::now();
-  for (int i = 0; i < kN; ++i) (void)uncached.sign_hash(static_cast<uint32_t>(i % 64), hashes[i]);
-  const double without_cache = per_second(kN, Clock::now() - t0);
+
+  Clock::duration raw{}, derive{}, with_cache{}, without_cache{};
+  auto timed = [](Clock::duration& total, auto&& body) {
+    const auto t0 = Clock::now();
+    for (int i = 0; i < kPerRound; ++i) body(i);
+    total += Clock::now() - t0;
+  };
+  for (int r = 0; r < kRounds; ++r) {
+    timed(raw, [&](int i) { (void)crypto::sign_hash(key, hashes[i]); });
+    timed(derive, [&](int i) {
+      crypto::PrivateKey k = crypto::derive_hardened_child(seed, static_cast<uint32_t>(i % 64));
+      crypto::secure_wipe(k.data(), k.size());
+    });
+    timed(with_cache,
+          [&](int i) { (void)cached.sign_hash(static_cast<uint32_t>(i % 64), hashes[i]); });
+    timed(without_cache,
+          [&](int i) { (void)uncached.sign_hash(static_cast<uint32_t>(i % 64), hashes[i]); });
+  }
   crypto::secure_wipe(key.data(), key.size());
 
+  constexpr int kN = kRounds * kPerRound;
+  const double raw_rate = per_second(kN, raw);
+  const double derive_rate = per_second(kN, derive);
+  const double cached_rate = per_second(kN, with_cache);
+  const double uncached_rate = per_second(kN, without_cache);
   std::printf(
       "[ rates   ] raw sign %.0f/s, derive %.0f/s (%.1f%% of a sign), vault sign cached %.0f/s "
       "(%.1f%% of raw), uncached %.0f/s (%.1f%% of raw)\n",
-      raw, derive, 100.0 * raw / derive, with_cache, 100.0 * with_cache / raw, without_cache,
-      100.0 * without_cache / raw);
+      raw_rate, derive_rate, 100.0 * raw_rate / derive_rate, cached_rate,
+      100.0 * cached_rate / raw_rate, uncached_rate, 100.0 * uncached_rate / raw_rate);
 #if defined(__SANITIZE_ADDRESS__)
   GTEST_SKIP() << "rates are not meaningful under sanitizers";
 #else
-  EXPECT_GE(with_cache / raw, 0.8);
+  EXPECT_GE(cached_rate / raw_rate, 0.8);
 #endif
 }
 

@@ -88,13 +88,11 @@ TEST(KekSource, RefusesMalformedFiles) {
   EXPECT_THAT(error_of({.kind = Kind::file, .file = dir / "long"}), HasSubstr("longer than"));
   EXPECT_THAT(error_of({.kind = Kind::file, .file = dir.path()}),
               HasSubstr("is not a regular file"));
-  EXPECT_THAT(error_of({.kind = Kind::file, .file = dir / "missing"}),
-              HasSubstr("No such file"));
+  EXPECT_THAT(error_of({.kind = Kind::file, .file = dir / "missing"}), HasSubstr("No such file"));
 }
 
 TEST(KekSource, FromCommandOutput) {
-  const Kek k =
-      load_kek({.kind = Kind::command, .command = std::string("echo ") + kKekHex});
+  const Kek k = load_kek({.kind = Kind::command, .command = std::string("echo ") + kKekHex});
   EXPECT_TRUE(is_test_kek(k));
 }
 
@@ -106,9 +104,9 @@ TEST(KekSource, FailingCommandReportsExitStatusNotOutput) {
 }
 
 TEST(KekSource, CommandWithBadOutput) {
-  EXPECT_THAT(error_of({.kind = Kind::command, .command = "echo secretvalue"}),
-              AllOf(HasSubstr("output must be exactly 64 hex characters"),
-                    Not(HasSubstr("secretvalue"))));
+  EXPECT_THAT(
+      error_of({.kind = Kind::command, .command = "echo secretvalue"}),
+      AllOf(HasSubstr("output must be exactly 64 hex characters"), Not(HasSubstr("secretvalue"))));
   EXPECT_THAT(error_of({.kind = Kind::command, .command = "yes | head -c 100000"}),
               HasSubstr("more than"));
   EXPECT_THAT(error_of({.kind = Kind::command, .command = "   "}), HasSubstr("empty"));

@@ -33,15 +33,14 @@ class KeydTest : public ::testing::Test {
   void SetUp() override {
     test::write_file(dir_ / "seed", test::kDimoSeedHex, 0600);
     test::ScopedEnv env("OEMLINK_TEST_KEK", test::kKekHex);
-    const Kek kek =
-        load_kek({.kind = KekSourceConfig::Kind::env, .env_name = "OEMLINK_TEST_KEK"});
+    const Kek kek = load_kek({.kind = KekSourceConfig::Kind::env, .env_name = "OEMLINK_TEST_KEK"});
     import_vault(vault_, dir_ / "seed", kek);
   }
 
   std::unique_ptr<test::KeydProcess> start_keyd(std::vector<std::string> extra = {},
                                                 const char* kek = test::kKekHex) {
-    std::vector<std::string> args{"--vault", vault_.string(), "--socket", socket_.string(),
-                                  "--threads", "2"};
+    std::vector<std::string> args{"--vault",        vault_.string(), "--socket",
+                                  socket_.string(), "--threads",     "2"};
     args.insert(args.end(), extra.begin(), extra.end());
     return std::make_unique<test::KeydProcess>(
         args, std::vector<std::string>{std::string("OEMLINK_KEK=") + kek}, socket_);
@@ -101,7 +100,8 @@ TEST_F(KeydTest, WrongKekExitsWithAClearMessage) {
   auto keyd = start_keyd({}, test::kOtherKekHex);
   EXPECT_FALSE(keyd->running());
   const std::string log = test::read_file(keyd->log_file());
-  EXPECT_THAT(log, AllOf(HasSubstr("wrong key-encryption key"), Not(HasSubstr(test::kOtherKekHex))));
+  EXPECT_THAT(log,
+              AllOf(HasSubstr("wrong key-encryption key"), Not(HasSubstr(test::kOtherKekHex))));
   EXPECT_FALSE(fs::exists(socket_));
 }
 
@@ -225,8 +225,7 @@ TEST_F(KeydTest, SignRateThroughKeyd) {
   };
   const double one = rate(1);
   const double two = rate(2);
-  std::printf("[ rates   ] keyd sign: 1 client thread %.0f/s, 2 client threads %.0f/s\n", one,
-              two);
+  std::printf("[ rates   ] keyd sign: 1 client thread %.0f/s, 2 client threads %.0f/s\n", one, two);
 }
 
 // The socket path rules, with KeydServer in-process.

@@ -79,10 +79,9 @@ TEST_F(KeysCliTest, InitRefusesToReplaceWithoutForce) {
 TEST_F(KeysCliTest, KekFromFileOrCommand) {
   test::write_file(dir_ / "kek", std::string(test::kOtherKekHex) + "\n", 0600);
   CliRun r = keys({"import", "--seed-file", (dir_ / "seed").string(), "--vault", vault_,
-                "--kek-file", (dir_ / "kek").string()});
+                   "--kek-file", (dir_ / "kek").string()});
   ASSERT_EQ(r.rc, 0) << r.err;
-  r = keys({"address", "1", "--vault", vault_, "--kek-command",
-            "cat " + (dir_ / "kek").string()});
+  r = keys({"address", "1", "--vault", vault_, "--kek-command", "cat " + (dir_ / "kek").string()});
   EXPECT_EQ(r.rc, 0) << r.err;
   EXPECT_EQ(r.out, test::kDimoAddresses[1] + "\n");
   // $OEMLINK_KEK holds another key: the default source cannot unseal it.
@@ -98,7 +97,8 @@ TEST_F(KeysCliTest, UsageErrorsAndHelp) {
   for (const char* sub : {"init", "import", "address", "list"}) {
     CliRun r = keys({sub, "--help"});
     EXPECT_EQ(r.rc, 0) << sub;
-    EXPECT_THAT(r.out, AllOf(HasSubstr(std::string("oemlink keys ") + sub), HasSubstr("--kek-file")));
+    EXPECT_THAT(r.out,
+                AllOf(HasSubstr(std::string("oemlink keys ") + sub), HasSubstr("--kek-file")));
   }
   EXPECT_EQ(keys({"address"}).rc, 2);
   EXPECT_EQ(keys({"address", "2147483648"}).rc, 2);

@@ -105,8 +105,7 @@ TEST_F(SealedSeedTest, AnyFlippedByteIsDetected) {
   std::string bad_version = good;
   bad_version[14] = 2;
   test::write_file(vault_, bad_version, 0600);
-  EXPECT_THAT(error_of([&] { (void)unseal_vault(vault_, kek_); }),
-              HasSubstr("format version 2"));
+  EXPECT_THAT(error_of([&] { (void)unseal_vault(vault_, kek_); }), HasSubstr("format version 2"));
   test::write_file(vault_, good.substr(0, 40), 0600);
   EXPECT_THAT(error_of([&] { (void)unseal_vault(vault_, kek_); }), HasSubstr("wrong size"));
   test::write_file(vault_, "hello", 0600);
