@@ -12,5 +12,7 @@ using Args = std::vector<std::string>;
 int cmd_run(const Args& args);
 int cmd_check_config(const Args& args);
 int cmd_plugins(const Args& args);
+int cmd_verify(const Args& args);
+int cmd_keys(const Args& args);
 
 }  // namespace oemlink::cli

@@ -15,6 +15,8 @@ commands:
   check-config FILE            validate a configuration without running it
   plugins list --config FILE   list the configured drivers without starting anything
   plugins info PATH|NAME       show a driver library's name, version, ABI and settings
+  keys init|import|address|list  create or import the master seed; print addresses (never keys)
+  verify FILE [--keys]         check the signature of every event in a JSON Lines file
 
 options:
   --help       help for oemlink or a command (oemlink run --help)
@@ -43,6 +45,8 @@ int main(int argc, char** argv) {
   if (cmd == "run") return oemlink::cli::cmd_run(args);
   if (cmd == "check-config") return oemlink::cli::cmd_check_config(args);
   if (cmd == "plugins") return oemlink::cli::cmd_plugins(args);
+  if (cmd == "verify") return oemlink::cli::cmd_verify(args);
+  if (cmd == "keys") return oemlink::cli::cmd_keys(args);
   std::fprintf(stderr, "oemlink: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
   return 2;
 }

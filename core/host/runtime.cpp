@@ -2,6 +2,7 @@
 
 #include "core/config/driver_settings.hpp"
 #include "core/host/driver_instance.hpp"
+#include "core/host/vault_wiring.hpp"
 #include "core/loader/driver_library.hpp"
 #include "core/pipeline/json_writer.hpp"
 #include "core/uplink/jsonl_file_sink.hpp"
@@ -160,8 +161,20 @@ void Runtime::start() {
   for (auto* s : opts_.extra_sinks) sink_ptrs.push_back(s);
   if (sink_ptrs.empty())
     spdlog::warn("no sinks configured: events are built and counted, then discarded");
+  // Every event is signed: without a usable vault there is nothing worth sending.
+  try {
+    vault_ = open_configured_vault(cfg_);
+  } catch (const std::exception& e) {
+    throw StartupError(std::string("key vault: ") + e.what());
+  }
+  signer_ = std::make_unique<VaultSigner>(*vault_);
+  pipeline::EnvelopeSettings envelope;
+  envelope.chain_id = cfg_.dimo.chain_id;
+  envelope.vehicle_contract = cfg_.dimo.vehicle_contract;
+  envelope.synthetic_device_contract = cfg_.dimo.synthetic_device_contract;
+  envelope.source = cfg_.dimo.source;
   pipeline_ = std::make_unique<pipeline::Pipeline>(
-      pipeline::EventBuilder(pipeline::EnvelopeSettings{}), std::move(sink_ptrs), metrics_);
+      pipeline::EventBuilder(std::move(envelope), signer_.get()), std::move(sink_ptrs), metrics_);
 
   // Connections of a skipped driver need a lane of their own: they are never scheduled.
   passive_lane_ = sched_.add_driver(schedule::DriverLimits{});
@@ -653,6 +666,8 @@ void Runtime::drain_and_close() {
   }
   guard.reset();
   close_everything(in_flight() > 0);
+  log_stats();
+  spdlog::info("stopped");
 }
 
 void Runtime::close_everything(bool abandoned_any) {
@@ -690,8 +705,6 @@ void Runtime::close_everything(bool abandoned_any) {
     d->inst = nullptr;
   }
   if (pipeline_) pipeline_->flush();
-  log_stats();
-  spdlog::info("stopped");
 }
 
 void Runtime::log_stats() {

@@ -15,6 +15,7 @@
 #include "core/pipeline/pipeline.hpp"
 #include "core/schedule/poll_scheduler.hpp"
 #include "core/store/secret_store.hpp"
+#include "core/vault/key_vault.hpp"
 
 #include <oemlink/driver.h>
 
@@ -158,6 +159,8 @@ class Runtime {
   TicketPool tickets_;
   std::unique_ptr<net::CurlMultiClient> http_;
   std::vector<std::unique_ptr<pipeline::EventSink>> sinks_;
+  std::unique_ptr<vault::KeyVault> vault_;
+  std::unique_ptr<pipeline::DataSigner> signer_;
   std::unique_ptr<pipeline::Pipeline> pipeline_;
   std::unique_ptr<store::SecretStore> secrets_;
   std::mutex secrets_mu_;

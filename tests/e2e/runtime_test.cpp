@@ -57,6 +57,8 @@ class RuntimeTest : public ::testing::Test {
   config::Config make_config(const std::string& drivers, int cars, const std::string& driver,
                              const std::string& schedule = "shutdown_timeout: 5s") {
     std::string y = "data_dir: " + dir_.string() + "\nhttp: {allow_plain_http: true}\n" +
+                    "vault: {create_if_missing: true, kek: {file: " + (dir_ / "kek").string() +
+                    "}}\n" +
                     "schedule: {" + schedule + "}\n" + "drivers:\n" + drivers + "connections:\n";
     for (int i = 1; i <= cars; ++i) {
       y += "  - {id: car-" + std::to_string(i) + ", driver: " + driver + ", vin: 5YJ3E1EA7KF" +
