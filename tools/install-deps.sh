@@ -13,3 +13,12 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   libgtest-dev libgmock-dev googletest libbenchmark-dev \
   libsqlite3-dev libsecp256k1-dev \
   openssl ca-certificates python3 >/dev/null
+
+# ethers.js, for the test that checks our signatures with an independent Ethereum library.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+here="$(cd "$(dirname "$0")" && pwd)"
+if ! (cd "$here/verify-with-ethers" && npm ci --no-audit --no-fund --loglevel=error >/dev/null); then
+  echo "warning: npm ci in tools/verify-with-ethers failed; the ethers.js cross-check will be skipped" >&2
+fi

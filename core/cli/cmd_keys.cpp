@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "core/cli/keys_commands.hpp"
+#include "core/cli/commands.hpp"
 #include "core/config/config.hpp"
 #include "core/crypto/secp256k1_signer.hpp"
 #include "core/vault/in_process_vault.hpp"

@@ -6,6 +6,7 @@
 #include "core/loader/driver_library.hpp"
 #include "core/pipeline/json_writer.hpp"
 #include "core/uplink/jsonl_file_sink.hpp"
+#include "core/vault/child_registry.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
@@ -248,6 +249,20 @@ void Runtime::open_connections() {
   std::map<std::string_view, DriverInstance*> by_name;
   for (auto& d : drivers_) by_name[d->name] = d.get();
   int64_t now = sched_now();
+  // Key child numbers are claimed for good before any connection signs: a number that ever
+  // belonged to another connection (even one removed since) must never sign for this one.
+  std::vector<std::string> claim_error(cfg_.connections.size());
+  {
+    std::vector<std::pair<uint32_t, std::string_view>> claims;
+    claims.reserve(cfg_.connections.size());
+    for (const auto& cc : cfg_.connections) claims.emplace_back(cc.key_child, cc.id);
+    try {
+      vault::ChildRegistry registry(cfg_.data_dir / "keys.db");
+      for (auto& [i, why] : registry.claim_all(claims)) claim_error[i] = std::move(why);
+    } catch (const std::exception& e) {
+      throw StartupError(std::string("key child registry: ") + e.what());
+    }
+  }
   conns_.reserve(cfg_.connections.size());
   for (const config::ConnectionConfig& cc : cfg_.connections) {
     DriverInstance* d = by_name.at(cc.driver);  // the config loader checked the name exists
@@ -264,10 +279,15 @@ void Runtime::open_connections() {
     ConnectionRecord& r = conns_.back();
     // Every connection has a scheduler slot with the same index, even one that did not open,
     // so handles stay a plain index.
-    if (d->skipped || !d->inst) {
+    if (d->skipped || !d->inst || !claim_error[index].empty()) {
       sched_.add_connection(passive_lane_, now, 1, schedule::ConnMode::passive);
       sched_.report(index, schedule::ReportedState::failed, 0, now);
-      conns_skipped_.add();
+      if (!claim_error[index].empty()) {
+        spdlog::error("connection {} not opened: {}", r.id, claim_error[index]);
+        conns_open_failed_.add();
+      } else {
+        conns_skipped_.add();
+      }
       continue;
     }
     auto mode = d->cfg->mode == config::IngestMode::poll     ? schedule::ConnMode::poll

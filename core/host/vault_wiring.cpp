@@ -70,15 +70,17 @@ vault::KeyVaultPtr open_configured_vault(const config::Config& cfg) {
       !fs::exists(v.file)) {
     if (v.kek.kind == vault::KekSourceConfig::Kind::file && !fs::exists(v.kek.file)) {
       create_kek_file(v.kek.file);
-      spdlog::warn("vault: created KEK file {} (vault.create_if_missing); keep the KEK away from "
-                   "the data dir in production",
-                   v.kek.file.string());
+      spdlog::warn(
+          "vault: created KEK file {} (vault.create_if_missing); keep the KEK away from "
+          "the data dir in production",
+          v.kek.file.string());
     }
     vault::Kek kek = vault::load_kek(v.kek);
     vault::create_random_vault(v.file, kek);
-    spdlog::warn("vault: created a new random seed in {} (vault.create_if_missing); production "
-                 "deployments create or import it with `oemlink keys`",
-                 v.file.string());
+    spdlog::warn(
+        "vault: created a new random seed in {} (vault.create_if_missing); production "
+        "deployments create or import it with `oemlink keys`",
+        v.file.string());
   }
   return vault::open_vault(v);
 }

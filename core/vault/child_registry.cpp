@@ -104,57 +104,84 @@ ChildRegistry::~ChildRegistry() {
   if (impl_ && impl_->db) sqlite3_close(impl_->db);
 }
 
+namespace {
+
+// The statements one claim needs, prepared once per transaction so a start-up claiming a
+// million connections costs one transaction, not a million.
+struct ClaimStatements {
+  ChildRegistry::Impl& impl;
+  ChildRegistry::Impl::Stmt by_child{impl, "SELECT connection_id FROM children WHERE child = ?1"};
+  ChildRegistry::Impl::Stmt by_id{impl, "SELECT child FROM children WHERE connection_id = ?1"};
+  ChildRegistry::Impl::Stmt insert{
+      impl, "INSERT INTO children(child, connection_id, created_ms) VALUES(?1, ?2, ?3)"};
+
+  // Inside a write transaction. Throws VaultError on a conflict, naming both parties.
+  void claim(uint32_t child, std::string_view connection_id) {
+    check_child_number(child);
+    if (connection_id.empty())
+      throw VaultError("cannot claim child " + std::to_string(child) +
+                       ": the connection id is empty");
+    sqlite3_reset(by_child.s);
+    sqlite3_bind_int64(by_child.s, 1, child);
+    if (by_child.step()) {
+      const std::string owner(reinterpret_cast<const char*>(sqlite3_column_text(by_child.s, 0)));
+      if (owner != connection_id) {
+        throw VaultError("key child " + std::to_string(child) + " of connection '" +
+                         std::string(connection_id) + "' already belongs to connection '" + owner +
+                         "' (child numbers are never reused, even after a connection is "
+                         "removed; use an unused number)");
+      }
+      return;
+    }
+    sqlite3_reset(by_id.s);
+    sqlite3_bind_text(by_id.s, 1, connection_id.data(), static_cast<int>(connection_id.size()),
+                      SQLITE_STATIC);
+    if (by_id.step()) {
+      const auto had = static_cast<uint32_t>(sqlite3_column_int64(by_id.s, 0));
+      throw VaultError("connection '" + std::string(connection_id) +
+                       "' already signs with key child " + std::to_string(had) +
+                       "; changing it to " + std::to_string(child) +
+                       " would change its address (its synthetic device is minted for the old "
+                       "one)");
+    }
+    sqlite3_reset(insert.s);
+    sqlite3_bind_int64(insert.s, 1, child);
+    sqlite3_bind_text(insert.s, 2, connection_id.data(), static_cast<int>(connection_id.size()),
+                      SQLITE_STATIC);
+    sqlite3_bind_int64(insert.s, 3, now_ms());
+    insert.step();
+  }
+};
+
+}  // namespace
+
 void ChildRegistry::claim(uint32_t child, std::string_view connection_id) {
-  check_child_number(child);
-  if (connection_id.empty())
-    throw VaultError("cannot claim child " + std::to_string(child) +
-                     ": the connection id is empty");
+  std::pair<uint32_t, std::string_view> one[] = {{child, connection_id}};
+  auto failures = claim_all(one);
+  if (!failures.empty()) throw VaultError(failures.front().second);
+}
+
+std::vector<std::pair<size_t, std::string>> ChildRegistry::claim_all(
+    std::span<const std::pair<uint32_t, std::string_view>> claims) {
+  std::vector<std::pair<size_t, std::string>> failures;
   std::lock_guard lock(impl_->mu);
   // IMMEDIATE: take the write lock before reading, so two processes cannot both see "free".
   impl_->exec("BEGIN IMMEDIATE");
   try {
-    {
-      Impl::Stmt by_child(*impl_, "SELECT connection_id FROM children WHERE child = ?1");
-      sqlite3_bind_int64(by_child.s, 1, child);
-      if (by_child.step()) {
-        const std::string owner(reinterpret_cast<const char*>(sqlite3_column_text(by_child.s, 0)));
-        if (owner != connection_id) {
-          throw VaultError("key child " + std::to_string(child) + " of connection '" +
-                           std::string(connection_id) + "' already belongs to connection '" +
-                           owner +
-                           "' (child numbers are never reused, even after a connection is "
-                           "removed; use an unused number)");
-        }
-        impl_->exec("COMMIT");
-        return;
+    ClaimStatements st{*impl_};
+    for (size_t i = 0; i < claims.size(); ++i) {
+      try {
+        st.claim(claims[i].first, claims[i].second);
+      } catch (const VaultError& e) {
+        failures.emplace_back(i, e.what());
       }
     }
-    {
-      Impl::Stmt by_id(*impl_, "SELECT child FROM children WHERE connection_id = ?1");
-      sqlite3_bind_text(by_id.s, 1, connection_id.data(), static_cast<int>(connection_id.size()),
-                        SQLITE_STATIC);
-      if (by_id.step()) {
-        const auto had = static_cast<uint32_t>(sqlite3_column_int64(by_id.s, 0));
-        throw VaultError("connection '" + std::string(connection_id) +
-                         "' already signs with key "
-                         "child " +
-                         std::to_string(had) + "; changing it to " + std::to_string(child) +
-                         " would change its address (its synthetic device is minted for the old "
-                         "one)");
-      }
-    }
-    Impl::Stmt ins(*impl_,
-                   "INSERT INTO children(child, connection_id, created_ms) VALUES(?1, ?2, ?3)");
-    sqlite3_bind_int64(ins.s, 1, child);
-    sqlite3_bind_text(ins.s, 2, connection_id.data(), static_cast<int>(connection_id.size()),
-                      SQLITE_STATIC);
-    sqlite3_bind_int64(ins.s, 3, now_ms());
-    ins.step();
-    impl_->exec("COMMIT");
   } catch (...) {
     sqlite3_exec(impl_->db, "ROLLBACK", nullptr, nullptr, nullptr);
     throw;
   }
+  impl_->exec("COMMIT");
+  return failures;
 }
 
 uint32_t ChildRegistry::next_free() {

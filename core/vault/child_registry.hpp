@@ -10,8 +10,10 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace oemlink::vault {
@@ -35,6 +37,13 @@ class ChildRegistry {
   // another connection, or both child numbers when the connection already has another child.
   void claim(uint32_t child, std::string_view connection_id);
 
+  // [any-thread] Claims many in one transaction (a start-up with a large fleet). Returns the
+  // index and message of each claim that conflicts; the others are recorded.
+  std::vector<std::pair<size_t, std::string>> claim_all(
+      std::span<const std::pair<uint32_t, std::string_view>> claims);
+
+  struct Impl;
+
   // [any-thread] One more than the highest child ever claimed (0 for an empty registry), so
   // tooling proposes numbers that were never used, not even by removed connections.
   [[nodiscard]] uint32_t next_free();
@@ -46,7 +55,6 @@ class ChildRegistry {
   [[nodiscard]] std::vector<ChildClaim> list();
 
  private:
-  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 

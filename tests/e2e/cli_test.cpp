@@ -1,83 +1,12 @@
 // The `oemlink` executable as operators use it: exit codes, messages, and a graceful SIGTERM.
-#include <gtest/gtest.h>
-
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include "tests/e2e/cli_fixture.hpp"
 
 #include <chrono>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 namespace {
 
-namespace fs = std::filesystem;
-const fs::path kExe = fs::path(OEMLINK_BINARY_DIR) / "oemlink";
-const fs::path kSource = OEMLINK_SOURCE_DIR;
-
-struct Result {
-  int rc = -1;
-  std::string out, err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-class CliTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("oemlink-cli-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  pid_t spawn(const std::vector<std::string>& args) {
-    pid_t pid = fork();
-    if (pid == 0) {
-      if (chdir(dir_.c_str()) != 0) _exit(127);
-      int out = open((dir_ / "stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      int err = open((dir_ / "stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      dup2(out, 1);
-      dup2(err, 2);
-      std::vector<char*> argv;
-      std::string exe = kExe.string();
-      argv.push_back(exe.data());
-      for (auto& a : const_cast<std::vector<std::string>&>(args)) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(exe.c_str(), argv.data());
-      _exit(127);
-    }
-    return pid;
-  }
-  Result wait_for(pid_t pid) {
-    int status = 0;
-    waitpid(pid, &status, 0);
-    Result r;
-    r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    r.out = slurp(dir_ / "stdout");
-    r.err = slurp(dir_ / "stderr");
-    return r;
-  }
-  Result run(const std::vector<std::string>& args) { return wait_for(spawn(args)); }
-  fs::path write(const std::string& name, const std::string& text) {
-    std::ofstream(dir_ / name) << text;
-    return dir_ / name;
-  }
-
-  fs::path dir_;
-};
-
-#define EXPECT_HAS(hay, needle) EXPECT_NE((hay).find(needle), std::string::npos) << (hay)
+using namespace oemlink::testing;
 
 TEST_F(CliTest, VersionHelpAndUsageErrors) {
   auto v = run({"--version"});
@@ -167,6 +96,7 @@ TEST_F(CliTest, SigtermStopsGracefullyAfterInFlightPollsFinish) {
   auto f =
       write("slow.yaml",
             "data_dir: data\n"
+            "vault: {create_if_missing: true, kek: {file: data/kek.hex}}\n"
             "drivers:\n"
             "  - {name: mock, library: mock, poll_interval: 100ms, settings: {latency: 400ms}}\n"
             "connections:\n"

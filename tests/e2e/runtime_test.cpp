@@ -58,8 +58,8 @@ class RuntimeTest : public ::testing::Test {
                              const std::string& schedule = "shutdown_timeout: 5s") {
     std::string y = "data_dir: " + dir_.string() + "\nhttp: {allow_plain_http: true}\n" +
                     "vault: {create_if_missing: true, kek: {file: " + (dir_ / "kek").string() +
-                    "}}\n" +
-                    "schedule: {" + schedule + "}\n" + "drivers:\n" + drivers + "connections:\n";
+                    "}}\n" + "schedule: {" + schedule + "}\n" + "drivers:\n" + drivers +
+                    "connections:\n";
     for (int i = 1; i <= cars; ++i) {
       y += "  - {id: car-" + std::to_string(i) + ", driver: " + driver + ", vin: 5YJ3E1EA7KF" +
            std::to_string(100000 + i) + ", vehicle_token_id: " + std::to_string(i) +

@@ -2,7 +2,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "core/cli/keys_commands.hpp"
+#include "core/cli/commands.hpp"
 #include "tests/vault/test_support.hpp"
 
 namespace oemlink::cli {
