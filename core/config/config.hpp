@@ -95,11 +95,46 @@ struct FileSinkConfig {
   Duration flush_interval{1'000};
 };
 
+// DIMO's ingest node: one CloudEvent per POST over mutual TLS.
+struct HttpsSinkConfig {
+  std::string url;          // https://…/
+  std::string client_cert;  // PEM; its subject CN is the integration's address
+  std::string client_key;   // PEM
+  std::string ca_file;      // the ingest node's CA; empty: system store
+  uint32_t max_in_flight = 64;
+  Duration timeout{10'000};
+};
+
+// An MQTT broker (libmosquitto), QoS 1, one topic per vehicle.
+struct MqttSinkConfig {
+  std::string host = "127.0.0.1";
+  uint32_t port = 1883;
+  std::string client_id;  // empty: "oemlink-<sink name>"
+  std::string username;
+  std::string password;   // secret: use ${ENV} or ${file:...}
+  // {connection} = connection id, {vehicle_token} = the subject DID's token id.
+  std::string topic = "oemlink/{connection}";
+  Duration keepalive{30'000};
+  std::string ca_file, client_cert, client_key;  // TLS when ca_file is set
+  uint32_t max_in_flight = 256;
+};
+
 struct SinkConfig {
   std::string name;
-  std::string type;  // "file" (others arrive with the uplink issue)
+  std::string type;  // file | dimo_https | mqtt
   FileSinkConfig file;
+  HttpsSinkConfig https;
+  MqttSinkConfig mqtt;
   Position position;
+};
+
+// The durable outbox between the pipeline and the sinks.
+struct OutboxConfig {
+  uint64_t max_bytes = 1ull << 30;
+  uint64_t max_records = 10'000'000;
+  enum class FullPolicy { block, drop_oldest };
+  FullPolicy full_policy = FullPolicy::block;
+  Duration commit_delay{5};  // group-commit window
 };
 
 // Chain constants for the CloudEvent envelope; defaults are DIMO's production values
@@ -142,6 +177,7 @@ struct Config {
   ScheduleConfig schedule;
   DimoConfig dimo;
   VaultSettings vault;
+  OutboxConfig outbox;
   std::vector<DriverConfig> drivers;
   std::vector<ConnectionConfig> connections;
   std::vector<SinkConfig> sinks;
