@@ -64,6 +64,7 @@ struct OutboxStats {
   uint64_t corrupt = 0;          // records moved aside since open
   uint64_t dead_letters = 0;     // rows in the dead-letter table (all time)
   uint64_t durable_seq = 0;
+  uint64_t commits = 0;          // writer transactions since open (appended / commits = batch)
 };
 
 struct DeadLetter {
