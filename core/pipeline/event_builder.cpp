@@ -49,29 +49,8 @@ Event EventBuilder::build(const ConnectionIdentity& conn,
   for (const auto& r : readings) ev.time_ms = std::max(ev.time_ms, r.timestamp_ms);
   ev.id = ids_.next(ev.time_ms);
 
-  // data: serialized exactly once; these bytes are signed and embedded unchanged.
-  data_.clear();
-  data_ += "{\"signals\":[";
-  for (size_t i = 0; i < readings.size(); ++i) {
-    const auto& r = readings[i];
-    if (i) data_.push_back(',');
-    data_ += "{\"name\":";
-    append_json_string(data_, view(r.name));
-    data_ += ",\"timestamp\":";
-    append_rfc3339_ms(data_, r.timestamp_ms);
-    data_ += ",\"value\":";
-    append_value(data_, r);
-    data_.push_back('}');
-  }
-  data_.push_back(']');
-  if (!conn.vin.empty()) {
-    data_ += ",\"vin\":";
-    append_json_string(data_, conn.vin);
-  }
-  data_.push_back('}');
-
   std::string& j = ev.json;
-  j.reserve(data_.size() + 512);
+  j.reserve(512 + 112 * readings.size());
   j += "{\"specversion\":\"1.0\",\"id\":\"";
   j += ev.id;
   j += "\",\"source\":";
@@ -89,15 +68,43 @@ Event EventBuilder::build(const ConnectionIdentity& conn,
   j += "\",\"type\":\"dimo.status\",\"time\":";
   append_rfc3339_ms(j, ev.time_ms);
   j += ",\"dataversion\":\"default/v1.0\",\"datacontenttype\":\"application/json\"";
-  if (signer_) {
-    j += ",\"signature\":\"";
-    j += signer_->sign(conn.key_child, data_);
-    j.push_back('"');
-  }
+
+  // data: serialized exactly once, in place; these bytes are signed and never re-encoded.
+  // (`signature` follows `data`: member order means nothing in JSON, and writing data first
+  // saves copying it.)
   j += ",\"data\":";
   ev.data_offset = j.size();
-  ev.data_size = data_.size();
-  j += data_;
+  j += "{\"signals\":[";
+  for (size_t i = 0; i < readings.size(); ++i) {
+    const auto& r = readings[i];
+    if (i) j.push_back(',');
+    j += "{\"name\":";
+    append_json_string(j, view(r.name));
+    j += ",\"timestamp\":";
+    // A batch's readings mostly share a timestamp (one OEM snapshot): format each time once.
+    if (r.timestamp_ms != last_ts_ || last_ts_text_.empty()) {
+      last_ts_text_.clear();
+      append_rfc3339_ms(last_ts_text_, r.timestamp_ms);
+      last_ts_ = r.timestamp_ms;
+    }
+    j += last_ts_text_;
+    j += ",\"value\":";
+    append_value(j, r);
+    j.push_back('}');
+  }
+  j.push_back(']');
+  if (!conn.vin.empty()) {
+    j += ",\"vin\":";
+    append_json_string(j, conn.vin);
+  }
+  j.push_back('}');
+  ev.data_size = j.size() - ev.data_offset;
+  if (signer_) {
+    std::string sig = signer_->sign(conn.key_child, ev.data());
+    j += ",\"signature\":\"";
+    j += sig;
+    j.push_back('"');
+  }
   j.push_back('}');
   return ev;
 }

@@ -52,7 +52,8 @@ class EventBuilder {
   EventIdGenerator ids_;
   std::string producer_prefix_;  // did:erc721:<chain>:<synthetic contract>:
   std::string subject_prefix_;   // did:erc721:<chain>:<vehicle contract>:
-  std::string data_;             // reused buffer
+  int64_t last_ts_ = 0;          // the timestamp last_ts_text_ spells
+  std::string last_ts_text_;
 };
 
 }  // namespace oemlink::pipeline
