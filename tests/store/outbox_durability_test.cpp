@@ -1,0 +1,289 @@
+// What survives a crash, what is on disk, and what happens to bad bytes and wrong keys.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/store/outbox_store.hpp"
+#include "tests/store/store_test_util.hpp"
+
+namespace oemlink::store {
+namespace {
+
+using testing::file_contains;
+using testing::key_of;
+using testing::TempDir;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+OutboxOptions options(const TempDir& dir) {
+  OutboxOptions o;
+  o.path = dir.path() / "outbox.db";
+  o.sinks = {"dimo"};
+  o.max_commit_delay = 2ms;
+  return o;
+}
+
+std::string event_json(uint64_t i) {
+  return R"({"id":"ev-)" + std::to_string(i) + R"(","data":{"lat":52.52,"odometer":)" +
+         std::to_string(i) + "}}";
+}
+
+std::vector<OutboxRecord> read_all(OutboxStore& box) {
+  return box.read("dimo", 0, 1'000'000);
+}
+
+// A plain SQLite connection to the same file: the fault injector.
+class RawDb {
+ public:
+  explicit RawDb(const fs::path& p) {
+    EXPECT_EQ(sqlite3_open(p.c_str(), &db_), SQLITE_OK);
+    sqlite3_busy_timeout(db_, 10'000);
+  }
+  ~RawDb() { sqlite3_close(db_); }
+  int64_t count(const std::string& sql) {
+    sqlite3_stmt* st = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sql;
+    int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_finalize(st);
+    return n;
+  }
+  // XORs one byte of a record's sealed payload in place.
+  void flip_payload(uint64_t seq, int offset) {
+    sqlite3_blob* blob = nullptr;
+    ASSERT_EQ(
+        sqlite3_blob_open(db_, "main", "records", "payload", static_cast<int64_t>(seq), 1, &blob),
+        SQLITE_OK);
+    uint8_t b = 0;
+    ASSERT_EQ(sqlite3_blob_read(blob, &b, 1, offset), SQLITE_OK);
+    b ^= 0x40;
+    ASSERT_EQ(sqlite3_blob_write(blob, &b, 1, offset), SQLITE_OK);
+    sqlite3_blob_close(blob);
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+// The child appends `n` events, waits until the last is reported durable and leaves without
+// running any destructor: whatever was reported durable must be on disk.
+TEST(OutboxDurability, EverythingReportedDurableSurvivesAnAbruptExit) {
+  TempDir dir;
+  constexpr uint64_t kN = 300;
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    try {
+      std::atomic<uint64_t> durable{0};
+      auto* box = new OutboxStore(options(dir), key_of(1), [&](uint64_t s) { durable = s; });
+      uint64_t last = 0;
+      for (uint64_t i = 1; i <= kN; ++i)
+        last = *box->append("ev-" + std::to_string(i), "c", event_json(i));
+      while (durable.load() < last) std::this_thread::sleep_for(1ms);
+      _exit(0);  // no destructor, no flush
+    } catch (...) {
+      _exit(2);
+    }
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 0);
+
+  OutboxStore box(options(dir), key_of(1), nullptr);
+  auto records = read_all(box);
+  ASSERT_EQ(records.size(), kN);
+  for (uint64_t i = 1; i <= kN; ++i) {
+    EXPECT_EQ(records[i - 1].seq, i);
+    EXPECT_EQ(records[i - 1].event_id, "ev-" + std::to_string(i));
+    EXPECT_EQ(records[i - 1].json, event_json(i));
+  }
+  EXPECT_EQ(box.append("ev-next", "c", event_json(0)), kN + 1);
+}
+
+// SIGKILL at an arbitrary moment while appends stream in: every seq the callback reported before
+// the kill is present afterwards, and numbering continues above everything stored.
+TEST(OutboxDurability, SigkillWhileAppendingLosesNothingReportedDurable) {
+  TempDir dir;
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    close(fds[0]);
+    try {
+      auto* box = new OutboxStore(options(dir), key_of(1), [&](uint64_t s) {
+        // Written only after the commit returned: a report the parent sees is durable.
+        (void)!write(fds[1], &s, sizeof s);
+      });
+      for (uint64_t i = 1;; ++i) {
+        if (!box->append("ev-" + std::to_string(i), "c", event_json(i))) _exit(3);
+        if (i % 16 == 0) std::this_thread::sleep_for(100us);
+      }
+    } catch (...) {
+      _exit(2);
+    }
+  }
+  close(fds[1]);
+  uint64_t reported = 0;
+  uint64_t s = 0;
+  while (reported < 500 && read(fds[0], &s, sizeof s) == sizeof s) reported = std::max(reported, s);
+  kill(pid, SIGKILL);
+  while (read(fds[0], &s, sizeof s) == sizeof s) reported = std::max(reported, s);
+  close(fds[0]);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFSIGNALED(status));
+  ASSERT_GE(reported, 500u);
+
+  OutboxStore box(options(dir), key_of(1), nullptr);
+  auto records = read_all(box);
+  ASSERT_GE(records.size(), reported);
+  for (uint64_t i = 1; i <= reported; ++i) {
+    ASSERT_EQ(records[i - 1].seq, i);
+    EXPECT_EQ(records[i - 1].event_id, "ev-" + std::to_string(i));
+  }
+  EXPECT_EQ(box.stats().corrupt, 0u);
+  EXPECT_EQ(*box.append("ev-next", "c", event_json(0)), records.back().seq + 1);
+}
+
+TEST(OutboxDurability, CorruptRecordIsMovedAsideCountedAndOthersStillDelivered) {
+  TempDir dir;
+  {
+    OutboxStore box(options(dir), key_of(1), nullptr);
+    for (uint64_t i = 1; i <= 3; ++i) box.append("ev-" + std::to_string(i), "c", event_json(i));
+  }
+  RawDb raw(options(dir).path);
+  raw.flip_payload(2, 20);  // inside the ciphertext
+
+  OutboxStore box(options(dir), key_of(1), nullptr);
+  auto records = read_all(box);
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].seq, 1u);
+  EXPECT_EQ(records[1].seq, 3u);
+  EXPECT_EQ(box.stats().corrupt, 1u);
+  EXPECT_EQ(box.stats().depth, 2u);
+  EXPECT_EQ(raw.count("SELECT COUNT(*) FROM corrupt WHERE seq = 2 AND event_id = 'ev-2'"), 1);
+  EXPECT_EQ(raw.count("SELECT COUNT(*) FROM records WHERE seq = 2"), 0);
+  // Moved, not re-reported on every read; and it does not hold the cursor back.
+  EXPECT_EQ(read_all(box).size(), 2u);
+  EXPECT_EQ(box.stats().corrupt, 1u);
+  box.ack("dimo", {1, 3});
+  EXPECT_EQ(box.cursor("dimo"), 3u);
+}
+
+TEST(OutboxDurability, RecordsCannotBeSwappedBetweenSeqs) {
+  TempDir dir;
+  {
+    OutboxStore box(options(dir), key_of(1), nullptr);
+    for (uint64_t i = 1; i <= 2; ++i) box.append("ev-" + std::to_string(i), "c", event_json(i));
+  }
+  {
+    RawDb raw(options(dir).path);
+    EXPECT_EQ(raw.count("UPDATE records SET payload = (SELECT payload FROM records WHERE seq = 1) "
+                        "WHERE seq = 2 RETURNING 1"),
+              1);
+  }
+  OutboxStore box(options(dir), key_of(1), nullptr);
+  EXPECT_EQ(read_all(box).size(), 1u);
+  EXPECT_EQ(box.stats().corrupt, 1u);
+}
+
+TEST(OutboxDurability, WrongDataKeyFailsAtOpen) {
+  TempDir dir;
+  { OutboxStore box(options(dir), key_of(1), nullptr); }
+  try {
+    OutboxStore box(options(dir), key_of(2), nullptr);
+    FAIL() << "opened with the wrong key";
+  } catch (const StoreError& e) {
+    EXPECT_NE(std::string(e.what()).find("data key does not match"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("outbox.db"), std::string::npos) << e.what();
+  }
+}
+
+TEST(OutboxDurability, NoEventPlaintextOnDiskAndFilesArePrivate) {
+  TempDir dir;
+  const std::string secret = "LOCATION-48.8584-2.2945-VERY-DISTINCT";
+  const fs::path db = options(dir).path;
+  auto scan = [&] {
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      fs::path p = db.string() + suffix;
+      if (!fs::exists(p)) continue;
+      EXPECT_FALSE(file_contains(p, secret)) << p;
+      EXPECT_FALSE(file_contains(p, "odometer")) << p;
+      struct stat st {};
+      ASSERT_EQ(stat(p.c_str(), &st), 0);
+      EXPECT_EQ(st.st_mode & 077, 0u) << p;
+    }
+  };
+  {
+    OutboxStore box(options(dir), key_of(1), nullptr);
+    for (int i = 0; i < 50; ++i) {
+      box.append("ev-" + std::to_string(i), "c", R"({"odometer":1,"where":")" + secret + "\"}");
+    }
+    box.flush();
+    ASSERT_TRUE(fs::exists(db.string() + "-wal"));
+    scan();
+    box.dead_letter("dimo", 1, "rejected");
+    scan();
+    EXPECT_EQ(box.read("dimo", 0, 1)[0].json.find(secret) != std::string::npos, true);
+  }
+  scan();
+  EXPECT_TRUE(file_contains(db, "ev-1"));  // ids are deliberately clear
+}
+
+TEST(SealedDataKey, CreatedPrivateAndReloaded) {
+  TempDir dir;
+  const fs::path p = dir.path() / "keys" / "outbox.key";
+  DataKey a = load_or_create_sealed_data_key(p, key_of(7));
+  struct stat st {};
+  ASSERT_EQ(stat(p.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(load_or_create_sealed_data_key(p, key_of(7)), a);
+  EXPECT_NE(a, DataKey{});
+  // The file holds the key only sealed.
+  std::string raw = testing::read_bytes(p);
+  EXPECT_EQ(raw.find(std::string(reinterpret_cast<const char*>(a.data()), a.size())),
+            std::string::npos);
+  for (const auto& e : fs::directory_iterator(p.parent_path())) {
+    EXPECT_EQ(e.path().filename(), "outbox.key") << "temporary file left behind";
+  }
+}
+
+TEST(SealedDataKey, WrongKekOrCorruptedFileSaysSo) {
+  TempDir dir;
+  const fs::path p = dir.path() / "outbox.key";
+  load_or_create_sealed_data_key(p, key_of(7));
+  const std::string expected =
+      "cannot unseal " + p.string() + ": wrong key-encryption key or corrupted file";
+  try {
+    load_or_create_sealed_data_key(p, key_of(8));
+    FAIL();
+  } catch (const StoreError& e) {
+    EXPECT_EQ(e.what(), expected);
+  }
+  std::string raw = testing::read_bytes(p);
+  raw[raw.size() / 2] ^= 1;
+  {
+    std::ofstream out(p, std::ios::binary | std::ios::trunc);
+    out << raw;
+  }
+  try {
+    load_or_create_sealed_data_key(p, key_of(7));
+    FAIL();
+  } catch (const StoreError& e) {
+    EXPECT_EQ(e.what(), expected);
+  }
+}
+
+}  // namespace
+}  // namespace oemlink::store
