@@ -148,6 +148,7 @@ void reconcile_cursors(Db& db, const std::vector<std::string>& sinks, OpenState&
   const int64_t min_seq = scalar(db, "SELECT MIN(seq) FROM records");
   const uint64_t start = min_seq > 0 ? static_cast<uint64_t>(min_seq) - 1 : state.high_seq;
   for (const std::string& sink : sinks) {
+    if (state.cursors.contains(sink)) continue;  // listed twice
     if (auto it = stored.find(sink); it != stored.end()) {
       state.cursors[sink] = it->second;
       continue;

@@ -177,9 +177,13 @@ void OutboxStore::Impl::commit(std::vector<Pending>& batch) {
         std::lock_guard db_lock(db_mu);
         Transaction tx(db);
         {
-          Stmt ins(db,
-                   "INSERT INTO records(seq, event_id, connection_id, appended_ms, size, payload) "
-                   "VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+          // A retry after a COMMIT that reported failure but did persist must not fail on its
+          // own rows forever; seqs are never reused, so an existing row is this one.
+          Stmt ins(db, failures == 0
+                           ? "INSERT INTO records(seq, event_id, connection_id, appended_ms, size, "
+                             "payload) VALUES(?1, ?2, ?3, ?4, ?5, ?6)"
+                           : "INSERT OR IGNORE INTO records(seq, event_id, connection_id, "
+                             "appended_ms, size, payload) VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
           for (size_t i = 0; i < batch.size(); ++i) {
             const Pending& p = batch[i];
             ins.bind(1, static_cast<int64_t>(p.seq));

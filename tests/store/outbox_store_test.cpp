@@ -193,6 +193,15 @@ TEST(OutboxStore, NewSinkReceivesEverythingStoredAndRemovedSinkStopsPinning) {
   EXPECT_THROW(box.cursor("archive"), StoreError);
 }
 
+TEST(OutboxStore, SinkListedTwiceIsOneSink) {
+  TempDir dir;
+  OutboxStore box(options(dir, {"dimo", "dimo"}), key_of(1), nullptr);
+  box.append("ev", "c", json_of(1));
+  box.flush();
+  box.ack("dimo", {1});
+  EXPECT_EQ(box.stats().depth, 0u);
+}
+
 TEST(OutboxStore, BlockPolicyRefusesAtTheBoundAndAcceptsAfterAcks) {
   TempDir dir;
   OutboxOptions o = options(dir);
