@@ -1,5 +1,6 @@
 // The schema: which keys exist where, their defaults (in config.hpp), and the checks that span
 // entries (unique names, references between sections).
+#include <algorithm>
 #include <cstring>
 #include <map>
 
@@ -15,9 +16,8 @@ namespace {
 namespace fs = std::filesystem;
 using std::string_view_literals::operator""sv;
 
-constexpr std::string_view kTopKeys[] = {"data_dir", "logging", "http",        "schedule",
-                                         "dimo",     "vault",   "drivers",     "connections",
-                                         "sinks"};
+constexpr std::string_view kTopKeys[] = {"data_dir", "logging", "http",    "schedule",    "dimo",
+                                         "vault",    "outbox",  "drivers", "connections", "sinks"};
 constexpr std::string_view kDimoKeys[] = {"chain_id", "vehicle_contract",
                                           "synthetic_device_contract", "source"};
 constexpr std::string_view kVaultKeys[] = {"file", "kek", "backend", "keyd_socket",
@@ -37,9 +37,22 @@ constexpr std::string_view kRateLimitKeys[] = {"per_second", "burst"};
 constexpr std::string_view kConnectionKeys[] = {
     "id",        "driver",       "vin", "identifiers", "vehicle_token_id", "synthetic_token_id",
     "key_child", "poll_interval"};
-constexpr std::string_view kSinkKeys[] = {"name",         "type",       "path",
-                                          "rotate_bytes", "keep_files", "flush_interval"};
-constexpr std::string_view kSinkTypes[] = {"file"};
+constexpr std::string_view kSinkKeys[] = {
+    "name",           "type",     "path",        "rotate_bytes", "keep_files",
+    "flush_interval", "url",      "client_cert", "client_key",   "ca_file",
+    "max_in_flight",  "timeout",  "host",        "port",         "client_id",
+    "username",       "password", "topic",       "keepalive"};
+constexpr std::string_view kSinkTypes[] = {"file", "dimo_https", "mqtt"};
+// Which of kSinkKeys each type takes (besides name and type).
+constexpr std::string_view kFileSinkKeys[] = {"path", "rotate_bytes", "keep_files",
+                                              "flush_interval"};
+constexpr std::string_view kHttpsSinkKeys[] = {"url",     "client_cert",   "client_key",
+                                               "ca_file", "max_in_flight", "timeout"};
+constexpr std::string_view kMqttSinkKeys[] = {
+    "host",      "port",    "client_id",   "username",   "password",     "topic",
+    "keepalive", "ca_file", "client_cert", "client_key", "max_in_flight"};
+constexpr std::string_view kOutboxKeys[] = {"max_bytes", "max_records", "full_policy",
+                                            "commit_delay"};
 
 constexpr double kMaxJitter = 0.5;
 constexpr uint32_t kHardenedChildLimit = 1u << 31;
@@ -149,6 +162,7 @@ class ConfigReader {
     config.vault.file = config.data_dir / "vault.sealed";
     config.vault.keyd_socket = config.data_dir / "keyd.sock";
     if (const Field* vault = top.find("vault")) read_vault(*vault, config.data_dir, config.vault);
+    if (const Field* outbox = top.find("outbox")) read_outbox(*outbox, config.outbox);
 
     UniqueNames driver_names(reader_, "driver name");
     if (const Field* drivers = top.find("drivers")) {
@@ -229,10 +243,10 @@ class ConfigReader {
     Fields fields = reader_.mapping(field, kDimoKeys);
     out.position = diagnostics_.position(field.mark);
     reader_.read(fields, "chain_id", out.chain_id);
-    for (auto [key, target] : {std::pair{"vehicle_contract", &out.vehicle_contract},
-                               std::pair{"synthetic_device_contract",
-                                         &out.synthetic_device_contract},
-                               std::pair{"source", &out.source}}) {
+    for (auto [key, target] :
+         {std::pair{"vehicle_contract", &out.vehicle_contract},
+          std::pair{"synthetic_device_contract", &out.synthetic_device_contract},
+          std::pair{"source", &out.source}}) {
       std::string value;
       if (!reader_.read(fields, key, value)) continue;
       if (!is_address(value)) {
@@ -401,6 +415,63 @@ class ConfigReader {
                               " (configure it under drivers:)");
   }
 
+  // Certificates, keys and CA bundles ship next to the config, like ${file:...} secrets.
+  void read_input_path(const Fields& fields, std::string_view key, std::string& out) {
+    if (reader_.read(fields, key, out) && !out.empty())
+      out = resolve(reader_.base_dir(), out).string();
+  }
+
+  void read_https_sink(const Fields& fields, HttpsSinkConfig& out) {
+    reader_.require(fields, "url");
+    if (reader_.read(fields, "url", out.url) && out.url.rfind("https://", 0) != 0 &&
+        out.url.rfind("http://", 0) != 0)
+      reader_.invalid(*fields.find("url"), "expected an https:// URL");
+    read_input_path(fields, "client_cert", out.client_cert);
+    read_input_path(fields, "client_key", out.client_key);
+    read_input_path(fields, "ca_file", out.ca_file);
+    if (out.client_cert.empty() != out.client_key.empty())
+      reader_.error(*fields.find(out.client_cert.empty() ? "client_key" : "client_cert"),
+                    "client_cert and client_key go together (mutual TLS)");
+    read_at_least_one(reader_, fields, "max_in_flight", out.max_in_flight);
+    read_positive(reader_, fields, "timeout", out.timeout);
+  }
+
+  void read_mqtt_sink(const Fields& fields, MqttSinkConfig& out, const std::string& name) {
+    reader_.read(fields, "host", out.host);
+    if (reader_.read(fields, "port", out.port) && (out.port == 0 || out.port > 65535))
+      reader_.invalid(*fields.find("port"), "must be a TCP port (1-65535)");
+    reader_.read(fields, "client_id", out.client_id);
+    if (out.client_id.empty()) out.client_id = "oemlink-" + name;
+    reader_.read(fields, "username", out.username);
+    if (const Field* pw = fields.find("password")) {
+      if (auto text = reader_.text(*pw, /*secret=*/true)) out.password = *text;
+    }
+    if (reader_.read(fields, "topic", out.topic) &&
+        (out.topic.empty() || out.topic.find_first_of("+#") != std::string::npos))
+      reader_.invalid(*fields.find("topic"), "must be a non-empty topic without + or #");
+    read_positive(reader_, fields, "keepalive", out.keepalive);
+    read_input_path(fields, "ca_file", out.ca_file);
+    read_input_path(fields, "client_cert", out.client_cert);
+    read_input_path(fields, "client_key", out.client_key);
+    read_at_least_one(reader_, fields, "max_in_flight", out.max_in_flight);
+  }
+
+  void read_outbox(const Field& field, OutboxConfig& out) {
+    Fields fields = reader_.mapping(field, kOutboxKeys);
+    uint64_t bytes = 0;
+    if (reader_.read_size(fields, "max_bytes", bytes)) {
+      if (bytes < (1u << 20))
+        reader_.invalid(*fields.find("max_bytes"), "must be at least 1MiB");
+      else
+        out.max_bytes = bytes;
+    }
+    read_at_least_one(reader_, fields, "max_records", out.max_records);
+    reader_.read_enum(fields, "full_policy", out.full_policy,
+                      {{"block"sv, OutboxConfig::FullPolicy::block},
+                       {"drop_oldest"sv, OutboxConfig::FullPolicy::drop_oldest}});
+    reader_.read(fields, "commit_delay", out.commit_delay);
+  }
+
   SinkConfig read_sink(const Field& entry, const Fields& fields, const fs::path& data_dir) {
     SinkConfig sink;
     sink.position = diagnostics_.position(entry.mark);
@@ -413,7 +484,24 @@ class ConfigReader {
     if (std::optional<size_t> type = reader_.read_choice(fields, "type", kSinkTypes)) {
       sink.type = std::string(kSinkTypes[*type]);
     }
-    if (sink.type == "file") reader_.require(fields, "path");
+    if (sink.type.empty()) return sink;  // already reported
+    std::span<const std::string_view> allowed = kMqttSinkKeys;
+    if (sink.type == "file") allowed = kFileSinkKeys;
+    if (sink.type == "dimo_https") allowed = kHttpsSinkKeys;
+    for (const auto& [key, field] : fields.entries()) {
+      if (key == "name" || key == "type") continue;
+      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end())
+        reader_.error(field, "does not apply to a " + sink.type + " sink");
+    }
+    if (sink.type == "dimo_https") {
+      read_https_sink(fields, sink.https);
+      return sink;
+    }
+    if (sink.type == "mqtt") {
+      read_mqtt_sink(fields, sink.mqtt, sink.name);
+      return sink;
+    }
+    reader_.require(fields, "path");
     std::string path;
     if (reader_.read(fields, "path", path)) {
       if (path.empty()) {

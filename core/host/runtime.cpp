@@ -5,8 +5,13 @@
 #include "core/host/vault_wiring.hpp"
 #include "core/loader/driver_library.hpp"
 #include "core/pipeline/json_writer.hpp"
+#include "core/uplink/file_deliverer.hpp"
+#include "core/uplink/https_deliverer.hpp"
 #include "core/uplink/jsonl_file_sink.hpp"
+#include "core/uplink/mqtt_deliverer.hpp"
+#include "core/uplink/outbox_sink.hpp"
 #include "core/vault/child_registry.hpp"
+#include "core/vault/kek_source.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
@@ -145,23 +150,6 @@ void Runtime::start() {
   http.max_connections_per_host = cfg_.http.max_connections_per_host;
   http_ = std::make_unique<net::CurlMultiClient>(io_, http);
 
-  std::vector<pipeline::EventSink*> sink_ptrs;
-  for (const config::SinkConfig& s : cfg_.sinks) {
-    if (s.type == "file") {
-      try {
-        sinks_.push_back(std::make_unique<uplink::JsonLinesFileSink>(s.name, s.file, metrics_));
-      } catch (const std::exception& e) {
-        throw StartupError(std::string(e.what()) + " (sink defined at " + s.position.file + ":" +
-                           std::to_string(s.position.line) + ")");
-      }
-      sink_ptrs.push_back(sinks_.back().get());
-    } else {
-      throw StartupError("sink " + s.name + ": unsupported type '" + s.type + "'");
-    }
-  }
-  for (auto* s : opts_.extra_sinks) sink_ptrs.push_back(s);
-  if (sink_ptrs.empty())
-    spdlog::warn("no sinks configured: events are built and counted, then discarded");
   // Every event is signed: without a usable vault there is nothing worth sending.
   try {
     vault_ = open_configured_vault(cfg_);
@@ -169,6 +157,12 @@ void Runtime::start() {
     throw StartupError(std::string("key vault: ") + e.what());
   }
   signer_ = std::make_unique<VaultSigner>(*vault_);
+  open_outbox_and_sinks();
+  std::vector<pipeline::EventSink*> sink_ptrs;
+  if (outbox_sink_) sink_ptrs.push_back(outbox_sink_.get());
+  for (auto* s : opts_.extra_sinks) sink_ptrs.push_back(s);
+  if (sink_ptrs.empty())
+    spdlog::warn("no sinks configured: events are built and counted, then discarded");
   pipeline::EnvelopeSettings envelope;
   envelope.chain_id = cfg_.dimo.chain_id;
   envelope.vehicle_contract = cfg_.dimo.vehicle_contract;
@@ -181,6 +175,73 @@ void Runtime::start() {
   passive_lane_ = sched_.add_driver(schedule::DriverLimits{});
   load_drivers();
   open_connections();
+}
+
+// Every event goes into the durable outbox first; each configured sink delivers from there at its
+// own cursor, so a slow or failing sink holds back only itself (within the outbox's bound).
+void Runtime::open_outbox_and_sinks() {
+  if (cfg_.sinks.empty()) return;
+  std::vector<std::string> names;
+  for (const auto& s : cfg_.sinks) names.push_back(s.name);
+  try {
+    vault::Kek kek = vault::load_kek(vault_config_from(cfg_).kek);
+    store::DataKey key =
+        store::load_or_create_sealed_data_key(cfg_.data_dir / "outbox.key", kek.get());
+    store::OutboxOptions o;
+    o.path = cfg_.data_dir / "outbox.db";
+    o.max_bytes = cfg_.outbox.max_bytes;
+    o.max_records = cfg_.outbox.max_records;
+    o.full_policy = cfg_.outbox.full_policy == config::OutboxConfig::FullPolicy::drop_oldest
+                        ? store::FullPolicy::drop_oldest
+                        : store::FullPolicy::block;
+    o.max_commit_delay = cfg_.outbox.commit_delay;
+    o.sinks = names;
+    outbox_ = std::make_unique<store::OutboxStore>(
+        o, key, [this](uint64_t seq) { boost::asio::post(io_, [this, seq] { on_durable(seq); }); });
+    store::wipe(key);
+  } catch (const std::exception& e) {
+    throw StartupError(std::string("outbox: ") + e.what());
+  }
+  outbox_sink_ = std::make_unique<uplink::OutboxSink>(*outbox_);
+  durable_receipts_ = std::make_unique<std::atomic<uint64_t>[]>(cfg_.connections.size() + 1);
+  durable_seq_ = outbox_->stats().durable_seq;
+
+  for (const config::SinkConfig& s : cfg_.sinks) {
+    std::unique_ptr<uplink::EventDeliverer> d;
+    try {
+      if (s.type == "file")
+        d = std::make_unique<uplink::FileDeliverer>(s.name, s.file, io_, metrics_);
+      else if (s.type == "dimo_https")
+        d = std::make_unique<uplink::HttpsDeliverer>(s.name, s.https, io_,
+                                                     cfg_.http.allow_plain_http);
+      else if (s.type == "mqtt")
+        d = std::make_unique<uplink::MqttDeliverer>(s.name, s.mqtt, io_);
+      else
+        throw std::runtime_error("unsupported type '" + s.type + "'");
+    } catch (const std::exception& e) {
+      throw StartupError("sink " + s.name + " (" + s.position.file + ":" +
+                         std::to_string(s.position.line) + "): " + e.what());
+    }
+    dispatchers_.push_back(
+        std::make_unique<uplink::UplinkDispatcher>(io_, *outbox_, std::move(d), metrics_));
+  }
+}
+
+// The outbox made everything up to `seq` durable: completions held for it go through, and the
+// sinks get to see the new records.
+void Runtime::on_durable(uint64_t seq) {
+  durable_seq_ = std::max(durable_seq_, seq);
+  if (!parked_.empty()) {
+    size_t kept = 0;
+    for (auto& p : parked_) {
+      if (p.receipt <= durable_seq_)
+        apply_completion(p.conn, p.status, p.message);
+      else
+        parked_[kept++] = std::move(p);
+    }
+    parked_.resize(kept);
+  }
+  for (auto& d : dispatchers_) d->wake();
 }
 
 void Runtime::load_drivers() {
@@ -356,6 +417,7 @@ int Runtime::run() {
   arm_periodic(watchdog_timer_, std::max(sweep_every, std::chrono::milliseconds(50)),
                &Runtime::sweep_hung_polls);
   schedule_dispatch();
+  for (auto& d : dispatchers_) d->start();
 
   int rc = 0;
   for (;;) {
@@ -518,12 +580,23 @@ void Runtime::finish_poll(TicketRef ref, oemlink_status status, const std::strin
   }
   uint32_t c = t->conn;
   bool current = sched_.phase(c) == schedule::Phase::in_flight && sched_.poll_seq(c) == t->seq;
-  DriverInstance& d = *drivers_[t->instance];
   tickets_.release(t);
   if (!current) {
     late_completions_.add();
     return;
   }
+  // The poll counts as done only once what it emitted is durable in the outbox: until then the
+  // connection stays in flight (holding its driver's concurrency slot, which is back-pressure).
+  uint64_t receipt = durable_receipts_ ? durable_receipts_[c].load() : 0;
+  if (receipt > durable_seq_) {
+    parked_.push_back({c, receipt, status, message});
+    return;
+  }
+  apply_completion(c, status, message);
+}
+
+void Runtime::apply_completion(uint32_t c, oemlink_status status, const std::string& message) {
+  DriverInstance& d = *drivers_[conns_[c].instance];
   auto outcome = status == OEMLINK_OK      ? schedule::Outcome::ok
                  : status == OEMLINK_RETRY ? schedule::Outcome::retry
                                            : schedule::Outcome::error;
@@ -725,6 +798,10 @@ void Runtime::close_everything(bool abandoned_any) {
     d->inst = nullptr;
   }
   if (pipeline_) pipeline_->flush();
+  // Everything accepted is made durable before the sinks let go; what they have not delivered
+  // stays in the outbox for the next start.
+  if (outbox_) outbox_->flush();
+  for (auto& d : dispatchers_) d->stop();
 }
 
 void Runtime::log_stats() {
@@ -828,7 +905,15 @@ oemlink_status Runtime::svc_emit(DriverInstance& d, oemlink_conn* conn,
                                   .vehicle_token_id = r.vehicle_token_id,
                                   .synthetic_token_id = r.synthetic_token_id,
                                   .key_child = r.key_child};
-  return pipeline_->submit(id, batch, now_ms()).status;
+  pipeline::SubmitResult result = pipeline_->submit(id, batch, now_ms());
+  if (result.receipt && durable_receipts_) {
+    // Monotonic max: emits from a driver's own threads may race each other.
+    auto& slot = durable_receipts_[c];
+    uint64_t prev = slot.load();
+    while (prev < result.receipt && !slot.compare_exchange_weak(prev, result.receipt)) {
+    }
+  }
+  return result.status;
 }
 
 void Runtime::svc_report_state(DriverInstance& d, oemlink_conn* conn, oemlink_conn_state state,

@@ -14,7 +14,9 @@
 #include "core/net/http_client.hpp"
 #include "core/pipeline/pipeline.hpp"
 #include "core/schedule/poll_scheduler.hpp"
+#include "core/store/outbox_store.hpp"
 #include "core/store/secret_store.hpp"
+#include "core/uplink/uplink_dispatcher.hpp"
 #include "core/vault/key_vault.hpp"
 
 #include <oemlink/driver.h>
@@ -115,6 +117,9 @@ class Runtime {
   void on_stream_ended(TicketRef ref, oemlink_status status, std::string_view message);
 
  private:
+  void open_outbox_and_sinks();
+  void on_durable(uint64_t seq);
+  void apply_completion(uint32_t c, oemlink_status status, const std::string& message);
   void load_drivers();
   void open_connections();
   void dispatch();
@@ -158,7 +163,19 @@ class Runtime {
   schedule::PollScheduler sched_;
   TicketPool tickets_;
   std::unique_ptr<net::CurlMultiClient> http_;
-  std::vector<std::unique_ptr<pipeline::EventSink>> sinks_;
+  std::unique_ptr<store::OutboxStore> outbox_;
+  std::unique_ptr<pipeline::EventSink> outbox_sink_;
+  std::vector<std::unique_ptr<uplink::UplinkDispatcher>> dispatchers_;
+  // Per connection: the outbox sequence of its latest emitted event.
+  std::unique_ptr<std::atomic<uint64_t>[]> durable_receipts_;
+  uint64_t durable_seq_ = 0;
+  struct ParkedCompletion {
+    uint32_t conn;
+    uint64_t receipt;
+    oemlink_status status;
+    std::string message;
+  };
+  std::vector<ParkedCompletion> parked_;
   std::unique_ptr<vault::KeyVault> vault_;
   std::unique_ptr<pipeline::DataSigner> signer_;
   std::unique_ptr<pipeline::Pipeline> pipeline_;

@@ -17,6 +17,10 @@ class EventSink {
   virtual bool append(const Event& event) = 0;
   // Pushes buffered events to their destination.
   virtual void flush() = 0;
+  // What the last successful append() was recorded as (the outbox's sequence number), so the
+  // host can hold back a source's acknowledgement until that record is durable; 0 when the sink
+  // has no such notion.
+  virtual uint64_t last_receipt() const { return 0; }
 };
 
 }  // namespace oemlink::pipeline

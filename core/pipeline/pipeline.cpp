@@ -71,6 +71,7 @@ SubmitResult Pipeline::submit(const ConnectionIdentity& conn,
       result.accepted = 0;
       return result;
     }
+    if (!sinks_.empty()) result.receipt = sinks_.front()->last_receipt();
     for (size_t i = 1; i < sinks_.size(); ++i) {
       if (sinks_[i]->append(ev)) continue;
       mirror_failures_.add();

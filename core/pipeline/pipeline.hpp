@@ -20,6 +20,7 @@ struct SubmitResult {
       OEMLINK_OK;  // OK, RETRY (back-pressure: nothing taken), ERROR (some rejected)
   size_t accepted = 0;
   size_t rejected = 0;
+  uint64_t receipt = 0;  // the primary sink's receipt for the event (outbox sequence), 0: none
 };
 
 class Pipeline {

@@ -133,6 +133,20 @@ bool JsonLinesFileSink::append(const pipeline::Event& event) {
   return true;
 }
 
+bool JsonLinesFileSink::sync() {
+  if (!file_) return false;
+  if (std::fflush(file_) != 0 || fdatasync(fileno(file_)) != 0) {
+    failed_.add();
+    std::clearerr(file_);
+    uint64_t suppressed = 0;
+    if (error_log_.allow(wall_ms(), suppressed))
+      spdlog::error("sink {}: syncing {} failed: {}", name_, cfg_.path.string(),
+                    std::strerror(errno));
+    return false;
+  }
+  return true;
+}
+
 void JsonLinesFileSink::flush() {
   if (file_ && std::fflush(file_) != 0) {
     // Buffered lines that fail here were already reported as written: count the failure so

@@ -24,6 +24,8 @@ class JsonLinesFileSink final : public pipeline::EventSink {
   std::string_view name() const override { return name_; }
   bool append(const pipeline::Event& event) override;
   void flush() override;
+  // Flushes and fdatasync()s: true when every appended line is on disk.
+  bool sync();
 
  private:
   void open();

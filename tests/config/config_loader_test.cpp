@@ -144,7 +144,7 @@ TEST(ConfigErrors, UnknownTopLevelKeySuggestsAndListsValidKeys) {
   EXPECT_THAT(load_error("lgging: {}\n"),
               HasSubstr("test.yaml:1:1: lgging: unknown key \"lgging\" (did you mean "
                         "\"logging\"?); valid: data_dir, logging, http, schedule, dimo, vault, "
-                        "drivers, connections, sinks"));
+                        "outbox, drivers, connections, sinks"));
 }
 
 TEST(ConfigErrors, UnknownNestedKeyWithoutCloseMatchHasNoSuggestion) {

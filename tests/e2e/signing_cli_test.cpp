@@ -4,7 +4,9 @@
 #include "core/crypto/bip32.hpp"
 #include "tests/e2e/cli_fixture.hpp"
 
+#include <chrono>
 #include <cstdlib>
+#include <thread>
 
 namespace {
 
@@ -126,6 +128,38 @@ TEST_F(SigningCliTest, EveryEventVerifiesTamperingIsCaughtAndTraceLogsHoldNoSecr
   EXPECT_EQ(t.rc, 1);
   EXPECT_HAS(t.out, "BAD  line 1");
   EXPECT_HAS(t.out, " 1 bad");
+}
+
+TEST_F(SigningCliTest, TheRuntimeSignsThroughKeydWithoutHoldingTheSeed) {
+  // keyd unseals the vault; the runtime gets no KEK for the vault, only the socket.
+  pid_t keyd = spawn({"--vault", "data/vault.sealed", "--socket", "data/keyd.sock"},
+                     fs::path(OEMLINK_BINARY_DIR) / "oemlink-keyd");
+  for (int i = 0; i < 200 && !fs::exists(dir_ / "data/keyd.sock"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_TRUE(fs::exists(dir_ / "data/keyd.sock"));
+  EXPECT_EQ(fs::status(dir_ / "data/keyd.sock").permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+  // The sealed seed is out of the runtime's reach: only keyd (which unsealed it) can sign.
+  // (The runtime still reads the KEK, for the outbox's data key.)
+  fs::rename(dir_ / "data/vault.sealed", dir_ / "vault.sealed.moved");
+  auto cfg = write("keyd.yaml",
+                   "data_dir: data\n"
+                   "vault: {backend: keyd, keyd_socket: keyd.sock}\n"
+                   "drivers:\n"
+                   "  - {name: mock, library: mock, poll_interval: 100ms}\n"
+                   "connections:\n"
+                   "  - {id: car-a, driver: mock, synthetic_token_id: 20, key_child: 0}\n"
+                   "  - {id: car-b, driver: mock, synthetic_token_id: 21, key_child: 1}\n"
+                   "sinks:\n"
+                   "  - {name: events, type: file, path: keyd-events.jsonl}\n");
+  auto r = run({"run", "--config", cfg.string(), "--max-polls", "6", "--duration", "60s"});
+  EXPECT_EQ(r.rc, 0) << r.err;
+  auto v = run({"verify", "data/keyd-events.jsonl", "--keys", "--config", cfg.string()});
+  EXPECT_EQ(v.rc, 0) << v.out << v.err;
+  EXPECT_HAS(v.out, "0x8FF5F4f700242E43EC40ebAee93f390C7aD84aeD (connection car-a");
+  kill(keyd, SIGTERM);
+  auto k = wait_for(keyd);
+  EXPECT_EQ(k.rc, 0) << k.err;
 }
 
 TEST_F(SigningCliTest, AnIndependentEthereumLibraryRecoversEverySigner) {

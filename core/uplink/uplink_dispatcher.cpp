@@ -1,0 +1,244 @@
+#include "core/uplink/uplink_dispatcher.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+
+namespace oemlink::uplink {
+namespace {
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+UplinkDispatcher::UplinkDispatcher(boost::asio::io_context& io, store::OutboxStore& outbox,
+                                   std::unique_ptr<EventDeliverer> deliverer,
+                                   MetricsRegistry& metrics, DispatcherOptions options)
+    : io_(io),
+      outbox_(outbox),
+      deliverer_(std::move(deliverer)),
+      opts_(options),
+      sink_(deliverer_->name()),
+      delivered_(metrics.counter("sink_" + sink_ + "_delivered")),
+      retried_(metrics.counter("sink_" + sink_ + "_retried")),
+      dead_lettered_(metrics.counter("sink_" + sink_ + "_dead_lettered")),
+      alive_(std::make_shared<bool>(true)) {}
+
+UplinkDispatcher::~UplinkDispatcher() {
+  if (!stopped_) stop();
+  alive_.reset();  // late deliverer callbacks find nothing to call
+}
+
+void UplinkDispatcher::start() {
+  read_pos_ = outbox_.cursor(sink_);
+  stopped_ = false;
+  ack_stop_ = false;
+  ack_thread_ = std::thread([this] { ack_writer(); });
+  pump();
+}
+
+void UplinkDispatcher::wake() {
+  pump();
+}
+
+void UplinkDispatcher::pump() {
+  if (stopped_) return;
+  // Deliverers may finish inline; the outer call keeps going instead of recursing.
+  if (pumping_) {
+    pump_again_ = true;
+    return;
+  }
+  pumping_ = true;
+  do {
+    pump_again_ = false;
+    refill();
+    size_t cap = std::max<size_t>(1, deliverer_->max_in_flight());
+    while (!stopped_ && in_flight_ < cap && !ready_.empty()) {
+      std::string conn = std::move(ready_.front());
+      ready_.pop_front();
+      auto it = conns_.find(conn);
+      if (it == conns_.end()) continue;
+      ConnQueue& q = it->second;
+      if (q.busy || q.waiting || q.records.empty()) continue;
+      start_next(conn, q);
+    }
+  } while (pump_again_ && !stopped_);
+  pumping_ = false;
+}
+
+void UplinkDispatcher::refill() {
+  while (pending_ < opts_.max_pending) {
+    size_t want = std::min(opts_.read_batch, opts_.max_pending - pending_);
+    std::vector<store::OutboxRecord> batch;
+    try {
+      batch = outbox_.read(sink_, read_pos_, want);
+    } catch (const std::exception& e) {
+      uint64_t suppressed = 0;
+      if (log_.allow(wall_ms(), suppressed))
+        spdlog::error("sink {}: reading the outbox failed: {}", sink_, e.what());
+      return;
+    }
+    for (auto& rec : batch) {
+      read_pos_ = std::max(read_pos_, rec.seq);
+      ConnQueue& q = conns_[rec.connection_id];
+      bool was_idle = q.records.empty() && !q.busy && !q.waiting;
+      std::string conn = rec.connection_id;
+      q.records.push_back(std::move(rec));
+      ++pending_;
+      if (was_idle) ready_.push_back(std::move(conn));
+    }
+    if (batch.size() < want) return;
+  }
+}
+
+void UplinkDispatcher::start_next(const std::string& conn, ConnQueue& q) {
+  q.busy = true;
+  ++in_flight_;
+  std::weak_ptr<bool> alive = alive_;
+  // deque::push_back keeps references valid, so front() stays put until finish() pops it.
+  deliverer_->deliver(q.records.front(), [this, alive, conn](DeliveryResult r) {
+    if (alive.expired()) return;
+    finish(conn, std::move(r));
+  });
+}
+
+void UplinkDispatcher::finish(const std::string& conn, DeliveryResult result) {
+  auto it = conns_.find(conn);
+  if (it == conns_.end() || !it->second.busy) return;  // a second done: ignore
+  ConnQueue& q = it->second;
+  q.busy = false;
+  --in_flight_;
+  if (stopped_) return;  // left in the outbox; delivered after the restart
+  const store::OutboxRecord& rec = q.records.front();
+  uint64_t suppressed = 0;
+  switch (result.kind) {
+    case DeliveryResult::Kind::delivered:
+      delivered_.add();
+      queue_ack(rec.seq);
+      q.failures = 0;
+      q.records.pop_front();
+      --pending_;
+      break;
+    case DeliveryResult::Kind::rejected:
+      dead_lettered_.add();
+      if (log_.allow(wall_ms(), suppressed))
+        spdlog::error(
+            "sink {}: event {} (connection {}) rejected by the peer: {}; kept in the "
+            "dead-letter table (oemlink deadletter list)",
+            sink_, rec.event_id, conn, result.detail);
+      queue_dead_letter(rec.seq, std::move(result.detail));
+      q.failures = 0;
+      q.records.pop_front();
+      --pending_;
+      break;
+    case DeliveryResult::Kind::retry: {
+      retried_.add();
+      if (q.failures < 30) ++q.failures;
+      auto delay = std::max(backoff(q.failures), result.retry_after);
+      if (log_.allow(wall_ms(), suppressed))
+        spdlog::warn("sink {}: event {} (connection {}) not delivered: {}; retry #{} in {} ms{}",
+                     sink_, rec.event_id, conn, result.detail, q.failures, delay.count(),
+                     suppressed ? fmt::format(" [{} similar lines suppressed]", suppressed) : "");
+      q.waiting = true;
+      if (!q.timer) q.timer = std::make_unique<boost::asio::steady_timer>(io_);
+      q.timer->expires_after(delay);
+      std::weak_ptr<bool> alive = alive_;
+      q.timer->async_wait([this, alive, conn](const boost::system::error_code& ec) {
+        if (ec || alive.expired() || stopped_) return;
+        auto it2 = conns_.find(conn);
+        if (it2 == conns_.end()) return;
+        it2->second.waiting = false;
+        if (!it2->second.records.empty()) ready_.push_back(conn);
+        pump();
+      });
+      pump();
+      return;
+    }
+  }
+  if (!q.records.empty()) {
+    ready_.push_back(conn);
+  } else if (!q.waiting) {
+    conns_.erase(it);  // keeps the map as small as the backlog, not the fleet
+  }
+  pump();
+}
+
+std::chrono::milliseconds UplinkDispatcher::backoff(uint8_t failures) {
+  int shift = std::min<int>(failures > 0 ? failures - 1 : 0, 20);
+  int64_t base = opts_.min_backoff.count();
+  int64_t d = std::min<int64_t>(opts_.max_backoff.count(), base << shift);
+  rng_ ^= rng_ << 13;
+  rng_ ^= rng_ >> 7;
+  rng_ ^= rng_ << 17;
+  // Equal jitter: retries of many cars after an outage spread out instead of arriving together.
+  return std::chrono::milliseconds(d / 2 + static_cast<int64_t>(rng_ % (d / 2 + 1)));
+}
+
+void UplinkDispatcher::queue_ack(uint64_t seq) {
+  std::lock_guard lock(ack_mu_);
+  acks_.push_back(seq);
+  ack_cv_.notify_one();
+}
+
+void UplinkDispatcher::queue_dead_letter(uint64_t seq, std::string reason) {
+  std::lock_guard lock(ack_mu_);
+  dead_.emplace_back(seq, std::move(reason));
+  ack_cv_.notify_one();
+}
+
+void UplinkDispatcher::ack_writer() {
+  std::vector<uint64_t> acks;
+  std::vector<std::pair<uint64_t, std::string>> dead;
+  std::unique_lock lock(ack_mu_);
+  for (;;) {
+    ack_cv_.wait(lock, [&] { return ack_stop_ || !acks_.empty() || !dead_.empty(); });
+    if (!ack_stop_) {
+      // Let a batch gather: one durable write per interval, not one per event.
+      ack_cv_.wait_for(lock, opts_.ack_interval, [&] { return ack_stop_; });
+    }
+    acks.insert(acks.end(), acks_.begin(), acks_.end());
+    acks_.clear();
+    for (auto& d : dead_) dead.push_back(std::move(d));
+    dead_.clear();
+    bool stopping = ack_stop_;
+    lock.unlock();
+    try {
+      for (auto& [seq, reason] : dead) outbox_.dead_letter(sink_, seq, reason);
+      dead.clear();
+      if (!acks.empty()) outbox_.ack(sink_, acks);
+      acks.clear();
+    } catch (const std::exception& e) {
+      // Kept for the next round: an unwritten acknowledgement only means a redelivery.
+      spdlog::error("sink {}: writing acknowledgements failed: {}", sink_, e.what());
+      if (stopping) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    lock.lock();
+    if (stopping && acks_.empty() && dead_.empty()) return;
+  }
+}
+
+void UplinkDispatcher::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  for (auto& [conn, q] : conns_)
+    if (q.timer) q.timer->cancel();
+  deliverer_->shutdown();
+  {
+    std::lock_guard lock(ack_mu_);
+    ack_stop_ = true;
+    ack_cv_.notify_one();
+  }
+  if (ack_thread_.joinable()) ack_thread_.join();
+}
+
+DispatcherStats UplinkDispatcher::stats() const {
+  return {delivered_.value(), retried_.value(), dead_lettered_.value(), in_flight_, pending_};
+}
+
+}  // namespace oemlink::uplink
