@@ -14,5 +14,7 @@ int cmd_check_config(const Args& args);
 int cmd_plugins(const Args& args);
 int cmd_verify(const Args& args);
 int cmd_keys(const Args& args);
+int cmd_status(const Args& args);
+int cmd_deadletter(const Args& args);
 
 }  // namespace oemlink::cli

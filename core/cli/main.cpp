@@ -17,6 +17,8 @@ commands:
   plugins info PATH|NAME       show a driver library's name, version, ABI and settings
   keys init|import|address|list  create or import the master seed; print addresses (never keys)
   verify FILE [--keys]         check the signature of every event in a JSON Lines file
+  status [--config FILE]       counters, outbox depth and sinks of the running daemon
+  deadletter list|retry|purge  events a sink's peer rejected for good
 
 options:
   --help       help for oemlink or a command (oemlink run --help)
@@ -47,6 +49,8 @@ int main(int argc, char** argv) {
   if (cmd == "plugins") return oemlink::cli::cmd_plugins(args);
   if (cmd == "verify") return oemlink::cli::cmd_verify(args);
   if (cmd == "keys") return oemlink::cli::cmd_keys(args);
+  if (cmd == "status") return oemlink::cli::cmd_status(args);
+  if (cmd == "deadletter") return oemlink::cli::cmd_deadletter(args);
   std::fprintf(stderr, "oemlink: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
   return 2;
 }

@@ -134,7 +134,9 @@ struct OutboxConfig {
   uint64_t max_records = 10'000'000;
   enum class FullPolicy { block, drop_oldest };
   FullPolicy full_policy = FullPolicy::block;
-  Duration commit_delay{5};  // group-commit window
+  // Extra wait for more appends before a commit. 0 still groups whatever arrives during the
+  // previous fsync, and keeps a poll's wait for durability short (measured: 2x faster).
+  Duration commit_delay{0};
 };
 
 // Chain constants for the CloudEvent envelope; defaults are DIMO's production values

@@ -18,8 +18,12 @@
 
 #include <openssl/crypto.h>
 
+#include <unistd.h>
+#include <boost/json.hpp>
+
 #include <csignal>
 #include <cstring>
+#include <fstream>
 
 namespace oemlink::host {
 namespace {
@@ -95,6 +99,7 @@ Runtime::Runtime(config::Config cfg, RuntimeOptions options)
       sched_timer_(io_),
       stats_timer_(io_),
       watchdog_timer_(io_),
+      status_timer_(io_),
       flush_timer_(io_),
       duration_timer_(io_),
       polls_ok_(metrics_.counter("polls_ok")),
@@ -408,6 +413,8 @@ int Runtime::run() {
     });
   }
   arm_periodic(stats_timer_, opts_.stats_interval, &Runtime::log_stats);
+  write_status(true);
+  arm_periodic(status_timer_, std::chrono::milliseconds(2000), &Runtime::write_running_status);
   std::chrono::milliseconds flush_every{1000};
   for (auto& s : cfg_.sinks) flush_every = std::min(flush_every, s.file.flush_interval);
   arm_periodic(flush_timer_, flush_every, &Runtime::flush_sinks);
@@ -716,6 +723,7 @@ void Runtime::begin_shutdown() {
   flush_timer_.cancel();
   duration_timer_.cancel();
   watchdog_timer_.cancel();
+  status_timer_.cancel();
   io_.stop();
 }
 
@@ -802,6 +810,7 @@ void Runtime::close_everything(bool abandoned_any) {
   // stays in the outbox for the next start.
   if (outbox_) outbox_->flush();
   for (auto& d : dispatchers_) d->stop();
+  if (stopping_) write_status(false);
 }
 
 void Runtime::log_stats() {
@@ -817,6 +826,64 @@ void Runtime::log_stats() {
       metrics_.counter("pipeline_readings_accepted").value(),
       metrics_.counter("pipeline_readings_rejected").value(), s.rate_limited, s.asleep,
       conns_.size(), stopped, tickets_.live());
+  if (!outbox_) return;
+  store::OutboxStats o = outbox_->stats();
+  int64_t age_s = o.oldest_ms ? (now_ms() - o.oldest_ms) / 1000 : 0;
+  spdlog::info(
+      "outbox: depth={} ({} KiB), oldest {} s; appended={} dropped={} refused={} "
+      "corrupt={} dead letters={}",
+      o.depth, o.bytes / 1024, age_s, o.appended, o.dropped, o.refused, o.corrupt, o.dead_letters);
+  for (auto& d : dispatchers_) {
+    uplink::DispatcherStats ds = d->stats();
+    spdlog::info("sink {}: delivered={} retried={} dead-lettered={} in flight={} pending={}",
+                 d->name(), ds.delivered, ds.retried, ds.dead_lettered, ds.in_flight, ds.pending);
+  }
+}
+
+// status.json in the data dir: what `oemlink status` shows, written atomically every few seconds
+// and once more at exit.
+void Runtime::write_status(bool running) {
+  boost::json::object st;
+  st["pid"] = static_cast<int64_t>(getpid());
+  st["running"] = running;
+  st["updated_ms"] = now_ms();
+  st["connections"] = conns_.size();
+  boost::json::object counters;
+  for (auto& [name, value] : metrics_.snapshot()) counters[name] = value;
+  st["counters"] = std::move(counters);
+  if (outbox_) {
+    store::OutboxStats o = outbox_->stats();
+    st["outbox"] = {{"depth", o.depth},
+                    {"bytes", o.bytes},
+                    {"oldest_ms", o.oldest_ms},
+                    {"appended", o.appended},
+                    {"dropped", o.dropped},
+                    {"refused", o.refused},
+                    {"corrupt", o.corrupt},
+                    {"dead_letters", o.dead_letters},
+                    {"durable_seq", o.durable_seq}};
+    boost::json::array sinks;
+    for (auto& d : dispatchers_) {
+      uplink::DispatcherStats ds = d->stats();
+      sinks.push_back({{"name", d->name()},
+                       {"delivered", ds.delivered},
+                       {"retried", ds.retried},
+                       {"dead_lettered", ds.dead_lettered},
+                       {"in_flight", ds.in_flight},
+                       {"pending", ds.pending}});
+    }
+    st["sinks"] = std::move(sinks);
+  }
+  std::string text = boost::json::serialize(st);
+  std::filesystem::path final_path = cfg_.data_dir / "status.json";
+  std::filesystem::path tmp = cfg_.data_dir / "status.json.tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << text << "\n";
+    if (!out) return;  // a full disk shows up in the sinks' own errors
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, final_path, ec);
 }
 
 void Runtime::note_slow_call(DriverInstance& d, const char* what, uint32_t c,

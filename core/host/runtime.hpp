@@ -147,6 +147,8 @@ class Runtime {
                     void (Runtime::*fn)());
   void flush_sinks();
   void sweep_hung_polls();
+  void write_status(bool running);
+  void write_running_status() { write_status(true); }
   bool on_loop() const { return std::this_thread::get_id() == loop_thread_; }
   uint32_t conn_index(oemlink_conn* conn) const;  // UINT32_MAX when invalid
   store::SecretStore* secrets();
@@ -189,6 +191,7 @@ class Runtime {
 
   boost::asio::steady_timer stats_timer_;
   boost::asio::steady_timer watchdog_timer_;
+  boost::asio::steady_timer status_timer_;
   boost::asio::steady_timer flush_timer_;
   boost::asio::steady_timer duration_timer_;
   std::unique_ptr<boost::asio::signal_set> signals_;
