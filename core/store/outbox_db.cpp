@@ -46,6 +46,11 @@ CREATE TABLE IF NOT EXISTS cursors(
   sink TEXT PRIMARY KEY,
   seq INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS sink_acks(
+  sink TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY(sink, seq)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS dead_letters(
   sink TEXT NOT NULL,
   seq INTEGER NOT NULL,
@@ -141,6 +146,9 @@ void reconcile_cursors(Db& db, const std::vector<std::string>& sinks, OpenState&
     Stmt del(db, "DELETE FROM cursors WHERE sink = ?1");
     del.bind(1, sink);
     del.step();
+    Stmt del_acks(db, "DELETE FROM sink_acks WHERE sink = ?1");
+    del_acks.bind(1, sink);
+    del_acks.step();
     spdlog::warn("outbox {}: sink '{}' is no longer configured; dropped its cursor (at seq {})",
                  db.path().string(), sink, seq);
   }
@@ -159,6 +167,17 @@ void reconcile_cursors(Db& db, const std::vector<std::string>& sinks, OpenState&
     ins.step();
     state.cursors[sink] = start;
     spdlog::info("outbox {}: new sink '{}' starts after seq {}", db.path().string(), sink, start);
+  }
+  // Acknowledgements past a cursor (other connections' records still outstanding below it):
+  // kept on disk, so a restart re-sends only what was really in flight.
+  {
+    Stmt sel(db, "SELECT sink, seq FROM sink_acks ORDER BY sink, seq");
+    while (sel.step()) {
+      std::string sink = sel.text(0);
+      auto seq = static_cast<uint64_t>(column_int(sel, 1));
+      auto it = state.cursors.find(sink);
+      if (it != state.cursors.end() && seq > it->second) state.acked[sink].push_back(seq);
+    }
   }
   // Dropping a sink may have released records only it was holding.
   if (!state.cursors.empty()) {

@@ -22,6 +22,7 @@ struct OpenState {
   uint64_t bytes = 0;         // sum of their `size`
   uint64_t dead_letters = 0;  // rows in `dead_letters`
   std::map<std::string, uint64_t, std::less<>> cursors;  // one per configured sink
+  std::map<std::string, std::vector<uint64_t>, std::less<>> acked;  // persisted, past the cursor
 };
 
 // Creates the file 0600 (and private parent dirs) before SQLite opens it, so the -wal/-shm files

@@ -73,6 +73,7 @@ struct OutboxStore::Impl {
     if (opt.max_batch == 0) opt.max_batch = 1;
     outbox::OpenState state = outbox::open(db, key.get(), opt.sinks);
     for (auto& [sink, seq] : state.cursors) sinks[sink].cursor = seq;
+    for (auto& [sink, seqs] : state.acked) sinks[sink].acked.insert(seqs.begin(), seqs.end());
     committed_seq = state.high_seq;
     last_seq = state.high_seq;
     durable_seq = state.high_seq;
@@ -337,6 +338,12 @@ Removed OutboxStore::Impl::persist_cursor(std::string_view sink, uint64_t cursor
   for (const auto& [name, s] : sinks) {
     if (name != sink) min_cursor = std::min(min_cursor, s.cursor);
   }
+  {
+    Stmt del_acks(db, "DELETE FROM sink_acks WHERE sink = ?1 AND seq <= ?2");
+    del_acks.bind(1, sink);
+    del_acks.bind(2, static_cast<int64_t>(cursor));
+    del_acks.step();
+  }
   Removed removed;
   Stmt del(db, "DELETE FROM records WHERE seq <= ?1 RETURNING size");
   del.bind(1, static_cast<int64_t>(min_cursor));
@@ -503,12 +510,30 @@ void OutboxStore::ack(std::string_view sink, const std::vector<uint64_t>& seqs) 
   SinkState& s = m.sink_state(sink);
   // Seqs above committed_seq were never handed out by read(); acknowledging them would let the
   // cursor skip records still on their way to disk.
+  std::vector<uint64_t> fresh;
   for (uint64_t seq : seqs) {
-    if (seq > s.cursor && seq <= m.committed_seq) s.acked.insert(seq);
+    if (seq > s.cursor && seq <= m.committed_seq && s.acked.insert(seq).second)
+      fresh.push_back(seq);
   }
+  if (fresh.empty()) return;
   const uint64_t next = m.next_cursor(s);
-  if (next <= s.cursor) return;  // out of order only: memory, no transaction
   Transaction tx(m.db);
+  // Acknowledgements the cursor cannot cover yet are written down, so that after a crash only
+  // the deliveries that were really in flight are repeated.
+  {
+    Stmt ins(m.db, "INSERT OR IGNORE INTO sink_acks(sink, seq) VALUES(?1, ?2)");
+    for (uint64_t seq : fresh) {
+      if (seq <= next) continue;
+      ins.reset();
+      ins.bind(1, sink);
+      ins.bind(2, static_cast<int64_t>(seq));
+      ins.step();
+    }
+  }
+  if (next <= s.cursor) {
+    tx.commit();
+    return;
+  }
   const Removed removed = m.persist_cursor(sink, next);
   tx.commit();
   m.apply_cursor(s, next, removed);
@@ -554,6 +579,12 @@ void OutboxStore::dead_letter(std::string_view sink, uint64_t seq, std::string_v
   const bool was_acked = !s.acked.insert(seq).second;
   try {
     const uint64_t next = m.next_cursor(s);
+    if (seq > next) {
+      Stmt ins(m.db, "INSERT OR IGNORE INTO sink_acks(sink, seq) VALUES(?1, ?2)");
+      ins.bind(1, sink);
+      ins.bind(2, static_cast<int64_t>(seq));
+      ins.step();
+    }
     Removed removed;
     if (next > s.cursor) removed = m.persist_cursor(sink, next);
     tx.commit();

@@ -20,7 +20,7 @@ struct DeliveryResult {
     retry       // not now (5xx, timeout, network, TLS): back off and try again
   };
   Kind kind = Kind::retry;
-  std::string detail;                   // the peer's words or the transport error
+  std::string detail;                        // the peer's words or the transport error
   std::chrono::milliseconds retry_after{0};  // a peer's Retry-After, when it gave one
 };
 

@@ -1,12 +1,24 @@
 #include "core/uplink/file_deliverer.hpp"
 
+#include <unistd.h>
+#include <boost/asio/post.hpp>
+
 namespace oemlink::uplink {
 
 FileDeliverer::FileDeliverer(std::string name, const config::FileSinkConfig& cfg,
                              boost::asio::io_context& io, MetricsRegistry& metrics)
-    : name_(std::move(name)), cfg_(cfg), file_(name_, cfg, metrics), timer_(io) {}
+    : name_(std::move(name)), cfg_(cfg), io_(io), file_(name_, cfg, metrics) {}
+
+FileDeliverer::~FileDeliverer() {
+  shutdown();
+  alive_.reset();
+}
 
 void FileDeliverer::deliver(const store::OutboxRecord& record, DeliveryDone done) {
+  if (stopped_) {
+    done({DeliveryResult::Kind::retry, "sink stopped", {}});
+    return;
+  }
   pipeline::Event ev;
   ev.id = record.event_id;
   ev.json = record.json;
@@ -14,26 +26,43 @@ void FileDeliverer::deliver(const store::OutboxRecord& record, DeliveryDone done
     done({DeliveryResult::Kind::retry, "cannot write " + cfg_.path.string(), {}});
     return;
   }
-  waiting_.push_back(std::move(done));
-  if (waiting_.size() >= 1024) {
-    confirm();
-    return;
-  }
-  if (!timer_armed_) {
-    timer_armed_ = true;
-    timer_.expires_after(
-        std::min<std::chrono::milliseconds>(cfg_.flush_interval, std::chrono::milliseconds(200)));
-    timer_.async_wait([this](const boost::system::error_code& ec) {
-      timer_armed_ = false;
-      if (!ec) confirm();
+  written_.push_back(std::move(done));
+  // Start the sync after the dispatcher has handed over everything it has ready this turn.
+  if (!syncing_ && !sync_posted_) {
+    sync_posted_ = true;
+    std::weak_ptr<bool> alive = alive_;
+    boost::asio::post(io_, [this, alive] {
+      if (alive.expired()) return;
+      sync_posted_ = false;
+      start_sync();
     });
   }
 }
 
-void FileDeliverer::confirm() {
+void FileDeliverer::start_sync() {
+  if (syncing_ || written_.empty() || stopped_) return;
+  int fd = file_.flush_and_dup();
   std::vector<DeliveryDone> batch;
-  batch.swap(waiting_);
-  bool ok = file_.sync();
+  batch.swap(written_);
+  if (fd < 0) {
+    finish_sync(false, std::move(batch));
+    return;
+  }
+  syncing_ = true;
+  std::weak_ptr<bool> alive = alive_;
+  boost::asio::post(syncer_, [this, alive, fd, batch = std::move(batch)]() mutable {
+    bool ok = fdatasync(fd) == 0;
+    ::close(fd);
+    boost::asio::post(io_, [this, alive, ok, batch = std::move(batch)]() mutable {
+      if (alive.expired()) return;
+      syncing_ = false;
+      finish_sync(ok, std::move(batch));
+      start_sync();
+    });
+  });
+}
+
+void FileDeliverer::finish_sync(bool ok, std::vector<DeliveryDone> batch) {
   for (auto& done : batch) {
     if (ok)
       done({DeliveryResult::Kind::delivered, {}, {}});
@@ -43,8 +72,13 @@ void FileDeliverer::confirm() {
 }
 
 void FileDeliverer::shutdown() {
-  timer_.cancel();
-  confirm();  // what was written is synced and confirmed rather than written twice
+  if (stopped_) return;
+  stopped_ = true;
+  syncer_.join();  // a sync in flight completes; its confirmation is dropped with the loop's queue
+  // What was written is synced and confirmed now rather than written twice after a restart.
+  std::vector<DeliveryDone> batch;
+  batch.swap(written_);
+  finish_sync(file_.sync(), std::move(batch));
 }
 
 }  // namespace oemlink::uplink

@@ -147,6 +147,16 @@ bool JsonLinesFileSink::sync() {
   return true;
 }
 
+int JsonLinesFileSink::flush_and_dup() {
+  if (!file_) return -1;
+  if (std::fflush(file_) != 0) {
+    failed_.add();
+    std::clearerr(file_);
+    return -1;
+  }
+  return ::dup(fileno(file_));
+}
+
 void JsonLinesFileSink::flush() {
   if (file_ && std::fflush(file_) != 0) {
     // Buffered lines that fail here were already reported as written: count the failure so

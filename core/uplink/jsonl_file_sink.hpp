@@ -26,6 +26,9 @@ class JsonLinesFileSink final : public pipeline::EventSink {
   void flush() override;
   // Flushes and fdatasync()s: true when every appended line is on disk.
   bool sync();
+  // Flushes to the kernel and returns a duplicate descriptor of the current file for a sync on
+  // another thread (the caller closes it), or -1 on failure.
+  int flush_and_dup();
 
  private:
   void open();

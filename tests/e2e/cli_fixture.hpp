@@ -44,14 +44,18 @@ class CliTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  // Starts `exe args...` in dir_, stdout/stderr to files; `env` entries are set in the child.
-  pid_t spawn(const std::vector<std::string>& args, const fs::path& exe = kExe) {
+  // Starts `exe args...` in dir_, stdout/stderr to `<name>.out`/`<name>.err` ("stdout" and
+  // "stderr" without a name); `env_` entries are set in the child.
+  pid_t spawn(const std::vector<std::string>& args, const fs::path& exe = kExe,
+              const std::string& name = "") {
+    std::string out_file = name.empty() ? "stdout" : name + ".out";
+    std::string err_file = name.empty() ? "stderr" : name + ".err";
     pid_t pid = fork();
     if (pid == 0) {
       if (chdir(dir_.c_str()) != 0) _exit(127);
       for (auto& [k, v] : env_) setenv(k.c_str(), v.c_str(), 1);
-      int out = open((dir_ / "stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      int err = open((dir_ / "stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      int out = open((dir_ / out_file).c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+      int err = open((dir_ / err_file).c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
       dup2(out, 1);
       dup2(err, 2);
       std::vector<std::string> copy = args;
@@ -65,16 +69,21 @@ class CliTest : public ::testing::Test {
     }
     return pid;
   }
-  Result wait_for(pid_t pid) {
+  Result wait_for(pid_t pid, const std::string& name = "") {
     int status = 0;
     waitpid(pid, &status, 0);
     Result r;
     r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    r.out = slurp(dir_ / "stdout");
-    r.err = slurp(dir_ / "stderr");
+    r.out = slurp(dir_ / (name.empty() ? "stdout" : name + ".out"));
+    r.err = slurp(dir_ / (name.empty() ? "stderr" : name + ".err"));
     return r;
   }
-  Result run(const std::vector<std::string>& args) { return wait_for(spawn(args)); }
+  // Runs to completion; the output files start empty.
+  Result run(const std::vector<std::string>& args) {
+    fs::remove(dir_ / "stdout");
+    fs::remove(dir_ / "stderr");
+    return wait_for(spawn(args));
+  }
   fs::path write(const std::string& name, const std::string& text) {
     fs::create_directories((dir_ / name).parent_path());
     std::ofstream(dir_ / name) << text;
