@@ -123,11 +123,17 @@ Runtime::~Runtime() {
   // A driver that still had work in flight at shutdown was neither closed nor destroyed; it may
   // still call its host table, whose host_data points at its DriverInstance. Keep those alive
   // (reachable, so not a leak) with their runtime pointer cleared: the services then refuse.
-  static auto* graveyard = new std::vector<std::unique_ptr<DriverInstance>>();
+  struct Graveyard {
+    std::vector<std::unique_ptr<DriverInstance>> drivers;
+    std::vector<void*> connection_contexts;  // the driver's, for connections never closed
+  };
+  static auto* graveyard = new Graveyard();
+  for (auto& c : conns_)
+    if (c.open) graveyard->connection_contexts.push_back(c.driver_ctx);
   for (auto& d : drivers_) {
     if (!d->inst) continue;
     d->runtime = nullptr;
-    graveyard->push_back(std::move(d));
+    graveyard->drivers.push_back(std::move(d));
   }
 }
 
@@ -835,8 +841,11 @@ void Runtime::log_stats() {
       o.depth, o.bytes / 1024, age_s, o.appended, o.dropped, o.refused, o.corrupt, o.dead_letters);
   for (auto& d : dispatchers_) {
     uplink::DispatcherStats ds = d->stats();
-    spdlog::info("sink {}: delivered={} retried={} dead-lettered={} in flight={} pending={}",
-                 d->name(), ds.delivered, ds.retried, ds.dead_lettered, ds.in_flight, ds.pending);
+    spdlog::info(
+        "sink {}: delivered={} retried={} dead-lettered={} in flight={} pending={}; "
+        "append to acknowledgement p50 {} ms, p99 {} ms",
+        d->name(), ds.delivered, ds.retried, ds.dead_lettered, ds.in_flight, ds.pending,
+        ds.latency_p50_ms, ds.latency_p99_ms);
   }
 }
 
@@ -870,7 +879,9 @@ void Runtime::write_status(bool running) {
                        {"retried", ds.retried},
                        {"dead_lettered", ds.dead_lettered},
                        {"in_flight", ds.in_flight},
-                       {"pending", ds.pending}});
+                       {"pending", ds.pending},
+                       {"latency_p50_ms", ds.latency_p50_ms},
+                       {"latency_p99_ms", ds.latency_p99_ms}});
     }
     st["sinks"] = std::move(sinks);
   }

@@ -93,6 +93,12 @@ class Runtime {
   const ConnectionRecord& connection(uint32_t i) const { return conns_[i]; }
   schedule::Phase connection_phase(uint32_t i) const { return sched_.phase(i); }
   boost::asio::io_context& io() { return io_; }
+  // [loop, or after run() returned] Per-sink delivery figures.
+  std::vector<std::pair<std::string, uplink::DispatcherStats>> sink_stats() const {
+    std::vector<std::pair<std::string, uplink::DispatcherStats>> out;
+    for (auto& d : dispatchers_) out.emplace_back(std::string(d->name()), d->stats());
+    return out;
+  }
 
   // ---- host services, reached through the C table (host_services.cpp) ----
   void svc_log(DriverInstance& d, oemlink_conn* conn, oemlink_log_level level,

@@ -27,7 +27,9 @@ UplinkDispatcher::UplinkDispatcher(boost::asio::io_context& io, store::OutboxSto
       delivered_(metrics.counter("sink_" + sink_ + "_delivered")),
       retried_(metrics.counter("sink_" + sink_ + "_retried")),
       dead_lettered_(metrics.counter("sink_" + sink_ + "_dead_lettered")),
-      alive_(std::make_shared<bool>(true)) {}
+      alive_(std::make_shared<bool>(true)) {
+  latency_ms_.assign(60'001, 0);
+}
 
 UplinkDispatcher::~UplinkDispatcher() {
   if (!stopped_) stop();
@@ -117,13 +119,17 @@ void UplinkDispatcher::finish(const std::string& conn, DeliveryResult result) {
   const store::OutboxRecord& rec = q.records.front();
   uint64_t suppressed = 0;
   switch (result.kind) {
-    case DeliveryResult::Kind::delivered:
+    case DeliveryResult::Kind::delivered: {
       delivered_.add();
+      int64_t ms = std::max<int64_t>(0, wall_ms() - rec.appended_ms);
+      latency_max_ms_ = std::max(latency_max_ms_, ms);
+      latency_ms_[std::min<size_t>(static_cast<size_t>(ms), latency_ms_.size() - 1)]++;
       queue_ack(rec.seq);
       q.failures = 0;
       q.records.pop_front();
       --pending_;
       break;
+    }
     case DeliveryResult::Kind::rejected:
       dead_lettered_.add();
       if (log_.allow(wall_ms(), suppressed))
@@ -238,7 +244,26 @@ void UplinkDispatcher::stop() {
 }
 
 DispatcherStats UplinkDispatcher::stats() const {
-  return {delivered_.value(), retried_.value(), dead_lettered_.value(), in_flight_, pending_};
+  DispatcherStats s{delivered_.value(), retried_.value(), dead_lettered_.value(), in_flight_,
+                    pending_};
+  uint64_t total = 0;
+  for (uint64_t n : latency_ms_) total += n;
+  if (total == 0) return s;
+  uint64_t seen = 0;
+  bool p50 = false;
+  for (size_t ms = 0; ms < latency_ms_.size(); ++ms) {
+    seen += latency_ms_[ms];
+    if (!p50 && seen * 2 >= total) {
+      s.latency_p50_ms = static_cast<int64_t>(ms);
+      p50 = true;
+    }
+    if (seen * 100 >= total * 99) {
+      s.latency_p99_ms = static_cast<int64_t>(ms);
+      break;
+    }
+  }
+  s.latency_max_ms = latency_max_ms_;
+  return s;
 }
 
 }  // namespace oemlink::uplink

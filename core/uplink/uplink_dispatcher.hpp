@@ -40,6 +40,8 @@ struct DispatcherOptions {
 struct DispatcherStats {
   uint64_t delivered = 0, retried = 0, dead_lettered = 0;
   size_t in_flight = 0, pending = 0;
+  // Time from append to the peer's acknowledgement, over every delivery since start (ms).
+  int64_t latency_p50_ms = 0, latency_p99_ms = 0, latency_max_ms = 0;
 };
 
 class UplinkDispatcher {
@@ -105,6 +107,8 @@ class UplinkDispatcher {
   bool ack_stop_ = false;
   std::thread ack_thread_;
 
+  std::vector<uint64_t> latency_ms_;  // histogram, 1 ms buckets up to 60 s (last = beyond)
+  int64_t latency_max_ms_ = 0;
   Counter& delivered_;
   Counter& retried_;
   Counter& dead_lettered_;

@@ -10,6 +10,12 @@
 //       loop with no scheduler or event loop, i.e. the ceiling the host's overhead is measured
 //       against.
 //
+//   oemlink-bench uplink [--connections N] [--seconds S]
+//       the durable uplink against the local reference ingest server (tools/ingest-sink) over
+//       mutual TLS, durability on: (1) drain rate from a pre-filled outbox to the sink; (2) end to
+//       end mock driver -> sign -> outbox -> HTTPS -> sink at full demand; (3) append-to-
+//       acknowledgement latency (p50/p99) at half of (2)'s rate.
+//
 // Drivers are found through the normal plugin search (<exe dir>/../plugins in a build tree).
 #include "core/config/config.hpp"
 #include "core/config/duration.hpp"
@@ -17,9 +23,13 @@
 #include "core/loader/driver_library.hpp"
 #include "core/uplink/jsonl_file_sink.hpp"
 
+#include <fcntl.h>
 #include <malloc.h>
+#include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
@@ -55,7 +65,12 @@ struct Args {
   config::Duration interval{0};
 };
 
-config::Config make_config(const Args& a, const fs::path& data_dir) {
+struct SinkOverride {
+  std::string url;  // non-empty: a dimo_https sink instead of the file sink
+  fs::path pki;
+};
+
+config::Config make_config(const Args& a, const fs::path& data_dir, const SinkOverride& so = {}) {
   config::Config cfg;
   cfg.source = "<bench>";
   cfg.base_dir = data_dir;
@@ -81,12 +96,25 @@ config::Config make_config(const Args& a, const fs::path& data_dir) {
     c.key_child = static_cast<uint32_t>(i + 1);
     cfg.connections.push_back(std::move(c));
   }
+  cfg.vault.create_if_missing = true;
+  cfg.vault.file = data_dir / "vault.sealed";
+  cfg.vault.kek = {config::KekSourceConfig::Kind::file, (data_dir / "kek.hex").string()};
   config::SinkConfig s;
   s.name = "events";
-  s.type = "file";
-  s.file.path = data_dir / "events.jsonl";
-  s.file.rotate_bytes = 256ull << 20;
-  s.file.keep_files = 2;
+  if (so.url.empty()) {
+    s.type = "file";
+    s.file.path = data_dir / "events.jsonl";
+    s.file.rotate_bytes = 256ull << 20;
+    s.file.keep_files = 2;
+  } else {
+    s.name = "dimo";
+    s.type = "dimo_https";
+    s.https.url = so.url;
+    s.https.client_cert = (so.pki / "client.crt").string();
+    s.https.client_key = (so.pki / "client.key").string();
+    s.https.ca_file = (so.pki / "ca.crt").string();
+    s.https.max_in_flight = 128;
+  }
   cfg.sinks.push_back(s);
   return cfg;
 }
@@ -270,6 +298,150 @@ int throughput(const Args& a, const fs::path& dir) {
   return 0;
 }
 
+// ---- uplink: the reference ingest server as the peer ----
+
+struct IngestProcess {
+  pid_t pid = -1;
+  int port = 0;
+  ~IngestProcess() {
+    if (pid > 0) {
+      kill(pid, SIGTERM);
+      waitpid(pid, nullptr, 0);
+    }
+  }
+};
+
+void start_ingest(IngestProcess& p, const fs::path& dir, const fs::path& pki, int port) {
+  fs::path exe = fs::read_symlink("/proc/self/exe").parent_path() / "oemlink-ingest-sink";
+  fs::path out = dir / "ingest.out";
+  fs::remove(out);
+  p.pid = fork();
+  if (p.pid == 0) {
+    int fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(fd, 1);
+    int err = open((dir / "ingest.err").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    dup2(err, 2);
+    std::string listen = "127.0.0.1:" + std::to_string(port);
+    execl(exe.c_str(), exe.c_str(), "--cert", (pki / "server.crt").c_str(), "--key",
+          (pki / "server.key").c_str(), "--ca", (pki / "ca.crt").c_str(), "--listen",
+          listen.c_str(), "--threads", "1", "--log-level", "warn", (char*)nullptr);
+    _exit(127);
+  }
+  for (int i = 0; i < 500; ++i) {
+    std::ifstream in(out);
+    std::string line;
+    if (std::getline(in, line) && line.rfind("listening on 127.0.0.1:", 0) == 0) {
+      p.port = std::stoi(line.substr(23));
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  throw std::runtime_error("oemlink-ingest-sink did not start (see " +
+                           (dir / "ingest.err").string() + ")");
+}
+
+uplink::DispatcherStats dimo_stats(host::Runtime& rt) {
+  for (auto& [name, st] : rt.sink_stats())
+    if (name == "dimo") return st;
+  return {};
+}
+
+// Runs the runtime for the window; returns delivered/s over it.
+double delivered_rate(host::Runtime& rt, double warmup, double seconds) {
+  double rate = 0;
+  std::thread monitor([&] {
+    std::this_thread::sleep_for(std::chrono::duration<double>(warmup));
+    Counter& delivered = rt.metrics().counter("sink_dimo_delivered");
+    uint64_t d0 = delivered.value();
+    auto t0 = Clock::now();
+    std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+    rate = (delivered.value() - d0) / std::chrono::duration<double>(Clock::now() - t0).count();
+    rt.request_stop();
+  });
+  rt.run();
+  monitor.join();
+  return rate;
+}
+
+int uplink_bench(const Args& a, const fs::path& dir) {
+  fs::path pki = dir / "pki";
+  std::string cmd = "bash '" + std::string(OEMLINK_SOURCE_DIR) + "/tools/make-test-pki.sh' '" +
+                    pki.string() + "' >/dev/null 2>&1";
+  if (std::system(cmd.c_str()) != 0) throw std::runtime_error("make-test-pki.sh failed");
+  host::RuntimeOptions opts;
+  opts.handle_signals = false;
+  opts.quiet_startup = true;
+  opts.stats_interval = std::chrono::milliseconds(0);
+
+  // (1) Pre-fill: the sink is down (nothing listens), events pile up in the outbox.
+  int free_port = 0;
+  {
+    IngestProcess probe;
+    start_ingest(probe, dir, pki, 0);
+    free_port = probe.port;
+  }
+  SinkOverride so{"https://127.0.0.1:" + std::to_string(free_port) + "/", pki};
+  Args fill = a;
+  fill.interval = std::chrono::milliseconds(50);
+  fs::path d1 = dir / "drain";
+  {
+    host::Runtime rt(make_config(fill, d1, so), opts);
+    rt.start();
+    Window w{0.0, 4.0};
+    run_window(rt, w);
+  }
+  // Then the sink comes up and the backlog drains; hourly polls add (almost) nothing new.
+  IngestProcess ingest;
+  start_ingest(ingest, dir, pki, free_port);
+  Args quiet = a;
+  quiet.interval = std::chrono::hours(1);
+  double drain = 0;
+  uint64_t backlog = 0;
+  {
+    host::Runtime rt(make_config(quiet, d1, so), opts);
+    rt.start();
+    drain = delivered_rate(rt, 0.5, 3.0);
+    backlog = dimo_stats(rt).delivered;
+  }
+
+  // (2) End to end at full demand.
+  Args full = a;
+  full.interval = std::chrono::milliseconds(100);  // N cars x 10/s, far above capacity
+  double e2e = 0;
+  {
+    host::Runtime rt(make_config(full, dir / "e2e", so), opts);
+    rt.start();
+    e2e = delivered_rate(rt, 2.0, a.seconds);
+  }
+
+  // (3) Latency at half that rate.
+  Args half = a;
+  double target = e2e / 2;
+  half.interval = std::chrono::milliseconds(
+      static_cast<int64_t>(static_cast<double>(a.connections) * 1000.0 / target));
+  double half_rate = 0;
+  uplink::DispatcherStats lat;
+  {
+    host::Runtime rt(make_config(half, dir / "latency", so), opts);
+    rt.start();
+    half_rate = delivered_rate(rt, 2.0, a.seconds);
+    lat = dimo_stats(rt);
+  }
+  std::printf("uplink over mutual TLS to oemlink-ingest-sink, durability on (synchronous=FULL):\n");
+  std::printf(
+      "  outbox -> sink drain:       %.0f events/s (backlog of %llu delivered in the window)\n",
+      drain, static_cast<unsigned long long>(backlog));
+  std::printf(
+      "  end to end, full demand:    %.0f events/s with %llu connections (target >= 5000)\n", e2e,
+      static_cast<unsigned long long>(a.connections));
+  std::printf(
+      "  at half that rate (%.0f/s): append -> acknowledgement p50 %lld ms, p99 %lld ms, "
+      "max %lld ms (target p99 <= 100)\n",
+      half_rate, static_cast<long long>(lat.latency_p50_ms),
+      static_cast<long long>(lat.latency_p99_ms), static_cast<long long>(lat.latency_max_ms));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -282,7 +454,8 @@ int main(int argc, char** argv) {
   }
   a.mode = argv[1];
   bool cap = a.mode == "capacity";
-  a.connections = cap ? 1'000'000 : 10'000;
+  bool up = a.mode == "uplink";
+  a.connections = cap ? 1'000'000 : up ? 1'000 : 10'000;
   a.seconds = cap ? 30 : 10;
   a.interval = cap ? std::chrono::hours(1) : std::chrono::milliseconds(100);
   for (int i = 2; i + 1 < argc; i += 2) {
@@ -310,6 +483,7 @@ int main(int argc, char** argv) {
   try {
     if (a.mode == "capacity") rc = capacity(a, dir);
     if (a.mode == "throughput") rc = throughput(a, dir);
+    if (a.mode == "uplink") rc = uplink_bench(a, dir);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "oemlink-bench: %s\n", e.what());
     rc = 1;
