@@ -93,6 +93,10 @@ class Runtime {
   const ConnectionRecord& connection(uint32_t i) const { return conns_[i]; }
   schedule::Phase connection_phase(uint32_t i) const { return sched_.phase(i); }
   boost::asio::io_context& io() { return io_; }
+  // [loop] Per-sink latency histograms start afresh.
+  void reset_sink_latency() {
+    for (auto& d : dispatchers_) d->reset_latency();
+  }
   // [loop, or after run() returned] Per-sink delivery figures.
   std::vector<std::pair<std::string, uplink::DispatcherStats>> sink_stats() const {
     std::vector<std::pair<std::string, uplink::DispatcherStats>> out;

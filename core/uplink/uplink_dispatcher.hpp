@@ -64,6 +64,11 @@ class UplinkDispatcher {
   void stop();
 
   DispatcherStats stats() const;
+  // [loop] Starts the latency histogram afresh (a benchmark's steady-state window).
+  void reset_latency() {
+    latency_ms_.assign(latency_ms_.size(), 0);
+    latency_max_ms_ = 0;
+  }
 
  private:
   struct ConnQueue {
