@@ -181,6 +181,12 @@ void Runtime::start() {
   envelope.source = cfg_.dimo.source;
   pipeline_ = std::make_unique<pipeline::Pipeline>(
       pipeline::EventBuilder(std::move(envelope), signer_.get()), std::move(sink_ptrs), metrics_);
+  // Signing runs on its own thread; a settled batch is reported back to the loop.
+  signing_pending_ = std::make_unique<std::atomic<uint32_t>[]>(cfg_.connections.size() + 1);
+  signing_ =
+      std::make_unique<pipeline::SigningStage>(*pipeline_, [this](uint32_t c, uint64_t receipt) {
+        boost::asio::post(io_, [this, c, receipt] { on_settled(c, receipt); });
+      });
 
   // Connections of a skipped driver need a lane of their own: they are never scheduled.
   passive_lane_ = sched_.add_driver(schedule::DriverLimits{});
@@ -242,17 +248,39 @@ void Runtime::open_outbox_and_sinks() {
 // sinks get to see the new records.
 void Runtime::on_durable(uint64_t seq) {
   durable_seq_ = std::max(durable_seq_, seq);
-  if (!parked_.empty()) {
-    size_t kept = 0;
-    for (auto& p : parked_) {
-      if (p.receipt <= durable_seq_)
-        apply_completion(p.conn, p.status, p.message);
-      else
-        parked_[kept++] = std::move(p);
-    }
-    parked_.resize(kept);
-  }
+  release_parked();
   for (auto& d : dispatchers_) d->wake();
+}
+
+// A batch left the signing stage: it is in the outbox (receipt) or was rejected (0).
+void Runtime::on_settled(uint32_t c, uint64_t receipt) {
+  signing_pending_[c].fetch_sub(1);
+  if (receipt && durable_receipts_) {
+    auto& slot = durable_receipts_[c];
+    uint64_t prev = slot.load();
+    while (prev < receipt && !slot.compare_exchange_weak(prev, receipt)) {
+    }
+  }
+  release_parked();
+}
+
+// A poll's completion waits while its batches are being signed or are not yet durable.
+bool Runtime::completion_may_wait(uint32_t c) const {
+  if (signing_pending_ && signing_pending_[c].load() > 0) return true;
+  return durable_receipts_ && durable_receipts_[c].load() > durable_seq_;
+}
+
+void Runtime::release_parked() {
+  if (parked_.empty()) return;
+  size_t kept = 0;
+  for (size_t i = 0; i < parked_.size(); ++i) {
+    ParkedCompletion& p = parked_[i];
+    if (!completion_may_wait(p.conn))
+      apply_completion(p.conn, p.status, p.message);
+    else
+      parked_[kept++] = std::move(p);
+  }
+  parked_.resize(kept);
 }
 
 void Runtime::load_drivers() {
@@ -600,9 +628,8 @@ void Runtime::finish_poll(TicketRef ref, oemlink_status status, const std::strin
   }
   // The poll counts as done only once what it emitted is durable in the outbox: until then the
   // connection stays in flight (holding its driver's concurrency slot, which is back-pressure).
-  uint64_t receipt = durable_receipts_ ? durable_receipts_[c].load() : 0;
-  if (receipt > durable_seq_) {
-    parked_.push_back({c, receipt, status, message});
+  if (completion_may_wait(c)) {
+    parked_.push_back({c, 0, status, message});
     return;
   }
   apply_completion(c, status, message);
@@ -811,6 +838,11 @@ void Runtime::close_everything(bool abandoned_any) {
     d->d->destroy(d->inst);
     d->inst = nullptr;
   }
+  if (signing_) {
+    signing_->stop_retrying();
+    signing_->drain();
+  }
+  release_parked();
   if (pipeline_) pipeline_->flush();
   // Everything accepted is made durable before the sinks let go; what they have not delivered
   // stays in the outbox for the next start.
@@ -983,15 +1015,11 @@ oemlink_status Runtime::svc_emit(DriverInstance& d, oemlink_conn* conn,
                                   .vehicle_token_id = r.vehicle_token_id,
                                   .synthetic_token_id = r.synthetic_token_id,
                                   .key_child = r.key_child};
-  pipeline::SubmitResult result = pipeline_->submit(id, batch, now_ms());
-  if (result.receipt && durable_receipts_) {
-    // Monotonic max: emits from a driver's own threads may race each other.
-    auto& slot = durable_receipts_[c];
-    uint64_t prev = slot.load();
-    while (prev < result.receipt && !slot.compare_exchange_weak(prev, result.receipt)) {
-    }
-  }
-  return result.status;
+  // Counted before the hand-over, so a completion that races the signing stage still waits.
+  signing_pending_[c].fetch_add(1);
+  auto submitted = signing_->submit(c, id, batch, now_ms());
+  if (!submitted.queued) signing_pending_[c].fetch_sub(1);
+  return submitted.status;
 }
 
 void Runtime::svc_report_state(DriverInstance& d, oemlink_conn* conn, oemlink_conn_state state,

@@ -13,6 +13,7 @@
 #include "core/host/poll_tickets.hpp"
 #include "core/net/http_client.hpp"
 #include "core/pipeline/pipeline.hpp"
+#include "core/pipeline/signing_stage.hpp"
 #include "core/schedule/poll_scheduler.hpp"
 #include "core/store/outbox_store.hpp"
 #include "core/store/secret_store.hpp"
@@ -129,6 +130,9 @@ class Runtime {
  private:
   void open_outbox_and_sinks();
   void on_durable(uint64_t seq);
+  void on_settled(uint32_t c, uint64_t receipt);
+  void release_parked();
+  bool completion_may_wait(uint32_t c) const;
   void apply_completion(uint32_t c, oemlink_status status, const std::string& message);
   void load_drivers();
   void open_connections();
@@ -191,6 +195,9 @@ class Runtime {
   std::unique_ptr<vault::KeyVault> vault_;
   std::unique_ptr<pipeline::DataSigner> signer_;
   std::unique_ptr<pipeline::Pipeline> pipeline_;
+  std::unique_ptr<pipeline::SigningStage> signing_;
+  // Per connection: batches handed to the signing stage and not yet settled.
+  std::unique_ptr<std::atomic<uint32_t>[]> signing_pending_;
   std::unique_ptr<store::SecretStore> secrets_;
   std::mutex secrets_mu_;
 

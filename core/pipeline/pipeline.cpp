@@ -18,74 +18,92 @@ Pipeline::Pipeline(EventBuilder builder, std::vector<EventSink*> sinks, MetricsR
       events_rejected_(metrics.counter("pipeline_events_rejected")),
       sign_failures_(metrics.counter("pipeline_sign_failures")) {}
 
-SubmitResult Pipeline::submit(const ConnectionIdentity& conn,
-                              std::span<const oemlink_reading> readings, int64_t now_ms) {
-  SubmitResult result;
-  std::lock_guard lock(mu_);
-  valid_.clear();
+size_t Pipeline::validate(const ConnectionIdentity& conn, std::span<const oemlink_reading> readings,
+                          int64_t now_ms, std::vector<oemlink_reading>& valid) {
+  size_t rejected = 0;
   for (const oemlink_reading& r : readings) {
     std::string why = validate_reading(r, now_ms);
     if (why.empty()) {
-      valid_.push_back(r);
+      valid.push_back(r);
       continue;
     }
-    result.rejected++;
+    rejected++;
     uint64_t suppressed = 0;
     if (reject_log_.allow(now_ms, suppressed)) {
       spdlog::warn("connection {}: reading rejected: {}{}", conn.id, why,
                    suppressed ? fmt::format(" ({} similar lines suppressed)", suppressed) : "");
     }
   }
-  readings_rejected_.add(result.rejected);
-  if (!valid_.empty()) {
-    Event ev;
-    try {
-      ev = builder_.build(conn, valid_);
-    } catch (const std::exception& e) {
-      // Signing failed (the key daemon is down, say): nothing was taken, the driver retries.
-      sign_failures_.add();
-      uint64_t suppressed = 0;
-      if (reject_log_.allow(now_ms, suppressed))
-        spdlog::error("connection {}: event not built: {}", conn.id, e.what());
-      result.status = OEMLINK_RETRY;
-      return result;
-    }
-    if (std::string why = check_envelope(ev); !why.empty()) {
-      events_rejected_.add();
-      readings_rejected_.add(valid_.size());
-      result.rejected += valid_.size();
-      result.status = OEMLINK_ERROR;
-      uint64_t suppressed = 0;
-      if (reject_log_.allow(now_ms, suppressed))
-        spdlog::error("connection {}: event rejected before sending: {}", conn.id, why);
-      return result;
-    }
-    // The first sink is the primary: if it cannot take the event, nothing was taken from the
-    // driver's point of view and it emits again, so a full or failing sink loses nothing.
-    // Further sinks are mirrors until the durable outbox gives each sink its own cursor: their
-    // failures are logged and counted, never turned into a retry, which would hand the primary
-    // the same readings again under a new event id.
-    if (!sinks_.empty() && !sinks_.front()->append(ev)) {
-      events_backpressured_.add();
-      result.status = OEMLINK_RETRY;
-      result.accepted = 0;
-      return result;
-    }
-    if (!sinks_.empty()) result.receipt = sinks_.front()->last_receipt();
-    for (size_t i = 1; i < sinks_.size(); ++i) {
-      if (sinks_[i]->append(ev)) continue;
-      mirror_failures_.add();
-      uint64_t suppressed = 0;
-      if (reject_log_.allow(now_ms, suppressed))
-        spdlog::error("sink {}: event {} not written (mirror sink; the primary has it)",
-                      sinks_[i]->name(), ev.id);
-    }
-    events_built_.add();
-    result.accepted = valid_.size();
-    readings_accepted_.add(result.accepted);
-  }
-  if (result.rejected) result.status = OEMLINK_ERROR;
+  readings_rejected_.add(rejected);
+  return rejected;
+}
+
+SubmitResult Pipeline::submit(const ConnectionIdentity& conn,
+                              std::span<const oemlink_reading> readings, int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  valid_.clear();
+  SubmitResult result;
+  result.rejected = validate(conn, readings, now_ms, valid_);
+  if (!valid_.empty()) result = deliver_valid(conn, valid_, now_ms, result.rejected);
+  if (result.rejected && result.status == OEMLINK_OK) result.status = OEMLINK_ERROR;
   return result;
+}
+
+SubmitResult Pipeline::deliver_valid(const ConnectionIdentity& conn,
+                                     std::span<const oemlink_reading> valid, int64_t now_ms,
+                                     size_t already_rejected) {
+  SubmitResult result;
+  result.rejected = already_rejected;
+  Event ev;
+  try {
+    ev = builder_.build(conn, valid);
+  } catch (const std::exception& e) {
+    // Signing failed (the key daemon is down, say): nothing was taken, the caller retries.
+    sign_failures_.add();
+    uint64_t suppressed = 0;
+    if (reject_log_.allow(now_ms, suppressed))
+      spdlog::error("connection {}: event not built: {}", conn.id, e.what());
+    result.status = OEMLINK_RETRY;
+    return result;
+  }
+  if (std::string why = check_envelope(ev); !why.empty()) {
+    events_rejected_.add();
+    readings_rejected_.add(valid.size());
+    result.rejected += valid.size();
+    result.status = OEMLINK_ERROR;
+    uint64_t suppressed = 0;
+    if (reject_log_.allow(now_ms, suppressed))
+      spdlog::error("connection {}: event rejected before sending: {}", conn.id, why);
+    return result;
+  }
+  // The first sink is the primary: if it cannot take the event, nothing was taken from the
+  // caller's point of view and it tries again, so a full or failing sink loses nothing.
+  // Further sinks are mirrors: their failures are logged and counted, never turned into a retry,
+  // which would hand the primary the same readings again under a new event id.
+  if (!sinks_.empty() && !sinks_.front()->append(ev)) {
+    events_backpressured_.add();
+    result.status = OEMLINK_RETRY;
+    return result;
+  }
+  if (!sinks_.empty()) result.receipt = sinks_.front()->last_receipt();
+  for (size_t i = 1; i < sinks_.size(); ++i) {
+    if (sinks_[i]->append(ev)) continue;
+    mirror_failures_.add();
+    uint64_t suppressed = 0;
+    if (reject_log_.allow(now_ms, suppressed))
+      spdlog::error("sink {}: event {} not written (mirror sink; the primary has it)",
+                    sinks_[i]->name(), ev.id);
+  }
+  events_built_.add();
+  result.accepted = valid.size();
+  readings_accepted_.add(result.accepted);
+  return result;
+}
+
+SubmitResult Pipeline::deliver_locked(const ConnectionIdentity& conn,
+                                      std::span<const oemlink_reading> valid, int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  return deliver_valid(conn, valid, now_ms, 0);
 }
 
 void Pipeline::flush() {

@@ -35,7 +35,19 @@ class Pipeline {
   // [any-thread] Flushes every sink.
   void flush();
 
+  // The two halves of submit(), for the asynchronous SigningStage.
+  // [any-thread] Checks each reading, appends the valid ones to `valid`, logs and counts the
+  // rest; returns how many were rejected.
+  size_t validate(const ConnectionIdentity& conn, std::span<const oemlink_reading> readings,
+                  int64_t now_ms, std::vector<oemlink_reading>& valid);
+  // [any-thread] Builds, signs and hands to the sinks an already validated batch.
+  SubmitResult deliver_locked(const ConnectionIdentity& conn,
+                              std::span<const oemlink_reading> valid, int64_t now_ms);
+
  private:
+  SubmitResult deliver_valid(const ConnectionIdentity& conn, std::span<const oemlink_reading> valid,
+                             int64_t now_ms, size_t already_rejected);
+
   std::mutex mu_;
   EventBuilder builder_;
   std::vector<EventSink*> sinks_;

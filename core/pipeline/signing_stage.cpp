@@ -1,0 +1,125 @@
+#include "core/pipeline/signing_stage.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+namespace oemlink::pipeline {
+
+SigningStage::SigningStage(Pipeline& pipeline, Settled settled, size_t max_queued)
+    : pipeline_(pipeline), settled_(std::move(settled)), max_queued_(max_queued) {
+  worker_ = std::thread([this] { work(); });
+}
+
+SigningStage::~SigningStage() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  worker_.join();
+}
+
+size_t SigningStage::queued() const {
+  std::lock_guard lock(mu_);
+  return jobs_.size();
+}
+
+SigningStage::Submitted SigningStage::submit(uint32_t tag, const ConnectionIdentity& conn,
+                                             std::span<const oemlink_reading> readings,
+                                             int64_t now_ms) {
+  Submitted out;
+  {
+    std::lock_guard lock(mu_);
+    if (jobs_.size() >= max_queued_) {
+      out.status = OEMLINK_RETRY;  // back-pressure: validate nothing, take nothing
+      return out;
+    }
+  }
+  Job job;
+  size_t rejected = pipeline_.validate(conn, readings, now_ms, job.readings);
+  if (rejected) out.status = OEMLINK_ERROR;
+  if (job.readings.empty()) return out;
+  // The driver's views are valid only during this call: copy what they point at.
+  size_t bytes = 0;
+  for (const auto& r : job.readings) bytes += r.name.size + r.text.size;
+  job.text.reserve(bytes);
+  job.offsets.reserve(job.readings.size());
+  for (auto& r : job.readings) {
+    size_t name_at = job.text.size();
+    job.text.append(r.name.data, r.name.size);
+    size_t text_at = job.text.size();
+    if (r.text.size) job.text.append(r.text.data, r.text.size);
+    job.offsets.emplace_back(name_at, text_at);
+  }
+  job.tag = tag;
+  job.id = conn.id;
+  job.vin = conn.vin;
+  job.vehicle_token_id = conn.vehicle_token_id;
+  job.synthetic_token_id = conn.synthetic_token_id;
+  job.key_child = conn.key_child;
+  job.now_ms = now_ms;
+  {
+    std::lock_guard lock(mu_);
+    jobs_.push_back(std::move(job));
+  }
+  cv_.notify_one();
+  out.queued = true;
+  return out;
+}
+
+void SigningStage::drain() {
+  std::unique_lock lock(mu_);
+  idle_cv_.wait(lock, [&] { return jobs_.empty() && !busy_; });
+}
+
+void SigningStage::work() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [&] { return stop_ || !jobs_.empty(); });
+    if (jobs_.empty()) {
+      if (stop_) return;
+      continue;
+    }
+    Job job = std::move(jobs_.front());
+    jobs_.pop_front();
+    busy_ = true;
+    lock.unlock();
+    for (size_t i = 0; i < job.readings.size(); ++i) {
+      job.readings[i].name.data = job.text.data() + job.offsets[i].first;
+      job.readings[i].text.data =
+          job.readings[i].text.size ? job.text.data() + job.offsets[i].second : nullptr;
+    }
+    ConnectionIdentity conn{.id = job.id,
+                            .vin = job.vin,
+                            .vehicle_token_id = job.vehicle_token_id,
+                            .synthetic_token_id = job.synthetic_token_id,
+                            .key_child = job.key_child};
+    // A full outbox or an unreachable signer is waited out, never dropped; the queue behind
+    // this job fills meanwhile and submit() pushes back on the drivers.
+    SubmitResult r;
+    for (int attempt = 0;; ++attempt) {
+      r = pipeline_.deliver_locked(conn, job.readings, job.now_ms);
+      if (r.status != OEMLINK_RETRY) break;
+      if (stop_ && attempt >= 1) {
+        // Shutting down with the outbox full or the signer gone: this batch never became
+        // durable, so its poll was never acknowledged either; the car is polled again on start.
+        if (abandoned_++ == 0)
+          spdlog::warn(
+              "shutdown: batches that cannot be signed or stored now (outbox full or "
+              "signer unavailable) are left to the next start's polls");
+        r.receipt = 0;
+        break;
+      }
+      if (!stop_)
+        std::this_thread::sleep_for(
+            std::chrono::milliseconds(std::min(5 << std::min(attempt, 6), 200)));
+    }
+    if (settled_) settled_(job.tag, r.receipt);
+    lock.lock();
+    busy_ = false;
+    if (jobs_.empty()) idle_cv_.notify_all();
+  }
+}
+
+}  // namespace oemlink::pipeline
