@@ -248,7 +248,11 @@ void Runtime::open_outbox_and_sinks() {
 // sinks get to see the new records.
 void Runtime::on_durable(uint64_t seq) {
   durable_seq_ = std::max(durable_seq_, seq);
-  release_parked();
+  while (!awaiting_durable_.empty() && awaiting_durable_.begin()->first <= durable_seq_) {
+    uint32_t c = awaiting_durable_.begin()->second;
+    awaiting_durable_.erase(awaiting_durable_.begin());
+    try_release(c);
+  }
   for (auto& d : dispatchers_) d->wake();
 }
 
@@ -261,7 +265,7 @@ void Runtime::on_settled(uint32_t c, uint64_t receipt) {
     while (prev < receipt && !slot.compare_exchange_weak(prev, receipt)) {
     }
   }
-  release_parked();
+  try_release(c);
 }
 
 // A poll's completion waits while its batches are being signed or are not yet durable.
@@ -270,17 +274,26 @@ bool Runtime::completion_may_wait(uint32_t c) const {
   return durable_receipts_ && durable_receipts_[c].load() > durable_seq_;
 }
 
-void Runtime::release_parked() {
-  if (parked_.empty()) return;
-  size_t kept = 0;
-  for (size_t i = 0; i < parked_.size(); ++i) {
-    ParkedCompletion& p = parked_[i];
-    if (!completion_may_wait(p.conn))
-      apply_completion(p.conn, p.status, p.message);
-    else
-      parked_[kept++] = std::move(p);
+// Applies connection c's held completion if nothing holds it any more; otherwise, when only
+// durability is missing, files it under the receipt it waits for. Each connection has at most one
+// held completion (it has at most one poll in flight), so this is O(log n), not a scan.
+void Runtime::try_release(uint32_t c) {
+  auto it = parked_.find(c);
+  if (it == parked_.end()) return;
+  if (!completion_may_wait(c)) {
+    ParkedCompletion p = std::move(it->second);
+    parked_.erase(it);
+    apply_completion(p.conn, p.status, p.message);
+    return;
   }
-  parked_.resize(kept);
+  if (signing_pending_[c].load() == 0) awaiting_durable_.emplace(durable_receipts_[c].load(), c);
+}
+
+void Runtime::release_parked() {
+  std::vector<uint32_t> conns;
+  conns.reserve(parked_.size());
+  for (auto& [c, p] : parked_) conns.push_back(c);
+  for (uint32_t c : conns) try_release(c);
 }
 
 void Runtime::load_drivers() {
@@ -629,7 +642,8 @@ void Runtime::finish_poll(TicketRef ref, oemlink_status status, const std::strin
   // The poll counts as done only once what it emitted is durable in the outbox: until then the
   // connection stays in flight (holding its driver's concurrency slot, which is back-pressure).
   if (completion_may_wait(c)) {
-    parked_.push_back({c, 0, status, message});
+    parked_[c] = {c, 0, status, message};
+    try_release(c);  // files it under the receipt it waits for, if signing is done
     return;
   }
   apply_completion(c, status, message);

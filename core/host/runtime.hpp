@@ -35,6 +35,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 namespace oemlink::host {
@@ -132,6 +133,7 @@ class Runtime {
   void on_durable(uint64_t seq);
   void on_settled(uint32_t c, uint64_t receipt);
   void release_parked();
+  void try_release(uint32_t c);
   bool completion_may_wait(uint32_t c) const;
   void apply_completion(uint32_t c, oemlink_status status, const std::string& message);
   void load_drivers();
@@ -191,7 +193,8 @@ class Runtime {
     oemlink_status status;
     std::string message;
   };
-  std::vector<ParkedCompletion> parked_;
+  std::unordered_map<uint32_t, ParkedCompletion> parked_;  // by connection
+  std::multimap<uint64_t, uint32_t> awaiting_durable_;     // receipt -> connection
   std::unique_ptr<vault::KeyVault> vault_;
   std::unique_ptr<pipeline::DataSigner> signer_;
   std::unique_ptr<pipeline::Pipeline> pipeline_;

@@ -1,6 +1,7 @@
 #include "core/uplink/uplink_dispatcher.hpp"
 
 #include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -39,6 +40,7 @@ UplinkDispatcher::~UplinkDispatcher() {
 void UplinkDispatcher::start() {
   read_pos_ = outbox_.cursor(sink_);
   stopped_ = false;
+  reader_ = std::make_unique<boost::asio::thread_pool>(1);
   ack_stop_ = false;
   ack_thread_ = std::thread([this] { ack_writer(); });
   pump();
@@ -74,28 +76,48 @@ void UplinkDispatcher::pump() {
 }
 
 void UplinkDispatcher::refill() {
-  while (pending_ < opts_.max_pending) {
-    size_t want = std::min(opts_.read_batch, opts_.max_pending - pending_);
+  if (reading_ || stopped_ || pending_ >= opts_.max_pending) return;
+  size_t want = std::min(opts_.read_batch, opts_.max_pending - pending_);
+  reading_ = true;
+  std::weak_ptr<bool> alive = alive_;
+  uint64_t from = read_pos_;
+  boost::asio::post(*reader_, [this, alive, from, want] {
     std::vector<store::OutboxRecord> batch;
     try {
-      batch = outbox_.read(sink_, read_pos_, want);
+      batch = outbox_.read(sink_, from, want);
     } catch (const std::exception& e) {
       uint64_t suppressed = 0;
       if (log_.allow(wall_ms(), suppressed))
         spdlog::error("sink {}: reading the outbox failed: {}", sink_, e.what());
-      return;
     }
-    for (auto& rec : batch) {
-      read_pos_ = std::max(read_pos_, rec.seq);
-      ConnQueue& q = conns_[rec.connection_id];
-      bool was_idle = q.records.empty() && !q.busy && !q.waiting;
-      std::string conn = rec.connection_id;
-      q.records.push_back(std::move(rec));
-      ++pending_;
-      if (was_idle) ready_.push_back(std::move(conn));
-    }
-    if (batch.size() < want) return;
+    boost::asio::post(io_, [this, alive, want, batch = std::move(batch)]() mutable {
+      if (alive.expired()) return;
+      take(std::move(batch), want);
+    });
+  });
+}
+
+// [loop] A read came back: queue its records per connection and keep reading while full
+// batches arrive.
+void UplinkDispatcher::take(std::vector<store::OutboxRecord> batch, size_t wanted) {
+  reading_ = false;
+  if (stopped_) return;
+  bool more = batch.size() == wanted;
+  for (auto& rec : batch) {
+    if (rec.seq <= read_pos_) continue;  // already queued (a wake raced the read)
+    read_pos_ = rec.seq;
+    ConnQueue& q = conns_[rec.connection_id];
+    bool was_idle = q.records.empty() && !q.busy && !q.waiting;
+    std::string conn = rec.connection_id;
+    q.records.push_back(std::move(rec));
+    ++pending_;
+    if (was_idle) ready_.push_back(std::move(conn));
   }
+  if (more || woken_) {
+    woken_ = false;
+    refill();
+  }
+  pump();
 }
 
 void UplinkDispatcher::start_next(const std::string& conn, ConnQueue& q) {
@@ -235,6 +257,7 @@ void UplinkDispatcher::stop() {
   for (auto& [conn, q] : conns_)
     if (q.timer) q.timer->cancel();
   deliverer_->shutdown();
+  if (reader_) reader_->join();  // its result, if any, is dropped: stopped_ is set
   {
     std::lock_guard lock(ack_mu_);
     ack_stop_ = true;

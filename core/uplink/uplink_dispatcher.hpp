@@ -17,6 +17,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include <condition_variable>
 #include <deque>
@@ -81,6 +82,7 @@ class UplinkDispatcher {
 
   void pump();
   void refill();
+  void take(std::vector<store::OutboxRecord> batch, size_t wanted);
   void start_next(const std::string& connection, ConnQueue& q);
   void finish(const std::string& connection, DeliveryResult result);
   std::chrono::milliseconds backoff(uint8_t failures);
@@ -98,6 +100,8 @@ class UplinkDispatcher {
   size_t pending_ = 0;     // records in the queues, in flight included
   size_t in_flight_ = 0;
   bool stopped_ = true;
+  bool reading_ = false;  // a read is running on the reader thread
+  bool woken_ = false;    // new records became durable during that read
   bool pumping_ = false;
   bool pump_again_ = false;
   std::unordered_map<std::string, ConnQueue> conns_;
@@ -111,6 +115,9 @@ class UplinkDispatcher {
   std::vector<std::pair<uint64_t, std::string>> dead_;
   bool ack_stop_ = false;
   std::thread ack_thread_;
+  // Outbox reads run here: a read waits for the outbox's connection, which a commit's fsync may
+  // hold for milliseconds, and the event loop must not wait with it.
+  std::unique_ptr<boost::asio::thread_pool> reader_;
 
   std::vector<uint64_t> latency_ms_;  // histogram, 1 ms buckets up to 60 s (last = beyond)
   int64_t latency_max_ms_ = 0;
