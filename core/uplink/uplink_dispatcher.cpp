@@ -40,6 +40,7 @@ UplinkDispatcher::~UplinkDispatcher() {
 void UplinkDispatcher::start() {
   read_pos_ = outbox_.cursor(sink_);
   stopped_ = false;
+  may_have_more_ = true;
   reader_ = std::make_unique<boost::asio::thread_pool>(1);
   ack_stop_ = false;
   ack_thread_ = std::thread([this] { ack_writer(); });
@@ -47,6 +48,7 @@ void UplinkDispatcher::start() {
 }
 
 void UplinkDispatcher::wake() {
+  may_have_more_ = true;  // new durable records: read now, or right after the read in progress
   pump();
 }
 
@@ -76,7 +78,10 @@ void UplinkDispatcher::pump() {
 }
 
 void UplinkDispatcher::refill() {
-  if (reading_ || stopped_ || pending_ >= opts_.max_pending) return;
+  // Reads only when the outbox may hold more for us: after a wake (new durable records) or a
+  // full batch; an idle fleet costs no reads at all.
+  if (!may_have_more_ || reading_ || stopped_ || pending_ >= opts_.max_pending) return;
+  may_have_more_ = false;
   size_t want = std::min(opts_.read_batch, opts_.max_pending - pending_);
   reading_ = true;
   std::weak_ptr<bool> alive = alive_;
@@ -113,10 +118,7 @@ void UplinkDispatcher::take(std::vector<store::OutboxRecord> batch, size_t wante
     ++pending_;
     if (was_idle) ready_.push_back(std::move(conn));
   }
-  if (more || woken_) {
-    woken_ = false;
-    refill();
-  }
+  if (more) may_have_more_ = true;
   pump();
 }
 

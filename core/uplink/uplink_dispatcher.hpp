@@ -100,8 +100,8 @@ class UplinkDispatcher {
   size_t pending_ = 0;     // records in the queues, in flight included
   size_t in_flight_ = 0;
   bool stopped_ = true;
-  bool reading_ = false;  // a read is running on the reader thread
-  bool woken_ = false;    // new records became durable during that read
+  bool reading_ = false;        // a read is running on the reader thread
+  bool may_have_more_ = false;  // a wake or a full batch since the last read
   bool pumping_ = false;
   bool pump_again_ = false;
   std::unordered_map<std::string, ConnQueue> conns_;
