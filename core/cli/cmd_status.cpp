@@ -1,5 +1,6 @@
 #include "core/cli/commands.hpp"
 #include "core/cli/driver_check.hpp"
+#include "core/common/wall_clock.hpp"
 
 #include <signal.h>
 #include <boost/json.hpp>
@@ -78,9 +79,7 @@ int cmd_status(const Args& args) {
   const auto& st = doc.as_object();
   auto pid = static_cast<pid_t>(num(st, "pid"));
   bool running = st.at("running").as_bool() && pid > 0 && kill(pid, 0) == 0;
-  int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::system_clock::now().time_since_epoch())
-                    .count();
+  int64_t now = unix_ms();
   int64_t age = (now - static_cast<int64_t>(num(st, "updated_ms"))) / 1000;
   std::printf("oemlink %s (pid %d), status written %lld s ago\n",
               running ? "running" : "NOT running", pid, static_cast<long long>(age));

@@ -1,5 +1,6 @@
 // The C ABI's host-services table: thin trampolines from oemlink_host function pointers to the
 // Runtime. Nothing may throw across this boundary, so every entry catches.
+#include "core/common/wall_clock.hpp"
 #include "core/host/driver_instance.hpp"
 #include "core/host/runtime.hpp"
 
@@ -113,9 +114,7 @@ void OEMLINK_CALL counter_add_fn(const oemlink_host* h, oemlink_str name, uint64
 }
 
 int64_t OEMLINK_CALL now_fn(const oemlink_host*) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return unix_ms();
 }
 
 const void* OEMLINK_CALL get_service_fn(const oemlink_host*, const char*) {

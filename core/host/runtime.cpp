@@ -1,4 +1,5 @@
 #include "core/host/runtime.hpp"
+#include "core/common/wall_clock.hpp"
 
 #include "core/config/driver_settings.hpp"
 #include "core/host/driver_instance.hpp"
@@ -143,9 +144,7 @@ int64_t Runtime::sched_now() const {
 }
 
 int64_t Runtime::now_ms() const {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return unix_ms();
 }
 
 // ---------------------------------------------------------------------------------------------

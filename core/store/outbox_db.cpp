@@ -1,4 +1,5 @@
 #include "core/store/outbox_db.hpp"
+#include "core/common/wall_clock.hpp"
 
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
@@ -236,8 +237,7 @@ int64_t column_int(const Stmt& stmt, int column) {
 }
 
 int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+  return unix_ms();
 }
 
 void fail(const Db& db, std::string_view what) {

@@ -1,4 +1,5 @@
 #include "core/store/secret_store.hpp"
+#include "core/common/wall_clock.hpp"
 
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -43,8 +44,7 @@ CREATE TABLE IF NOT EXISTS secrets(
 )sql";
 
 int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+  return unix_ms();
 }
 
 // A NUL inside an id would make "conn\0key" ambiguous as associated data.

@@ -1,4 +1,5 @@
 #include "core/uplink/jsonl_file_sink.hpp"
+#include "core/common/wall_clock.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -15,9 +16,7 @@ namespace fs = std::filesystem;
 
 namespace {
 int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return unix_ms();
 }
 }  // namespace
 

@@ -1,4 +1,5 @@
 #include "core/uplink/uplink_dispatcher.hpp"
+#include "core/common/wall_clock.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
@@ -10,9 +11,7 @@ namespace oemlink::uplink {
 namespace {
 
 int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return unix_ms();
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 #include "core/vault/child_registry.hpp"
+#include "core/common/wall_clock.hpp"
 
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -29,8 +30,7 @@ CREATE TABLE IF NOT EXISTS children(
 )sql";
 
 int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+  return unix_ms();
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include "core/pipeline/event_builder.hpp"
 #include "core/pipeline/pipeline.hpp"
 #include "core/schedule/poll_scheduler.hpp"
+#include "tools/bench/mock_batch.hpp"
 
 #include <oemlink/driver.hpp>
 
@@ -35,26 +36,6 @@ void BM_SchedulerPollCycle(benchmark::State& state) {
 }
 BENCHMARK(BM_SchedulerPollCycle)->Arg(10'000)->Arg(1'000'000);
 
-std::vector<oemlink_reading> mock_batch(int64_t ts) {
-  using oemlink::Reading;
-  return {Reading::number("speed", ts, 54.2),
-          Reading::number("powertrainTransmissionTravelledDistance", ts, 84216.7),
-          Reading::location("currentLocationCoordinates", ts, 48.152006, 11.630382),
-          Reading::number("currentLocationHeading", ts, 92.4),
-          Reading::number("powertrainTractionBatteryStateOfChargeCurrent", ts, 71.3),
-          Reading::number("powertrainRange", ts, 393.0),
-          Reading::number("powertrainTractionBatteryChargingChargeLimit", ts, 90),
-          Reading::number("powertrainTractionBatteryChargingIsCharging", ts, 0),
-          Reading::number("powertrainTractionBatteryChargingIsChargingCableConnected", ts, 0),
-          Reading::number("powertrainTractionBatteryChargingAddedEnergy", ts, 9.2),
-          Reading::number("powertrainTractionBatteryCurrentPower", ts, -12500),
-          Reading::number("exteriorAirTemperature", ts, 11.5),
-          Reading::number("chassisAxleRow1WheelLeftTirePressure", ts, 241),
-          Reading::number("chassisAxleRow1WheelRightTirePressure", ts, 243),
-          Reading::number("chassisAxleRow2WheelLeftTirePressure", ts, 238),
-          Reading::number("chassisAxleRow2WheelRightTirePressure", ts, 240)};
-}
-
 pipeline::ConnectionIdentity car() {
   return {.id = "car-1",
           .vin = "5YJ3E1EA7KF000001",
@@ -65,7 +46,7 @@ pipeline::ConnectionIdentity car() {
 
 void BM_EventBuild16Readings(benchmark::State& state) {
   pipeline::EventBuilder b(pipeline::EnvelopeSettings{});
-  auto batch = mock_batch(1'741'089'660'000);
+  auto batch = bench::mock_batch(1'741'089'660'000);
   for (auto _ : state) benchmark::DoNotOptimize(b.build(car(), batch));
   state.SetItemsProcessed(state.iterations());
 }
@@ -85,7 +66,7 @@ void BM_PipelineSubmit16Readings(benchmark::State& state) {
   NullSink sink;
   pipeline::Pipeline p(pipeline::EventBuilder(pipeline::EnvelopeSettings{}), {&sink}, m);
   int64_t now = 1'741'089'660'000;
-  auto batch = mock_batch(now);
+  auto batch = bench::mock_batch(now);
   for (auto _ : state) benchmark::DoNotOptimize(p.submit(car(), batch, now));
   state.SetItemsProcessed(state.iterations());
 }

@@ -11,6 +11,7 @@
 #include "core/pipeline/event_builder.hpp"
 #include "core/vault/in_process_vault.hpp"
 #include "core/vault/locked_buffer.hpp"
+#include "tools/bench/mock_batch.hpp"
 
 #include <oemlink/driver.hpp>
 
@@ -24,26 +25,6 @@ namespace {
 
 using namespace oemlink;
 using Clock = std::chrono::steady_clock;
-
-std::vector<oemlink_reading> mock_batch(int64_t ts) {
-  using oemlink::Reading;
-  return {Reading::number("speed", ts, 54.2),
-          Reading::number("powertrainTransmissionTravelledDistance", ts, 84216.7),
-          Reading::location("currentLocationCoordinates", ts, 48.152006, 11.630382),
-          Reading::number("currentLocationHeading", ts, 92.4),
-          Reading::number("powertrainTractionBatteryStateOfChargeCurrent", ts, 71.3),
-          Reading::number("powertrainRange", ts, 393.0),
-          Reading::number("powertrainTractionBatteryChargingChargeLimit", ts, 90),
-          Reading::number("powertrainTractionBatteryChargingIsCharging", ts, 0),
-          Reading::number("powertrainTractionBatteryChargingIsChargingCableConnected", ts, 0),
-          Reading::number("powertrainTractionBatteryChargingAddedEnergy", ts, 9.2),
-          Reading::number("powertrainTractionBatteryCurrentPower", ts, -12500),
-          Reading::number("exteriorAirTemperature", ts, 11.5),
-          Reading::number("chassisAxleRow1WheelLeftTirePressure", ts, 241),
-          Reading::number("chassisAxleRow1WheelRightTirePressure", ts, 243),
-          Reading::number("chassisAxleRow2WheelLeftTirePressure", ts, 238),
-          Reading::number("chassisAxleRow2WheelRightTirePressure", ts, 240)};
-}
 
 template <class Fn>
 double rate(double seconds, Fn&& fn) {
@@ -65,7 +46,8 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--seconds")) seconds = std::stod(argv[i + 1]);
     if (!std::strcmp(argv[i], "--rounds")) rounds = std::stoi(argv[i + 1]);
-    if (!std::strcmp(argv[i], "--children")) children = static_cast<uint32_t>(std::stoul(argv[i + 1]));
+    if (!std::strcmp(argv[i], "--children"))
+      children = static_cast<uint32_t>(std::stoul(argv[i + 1]));
   }
   vault::LockedBuffer seed(32);
   for (int i = 0; i < 32; ++i) seed.data()[i] = static_cast<uint8_t>(i * 7 + 1);
@@ -74,12 +56,15 @@ int main(int argc, char** argv) {
   host::VaultSigner signer(vault);
   pipeline::EventBuilder builder(pipeline::EnvelopeSettings{}, &signer);
   pipeline::EventBuilder unsigned_builder(pipeline::EnvelopeSettings{});
-  auto batch = mock_batch(1'741'089'660'000);
+  auto batch = bench::mock_batch(1'741'089'660'000);
   std::string vin = "5YJ3E1EA7KF000001";
   auto identity = [&](uint64_t n) {
     uint32_t child = static_cast<uint32_t>(n % children);
-    return pipeline::ConnectionIdentity{.id = "car", .vin = vin, .vehicle_token_id = child + 1,
-                                        .synthetic_token_id = child + 1, .key_child = child};
+    return pipeline::ConnectionIdentity{.id = "car",
+                                        .vin = vin,
+                                        .vehicle_token_id = child + 1,
+                                        .synthetic_token_id = child + 1,
+                                        .key_child = child};
   };
   // The raw path signs the same bytes an event's data has, with a key already in hand.
   std::string data(unsigned_builder.build(identity(0), batch).data());
