@@ -221,7 +221,15 @@ struct PollUnwindSlot {
   int uncaught_at_entry;
   bool claimed;
 };
-inline thread_local PollUnwindSlot* poll_unwind_slot = nullptr;
+// initial-exec: a driver is a dlopen()ed library, and a dynamically allocated TLS block there
+// trips LeakSanitizer's thread walk (and costs a lookup per access); one pointer fits in the
+// static TLS surplus glibc keeps for such libraries.
+#if defined(__GNUC__)
+#define OEMLINK_TLS_INITIAL_EXEC __attribute__((tls_model("initial-exec")))
+#else
+#define OEMLINK_TLS_INITIAL_EXEC
+#endif
+inline thread_local PollUnwindSlot* poll_unwind_slot OEMLINK_TLS_INITIAL_EXEC = nullptr;
 }  // namespace detail
 
 // Move-only completion for one poll (or stream). Calling it twice is a no-op; destroying it
