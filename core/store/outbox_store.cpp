@@ -69,7 +69,7 @@ struct OutboxStore::Impl {
       : opt(std::move(options)),
         key(data_key),
         on_durable(std::move(callback)),
-        db(prepared(opt.path)) {
+        db(prepared(opt.path), "outbox") {
     if (opt.max_batch == 0) opt.max_batch = 1;
     outbox::OpenState state = outbox::open(db, key.get(), opt.sinks);
     for (auto& [sink, seq] : state.cursors) sinks[sink].cursor = seq;

@@ -6,7 +6,8 @@
 
 namespace oemlink::store {
 
-Db::Db(const std::filesystem::path& path) : path_(path) {
+Db::Db(const std::filesystem::path& path, std::string label)
+    : path_(path), label_(std::move(label)) {
   // Our own mutex serialises use of the connection, so SQLite's is not needed.
   int rc =
       sqlite3_open_v2(path.c_str(), &db_,
@@ -15,7 +16,7 @@ Db::Db(const std::filesystem::path& path) : path_(path) {
     std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     sqlite3_close(db_);
     db_ = nullptr;
-    throw StoreError("secret store " + path.string() + ": cannot open: " + msg);
+    throw StoreError(label_ + " " + path.string() + ": cannot open: " + msg);
   }
   sqlite3_extended_result_codes(db_, 1);
 }
@@ -29,13 +30,13 @@ void Db::exec(const char* sql) {
 }
 
 void Db::fail(std::string_view what) const {
-  throw StoreError("secret store " + path_.string() + ": " + std::string(what) + ": " +
+  throw StoreError(label_ + " " + path_.string() + ": " + std::string(what) + ": " +
                    sqlite3_errmsg(db_) + " (code " + std::to_string(sqlite3_extended_errcode(db_)) +
                    ")");
 }
 
 void Db::fail_plain(std::string_view what) const {
-  throw StoreError("secret store " + path_.string() + ": " + std::string(what));
+  throw StoreError(label_ + " " + path_.string() + ": " + std::string(what));
 }
 
 Stmt::Stmt(Db& db, const char* sql) : db_(db), sql_(sql) {

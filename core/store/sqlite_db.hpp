@@ -15,7 +15,8 @@ namespace oemlink::store {
 
 class Db {
  public:
-  explicit Db(const std::filesystem::path& path);
+  // `label` names the store in errors ("secret store", "outbox").
+  explicit Db(const std::filesystem::path& path, std::string label = "secret store");
   ~Db();
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;
@@ -24,12 +25,13 @@ class Db {
   const std::filesystem::path& path() const { return path_; }
 
   void exec(const char* sql);
-  // Throws StoreError: "secret store <path>: <what>: <sqlite message>".
+  // Throws StoreError: "<label> <path>: <what>: <sqlite message>".
   [[noreturn]] void fail(std::string_view what) const;
   [[noreturn]] void fail_plain(std::string_view what) const;
 
  private:
   std::filesystem::path path_;
+  std::string label_;
   sqlite3* db_ = nullptr;
 };
 
