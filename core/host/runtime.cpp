@@ -1168,7 +1168,11 @@ store::SecretStore* Runtime::secrets() {
   std::lock_guard lock(secrets_mu_);
   if (!secrets_) {
     // Opened on first use, so deployments whose drivers keep no secrets create no key file.
-    auto key = store::load_or_create_data_key(cfg_.data_dir / "secrets.key");
+    // Like the outbox, the store's data key is sealed under the deployment's KEK: a copied data
+    // dir reveals no OAuth token without it.
+    vault::Kek kek = vault::load_kek(vault_config_from(cfg_).kek);
+    auto key =
+        store::load_or_create_sealed_data_key(cfg_.data_dir / "secrets.key", kek.get(), "secrets");
     secrets_ = std::make_unique<store::SecretStore>(cfg_.data_dir / "secrets.db", key);
     store::wipe(key);
   }

@@ -127,6 +127,8 @@ class OutboxStore {
 
 // The outbox's data key: 32 random bytes sealed (AES-256-GCM) under the KEK in `path`, created
 // 0600 on first use. Throws StoreError naming the path; a wrong KEK says so.
-DataKey load_or_create_sealed_data_key(const std::filesystem::path& path, const DataKey& kek);
+// `purpose` ("outbox", "secrets") is bound into the sealing, so key files cannot be swapped.
+DataKey load_or_create_sealed_data_key(const std::filesystem::path& path, const DataKey& kek,
+                                       std::string_view purpose = "outbox");
 
 }  // namespace oemlink::store

@@ -22,7 +22,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::string_view kAad = "oemlink outbox data key";
+// Associated data names what the key is for, so one store's sealed key file cannot be swapped in
+// for another's.
+std::string aad_for(std::string_view purpose) {
+  return "oemlink " + std::string(purpose) + " data key";
+}
 // A sealed 32-byte key is 61 bytes; anything far larger is not ours.
 constexpr off_t kMaxFileSize = 4096;
 
@@ -90,13 +94,16 @@ bool publish_no_replace(const fs::path& tmp, const fs::path& path) {
 }
 
 // Writes a new sealed key; returns false when another process created the file first.
-bool create_sealed(const fs::path& path, const DataKey& kek, DataKey& key) {
+bool create_sealed(const fs::path& path, const DataKey& kek, DataKey& key,
+                   std::string_view purpose) {
   create_private_parent_dirs(path);
   if (RAND_bytes(key.data(), static_cast<int>(key.size())) != 1) {
-    throw StoreError("cannot generate the outbox data key for " + path.string());
+    throw StoreError("cannot generate the " + std::string(purpose) + " data key for " +
+                     path.string());
   }
-  const std::vector<uint8_t> sealed = aead::seal(
-      kek, std::string_view(reinterpret_cast<const char*>(key.data()), key.size()), kAad);
+  const std::vector<uint8_t> sealed =
+      aead::seal(kek, std::string_view(reinterpret_cast<const char*>(key.data()), key.size()),
+                 aad_for(purpose));
 
   std::string tmpl = path.string() + ".tmp-XXXXXX";
   Fd f{::mkstemp(tmpl.data())};  // mode 0600
@@ -120,14 +127,15 @@ bool create_sealed(const fs::path& path, const DataKey& kek, DataKey& key) {
 
 }  // namespace
 
-DataKey load_or_create_sealed_data_key(const fs::path& path, const DataKey& kek) {
+DataKey load_or_create_sealed_data_key(const fs::path& path, const DataKey& kek,
+                                       std::string_view purpose) {
   DataKey key{};
   // Two attempts: another process may create the file between our read and our create.
   for (int attempt = 0; attempt < 2; ++attempt) {
     std::vector<uint8_t> sealed;
     if (read_sealed(path, sealed)) {
       std::string plain;
-      if (!aead::open(kek, sealed, kAad, plain) || plain.size() != key.size()) {
+      if (!aead::open(kek, sealed, aad_for(purpose), plain) || plain.size() != key.size()) {
         OPENSSL_cleanse(plain.data(), plain.size());
         throw StoreError("cannot unseal " + path.string() +
                          ": wrong key-encryption key or corrupted file");
@@ -136,7 +144,7 @@ DataKey load_or_create_sealed_data_key(const fs::path& path, const DataKey& kek)
       OPENSSL_cleanse(plain.data(), plain.size());
       return key;
     }
-    if (create_sealed(path, kek, key)) return key;
+    if (create_sealed(path, kek, key, purpose)) return key;
     wipe(key);
   }
   throw StoreError("sealed data key " + path.string() + " keeps appearing and disappearing");

@@ -247,6 +247,8 @@ TEST_F(RuntimeTest, HostServicesRotateSecretsCallHttpAndFireTimers) {
     EXPECT_EQ(bytes.find("at-1"), std::string::npos) << entry.path();
   }
   EXPECT_TRUE(fs::exists(dir_ / "secrets.db"));
+  // The store's data key is kept only sealed under the KEK (32 key bytes + AEAD overhead).
+  EXPECT_EQ(fs::file_size(dir_ / "secrets.key"), 32u + 29u);
 }
 
 TEST_F(RuntimeTest, HungPollsAreDetectedCountedAndDoNotBlockTheConnection) {

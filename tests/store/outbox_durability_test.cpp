@@ -259,6 +259,15 @@ TEST(SealedDataKey, CreatedPrivateAndReloaded) {
   }
 }
 
+TEST(SealedDataKey, APurposeIsBoundIntoTheSealing) {
+  TempDir dir;
+  const fs::path p = dir.path() / "secrets.key";
+  DataKey a = load_or_create_sealed_data_key(p, key_of(7), "secrets");
+  EXPECT_EQ(load_or_create_sealed_data_key(p, key_of(7), "secrets"), a);
+  // The outbox's key file cannot stand in for the secret store's, or the other way round.
+  EXPECT_THROW(load_or_create_sealed_data_key(p, key_of(7), "outbox"), StoreError);
+}
+
 TEST(SealedDataKey, WrongKekOrCorruptedFileSaysSo) {
   TempDir dir;
   const fs::path p = dir.path() / "outbox.key";
