@@ -219,7 +219,7 @@ void Runtime::open_outbox_and_sinks() {
     throw StartupError(std::string("outbox: ") + e.what());
   }
   outbox_sink_ = std::make_unique<uplink::OutboxSink>(*outbox_);
-  durable_receipts_ = std::make_unique<std::atomic<uint64_t>[]>(cfg_.connections.size() + 1);
+  durable_receipts_ = std::make_unique<uint64_t[]>(cfg_.connections.size() + 1);
   durable_seq_ = outbox_->stats().durable_seq;
 
   for (const config::SinkConfig& s : cfg_.sinks) {
@@ -258,19 +258,15 @@ void Runtime::on_durable(uint64_t seq) {
 // A batch left the signing stage: it is in the outbox (receipt) or was rejected (0).
 void Runtime::on_settled(uint32_t c, uint64_t receipt) {
   signing_pending_[c].fetch_sub(1);
-  if (receipt && durable_receipts_) {
-    auto& slot = durable_receipts_[c];
-    uint64_t prev = slot.load();
-    while (prev < receipt && !slot.compare_exchange_weak(prev, receipt)) {
-    }
-  }
+  // Only the loop writes receipts (settlements are posted here), so a plain max will do.
+  if (receipt && durable_receipts_) durable_receipts_[c] = std::max(durable_receipts_[c], receipt);
   try_release(c);
 }
 
 // A poll's completion waits while its batches are being signed or are not yet durable.
 bool Runtime::completion_may_wait(uint32_t c) const {
   if (signing_pending_ && signing_pending_[c].load() > 0) return true;
-  return durable_receipts_ && durable_receipts_[c].load() > durable_seq_;
+  return durable_receipts_ && durable_receipts_[c] > durable_seq_;
 }
 
 // Applies connection c's held completion if nothing holds it any more; otherwise, when only
@@ -282,10 +278,10 @@ void Runtime::try_release(uint32_t c) {
   if (!completion_may_wait(c)) {
     ParkedCompletion p = std::move(it->second);
     parked_.erase(it);
-    apply_completion(p.conn, p.status, p.message);
+    apply_completion(c, p.status, p.message);
     return;
   }
-  if (signing_pending_[c].load() == 0) awaiting_durable_.emplace(durable_receipts_[c].load(), c);
+  if (signing_pending_[c].load() == 0) awaiting_durable_.emplace(durable_receipts_[c], c);
 }
 
 void Runtime::release_parked() {
@@ -641,7 +637,7 @@ void Runtime::finish_poll(TicketRef ref, oemlink_status status, const std::strin
   // The poll counts as done only once what it emitted is durable in the outbox: until then the
   // connection stays in flight (holding its driver's concurrency slot, which is back-pressure).
   if (completion_may_wait(c)) {
-    parked_[c] = {c, 0, status, message};
+    parked_[c] = {status, message};
     try_release(c);  // files it under the receipt it waits for, if signing is done
     return;
   }

@@ -184,12 +184,10 @@ class Runtime {
   std::unique_ptr<store::OutboxStore> outbox_;
   std::unique_ptr<pipeline::EventSink> outbox_sink_;
   std::vector<std::unique_ptr<uplink::UplinkDispatcher>> dispatchers_;
-  // Per connection: the outbox sequence of its latest emitted event.
-  std::unique_ptr<std::atomic<uint64_t>[]> durable_receipts_;
+  // Per connection: the outbox sequence of its latest event (loop thread only).
+  std::unique_ptr<uint64_t[]> durable_receipts_;
   uint64_t durable_seq_ = 0;
   struct ParkedCompletion {
-    uint32_t conn;
-    uint64_t receipt;
     oemlink_status status;
     std::string message;
   };

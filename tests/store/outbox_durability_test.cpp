@@ -21,6 +21,7 @@ namespace {
 
 using testing::file_contains;
 using testing::key_of;
+using testing::RawDb;
 using testing::TempDir;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
@@ -41,38 +42,6 @@ std::string event_json(uint64_t i) {
 std::vector<OutboxRecord> read_all(OutboxStore& box) {
   return box.read("dimo", 0, 1'000'000);
 }
-
-// A plain SQLite connection to the same file: the fault injector.
-class RawDb {
- public:
-  explicit RawDb(const fs::path& p) {
-    EXPECT_EQ(sqlite3_open(p.c_str(), &db_), SQLITE_OK);
-    sqlite3_busy_timeout(db_, 10'000);
-  }
-  ~RawDb() { sqlite3_close(db_); }
-  int64_t count(const std::string& sql) {
-    sqlite3_stmt* st = nullptr;
-    EXPECT_EQ(sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sql;
-    int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-    sqlite3_finalize(st);
-    return n;
-  }
-  // XORs one byte of a record's sealed payload in place.
-  void flip_payload(uint64_t seq, int offset) {
-    sqlite3_blob* blob = nullptr;
-    ASSERT_EQ(
-        sqlite3_blob_open(db_, "main", "records", "payload", static_cast<int64_t>(seq), 1, &blob),
-        SQLITE_OK);
-    uint8_t b = 0;
-    ASSERT_EQ(sqlite3_blob_read(blob, &b, 1, offset), SQLITE_OK);
-    b ^= 0x40;
-    ASSERT_EQ(sqlite3_blob_write(blob, &b, 1, offset), SQLITE_OK);
-    sqlite3_blob_close(blob);
-  }
-
- private:
-  sqlite3* db_ = nullptr;
-};
 
 // The child appends `n` events, waits until the last is reported durable and leaves without
 // running any destructor: whatever was reported durable must be on disk.
@@ -163,7 +132,7 @@ TEST(OutboxDurability, CorruptRecordIsMovedAsideCountedAndOthersStillDelivered) 
     for (uint64_t i = 1; i <= 3; ++i) box.append("ev-" + std::to_string(i), "c", event_json(i));
   }
   RawDb raw(options(dir).path);
-  raw.flip_payload(2, 20);  // inside the ciphertext
+  raw.flip("records", "payload", 2, 20, 0x40);  // inside the ciphertext
 
   OutboxStore box(options(dir), key_of(1), nullptr);
   auto records = read_all(box);

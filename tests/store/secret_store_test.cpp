@@ -29,50 +29,18 @@ using testing::TempDir;
 namespace fs = std::filesystem;
 using Pairs = std::vector<std::pair<std::string_view, std::string_view>>;
 
-// A second, plain SQLite connection to the same file: plays the attacker or the fault injector.
-class RawDb {
+// The shared raw connection, plus addressing a stored value by connection and key.
+class RawDb : public testing::RawDb {
  public:
-  explicit RawDb(const fs::path& p) {
-    EXPECT_EQ(sqlite3_open(p.c_str(), &db_), SQLITE_OK);
-    sqlite3_busy_timeout(db_, 10'000);
-  }
-  ~RawDb() { sqlite3_close(db_); }
-  void exec(const std::string& sql) {
-    char* err = nullptr;
-    int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err);
-    EXPECT_EQ(rc, SQLITE_OK) << sql << ": " << (err ? err : "");
-    sqlite3_free(err);
-  }
+  using testing::RawDb::flip;
+  using testing::RawDb::RawDb;
   int64_t rowid(std::string_view conn, std::string_view key) {
-    sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(db_, "SELECT rowid FROM secrets WHERE connection=?1 AND key=?2", -1, &st,
-                       nullptr);
-    sqlite3_bind_text(st, 1, conn.data(), static_cast<int>(conn.size()), SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, key.data(), static_cast<int>(key.size()), SQLITE_TRANSIENT);
-    int64_t id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-    sqlite3_finalize(st);
-    return id;
+    return count("SELECT rowid FROM secrets WHERE connection='" + std::string(conn) +
+                 "' AND key='" + std::string(key) + "'");
   }
-  // XORs one byte of a stored value in place through the incremental BLOB API.
   int flip(std::string_view conn, std::string_view key, int offset, uint8_t mask = 0x01) {
-    sqlite3_blob* blob = nullptr;
-    if (sqlite3_blob_open(db_, "main", "secrets", "value", rowid(conn, key), 1, &blob) !=
-        SQLITE_OK) {
-      ADD_FAILURE() << sqlite3_errmsg(db_);
-      return 0;
-    }
-    const int size = sqlite3_blob_bytes(blob);
-    if (offset < 0) offset += size;
-    uint8_t b = 0;
-    EXPECT_EQ(sqlite3_blob_read(blob, &b, 1, offset), SQLITE_OK);
-    b ^= mask;
-    EXPECT_EQ(sqlite3_blob_write(blob, &b, 1, offset), SQLITE_OK);
-    sqlite3_blob_close(blob);
-    return size;
+    return flip("secrets", "value", rowid(conn, key), offset, mask);
   }
-
- private:
-  sqlite3* db_ = nullptr;
 };
 
 class SecretStoreTest : public ::testing::Test {
