@@ -11,7 +11,7 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-filesystem1.81-dev \
   libyaml-cpp-dev libcurl4-openssl-dev libssl-dev libspdlog-dev libfmt-dev \
   libgtest-dev libgmock-dev googletest libbenchmark-dev \
-  libsqlite3-dev libsecp256k1-dev libmosquitto-dev mosquitto \
+  libsqlite3-dev libsecp256k1-dev libmosquitto-dev mosquitto libcli11-dev \
   openssl ca-certificates curl python3 >/dev/null
 
 # ethers.js, for the test that checks our signatures with an independent Ethereum library.

@@ -1,5 +1,7 @@
 #include "core/cli/commands.hpp"
 #include "core/cli/driver_check.hpp"
+#include "core/common/data_dir.hpp"
+#include "core/host/data_keys.hpp"
 #include "core/host/vault_wiring.hpp"
 #include "core/store/outbox_store.hpp"
 #include "core/vault/kek_source.hpp"
@@ -30,7 +32,7 @@ namespace {
 
 // The pid in status.json, when that process is alive: retry/purge must not race the daemon.
 bool daemon_running(const std::filesystem::path& data_dir) {
-  std::ifstream in(data_dir / "status.json");
+  std::ifstream in(DataDir(data_dir).status_json());
   if (!in) return false;
   std::stringstream ss;
   ss << in.rdbuf();
@@ -81,11 +83,9 @@ int cmd_deadletter(const Args& args) {
                    action.c_str(), cfg.data_dir.c_str());
       return 1;
     }
-    vault::Kek kek = vault::load_kek(host::vault_config_from(cfg).kek);
-    store::DataKey key =
-        store::load_or_create_sealed_data_key(cfg.data_dir / "outbox.key", kek.get());
+    store::DataKey key = host::open_sealed_data_key(cfg, host::DataKeyPurpose::outbox);
     store::OutboxOptions o;
-    o.path = cfg.data_dir / "outbox.db";
+    o.path = DataDir(cfg.data_dir).outbox_db();
     for (const auto& s : cfg.sinks) o.sinks.push_back(s.name);
     store::OutboxStore outbox(o, key, nullptr);
     store::wipe(key);

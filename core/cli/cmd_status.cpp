@@ -1,5 +1,6 @@
 #include "core/cli/commands.hpp"
 #include "core/cli/driver_check.hpp"
+#include "core/common/data_dir.hpp"
 #include "core/common/wall_clock.hpp"
 
 #include <signal.h>
@@ -58,7 +59,7 @@ int cmd_status(const Args& args) {
     std::fprintf(stderr, "%s\n", e.what());
     return 1;
   }
-  auto path = cfg.data_dir / "status.json";
+  auto path = DataDir(cfg.data_dir).status_json();
   std::ifstream in(path);
   if (!in) {
     std::printf("no status in %s: oemlink has not run with this data dir\n", cfg.data_dir.c_str());

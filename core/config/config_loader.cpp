@@ -4,6 +4,7 @@
 #include <cstring>
 #include <map>
 
+#include "core/common/data_dir.hpp"
 #include "core/config/config.hpp"
 #include "core/config/config_error.hpp"
 #include "core/config/file_text.hpp"
@@ -159,8 +160,8 @@ class ConfigReader {
     if (const Field* http = top.find("http")) read_http(*http, config.http);
     if (const Field* schedule = top.find("schedule")) read_schedule(*schedule, config.schedule);
     if (const Field* dimo = top.find("dimo")) read_dimo(*dimo, config.dimo);
-    config.vault.file = config.data_dir / "vault.sealed";
-    config.vault.keyd_socket = config.data_dir / "keyd.sock";
+    config.vault.file = DataDir(config.data_dir).vault_sealed();
+    config.vault.keyd_socket = DataDir(config.data_dir).keyd_socket();
     if (const Field* vault = top.find("vault")) read_vault(*vault, config.data_dir, config.vault);
     if (const Field* outbox = top.find("outbox")) read_outbox(*outbox, config.outbox);
 

@@ -2,6 +2,8 @@
 #include "core/common/wall_clock.hpp"
 
 #include "core/config/driver_settings.hpp"
+#include "core/common/data_dir.hpp"
+#include "core/host/data_keys.hpp"
 #include "core/host/driver_instance.hpp"
 #include "core/host/vault_wiring.hpp"
 #include "core/loader/driver_library.hpp"
@@ -200,11 +202,9 @@ void Runtime::open_outbox_and_sinks() {
   std::vector<std::string> names;
   for (const auto& s : cfg_.sinks) names.push_back(s.name);
   try {
-    vault::Kek kek = vault::load_kek(vault_config_from(cfg_).kek);
-    store::DataKey key =
-        store::load_or_create_sealed_data_key(cfg_.data_dir / "outbox.key", kek.get());
+    store::DataKey key = open_sealed_data_key(cfg_, DataKeyPurpose::outbox);
     store::OutboxOptions o;
-    o.path = cfg_.data_dir / "outbox.db";
+    o.path = DataDir(cfg_.data_dir).outbox_db();
     o.max_bytes = cfg_.outbox.max_bytes;
     o.max_records = cfg_.outbox.max_records;
     o.full_policy = cfg_.outbox.full_policy == config::OutboxConfig::FullPolicy::drop_oldest
@@ -365,7 +365,7 @@ void Runtime::open_connections() {
     claims.reserve(cfg_.connections.size());
     for (const auto& cc : cfg_.connections) claims.emplace_back(cc.key_child, cc.id);
     try {
-      vault::ChildRegistry registry(cfg_.data_dir / "keys.db");
+      vault::ChildRegistry registry(DataDir(cfg_.data_dir).keys_db());
       for (auto& [i, why] : registry.claim_all(claims)) claim_error[i] = std::move(why);
     } catch (const std::exception& e) {
       throw StartupError(std::string("key child registry: ") + e.what());
@@ -927,7 +927,7 @@ void Runtime::write_status(bool running) {
     st["sinks"] = std::move(sinks);
   }
   std::string text = boost::json::serialize(st);
-  std::filesystem::path final_path = cfg_.data_dir / "status.json";
+  std::filesystem::path final_path = DataDir(cfg_.data_dir).status_json();
   std::filesystem::path tmp = cfg_.data_dir / "status.json.tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
@@ -1166,10 +1166,8 @@ store::SecretStore* Runtime::secrets() {
     // Opened on first use, so deployments whose drivers keep no secrets create no key file.
     // Like the outbox, the store's data key is sealed under the deployment's KEK: a copied data
     // dir reveals no OAuth token without it.
-    vault::Kek kek = vault::load_kek(vault_config_from(cfg_).kek);
-    auto key =
-        store::load_or_create_sealed_data_key(cfg_.data_dir / "secrets.key", kek.get(), "secrets");
-    secrets_ = std::make_unique<store::SecretStore>(cfg_.data_dir / "secrets.db", key);
+    auto key = open_sealed_data_key(cfg_, DataKeyPurpose::secrets);
+    secrets_ = std::make_unique<store::SecretStore>(DataDir(cfg_.data_dir).secrets_db(), key);
     store::wipe(key);
   }
   return secrets_.get();
