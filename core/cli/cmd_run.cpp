@@ -3,6 +3,7 @@
 #include "core/cli/logging_setup.hpp"
 #include "core/config/duration.hpp"
 #include "core/host/runtime.hpp"
+#include "core/uplink/sink_registry.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -26,6 +27,7 @@ default configuration (the mock driver with a few simulated cars writing to ./va
 int cmd_run(const Args& args) {
   std::string config_path;
   host::RuntimeOptions opts;
+  uplink::register_builtin_sinks(opts.sinks);  // the sink types this executable delivers to
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto value = [&]() -> const std::string* {

@@ -1,146 +1,207 @@
-// The C ABI's host-services table: thin trampolines from oemlink_host function pointers to the
-// Runtime. Nothing may throw across this boundary, so every entry catches.
-#include "core/common/wall_clock.hpp"
-#include "core/host/driver_instance.hpp"
-#include "core/host/runtime.hpp"
+#include "core/host/host_services.hpp"
 
 #include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
 
-#include <chrono>
+#include <cstddef>
+#include <cstring>
+#include <vector>
 
 namespace oemlink::host {
 namespace {
-
-DriverInstance& self(const oemlink_host* h) {
-  return *static_cast<DriverInstance*>(h->host_data);
-}
-
-// A driver left running at shutdown (it had work in flight) may still call in after the runtime
-// is gone; its DriverInstance is kept alive with `runtime` cleared, and every service refuses.
-Runtime* runtime_of(const oemlink_host* h) {
-  return h && h->host_data ? self(h).runtime : nullptr;
-}
 
 std::string_view view(oemlink_str s) {
   return s.data ? std::string_view(s.data, s.size) : "";
 }
 
-void OEMLINK_CALL log_fn(const oemlink_host* h, oemlink_conn* conn, oemlink_log_level level,
-                         oemlink_str msg) {
-  try {
-    if (Runtime* rt = runtime_of(h)) rt->svc_log(self(h), conn, level, view(msg));
-  } catch (...) {
-  }
-}
-
-oemlink_status OEMLINK_CALL emit_fn(const oemlink_host* h, oemlink_conn* conn,
-                                    const oemlink_reading* readings, size_t count) {
-  try {
-    Runtime* rt = runtime_of(h);
-    return rt ? rt->svc_emit(self(h), conn, readings, count) : OEMLINK_ERROR;
-  } catch (const std::exception& e) {
-    // Nothing was taken: the driver keeps the readings and retries.
-    spdlog::error("driver {}: emit failed: {}", self(h).name, e.what());
-    return OEMLINK_RETRY;
-  }
-}
-
-void OEMLINK_CALL report_state_fn(const oemlink_host* h, oemlink_conn* conn,
-                                  oemlink_conn_state state, int64_t until, oemlink_str reason) {
-  try {
-    if (Runtime* rt = runtime_of(h))
-      rt->svc_report_state(self(h), conn, state, until, view(reason));
-  } catch (const std::exception& e) {
-    spdlog::error("driver {}: report_state failed: {}", self(h).name, e.what());
-  }
-}
-
-oemlink_status OEMLINK_CALL http_fn(const oemlink_host* h, oemlink_conn* conn,
-                                    const oemlink_http_request* req, oemlink_http_done_fn done,
-                                    void* ctx) {
-  try {
-    Runtime* rt = runtime_of(h);
-    return rt ? rt->svc_http(self(h), conn, req, done, ctx) : OEMLINK_ERROR;
-  } catch (const std::exception& e) {
-    spdlog::error("driver {}: http_request failed: {}", self(h).name, e.what());
-    return OEMLINK_ERROR;
-  }
-}
-
-oemlink_status OEMLINK_CALL secret_get_fn(const oemlink_host* h, oemlink_conn* conn,
-                                          oemlink_str key, char* buf, size_t cap, size_t* size) {
-  try {
-    Runtime* rt = runtime_of(h);
-    if (rt) return rt->svc_secret_get(self(h), conn, view(key), buf, cap, size);
-  } catch (...) {
-  }
-  if (size) *size = 0;
-  return OEMLINK_ERROR;
-}
-
-oemlink_status OEMLINK_CALL secret_put_fn(const oemlink_host* h, oemlink_conn* conn,
-                                          const oemlink_str* keys, const oemlink_str* values,
-                                          size_t count) {
-  try {
-    Runtime* rt = runtime_of(h);
-    return rt ? rt->svc_secret_put(self(h), conn, keys, values, count) : OEMLINK_ERROR;
-  } catch (...) {
-    return OEMLINK_ERROR;
-  }
-}
-
-uint64_t OEMLINK_CALL timer_start_fn(const oemlink_host* h, uint32_t delay_ms, oemlink_timer_fn fn,
-                                     void* ctx) {
-  try {
-    Runtime* rt = runtime_of(h);
-    return rt ? rt->svc_timer_start(self(h), delay_ms, fn, ctx) : 0;
-  } catch (...) {
-    return 0;
-  }
-}
-
-void OEMLINK_CALL timer_cancel_fn(const oemlink_host* h, uint64_t id) {
-  try {
-    if (Runtime* rt = runtime_of(h)) rt->svc_timer_cancel(id);
-  } catch (...) {
-  }
-}
-
-void OEMLINK_CALL counter_add_fn(const oemlink_host* h, oemlink_str name, uint64_t delta) {
-  try {
-    if (Runtime* rt = runtime_of(h)) rt->svc_counter_add(self(h), view(name), delta);
-  } catch (...) {
-  }
-}
-
-int64_t OEMLINK_CALL now_fn(const oemlink_host*) {
-  return unix_ms();
-}
-
-const void* OEMLINK_CALL get_service_fn(const oemlink_host*, const char*) {
-  return nullptr;  // no optional host services in ABI 1.0 yet
+spdlog::level::level_enum spdlog_level(oemlink_log_level level) {
+  return level <= OEMLINK_LOG_TRACE   ? spdlog::level::trace
+         : level == OEMLINK_LOG_DEBUG ? spdlog::level::debug
+         : level == OEMLINK_LOG_INFO  ? spdlog::level::info
+         : level == OEMLINK_LOG_WARN  ? spdlog::level::warn
+                                      : spdlog::level::err;
 }
 
 }  // namespace
 
-oemlink_host make_host_table(DriverInstance& d) {
-  oemlink_host t{};
-  t.struct_size = sizeof t;
-  t.abi_major = OEMLINK_ABI_MAJOR;
-  t.abi_minor = OEMLINK_ABI_MINOR;
-  t.host_data = &d;
-  t.log = &log_fn;
-  t.emit = &emit_fn;
-  t.report_state = &report_state_fn;
-  t.http_request = &http_fn;
-  t.secret_get = &secret_get_fn;
-  t.secret_put = &secret_put_fn;
-  t.timer_start = &timer_start_fn;
-  t.timer_cancel = &timer_cancel_fn;
-  t.counter_add = &counter_add_fn;
-  t.now_unix_ms = &now_fn;
-  t.get_service = &get_service_fn;
-  return t;
+HostServices::HostServices(ServiceParts parts)
+    : parts_(parts),
+      bad_handles_(parts.metrics.counter("driver_bad_handles")),
+      failures_(parts.metrics.counter("host_service_failures")),
+      readings_rejected_(parts.metrics.counter("pipeline_readings_rejected")) {}
+
+void HostServices::failed(const DriverInstance& d, const char* service, std::string_view why) {
+  failures_.add();
+  uint64_t suppressed = 0;
+  if (failure_log_.allow(parts_.clock.wall_ms(), suppressed))
+    spdlog::error("driver {}: {} failed: {}{}", d.name, service, why,
+                  suppressed ? fmt::format(" [{} similar lines suppressed]", suppressed) : "");
+}
+
+uint32_t HostServices::own_connection(const DriverInstance& d, oemlink_conn* conn,
+                                      const char* service) {
+  uint32_t c = parts_.conns.owned_by(conn, d.index);
+  if (c != kNoConn) return c;
+  bad_handles_.add();
+  uint64_t suppressed = 0;
+  if (misuse_log_.allow(parts_.clock.wall_ms(), suppressed))
+    spdlog::error("driver {}: {} for an unknown or closed connection handle{}", d.name, service,
+                  suppressed ? fmt::format(" [{} similar lines suppressed]", suppressed) : "");
+  return kNoConn;
+}
+
+void HostServices::log(DriverInstance& d, oemlink_conn* conn, oemlink_log_level level,
+                       std::string_view msg) {
+  auto lvl = spdlog_level(level);
+  if (!spdlog::should_log(lvl)) return;
+  uint32_t c = parts_.conns.index_of(conn);
+  if (c == kNoConn)
+    spdlog::log(lvl, "[{}] {}", d.name, msg);
+  else
+    spdlog::log(lvl, "[{}] connection {}: {}", d.name, parts_.conns[c].id, msg);
+}
+
+oemlink_status HostServices::emit(DriverInstance& d, oemlink_conn* conn,
+                                  const oemlink_reading* readings, size_t count) {
+  uint32_t c = own_connection(d, conn, "emit");
+  if (c == kNoConn) {
+    readings_rejected_.add(count);
+    return OEMLINK_ERROR;
+  }
+  if (count == 0) return OEMLINK_OK;
+  if (!readings) return OEMLINK_ERROR;
+  // The array's stride is the driver's struct size: a driver built against a newer minor ABI
+  // may have appended fields. Copy each into the host's layout.
+  size_t stride = readings[0].struct_size;
+  constexpr size_t kV1Size = offsetof(oemlink_reading, hdop) + sizeof(double);
+  if (stride < kV1Size) {
+    readings_rejected_.add(count);
+    failed(d, "emit",
+           fmt::format("reading struct_size {} < {}; {} readings rejected", stride, kV1Size, count));
+    return OEMLINK_ERROR;
+  }
+  std::span<const oemlink_reading> batch(readings, count);
+  std::vector<oemlink_reading> copied;
+  if (stride != sizeof(oemlink_reading)) {
+    copied.resize(count);
+    auto* base = reinterpret_cast<const unsigned char*>(readings);
+    for (size_t i = 0; i < count; ++i) {
+      std::memcpy(&copied[i], base + i * stride, std::min(stride, sizeof(oemlink_reading)));
+      copied[i].struct_size = sizeof(oemlink_reading);
+    }
+    batch = copied;
+  }
+  const ConnectionRecord& r = parts_.conns[c];
+  pipeline::ConnectionIdentity id{.id = r.id,
+                                  .vin = r.vin,
+                                  .vehicle_token_id = r.vehicle_token_id,
+                                  .synthetic_token_id = r.synthetic_token_id,
+                                  .key_child = r.key_child};
+  parts_.gate.batch_submitted(c);
+  pipeline::SigningStage::Submitted submitted;
+  try {
+    submitted = parts_.signing.submit(c, id, batch, parts_.clock.wall_ms());
+  } catch (...) {
+    parts_.gate.batch_refused(c);
+    throw;
+  }
+  if (!submitted.queued) parts_.gate.batch_refused(c);
+  return submitted.status;
+}
+
+void HostServices::report_state(DriverInstance& d, oemlink_conn* conn, oemlink_conn_state state,
+                                int64_t until_ms, std::string_view reason) {
+  auto apply = [this, &d, conn, state, until_ms](const std::string& why) {
+    uint32_t c = own_connection(d, conn, "report_state");
+    if (c != kNoConn) parts_.dispatcher.apply_state(c, state, until_ms, why);
+  };
+  if (on_loop()) {
+    apply(std::string(reason));
+    return;
+  }
+  boost::asio::post(parts_.io, [apply, why = std::string(reason)] { apply(why); });
+}
+
+oemlink_status HostServices::http(DriverInstance& d, oemlink_conn* conn,
+                                  const oemlink_http_request* req, oemlink_http_done_fn done,
+                                  void* ctx) {
+  constexpr size_t kV1Size = offsetof(oemlink_http_request, timeout_ms) + sizeof(uint32_t);
+  if (!req || !done || req->struct_size < kV1Size || view(req->url).empty() ||
+      view(req->method).empty() || (req->header_count && !req->headers)) {
+    failed(d, "http_request",
+           "malformed request (struct_size, url, method, headers or callback missing)");
+    return OEMLINK_ERROR;
+  }
+  if (closed_) return OEMLINK_ERROR;  // shutting down: nothing new may start
+  if (conn && own_connection(d, conn, "http_request") == kNoConn) return OEMLINK_ERROR;
+  net::HttpRequest r;
+  r.method = std::string(view(req->method));
+  r.url = std::string(view(req->url));
+  for (size_t i = 0; i < req->header_count; ++i)
+    r.headers.emplace_back(std::string(view(req->headers[i].name)),
+                           std::string(view(req->headers[i].value)));
+  r.body = std::string(view(req->body));
+  r.timeout = std::chrono::milliseconds(req->timeout_ms);
+  parts_.metrics.counter(d.name + "_http_requests").add();
+  parts_.http.request(std::move(r), [done, ctx](net::HttpResponse&& resp) {
+    std::vector<oemlink_http_header> hs;
+    hs.reserve(resp.headers.size());
+    for (auto& [k, v] : resp.headers) hs.push_back({{k.data(), k.size()}, {v.data(), v.size()}});
+    oemlink_http_response out{};
+    out.struct_size = sizeof out;
+    out.status = resp.transport_ok ? OEMLINK_OK : OEMLINK_RETRY;
+    out.http_status = static_cast<int32_t>(resp.status);
+    out.headers = hs.data();
+    out.header_count = hs.size();
+    out.body = {resp.body.data(), resp.body.size()};
+    out.error = {resp.error.data(), resp.error.size()};
+    done(ctx, &out);
+  });
+  return OEMLINK_OK;
+}
+
+std::string HostServices::secret_owner(const DriverInstance& d, oemlink_conn* conn) {
+  if (!conn) return SecretAccess::driver_owner(d.name);
+  uint32_t c = own_connection(d, conn, "secret access");
+  return c == kNoConn ? std::string() : SecretAccess::connection_owner(parts_.conns[c].id);
+}
+
+oemlink_status HostServices::secret_get(DriverInstance& d, oemlink_conn* conn,
+                                        std::string_view key, char* buf, size_t cap,
+                                        size_t* size) {
+  if (size) *size = 0;
+  std::string owner = secret_owner(d, conn);
+  if (owner.empty()) return OEMLINK_ERROR;
+  return parts_.secrets.get(owner, key, buf, cap, size);
+}
+
+oemlink_status HostServices::secret_put(DriverInstance& d, oemlink_conn* conn,
+                                        const oemlink_str* keys, const oemlink_str* values,
+                                        size_t count) {
+  std::string owner = secret_owner(d, conn);
+  if (owner.empty()) return OEMLINK_ERROR;
+  if (count && (!keys || !values)) {
+    failed(d, "secret_put", "keys or values missing");
+    return OEMLINK_ERROR;
+  }
+  std::vector<std::pair<std::string_view, std::string_view>> kv;
+  kv.reserve(count);
+  for (size_t i = 0; i < count; ++i) kv.emplace_back(view(keys[i]), view(values[i]));
+  parts_.secrets.put(owner, kv);
+  return OEMLINK_OK;
+}
+
+uint64_t HostServices::timer_start(DriverInstance&, uint32_t delay_ms, oemlink_timer_fn fn,
+                                   void* ctx) {
+  return parts_.timers.start(delay_ms, fn, ctx);
+}
+
+void HostServices::timer_cancel(DriverInstance&, uint64_t id) {
+  parts_.timers.cancel(id);
+}
+
+void HostServices::counter_add(DriverInstance& d, std::string_view name, uint64_t delta) {
+  parts_.metrics.counter(d.name + "_" + std::string(name)).add(delta);
 }
 
 }  // namespace oemlink::host

@@ -1,10 +1,10 @@
 // Completion contexts for driver calls that finish later (poll done, stream ended).
 //
-// The C ABI hands back one opaque pointer. It encodes (runtime slot, ticket index, ticket
+// The C ABI hands back one opaque pointer. It encodes (dispatcher slot, ticket index, ticket
 // generation) rather than pointing at the ticket, because a ticket is reused as soon as it is
 // released: a duplicate or late `done` from a buggy driver must find a generation that no longer
-// matches and be ignored, not complete whichever poll holds the ticket now. The runtime slot lets
-// a completion that arrives after the runtime is gone be dropped instead of touching freed memory.
+// matches and be ignored, not complete whichever poll holds the ticket now. The dispatcher slot lets
+// a completion that arrives after the dispatcher is gone be dropped instead of touching freed memory.
 //
 // Tickets come from a free-list pool so 20k polls/s cost no heap allocation; only as many exist
 // as calls are in flight. Not thread-safe: acquire/release/find on the host loop thread only.
@@ -30,13 +30,13 @@ struct Ticket {
 };
 
 struct TicketRef {
-  uint8_t runtime_slot = 0;
+  uint8_t dispatcher_slot = 0;
   uint32_t index = 0;
   uint32_t generation = 0;  // low 24 bits
 };
 
-inline void* encode_ticket(uint8_t runtime_slot, const Ticket& t) {
-  uint64_t v = (static_cast<uint64_t>(runtime_slot) << 56) |
+inline void* encode_ticket(uint8_t dispatcher_slot, const Ticket& t) {
+  uint64_t v = (static_cast<uint64_t>(dispatcher_slot) << 56) |
                (static_cast<uint64_t>(t.generation & 0xFFFFFFu) << 32) | (t.self - 1);
   return reinterpret_cast<void*>(static_cast<uintptr_t>(v));
 }
@@ -99,11 +99,11 @@ class TicketPool {
   size_t live_ = 0;
 };
 
-// Runtimes a completion can be routed to, by slot. A slot is cleared before its runtime is
+// Dispatchers a completion can be routed to, by slot. A slot is cleared before its dispatcher is
 // destroyed, so a driver thread completing late finds nothing and drops the completion.
-class Runtime;
-uint8_t register_runtime(Runtime* rt);  // throws std::runtime_error when all 255 are taken
-void unregister_runtime(uint8_t slot);
-Runtime* runtime_at(uint8_t slot);
+class PollDispatcher;
+uint8_t register_dispatcher(PollDispatcher* d);  // throws std::runtime_error when all 255 are taken
+void unregister_dispatcher(uint8_t slot);
+PollDispatcher* dispatcher_at(uint8_t slot);
 
 }  // namespace oemlink::host

@@ -70,7 +70,7 @@ class RuntimeTest : public ::testing::Test {
   }
 
   RuntimeOptions options(RecordingSink& sink) {
-    RuntimeOptions o;
+    RuntimeOptions o = default_runtime_options();
     o.plugin_dirs = {OEMLINK_PLUGIN_DIR, OEMLINK_TEST_PLUGIN_DIR};
     o.handle_signals = false;
     o.extra_sinks = {&sink};

@@ -11,7 +11,7 @@ TEST(TicketPool, AReleasedTicketNoLongerAnswersToItsOldReference) {
   void* ctx = encode_ticket(7, *t);
   ASSERT_NE(ctx, nullptr);
   TicketRef ref = decode_ticket(ctx);
-  EXPECT_EQ(ref.runtime_slot, 7);
+  EXPECT_EQ(ref.dispatcher_slot, 7);
   EXPECT_EQ(pool.find(ref), t);
   pool.release(t);
   EXPECT_EQ(pool.find(ref), nullptr);
@@ -35,14 +35,14 @@ TEST(TicketPool, GrowsWithoutMovingLiveTickets) {
   EXPECT_EQ(pool.live(), 0u);
 }
 
-TEST(RuntimeRegistry, SlotsAreNonZeroAndClearedOnUnregister) {
-  auto* fake = reinterpret_cast<Runtime*>(0x1000);
-  uint8_t slot = register_runtime(fake);
+TEST(DispatcherRegistry, SlotsAreNonZeroAndClearedOnUnregister) {
+  auto* fake = reinterpret_cast<PollDispatcher*>(0x1000);
+  uint8_t slot = register_dispatcher(fake);
   EXPECT_NE(slot, 0);
-  EXPECT_EQ(runtime_at(slot), fake);
-  unregister_runtime(slot);
-  EXPECT_EQ(runtime_at(slot), nullptr);
-  EXPECT_EQ(runtime_at(0), nullptr);
+  EXPECT_EQ(dispatcher_at(slot), fake);
+  unregister_dispatcher(slot);
+  EXPECT_EQ(dispatcher_at(slot), nullptr);
+  EXPECT_EQ(dispatcher_at(0), nullptr);
 }
 
 }  // namespace

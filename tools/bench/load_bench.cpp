@@ -20,6 +20,7 @@
 #include "core/config/config.hpp"
 #include "core/config/duration.hpp"
 #include "core/host/runtime.hpp"
+#include "core/pipeline/pipeline.hpp"
 #include "core/host/vault_wiring.hpp"
 #include "core/loader/driver_library.hpp"
 #include "core/uplink/jsonl_file_sink.hpp"
@@ -153,7 +154,7 @@ void run_window(host::Runtime& rt, Window& w) {
 int capacity(const Args& a, const fs::path& dir) {
   long rss0 = rss_kib();
   auto t0 = Clock::now();
-  host::RuntimeOptions opts;
+  host::RuntimeOptions opts = host::default_runtime_options();
   opts.handle_signals = false;
   opts.quiet_startup = true;
   opts.stats_interval = std::chrono::milliseconds(0);
@@ -289,7 +290,7 @@ double baseline_polls_per_s(const Args& a, const fs::path& dir) {
 
 int throughput(const Args& a, const fs::path& dir) {
   double baseline = baseline_polls_per_s(a, dir);
-  host::RuntimeOptions opts;
+  host::RuntimeOptions opts = host::default_runtime_options();
   opts.handle_signals = false;
   opts.quiet_startup = true;
   opts.stats_interval = std::chrono::milliseconds(0);
@@ -385,7 +386,7 @@ int uplink_bench(const Args& a, const fs::path& dir) {
   std::string cmd = "bash '" + std::string(OEMLINK_SOURCE_DIR) + "/tools/make-test-pki.sh' '" +
                     pki.string() + "' >/dev/null 2>&1";
   if (std::system(cmd.c_str()) != 0) throw std::runtime_error("make-test-pki.sh failed");
-  host::RuntimeOptions opts;
+  host::RuntimeOptions opts = host::default_runtime_options();
   opts.handle_signals = false;
   opts.quiet_startup = true;
   opts.stats_interval = std::chrono::milliseconds(0);

@@ -1,0 +1,123 @@
+#include "core/host/driver_set.hpp"
+
+#include "core/loader/driver_library.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+namespace oemlink::host {
+namespace {
+
+int64_t ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                               t0)
+      .count();
+}
+
+// Drivers that were still busy at shutdown, and the connection contexts they were never asked
+// to close: reachable for the rest of the process (not a leak), because the driver may still
+// call its host table, whose host_data points at its DriverInstance.
+std::vector<std::unique_ptr<DriverInstance>>& graveyard() {
+  static auto* g = new std::vector<std::unique_ptr<DriverInstance>>();
+  return *g;
+}
+
+}  // namespace
+
+DriverSet::DriverSet(const config::Config& cfg, std::vector<std::filesystem::path> plugin_dirs)
+    : cfg_(cfg), plugin_dirs_(std::move(plugin_dirs)) {
+  if (plugin_dirs_.empty()) plugin_dirs_ = loader::default_plugin_dirs();
+}
+
+DriverSet::~DriverSet() {
+  for (auto& d : drivers_) {
+    d->services.store(nullptr);
+    if (!d->inst) continue;
+    graveyard().push_back(std::move(d));
+  }
+}
+
+void DriverSet::load_all(HostServices& services, const CallTimer& timed) {
+  std::vector<DriverCheck> checks = check_drivers(cfg_, plugin_dirs_);
+  std::vector<std::string> errors = fatal_driver_errors(checks);
+  if (!errors.empty()) {
+    std::string all = errors.front();
+    for (size_t i = 1; i < errors.size(); ++i) all += "\n" + errors[i];
+    throw StartupError(all);
+  }
+  for (DriverCheck& c : checks) {
+    const config::DriverConfig& dc = *c.cfg;
+    auto di = std::make_unique<DriverInstance>();
+    di->services.store(&services);
+    di->index = static_cast<uint32_t>(drivers_.size());
+    di->cfg = &dc;
+    di->name = dc.name;
+    di->path = c.path;
+    di->d = c.descriptor;
+    if (c.load_failed) {  // skippable, or check_drivers would have stopped us
+      spdlog::warn("driver {} skipped (on_load_error: skip): {}", dc.name, c.error);
+      di->skipped = true;
+      drivers_.push_back(std::move(di));
+      continue;
+    }
+    const oemlink_driver* d = di->d;
+    di->table = make_host_table(*di);
+    char err[1024] = {};
+    auto t0 = std::chrono::steady_clock::now();
+    oemlink_status st = d->create(&di->table, {c.settings_json.data(), c.settings_json.size()},
+                                  &di->inst, err, sizeof err - 1);
+    if (timed) timed(*di, "create", ms_since(t0));
+    if (st != OEMLINK_OK) {
+      di->inst = nullptr;
+      std::string why = "init failed in " + di->path.string() + ": " +
+                        (err[0] ? std::string(err) : "(no message)");
+      if (dc.on_load_error != config::OnLoadError::skip)
+        throw StartupError("driver " + dc.name + ": " + why);
+      spdlog::warn("driver {} skipped (on_load_error: skip): {}", dc.name, why);
+      di->skipped = true;
+      drivers_.push_back(std::move(di));
+      continue;
+    }
+    spdlog::info("driver {} loaded: {} {} (ABI {}.{}, {}) from {}", dc.name, d->name, d->version,
+                 d->abi_major, d->abi_minor, loader::describe_capabilities(d->capabilities),
+                 di->path.string());
+    drivers_.push_back(std::move(di));
+  }
+}
+
+DriverInstance& DriverSet::adopt(const config::DriverConfig& cfg, const oemlink_driver* d,
+                                 oemlink_instance* inst, HostServices* services) {
+  auto di = std::make_unique<DriverInstance>();
+  di->services.store(services);
+  di->index = static_cast<uint32_t>(drivers_.size());
+  di->cfg = &cfg;
+  di->name = cfg.name;
+  di->d = d;
+  di->inst = inst;
+  di->table = make_host_table(*di);
+  drivers_.push_back(std::move(di));
+  return *drivers_.back();
+}
+
+void DriverSet::detach_services() {
+  for (auto& d : drivers_) d->services.store(nullptr);
+}
+
+DriverInstance* DriverSet::find(std::string_view name) {
+  for (auto& d : drivers_)
+    if (d->name == name) return d.get();
+  return nullptr;
+}
+
+void DriverSet::destroy_idle(const std::vector<size_t>& busy, const CallTimer& timed) {
+  for (auto& d : drivers_) {
+    if (!d->inst || (d->index < busy.size() && busy[d->index])) continue;
+    auto t0 = std::chrono::steady_clock::now();
+    d->d->destroy(d->inst);
+    if (timed) timed(*d, "destroy", ms_since(t0));
+    d->inst = nullptr;
+  }
+}
+
+}  // namespace oemlink::host

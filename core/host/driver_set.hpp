@@ -1,0 +1,95 @@
+// DriverSet: the configured driver instances. It loads each library (after the same checks
+// check-config makes), creates the instance with its settings, destroys it at shutdown, and owns
+// what must outlive a driver that never finished: a driver still busy at shutdown is neither
+// closed nor destroyed, and its host table must stay valid for as long as the process lives.
+//
+// Threading: the host loop thread.
+#pragma once
+
+#include "core/config/config.hpp"
+#include "core/host/driver_check.hpp"
+
+#include <oemlink/driver.h>
+
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace oemlink::host {
+
+class HostServices;
+
+class StartupError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// One configured driver entry: the loaded library's descriptor, the driver's instance handle
+// and the host table handed to it (whose host_data points back here).
+struct DriverInstance {
+  // Cleared when the host is gone (a busy driver may still call in): every service refuses.
+  std::atomic<HostServices*> services{nullptr};
+  uint32_t index = 0;
+  const config::DriverConfig* cfg = nullptr;  // points into the runtime's config
+  std::string name;                           // the config entry's name
+  std::filesystem::path path;
+  const oemlink_driver* d = nullptr;
+  oemlink_instance* inst = nullptr;
+  oemlink_host table{};
+  uint16_t lane = 0;     // the scheduler lane of its connections
+  bool skipped = false;  // on_load_error: skip took effect
+
+  // The driver-wide stream (mode driver_stream).
+  bool stream_up = false;
+  uint8_t stream_failures = 0;
+  std::unique_ptr<boost::asio::steady_timer> stream_restart;
+};
+
+// Fills the C host-services table for `d` (host_table.cpp).
+oemlink_host make_host_table(DriverInstance& d);
+
+class DriverSet {
+ public:
+  // Reports how long a driver call took, so slow drivers are named (create, close, destroy).
+  using CallTimer = std::function<void(DriverInstance&, const char* call, int64_t took_ms)>;
+
+  DriverSet(const config::Config& cfg, std::vector<std::filesystem::path> plugin_dirs);
+  ~DriverSet();
+  DriverSet(const DriverSet&) = delete;
+  DriverSet& operator=(const DriverSet&) = delete;
+
+  // Checks every driver (check_drivers), then creates each instance with `services` behind its
+  // host table. A driver whose library does not load, or whose create fails, is skipped when
+  // its entry says on_load_error: skip; otherwise this throws StartupError naming the driver,
+  // the file and the driver's own message. Nothing is created when a check fails.
+  void load_all(HostServices& services, const CallTimer& timed = {});
+
+  // Adds an instance of an already-loaded descriptor (tests, and drivers linked in statically).
+  DriverInstance& adopt(const config::DriverConfig& cfg, const oemlink_driver* d,
+                        oemlink_instance* inst, HostServices* services);
+
+  size_t size() const { return drivers_.size(); }
+  DriverInstance& operator[](size_t i) { return *drivers_[i]; }
+  const DriverInstance& operator[](size_t i) const { return *drivers_[i]; }
+  DriverInstance* find(std::string_view name);
+
+  // Every driver's host table refuses from now on (the host is going away).
+  void detach_services();
+
+  // Destroys every instance whose `busy` count is zero; the rest are kept for good (see above).
+  void destroy_idle(const std::vector<size_t>& busy, const CallTimer& timed = {});
+
+ private:
+  const config::Config& cfg_;
+  std::vector<std::filesystem::path> plugin_dirs_;
+  std::vector<std::unique_ptr<DriverInstance>> drivers_;
+};
+
+}  // namespace oemlink::host

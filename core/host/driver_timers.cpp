@@ -1,0 +1,57 @@
+#include "core/host/driver_timers.hpp"
+
+#include <boost/asio/post.hpp>
+
+namespace oemlink::host {
+
+uint64_t DriverTimers::start(uint32_t delay_ms, oemlink_timer_fn fn, void* ctx) {
+  if (!fn || closed_) return 0;
+  uint64_t id = next_id_.fetch_add(1);
+  auto arm = [this, id, delay_ms, fn, ctx] {
+    if (closed_) {  // closed between the request and this hop: fire as cancelled
+      fn(ctx, 1);
+      return;
+    }
+    auto t = std::make_unique<Timer>(io_);
+    t->fn = fn;
+    t->ctx = ctx;
+    t->timer.expires_after(std::chrono::milliseconds(delay_ms));
+    t->timer.async_wait([this, id](const boost::system::error_code& ec) {
+      auto it = timers_.find(id);
+      if (it == timers_.end()) return;
+      auto timer = std::move(it->second);
+      timers_.erase(it);
+      timer->fn(timer->ctx, ec ? 1 : 0);
+    });
+    timers_.emplace(id, std::move(t));
+  };
+  if (on_loop())
+    arm();
+  else
+    boost::asio::post(io_, arm);
+  return id;
+}
+
+void DriverTimers::cancel(uint64_t id) {
+  auto cancel = [this, id] {
+    auto it = timers_.find(id);
+    if (it != timers_.end()) it->second->timer.cancel();
+  };
+  if (on_loop())
+    cancel();
+  else
+    boost::asio::post(io_, cancel);
+}
+
+void DriverTimers::drain() {
+  closed_ = true;
+  for (auto& [id, t] : timers_) t->timer.cancel();
+  for (int i = 0; i < 100 && !timers_.empty(); ++i) {
+    io_.restart();
+    io_.poll();
+  }
+  io_.restart();
+  io_.poll();
+}
+
+}  // namespace oemlink::host

@@ -1,0 +1,74 @@
+// DurabilityGate holds a poll's completion until everything that poll emitted is durable.
+//
+// A poll counts as done (and its connection may poll again, its driver's concurrency slot is
+// freed) only once its batches have left the signing stage and the outbox has committed them.
+// Until then the completion waits here: that wait is the back-pressure that keeps a slow disk
+// from being outrun by drivers. Each connection has at most one poll in flight, so it has at
+// most one held completion.
+//
+// Threading: batch_submitted/batch_refused on any thread (drivers emit from their own threads);
+// everything else on the host loop. No clock and no I/O: unit-tested as a plain class.
+#pragma once
+
+#include <oemlink/driver.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+namespace oemlink::host {
+
+class DurabilityGate {
+ public:
+  // Called on the loop when a held (or passed-through) completion may be applied.
+  using Release = std::function<void(uint32_t conn, oemlink_status, const std::string& message)>;
+
+  // `with_outbox`: events become durable by outbox sequence number (durable_through); without
+  // an outbox only the signing stage is waited for. `durable_seq`: what the outbox had
+  // committed when it opened.
+  DurabilityGate(size_t connections, bool with_outbox, uint64_t durable_seq, Release release);
+
+  // [any-thread] A batch of connection c went to the signing stage. Counted before the hand-over,
+  // so a completion racing the signing stage still waits.
+  void batch_submitted(uint32_t c) { signing_[c].fetch_add(1); }
+  // [any-thread] ...but the signing stage did not take it.
+  void batch_refused(uint32_t c) { signing_[c].fetch_sub(1); }
+
+  // [loop] A batch of c left the signing stage: stored under outbox `receipt`, or rejected (0).
+  void batch_settled(uint32_t c, uint64_t receipt);
+  // [loop] The outbox has committed everything up to `seq`.
+  void durable_through(uint64_t seq);
+
+  // [loop] Completes c's poll: released at once (through Release) when nothing is pending for
+  // c, otherwise held until it is.
+  void complete(uint32_t c, oemlink_status status, std::string message);
+
+  // [loop] Shutdown: releases every held completion that may go now.
+  void release_ready();
+
+  size_t held() const { return held_.size(); }
+  uint64_t durable_seq() const { return durable_seq_; }
+
+ private:
+  bool must_wait(uint32_t c) const;
+  void try_release(uint32_t c);
+
+  struct Held {
+    oemlink_status status;
+    std::string message;
+  };
+  size_t connections_;
+  bool with_outbox_;
+  uint64_t durable_seq_;
+  Release release_;
+  std::unique_ptr<std::atomic<uint32_t>[]> signing_;  // per connection: batches being signed
+  std::unique_ptr<uint64_t[]> receipts_;              // per connection: latest outbox receipt
+  std::unordered_map<uint32_t, Held> held_;           // by connection
+  std::multimap<uint64_t, uint32_t> by_receipt_;      // receipt -> connection waiting for it
+};
+
+}  // namespace oemlink::host

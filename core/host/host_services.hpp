@@ -1,0 +1,95 @@
+// HostServices: what a driver's host table (host_table.cpp) calls into. Each method checks that
+// a connection handle belongs to the calling driver, then hands the work to the part that owns
+// it: emit → the signing stage (with the DurabilityGate counting the batch), report_state → the
+// PollDispatcher, http → the HTTP client, secrets → SecretAccess, timers → DriverTimers.
+//
+// Failures look the same in every service: a counter (`host_service_failures`), a rate-limited
+// log line naming the driver and the service, and the status the ABI documents for that service
+// (core/host/README.md lists them). The host table catches every exception and reports it here,
+// so nothing ever unwinds into a driver.
+//
+// Threading: each method follows the thread rule of its ABI function in driver.h; those that
+// must run on the loop hop onto it.
+#pragma once
+
+#include "core/common/metrics.hpp"
+#include "core/common/rate_limited_log.hpp"
+#include "core/host/connection_table.hpp"
+#include "core/host/driver_set.hpp"
+#include "core/host/driver_timers.hpp"
+#include "core/host/durability_gate.hpp"
+#include "core/host/host_clock.hpp"
+#include "core/host/poll_dispatcher.hpp"
+#include "core/host/secret_access.hpp"
+#include "core/net/http_client.hpp"
+#include "core/pipeline/signing_stage.hpp"
+
+#include <oemlink/driver.h>
+
+#include <boost/asio/io_context.hpp>
+
+#include <atomic>
+#include <string_view>
+#include <thread>
+
+namespace oemlink::host {
+
+struct ServiceParts {
+  boost::asio::io_context& io;
+  const HostClock& clock;
+  MetricsRegistry& metrics;
+  ConnectionTable& conns;
+  PollDispatcher& dispatcher;
+  DurabilityGate& gate;
+  pipeline::SigningStage& signing;
+  net::CurlMultiClient& http;
+  SecretAccess& secrets;
+  DriverTimers& timers;
+};
+
+class HostServices {
+ public:
+  explicit HostServices(ServiceParts parts);
+
+  void log(DriverInstance& d, oemlink_conn* conn, oemlink_log_level level, std::string_view msg);
+  oemlink_status emit(DriverInstance& d, oemlink_conn* conn, const oemlink_reading* readings,
+                      size_t count);
+  void report_state(DriverInstance& d, oemlink_conn* conn, oemlink_conn_state state,
+                    int64_t until_ms, std::string_view reason);
+  oemlink_status http(DriverInstance& d, oemlink_conn* conn, const oemlink_http_request* req,
+                      oemlink_http_done_fn done, void* ctx);
+  oemlink_status secret_get(DriverInstance& d, oemlink_conn* conn, std::string_view key,
+                            char* buf, size_t cap, size_t* size);
+  oemlink_status secret_put(DriverInstance& d, oemlink_conn* conn, const oemlink_str* keys,
+                            const oemlink_str* values, size_t count);
+  uint64_t timer_start(DriverInstance& d, uint32_t delay_ms, oemlink_timer_fn fn, void* ctx);
+  void timer_cancel(DriverInstance& d, uint64_t id);
+  void counter_add(DriverInstance& d, std::string_view name, uint64_t delta);
+  int64_t now_ms() const { return parts_.clock.wall_ms(); }
+
+  // [any-thread] A service failed for driver `d`: counted and logged (rate-limited). `why` must
+  // name no secret value.
+  void failed(const DriverInstance& d, const char* service, std::string_view why);
+
+  // [loop] Shutdown: no new HTTP requests or timers from here on.
+  void close() { closed_ = true; }
+
+ private:
+  bool on_loop() const { return std::this_thread::get_id() == loop_thread_; }
+  // The connection index when `conn` is an open connection of `d`; otherwise counts, logs and
+  // returns kNoConn.
+  uint32_t own_connection(const DriverInstance& d, oemlink_conn* conn, const char* service);
+  // The secret namespace of `conn` (or of the driver when conn is NULL); empty when refused.
+  std::string secret_owner(const DriverInstance& d, oemlink_conn* conn);
+
+  ServiceParts parts_;
+  std::thread::id loop_thread_ = std::this_thread::get_id();
+  std::atomic<bool> closed_{false};
+  LogGate misuse_log_;
+  LogGate failure_log_;
+  Counter& bad_handles_;
+  Counter& failures_;
+  Counter& readings_rejected_;
+};
+
+}  // namespace oemlink::host

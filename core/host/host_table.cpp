@@ -1,0 +1,146 @@
+// The C ABI's host-services table: trampolines from oemlink_host function pointers to
+// HostServices. Nothing may unwind across this boundary: every entry catches, reports the
+// failure through HostServices::failed (counter + rate-limited log) and returns the status the
+// ABI documents for that service when the host fails (see core/host/README.md).
+#include "core/host/driver_set.hpp"
+#include "core/host/host_services.hpp"
+
+#include "core/common/wall_clock.hpp"
+
+#include <exception>
+
+namespace oemlink::host {
+namespace {
+
+DriverInstance& self(const oemlink_host* h) {
+  return *static_cast<DriverInstance*>(h->host_data);
+}
+
+// A driver left running at shutdown (it had work in flight) may still call in after the host is
+// gone; its DriverInstance is kept alive with `services` cleared, and every service refuses.
+HostServices* services_of(const oemlink_host* h) {
+  return h && h->host_data ? self(h).services.load() : nullptr;
+}
+
+std::string_view view(oemlink_str s) {
+  return s.data ? std::string_view(s.data, s.size) : "";
+}
+
+// Runs `fn`; on an exception reports it for `service` and returns `on_failure`.
+template <class R, class Fn>
+R guarded(const oemlink_host* h, const char* service, R on_failure, Fn&& fn) {
+  HostServices* s = services_of(h);
+  if (!s) return on_failure;
+  try {
+    return fn(*s, self(h));
+  } catch (const std::exception& e) {
+    s->failed(self(h), service, e.what());
+  } catch (...) {
+    s->failed(self(h), service, "unknown exception");
+  }
+  return on_failure;
+}
+
+// The same for services that return nothing.
+template <class Fn>
+void guarded_void(const oemlink_host* h, const char* service, Fn&& fn) {
+  guarded<int>(h, service, 0, [&](HostServices& s, DriverInstance& d) {
+    fn(s, d);
+    return 0;
+  });
+}
+
+void OEMLINK_CALL log_fn(const oemlink_host* h, oemlink_conn* conn, oemlink_log_level level,
+                         oemlink_str msg) {
+  guarded_void(h, "log",
+               [&](HostServices& s, DriverInstance& d) { s.log(d, conn, level, view(msg)); });
+}
+
+oemlink_status OEMLINK_CALL emit_fn(const oemlink_host* h, oemlink_conn* conn,
+                                    const oemlink_reading* readings, size_t count) {
+  // RETRY: nothing was taken, so the driver keeps the readings and tries again.
+  return guarded(h, "emit", oemlink_status{OEMLINK_RETRY}, [&](HostServices& s, DriverInstance& d) {
+    return s.emit(d, conn, readings, count);
+  });
+}
+
+void OEMLINK_CALL report_state_fn(const oemlink_host* h, oemlink_conn* conn,
+                                  oemlink_conn_state state, int64_t until, oemlink_str reason) {
+  guarded_void(h, "report_state", [&](HostServices& s, DriverInstance& d) {
+    s.report_state(d, conn, state, until, view(reason));
+  });
+}
+
+oemlink_status OEMLINK_CALL http_fn(const oemlink_host* h, oemlink_conn* conn,
+                                    const oemlink_http_request* req, oemlink_http_done_fn done,
+                                    void* ctx) {
+  return guarded(h, "http_request", oemlink_status{OEMLINK_ERROR}, [&](HostServices& s, DriverInstance& d) {
+    return s.http(d, conn, req, done, ctx);
+  });
+}
+
+oemlink_status OEMLINK_CALL secret_get_fn(const oemlink_host* h, oemlink_conn* conn,
+                                          oemlink_str key, char* buf, size_t cap, size_t* size) {
+  if (size) *size = 0;
+  return guarded(h, "secret_get", oemlink_status{OEMLINK_ERROR}, [&](HostServices& s, DriverInstance& d) {
+    return s.secret_get(d, conn, view(key), buf, cap, size);
+  });
+}
+
+oemlink_status OEMLINK_CALL secret_put_fn(const oemlink_host* h, oemlink_conn* conn,
+                                          const oemlink_str* keys, const oemlink_str* values,
+                                          size_t count) {
+  return guarded(h, "secret_put", oemlink_status{OEMLINK_ERROR}, [&](HostServices& s, DriverInstance& d) {
+    return s.secret_put(d, conn, keys, values, count);
+  });
+}
+
+uint64_t OEMLINK_CALL timer_start_fn(const oemlink_host* h, uint32_t delay_ms, oemlink_timer_fn fn,
+                                     void* ctx) {
+  return guarded(h, "timer_start", uint64_t{0}, [&](HostServices& s, DriverInstance& d) {
+    return s.timer_start(d, delay_ms, fn, ctx);
+  });
+}
+
+void OEMLINK_CALL timer_cancel_fn(const oemlink_host* h, uint64_t id) {
+  guarded_void(h, "timer_cancel",
+               [&](HostServices& s, DriverInstance& d) { s.timer_cancel(d, id); });
+}
+
+void OEMLINK_CALL counter_add_fn(const oemlink_host* h, oemlink_str name, uint64_t delta) {
+  guarded_void(h, "counter_add",
+               [&](HostServices& s, DriverInstance& d) { s.counter_add(d, view(name), delta); });
+}
+
+int64_t OEMLINK_CALL now_fn(const oemlink_host* h) {
+  HostServices* s = services_of(h);
+  return s ? s->now_ms() : unix_ms();
+}
+
+const void* OEMLINK_CALL get_service_fn(const oemlink_host*, const char*) {
+  return nullptr;  // no optional host services in ABI 1.0 yet
+}
+
+}  // namespace
+
+oemlink_host make_host_table(DriverInstance& d) {
+  oemlink_host t{};
+  t.struct_size = sizeof t;
+  t.abi_major = OEMLINK_ABI_MAJOR;
+  t.abi_minor = OEMLINK_ABI_MINOR;
+  t.host_data = &d;
+  t.log = &log_fn;
+  t.emit = &emit_fn;
+  t.report_state = &report_state_fn;
+  t.http_request = &http_fn;
+  t.secret_get = &secret_get_fn;
+  t.secret_put = &secret_put_fn;
+  t.timer_start = &timer_start_fn;
+  t.timer_cancel = &timer_cancel_fn;
+  t.counter_add = &counter_add_fn;
+  t.now_unix_ms = &now_fn;
+  t.get_service = &get_service_fn;
+  return t;
+}
+
+}  // namespace oemlink::host

@@ -1,0 +1,115 @@
+#include "core/host/pipeline_assembly.hpp"
+
+#include "core/common/data_dir.hpp"
+#include "core/host/data_keys.hpp"
+#include "core/host/driver_set.hpp"
+#include "core/uplink/outbox_sink.hpp"
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
+
+namespace oemlink::host {
+
+PipelineAssembly::PipelineAssembly(const config::Config& cfg, boost::asio::io_context& io,
+                                   MetricsRegistry& metrics, const uplink::SinkRegistry& sinks,
+                                   const std::vector<pipeline::EventSink*>& extra_sinks,
+                                   AssemblyHooks hooks)
+    : hooks_(std::move(hooks)), has_extra_sinks_(!extra_sinks.empty()) {
+  // Every event is signed: without a usable vault there is nothing worth sending.
+  try {
+    vault_ = open_configured_vault(cfg);
+  } catch (const std::exception& e) {
+    throw StartupError(std::string("key vault: ") + e.what());
+  }
+  signer_ = std::make_unique<VaultSigner>(*vault_);
+  open_outbox_and_sinks(cfg, io, metrics, sinks);
+
+  std::vector<pipeline::EventSink*> sink_ptrs;
+  if (outbox_sink_) sink_ptrs.push_back(outbox_sink_.get());
+  for (auto* s : extra_sinks) sink_ptrs.push_back(s);
+  if (sink_ptrs.empty())
+    spdlog::warn("no sinks configured: events are built and counted, then discarded");
+  pipeline::EnvelopeSettings envelope;
+  envelope.chain_id = cfg.dimo.chain_id;
+  envelope.vehicle_contract = cfg.dimo.vehicle_contract;
+  envelope.synthetic_device_contract = cfg.dimo.synthetic_device_contract;
+  envelope.source = cfg.dimo.source;
+  pipeline_ = std::make_unique<pipeline::Pipeline>(
+      pipeline::EventBuilder(std::move(envelope), signer_.get()), std::move(sink_ptrs), metrics);
+  // Signing runs on its own thread; a settled batch is reported back to the loop.
+  signing_ = std::make_unique<pipeline::SigningStage>(
+      *pipeline_, [this, &io](uint32_t tag, uint64_t receipt) {
+        boost::asio::post(io, [this, tag, receipt] { hooks_.settled(tag, receipt); });
+      });
+}
+
+PipelineAssembly::~PipelineAssembly() = default;
+
+// Every event goes into the durable outbox first; each configured sink delivers from there at its
+// own cursor, so a slow or failing sink holds back only itself (within the outbox's bound).
+void PipelineAssembly::open_outbox_and_sinks(const config::Config& cfg,
+                                             boost::asio::io_context& io,
+                                             MetricsRegistry& metrics,
+                                             const uplink::SinkRegistry& sinks) {
+  if (cfg.sinks.empty()) return;
+  try {
+    store::DataKey key = open_sealed_data_key(cfg, DataKeyPurpose::outbox);
+    store::OutboxOptions o;
+    o.path = DataDir(cfg.data_dir).outbox_db();
+    o.max_bytes = cfg.outbox.max_bytes;
+    o.max_records = cfg.outbox.max_records;
+    o.full_policy = cfg.outbox.full_policy == config::OutboxConfig::FullPolicy::drop_oldest
+                        ? store::FullPolicy::drop_oldest
+                        : store::FullPolicy::block;
+    o.max_commit_delay = cfg.outbox.commit_delay;
+    for (const auto& s : cfg.sinks) o.sinks.push_back(s.name);
+    outbox_ = std::make_unique<store::OutboxStore>(o, key, [this, &io](uint64_t seq) {
+      boost::asio::post(io, [this, seq] { hooks_.durable(seq); });
+    });
+    store::wipe(key);
+  } catch (const std::exception& e) {
+    throw StartupError(std::string("outbox: ") + e.what());
+  }
+  outbox_sink_ = std::make_unique<uplink::OutboxSink>(*outbox_);
+
+  uplink::SinkContext ctx{io, metrics, cfg.http};
+  for (const config::SinkConfig& s : cfg.sinks) {
+    std::unique_ptr<uplink::EventDeliverer> d;
+    try {
+      d = sinks.make(s, ctx);
+    } catch (const std::exception& e) {
+      throw StartupError("sink " + s.name + " (" + s.position.file + ":" +
+                         std::to_string(s.position.line) + "): " + e.what());
+    }
+    dispatchers_.push_back(
+        std::make_unique<uplink::UplinkDispatcher>(io, *outbox_, std::move(d), metrics));
+  }
+}
+
+void PipelineAssembly::start_delivery() {
+  for (auto& d : dispatchers_) d->start();
+}
+
+void PipelineAssembly::wake_delivery() {
+  for (auto& d : dispatchers_) d->wake();
+}
+
+void PipelineAssembly::drain_and_stop() {
+  signing_->stop_retrying();
+  signing_->drain();
+  pipeline_->flush();
+  if (outbox_) outbox_->flush();
+  for (auto& d : dispatchers_) d->stop();
+}
+
+std::vector<std::pair<std::string, uplink::DispatcherStats>> PipelineAssembly::sink_stats() const {
+  std::vector<std::pair<std::string, uplink::DispatcherStats>> out;
+  for (auto& d : dispatchers_) out.emplace_back(std::string(d->name()), d->stats());
+  return out;
+}
+
+void PipelineAssembly::reset_sink_latency() {
+  for (auto& d : dispatchers_) d->reset_latency();
+}
+
+}  // namespace oemlink::host

@@ -1,0 +1,80 @@
+// PipelineAssembly builds the event path behind the drivers, in the order it must exist:
+// the key vault and its signer, the durable outbox, the pipeline that validates and builds
+// signed events, the signing stage that runs it off the loop, and one UplinkDispatcher per
+// configured sink (built by type through the SinkRegistry). It owns them and tears them down in
+// reverse order.
+//
+// Threading: built and used on the host loop thread; the signing stage and the outbox report
+// back through the hooks, which post onto the loop.
+#pragma once
+
+#include "core/common/metrics.hpp"
+#include "core/config/config.hpp"
+#include "core/host/vault_wiring.hpp"
+#include "core/pipeline/event_sink.hpp"
+#include "core/pipeline/pipeline.hpp"
+#include "core/pipeline/signing_stage.hpp"
+#include "core/store/outbox_store.hpp"
+#include "core/uplink/sink_registry.hpp"
+#include "core/uplink/uplink_dispatcher.hpp"
+#include "core/vault/key_vault.hpp"
+
+#include <boost/asio/io_context.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace oemlink::host {
+
+struct AssemblyHooks {
+  // [loop] The outbox has committed everything up to seq.
+  std::function<void(uint64_t seq)> durable;
+  // [loop] A batch of connection `tag` left the signing stage (receipt 0: rejected).
+  std::function<void(uint32_t tag, uint64_t receipt)> settled;
+};
+
+class PipelineAssembly {
+ public:
+  // Throws StartupError naming the part that could not be built (vault, outbox, a sink).
+  PipelineAssembly(const config::Config& cfg, boost::asio::io_context& io,
+                   MetricsRegistry& metrics, const uplink::SinkRegistry& sinks,
+                   const std::vector<pipeline::EventSink*>& extra_sinks, AssemblyHooks hooks);
+  ~PipelineAssembly();
+  PipelineAssembly(const PipelineAssembly&) = delete;
+  PipelineAssembly& operator=(const PipelineAssembly&) = delete;
+
+  pipeline::Pipeline& pipeline() { return *pipeline_; }
+  pipeline::SigningStage& signing() { return *signing_; }
+  store::OutboxStore* outbox() { return outbox_.get(); }  // null when no sink is configured
+  bool has_extra_sinks() const { return has_extra_sinks_; }
+
+  // [loop] Sinks start delivering from the outbox.
+  void start_delivery();
+  // [loop] New durable records: each sink looks for work.
+  void wake_delivery();
+  // [loop] Shutdown: signing drains (retries stop), everything accepted is made durable, then
+  // the sinks let go; what they have not delivered stays in the outbox for the next start.
+  void drain_and_stop();
+
+  std::vector<std::pair<std::string, uplink::DispatcherStats>> sink_stats() const;
+  void reset_sink_latency();
+
+ private:
+  void open_outbox_and_sinks(const config::Config& cfg, boost::asio::io_context& io,
+                             MetricsRegistry& metrics, const uplink::SinkRegistry& sinks);
+
+  AssemblyHooks hooks_;
+  bool has_extra_sinks_ = false;
+  vault::KeyVaultPtr vault_;
+  std::unique_ptr<pipeline::DataSigner> signer_;
+  std::unique_ptr<store::OutboxStore> outbox_;
+  std::unique_ptr<pipeline::EventSink> outbox_sink_;
+  std::vector<std::unique_ptr<uplink::UplinkDispatcher>> dispatchers_;
+  std::unique_ptr<pipeline::Pipeline> pipeline_;
+  std::unique_ptr<pipeline::SigningStage> signing_;
+};
+
+}  // namespace oemlink::host

@@ -1,0 +1,516 @@
+#include "core/host/poll_dispatcher.hpp"
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
+
+#include <algorithm>
+#include <cassert>
+
+namespace oemlink::host {
+namespace {
+
+// Rate-limit times from drivers are clamped: a value in microseconds or a garbage time would
+// otherwise overflow timer arithmetic (and spin the loop) or park a car for centuries.
+constexpr int64_t kMaxRateLimitMs = 30LL * 24 * 3600 * 1000;
+// A stream that ran this long before failing restarts quickly; one that dies at once backs off.
+constexpr int64_t kLongStreamMs = 60'000;
+
+std::string_view view(oemlink_str s) {
+  return s.data ? std::string_view(s.data, s.size) : "";
+}
+
+const char* status_name(oemlink_status s) {
+  switch (s) {
+    case OEMLINK_OK:
+      return "ok";
+    case OEMLINK_RETRY:
+      return "retry";
+    default:
+      return "error";
+  }
+}
+
+void OEMLINK_CALL poll_done_trampoline(void* ctx, oemlink_status status, oemlink_str message) {
+  TicketRef ref = decode_ticket(ctx);
+  if (PollDispatcher* d = dispatcher_at(ref.dispatcher_slot))
+    d->on_poll_done(ref, status, view(message));
+}
+
+void OEMLINK_CALL stream_ended_trampoline(void* ctx, oemlink_status status, oemlink_str message) {
+  TicketRef ref = decode_ticket(ctx);
+  if (PollDispatcher* d = dispatcher_at(ref.dispatcher_slot))
+    d->on_stream_ended(ref, status, view(message));
+}
+
+schedule::ConnMode mode_of(const config::DriverConfig& cfg) {
+  switch (cfg.mode) {
+    case config::IngestMode::poll:
+      return schedule::ConnMode::poll;
+    case config::IngestMode::stream:
+      return schedule::ConnMode::stream;
+    default:
+      return schedule::ConnMode::passive;
+  }
+}
+
+}  // namespace
+
+PollDispatcher::PollDispatcher(boost::asio::io_context& io, const HostClock& clock,
+                               ConnectionTable& conns, DriverSet& drivers,
+                               MetricsRegistry& metrics, DispatchOptions options)
+    : io_(io),
+      clock_(clock),
+      conns_(conns),
+      drivers_(drivers),
+      opts_(std::move(options)),
+      loop_thread_(std::this_thread::get_id()),
+      sched_(opts_.policy),
+      slow_(opts_.slow_call_warning, metrics),
+      timer_(io),
+      watchdog_(io),
+      metrics_(metrics),
+      polls_ok_(metrics.counter("polls_ok")),
+      polls_retry_(metrics.counter("polls_retry")),
+      polls_error_(metrics.counter("polls_error")),
+      stream_restarts_(metrics.counter("stream_restarts")),
+      late_completions_(metrics.counter("driver_late_completions")),
+      hung_polls_(metrics.counter("driver_hung_polls")) {
+  slot_ = register_dispatcher(this);
+  // Connections that are not served need a lane of their own: they are never scheduled.
+  unserved_lane_ = sched_.add_driver(schedule::DriverLimits{});
+}
+
+PollDispatcher::~PollDispatcher() {
+  // From here on, completions routed through tickets find no dispatcher and are dropped.
+  unregister_dispatcher(slot_);
+}
+
+void PollDispatcher::add_driver(DriverInstance& d) {
+  const config::DriverConfig& dc = *d.cfg;
+  d.lane = sched_.add_driver(schedule::DriverLimits{
+      .max_concurrent = dc.max_concurrent_requests,
+      .rate_per_s = dc.rate_limit.per_second,
+      .burst = dc.rate_limit.burst,
+      .poll_interval_ms = dc.poll_interval.count(),
+      .asleep_interval_ms = dc.asleep_interval.count(),
+  });
+}
+
+void PollDispatcher::add_connection([[maybe_unused]] uint32_t c, const DriverInstance& d,
+                                    std::optional<std::chrono::milliseconds> poll_interval) {
+  int64_t interval = poll_interval ? poll_interval->count() : 0;
+  [[maybe_unused]] schedule::ConnIndex i =
+      sched_.add_connection(d.lane, clock_.steady_ms(), interval, mode_of(*d.cfg));
+  assert(i == c);
+}
+
+void PollDispatcher::add_unserved_connection(uint32_t c) {
+  int64_t now = clock_.steady_ms();
+  [[maybe_unused]] schedule::ConnIndex i =
+      sched_.add_connection(unserved_lane_, now, 1, schedule::ConnMode::passive);
+  assert(i == c);
+  sched_.report(c, schedule::ReportedState::failed, 0, now);
+}
+
+void PollDispatcher::stop_connection(uint32_t c) {
+  sched_.report(c, schedule::ReportedState::failed, 0, clock_.steady_ms());
+}
+
+size_t PollDispatcher::stopped_connections() const {
+  size_t n = 0;
+  for (uint32_t c = 0; c < conns_.size(); ++c)
+    if (sched_.phase(c) == schedule::Phase::stopped) ++n;
+  return n;
+}
+
+void PollDispatcher::note_call(const DriverInstance& d, const char* call, uint32_t c,
+                               int64_t took_ms) {
+  slow_.note(d.name, call, c == kNoConn ? std::string_view() : conns_[c].id, took_ms,
+             clock_.wall_ms());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Polls and the schedule
+// ---------------------------------------------------------------------------------------------
+
+void PollDispatcher::start() {
+  loop_thread_ = std::this_thread::get_id();
+  for (size_t i = 0; i < drivers_.size(); ++i) {
+    DriverInstance& d = drivers_[i];
+    if (d.inst && d.cfg->mode == config::IngestMode::driver_stream) start_driver_stream(d);
+  }
+  arm_watchdog();
+  schedule_dispatch();
+}
+
+void PollDispatcher::schedule_dispatch() {
+  if (dispatch_posted_ || stopping_) return;
+  dispatch_posted_ = true;
+  boost::asio::post(io_, [this] {
+    dispatch_posted_ = false;
+    dispatch();
+  });
+}
+
+void PollDispatcher::dispatch() {
+  if (stopping_) return;
+  due_.clear();
+  sched_.take_due(clock_.steady_ms(), due_);
+  for (schedule::ConnIndex c : due_) {
+    if (stopping_) break;
+    if (sched_.is_stream(c))
+      start_stream(c);
+    else
+      start_poll(c);
+  }
+  arm_timer();
+}
+
+void PollDispatcher::arm_timer() {
+  if (stopping_) return;
+  int64_t now = clock_.steady_ms();
+  int64_t next = sched_.next_wakeup(now);
+  if (next == schedule::kNever) return;
+  // Wake at least hourly: bounds timer arithmetic whatever a due time says.
+  next = std::min(next, now + 3'600'000);
+  if (next >= armed_at_) return;  // the pending wait fires early enough
+  armed_at_ = next;
+  timer_.expires_after(std::chrono::milliseconds(std::max<int64_t>(0, next - now)));
+  timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;  // re-armed or stopped
+    armed_at_ = schedule::kNever;
+    dispatch();
+  });
+}
+
+// Sweep often enough that a hung poll is caught within a quarter of the shortest timeout.
+void PollDispatcher::arm_watchdog() {
+  std::chrono::milliseconds every{1000};
+  for (size_t i = 0; i < drivers_.size(); ++i)
+    every = std::min(every, drivers_[i].cfg->poll_timeout / 4);
+  watchdog_.expires_after(std::max(every, std::chrono::milliseconds(50)));
+  watchdog_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopping_) return;
+    sweep_hung_polls();
+    arm_watchdog();
+  });
+}
+
+Ticket* PollDispatcher::issue_ticket(uint32_t c, uint32_t instance, bool stream) {
+  Ticket* t = tickets_.acquire();
+  t->conn = c;
+  t->instance = instance;
+  t->seq = c == kNoConn ? 0 : sched_.poll_seq(c);
+  t->stream = stream;
+  t->started_ms = clock_.steady_ms();
+  return t;
+}
+
+TicketRef PollDispatcher::ref_of(const Ticket& t) const {
+  return TicketRef{slot_, t.self - 1, t.generation & 0xFFFFFFu};
+}
+
+void PollDispatcher::start_poll(uint32_t c) {
+  ConnectionRecord& r = conns_[c];
+  DriverInstance& d = drivers_[r.instance];
+  Ticket* t = issue_ticket(c, r.instance, false);
+  TicketRef ref = ref_of(*t);
+  auto t0 = std::chrono::steady_clock::now();
+  oemlink_status st = d.d->poll(d.inst, ConnectionTable::handle_of(c), r.driver_ctx,
+                                &poll_done_trampoline, encode_ticket(slot_, *t));
+  note_call(d, "poll", c,
+            std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::steady_clock::now() - t0)
+                .count());
+  if (st != OEMLINK_OK && tickets_.find(ref)) {
+    // The poll did not start, so `done` will not come: finish it here.
+    finish_poll(ref, st == OEMLINK_RETRY ? OEMLINK_RETRY : OEMLINK_ERROR, "poll refused to start");
+  }
+}
+
+void PollDispatcher::on_poll_done(TicketRef ref, oemlink_status status, std::string_view message) {
+  if (on_loop()) {
+    finish_poll(ref, status, std::string(message));
+    return;
+  }
+  boost::asio::post(
+      io_, [this, ref, status, msg = std::string(message)] { finish_poll(ref, status, msg); });
+}
+
+void PollDispatcher::finish_poll(TicketRef ref, oemlink_status status, const std::string& message) {
+  Ticket* t = tickets_.find(ref);
+  if (!t || t->stream) {  // released already: a duplicate or very late completion
+    late_completions_.add();
+    return;
+  }
+  if (t->abandoned) {  // the watchdog already failed this poll; only the ticket was waiting
+    tickets_.release(t);
+    late_completions_.add();
+    return;
+  }
+  uint32_t c = t->conn;
+  bool current = sched_.phase(c) == schedule::Phase::in_flight && sched_.poll_seq(c) == t->seq;
+  tickets_.release(t);
+  if (!current) {
+    late_completions_.add();
+    return;
+  }
+  // The connection stays in flight (holding its driver's concurrency slot: back-pressure) until
+  // the hook lets the completion through.
+  if (complete_)
+    complete_(c, status, message);
+  else
+    apply_completion(c, status, message);
+}
+
+void PollDispatcher::apply_completion(uint32_t c, oemlink_status status,
+                                      const std::string& message) {
+  const DriverInstance& d = drivers_[conns_[c].instance];
+  auto outcome = status == OEMLINK_OK      ? schedule::Outcome::ok
+                 : status == OEMLINK_RETRY ? schedule::Outcome::retry
+                                           : schedule::Outcome::error;
+  (status == OEMLINK_OK ? polls_ok_ : status == OEMLINK_RETRY ? polls_retry_ : polls_error_).add();
+  int64_t now = clock_.steady_ms();
+  sched_.complete(c, outcome, now);
+  if (status != OEMLINK_OK) {
+    uint64_t suppressed = 0;
+    if (poll_log_.allow(now, suppressed)) {
+      int64_t next = sched_.phase(c) == schedule::Phase::waiting ? sched_.due(c) - now : -1;
+      spdlog::warn("connection {} (driver {}): poll {}: {} (failure #{}, next poll in {} s){}",
+                   conns_[c].id, d.name, status_name(status),
+                   message.empty() ? "(no message)" : message, sched_.failures(c),
+                   next >= 0 ? next / 1000 : -1,
+                   suppressed ? fmt::format(" [{} similar lines suppressed]", suppressed) : "");
+    }
+  }
+  ++polls_completed_;
+  if (opts_.stop_after_polls && polls_completed_ >= opts_.stop_after_polls && opts_.on_poll_limit)
+    opts_.on_poll_limit();
+  schedule_dispatch();
+}
+
+// A driver that never calls `done` would hold its connection and a concurrency slot forever.
+// Give up on such polls: log, count, fail them in the schedule, and keep the ticket until the
+// late completion (if any) arrives so it is recognised and ignored.
+void PollDispatcher::sweep_hung_polls() {
+  int64_t now = clock_.steady_ms();
+  tickets_.for_each_live([&](Ticket* t) {
+    if (t->stream || t->abandoned || t->conn >= conns_.size()) return;
+    const DriverInstance& d = drivers_[t->instance];
+    int64_t age = now - t->started_ms;
+    if (age < d.cfg->poll_timeout.count()) return;
+    if (sched_.phase(t->conn) != schedule::Phase::in_flight || sched_.poll_seq(t->conn) != t->seq)
+      return;
+    t->abandoned = true;
+    hung_polls_.add();
+    polls_error_.add();
+    sched_.complete(t->conn, schedule::Outcome::error, now);
+    spdlog::error(
+        "connection {} (driver {}): poll has not completed after {} s; counted as hung and "
+        "failed (a late completion will be ignored)",
+        conns_[t->conn].id, d.name, age / 1000);
+  });
+  schedule_dispatch();
+}
+
+void PollDispatcher::apply_state(uint32_t c, oemlink_conn_state state, int64_t until_ms,
+                                 const std::string& reason) {
+  using RS = schedule::ReportedState;
+  const ConnectionRecord& r = conns_[c];
+  const std::string& driver = drivers_[r.instance].name;
+  RS rs;
+  switch (state) {
+    case OEMLINK_STATE_OK:
+      rs = RS::ok;
+      break;
+    case OEMLINK_STATE_ASLEEP:
+      rs = RS::asleep;
+      break;
+    case OEMLINK_STATE_RATE_LIMITED:
+      rs = RS::rate_limited;
+      break;
+    case OEMLINK_STATE_NEEDS_REAUTH:
+      rs = RS::needs_reauth;
+      break;
+    case OEMLINK_STATE_FAILED:
+      rs = RS::failed;
+      break;
+    default:
+      // A state from a newer ABI minor: stopping the car for it would be worse than ignoring it.
+      spdlog::warn("connection {} (driver {}): unknown state {} ignored", r.id, driver, state);
+      return;
+  }
+  // Drivers speak wall-clock Unix ms; the schedule runs on the steady clock.
+  int64_t wall = clock_.wall_ms(), now = clock_.steady_ms();
+  int64_t until = 0;
+  if (rs == RS::rate_limited && until_ms > 0) {
+    int64_t wait = std::clamp<int64_t>(until_ms - wall, 0, kMaxRateLimitMs);
+    if (until_ms - wall > kMaxRateLimitMs)
+      spdlog::warn(
+          "connection {} (driver {}): rate limit until {} ms is more than 30 days away; "
+          "capped at 30 days",
+          r.id, driver, until_ms);
+    until = now + wait;
+  }
+  auto before = sched_.phase(c);
+  sched_.report(c, rs, until, now);
+  switch (rs) {
+    case RS::needs_reauth:
+      metrics_.counter("connections_needs_reauth").add();
+      spdlog::warn(
+          "connection {} (driver {}): needs re-authentication ({}); polling stopped "
+          "until the owner links the car again",
+          r.id, driver, reason.empty() ? "no reason given" : reason);
+      break;
+    case RS::failed:
+      metrics_.counter("connections_failed").add();
+      spdlog::error("connection {} (driver {}): failed permanently ({}); polling stopped", r.id,
+                    driver, reason.empty() ? "no reason given" : reason);
+      break;
+    case RS::rate_limited:
+      metrics_.counter("connections_rate_limited").add();
+      spdlog::info("connection {} (driver {}): rate-limited for {} s ({})", r.id, driver,
+                   until ? (until - now) / 1000 : -1, reason);
+      break;
+    case RS::asleep:
+      spdlog::debug("connection {} (driver {}): asleep", r.id, driver);
+      break;
+    case RS::ok:
+      break;
+  }
+  // A running per-connection stream whose tokens died is stopped — from the loop, not from
+  // inside whatever driver call reported it, so calls for one connection never nest.
+  if (before == schedule::Phase::streaming && sched_.phase(c) == schedule::Phase::stopped &&
+      sched_.is_stream(c)) {
+    boost::asio::post(io_, [this, c] {
+      if (!stopping_ && conns_[c].open) stop_stream(c);
+    });
+  }
+  schedule_dispatch();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Streams
+// ---------------------------------------------------------------------------------------------
+
+void PollDispatcher::start_stream(uint32_t c) {
+  ConnectionRecord& r = conns_[c];
+  DriverInstance& d = drivers_[r.instance];
+  Ticket* t = issue_ticket(c, r.instance, true);
+  TicketRef ref = ref_of(*t);
+  sched_.stream_up(c);
+  oemlink_status st = d.d->stream_start(d.inst, ConnectionTable::handle_of(c), r.driver_ctx,
+                                        &stream_ended_trampoline, encode_ticket(slot_, *t));
+  if (st != OEMLINK_OK && tickets_.find(ref)) {
+    tickets_.release(t);
+    sched_.stream_ended(c, false, clock_.steady_ms());
+    spdlog::warn("connection {} (driver {}): stream did not start; retrying with back-off", r.id,
+                 d.name);
+    schedule_dispatch();
+  }
+}
+
+void PollDispatcher::on_stream_ended(TicketRef ref, oemlink_status status,
+                                     std::string_view message) {
+  if (on_loop()) {
+    finish_stream(ref, status, std::string(message));
+    return;
+  }
+  boost::asio::post(
+      io_, [this, ref, status, msg = std::string(message)] { finish_stream(ref, status, msg); });
+}
+
+void PollDispatcher::finish_stream(TicketRef ref, oemlink_status status,
+                                   const std::string& message) {
+  Ticket* t = tickets_.find(ref);
+  if (!t || !t->stream) {
+    late_completions_.add();
+    return;
+  }
+  DriverInstance& d = drivers_[t->instance];
+  int64_t now = clock_.steady_ms();
+  bool long_run = now - t->started_ms > kLongStreamMs;
+  uint32_t c = t->conn;
+  bool current = c == kNoConn || sched_.poll_seq(c) == t->seq;
+  tickets_.release(t);
+  if (stopping_ || !current) return;
+  stream_restarts_.add();
+  if (c == kNoConn) {  // the driver-wide stream
+    d.stream_up = false;
+    d.stream_failures = long_run ? 1 : static_cast<uint8_t>(std::min(d.stream_failures + 1, 30));
+    int64_t delay = std::min<int64_t>(opts_.policy.max_backoff_ms,
+                                      1000LL << std::min<int>(d.stream_failures - 1, 20));
+    spdlog::warn("driver {}: stream ended ({}: {}); restarting in {} ms", d.name,
+                 status_name(status), message, delay);
+    d.stream_restart->expires_after(std::chrono::milliseconds(delay));
+    d.stream_restart->async_wait([this, &d](const boost::system::error_code& ec) {
+      if (!ec && !stopping_) start_driver_stream(d);
+    });
+    return;
+  }
+  sched_.stream_ended(c, long_run, now);
+  uint64_t suppressed = 0;
+  if (poll_log_.allow(now, suppressed))
+    spdlog::warn("connection {} (driver {}): stream ended ({}: {}); restart in {} ms", conns_[c].id,
+                 d.name, status_name(status), message,
+                 sched_.phase(c) == schedule::Phase::waiting ? sched_.due(c) - now : -1);
+  schedule_dispatch();
+}
+
+void PollDispatcher::start_driver_stream(DriverInstance& d) {
+  if (!d.stream_restart) d.stream_restart = std::make_unique<boost::asio::steady_timer>(io_);
+  Ticket* t = issue_ticket(kNoConn, d.index, true);
+  TicketRef ref = ref_of(*t);
+  d.stream_up = true;
+  oemlink_status st = d.d->stream_start(d.inst, nullptr, nullptr, &stream_ended_trampoline,
+                                        encode_ticket(slot_, *t));
+  if (st != OEMLINK_OK && tickets_.find(ref)) finish_stream(ref, st, "stream did not start");
+}
+
+// The host stopped a stream itself (shutdown, dead tokens): after stream_stop returns the driver
+// will not call `ended`, so the stream's ticket is released here.
+void PollDispatcher::stop_stream(uint32_t c) {
+  DriverInstance& d = drivers_[conns_[c].instance];
+  d.d->stream_stop(d.inst, ConnectionTable::handle_of(c), conns_[c].driver_ctx);
+  tickets_.for_each_live([&](Ticket* t) {
+    if (t->stream && t->conn == c) tickets_.release(t);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shutdown
+// ---------------------------------------------------------------------------------------------
+
+void PollDispatcher::stop_scheduling() {
+  stopping_ = true;
+  timer_.cancel();
+  watchdog_.cancel();
+}
+
+void PollDispatcher::stop_streams() {
+  for (uint32_t c = 0; c < conns_.size(); ++c) {
+    if (sched_.phase(c) == schedule::Phase::streaming && sched_.is_stream(c) && conns_[c].open)
+      stop_stream(c);
+  }
+  for (size_t i = 0; i < drivers_.size(); ++i) {
+    DriverInstance& d = drivers_[i];
+    if (d.stream_restart) d.stream_restart->cancel();
+    if (d.inst && d.stream_up) {
+      d.d->stream_stop(d.inst, nullptr, nullptr);
+      d.stream_up = false;
+      tickets_.for_each_live([&](Ticket* t) {
+        if (t->stream && t->conn == kNoConn && t->instance == d.index) tickets_.release(t);
+      });
+    }
+  }
+}
+
+std::vector<size_t> PollDispatcher::outstanding_by_driver() {
+  std::vector<size_t> n(drivers_.size());
+  tickets_.for_each_live([&](Ticket* t) {
+    if (!t->stream) n[t->instance]++;  // abandoned polls too: the driver may still finish them
+  });
+  return n;
+}
+
+}  // namespace oemlink::host

@@ -1,0 +1,148 @@
+// PollDispatcher: turns the schedule into driver calls. It asks the PollScheduler what is due,
+// starts polls and streams with a ticket each, routes the drivers' completions back (from any
+// thread) to the loop, applies the states drivers report, restarts streams that end, and fails
+// polls that never complete (the watchdog).
+//
+// It does not decide when a poll counts as done: a current completion goes to the `complete`
+// hook (the DurabilityGate in the runtime), which calls apply_completion once the poll's events
+// are durable.
+//
+// Threading: the host loop thread, except on_poll_done/on_stream_ended, which any thread may
+// call. Time comes from the injected HostClock (steady for scheduling, wall for drivers' "until"
+// times), so every timing rule here is tested with a fake clock.
+#pragma once
+
+#include "core/common/metrics.hpp"
+#include "core/common/rate_limited_log.hpp"
+#include "core/host/connection_table.hpp"
+#include "core/host/driver_set.hpp"
+#include "core/host/host_clock.hpp"
+#include "core/host/poll_tickets.hpp"
+#include "core/host/slow_call_log.hpp"
+#include "core/schedule/poll_scheduler.hpp"
+
+#include <oemlink/driver.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace oemlink::host {
+
+struct DispatchOptions {
+  schedule::SchedulePolicy policy;
+  std::chrono::milliseconds slow_call_warning{1000};
+  uint64_t stop_after_polls = 0;  // 0: never; else on_poll_limit runs after that many
+  std::function<void()> on_poll_limit;
+};
+
+class PollDispatcher {
+ public:
+  // Receives each current poll completion; must eventually call apply_completion for it.
+  using CompleteHook = std::function<void(uint32_t conn, oemlink_status, std::string message)>;
+
+  PollDispatcher(boost::asio::io_context& io, const HostClock& clock, ConnectionTable& conns,
+                 DriverSet& drivers, MetricsRegistry& metrics, DispatchOptions options);
+  ~PollDispatcher();
+  PollDispatcher(const PollDispatcher&) = delete;
+  PollDispatcher& operator=(const PollDispatcher&) = delete;
+
+  void set_complete_hook(CompleteHook hook) { complete_ = std::move(hook); }
+
+  // ---- set-up, before start() ----
+  // Gives the driver its scheduler lane (its concurrency cap, rate limit and intervals).
+  void add_driver(DriverInstance& d);
+  // Schedules connection c (its index in the table) for its driver's mode.
+  void add_connection(uint32_t c, const DriverInstance& d,
+                      std::optional<std::chrono::milliseconds> poll_interval);
+  // A connection that is not served (its driver was skipped, its open or key claim failed):
+  // it keeps a slot with its index, stopped.
+  void add_unserved_connection(uint32_t c);
+  // A scheduled connection that could not open: stopped, like one that failed for good.
+  void stop_connection(uint32_t c);
+
+  // ---- running ----
+  // Starts the driver-wide streams, then polling.
+  void start();
+  // [loop] Starts whatever is due now and re-arms the timer (the timer calls this; tests too).
+  void dispatch();
+  // [loop] Fails polls that have run past their driver's poll_timeout (the watchdog).
+  void sweep_hung_polls();
+  // [any-thread] A driver's `done`/`ended` through its ticket.
+  void on_poll_done(TicketRef ref, oemlink_status status, std::string_view message);
+  void on_stream_ended(TicketRef ref, oemlink_status status, std::string_view message);
+  // [loop] A poll's completion, once the complete hook let it through.
+  void apply_completion(uint32_t c, oemlink_status status, const std::string& message);
+  // [loop] A driver's report_state for connection c. `until_ms` is wall-clock Unix ms.
+  void apply_state(uint32_t c, oemlink_conn_state state, int64_t until_ms,
+                   const std::string& reason);
+
+  // ---- shutdown ----
+  // [loop] No new polls or stream restarts; timers cancelled.
+  void stop_scheduling();
+  // [loop] Stops every running stream; after stream_stop returns a driver will not call `ended`.
+  void stop_streams();
+  // [loop] Polls (including abandoned ones) still with their driver, by driver index.
+  std::vector<size_t> outstanding_by_driver();
+  size_t in_flight() const { return tickets_.live(); }
+
+  // ---- figures ----
+  const schedule::ScheduleStats& stats() const { return sched_.stats(); }
+  schedule::Phase phase(uint32_t c) const { return sched_.phase(c); }
+  size_t stopped_connections() const;
+  uint64_t completed_polls() const { return polls_completed_; }
+  // [loop] Calls `slow` for a timed driver call, with the slow-call threshold applied.
+  void note_call(const DriverInstance& d, const char* call, uint32_t c, int64_t took_ms);
+
+ private:
+  bool on_loop() const { return std::this_thread::get_id() == loop_thread_; }
+  void schedule_dispatch();
+  void arm_timer();
+  void arm_watchdog();
+  Ticket* issue_ticket(uint32_t c, uint32_t instance, bool stream);
+  TicketRef ref_of(const Ticket& t) const;
+  void start_poll(uint32_t c);
+  void start_stream(uint32_t c);
+  void start_driver_stream(DriverInstance& d);
+  void finish_poll(TicketRef ref, oemlink_status status, const std::string& message);
+  void finish_stream(TicketRef ref, oemlink_status status, const std::string& message);
+  void stop_stream(uint32_t c);
+
+  boost::asio::io_context& io_;
+  const HostClock& clock_;
+  ConnectionTable& conns_;
+  DriverSet& drivers_;
+  DispatchOptions opts_;
+  std::thread::id loop_thread_;
+  uint8_t slot_ = 0;  // this dispatcher's slot for ticket routing
+  schedule::PollScheduler sched_;
+  uint16_t unserved_lane_ = 0;
+  TicketPool tickets_;
+  CompleteHook complete_;
+  SlowCallLog slow_;
+
+  boost::asio::steady_timer timer_;
+  boost::asio::steady_timer watchdog_;
+  int64_t armed_at_ = schedule::kNever;
+  bool dispatch_posted_ = false;
+  bool stopping_ = false;
+  std::vector<schedule::ConnIndex> due_;
+  uint64_t polls_completed_ = 0;
+  LogGate poll_log_;
+
+  MetricsRegistry& metrics_;
+  Counter& polls_ok_;
+  Counter& polls_retry_;
+  Counter& polls_error_;
+  Counter& stream_restarts_;
+  Counter& late_completions_;
+  Counter& hung_polls_;
+};
+
+}  // namespace oemlink::host

@@ -1,0 +1,89 @@
+#include "core/host/runtime_report.hpp"
+
+#include "core/common/data_dir.hpp"
+
+#include <spdlog/spdlog.h>
+#include <boost/json.hpp>
+#include <unistd.h>
+
+#include <fstream>
+
+namespace oemlink::host {
+
+void log_stats(const ReportSources& src, int64_t now_ms) {
+  const auto& s = src.dispatcher.stats();
+  MetricsRegistry& m = src.metrics;
+  spdlog::info(
+      "stats: polls ok={} retry={} error={}; events={}; readings accepted={} rejected={}; "
+      "rate-limited={} asleep={}; connections={} stopped={}; in flight={}",
+      m.counter("polls_ok").value(), m.counter("polls_retry").value(),
+      m.counter("polls_error").value(), m.counter("pipeline_events_built").value(),
+      m.counter("pipeline_readings_accepted").value(),
+      m.counter("pipeline_readings_rejected").value(), s.rate_limited, s.asleep, src.connections,
+      src.dispatcher.stopped_connections(), src.dispatcher.in_flight());
+  store::OutboxStore* outbox = src.assembly.outbox();
+  if (!outbox) return;
+  store::OutboxStats o = outbox->stats();
+  int64_t age_s = o.oldest_ms ? (now_ms - o.oldest_ms) / 1000 : 0;
+  spdlog::info(
+      "outbox: depth={} ({} KiB), oldest {} s; appended={} dropped={} refused={} "
+      "corrupt={} dead letters={}",
+      o.depth, o.bytes / 1024, age_s, o.appended, o.dropped, o.refused, o.corrupt, o.dead_letters);
+  for (auto& [name, ds] : src.assembly.sink_stats()) {
+    spdlog::info(
+        "sink {}: delivered={} retried={} dead-lettered={} in flight={} pending={}; "
+        "append to acknowledgement p50 {} ms, p99 {} ms",
+        name, ds.delivered, ds.retried, ds.dead_lettered, ds.in_flight, ds.pending,
+        ds.latency_p50_ms, ds.latency_p99_ms);
+  }
+}
+
+bool write_status(const ReportSources& src, const std::filesystem::path& data_dir, bool running,
+                  int64_t now_ms) {
+  boost::json::object st;
+  st["pid"] = static_cast<int64_t>(getpid());
+  st["running"] = running;
+  st["updated_ms"] = now_ms;
+  st["connections"] = src.connections;
+  boost::json::object counters;
+  for (auto& [name, value] : src.metrics.snapshot()) counters[name] = value;
+  st["counters"] = std::move(counters);
+  if (store::OutboxStore* outbox = src.assembly.outbox()) {
+    store::OutboxStats o = outbox->stats();
+    st["outbox"] = {{"depth", o.depth},
+                    {"bytes", o.bytes},
+                    {"oldest_ms", o.oldest_ms},
+                    {"appended", o.appended},
+                    {"dropped", o.dropped},
+                    {"refused", o.refused},
+                    {"corrupt", o.corrupt},
+                    {"dead_letters", o.dead_letters},
+                    {"durable_seq", o.durable_seq}};
+    boost::json::array sinks;
+    for (auto& [name, ds] : src.assembly.sink_stats()) {
+      sinks.push_back({{"name", name},
+                       {"delivered", ds.delivered},
+                       {"retried", ds.retried},
+                       {"dead_lettered", ds.dead_lettered},
+                       {"in_flight", ds.in_flight},
+                       {"pending", ds.pending},
+                       {"latency_p50_ms", ds.latency_p50_ms},
+                       {"latency_p99_ms", ds.latency_p99_ms}});
+    }
+    st["sinks"] = std::move(sinks);
+  }
+  std::string text = boost::json::serialize(st);
+  DataDir dir(data_dir);
+  std::filesystem::path tmp = dir.status_json();
+  tmp += ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << text << "\n";
+    if (!out) return false;
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, dir.status_json(), ec);
+  return !ec;
+}
+
+}  // namespace oemlink::host

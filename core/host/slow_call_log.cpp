@@ -1,0 +1,18 @@
+#include "core/host/slow_call_log.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace oemlink::host {
+
+void SlowCallLog::note(std::string_view driver, const char* call, std::string_view connection,
+                       int64_t took_ms, int64_t now_ms) {
+  if (took_ms < threshold_ms_) return;
+  slow_calls_.add();
+  uint64_t suppressed = 0;
+  if (!gate_.allow(now_ms, suppressed)) return;
+  spdlog::warn("driver {}: {} took {} ms{} (driver calls must not block){}", driver, call, took_ms,
+               connection.empty() ? std::string() : " for connection " + std::string(connection),
+               suppressed ? fmt::format(" [{} similar lines suppressed]", suppressed) : "");
+}
+
+}  // namespace oemlink::host

@@ -1,0 +1,30 @@
+// Driver calls must not block the loop. Each timed call that took longer than
+// schedule.slow_call_warning is counted and logged, rate-limited, naming the driver, the call and
+// the connection.
+#pragma once
+
+#include "core/common/metrics.hpp"
+#include "core/common/rate_limited_log.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <string_view>
+
+namespace oemlink::host {
+
+class SlowCallLog {
+ public:
+  SlowCallLog(std::chrono::milliseconds threshold, MetricsRegistry& metrics)
+      : threshold_ms_(threshold.count()), slow_calls_(metrics.counter("driver_slow_calls")) {}
+
+  // `connection` empty for calls that concern no one connection.
+  void note(std::string_view driver, const char* call, std::string_view connection,
+            int64_t took_ms, int64_t now_ms);
+
+ private:
+  int64_t threshold_ms_;
+  Counter& slow_calls_;
+  LogGate gate_;
+};
+
+}  // namespace oemlink::host
