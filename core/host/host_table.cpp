@@ -8,6 +8,7 @@
 #include "core/common/wall_clock.hpp"
 
 #include <exception>
+#include <type_traits>
 
 namespace oemlink::host {
 namespace {
@@ -26,11 +27,16 @@ std::string_view view(oemlink_str s) {
   return s.data ? std::string_view(s.data, s.size) : "";
 }
 
-// Runs `fn`; on an exception reports it for `service` and returns `on_failure`.
+// Runs `fn`; on an exception reports it for `service` and returns `on_failure`. When the host is
+// gone it returns `on_failure` too, except that a RETRY becomes ERROR: nothing will ever succeed.
 template <class R, class Fn>
 R guarded(const oemlink_host* h, const char* service, R on_failure, Fn&& fn) {
   HostServices* s = services_of(h);
-  if (!s) return on_failure;
+  if (!s) {
+    if constexpr (std::is_same_v<R, oemlink_status>)
+      if (on_failure == OEMLINK_RETRY) return OEMLINK_ERROR;
+    return on_failure;
+  }
   try {
     return fn(*s, self(h));
   } catch (const std::exception& e) {

@@ -1,0 +1,234 @@
+// HostServices through the C host table a driver really gets: handles are checked per driver,
+// emitted batches are counted by the DurabilityGate, and every service fails the same way — a
+// counter, a log line and the status the ABI documents — whatever went wrong behind it.
+#include "core/host/host_services.hpp"
+
+#include "tests/host/fake_clock.hpp"
+#include "tests/host/scripted_driver.hpp"
+
+#include <gtest/gtest.h>
+#include <openssl/rand.h>
+#include <boost/asio/post.hpp>
+#include <unistd.h>
+
+#include <filesystem>
+#include <stdexcept>
+
+namespace oemlink::host {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::FakeClock;
+
+struct CountingSink : pipeline::EventSink {
+  std::atomic<int> events{0};
+  std::string_view name() const override { return "counting"; }
+  bool append(const pipeline::Event&) override {
+    ++events;
+    return true;
+  }
+  void flush() override {}
+};
+
+class HostServicesTest : public ::testing::Test {
+ protected:
+  boost::asio::io_context io;
+  FakeClock clock;
+  MetricsRegistry metrics;
+  config::Config cfg;
+  config::DriverConfig dc_a, dc_b;
+  ConnectionTable conns;
+  testing::ScriptedDriver driver_a, driver_b;
+  std::unique_ptr<DriverSet> drivers;
+  std::unique_ptr<PollDispatcher> dispatcher;
+  std::vector<uint32_t> released;
+  std::unique_ptr<DurabilityGate> gate;
+  CountingSink sink;
+  std::unique_ptr<pipeline::Pipeline> pipeline;
+  std::unique_ptr<pipeline::SigningStage> signing;
+  std::unique_ptr<net::CurlMultiClient> http;
+  std::unique_ptr<DriverTimers> timers;
+  std::unique_ptr<SecretAccess> secrets;
+  std::unique_ptr<HostServices> services;
+  fs::path dir;
+  bool secret_store_broken = false;
+  DriverInstance* a = nullptr;
+  DriverInstance* b = nullptr;
+
+  void SetUp() override {
+    dir = fs::temp_directory_path() /
+          ("oemlink-host-services-" + std::to_string(::getpid()) + "-" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    dc_a.name = "alpha";
+    dc_b.name = "beta";
+    drivers = std::make_unique<DriverSet>(cfg, std::vector<fs::path>{"/nonexistent"});
+    dispatcher = std::make_unique<PollDispatcher>(io, clock, conns, *drivers, metrics,
+                                                  DispatchOptions{});
+    gate = std::make_unique<DurabilityGate>(
+        4, false, 0, [this](uint32_t c, oemlink_status, const std::string&) {
+          released.push_back(c);
+        });
+    pipeline = std::make_unique<pipeline::Pipeline>(
+        pipeline::EventBuilder(pipeline::EnvelopeSettings{}), std::vector<pipeline::EventSink*>{&sink},
+        metrics);
+    signing = std::make_unique<pipeline::SigningStage>(
+        *pipeline, [this](uint32_t c, uint64_t receipt) {
+          boost::asio::post(io, [this, c, receipt] { gate->batch_settled(c, receipt); });
+        });
+    http = std::make_unique<net::CurlMultiClient>(io, net::HttpClientOptions{});
+    timers = std::make_unique<DriverTimers>(io);
+    secrets = std::make_unique<SecretAccess>([this] {
+      if (secret_store_broken) throw std::runtime_error("secret store: disk I/O error");
+      store::DataKey key{};
+      RAND_bytes(key.data(), static_cast<int>(key.size()));
+      return std::make_unique<store::SecretStore>(dir / "secrets.db", key);
+    });
+    services = std::make_unique<HostServices>(ServiceParts{io, clock, metrics, conns, *dispatcher,
+                                                           *gate, *signing, *http, *secrets,
+                                                           *timers});
+    a = &drivers->adopt(dc_a, testing::scripted_descriptor(), testing::instance_of(driver_a),
+                        services.get());
+    b = &drivers->adopt(dc_b, testing::scripted_descriptor(), testing::instance_of(driver_b),
+                        services.get());
+    dispatcher->add_driver(*a);
+    dispatcher->add_driver(*b);
+    add_connection("car-a", *a);  // handle 1
+    add_connection("car-b", *b);  // handle 2
+  }
+  void TearDown() override {
+    signing.reset();
+    http->shutdown();
+    drivers->detach_services();
+    fs::remove_all(dir);
+  }
+  void add_connection(const std::string& id, DriverInstance& d) {
+    config::ConnectionConfig cc;
+    cc.id = id;
+    cc.driver = d.name;
+    uint32_t c = conns.add(cc, d.index);
+    dispatcher->add_connection(c, d, std::nullopt);
+    std::string error;
+    ASSERT_TRUE(conns.open(c, d, error));
+  }
+  oemlink_conn* handle(uint32_t c) { return ConnectionTable::handle_of(c); }
+  oemlink_reading speed(double kmh) {
+    oemlink_reading r{};
+    r.struct_size = sizeof r;
+    r.name = {"speed", 5};
+    r.timestamp_ms = clock.wall_ms() - 1000;
+    r.kind = OEMLINK_VALUE_NUMBER;
+    r.number = kmh;
+    return r;
+  }
+  uint64_t count(const char* name) { return metrics.counter(name).value(); }
+};
+
+TEST_F(HostServicesTest, EmitIsSignedAndItsBatchHoldsTheCompletionUntilSettled) {
+  oemlink_reading r = speed(42);
+  ASSERT_EQ(a->table.emit(&a->table, handle(0), &r, 1), OEMLINK_OK);
+  gate->complete(0, OEMLINK_OK, "");
+  signing->drain();
+  EXPECT_TRUE(released.empty() || sink.events == 1);
+  io.restart();
+  io.poll();
+  ASSERT_EQ(released.size(), 1u);
+  EXPECT_EQ(sink.events, 1);
+}
+
+TEST_F(HostServicesTest, AHandleOfAnotherDriverIsRefusedCountedAndDropsNothingElse) {
+  oemlink_reading r = speed(10);
+  // beta's connection through alpha's table: a stale or foreign handle must not reach its data.
+  EXPECT_EQ(a->table.emit(&a->table, handle(1), &r, 1), OEMLINK_ERROR);
+  EXPECT_EQ(a->table.emit(&a->table, reinterpret_cast<oemlink_conn*>(uintptr_t{999}), &r, 1),
+            OEMLINK_ERROR);
+  EXPECT_EQ(count("driver_bad_handles"), 2u);
+  EXPECT_EQ(count("pipeline_readings_rejected"), 2u);
+  EXPECT_EQ(sink.events, 0);
+}
+
+TEST_F(HostServicesTest, AReadingStructOlderThanVersionOneIsRefusedAndCounted) {
+  oemlink_reading r = speed(10);
+  r.struct_size = 8;
+  EXPECT_EQ(a->table.emit(&a->table, handle(0), &r, 1), OEMLINK_ERROR);
+  EXPECT_EQ(count("host_service_failures"), 1u);
+  EXPECT_EQ(count("pipeline_readings_rejected"), 1u);
+}
+
+TEST_F(HostServicesTest, SecretsAreNamespacedPerConnectionAndPerDriver) {
+  oemlink_str k{"refresh_token", 13}, v1{"conn-secret", 11}, v2{"driver-secret", 13};
+  ASSERT_EQ(a->table.secret_put(&a->table, handle(0), &k, &v1, 1), OEMLINK_OK);
+  ASSERT_EQ(a->table.secret_put(&a->table, nullptr, &k, &v2, 1), OEMLINK_OK);
+  char buf[64];
+  size_t size = 0;
+  ASSERT_EQ(a->table.secret_get(&a->table, handle(0), k, buf, sizeof buf, &size), OEMLINK_OK);
+  EXPECT_EQ(std::string(buf, size), "conn-secret");
+  ASSERT_EQ(a->table.secret_get(&a->table, nullptr, k, buf, sizeof buf, &size), OEMLINK_OK);
+  EXPECT_EQ(std::string(buf, size), "driver-secret");
+  // beta sees neither alpha's driver secret nor (through a foreign handle) alpha's car's.
+  EXPECT_EQ(b->table.secret_get(&b->table, nullptr, k, buf, sizeof buf, &size), OEMLINK_ERROR);
+  EXPECT_EQ(b->table.secret_get(&b->table, handle(0), k, buf, sizeof buf, &size), OEMLINK_ERROR);
+  EXPECT_EQ(size, 0u);
+  // Too small a buffer: RETRY with the size needed.
+  EXPECT_EQ(a->table.secret_get(&a->table, handle(0), k, buf, 4, &size), OEMLINK_RETRY);
+  EXPECT_EQ(size, 11u);
+}
+
+TEST_F(HostServicesTest, AFailingSecretStoreIsCountedLoggedAndAnswersError) {
+  secret_store_broken = true;
+  oemlink_str k{"refresh_token", 13}, v{"x", 1};
+  char buf[16];
+  size_t size = 99;
+  EXPECT_EQ(a->table.secret_get(&a->table, handle(0), k, buf, sizeof buf, &size), OEMLINK_ERROR);
+  EXPECT_EQ(size, 0u);
+  EXPECT_EQ(a->table.secret_put(&a->table, handle(0), &k, &v, 1), OEMLINK_ERROR);
+  EXPECT_EQ(count("host_service_failures"), 2u);
+}
+
+TEST_F(HostServicesTest, MalformedHttpRequestsFailLikeEveryOtherService) {
+  oemlink_http_request req{};
+  req.struct_size = sizeof req;
+  EXPECT_EQ(a->table.http_request(&a->table, handle(0), &req, nullptr, nullptr), OEMLINK_ERROR);
+  EXPECT_EQ(count("host_service_failures"), 1u);
+}
+
+TEST_F(HostServicesTest, AfterCloseNoTimerStartsAndNoRequestGoesOut) {
+  services->close();
+  timers->close();
+  auto fired = [](void*, int) {};
+  EXPECT_EQ(a->table.timer_start(&a->table, 10, fired, nullptr), 0u);
+  oemlink_http_request req{};
+  req.struct_size = sizeof req;
+  req.method = {"GET", 3};
+  req.url = {"https://example.invalid/", 24};
+  auto done = [](void*, const oemlink_http_response*) {};
+  EXPECT_EQ(a->table.http_request(&a->table, nullptr, &req, done, nullptr), OEMLINK_ERROR);
+}
+
+TEST_F(HostServicesTest, ReportStateReachesTheDispatcherForOwnConnectionsOnly) {
+  a->table.report_state(&a->table, handle(0), OEMLINK_STATE_NEEDS_REAUTH, 0, {"invalid_grant", 13});
+  a->table.report_state(&a->table, handle(1), OEMLINK_STATE_NEEDS_REAUTH, 0, {"probe", 5});
+  EXPECT_EQ(dispatcher->phase(0), schedule::Phase::stopped);
+  EXPECT_NE(dispatcher->phase(1), schedule::Phase::stopped);
+  EXPECT_EQ(count("driver_bad_handles"), 1u);
+}
+
+TEST_F(HostServicesTest, DriverCountersAreNamespacedByDriver) {
+  a->table.counter_add(&a->table, {"token_refreshes", 15}, 3);
+  EXPECT_EQ(count("alpha_token_refreshes"), 3u);
+}
+
+TEST_F(HostServicesTest, OnceTheHostIsGoneEveryServiceRefuses) {
+  drivers->detach_services();
+  oemlink_reading r = speed(10);
+  EXPECT_EQ(a->table.emit(&a->table, handle(0), &r, 1), OEMLINK_ERROR);
+  oemlink_str k{"k", 1}, v{"v", 1};
+  EXPECT_EQ(a->table.secret_put(&a->table, handle(0), &k, &v, 1), OEMLINK_ERROR);
+  EXPECT_EQ(a->table.timer_start(&a->table, 1, [](void*, int) {}, nullptr), 0u);
+  a->table.log(&a->table, nullptr, OEMLINK_LOG_ERROR, {"late", 4});  // must not crash
+  EXPECT_EQ(count("host_service_failures"), 0u);
+}
+
+}  // namespace
+}  // namespace oemlink::host
