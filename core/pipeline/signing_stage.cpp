@@ -6,8 +6,12 @@
 
 namespace oemlink::pipeline {
 
-SigningStage::SigningStage(Pipeline& pipeline, Settled settled, size_t max_queued)
-    : pipeline_(pipeline), settled_(std::move(settled)), max_queued_(max_queued) {
+SigningStage::SigningStage(Pipeline& pipeline, Settled settled, size_t max_queued, Pause pause)
+    : pipeline_(pipeline),
+      settled_(std::move(settled)),
+      max_queued_(max_queued),
+      pause_(pause ? std::move(pause)
+                   : Pause([](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); })) {
   worker_ = std::thread([this] { work(); });
 }
 
@@ -111,9 +115,7 @@ void SigningStage::work() {
         r.receipt = 0;
         break;
       }
-      if (!stop_)
-        std::this_thread::sleep_for(
-            std::chrono::milliseconds(std::min(5 << std::min(attempt, 6), 200)));
+      if (!stop_) pause_(std::chrono::milliseconds(std::min(5 << std::min(attempt, 6), 200)));
     }
     if (settled_) settled_(job.tag, r.receipt);
     lock.lock();

@@ -13,6 +13,7 @@
 #include "core/pipeline/pipeline.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -27,8 +28,11 @@ class SigningStage {
   // Called on the worker thread once a queued batch is settled: `receipt` is the primary sink's
   // receipt (0 when the event was rejected by the envelope rules).
   using Settled = std::function<void(uint32_t tag, uint64_t receipt)>;
+  // [worker] Waits between attempts at a job that could not be delivered; the default sleeps.
+  // Tests pass one that records the waits and returns at once.
+  using Pause = std::function<void(std::chrono::milliseconds)>;
 
-  SigningStage(Pipeline& pipeline, Settled settled, size_t max_queued = 4096);
+  SigningStage(Pipeline& pipeline, Settled settled, size_t max_queued = 4096, Pause pause = {});
   ~SigningStage();  // finishes every queued job first
   SigningStage(const SigningStage&) = delete;
   SigningStage& operator=(const SigningStage&) = delete;
@@ -69,6 +73,7 @@ class SigningStage {
   Pipeline& pipeline_;
   Settled settled_;
   size_t max_queued_;
+  Pause pause_;
   mutable std::mutex mu_;
   std::condition_variable cv_, idle_cv_;
   std::deque<Job> jobs_;

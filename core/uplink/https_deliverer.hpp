@@ -1,12 +1,7 @@
 // DIMO's ingest node as an outbox sink: POST / with one CloudEvent over mutual TLS, through the
 // host's curl-multi client on the event loop (keep-alive, many requests in flight).
 //
-// What the peer's answers mean (dimo-wire.md section 5):
-//   2xx               delivered
-//   400, 413          rejected: the event will never be accepted; dead-lettered with the text
-//   408, 429, 5xx     retry, honouring Retry-After
-//   401, 403, 404...  retry, loudly: a configuration problem (certificate, URL), not the event's
-//   TLS/network       retry; a handshake failure names the client certificate in use
+// What the peer's answers mean: classify_https_response() (https_response_classification.hpp).
 #pragma once
 
 #include "core/config/config.hpp"
@@ -29,9 +24,6 @@ class HttpsDeliverer final : public EventDeliverer {
   size_t max_in_flight() const override { return cfg_.max_in_flight; }
   void deliver(const store::OutboxRecord& record, DeliveryDone done) override;
   void shutdown() override;
-
-  // Maps a response to a delivery result (exposed for tests).
-  static DeliveryResult classify(const net::HttpResponse& r, const config::HttpsSinkConfig& cfg);
 
  private:
   std::string name_;

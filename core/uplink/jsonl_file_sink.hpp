@@ -1,6 +1,6 @@
 // JSON Lines file sink: one CloudEvent per line, rotated by size (path, path.1, ... path.N).
-// Buffered for throughput and flushed on an interval by the host; durability across crashes is
-// the outbox's job, not this sink's.
+// Buffered for throughput. FileDeliverer makes lines durable with flush_and_dup() and a group
+// fdatasync; nothing flushes it on a timer.
 #pragma once
 
 #include "core/common/metrics.hpp"
@@ -23,6 +23,8 @@ class JsonLinesFileSink final : public pipeline::EventSink {
 
   std::string_view name() const override { return name_; }
   bool append(const pipeline::Event& event) override;
+  // The EventSink interface's flush, for use as a pipeline sink (the load benchmark's baseline);
+  // FileDeliverer never calls it.
   void flush() override;
   // Flushes and fdatasync()s: true when every appended line is on disk.
   bool sync();

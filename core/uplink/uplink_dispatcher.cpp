@@ -1,5 +1,4 @@
 #include "core/uplink/uplink_dispatcher.hpp"
-#include "core/common/wall_clock.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
@@ -8,22 +7,17 @@
 #include <chrono>
 
 namespace oemlink::uplink {
-namespace {
-
-int64_t wall_ms() {
-  return unix_ms();
-}
-
-}  // namespace
 
 UplinkDispatcher::UplinkDispatcher(boost::asio::io_context& io, store::OutboxStore& outbox,
                                    std::unique_ptr<EventDeliverer> deliverer,
-                                   MetricsRegistry& metrics, DispatcherOptions options)
+                                   MetricsRegistry& metrics, DispatcherOptions options,
+                                   std::unique_ptr<UplinkClock> clock)
     : io_(io),
       outbox_(outbox),
       deliverer_(std::move(deliverer)),
       opts_(options),
       sink_(deliverer_->name()),
+      clock_(clock ? std::move(clock) : std::make_unique<SystemUplinkClock>(io)),
       delivered_(metrics.counter("sink_" + sink_ + "_delivered")),
       retried_(metrics.counter("sink_" + sink_ + "_retried")),
       dead_lettered_(metrics.counter("sink_" + sink_ + "_dead_lettered")),
@@ -91,7 +85,7 @@ void UplinkDispatcher::refill() {
       batch = outbox_.read(sink_, from, want);
     } catch (const std::exception& e) {
       uint64_t suppressed = 0;
-      if (log_.allow(wall_ms(), suppressed))
+      if (log_.allow(clock_->unix_ms(), suppressed))
         spdlog::error("sink {}: reading the outbox failed: {}", sink_, e.what());
     }
     boost::asio::post(io_, [this, alive, want, batch = std::move(batch)]() mutable {
@@ -144,7 +138,7 @@ void UplinkDispatcher::finish(const std::string& conn, DeliveryResult result) {
   switch (result.kind) {
     case DeliveryResult::Kind::delivered: {
       delivered_.add();
-      int64_t ms = std::max<int64_t>(0, wall_ms() - rec.appended_ms);
+      int64_t ms = std::max<int64_t>(0, clock_->unix_ms() - rec.appended_ms);
       latency_max_ms_ = std::max(latency_max_ms_, ms);
       latency_ms_[std::min<size_t>(static_cast<size_t>(ms), latency_ms_.size() - 1)]++;
       queue_ack(rec.seq);
@@ -155,7 +149,7 @@ void UplinkDispatcher::finish(const std::string& conn, DeliveryResult result) {
     }
     case DeliveryResult::Kind::rejected:
       dead_lettered_.add();
-      if (log_.allow(wall_ms(), suppressed))
+      if (log_.allow(clock_->unix_ms(), suppressed))
         spdlog::error(
             "sink {}: event {} (connection {}) rejected by the peer: {}; kept in the "
             "dead-letter table (oemlink deadletter list)",
@@ -169,16 +163,15 @@ void UplinkDispatcher::finish(const std::string& conn, DeliveryResult result) {
       retried_.add();
       if (q.failures < 30) ++q.failures;
       auto delay = std::max(backoff(q.failures), result.retry_after);
-      if (log_.allow(wall_ms(), suppressed))
+      if (log_.allow(clock_->unix_ms(), suppressed))
         spdlog::warn("sink {}: event {} (connection {}) not delivered: {}; retry #{} in {} ms{}",
                      sink_, rec.event_id, conn, result.detail, q.failures, delay.count(),
                      suppressed ? fmt::format(" [{} similar lines suppressed]", suppressed) : "");
       q.waiting = true;
-      if (!q.timer) q.timer = std::make_unique<boost::asio::steady_timer>(io_);
-      q.timer->expires_after(delay);
+      if (!q.timer) q.timer = clock_->make_timer();
       std::weak_ptr<bool> alive = alive_;
-      q.timer->async_wait([this, alive, conn](const boost::system::error_code& ec) {
-        if (ec || alive.expired() || stopped_) return;
+      q.timer->start(delay, [this, alive, conn] {
+        if (alive.expired() || stopped_) return;
         auto it2 = conns_.find(conn);
         if (it2 == conns_.end()) return;
         it2->second.waiting = false;

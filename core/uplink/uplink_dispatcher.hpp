@@ -14,9 +14,9 @@
 #include "core/common/rate_limited_log.hpp"
 #include "core/store/outbox_store.hpp"
 #include "core/uplink/event_deliverer.hpp"
+#include "core/uplink/uplink_clock.hpp"
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
 #include <condition_variable>
@@ -47,9 +47,10 @@ struct DispatcherStats {
 
 class UplinkDispatcher {
  public:
+  // `clock` defaults to a SystemUplinkClock on `io`.
   UplinkDispatcher(boost::asio::io_context& io, store::OutboxStore& outbox,
                    std::unique_ptr<EventDeliverer> deliverer, MetricsRegistry& metrics,
-                   DispatcherOptions options = {});
+                   DispatcherOptions options = {}, std::unique_ptr<UplinkClock> clock = nullptr);
   ~UplinkDispatcher();
   UplinkDispatcher(const UplinkDispatcher&) = delete;
   UplinkDispatcher& operator=(const UplinkDispatcher&) = delete;
@@ -77,7 +78,7 @@ class UplinkDispatcher {
     bool busy = false;     // a delivery for this connection is in flight
     bool waiting = false;  // backing off; a timer will resume it
     uint8_t failures = 0;
-    std::unique_ptr<boost::asio::steady_timer> timer;
+    std::unique_ptr<BackoffTimer> timer;
   };
 
   void pump();
@@ -95,6 +96,7 @@ class UplinkDispatcher {
   std::unique_ptr<EventDeliverer> deliverer_;
   DispatcherOptions opts_;
   std::string sink_;
+  std::unique_ptr<UplinkClock> clock_;
 
   uint64_t read_pos_ = 0;  // highest seq handed to the per-connection queues
   size_t pending_ = 0;     // records in the queues, in flight included

@@ -3,15 +3,12 @@
 #include "core/pipeline/json_writer.hpp"
 #include "core/pipeline/reading_validator.hpp"
 #include "core/pipeline/signal_catalogue.hpp"
-#include "core/uplink/jsonl_file_sink.hpp"
 
 #include <oemlink/driver.hpp>
 
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
-#include <filesystem>
-#include <fstream>
 #include <regex>
 
 namespace oemlink::pipeline {
@@ -250,84 +247,6 @@ TEST(Pipeline, ASignerFailureMeansRetryNotLoss) {
   EXPECT_EQ(p.submit(car(), rs, kNow).status, OEMLINK_RETRY);
   EXPECT_EQ(m.counter("pipeline_sign_failures").value(), 1u);
   EXPECT_TRUE(sink.events.empty());
-}
-
-TEST(JsonLinesFileSink, WritesOneEventPerLineAndRotatesBySize) {
-  auto dir = std::filesystem::temp_directory_path() / ("oemlink-sink-" + std::to_string(getpid()));
-  std::filesystem::remove_all(dir);
-  MetricsRegistry m;
-  config::FileSinkConfig cfg;
-  cfg.path = dir / "sub" / "events.jsonl";
-  cfg.rotate_bytes = 4096;
-  cfg.keep_files = 2;
-  EventBuilder b(EnvelopeSettings{});
-  oemlink_reading rs[] = {Reading::number("speed", kNow, 10)};
-  size_t lines_written = 0;
-  {
-    uplink::JsonLinesFileSink sink("events", cfg, m);
-    for (int i = 0; i < 40; ++i) {
-      ASSERT_TRUE(sink.append(b.build(car(), rs)));
-      ++lines_written;
-    }
-    sink.flush();
-  }
-  EXPECT_TRUE(std::filesystem::exists(cfg.path));
-  EXPECT_TRUE(std::filesystem::exists(cfg.path.string() + ".1"));
-  EXPECT_FALSE(std::filesystem::exists(cfg.path.string() + ".3"));
-  EXPECT_GE(m.counter("sink_events_rotations").value(), 2u);
-  std::ifstream in(cfg.path);
-  std::string line;
-  size_t n = 0;
-  while (std::getline(in, line)) {
-    auto v = boost::json::parse(line);
-    EXPECT_TRUE(v.as_object().contains("data"));
-    ++n;
-  }
-  EXPECT_GT(n, 0u);
-  EXPECT_LE(std::filesystem::file_size(cfg.path), 4096u);
-  std::filesystem::remove_all(dir);
-}
-
-TEST(JsonLinesFileSink, AFailedRotationKeepsAppendingAndOverwritesNothing) {
-  auto dir = std::filesystem::temp_directory_path() / ("oemlink-rot-" + std::to_string(getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir / "events.jsonl.1");
-  std::ofstream(dir / "events.jsonl.1" / "keep") << "precious";  // rename onto it must fail
-  MetricsRegistry m;
-  config::FileSinkConfig cfg;
-  cfg.path = dir / "events.jsonl";
-  cfg.rotate_bytes = 4096;
-  cfg.keep_files = 1;
-  EventBuilder b(EnvelopeSettings{});
-  oemlink_reading rs[] = {Reading::number("speed", kNow, 10)};
-  {
-    uplink::JsonLinesFileSink sink("events", cfg, m);
-    for (int i = 0; i < 40; ++i) ASSERT_TRUE(sink.append(b.build(car(), rs))) << i;
-    sink.flush();
-  }
-  std::ifstream in(cfg.path);
-  int lines = 0;
-  for (std::string l; std::getline(in, l);) ++lines;
-  EXPECT_EQ(lines, 40);
-  EXPECT_TRUE(std::filesystem::exists(dir / "events.jsonl.1" / "keep"));
-  EXPECT_GE(m.counter("sink_events_write_failures").value(), 1u);
-  EXPECT_EQ(m.counter("sink_events_rotations").value(), 0u);
-  // Not retried on every write: with 4 KiB more allowed per attempt, a handful of attempts.
-  EXPECT_LE(m.counter("sink_events_write_failures").value(), 5u);
-  std::filesystem::remove_all(dir);
-}
-
-TEST(JsonLinesFileSink, AnUnwritablePathIsAClearError) {
-  MetricsRegistry m;
-  config::FileSinkConfig cfg;
-  cfg.path = "/proc/oemlink-cannot-exist/events.jsonl";
-  try {
-    uplink::JsonLinesFileSink sink("events", cfg, m);
-    FAIL() << "expected an error";
-  } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("/proc/oemlink-cannot-exist/events.jsonl"),
-              std::string::npos);
-  }
 }
 
 }  // namespace
