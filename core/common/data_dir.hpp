@@ -24,6 +24,8 @@ class DataDir {
   // The sealed master seed and keyd's socket, unless the config places them elsewhere.
   std::filesystem::path vault_sealed() const { return root_ / "vault.sealed"; }
   std::filesystem::path keyd_socket() const { return root_ / "keyd.sock"; }
+  // Held (flock) by the one daemon that owns this data dir; holds that daemon's pid.
+  std::filesystem::path lock_file() const { return root_ / "oemlink.lock"; }
   // What `oemlink status` reads; written by the running daemon.
   std::filesystem::path status_json() const { return root_ / "status.json"; }
 

@@ -1,6 +1,7 @@
 #include "core/host/runtime.hpp"
 
 #include "core/common/data_dir.hpp"
+#include "core/host/data_dir_lock.hpp"
 #include "core/host/data_keys.hpp"
 #include "core/host/driver_timers.hpp"
 #include "core/host/durability_gate.hpp"
@@ -79,6 +80,11 @@ void Runtime::start() {
       for (size_t i = 1; i < errors.size(); ++i) all += "\n" + errors[i];
       throw StartupError(all);
     }
+  }
+  try {
+    lock_ = std::make_unique<DataDirLock>(DataDir(cfg_.data_dir), "oemlink run");
+  } catch (const std::exception& e) {
+    throw StartupError(e.what());
   }
   net::HttpClientOptions http;
   http.default_timeout = cfg_.http.default_timeout;

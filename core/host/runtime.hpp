@@ -42,6 +42,7 @@ class CurlMultiClient;
 
 namespace oemlink::host {
 
+class DataDirLock;
 class PipelineAssembly;
 class PollDispatcher;
 class DurabilityGate;
@@ -73,8 +74,9 @@ class Runtime {
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
 
-  // Checks the drivers (the same checks as check-config) before anything opens, then builds the
-  // event path, creates the drivers and opens every connection. Throws StartupError naming the
+  // Checks the drivers (the same checks as check-config) before anything opens, locks the data
+  // dir (a second daemon on it is refused, naming the holder's pid), then builds the event path,
+  // creates the drivers and opens every connection. Throws StartupError naming the
   // driver, file, sink or connection at fault.
   void start();
 
@@ -111,6 +113,7 @@ class Runtime {
 
   config::Config cfg_;
   RuntimeOptions opts_;
+  std::unique_ptr<DataDirLock> lock_;  // held from start() to destruction: one daemon per dir
   const HostClock& clock_;
   boost::asio::io_context io_;
   MetricsRegistry metrics_;
