@@ -123,7 +123,7 @@ struct MqttSinkConfig {
   uint32_t port = 1883;
   std::string client_id;  // empty: "oemlink-<sink name>"
   std::string username;
-  std::string password;   // secret: use ${ENV} or ${file:...}
+  std::string password;  // secret: use ${ENV} or ${file:...}
   // {connection} = connection id, {vehicle_token} = the subject DID's token id.
   std::string topic = "oemlink/{connection}";
   Duration keepalive{30'000};
@@ -176,7 +176,7 @@ struct KekSourceConfig {
 };
 
 struct VaultSettings {
-  std::filesystem::path file;         // sealed seed; default <data_dir>/vault.sealed
+  std::filesystem::path file;  // sealed seed; default <data_dir>/vault.sealed
   KekSourceConfig kek;
   enum class Backend { in_process, keyd };
   Backend backend = Backend::in_process;

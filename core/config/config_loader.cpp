@@ -184,8 +184,7 @@ class ConfigReader {
                    key_child_owners_.emplace(connection.key_child, connection.id);
                !inserted) {
       // One key for two cars would make their events indistinguishable to DIMO.
-      reader_.error(*fields.find("key_child"), "key_child " +
-                                                   std::to_string(connection.key_child) +
+      reader_.error(*fields.find("key_child"), "key_child " + std::to_string(connection.key_child) +
                                                    " is already used by connection \"" +
                                                    owner->second + "\"");
     }

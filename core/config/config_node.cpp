@@ -11,8 +11,8 @@ const ConfigNode* ConfigNode::find(std::string_view key) const {
 
 // Out of line: Entry is incomplete where ConfigNode is defined.
 bool ConfigNode::operator==(const ConfigNode& other) const {
-  return kind == other.kind && text == other.text && quoted == other.quoted &&
-         mark == other.mark && entries == other.entries && items == other.items;
+  return kind == other.kind && text == other.text && quoted == other.quoted && mark == other.mark &&
+         entries == other.entries && items == other.items;
 }
 
 }  // namespace oemlink::config

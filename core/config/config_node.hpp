@@ -24,7 +24,7 @@ struct ConfigNode {
   std::string text;     // a scalar as written, before placeholder expansion
   bool quoted = false;  // a quoted scalar is text, never a number or a bool
   Mark mark;
-  std::vector<Entry> entries;  // a mapping's, in document order (duplicates included)
+  std::vector<Entry> entries;     // a mapping's, in document order (duplicates included)
   std::vector<ConfigNode> items;  // a sequence's
 
   bool is_null() const { return kind == Kind::null; }

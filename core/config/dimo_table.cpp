@@ -41,8 +41,9 @@ const Setting<DimoConfig> kRows[] = {
 
 const SettingBlock<DimoConfig> kDimoBlock{
     .path = "dimo",
-    .intro = "Chain constants for every event's envelope. Defaults are DIMO's production values, "
-             "kept in configuration so that a testnet or another integration needs no rebuild.",
+    .intro =
+        "Chain constants for every event's envelope. Defaults are DIMO's production values, "
+        "kept in configuration so that a testnet or another integration needs no rebuild.",
     .rows = kRows,
 };
 

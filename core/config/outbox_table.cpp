@@ -26,8 +26,8 @@ const Setting<OutboxConfig> kRows[] = {
                      "stays flat); `drop_oldest`: evict the oldest, each drop counted and logged",
       .choices = kFullPolicies},
      +[](OutboxConfig& out, size_t choice) {
-       out.full_policy = choice == 0 ? OutboxConfig::FullPolicy::block
-                                     : OutboxConfig::FullPolicy::drop_oldest;
+       out.full_policy =
+           choice == 0 ? OutboxConfig::FullPolicy::block : OutboxConfig::FullPolicy::drop_oldest;
      }},
     {{.key = "commit_delay",
       .type = SettingType::duration,
@@ -40,8 +40,9 @@ const Setting<OutboxConfig> kRows[] = {
 
 const SettingBlock<OutboxConfig> kOutboxBlock{
     .path = "outbox",
-    .intro = "The durable, encrypted queue between the pipeline and the sinks (`outbox.db` in "
-             "`data_dir`).",
+    .intro =
+        "The durable, encrypted queue between the pipeline and the sinks (`outbox.db` in "
+        "`data_dir`).",
     .rows = kRows,
 };
 

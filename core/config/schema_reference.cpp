@@ -75,7 +75,8 @@ std::string default_column(const SettingSpec& spec) {
 
 template <class T>
 void write_block(std::ostream& out, const SettingBlock<T>& block) {
-  out << "### " << (block.path.empty() ? std::string("Top level") : "`" + std::string(block.path) + "`")
+  out << "### "
+      << (block.path.empty() ? std::string("Top level") : "`" + std::string(block.path) + "`")
       << "\n\n"
       << block.intro << "\n\n"
       << "| Key | Type | Default | Meaning |\n"

@@ -49,14 +49,16 @@ struct Range {
   double max = std::numeric_limits<double>::infinity();
   std::string_view problem;  // "must be at least 1"
   std::string_view shown;    // the reference's wording: "≥ 1"
-  bool bounded() const { return min > -std::numeric_limits<double>::infinity() ||
-                                max < std::numeric_limits<double>::infinity(); }
+  bool bounded() const {
+    return min > -std::numeric_limits<double>::infinity() ||
+           max < std::numeric_limits<double>::infinity();
+  }
 };
 
 inline constexpr Range kPositive{1, std::numeric_limits<double>::infinity(),
                                  "must be greater than zero", "> 0"};
-inline constexpr Range kAtLeastOne{1, std::numeric_limits<double>::infinity(),
-                                   "must be at least 1", "≥ 1"};
+inline constexpr Range kAtLeastOne{1, std::numeric_limits<double>::infinity(), "must be at least 1",
+                                   "≥ 1"};
 
 // A check on a text value beyond its type (a name pattern, an address).
 struct TextCheck {

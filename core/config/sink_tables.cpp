@@ -152,32 +152,36 @@ const Setting<MqttSinkConfig> kMqttRows[] = {
 
 const SettingBlock<SinkConfig> kSinkBlock{
     .path = "sinks[]",
-    .intro = "Where events are delivered, each from the outbox at its own cursor: a slow sink "
-             "holds back only itself (within the outbox bound). Keys depend on `type`; a key of "
-             "another type is an error.",
+    .intro =
+        "Where events are delivered, each from the outbox at its own cursor: a slow sink "
+        "holds back only itself (within the outbox bound). Keys depend on `type`; a key of "
+        "another type is an error.",
     .rows = kRows,
 };
 
 const SettingBlock<FileSinkConfig> kFileSinkBlock{
     .path = "sinks[] (type: file)",
-    .intro = "JSON Lines, one signed CloudEvent per line; a line counts as delivered once it is "
-             "fsynced.",
+    .intro =
+        "JSON Lines, one signed CloudEvent per line; a line counts as delivered once it is "
+        "fsynced.",
     .rows = kFileRows,
 };
 
 const SettingBlock<HttpsSinkConfig> kHttpsSinkBlock{
     .path = "sinks[] (type: dimo_https)",
-    .intro = "DIMO's ingest node: `POST /` with one CloudEvent, mutual TLS. 200 delivers; "
-             "400/413 dead-letters (`oemlink deadletter`); 408/429/5xx, timeouts and TLS or "
-             "network failures retry with exponential back-off and jitter, never sooner than "
-             "`Retry-After`. Events of one connection arrive in order.",
+    .intro =
+        "DIMO's ingest node: `POST /` with one CloudEvent, mutual TLS. 200 delivers; "
+        "400/413 dead-letters (`oemlink deadletter`); 408/429/5xx, timeouts and TLS or "
+        "network failures retry with exponential back-off and jitter, never sooner than "
+        "`Retry-After`. Events of one connection arrive in order.",
     .rows = kHttpsRows,
 };
 
 const SettingBlock<MqttSinkConfig> kMqttSinkBlock{
     .path = "sinks[] (type: mqtt)",
-    .intro = "An MQTT broker (libmosquitto, MQTT 5, QoS 1, not retained), one topic per "
-             "vehicle.",
+    .intro =
+        "An MQTT broker (libmosquitto, MQTT 5, QoS 1, not retained), one topic per "
+        "vehicle.",
     .rows = kMqttRows,
 };
 

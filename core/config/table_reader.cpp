@@ -10,8 +10,7 @@ std::filesystem::path resolve_path(const std::filesystem::path& base,
 namespace table_reading {
 namespace {
 
-bool in_range(YamlReader& reader, const Field& field, const SettingSpec& spec,
-                    double value) {
+bool in_range(YamlReader& reader, const Field& field, const SettingSpec& spec, double value) {
   if (value >= spec.range.min && value <= spec.range.max) return true;
   reader.invalid(field, spec.range.problem, {}, (spec.flags & kSecret) != 0);
   return false;
@@ -62,7 +61,8 @@ std::optional<uint64_t> read_unsigned(YamlReader& reader, const Field& field,
   if (spec.type == SettingType::size) {
     value = reader.parse(field, parse_size, R"(expected a size like "256MiB")", secret);
   } else if (narrow) {
-    if (auto small = reader.parse(field, parse_uint32, "expected an integer", secret)) value = *small;
+    if (auto small = reader.parse(field, parse_uint32, "expected an integer", secret))
+      value = *small;
   } else {
     value = reader.parse(field, parse_uint64, "expected an integer", secret);
   }

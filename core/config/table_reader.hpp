@@ -54,7 +54,7 @@ std::optional<std::map<std::string, std::string>> read_string_map(YamlReader& re
 void read_deprecated(YamlReader& reader, const Field& field, const SettingSpec& spec);
 
 template <class T, class M>
-M T::* member(const SettingTarget<T>& target) {
+M T::*member(const SettingTarget<T>& target) {
   if (auto* pointer = std::get_if<M T::*>(&target)) return *pointer;
   return nullptr;
 }

@@ -18,8 +18,7 @@ const Setting<Config> kRows[] = {
     {{.key = "vault", .type = SettingType::block, .description = "see `vault`"}, {}},
     {{.key = "outbox", .type = SettingType::block, .description = "see `outbox`"}, {}},
     {{.key = "drivers", .type = SettingType::list, .description = "see `drivers[]`"}, {}},
-    {{.key = "connections", .type = SettingType::list, .description = "see `connections[]`"},
-     {}},
+    {{.key = "connections", .type = SettingType::list, .description = "see `connections[]`"}, {}},
     {{.key = "sinks", .type = SettingType::list, .description = "see `sinks[]`"}, {}},
 };
 

@@ -25,7 +25,8 @@ const Setting<VaultSettings> kRows[] = {
                      "never holds the seed",
       .choices = kBackends},
      +[](VaultSettings& out, size_t choice) {
-       out.backend = choice == 0 ? VaultSettings::Backend::in_process : VaultSettings::Backend::keyd;
+       out.backend =
+           choice == 0 ? VaultSettings::Backend::in_process : VaultSettings::Backend::keyd;
      }},
     {{.key = "keyd_socket",
       .type = SettingType::path,

@@ -113,7 +113,8 @@ Fields YamlReader::collect(const Field& field,
       continue;
     }
     const ConfigNode& value = entry.value;
-    fields.entries_.emplace_back(name, Field{path, &value, value.is_null() ? key.mark : value.mark});
+    fields.entries_.emplace_back(name,
+                                 Field{path, &value, value.is_null() ? key.mark : value.mark});
   }
   return fields;
 }

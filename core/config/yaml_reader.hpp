@@ -47,7 +47,7 @@ class Diagnostics {
 
 // A value inside the document with what a message needs to point at it.
 struct Field {
-  std::string path;  // "drivers[0].poll_interval"; "" for the document root
+  std::string path;         // "drivers[0].poll_interval"; "" for the document root
   const ConfigNode* value;  // into a tree that outlives the reading
   // The value's mark, except for an empty value (`key:`), which yaml-cpp marks at the next
   // token, possibly lines later: then the key's.

@@ -106,8 +106,8 @@ sinks:
 }
 
 TEST(ConfigTables, NoWarningsForACleanConfig) {
-  EXPECT_TRUE(load_config_text("sinks: [{name: e, type: file, path: e.jsonl}]", "t", "/")
-                  .warnings.empty());
+  EXPECT_TRUE(
+      load_config_text("sinks: [{name: e, type: file, path: e.jsonl}]", "t", "/").warnings.empty());
 }
 
 TEST(ConfigTables, PlainHttpSinkNeedsAllowPlainHttp) {
