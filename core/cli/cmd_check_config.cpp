@@ -1,5 +1,6 @@
 #include "core/cli/commands.hpp"
 #include "core/cli/driver_check.hpp"
+#include "core/loader/driver_library.hpp"
 
 #include <cstdio>
 
@@ -8,7 +9,9 @@ namespace oemlink::cli {
 static constexpr const char* kCheckHelp = R"(usage: oemlink check-config FILE
 
 Validates FILE without running anything: YAML syntax, every key and value, and each driver's
-settings against the driver library's own settings table (the libraries are loaded, not started).
+settings and mode against the driver library's own settings table and capabilities (the
+libraries are loaded, not started). It refuses what `oemlink run` would refuse before opening
+anything; warnings (deprecated keys, drivers skipped by on_load_error: skip) do not.
 Exit status: 0 valid, 1 invalid, 2 usage error.
 )";
 
@@ -28,15 +31,13 @@ int cmd_check_config(const Args& args) {
     std::fprintf(stderr, "%s\n", e.what());
     return 1;
   }
-  int rc = 0;
-  for (const DriverCheck& c : check_drivers(cfg)) {
-    if (c.error.empty()) continue;
-    const auto& p = c.cfg->position;
-    std::fprintf(stderr, "%s:%d:%d: %s: %s%s\n", p.file.c_str(), p.line, p.column,
-                 c.cfg->key_path.empty() ? c.cfg->name.c_str() : c.cfg->key_path.c_str(),
-                 c.skippable ? "warning (on_load_error: skip): " : "", c.error.c_str());
-    if (!c.skippable) rc = 1;
-  }
+  for (const std::string& warning : cfg.warnings)
+    std::fprintf(stderr, "warning: %s\n", warning.c_str());
+  DriverCheckReport drivers = check_drivers(cfg, loader::default_plugin_dirs());
+  for (const std::string& warning : drivers.warnings)
+    std::fprintf(stderr, "warning: %s\n", warning.c_str());
+  for (const std::string& error : drivers.errors) std::fprintf(stderr, "%s\n", error.c_str());
+  const int rc = drivers.errors.empty() ? 0 : 1;
   if (rc == 0)
     std::printf("%s: OK (%zu drivers, %zu connections, %zu sinks)\n", args[0].c_str(),
                 cfg.drivers.size(), cfg.connections.size(), cfg.sinks.size());

@@ -56,10 +56,10 @@ int plugins_list(const Args& args) {
   int rc = 0;
   std::printf("%-16s %-16s %-10s %-5s %-22s %s\n", "ENTRY", "DRIVER", "VERSION", "ABI",
               "CAPABILITIES", "LIBRARY");
-  for (const DriverCheck& c : check_drivers(cfg)) {
+  for (const DriverCheck& c : check_drivers(cfg, loader::default_plugin_dirs()).drivers) {
     if (!c.descriptor) {
       std::printf("%-16s ERROR: %s\n", c.cfg->name.c_str(), c.error.c_str());
-      if (!c.skippable) rc = 1;
+      if (!c.skipped) rc = 1;
       continue;
     }
     const oemlink_driver* d = c.descriptor;
@@ -68,7 +68,7 @@ int plugins_list(const Args& args) {
                 abi.c_str(), loader::describe_capabilities(d->capabilities).c_str(),
                 c.path.c_str());
     if (!c.error.empty()) {
-      std::printf("%-16s ERROR in settings: %s\n", "", c.error.c_str());
+      std::printf("%-16s ERROR: %s\n", "", c.error.c_str());
       rc = 1;
     }
   }

@@ -4,6 +4,7 @@
 #include "core/config/duration.hpp"
 #include "core/host/runtime.hpp"
 #include "core/uplink/sink_registry.hpp"
+#include "core/loader/driver_library.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -74,6 +75,13 @@ int cmd_run(const Args& args) {
     std::fprintf(stderr, "oemlink run: invalid configuration:\n%s\n", e.what());
     return 1;
   }
+  // The checks check-config makes, before anything is opened; skipped drivers are logged by
+  // the runtime.
+  if (auto drivers = check_drivers(cfg, loader::default_plugin_dirs()); !drivers.errors.empty()) {
+    std::fprintf(stderr, "oemlink run: invalid configuration:\n");
+    for (const std::string& error : drivers.errors) std::fprintf(stderr, "%s\n", error.c_str());
+    return 1;
+  }
   try {
     setup_logging(cfg.logging);
   } catch (const std::exception& e) {
@@ -83,6 +91,7 @@ int cmd_run(const Args& args) {
   spdlog::info("oemlink {} starting with {} ({} drivers, {} connections); data dir {}",
                OEMLINK_VERSION, cfg.source.string(), cfg.drivers.size(), cfg.connections.size(),
                cfg.data_dir.string());
+  for (const std::string& warning : cfg.warnings) spdlog::warn("{}", warning);
   try {
     host::Runtime runtime(std::move(cfg), opts);
     runtime.start();

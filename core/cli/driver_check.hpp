@@ -1,26 +1,18 @@
-// Loads each configured driver library and validates its settings block against the driver's
-// own settings table, without creating an instance: what check-config and plugins list share.
+// What the subcommands share to find their configuration and check its drivers. The driver
+// checks themselves live in the host (core/host/driver_check.hpp), so `run` and `check-config`
+// are one function.
 #pragma once
 
 #include "core/config/config.hpp"
+#include "core/host/driver_check.hpp"
 
-#include <oemlink/driver.h>
-
-#include <filesystem>
 #include <string>
-#include <vector>
 
 namespace oemlink::cli {
 
-struct DriverCheck {
-  const config::DriverConfig* cfg = nullptr;
-  std::filesystem::path path;
-  const oemlink_driver* descriptor = nullptr;  // null when loading failed
-  std::string error;                           // load or settings error, empty when fine
-  bool skippable = false;                      // on_load_error: skip
-};
-
-std::vector<DriverCheck> check_drivers(const config::Config& cfg);
+using host::check_drivers;
+using host::DriverCheck;
+using host::DriverCheckReport;
 
 // The config file: `path` when given, else the embedded default. Throws config::ConfigError.
 config::Config load_config_or_default(const std::string& path);

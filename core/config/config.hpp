@@ -1,10 +1,9 @@
 // The validated, typed form of oemlink's YAML configuration. Produced by load_config_file() /
-// load_config_text(); everything downstream reads these structs and never YAML (except a
-// driver's `settings`, which only driver_settings_to_json() reads, once the driver's table is
-// known).
+// load_config_text() from the settings tables (core/config/*_table.cpp); everything downstream
+// reads these structs and never YAML. A driver's `settings` stay a ConfigNode tree until
+// driver_settings_to_json() turns them into the JSON its create() receives. No yaml-cpp type
+// appears here: only oemlink_config links yaml-cpp.
 #pragma once
-
-#include <yaml-cpp/yaml.h>
 
 #include <chrono>
 #include <cstdint>
@@ -15,6 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/config/config_node.hpp"
+
 namespace oemlink::config {
 
 using Duration = std::chrono::milliseconds;
@@ -24,6 +25,7 @@ struct Position {
   std::string file;
   int line = 0;    // 1-based, 0 = unknown
   int column = 0;  // 1-based
+  bool operator==(const Position&) const = default;
 };
 
 enum class LogFormat { text, json };
@@ -36,6 +38,7 @@ struct LoggingConfig {
   std::string level = "info";  // trace|debug|info|warn|error
   LogFormat format = LogFormat::text;
   std::string file;  // empty: stderr
+  bool operator==(const LoggingConfig&) const = default;
 };
 
 struct HttpConfig {
@@ -43,6 +46,7 @@ struct HttpConfig {
   bool allow_plain_http = false;  // http:// URLs are refused unless set (tests, local mocks)
   std::string ca_file;            // extra CA bundle; empty: system store
   uint32_t max_connections_per_host = 32;
+  bool operator==(const HttpConfig&) const = default;
 };
 
 struct ScheduleConfig {
@@ -50,18 +54,20 @@ struct ScheduleConfig {
   Duration max_backoff{3'600'000};    // cap for exponential back-off after failures
   Duration shutdown_timeout{10'000};  // in-flight work gets this long at SIGTERM
   Duration slow_call_warning{1'000};  // driver calls that take longer are logged and counted
+  bool operator==(const ScheduleConfig&) const = default;
 };
 
 struct RateLimitConfig {
   double per_second = 0;  // 0: unlimited
   uint32_t burst = 1;
+  bool operator==(const RateLimitConfig&) const = default;
 };
 
 struct DriverConfig {
   std::string name;
   std::string library;                 // as written: bare name ("mock") or a path
   std::filesystem::path library_path;  // resolved: absolute when the value was a path
-  YAML::Node settings;  // the raw mapping; validated against the driver's table once loaded
+  ConfigNode settings;  // as written; validated against the driver's table once it is loaded
   Duration poll_interval{300'000};
   Duration asleep_interval{900'000};
   Duration poll_timeout{300'000};  // a poll not done by then is counted hung and failed
@@ -74,6 +80,7 @@ struct DriverConfig {
   // resolves, and how errors name this entry ("drivers[2]").
   std::filesystem::path base_dir;
   std::string key_path;
+  bool operator==(const DriverConfig&) const = default;
 };
 
 struct ConnectionConfig {
@@ -86,13 +93,17 @@ struct ConnectionConfig {
   uint32_t key_child = 0;                 // BIP-32 hardened child number, < 2^31
   std::optional<Duration> poll_interval;  // overrides the driver's
   Position position;
+  bool operator==(const ConnectionConfig&) const = default;
 };
 
 struct FileSinkConfig {
   std::filesystem::path path;  // resolved against data_dir when relative
   uint64_t rotate_bytes = 256ull << 20;
   uint32_t keep_files = 8;
+  // Deprecated: the YAML key is accepted with a warning and never sets this. It stays until
+  // the runtime's flush timer (which reads it, to no effect) is removed.
   Duration flush_interval{1'000};
+  bool operator==(const FileSinkConfig&) const = default;
 };
 
 // DIMO's ingest node: one CloudEvent per POST over mutual TLS.
@@ -103,6 +114,7 @@ struct HttpsSinkConfig {
   std::string ca_file;      // the ingest node's CA; empty: system store
   uint32_t max_in_flight = 64;
   Duration timeout{10'000};
+  bool operator==(const HttpsSinkConfig&) const = default;
 };
 
 // An MQTT broker (libmosquitto), QoS 1, one topic per vehicle.
@@ -111,12 +123,13 @@ struct MqttSinkConfig {
   uint32_t port = 1883;
   std::string client_id;  // empty: "oemlink-<sink name>"
   std::string username;
-  std::string password;   // secret: use ${ENV} or ${file:...}
+  std::string password;  // secret: use ${ENV} or ${file:...}
   // {connection} = connection id, {vehicle_token} = the subject DID's token id.
   std::string topic = "oemlink/{connection}";
   Duration keepalive{30'000};
   std::string ca_file, client_cert, client_key;  // TLS when ca_file is set
   uint32_t max_in_flight = 256;
+  bool operator==(const MqttSinkConfig&) const = default;
 };
 
 struct SinkConfig {
@@ -126,6 +139,7 @@ struct SinkConfig {
   HttpsSinkConfig https;
   MqttSinkConfig mqtt;
   Position position;
+  bool operator==(const SinkConfig&) const = default;
 };
 
 // The durable outbox between the pipeline and the sinks.
@@ -137,6 +151,7 @@ struct OutboxConfig {
   // Extra wait for more appends before a commit. 0 still groups whatever arrives during the
   // previous fsync, and keeps a poll's wait for durability short (measured: 2x faster).
   Duration commit_delay{0};
+  bool operator==(const OutboxConfig&) const = default;
 };
 
 // Chain constants for the CloudEvent envelope; defaults are DIMO's production values
@@ -148,6 +163,7 @@ struct DimoConfig {
   std::string synthetic_device_contract = "0x4804e8D1661cd1a1e5dDdE1ff458A7f878c0aC6D";
   std::string source = "0xc4035Fecb1cc906130423EF05f9C20977F643722";  // integration address
   Position position;
+  bool operator==(const DimoConfig&) const = default;
 };
 
 // Where the vault's key-encryption key comes from: an environment variable, a 0600 file, or the
@@ -156,10 +172,11 @@ struct KekSourceConfig {
   enum class Kind { env, file, command };
   Kind kind = Kind::env;
   std::string value = "OEMLINK_KEK";  // variable name, file path (resolved) or command line
+  bool operator==(const KekSourceConfig&) const = default;
 };
 
 struct VaultSettings {
-  std::filesystem::path file;         // sealed seed; default <data_dir>/vault.sealed
+  std::filesystem::path file;  // sealed seed; default <data_dir>/vault.sealed
   KekSourceConfig kek;
   enum class Backend { in_process, keyd };
   Backend backend = Backend::in_process;
@@ -168,6 +185,7 @@ struct VaultSettings {
   // run. Production deployments create or import the seed with `oemlink keys`.
   bool create_if_missing = false;
   Position position;
+  bool operator==(const VaultSettings&) const = default;
 };
 
 struct Config {
@@ -183,6 +201,8 @@ struct Config {
   std::vector<DriverConfig> drivers;
   std::vector<ConnectionConfig> connections;
   std::vector<SinkConfig> sinks;
+  // Accepted but worth fixing (deprecated keys), each "FILE:LINE:COL: key.path: message".
+  std::vector<std::string> warnings;
 };
 
 // Both throw ConfigError (core/config/config_error.hpp) listing every problem found.

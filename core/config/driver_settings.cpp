@@ -5,18 +5,13 @@
 #include <vector>
 
 #include "core/config/duration.hpp"
+#include "core/config/yaml_document.hpp"
 #include "core/config/yaml_reader.hpp"
 
 namespace oemlink::config {
 namespace {
 
 namespace json = boost::json;
-
-// yaml-cpp tags a quoted scalar "!" and a plain one "?": quoting is how an operator says
-// "this is text" where the type would otherwise be inferred.
-bool is_quoted(const YAML::Node& node) {
-  return node.Tag() == "!";
-}
 
 // A plain scalar typed the way YAML's core schema would: bool, integer, float, else string.
 json::value infer_scalar(const std::string& text) {
@@ -48,7 +43,7 @@ class SettingConverter {
         return json::value(static_cast<int64_t>(duration->count()));
       }
       case OEMLINK_SETTING_OBJECT:
-        if (!field.value.IsMap() && !field.value.IsSequence()) {
+        if (!field.value->is_mapping() && !field.value->is_sequence()) {
           reader_.invalid(field, "expected a mapping or a sequence", {}, secret);
           return std::nullopt;
         }
@@ -68,7 +63,7 @@ class SettingConverter {
   }
 
   std::optional<json::value> to_json(const Field& field, bool secret) {
-    if (field.value.IsMap()) {
+    if (field.value->is_mapping()) {
       json::object object;
       bool complete = true;
       Fields entries = reader_.free_mapping(field);
@@ -80,7 +75,7 @@ class SettingConverter {
       if (!complete) return std::nullopt;
       return object;
     }
-    if (field.value.IsSequence()) {
+    if (field.value->is_sequence()) {
       json::array array;
       bool complete = true;
       for (const Field& element : reader_.sequence(field)) {
@@ -91,10 +86,11 @@ class SettingConverter {
       if (!complete) return std::nullopt;
       return array;
     }
-    if (field.value.IsNull()) return json::value(nullptr);
+    if (field.value->is_null()) return json::value(nullptr);
     std::optional<std::string> text = reader_.text(field, secret);
     if (!text) return std::nullopt;
-    if (is_quoted(field.value)) return json::value(json::string(*text));
+    // Quoting is how an operator says "this is text" where the type would otherwise be inferred.
+    if (field.value->quoted) return json::value(json::string(*text));
     return infer_scalar(*text);
   }
 
@@ -109,17 +105,17 @@ std::optional<json::value> convert_default(const oemlink_setting& row, const std
                                            Diagnostics& diagnostics) {
   const std::string prefix =
       "driver \"" + driver_name + "\" declares an invalid default for this setting: ";
-  YAML::Node node;
+  ConfigNode node;
   try {
-    node = YAML::Load(row.default_value);
-  } catch (const YAML::ParserException& error) {
-    diagnostics.add(driver_position, path, prefix + error.msg);
+    node = parse_yaml(row.default_value);
+  } catch (const YamlSyntaxError& error) {
+    diagnostics.add(driver_position, path, prefix + error.what());
     return std::nullopt;
   }
   Diagnostics default_diagnostics(driver_name);
   YamlReader default_reader(default_diagnostics, {}, /*expand=*/false);
   std::optional<json::value> value =
-      SettingConverter(default_reader).convert(Field{path, node, YAML::Mark::null_mark()}, row);
+      SettingConverter(default_reader).convert(Field{path, &node, Mark{}}, row);
   for (const Diagnostic& problem : default_diagnostics.all()) {
     diagnostics.add(driver_position, path, prefix + problem.message);
   }
@@ -135,17 +131,16 @@ std::string driver_settings_to_json(const DriverConfig& driver,
   YamlReader reader(diagnostics, driver.base_dir);
   const std::string path =
       driver.key_path.empty() ? std::string("settings") : driver.key_path + ".settings";
-  const bool has_block = driver.settings.IsMap();
+  const bool has_block = driver.settings.is_mapping();
   const Position block_position =
-      has_block ? diagnostics.position(driver.settings.Mark()) : driver.position;
+      has_block ? diagnostics.position(driver.settings.mark) : driver.position;
 
   std::vector<std::string_view> names;
   for (const oemlink_setting& row : table) {
     if (row.name) names.push_back(row.name);
   }
   Fields given = reader.mapping(
-      Field{path, driver.settings, has_block ? driver.settings.Mark() : YAML::Mark::null_mark()},
-      names, "setting");
+      Field{path, &driver.settings, has_block ? driver.settings.mark : Mark{}}, names, "setting");
 
   SettingConverter converter(reader);
   json::object settings;

@@ -9,13 +9,13 @@
 namespace oemlink::config {
 namespace {
 
-std::string describe_kind(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Map:
+std::string describe_kind(const ConfigNode& node) {
+  switch (node.kind) {
+    case ConfigNode::Kind::mapping:
       return "a mapping";
-    case YAML::NodeType::Sequence:
+    case ConfigNode::Kind::sequence:
       return "a sequence";
-    case YAML::NodeType::Scalar:
+    case ConfigNode::Kind::scalar:
       return "a scalar";
     default:
       return "null";
@@ -25,16 +25,15 @@ std::string describe_kind(const YAML::Node& node) {
 // How a value appears in a message: as written in the YAML, so a placeholder shows as
 // "${TOKEN}" and never as what it expanded to.
 std::string shown(const Field& field, bool secret) {
-  if (!field.value.IsScalar()) return describe_kind(field.value);
+  if (!field.value->is_scalar()) return describe_kind(*field.value);
   if (secret) return "a secret value (not shown)";
-  return '"' + field.value.Scalar() + '"';
+  return '"' + field.value->text + '"';
 }
 
 }  // namespace
 
-Position Diagnostics::position(const YAML::Mark& mark) const {
-  if (mark.is_null()) return Position{source_, 0, 0};
-  return Position{source_, mark.line + 1, mark.column + 1};
+Position Diagnostics::position(const Mark& mark) const {
+  return Position{source_, mark.line, mark.column};
 }
 
 void Diagnostics::add(Position position, std::string key_path, std::string message) {
@@ -89,78 +88,76 @@ Fields YamlReader::collect(const Field& field,
   Fields fields;
   fields.path_ = field.path;
   fields.mark_ = field.mark;
-  if (field.value.IsNull()) return fields;
-  if (!field.value.IsMap()) {
+  if (field.value->is_null()) return fields;
+  if (!field.value->is_mapping()) {
     invalid(field, "expected a mapping");
     return fields;
   }
-  // By value: yaml-cpp's iterator yields temporaries, so `entry->first` would dangle.
-  for (const auto& entry : field.value) {
-    const YAML::Node key = entry.first;
-    if (!key.IsScalar()) {
-      diagnostics_.add(key.Mark(), field.path,
-                       "keys must be plain names, got " + describe_kind(key));
+  for (const ConfigNode::Entry& entry : field.value->entries) {
+    const ConfigNode& key = entry.key;
+    if (!key.is_scalar()) {
+      diagnostics_.add(key.mark, field.path, "keys must be plain names, got " + describe_kind(key));
       continue;
     }
-    std::string name = key.Scalar();
+    const std::string& name = key.text;
     std::string path = child_path(field.path, name);
     if (known && std::find(known->begin(), known->end(), name) == known->end()) {
-      diagnostics_.add(key.Mark(), path, unknown_name_message(what, name, *known));
+      diagnostics_.add(key.mark, path, unknown_name_message(what, name, *known));
       continue;
     }
     if (const Field* first = fields.find(name)) {
       Position first_position = diagnostics_.position(first->mark);
       diagnostics_.add(
-          key.Mark(), path,
+          key.mark, path,
           "duplicate key (first given at line " + std::to_string(first_position.line) + ")");
       continue;
     }
-    const YAML::Node value = entry.second;
+    const ConfigNode& value = entry.value;
     fields.entries_.emplace_back(name,
-                                 Field{path, value, value.IsNull() ? key.Mark() : value.Mark()});
+                                 Field{path, &value, value.is_null() ? key.mark : value.mark});
   }
   return fields;
 }
 
 std::vector<Field> YamlReader::sequence(const Field& field) {
   std::vector<Field> elements;
-  if (field.value.IsNull()) return elements;
-  if (!field.value.IsSequence()) {
+  if (field.value->is_null()) return elements;
+  if (!field.value->is_sequence()) {
     invalid(field, "expected a sequence");
     return elements;
   }
-  for (size_t i = 0; i < field.value.size(); ++i) {
-    YAML::Node element = field.value[i];
-    YAML::Mark mark = element.IsNull() ? field.mark : element.Mark();
-    elements.push_back(Field{field.path + "[" + std::to_string(i) + "]", element, mark});
+  for (size_t i = 0; i < field.value->items.size(); ++i) {
+    const ConfigNode& element = field.value->items[i];
+    Mark mark = element.is_null() ? field.mark : element.mark;
+    elements.push_back(Field{field.path + "[" + std::to_string(i) + "]", &element, mark});
   }
   return elements;
 }
 
 std::optional<std::string> YamlReader::scalar_text(const Field& field, std::string_view expected,
                                                    bool secret) {
-  if (!field.value.IsScalar()) {
+  if (!field.value->is_scalar()) {
     invalid(field, expected, {}, secret);
     return std::nullopt;
   }
-  if (!expand_) return field.value.Scalar();
-  Parsed<std::string> expanded = expand_placeholders(field.value.Scalar(), base_dir_);
+  if (!expand_) return field.value->text;
+  Parsed<std::string> expanded = expand_placeholders(field.value->text, base_dir_);
   if (!expanded.value) error(field, expanded.problem);
   return expanded.value;
 }
 
 std::optional<std::string> YamlReader::text(const Field& field, bool secret) {
-  if (field.value.IsNull()) return std::string();
+  if (field.value->is_null()) return std::string();
   return scalar_text(field, "expected a string", secret);
 }
 
 void YamlReader::check_placeholders(const Field& field) {
-  if (field.value.IsScalar()) {
+  if (field.value->is_scalar()) {
     scalar_text(field, "expected a string", false);
-  } else if (field.value.IsMap()) {
+  } else if (field.value->is_mapping()) {
     Fields entries = free_mapping(field);
     for (const auto& [name, child] : entries.entries()) check_placeholders(child);
-  } else if (field.value.IsSequence()) {
+  } else if (field.value->is_sequence()) {
     for (const Field& element : sequence(field)) check_placeholders(element);
   }
 }
@@ -220,7 +217,7 @@ std::optional<size_t> YamlReader::read_choice(const Fields& fields, std::string_
   auto match = std::find(choices.begin(), choices.end(), *value);
   if (match != choices.end()) return static_cast<size_t>(match - choices.begin());
   // Quote the value as written, not as expanded (see shown()).
-  error(*field, unknown_name_message("value", field->value.Scalar(), choices));
+  error(*field, unknown_name_message("value", field->value->text, choices));
   return std::nullopt;
 }
 

@@ -1,9 +1,7 @@
-// Reading YAML against a schema while collecting every problem instead of stopping at the
-// first: type checks, unknown and duplicate keys, placeholder expansion, all with positions.
-// Internal to core/config.
+// Reading a YAML document (a ConfigNode tree) while collecting every problem instead of
+// stopping at the first: type checks, unknown and duplicate keys, placeholder expansion, all
+// with positions. Internal to core/config.
 #pragma once
-
-#include <yaml-cpp/yaml.h>
 
 #include <filesystem>
 #include <initializer_list>
@@ -16,6 +14,7 @@
 
 #include "core/config/config.hpp"
 #include "core/config/config_error.hpp"
+#include "core/config/config_node.hpp"
 #include "core/config/scalars.hpp"
 
 namespace oemlink::config {
@@ -25,28 +24,34 @@ class Diagnostics {
   explicit Diagnostics(std::string source) : source_(std::move(source)) {}
 
   const std::string& source() const { return source_; }
-  Position position(const YAML::Mark& mark) const;
+  Position position(const Mark& mark) const;
   void add(Position position, std::string key_path, std::string message);
-  void add(const YAML::Mark& mark, std::string key_path, std::string message) {
+  void add(const Mark& mark, std::string key_path, std::string message) {
     add(position(mark), std::move(key_path), std::move(message));
   }
   bool empty() const { return diagnostics_.empty(); }
   const std::vector<Diagnostic>& all() const { return diagnostics_; }
+  // Problems that do not make the document invalid (deprecated keys).
+  void warn(const Mark& mark, std::string key_path, std::string message) {
+    warnings_.push_back(Diagnostic{position(mark), std::move(key_path), std::move(message)});
+  }
+  const std::vector<Diagnostic>& warnings() const { return warnings_; }
   // Throws ConfigError with everything collected, in document order.
   void throw_if_any() const;
 
  private:
   std::string source_;
   std::vector<Diagnostic> diagnostics_;
+  std::vector<Diagnostic> warnings_;
 };
 
 // A value inside the document with what a message needs to point at it.
 struct Field {
-  std::string path;  // "drivers[0].poll_interval"; "" for the document root
-  YAML::Node value;
+  std::string path;         // "drivers[0].poll_interval"; "" for the document root
+  const ConfigNode* value;  // into a tree that outlives the reading
   // The value's mark, except for an empty value (`key:`), which yaml-cpp marks at the next
   // token, possibly lines later: then the key's.
-  YAML::Mark mark;
+  Mark mark;
 };
 
 // The entries of one mapping, by key, after unknown and duplicate keys were reported.
@@ -54,13 +59,13 @@ class Fields {
  public:
   const Field* find(std::string_view key) const;
   const std::string& path() const { return path_; }
-  const YAML::Mark& mark() const { return mark_; }
+  const Mark& mark() const { return mark_; }
   const std::vector<std::pair<std::string, Field>>& entries() const { return entries_; }
 
  private:
   friend class YamlReader;
   std::string path_;
-  YAML::Mark mark_;
+  Mark mark_;
   std::vector<std::pair<std::string, Field>> entries_;
 };
 
@@ -76,6 +81,9 @@ class YamlReader {
   const std::filesystem::path& base_dir() const { return base_dir_; }
 
   void error(const Field& field, std::string message);
+  void warn(const Field& field, std::string message) {
+    diagnostics_.warn(field.mark, field.path, std::move(message));
+  }
   // Reports "<problem>, got <value as written> (<hint>)".
   void invalid(const Field& field, std::string_view problem, std::string_view hint = {},
                bool secret = false);

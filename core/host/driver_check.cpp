@@ -1,5 +1,6 @@
 #include "core/host/driver_check.hpp"
 
+#include "core/config/config_error.hpp"
 #include "core/config/driver_settings.hpp"
 #include "core/loader/driver_library.hpp"
 
@@ -8,62 +9,70 @@
 namespace oemlink::host {
 namespace {
 
-// The mode the operator chose must be one the driver declares.
-std::string mode_mismatch(const config::DriverConfig& dc, const oemlink_driver& d) {
-  bool poll = dc.mode == config::IngestMode::poll;
-  if (poll && !(d.capabilities & OEMLINK_CAP_POLL))
-    return "mode poll, but '" + std::string(d.name) +
-           "' cannot poll (capabilities: " + loader::describe_capabilities(d.capabilities) + ")";
-  if (!poll && !(d.capabilities & OEMLINK_CAP_STREAM))
-    return "stream mode, but '" + std::string(d.name) +
-           "' has no stream (capabilities: " + loader::describe_capabilities(d.capabilities) + ")";
+std::string entry_path(const config::DriverConfig& dc) {
+  return dc.key_path.empty() ? "drivers." + dc.name : dc.key_path;
+}
+
+// "FILE:LINE:COL: drivers[N]<suffix>: message", like the config loader's diagnostics.
+std::string at_entry(const config::DriverConfig& dc, const std::string& suffix,
+                     const std::string& message) {
+  return config::format_diagnostic({dc.position, entry_path(dc) + suffix, message});
+}
+
+// The mode's capability, or the reason the driver cannot serve it.
+std::string mode_problem(const config::DriverConfig& dc, const oemlink_driver& d) {
+  const std::string caps = " (capabilities: " + loader::describe_capabilities(d.capabilities) + ")";
+  switch (dc.mode) {
+    case config::IngestMode::poll:
+      if (d.capabilities & OEMLINK_CAP_POLL) return {};
+      return "mode poll, but driver '" + std::string(d.name) + "' cannot poll" + caps;
+    case config::IngestMode::stream:
+    case config::IngestMode::driver_stream:
+      if (d.capabilities & OEMLINK_CAP_STREAM) return {};
+      return std::string("mode ") +
+             (dc.mode == config::IngestMode::stream ? "stream" : "driver_stream") +
+             ", but driver '" + d.name + "' has no stream" + caps;
+  }
   return {};
 }
 
 }  // namespace
 
-std::vector<DriverCheck> check_drivers(const config::Config& cfg,
-                                       std::vector<std::filesystem::path> plugin_dirs) {
+DriverCheckReport check_drivers(const config::Config& cfg,
+                                std::vector<std::filesystem::path> plugin_dirs) {
   if (plugin_dirs.empty()) plugin_dirs = loader::default_plugin_dirs();
-  std::vector<DriverCheck> out;
-  out.reserve(cfg.drivers.size());
+  DriverCheckReport report;
   for (const config::DriverConfig& dc : cfg.drivers) {
     DriverCheck c;
     c.cfg = &dc;
-    c.skippable = dc.on_load_error == config::OnLoadError::skip;
     try {
       c.path = loader::resolve_driver_library(dc.library, dc.library_path, plugin_dirs);
       c.descriptor = loader::load_driver_library(c.path).descriptor;
     } catch (const std::exception& e) {
       c.error = e.what();
-      c.load_failed = true;
-      out.push_back(std::move(c));
+      c.skipped = dc.on_load_error == config::OnLoadError::skip;
+      std::string line =
+          at_entry(dc, "", (c.skipped ? "skipped (on_load_error: skip): " : "") + c.error);
+      (c.skipped ? report.warnings : report.errors).push_back(std::move(line));
+      report.drivers.push_back(std::move(c));
       continue;
     }
-    c.error = mode_mismatch(dc, *c.descriptor);
-    if (c.error.empty()) {
-      try {
-        c.settings_json = config::driver_settings_to_json(
-            dc,
-            std::span<const oemlink_setting>(c.descriptor->settings,
-                                             c.descriptor->setting_count),
-            dc.name);
-      } catch (const std::exception& e) {
-        c.error = e.what();
-      }
+    if (std::string problem = mode_problem(dc, *c.descriptor); !problem.empty()) {
+      c.error = problem;
+      report.errors.push_back(at_entry(dc, ".mode", problem));
     }
-    out.push_back(std::move(c));
+    try {
+      c.settings_json = config::driver_settings_to_json(
+          dc, std::span<const oemlink_setting>(c.descriptor->settings, c.descriptor->setting_count),
+          dc.name);
+    } catch (const config::ConfigError& e) {
+      c.error += (c.error.empty() ? "" : "\n") + std::string(e.what());
+      for (const config::Diagnostic& d : e.diagnostics())
+        report.errors.push_back(config::format_diagnostic(d));
+    }
+    report.drivers.push_back(std::move(c));
   }
-  return out;
-}
-
-std::vector<std::string> fatal_driver_errors(const std::vector<DriverCheck>& checks) {
-  std::vector<std::string> errors;
-  for (const DriverCheck& c : checks) {
-    if (c.error.empty() || (c.load_failed && c.skippable)) continue;
-    errors.push_back("driver " + c.cfg->name + ": " + c.error);
-  }
-  return errors;
+  return report;
 }
 
 }  // namespace oemlink::host

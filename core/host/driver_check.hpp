@@ -1,7 +1,8 @@
-// The checks a configured driver must pass before anything opens: its library resolves and
-// loads, its ABI matches, its mode fits its capabilities, and its settings pass its own table.
-// `oemlink check-config`, `oemlink plugins` and `oemlink run` all call this one function, so a
-// config that check-config accepts never fails at run for a reason check-config could see.
+// Every check on the configured drivers that needs their libraries but opens nothing else:
+// each library is loaded (never created), its capabilities are matched against the entry's
+// `mode`, and its `settings:` block is checked against the driver's own settings table.
+// `check-config`, `plugins list` and `run` (DriverSet, before anything is opened) all call
+// check_drivers(), so they refuse the same configurations with the same messages.
 #pragma once
 
 #include "core/config/config.hpp"
@@ -19,18 +20,23 @@ struct DriverCheck {
   std::filesystem::path path;
   const oemlink_driver* descriptor = nullptr;  // null when loading failed
   std::string settings_json;                   // the validated settings, when they passed
-  std::string error;                           // empty when fine
-  bool load_failed = false;  // the library itself did not load (on_load_error applies)
-  bool skippable = false;    // on_load_error: skip
+  std::string error;                           // this driver's problems, empty when fine
+  bool skipped = false;  // the library did not load and on_load_error is skip
 };
 
-// Loads (never unloads, never creates) each configured driver's library and checks it.
-// `plugin_dirs` empty: loader::default_plugin_dirs().
-[[nodiscard]] std::vector<DriverCheck> check_drivers(
-    const config::Config& cfg, std::vector<std::filesystem::path> plugin_dirs = {});
+struct DriverCheckReport {
+  std::vector<DriverCheck> drivers;  // one per configured driver, in configuration order
+  // What makes `run` refuse to start, each "FILE:LINE:COL: drivers[N]...: message".
+  std::vector<std::string> errors;
+  // Drivers that `run` starts without (on_load_error: skip), same format.
+  std::vector<std::string> warnings;
+};
 
-// The errors that stop a start: every failed check, except a library that did not load for a
-// driver with on_load_error: skip. Each line names the driver and the file.
-[[nodiscard]] std::vector<std::string> fatal_driver_errors(const std::vector<DriverCheck>& checks);
+// A library that cannot be loaded is an error, or a warning under on_load_error: skip (like a
+// failing create() in the runtime). A mode the driver cannot do and invalid settings are errors
+// either way: they are mistakes in the file, not in the deployment. `plugin_dirs` empty:
+// loader::default_plugin_dirs().
+[[nodiscard]] DriverCheckReport check_drivers(const config::Config& cfg,
+                                              std::vector<std::filesystem::path> plugin_dirs = {});
 
 }  // namespace oemlink::host

@@ -25,6 +25,12 @@ std::vector<std::unique_ptr<DriverInstance>>& graveyard() {
 
 }  // namespace
 
+std::string join_lines(const std::vector<std::string>& lines) {
+  std::string all;
+  for (const std::string& l : lines) all += (all.empty() ? "" : "\n") + l;
+  return all;
+}
+
 DriverSet::DriverSet(const config::Config& cfg, std::vector<std::filesystem::path> plugin_dirs)
     : cfg_(cfg), plugin_dirs_(std::move(plugin_dirs)) {
   if (plugin_dirs_.empty()) plugin_dirs_ = loader::default_plugin_dirs();
@@ -38,15 +44,10 @@ DriverSet::~DriverSet() {
   }
 }
 
-void DriverSet::load_all(HostServices& services, const CallTimer& timed) {
-  std::vector<DriverCheck> checks = check_drivers(cfg_, plugin_dirs_);
-  std::vector<std::string> errors = fatal_driver_errors(checks);
-  if (!errors.empty()) {
-    std::string all = errors.front();
-    for (size_t i = 1; i < errors.size(); ++i) all += "\n" + errors[i];
-    throw StartupError(all);
-  }
-  for (DriverCheck& c : checks) {
+void DriverSet::load_all(const DriverCheckReport& report, HostServices& services,
+                         const CallTimer& timed) {
+  if (!report.errors.empty()) throw StartupError(join_lines(report.errors));
+  for (const DriverCheck& c : report.drivers) {
     const config::DriverConfig& dc = *c.cfg;
     auto di = std::make_unique<DriverInstance>();
     di->services.store(&services);
@@ -55,7 +56,7 @@ void DriverSet::load_all(HostServices& services, const CallTimer& timed) {
     di->name = dc.name;
     di->path = c.path;
     di->d = c.descriptor;
-    if (c.load_failed) {  // skippable, or check_drivers would have stopped us
+    if (c.skipped) {  // the library did not load; anything worse stopped us above
       spdlog::warn("driver {} skipped (on_load_error: skip): {}", dc.name, c.error);
       di->skipped = true;
       drivers_.push_back(std::move(di));

@@ -52,6 +52,9 @@ struct DriverInstance {
   std::unique_ptr<boost::asio::steady_timer> stream_restart;
 };
 
+// Messages one per line, as StartupError carries several.
+std::string join_lines(const std::vector<std::string>& lines);
+
 // Fills the C host-services table for `d` (host_table.cpp).
 oemlink_host make_host_table(DriverInstance& d);
 
@@ -65,11 +68,12 @@ class DriverSet {
   DriverSet(const DriverSet&) = delete;
   DriverSet& operator=(const DriverSet&) = delete;
 
-  // Checks every driver (check_drivers), then creates each instance with `services` behind its
-  // host table. A driver whose library does not load, or whose create fails, is skipped when
+  // Creates each instance checked in `report` (check_drivers on this set's config) with
+  // `services` behind its host table. A driver whose library does not load, or whose create fails, is skipped when
   // its entry says on_load_error: skip; otherwise this throws StartupError naming the driver,
   // the file and the driver's own message. Nothing is created when a check fails.
-  void load_all(HostServices& services, const CallTimer& timed = {});
+  void load_all(const DriverCheckReport& report, HostServices& services,
+                const CallTimer& timed = {});
 
   // Adds an instance of an already-loaded descriptor (tests, and drivers linked in statically).
   DriverInstance& adopt(const config::DriverConfig& cfg, const oemlink_driver* d,

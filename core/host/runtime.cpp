@@ -73,14 +73,8 @@ std::vector<std::pair<std::string, uplink::DispatcherStats>> Runtime::sink_stats
 
 void Runtime::start() {
   // Refuse what check-config would refuse before opening the vault, the outbox or any file.
-  {
-    std::vector<std::string> errors = fatal_driver_errors(check_drivers(cfg_, opts_.plugin_dirs));
-    if (!errors.empty()) {
-      std::string all = errors.front();
-      for (size_t i = 1; i < errors.size(); ++i) all += "\n" + errors[i];
-      throw StartupError(all);
-    }
-  }
+  DriverCheckReport drivers = check_drivers(cfg_, opts_.plugin_dirs);
+  if (!drivers.errors.empty()) throw StartupError(join_lines(drivers.errors));
   try {
     lock_ = std::make_unique<DataDirLock>(DataDir(cfg_.data_dir), "oemlink run");
   } catch (const std::exception& e) {
@@ -146,7 +140,7 @@ void Runtime::start() {
       .timers = *timers_,
   });
 
-  drivers_.load_all(*services_, [this](DriverInstance& d, const char* call, int64_t ms) {
+  drivers_.load_all(drivers, *services_, [this](DriverInstance& d, const char* call, int64_t ms) {
     dispatcher_->note_call(d, call, kNoConn, ms);
   });
   for (size_t i = 0; i < drivers_.size(); ++i)

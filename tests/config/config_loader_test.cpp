@@ -78,15 +78,16 @@ TEST(ConfigLoader, ReadsEveryKey) {
   EXPECT_EQ(mock.max_concurrent_requests, 4u);
   EXPECT_EQ(mock.rate_limit.per_second, 2.5);
   EXPECT_EQ(mock.rate_limit.burst, 5u);
-  ASSERT_TRUE(mock.settings.IsMap());
-  EXPECT_EQ(mock.settings["retries"].Scalar(), "3");
+  ASSERT_TRUE(mock.settings.is_mapping());
+  ASSERT_NE(mock.settings.find("retries"), nullptr);
+  EXPECT_EQ(mock.settings.find("retries")->text, "3");
   EXPECT_EQ(mock.position.line, 15);
   EXPECT_EQ(mock.position.column, 5);
   EXPECT_EQ(mock.key_path, "drivers[0]");
   EXPECT_EQ(mock.base_dir, dir);
   EXPECT_EQ(config.drivers[1].library, "../plugins/liblocal.so");
   EXPECT_EQ(config.drivers[1].library_path, dir.parent_path() / "plugins/liblocal.so");
-  EXPECT_TRUE(config.drivers[1].settings.IsNull());
+  EXPECT_TRUE(config.drivers[1].settings.is_null());
 
   ASSERT_EQ(config.connections.size(), 2u);
   const ConnectionConfig& car = config.connections[0];
@@ -109,7 +110,12 @@ TEST(ConfigLoader, ReadsEveryKey) {
   EXPECT_EQ(config.sinks[0].file.path, dir / "state/events.jsonl");
   EXPECT_EQ(config.sinks[0].file.rotate_bytes, 1ull << 30);
   EXPECT_EQ(config.sinks[0].file.keep_files, 3u);
-  EXPECT_EQ(config.sinks[0].file.flush_interval, 2s);
+  // flush_interval is deprecated: accepted with a warning, and it changes nothing.
+  EXPECT_EQ(config.sinks[0].file.flush_interval, FileSinkConfig{}.flush_interval);
+  ASSERT_EQ(config.warnings.size(), 1u);
+  EXPECT_THAT(config.warnings[0],
+              HasSubstr(dir.string() + "/full.yaml:46:21: sinks[0].flush_interval: deprecated and "
+                                       "ignored"));
   EXPECT_EQ(config.sinks[1].file.path, "/var/archive/events.jsonl");
   EXPECT_EQ(config.sinks[1].file.rotate_bytes, 256ull << 20);
 }
@@ -476,7 +482,8 @@ TEST(ConfigSubstitution, FileContentRelativeToConfigDir) {
   Config config = load_config_file(testdata_dir() / "with_file_secret.yaml");
   ASSERT_EQ(config.drivers.size(), 1u);
   // Settings keep the placeholder; driver_settings_to_json expands it (see its tests).
-  EXPECT_EQ(config.drivers[0].settings["token"].Scalar(), "${file:secrets/token.txt}");
+  ASSERT_NE(config.drivers[0].settings.find("token"), nullptr);
+  EXPECT_EQ(config.drivers[0].settings.find("token")->text, "${file:secrets/token.txt}");
 }
 
 TEST(ConfigSubstitution, MissingFileIsNamedAndPlaceholdersInSettingsAreCheckedAtLoad) {

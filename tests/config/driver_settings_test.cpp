@@ -5,6 +5,7 @@
 
 #include <boost/json.hpp>
 
+#include "core/config/yaml_document.hpp"
 #include "tests/config/test_support.hpp"
 
 namespace oemlink::config {
@@ -177,7 +178,7 @@ TEST(ConfigDriverSettings, PlaceholdersAreExpanded) {
   ScopedEnv retries("OEMLINK_TEST_RETRIES", "7");
   Config config = load_config_file(testdata_dir() / "with_file_secret.yaml");
   DriverConfig driver = config.drivers.at(0);
-  driver.settings["retries"] = "${OEMLINK_TEST_RETRIES}";
+  driver.settings.entries.push_back(parse_yaml("retries: ${OEMLINK_TEST_RETRIES}").entries.at(0));
   EXPECT_EQ(driver_settings_to_json(driver, kTokenTable, "mock"),
             R"({"token":"tok-from-file","retries":7})");
 }
@@ -215,7 +216,7 @@ TEST(ConfigDriverSettings, DefaultsAreNotExpanded) {
 TEST(ConfigDriverSettings, HandBuiltDriverConfigWithoutPositions) {
   DriverConfig driver;
   driver.name = "mock";
-  driver.settings = YAML::Load("{client_id: abc, client_secret: s, retries: x}");
+  driver.settings = parse_yaml("{client_id: abc, client_secret: s, retries: x}");
   EXPECT_THAT(settings_error(driver),
               HasSubstr(R"(settings.retries: expected an integer, got "x")"));
 }

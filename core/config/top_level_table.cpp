@@ -1,0 +1,33 @@
+#include "core/config/tables.hpp"
+
+namespace oemlink::config {
+namespace {
+
+const Setting<Config> kRows[] = {
+    {{.key = "data_dir",
+      .type = SettingType::path,
+      .flags = kNotEmpty,
+      .default_note = "`./var/oemlink`",
+      .description = "state: outbox, secrets, event files; relative to the config file's "
+                     "directory"},
+     &Config::data_dir},
+    {{.key = "logging", .type = SettingType::block, .description = "see `logging`"}, {}},
+    {{.key = "http", .type = SettingType::block, .description = "see `http`"}, {}},
+    {{.key = "schedule", .type = SettingType::block, .description = "see `schedule`"}, {}},
+    {{.key = "dimo", .type = SettingType::block, .description = "see `dimo`"}, {}},
+    {{.key = "vault", .type = SettingType::block, .description = "see `vault`"}, {}},
+    {{.key = "outbox", .type = SettingType::block, .description = "see `outbox`"}, {}},
+    {{.key = "drivers", .type = SettingType::list, .description = "see `drivers[]`"}, {}},
+    {{.key = "connections", .type = SettingType::list, .description = "see `connections[]`"}, {}},
+    {{.key = "sinks", .type = SettingType::list, .description = "see `sinks[]`"}, {}},
+};
+
+}  // namespace
+
+const SettingBlock<Config> kTopLevelBlock{
+    .path = "",
+    .intro = "The document's top level.",
+    .rows = kRows,
+};
+
+}  // namespace oemlink::config

@@ -1,0 +1,59 @@
+#include "core/config/value_checks.hpp"
+
+#include <cctype>
+
+namespace oemlink::config {
+namespace {
+
+bool all_of_chars(std::string_view text, bool (*allowed)(char)) {
+  if (text.empty()) return false;
+  for (char c : text) {
+    if (!allowed(c)) return false;
+  }
+  return true;
+}
+
+bool is_lower_name_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+bool is_connection_id_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '.' || c == ':' || c == '-';
+}
+
+bool is_vin_char(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z' && c != 'I' && c != 'O' && c != 'Q');
+}
+
+}  // namespace
+
+bool is_lower_name(std::string_view text) {
+  return all_of_chars(text, is_lower_name_char);
+}
+
+bool is_connection_id(std::string_view text) {
+  return all_of_chars(text, is_connection_id_char);
+}
+
+bool is_vin_or_empty(std::string_view text) {
+  return text.empty() || (text.size() == 17 && all_of_chars(text, is_vin_char));
+}
+
+bool is_ethereum_address(std::string_view text) {
+  if (text.size() != 42 || text[0] != '0' || (text[1] != 'x' && text[1] != 'X')) return false;
+  for (char c : text.substr(2)) {
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
+bool is_http_url(std::string_view text) {
+  return text.starts_with("https://") || text.starts_with("http://");
+}
+
+bool is_mqtt_topic(std::string_view text) {
+  return !text.empty() && text.find_first_of("+#") == std::string_view::npos;
+}
+
+}  // namespace oemlink::config

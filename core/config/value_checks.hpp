@@ -1,0 +1,16 @@
+// Text checks that configuration tables attach to keys (SettingSpec::check).
+#pragma once
+
+#include <string_view>
+
+namespace oemlink::config {
+
+bool is_lower_name(std::string_view text);     // [a-z0-9_-]+
+bool is_connection_id(std::string_view text);  // [A-Za-z0-9_.:-]+
+// Empty, or 17 of 0-9 and A-Z without I, O and Q (ISO 3779: they read as 1 and 0).
+bool is_vin_or_empty(std::string_view text);
+bool is_ethereum_address(std::string_view text);  // 0x + 40 hex digits
+bool is_http_url(std::string_view text);          // https:// or http://
+bool is_mqtt_topic(std::string_view text);        // non-empty, no wildcards
+
+}  // namespace oemlink::config

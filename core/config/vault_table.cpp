@@ -1,0 +1,85 @@
+#include "core/config/tables.hpp"
+
+namespace oemlink::config {
+namespace {
+
+constexpr std::string_view kBackends[] = {"in_process", "keyd"};
+
+// Vault and socket are state, like sink files: they live with the data.
+const Setting<VaultSettings> kRows[] = {
+    {{.key = "file",
+      .type = SettingType::path,
+      .default_note = "`vault.sealed`",
+      .description = "the seed, sealed with AES-256-GCM under the KEK",
+      .base = PathBase::data_dir},
+     &VaultSettings::file},
+    {{.key = "kek",
+      .type = SettingType::block,
+      .default_note = "`{env: OEMLINK_KEK}`",
+      .description = "where the key-encryption key comes from: see `vault.kek`"},
+     {}},
+    {{.key = "backend",
+      .type = SettingType::choice,
+      .default_value = "in_process",
+      .description = "`keyd`: sign through a separate `oemlink-keyd` process, so the runtime "
+                     "never holds the seed",
+      .choices = kBackends},
+     +[](VaultSettings& out, size_t choice) {
+       out.backend =
+           choice == 0 ? VaultSettings::Backend::in_process : VaultSettings::Backend::keyd;
+     }},
+    {{.key = "keyd_socket",
+      .type = SettingType::path,
+      .default_note = "`keyd.sock`",
+      .description = "the keyd Unix socket (mode 0600, peer uid checked)",
+      .base = PathBase::data_dir},
+     &VaultSettings::keyd_socket},
+    {{.key = "create_if_missing",
+      .type = SettingType::boolean,
+      .default_value = "false",
+      .description = "development only: create a random seed, and a KEK file for a `kek.file` "
+                     "source, on first start. Production: `oemlink keys init` or "
+                     "`oemlink keys import --seed-file F`"},
+     &VaultSettings::create_if_missing},
+};
+
+const Setting<KekSourceKeys> kKekRows[] = {
+    {{.key = "env",
+      .type = SettingType::string,
+      .flags = kNotEmpty,
+      .default_note = "`OEMLINK_KEK`",
+      .description = "an environment variable holding the key"},
+     &KekSourceKeys::env},
+    // A key file is an input kept next to the config, like ${file:...} secrets.
+    {{.key = "file",
+      .type = SettingType::path,
+      .flags = kNotEmpty,
+      .description = "a 0600 file holding the key"},
+     &KekSourceKeys::file},
+    {{.key = "command",
+      .type = SettingType::string,
+      .flags = kNotEmpty,
+      .description = "a command that prints the key (a KMS or TPM client)"},
+     &KekSourceKeys::command},
+};
+
+}  // namespace
+
+const SettingBlock<VaultSettings> kVaultBlock{
+    .path = "vault",
+    .intro =
+        "The key vault that signs every event. One sealed master seed per deployment; "
+        "connection `key_child` N signs with BIP-32 child `m/N'`. Nothing reads the seed back "
+        "(`oemlink keys` prints addresses only). Paths are under `data_dir`. The runtime also "
+        "uses the KEK (with either backend) to unseal the data keys of the outbox and of the "
+        "OAuth secret store, so events and tokens at rest stay unreadable without it.",
+    .rows = kRows,
+};
+
+const SettingBlock<KekSourceKeys> kKekBlock{
+    .path = "vault.kek",
+    .intro = "Give exactly one key: where the 64-hex-character key-encryption key comes from.",
+    .rows = kKekRows,
+};
+
+}  // namespace oemlink::config
