@@ -2,45 +2,47 @@
 #include "core/cli/driver_check.hpp"
 
 #include <cstdio>
+#include <memory>
 
 namespace oemlink::cli {
+namespace {
 
-static constexpr const char* kCheckHelp = R"(usage: oemlink check-config FILE
-
-Validates FILE without running anything: YAML syntax, every key and value, and each driver's
+constexpr const char* kCheckDetails =
+    R"(Validates FILE without running anything: YAML syntax, every key and value, and each driver's
 settings against the driver library's own settings table (the libraries are loaded, not started).
-Exit status: 0 valid, 1 invalid, 2 usage error.
-)";
+Exit status: 0 valid, 1 invalid, 2 usage error.)";
 
-int cmd_check_config(const Args& args) {
-  if (args.size() == 1 && (args[0] == "--help" || args[0] == "-h")) {
-    std::fputs(kCheckHelp, stdout);
-    return 0;
-  }
-  if (args.size() != 1 || args[0].empty() || args[0][0] == '-') {
-    std::fputs(kCheckHelp, stderr);
-    return 2;
-  }
+int check_config(const std::string& file) {
   config::Config cfg;
   try {
-    cfg = load_config_or_default(args[0]);
+    cfg = load_config_or_default(file);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s\n", e.what());
-    return 1;
+    return kExitFailure;
   }
-  int rc = 0;
+  int rc = kExitOk;
   for (const DriverCheck& c : check_drivers(cfg)) {
     if (c.error.empty()) continue;
     const auto& p = c.cfg->position;
     std::fprintf(stderr, "%s:%d:%d: %s: %s%s\n", p.file.c_str(), p.line, p.column,
                  c.cfg->key_path.empty() ? c.cfg->name.c_str() : c.cfg->key_path.c_str(),
                  c.skippable ? "warning (on_load_error: skip): " : "", c.error.c_str());
-    if (!c.skippable) rc = 1;
+    if (!c.skippable) rc = kExitFailure;
   }
-  if (rc == 0)
-    std::printf("%s: OK (%zu drivers, %zu connections, %zu sinks)\n", args[0].c_str(),
+  if (rc == kExitOk)
+    std::printf("%s: OK (%zu drivers, %zu connections, %zu sinks)\n", file.c_str(),
                 cfg.drivers.size(), cfg.connections.size(), cfg.sinks.size());
   return rc;
+}
+
+}  // namespace
+
+void add_check_config_command(CommandLine& cli) {
+  auto file = std::make_shared<std::string>();
+  CLI::App* cmd = cli.add_command(cli.app(), "check-config",
+                                  "validate a configuration without running it", kCheckDetails);
+  cmd->add_option("FILE", *file, "the configuration to check")->required()->check(not_empty);
+  cli.on(cmd, [file] { return check_config(*file); });
 }
 
 }  // namespace oemlink::cli
