@@ -3,17 +3,9 @@
 #include "core/loader/driver_library.hpp"
 
 #include <cstdio>
+#include <memory>
 
 namespace oemlink::cli {
-
-static constexpr const char* kPluginsHelp = R"(usage: oemlink plugins list [--config FILE]
-       oemlink plugins info PATH|NAME
-
-list  loads every driver library the configuration names (without creating instances or opening
-      connections) and prints name, version, ABI version and capabilities. Exit 1 if any fails.
-info  loads one library (a path, or a bare name looked up in the plugin directories) and prints
-      its descriptor and settings table.
-)";
 
 namespace {
 
@@ -36,30 +28,21 @@ const char* type_name(oemlink_setting_type t) {
   }
 }
 
-int plugins_list(const Args& args) {
-  std::string path;
-  for (size_t i = 0; i < args.size(); ++i) {
-    if ((args[i] == "--config" || args[i] == "-c") && i + 1 < args.size()) {
-      path = args[++i];
-    } else {
-      std::fputs(kPluginsHelp, stderr);
-      return 2;
-    }
-  }
+int plugins_list(const std::string& path) {
   config::Config cfg;
   try {
     cfg = load_config_or_default(path);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s\n", e.what());
-    return 1;
+    return kExitFailure;
   }
-  int rc = 0;
+  int rc = kExitOk;
   std::printf("%-16s %-16s %-10s %-5s %-22s %s\n", "ENTRY", "DRIVER", "VERSION", "ABI",
               "CAPABILITIES", "LIBRARY");
   for (const DriverCheck& c : check_drivers(cfg, loader::default_plugin_dirs()).drivers) {
     if (!c.descriptor) {
       std::printf("%-16s ERROR: %s\n", c.cfg->name.c_str(), c.error.c_str());
-      if (!c.skipped) rc = 1;
+      if (!c.skipped) rc = kExitFailure;
       continue;
     }
     const oemlink_driver* d = c.descriptor;
@@ -69,22 +52,18 @@ int plugins_list(const Args& args) {
                 c.path.c_str());
     if (!c.error.empty()) {
       std::printf("%-16s ERROR: %s\n", "", c.error.c_str());
-      rc = 1;
+      rc = kExitFailure;
     }
   }
   return rc;
 }
 
-int plugins_info(const Args& args) {
-  if (args.size() != 1) {
-    std::fputs(kPluginsHelp, stderr);
-    return 2;
-  }
+int plugins_info(const std::string& library) {
   try {
     std::filesystem::path p =
-        args[0].find('/') != std::string::npos
-            ? std::filesystem::path(args[0])
-            : loader::resolve_driver_library(args[0], {}, loader::default_plugin_dirs());
+        library.find('/') != std::string::npos
+            ? std::filesystem::path(library)
+            : loader::resolve_driver_library(library, {}, loader::default_plugin_dirs());
     auto loaded = loader::load_driver_library(p);
     const oemlink_driver* d = loaded.descriptor;
     std::printf(
@@ -103,26 +82,36 @@ int plugins_info(const Args& args) {
                   s.default_value ? "  default: " : "", s.default_value ? s.default_value : "",
                   s.description ? s.description : "");
     }
-    return 0;
+    return kExitOk;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s\n", e.what());
-    return 1;
+    return kExitFailure;
   }
 }
 
 }  // namespace
 
-int cmd_plugins(const Args& args) {
-  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-    std::fputs(kPluginsHelp, args.empty() ? stderr : stdout);
-    return args.empty() ? 2 : 0;
-  }
-  Args rest(args.begin() + 1, args.end());
-  if (args[0] == "list") return plugins_list(rest);
-  if (args[0] == "info") return plugins_info(rest);
-  std::fprintf(stderr, "oemlink plugins: unknown subcommand '%s'\n\n%s", args[0].c_str(),
-               kPluginsHelp);
-  return 2;
+void add_plugins_commands(CommandLine& cli) {
+  CLI::App* plugins = cli.add_group("plugins", "driver libraries, without starting anything",
+                                    "Exit status: 0 success, 1 failure, 2 usage error.");
+
+  auto config = std::make_shared<std::string>();
+  CLI::App* list = cli.add_command(
+      *plugins, "list", "list the configured drivers without starting anything",
+      "Loads every driver library the configuration names (without creating instances or opening\n"
+      "connections) and prints name, version, ABI version and capabilities.\n"
+      "Exit status: 0 all loaded, 1 any failed, 2 usage error.");
+  add_config_option(*list, *config);
+  cli.on(list, [config] { return plugins_list(*config); });
+
+  auto library = std::make_shared<std::string>();
+  CLI::App* info = cli.add_command(
+      *plugins, "info", "show a driver library's name, version, ABI and settings",
+      "Loads one library (a path, or a bare name looked up in the plugin directories) and prints\n"
+      "its descriptor and settings table.\n"
+      "Exit status: 0 loaded, 1 failed, 2 usage error.");
+  info->add_option("PATH|NAME", *library, "the driver library")->required();
+  cli.on(info, [library] { return plugins_info(*library); });
 }
 
 }  // namespace oemlink::cli

@@ -6,24 +6,24 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <memory>
 
 namespace oemlink::cli {
-
-static constexpr const char* kVerifyHelp = R"(usage: oemlink verify FILE [--keys] [--config FILE]
-
-Checks every event in a JSON Lines file (as written by the file sink): the signature over the
-exact bytes of `data` as they appear in the line (Keccak-256, secp256k1 recovery, 65-byte r||s||v
-with v 27/28 and low s). Prints one line per event and a summary.
-
-  --keys           also require the signer to be the key of the connection the event names:
-                   opens this deployment's vault (needs its KEK) and derives the address of every
-                   configured connection's key_child, matched by the producer's synthetic device.
-  --config FILE    the configuration for --keys (default: the built-in one)
-
-Exit status: 0 all events ok, 1 any bad event or unreadable file, 2 usage error.
-)";
-
 namespace {
+
+constexpr const char* kVerifyDetails =
+    R"(Checks every event in a JSON Lines file (as written by the file sink): the signature over
+the exact bytes of `data` as they appear in the line (Keccak-256, secp256k1 recovery, 65-byte
+r||s||v with v 27/28 and low s). Prints one line per event and a summary. With --keys, the signer
+must also be the key of the connection the event names: oemlink opens this deployment's vault
+(needs its KEK) and derives the address of every configured connection's key_child, matched by
+the producer's synthetic device.
+Exit status: 0 all events ok, 1 any bad event or unreadable file, 2 usage error.)";
+
+struct VerifyOptions {
+  std::string file, config;
+  bool keys = false;
+};
 
 struct Expected {
   std::string connection;
@@ -31,41 +31,20 @@ struct Expected {
   crypto::Address20 address{};
 };
 
-}  // namespace
-
-int cmd_verify(const Args& args) {
-  std::string file, config_path;
-  bool keys = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--help" || args[i] == "-h") {
-      std::fputs(kVerifyHelp, stdout);
-      return 0;
-    } else if (args[i] == "--keys") {
-      keys = true;
-    } else if ((args[i] == "--config" || args[i] == "-c") && i + 1 < args.size()) {
-      config_path = args[++i];
-    } else if (file.empty() && !args[i].empty() && args[i][0] != '-') {
-      file = args[i];
-    } else {
-      std::fputs(kVerifyHelp, stderr);
-      return 2;
-    }
-  }
-  if (file.empty()) {
-    std::fputs(kVerifyHelp, stderr);
-    return 2;
-  }
+int verify(const VerifyOptions& o) {
+  const std::string& file = o.file;
+  const bool keys = o.keys;
   std::ifstream in(file);
   if (!in) {
     std::fprintf(stderr, "oemlink verify: cannot read %s\n", file.c_str());
-    return 1;
+    return kExitFailure;
   }
 
   // producer DID -> the connection (and so the key) that must have signed.
   std::map<std::string, Expected> by_producer;
   if (keys) {
     try {
-      config::Config cfg = load_config_or_default(config_path);
+      config::Config cfg = load_config_or_default(o.config);
       auto vault = host::open_configured_vault(cfg);
       std::string prefix = "did:erc721:" + std::to_string(cfg.dimo.chain_id) + ":" +
                            cfg.dimo.synthetic_device_contract + ":";
@@ -74,7 +53,7 @@ int cmd_verify(const Args& args) {
                                                                       vault->address(c.key_child)};
     } catch (const std::exception& e) {
       std::fprintf(stderr, "oemlink verify --keys: %s\n", e.what());
-      return 1;
+      return kExitFailure;
     }
   }
 
@@ -109,7 +88,20 @@ int cmd_verify(const Args& args) {
     }
   }
   std::printf("%zu events: %zu ok, %zu bad\n", ok + bad, ok, bad);
-  return bad ? 1 : 0;
+  return bad ? kExitFailure : kExitOk;
+}
+
+}  // namespace
+
+void add_verify_command(CommandLine& cli) {
+  auto o = std::make_shared<VerifyOptions>();
+  CLI::App* cmd =
+      cli.add_command(cli.app(), "verify",
+                      "check the signature of every event in a JSON Lines file", kVerifyDetails);
+  cmd->add_option("FILE", o->file, "events as the file sink writes them")->required();
+  cmd->add_flag("--keys", o->keys, "also require each event's signer to be its connection's key");
+  add_config_option(*cmd, o->config, "the configuration for --keys (default: the built-in one)");
+  cli.on(cmd, [o] { return verify(*o); });
 }
 
 }  // namespace oemlink::cli

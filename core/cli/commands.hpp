@@ -1,20 +1,28 @@
-// The `oemlink` subcommands. Each takes its own arguments (without the subcommand word) and
-// returns the process exit code: 0 success, 1 failure, 2 usage error.
+// The `oemlink` commands: each file adds its own command(s) to the command line, with their
+// options, help and action. command_line.cpp calls these in the order `oemlink --help` lists them.
 #pragma once
+
+#include "core/cli/command_line.hpp"
 
 #include <string>
 #include <vector>
 
 namespace oemlink::cli {
 
-using Args = std::vector<std::string>;
+void add_run_command(CommandLine& cli);           // cmd_run.cpp
+void add_check_config_command(CommandLine& cli);  // cmd_check_config.cpp
+void add_config_commands(CommandLine& cli);       // cmd_config.cpp: config schema
+void add_plugins_commands(CommandLine& cli);      // cmd_plugins.cpp: plugins list|info
+void add_keys_commands(CommandLine& cli);         // cmd_keys.cpp: keys init|import|address|list
+void add_verify_command(CommandLine& cli);        // cmd_verify.cpp
+void add_status_command(CommandLine& cli);        // cmd_status.cpp
+void add_deadletter_command(CommandLine& cli);    // cmd_deadletter.cpp
 
-int cmd_run(const Args& args);
-int cmd_check_config(const Args& args);
-int cmd_plugins(const Args& args);
-int cmd_verify(const Args& args);
-int cmd_keys(const Args& args);
-int cmd_status(const Args& args);
-int cmd_deadletter(const Args& args);
+// `oemlink keys args...` in-process, for tests/vault/keys_cli_test.cpp.
+inline int cmd_keys(const std::vector<std::string>& args) {
+  std::vector<std::string> words{"keys"};
+  words.insert(words.end(), args.begin(), args.end());
+  return run_oemlink(words);
+}
 
 }  // namespace oemlink::cli

@@ -22,6 +22,100 @@ TEST_F(CliTest, VersionHelpAndUsageErrors) {
   EXPECT_EQ(run({"run", "--bogus"}).rc, 2);
 }
 
+TEST_F(CliTest, UsageErrorsExitTwoWithTheSynopsisOnStderr) {
+  const std::vector<std::vector<std::string>> bad = {
+      {"plugins"},
+      {"plugins", "frob"},
+      {"plugins", "info"},
+      {"keys"},
+      {"verify"},
+      {"verify", "a.jsonl", "--bogus"},
+      {"status", "--bogus"},
+      {"status", "--config"},
+      {"deadletter"},
+      {"deadletter", "frob"},
+      {"deadletter", "list", "--seq", "x"},
+      {"run", "--duration", "30"},  // a bare number could be seconds or milliseconds
+      {"run", "--max-polls", "x"},
+      {"check-config", "a.yaml", "b.yaml"},
+      {"check-config", ""},
+  };
+  for (const auto& args : bad) {
+    auto r = run(args);
+    std::string words = args.front() + (args.size() > 1 ? " " + args[1] : "");
+    EXPECT_EQ(r.rc, 2) << words;
+    EXPECT_HAS(r.err, "usage: oemlink " + args.front());
+    EXPECT_HAS(r.err, "--help` for details");
+    EXPECT_EQ(r.out, "") << words;
+  }
+  EXPECT_HAS(run({"frobnicate"}).err, "unknown command 'frobnicate'");
+  EXPECT_HAS(run({"keys", "frob"}).err, "unknown command 'frob'");
+  // A word that names a command elsewhere is still a plain argument here.
+  auto r = run({"check-config", "run"});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_HAS(r.err, "run: cannot read");
+}
+
+TEST_F(CliTest, HelpAndVersionWordsStillWork) {
+  auto help = run({"help"});
+  EXPECT_EQ(help.rc, 0);
+  EXPECT_HAS(help.out, "status [--config FILE] [--json]");  // every command with its options
+  auto keys = run({"keys", "help"});
+  EXPECT_EQ(keys.rc, 0);
+  EXPECT_HAS(keys.out, "--seed-file");
+  auto version = run({"version"});
+  EXPECT_EQ(version.rc, 0);
+  EXPECT_EQ(version.out, run({"--version"}).out);
+  EXPECT_HAS(version.out, "driver ABI");
+}
+
+TEST_F(CliTest, StatusShowsTheDaemonsSnapshotAndDeadletterRespectsIt) {
+  auto cfg = write("st.yaml",
+                   "data_dir: data\n"
+                   "drivers:\n"
+                   "  - {name: mock, library: mock}\n"
+                   "connections: []\n")
+                 .string();
+  auto none = run({"status", "-c", cfg});
+  EXPECT_EQ(none.rc, 1);
+  EXPECT_HAS(none.out, "no status in");
+
+  write("data/status.json", "{\"pid\": 1, \"running\"");
+  auto torn = run({"status", "--config", cfg});
+  EXPECT_EQ(torn.rc, 1);
+  EXPECT_HAS(torn.err, (dir_ / "data/status.json").string());
+
+  // As the daemon writes it; this test process stands in for the running daemon.
+  auto doc = [](bool running) {
+    return "{\"pid\":" + std::to_string(getpid()) + ",\"running\":" + (running ? "true" : "false") +
+           ",\"updated_ms\":1,\"connections\":5,\"counters\":{\"polls_ok\":12},"
+           "\"outbox\":{\"depth\":3,\"bytes\":4096,\"oldest_ms\":0,\"appended\":40,\"dropped\":0,"
+           "\"refused\":0,\"corrupt\":0,\"dead_letters\":7,\"durable_seq\":39},"
+           "\"sinks\":[{\"name\":\"dimo\",\"delivered\":30,\"retried\":4,\"dead_lettered\":7,"
+           "\"in_flight\":2,\"pending\":1}]}";
+  };
+  write("data/status.json", doc(true));
+  auto up = run({"status", "--config", cfg});
+  EXPECT_EQ(up.rc, 0) << up.err;
+  EXPECT_HAS(up.out, "oemlink running (pid " + std::to_string(getpid()) + ")");
+  EXPECT_HAS(up.out, "connections: 5   polls ok 12");
+  EXPECT_HAS(up.out, "depth 3 (4 KiB)");
+  EXPECT_HAS(up.out, "sink dimo     delivered 30, retried 4, dead-lettered 7, in flight 2");
+  auto json = run({"status", "--config", cfg, "--json"});
+  EXPECT_EQ(json.rc, 0);
+  EXPECT_HAS(json.out, "\"durable_seq\":39");
+  EXPECT_HAS(json.out, "\"latency_p99_ms\":0");  // an older daemon's file, in today's shape
+
+  auto retry = run({"deadletter", "retry", "--config", cfg});
+  EXPECT_EQ(retry.rc, 1);
+  EXPECT_HAS(retry.err, "stop it first");
+
+  write("data/status.json", doc(false));
+  auto down = run({"status", "--config", cfg});
+  EXPECT_EQ(down.rc, 1);
+  EXPECT_HAS(down.out, "oemlink NOT running");
+}
+
 TEST_F(CliTest, CheckConfigAcceptsTheDefaultConfig) {
   auto r = run({"check-config", (kSource / "config/oemlink.yaml").string()});
   EXPECT_EQ(r.rc, 0) << r.err;
