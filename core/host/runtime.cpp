@@ -349,14 +349,19 @@ void Runtime::log_stats() {
 
 void Runtime::write_status(bool running) {
   if (!dispatcher_ || !assembly_) return;
-  bool ok =
-      host::write_status({metrics_, *dispatcher_, *assembly_, conns_.size()}, cfg_.data_dir,
-                         running, clock_.wall_ms());
-  // Logged once per failure streak: the sinks report a full disk in their own errors too.
-  if (!ok && !status_write_failed_)
-    spdlog::warn("cannot write {} (status for `oemlink status`); will keep trying",
-                 DataDir(cfg_.data_dir).status_json().string());
-  status_write_failed_ = !ok;
+  std::filesystem::path path = DataDir(cfg_.data_dir).status_json();
+  try {
+    write_status_file(path, status_snapshot({metrics_, *dispatcher_, *assembly_, conns_.size()},
+                                            running, clock_.wall_ms()));
+    if (status_write_failed_) spdlog::info("{} is written again", path.string());
+    status_write_failed_ = false;
+  } catch (const std::exception& e) {
+    // Counted every time, logged once per failure streak: a full disk shows in the sinks' own
+    // errors too, and `oemlink status` then reads the last snapshot that made it.
+    metrics_.counter("status_write_failures").add();
+    if (!status_write_failed_) spdlog::warn("cannot write the status file: {}", e.what());
+    status_write_failed_ = true;
+  }
 }
 
 }  // namespace oemlink::host

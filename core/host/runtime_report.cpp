@@ -3,10 +3,8 @@
 #include "core/common/data_dir.hpp"
 
 #include <spdlog/spdlog.h>
-#include <boost/json.hpp>
 #include <unistd.h>
 
-#include <fstream>
 
 namespace oemlink::host {
 
@@ -38,52 +36,36 @@ void log_stats(const ReportSources& src, int64_t now_ms) {
   }
 }
 
-bool write_status(const ReportSources& src, const std::filesystem::path& data_dir, bool running,
-                  int64_t now_ms) {
-  boost::json::object st;
-  st["pid"] = static_cast<int64_t>(getpid());
-  st["running"] = running;
-  st["updated_ms"] = now_ms;
-  st["connections"] = src.connections;
-  boost::json::object counters;
-  for (auto& [name, value] : src.metrics.snapshot()) counters[name] = value;
-  st["counters"] = std::move(counters);
+StatusSnapshot status_snapshot(const ReportSources& src, bool running, int64_t now_ms) {
+  StatusSnapshot st;
+  st.pid = static_cast<int64_t>(getpid());
+  st.running = running;
+  st.updated_ms = now_ms;
+  st.connections = src.connections;
+  for (auto& [name, value] : src.metrics.snapshot()) st.counters[name] = value;
   if (store::OutboxStore* outbox = src.assembly.outbox()) {
     store::OutboxStats o = outbox->stats();
-    st["outbox"] = {{"depth", o.depth},
-                    {"bytes", o.bytes},
-                    {"oldest_ms", o.oldest_ms},
-                    {"appended", o.appended},
-                    {"dropped", o.dropped},
-                    {"refused", o.refused},
-                    {"corrupt", o.corrupt},
-                    {"dead_letters", o.dead_letters},
-                    {"durable_seq", o.durable_seq}};
-    boost::json::array sinks;
-    for (auto& [name, ds] : src.assembly.sink_stats()) {
-      sinks.push_back({{"name", name},
-                       {"delivered", ds.delivered},
-                       {"retried", ds.retried},
-                       {"dead_lettered", ds.dead_lettered},
-                       {"in_flight", ds.in_flight},
-                       {"pending", ds.pending},
-                       {"latency_p50_ms", ds.latency_p50_ms},
-                       {"latency_p99_ms", ds.latency_p99_ms}});
-    }
-    st["sinks"] = std::move(sinks);
+    st.outbox = OutboxSnapshot{.depth = o.depth,
+                               .bytes = o.bytes,
+                               .oldest_ms = o.oldest_ms,
+                               .appended = o.appended,
+                               .dropped = o.dropped,
+                               .refused = o.refused,
+                               .corrupt = o.corrupt,
+                               .dead_letters = o.dead_letters,
+                               .durable_seq = o.durable_seq};
   }
-  std::string text = boost::json::serialize(st);
-  DataDir dir(data_dir);
-  std::filesystem::path tmp = dir.status_json();
-  tmp += ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << text << "\n";
-    if (!out) return false;
+  for (auto& [name, ds] : src.assembly.sink_stats()) {
+    st.sinks.push_back(SinkSnapshot{.name = name,
+                                    .delivered = ds.delivered,
+                                    .retried = ds.retried,
+                                    .dead_lettered = ds.dead_lettered,
+                                    .in_flight = ds.in_flight,
+                                    .pending = ds.pending,
+                                    .latency_p50_ms = ds.latency_p50_ms,
+                                    .latency_p99_ms = ds.latency_p99_ms});
   }
-  std::error_code ec;
-  std::filesystem::rename(tmp, dir.status_json(), ec);
-  return !ec;
+  return st;
 }
 
 }  // namespace oemlink::host

@@ -5,6 +5,7 @@
 #include "core/common/metrics.hpp"
 #include "core/host/pipeline_assembly.hpp"
 #include "core/host/poll_dispatcher.hpp"
+#include "core/host/status_snapshot.hpp"
 
 #include <filesystem>
 
@@ -20,9 +21,7 @@ struct ReportSources {
 // Logs the poll, pipeline, outbox and per-sink figures.
 void log_stats(const ReportSources& src, int64_t now_ms);
 
-// Writes status.json in `data_dir` atomically. Returns false (after logging why, rate-limited by
-// the caller's period) when it could not.
-bool write_status(const ReportSources& src, const std::filesystem::path& data_dir, bool running,
-                  int64_t now_ms);
+// What status.json says now (host::write_status_file writes it).
+StatusSnapshot status_snapshot(const ReportSources& src, bool running, int64_t now_ms);
 
 }  // namespace oemlink::host
