@@ -56,8 +56,7 @@ inline constexpr SettingsTable kSettingsTable{
     field("stream_interval", OEMLINK_SETTING_DURATION_MS, 0, "1s",
           "Time between batches in stream mode", &MockSettings::stream_interval_ms),
     field("fail_create", OEMLINK_SETTING_BOOL, 0, "false",
-          "Make instance creation fail (tests the host's error path)",
-          &MockSettings::fail_create),
+          "Make instance creation fail (tests the host's error path)", &MockSettings::fail_create),
     field("signals", OEMLINK_SETTING_OBJECT, 0, nullptr,
           "List of DIMO signal names to emit; default all", &MockSettings::signals),
 };

@@ -63,7 +63,9 @@ FakeHost::FakeHost() {
   table_.abi_minor = OEMLINK_ABI_MINOR;
   table_.host_data = this;
   table_.log = [](const oemlink_host* h, oemlink_conn* conn, oemlink_log_level level,
-                  oemlink_str msg) { self(h).logs.push_back({conn, level, copy(msg)}); };
+                  oemlink_str msg) {
+    self(h).logs.push_back({conn, level, copy(msg)});
+  };
   table_.emit = [](const oemlink_host* h, oemlink_conn* conn, const oemlink_reading* readings,
                    size_t count) -> oemlink_status {
     FakeHost& host = self(h);

@@ -83,10 +83,10 @@ TEST(SdkSettings, TheTableIsWhatTheHostReads) {
 TEST(SdkSettings, ReadsWhatTheHostSendsIntoTheStruct) {
   // As core/config/driver_settings.cpp serialises it: defaults filled in, numbers as Boost.JSON
   // writes doubles, durations as integer milliseconds.
-  const AcmeSettings s = kAcme.parse(
-      R"({"client_id":"abc\u00e9","region":"us","page_size":-7,"retries":65535,)"
-      R"("ratio":4.2E1,"verbose":true,"token_margin":300000,"latency":250,)"
-      R"("routing":{"a":[1,2,{"b":null}]},"models":["3","Y\"x"]})");
+  const AcmeSettings s =
+      kAcme.parse(R"({"client_id":"abc\u00e9","region":"us","page_size":-7,"retries":65535,)"
+                  R"("ratio":4.2E1,"verbose":true,"token_margin":300000,"latency":250,)"
+                  R"("routing":{"a":[1,2,{"b":null}]},"models":["3","Y\"x"]})");
   EXPECT_EQ(s.client_id, "abc\xc3\xa9");
   EXPECT_EQ(s.region, "us");
   EXPECT_EQ(s.page_size, -7);
@@ -154,8 +154,8 @@ class TypedDriver : public Driver {
 };
 
 TEST(SdkSettings, ADriverConstructedFromTheStructGetsItParsed) {
-  const oemlink_driver* d = make_descriptor<TypedDriver>("typed", "1.0.0", "t", OEMLINK_CAP_POLL,
-                                                         kAcme);
+  const oemlink_driver* d =
+      make_descriptor<TypedDriver>("typed", "1.0.0", "t", OEMLINK_CAP_POLL, kAcme);
   EXPECT_EQ(d->settings, kAcme.data());
   EXPECT_EQ(d->setting_count, kAcme.size());
   {
@@ -178,8 +178,8 @@ class TextDriver : public Driver {
 };
 
 TEST(SdkSettings, ADriverConstructedFromTextGetsTheText) {
-  const oemlink_driver* d = detail::describe<TextDriver>("text", "1.0.0", "t", OEMLINK_CAP_POLL,
-                                                         kAcme);
+  const oemlink_driver* d =
+      detail::describe<TextDriver>("text", "1.0.0", "t", OEMLINK_CAP_POLL, kAcme);
   EXPECT_EQ(d->setting_count, kAcme.size());
   DriverUnderTest t(d, R"({"anything": 1})");
   ASSERT_TRUE(t.created()) << t.create_error();

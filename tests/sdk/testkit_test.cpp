@@ -189,8 +189,8 @@ class TokenConnection : public Connection {
     host_.http(conn_, req, [this, done](const HttpResponse& r) {
       if (r.status != OEMLINK_OK || r.http_status != 200) return done->retry("refresh failed");
       const std::string access(r.body);
-      const std::pair<std::string_view, std::string_view> kv[] = {
-          {"access_token", access}, {"refresh_token", "r-" + access}};
+      const std::pair<std::string_view, std::string_view> kv[] = {{"access_token", access},
+                                                                  {"refresh_token", "r-" + access}};
       if (!host_.secret_put(conn_, kv)) return done->retry("could not store rotated tokens");
       fetch(access, done, false);
     });
@@ -216,9 +216,7 @@ const oemlink_driver* token_driver() {
 }
 
 struct TokenCar {
-  TokenCar() : conn(t.open("car-1")) {
-    t.host.secrets[{conn, "access_token"}] = "old";
-  }
+  TokenCar() : conn(t.open("car-1")) { t.host.secrets[{conn, "access_token"}] = "old"; }
   DriverUnderTest t{token_driver(), "{}"};
   oemlink_conn* conn;
 };

@@ -15,7 +15,8 @@
 //   class MyDriver : public oemlink::Driver {
 //    public:
 //     MyDriver(oemlink::Host host, const MySettings& settings);
-//     std::unique_ptr<oemlink::Connection> open(oemlink::ConnHandle, const oemlink::ConnInfo&) override;
+//     std::unique_ptr<oemlink::Connection> open(oemlink::ConnHandle,
+//                                               const oemlink::ConnInfo&) override;
 //   };
 //   OEMLINK_DRIVER(MyDriver, "mine", "0.1.0", "My OEM", OEMLINK_CAP_POLL, kSettings)
 //
@@ -29,11 +30,11 @@
 #include <oemlink/driver.h>
 #include <oemlink/settings.hpp>
 
+#include <strings.h>
 #include <cmath>
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
-#include <strings.h>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -46,7 +47,9 @@
 
 namespace oemlink {
 
-inline oemlink_str to_str(std::string_view s) { return oemlink_str{s.data(), s.size()}; }
+inline oemlink_str to_str(std::string_view s) {
+  return oemlink_str{s.data(), s.size()};
+}
 inline std::string_view to_view(oemlink_str s) {
   return s.data ? std::string_view(s.data, s.size) : std::string_view();
 }
@@ -599,8 +602,12 @@ template <size_t N>
 constexpr size_t settings_count(const oemlink_setting (&)[N]) {
   return N;
 }
-constexpr const oemlink_setting* settings_data(std::nullptr_t) { return nullptr; }
-constexpr size_t settings_count(std::nullptr_t) { return 0; }
+constexpr const oemlink_setting* settings_data(std::nullptr_t) {
+  return nullptr;
+}
+constexpr size_t settings_count(std::nullptr_t) {
+  return 0;
+}
 template <class S, class... M>
 constexpr const oemlink_setting* settings_data(const SettingsTable<S, M...>& table) {
   return table.data();
@@ -618,10 +625,10 @@ constexpr size_t settings_count(const SettingsTable<S, M...>& table) {
 // oemlink::SettingsTable (settings.hpp), a C array of oemlink_setting, or OEMLINK_NO_SETTINGS.
 // The descriptor is returned whatever the host's version (the ABI's advice, see driver.h): the
 // host compares ABI majors and names both in its error, which is more useful than a NULL.
-#define OEMLINK_DRIVER(D, NAME, VERSION, DESCRIPTION, CAPS, SETTINGS)                          \
-  extern "C" OEMLINK_EXPORT const oemlink_driver* OEMLINK_CALL oemlink_driver_entry(           \
-      uint32_t /*host_major*/, uint32_t /*host_minor*/) {                                      \
-    return ::oemlink::detail::describe<D>(NAME, VERSION, DESCRIPTION, CAPS, SETTINGS);         \
+#define OEMLINK_DRIVER(D, NAME, VERSION, DESCRIPTION, CAPS, SETTINGS)                  \
+  extern "C" OEMLINK_EXPORT const oemlink_driver* OEMLINK_CALL oemlink_driver_entry(   \
+      uint32_t /*host_major*/, uint32_t /*host_minor*/) {                              \
+    return ::oemlink::detail::describe<D>(NAME, VERSION, DESCRIPTION, CAPS, SETTINGS); \
   }
 
 #endif  // OEMLINK_DRIVER_HPP

@@ -148,8 +148,7 @@ I decode_integer(const char* name, const JsonValue& v) {
   const bool negative_into_unsigned = std::is_unsigned_v<I> && v.raw.front() == '-';
   if (!negative_into_unsigned) {
     auto [ptr, ec] = std::from_chars(v.raw.data(), end, n);
-    if (ec == std::errc() && ptr == end &&
-        n >= static_cast<Wide>(std::numeric_limits<I>::min()) &&
+    if (ec == std::errc() && ptr == end && n >= static_cast<Wide>(std::numeric_limits<I>::min()) &&
         n <= static_cast<Wide>(std::numeric_limits<I>::max())) {
       return static_cast<I>(n);
     }
@@ -257,8 +256,8 @@ class SettingsTable {
     std::string key;
     detail::JsonValue value;
     while (reader.next_member(key, value)) {
-      const bool known = std::apply(
-          [&](const auto&... f) { return (f.assign(key, value, out) || ...); }, fields_);
+      const bool known =
+          std::apply([&](const auto&... f) { return (f.assign(key, value, out) || ...); }, fields_);
       if (!known) throw std::invalid_argument("unknown setting '" + key + "'");
     }
     return out;
