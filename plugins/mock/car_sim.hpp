@@ -5,6 +5,7 @@
 #define OEMLINK_MOCK_CAR_SIM_HPP
 
 #include <oemlink/driver.h>
+#include <oemlink/signals.hpp>
 
 #include <array>
 #include <cstddef>
@@ -34,23 +35,24 @@ enum SignalId : uint8_t {
   kSignalCount
 };
 
+// The DIMO names, from the SDK's generated catalogue: a typo would not compile.
 inline constexpr std::array<std::string_view, kSignalCount> kSignalNames = {
-    "speed",
-    "powertrainTransmissionTravelledDistance",
-    "currentLocationCoordinates",
-    "currentLocationHeading",
-    "powertrainTractionBatteryStateOfChargeCurrent",
-    "powertrainRange",
-    "powertrainTractionBatteryChargingChargeLimit",
-    "powertrainTractionBatteryChargingIsCharging",
-    "powertrainTractionBatteryChargingIsChargingCableConnected",
-    "powertrainTractionBatteryChargingAddedEnergy",
-    "powertrainTractionBatteryCurrentPower",
-    "exteriorAirTemperature",
-    "chassisAxleRow1WheelLeftTirePressure",
-    "chassisAxleRow1WheelRightTirePressure",
-    "chassisAxleRow2WheelLeftTirePressure",
-    "chassisAxleRow2WheelRightTirePressure",
+    signals::speed.name,
+    signals::powertrainTransmissionTravelledDistance.name,
+    signals::currentLocationCoordinates.name,
+    signals::currentLocationHeading.name,
+    signals::powertrainTractionBatteryStateOfChargeCurrent.name,
+    signals::powertrainRange.name,
+    signals::powertrainTractionBatteryChargingChargeLimit.name,
+    signals::powertrainTractionBatteryChargingIsCharging.name,
+    signals::powertrainTractionBatteryChargingIsChargingCableConnected.name,
+    signals::powertrainTractionBatteryChargingAddedEnergy.name,
+    signals::powertrainTractionBatteryCurrentPower.name,
+    signals::exteriorAirTemperature.name,
+    signals::chassisAxleRow1WheelLeftTirePressure.name,
+    signals::chassisAxleRow1WheelRightTirePressure.name,
+    signals::chassisAxleRow2WheelLeftTirePressure.name,
+    signals::chassisAxleRow2WheelRightTirePressure.name,
 };
 
 std::optional<SignalId> signal_by_name(std::string_view name);

@@ -24,7 +24,8 @@ class MockDriver final : public Driver {
   }
 
   std::unique_ptr<Connection> open(ConnHandle conn, const ConnInfo& info) override {
-    const uint64_t car_seed = mix64(instance_.settings.seed, hash_text(info.id));
+    const uint64_t car_seed =
+        mix64(static_cast<uint64_t>(instance_.settings.seed), hash_text(info.id));
     return std::make_unique<MockConnection>(instance_, conn, car_seed);
   }
 

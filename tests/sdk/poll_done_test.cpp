@@ -1,6 +1,6 @@
 // driver.hpp's completion rules: a poll completes exactly once, a lost completion reports an
 // error instead of hanging the connection, and exceptions become errors with their message.
-#include "tests/sdk/driver_harness.hpp"
+#include <oemlink/testkit/driver_harness.hpp>
 
 #include <oemlink/driver.hpp>
 
@@ -12,6 +12,8 @@
 
 namespace oemlink::test {
 namespace {
+
+using namespace ::oemlink::testkit;
 
 TEST(SdkPollDone, SecondCompletionIsIgnored) {
   Completion c;

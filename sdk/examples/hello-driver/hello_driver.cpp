@@ -2,18 +2,22 @@
 // the car being polled. Start a real driver from here: replace the body of poll() with
 // host.http(...) calls to the OEM's API and map its answer to DIMO signals.
 #include <oemlink/driver.hpp>
+#include <oemlink/signals.hpp>
 
 #include <memory>
 #include <stdexcept>
-#include <string>
-#include <string_view>
 
 namespace {
 
-// Settings the host validates the YAML `settings:` block against before create() runs.
-constexpr oemlink_setting kSettings[] = {
-    oemlink::setting("speed_kmh", OEMLINK_SETTING_NUMBER, 0, "42",
-                     "The speed every car reports, in km/h"),
+struct HelloSettings {
+  double speed_kmh = 42;
+};
+
+// Declared once: the host validates the YAML `settings:` block against this table before
+// create() runs, and the driver receives the values as a HelloSettings.
+constexpr oemlink::SettingsTable kSettings{
+    oemlink::field("speed_kmh", OEMLINK_SETTING_NUMBER, 0, "42",
+                   "The speed every car reports, in km/h", &HelloSettings::speed_kmh),
 };
 
 class HelloConnection final : public oemlink::Connection {
@@ -23,7 +27,7 @@ class HelloConnection final : public oemlink::Connection {
 
   void poll(oemlink::PollDone done) override {
     const oemlink_reading readings[] = {
-        oemlink::Reading::number("speed", host_.now_ms(), speed_kmh_),
+        oemlink::Reading::number(oemlink::signals::speed.name, host_.now_ms(), speed_kmh_),
     };
     // Back-pressure: the host took nothing. Say so; the host polls again later.
     if (host_.emit(conn_, readings) == OEMLINK_RETRY) return done.retry("host back-pressure");
@@ -38,14 +42,10 @@ class HelloConnection final : public oemlink::Connection {
 
 class HelloDriver final : public oemlink::Driver {
  public:
-  // The settings arrive as a JSON object with defaults filled in. A real driver parses them
-  // with a JSON library; this one only needs a number, so it looks for it by hand.
-  HelloDriver(oemlink::Host host, std::string_view settings_json) : host_(host) {
-    const auto key = settings_json.find("\"speed_kmh\"");
-    if (key != std::string_view::npos) {
-      const auto colon = settings_json.find(':', key);
-      speed_kmh_ = std::stod(std::string(settings_json.substr(colon + 1)));
-    }
+  // The host has checked that speed_kmh is a number; what it cannot know is the driver's own
+  // rule, so that is the only check here.
+  HelloDriver(oemlink::Host host, const HelloSettings& settings)
+      : host_(host), speed_kmh_(settings.speed_kmh) {
     if (speed_kmh_ < 0) throw std::invalid_argument("hello: speed_kmh must not be negative");
   }
 
@@ -56,7 +56,7 @@ class HelloDriver final : public oemlink::Driver {
 
  private:
   oemlink::Host host_;
-  double speed_kmh_ = 42;
+  double speed_kmh_;
 };
 
 }  // namespace

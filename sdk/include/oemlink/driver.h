@@ -27,7 +27,8 @@
  *                    connections may run concurrently on different host threads.
  *  [any-thread]      may be called from any thread, concurrently.
  * Blocking inside a driver call is a bug: the host times every call and logs slow ones with
- * the driver and connection named.
+ * the driver and connection named. The one wait a driver may cause is the host's own: the
+ * secret calls are synchronous and secret_put waits for its disk write (see there).
  */
 #ifndef OEMLINK_DRIVER_H
 #define OEMLINK_DRIVER_H
@@ -87,7 +88,7 @@ enum {
 typedef uint64_t oemlink_capabilities;
 #define OEMLINK_CAP_POLL ((uint64_t)1 << 0)    /* implements poll() */
 #define OEMLINK_CAP_STREAM ((uint64_t)1 << 1)  /* implements stream_start()/stream_stop() */
-#define OEMLINK_CAP_WEBHOOK ((uint64_t)1 << 2) /* implements webhook() */
+#define OEMLINK_CAP_WEBHOOK ((uint64_t)1 << 2) /* implements webhook(); not routed yet (below) */
 
 /* What a driver knows about a connection's health; reported with host->report_state. */
 typedef int32_t oemlink_conn_state;
@@ -211,7 +212,11 @@ struct oemlink_host {
    *   OEMLINK_ERROR: no such key (`*size` = 0) or storage failure (logged by the host).
    * secret_put stores all `count` key/value pairs in one transaction that is durable when it
    * returns OEMLINK_OK: a rotated refresh token and its access token are never half-written.
-   * Values are encrypted at rest and never logged. May block briefly on disk. */
+   * Values are encrypted at rest and never logged.
+   * These are synchronous: secret_put returns after its transaction is on disk (an fsync,
+   * usually milliseconds), secret_get may read the disk. That wait is the host's, allowed by the
+   * "never block" rule; keep it rare: read secrets when a connection opens or a token expires,
+   * write them once per token refresh, never per reading or in a loop. */
   oemlink_status(OEMLINK_CALL* secret_get)(const oemlink_host* host, oemlink_conn* conn,
                                            oemlink_str key, char* buf, size_t cap, size_t* size);
   oemlink_status(OEMLINK_CALL* secret_put)(const oemlink_host* host, oemlink_conn* conn,
@@ -231,7 +236,9 @@ struct oemlink_host {
    * clock, so tests can control time. */
   int64_t(OEMLINK_CALL* now_unix_ms)(const oemlink_host* host);
 
-  /* [any-thread] Optional host services by id, e.g. "oemlink.webhook-url/1". NULL if absent. */
+  /* [any-thread] Optional host services by id. NULL if absent: today the host serves none
+   * ("oemlink.webhook-url/1", a connection's public webhook URL, comes with the inbound
+   * listener). */
   const void*(OEMLINK_CALL* get_service)(const oemlink_host* host, const char* id);
 };
 
@@ -339,7 +346,9 @@ typedef struct oemlink_driver {
 
   /* [any-thread] Handle an inbound webhook delivery routed to this instance. The driver
    * verifies it, emits readings, and answers through `respond` only after emit() returned
-   * OEMLINK_OK, so the sender retries anything not yet durable. NULL without OEMLINK_CAP_WEBHOOK. */
+   * OEMLINK_OK, so the sender retries anything not yet durable. NULL without OEMLINK_CAP_WEBHOOK.
+   * Coming with the host's inbound listener: today the host loads a driver that declares it but
+   * routes no webhooks to it, so a driver must not rely on webhooks alone yet. */
   oemlink_status(OEMLINK_CALL* webhook)(oemlink_instance* instance,
                                         const oemlink_http_request* request,
                                         oemlink_webhook_respond_fn respond, void* ctx);
@@ -350,7 +359,10 @@ typedef struct oemlink_driver {
 } oemlink_driver;
 
 /* The one exported symbol. The host passes its ABI version; the driver returns its descriptor
- * (static storage, valid while the library is loaded) or NULL if it cannot work with that host. */
+ * (static storage, valid while the library is loaded). Return it whatever the host's version:
+ * the host compares ABI majors itself and names both in its error. NULL is still understood
+ * (the host refuses the library with "returned NULL for host ABI x.y") but tells the operator
+ * less; keep it for a driver that cannot run in this process at all. */
 #define OEMLINK_DRIVER_ENTRY_SYMBOL "oemlink_driver_entry"
 typedef const oemlink_driver*(OEMLINK_CALL* oemlink_driver_entry_fn)(uint32_t host_abi_major,
                                                                      uint32_t host_abi_minor);

@@ -7,37 +7,49 @@
 // owned on the C++ side.
 //
 // Usage:
+//   struct MySettings { std::string client_id; };
+//   constexpr oemlink::SettingsTable kSettings{  // see settings.hpp
+//       oemlink::field("client_id", OEMLINK_SETTING_STRING, OEMLINK_SETTING_REQUIRED, nullptr,
+//                      "OAuth client id", &MySettings::client_id)};
 //   class MyConnection : public oemlink::Connection { ... override poll() ... };
 //   class MyDriver : public oemlink::Driver {
 //    public:
-//     MyDriver(oemlink::Host host, std::string_view settings_json);
-//     std::unique_ptr<oemlink::Connection> open(oemlink::ConnHandle, const oemlink::ConnInfo&) override;
+//     MyDriver(oemlink::Host host, const MySettings& settings);
+//     std::unique_ptr<oemlink::Connection> open(oemlink::ConnHandle,
+//                                               const oemlink::ConnInfo&) override;
 //   };
 //   OEMLINK_DRIVER(MyDriver, "mine", "0.1.0", "My OEM", OEMLINK_CAP_POLL, kSettings)
+//
+// A driver class is constructed as D(Host, const Settings&) when its settings are a typed
+// SettingsTable and it has such a constructor, otherwise as D(Host, std::string_view json).
 //
 // Depends on the C++ standard library only.
 #ifndef OEMLINK_DRIVER_HPP
 #define OEMLINK_DRIVER_HPP
 
 #include <oemlink/driver.h>
+#include <oemlink/settings.hpp>
 
+#include <strings.h>
 #include <cmath>
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
-#include <strings.h>
 #include <exception>
 #include <functional>
 #include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 namespace oemlink {
 
-inline oemlink_str to_str(std::string_view s) { return oemlink_str{s.data(), s.size()}; }
+inline oemlink_str to_str(std::string_view s) {
+  return oemlink_str{s.data(), s.size()};
+}
 inline std::string_view to_view(oemlink_str s) {
   return s.data ? std::string_view(s.data, s.size) : std::string_view();
 }
@@ -334,7 +346,8 @@ class Driver {
   // Per-driver stream (conn == NULL in the ABI). Default: unsupported.
   virtual void stream_start(StreamEnded ended) { ended(OEMLINK_ERROR, "no driver-wide stream"); }
   virtual void stream_stop() {}
-  // Webhook: answer through `respond(status_code, body)` exactly once.
+  // Webhook: answer through `respond(status_code, body)` exactly once. Not called yet: the host
+  // routes webhooks once its inbound listener lands (see OEMLINK_CAP_WEBHOOK in driver.h).
   virtual void webhook(const HttpRequest& /*req*/,
                        std::function<void(int, std::string_view)> respond) {
     respond(404, "no webhook support");
@@ -352,14 +365,35 @@ struct InstanceBox {
   std::unique_ptr<Driver> driver;
 };
 
-// Trampolines for a concrete driver class D, constructible as D(Host, std::string_view).
-template <class D>
+template <class D, class Table>
+constexpr bool takes_settings_struct() {
+  if constexpr (requires { typename Table::Settings; }) {
+    return std::is_constructible_v<D, Host, const typename Table::Settings&>;
+  } else {
+    return false;
+  }
+}
+
+// Trampolines for a concrete driver class D, constructible as D(Host, const Settings&) from a
+// typed SettingsTable, or as D(Host, std::string_view) from the settings JSON.
+template <class D, class Table = std::nullptr_t>
 struct Adapter {
+  // The driver's typed table (static storage); set once with the descriptor.
+  static inline const Table* settings_table = nullptr;
+
+  static std::unique_ptr<Driver> construct(const oemlink_host* host, std::string_view settings) {
+    if constexpr (takes_settings_struct<D, Table>()) {
+      return std::make_unique<D>(Host(host), settings_table->parse(settings));
+    } else {
+      return std::make_unique<D>(Host(host), settings);
+    }
+  }
+
   static oemlink_status OEMLINK_CALL create(const oemlink_host* host, oemlink_str settings,
                                             oemlink_instance** out, char* err, size_t cap) {
     try {
       auto box = std::make_unique<InstanceBox>();
-      box->driver = std::make_unique<D>(Host(host), to_view(settings));
+      box->driver = construct(host, to_view(settings));
       *out = reinterpret_cast<oemlink_instance*>(box.release());
       return OEMLINK_OK;
     } catch (const std::exception& e) {
@@ -488,13 +522,14 @@ struct Adapter {
 
 }  // namespace detail
 
-// Builds the static descriptor for driver class D.
-template <class D>
-const oemlink_driver* make_descriptor(const char* name, const char* version, const char* desc,
-                                      oemlink_capabilities caps, const oemlink_setting* settings,
-                                      size_t setting_count) {
-  using A = detail::Adapter<D>;
+namespace detail {
+template <class D, class Table>
+const oemlink_driver* build_descriptor(const char* name, const char* version, const char* desc,
+                                       oemlink_capabilities caps, const oemlink_setting* settings,
+                                       size_t setting_count, const Table* table) {
+  using A = Adapter<D, Table>;
   static const oemlink_driver d = [&] {
+    A::settings_table = table;
     oemlink_driver x{};
     x.struct_size = sizeof x;
     x.abi_major = OEMLINK_ABI_MAJOR;
@@ -518,16 +553,47 @@ const oemlink_driver* make_descriptor(const char* name, const char* version, con
   }();
   return &d;
 }
+}  // namespace detail
 
-// A settings-table row.
-constexpr oemlink_setting setting(const char* name, oemlink_setting_type type, uint32_t flags,
-                                  const char* default_value, const char* description) {
-  return oemlink_setting{sizeof(oemlink_setting), name, type, flags, default_value, description};
+// Builds the static descriptor for driver class D from a plain settings table (D is
+// constructed from the settings JSON).
+template <class D>
+const oemlink_driver* make_descriptor(const char* name, const char* version, const char* desc,
+                                      oemlink_capabilities caps, const oemlink_setting* settings,
+                                      size_t setting_count) {
+  return detail::build_descriptor<D, std::nullptr_t>(name, version, desc, caps, settings,
+                                                     setting_count, nullptr);
+}
+
+// Builds the static descriptor for driver class D from its typed settings table, which must
+// have static storage (a namespace-scope constexpr).
+template <class D, class S, class... M>
+const oemlink_driver* make_descriptor(const char* name, const char* version, const char* desc,
+                                      oemlink_capabilities caps,
+                                      const SettingsTable<S, M...>& table) {
+  return detail::build_descriptor<D, SettingsTable<S, M...>>(name, version, desc, caps,
+                                                             table.data(), table.size(), &table);
 }
 
 }  // namespace oemlink
 
 namespace oemlink::detail {
+template <class D, size_t N>
+const oemlink_driver* describe(const char* name, const char* version, const char* desc,
+                               oemlink_capabilities caps, const oemlink_setting (&rows)[N]) {
+  return make_descriptor<D>(name, version, desc, caps, rows, N);
+}
+template <class D>
+const oemlink_driver* describe(const char* name, const char* version, const char* desc,
+                               oemlink_capabilities caps, std::nullptr_t) {
+  return make_descriptor<D>(name, version, desc, caps, nullptr, 0);
+}
+template <class D, class S, class... M>
+const oemlink_driver* describe(const char* name, const char* version, const char* desc,
+                               oemlink_capabilities caps, const SettingsTable<S, M...>& table) {
+  return make_descriptor<D>(name, version, desc, caps, table);
+}
+
 template <size_t N>
 constexpr const oemlink_setting* settings_data(const oemlink_setting (&rows)[N]) {
   return rows;
@@ -536,23 +602,33 @@ template <size_t N>
 constexpr size_t settings_count(const oemlink_setting (&)[N]) {
   return N;
 }
-constexpr const oemlink_setting* settings_data(std::nullptr_t) { return nullptr; }
-constexpr size_t settings_count(std::nullptr_t) { return 0; }
+constexpr const oemlink_setting* settings_data(std::nullptr_t) {
+  return nullptr;
+}
+constexpr size_t settings_count(std::nullptr_t) {
+  return 0;
+}
+template <class S, class... M>
+constexpr const oemlink_setting* settings_data(const SettingsTable<S, M...>& table) {
+  return table.data();
+}
+template <class S, class... M>
+constexpr size_t settings_count(const SettingsTable<S, M...>& table) {
+  return table.size();
+}
 }  // namespace oemlink::detail
 
 // For a driver without settings: OEMLINK_DRIVER(D, "x", "1.0.0", "...", caps, OEMLINK_NO_SETTINGS)
 #define OEMLINK_NO_SETTINGS nullptr
 
-// Defines the exported entry point for driver class D. `settings` is a C array of
-// oemlink_setting (or use OEMLINK_NO_SETTINGS).
-// The descriptor is returned whatever the host's version: the host compares ABI majors and
-// names both in its error, which is more useful than a silent NULL.
+// Defines the exported entry point for driver class D. `settings` is a typed
+// oemlink::SettingsTable (settings.hpp), a C array of oemlink_setting, or OEMLINK_NO_SETTINGS.
+// The descriptor is returned whatever the host's version (the ABI's advice, see driver.h): the
+// host compares ABI majors and names both in its error, which is more useful than a NULL.
 #define OEMLINK_DRIVER(D, NAME, VERSION, DESCRIPTION, CAPS, SETTINGS)                  \
   extern "C" OEMLINK_EXPORT const oemlink_driver* OEMLINK_CALL oemlink_driver_entry(   \
       uint32_t /*host_major*/, uint32_t /*host_minor*/) {                              \
-    return ::oemlink::make_descriptor<D>(NAME, VERSION, DESCRIPTION, CAPS,             \
-                                         ::oemlink::detail::settings_data(SETTINGS),   \
-                                         ::oemlink::detail::settings_count(SETTINGS)); \
+    return ::oemlink::detail::describe<D>(NAME, VERSION, DESCRIPTION, CAPS, SETTINGS); \
   }
 
 #endif  // OEMLINK_DRIVER_HPP

@@ -1,5 +1,5 @@
 // Failure injection, simulated latency and back-pressure.
-#include "tests/sdk/mock_fixture.hpp"
+#include "tests/plugins/mock/mock_fixture.hpp"
 
 #include <gtest/gtest.h>
 

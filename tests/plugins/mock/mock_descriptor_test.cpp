@@ -1,5 +1,5 @@
 // The mock's descriptor, settings table and settings validation.
-#include "tests/sdk/mock_fixture.hpp"
+#include "tests/plugins/mock/mock_fixture.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // The mock's stream under a host whose timers fire on another thread and whose cancellation is
 // asynchronous, as the real host's are: stop and close race with firing timers. Run under ASan
 // this catches a tick touching a closed connection; the counters catch `ended` after stop.
-#include "tests/sdk/mock_fixture.hpp"
+#include "tests/plugins/mock/mock_fixture.hpp"
 
 #include <gtest/gtest.h>
 

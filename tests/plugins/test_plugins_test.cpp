@@ -1,6 +1,6 @@
 // The broken loader-test plugins are broken in exactly the advertised way (and no other), so
 // the loader's tests fail for the right reason.
-#include "tests/sdk/driver_harness.hpp"
+#include <oemlink/testkit/driver_harness.hpp>
 
 #include <gtest/gtest.h>
 
@@ -10,6 +10,8 @@
 
 namespace oemlink::test {
 namespace {
+
+using namespace ::oemlink::testkit;
 
 std::string test_plugin(const std::string& file) {
   return std::string(OEMLINK_BINARY_DIR) + "/test-plugins/" + file;
@@ -22,13 +24,13 @@ void* load_test_plugin(const std::string& name) {
   return lib;
 }
 
-TEST(SdkTestPlugins, NoSymbolHasNoEntryPoint) {
+TEST(TestPlugins, NoSymbolHasNoEntryPoint) {
   void* lib = load_test_plugin("nosymbol");
   ASSERT_NE(lib, nullptr);
   EXPECT_EQ(dlsym(lib, OEMLINK_DRIVER_ENTRY_SYMBOL), nullptr);
 }
 
-TEST(SdkTestPlugins, BadAbiIsOneMajorAhead) {
+TEST(TestPlugins, BadAbiIsOneMajorAhead) {
   void* lib = load_test_plugin("badabi");
   ASSERT_NE(lib, nullptr);
   const oemlink_driver* d = entry_descriptor(lib);
@@ -37,7 +39,7 @@ TEST(SdkTestPlugins, BadAbiIsOneMajorAhead) {
   EXPECT_STREQ(d->name, "badabi");
 }
 
-TEST(SdkTestPlugins, InitFailFailsCreateWithItsMessage) {
+TEST(TestPlugins, InitFailFailsCreateWithItsMessage) {
   void* lib = load_test_plugin("initfail");
   ASSERT_NE(lib, nullptr);
   const oemlink_driver* d = entry_descriptor(lib);
@@ -48,7 +50,7 @@ TEST(SdkTestPlugins, InitFailFailsCreateWithItsMessage) {
   EXPECT_EQ(t.create_error(), "initfail: cannot reach token endpoint");
 }
 
-TEST(SdkTestPlugins, DupIsAValidDriverNamedMock) {
+TEST(TestPlugins, DupIsAValidDriverNamedMock) {
   void* lib = load_test_plugin("dup");
   ASSERT_NE(lib, nullptr);
   const oemlink_driver* d = entry_descriptor(lib);
@@ -60,14 +62,14 @@ TEST(SdkTestPlugins, DupIsAValidDriverNamedMock) {
   EXPECT_EQ(t.poll(t.open("c")).status, OEMLINK_OK);
 }
 
-TEST(SdkTestPlugins, NullEntryReturnsNull) {
+TEST(TestPlugins, NullEntryReturnsNull) {
   void* lib = load_test_plugin("nullentry");
   ASSERT_NE(lib, nullptr);
   EXPECT_NE(dlsym(lib, OEMLINK_DRIVER_ENTRY_SYMBOL), nullptr);
   EXPECT_EQ(entry_descriptor(lib), nullptr);
 }
 
-TEST(SdkTestPlugins, NotALibraryDoesNotLoad) {
+TEST(TestPlugins, NotALibraryDoesNotLoad) {
   std::string error;
   EXPECT_EQ(load_library(test_plugin("not-a-library.so"), &error), nullptr);
   EXPECT_FALSE(error.empty());

@@ -1,5 +1,5 @@
 // What the simulated cars emit: DIMO names, plausible values, determinism.
-#include "tests/sdk/mock_fixture.hpp"
+#include "tests/plugins/mock/mock_fixture.hpp"
 
 #include <gtest/gtest.h>
 

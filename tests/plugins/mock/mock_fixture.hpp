@@ -1,8 +1,9 @@
-// Shared by the mock driver tests: the loaded mock descriptor and a one-car setup.
-#ifndef OEMLINK_TESTS_SDK_MOCK_FIXTURE_HPP
-#define OEMLINK_TESTS_SDK_MOCK_FIXTURE_HPP
+// Shared by the mock driver tests: the loaded mock descriptor and a one-car setup, on the SDK's
+// test kit.
+#ifndef OEMLINK_TESTS_PLUGINS_MOCK_MOCK_FIXTURE_HPP
+#define OEMLINK_TESTS_PLUGINS_MOCK_MOCK_FIXTURE_HPP
 
-#include "tests/sdk/driver_harness.hpp"
+#include <oemlink/testkit/driver_harness.hpp>
 
 #include <gtest/gtest.h>
 
@@ -12,6 +13,12 @@
 #include <string_view>
 
 namespace oemlink::test {
+
+using namespace ::oemlink::testkit;
+
+inline std::string plugin_path(std::string_view driver_name) {
+  return std::string(OEMLINK_PLUGIN_DIR) + "/oemlink-driver-" + std::string(driver_name) + ".so";
+}
 
 inline const oemlink_driver* mock_descriptor() {
   static const oemlink_driver* d = [] {
@@ -46,7 +53,10 @@ inline constexpr std::array<std::string_view, 16> kMockSignals = {
 struct OneCar {
   explicit OneCar(std::string settings = "{}")
       : driver(std::make_unique<DriverUnderTest>(mock_descriptor(), std::move(settings))) {
-    if (driver->created()) conn = driver->open("car-1");
+    if (driver->created()) {
+      conn = driver->open("car-1");
+      if (!conn) ADD_FAILURE() << "open failed: " << driver->open_error();
+    }
   }
   FakeHost& host() { return driver->host; }
   Completion& poll() { return driver->poll(conn); }
@@ -64,4 +74,4 @@ inline const RecordedReading* find_reading(const RecordedEmit& e, std::string_vi
 
 }  // namespace oemlink::test
 
-#endif  // OEMLINK_TESTS_SDK_MOCK_FIXTURE_HPP
+#endif  // OEMLINK_TESTS_PLUGINS_MOCK_MOCK_FIXTURE_HPP

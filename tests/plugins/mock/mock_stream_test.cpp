@@ -1,5 +1,5 @@
 // Stream mode: batches on a repeating host timer, stop, drop and restart.
-#include "tests/sdk/mock_fixture.hpp"
+#include "tests/plugins/mock/mock_fixture.hpp"
 
 #include <gtest/gtest.h>
 

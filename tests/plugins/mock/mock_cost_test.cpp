@@ -1,7 +1,7 @@
 // What a poll costs and what a connection weighs: the mock stands in for a million cars in
 // load tests, so both must stay small. The bounds are loose enough for Debug and sanitizer
 // builds; the printed figures are the point.
-#include "tests/sdk/mock_fixture.hpp"
+#include "tests/plugins/mock/mock_fixture.hpp"
 
 #include <gtest/gtest.h>
 
