@@ -3,8 +3,8 @@
 
 The catalogue is DIMO's data (VSS 4.2 + DIMO, from DIMO-Network/model-garage, Apache-2.0); we
 generate from it rather than copy it by hand, so re-running this after a catalogue update is the
-whole upgrade. Usage:
-    tools/gen-signal-catalogue.py ../shared/spec/dimo-data/vss_rel_4.2-DIMO-7fad33e.csv \
+whole upgrade. Usage, with the CSV downloaded from model-garage:
+    tools/gen-signal-catalogue.py vss_rel_4.2-DIMO-7fad33e.csv \
         > core/pipeline/signal_catalogue.inc
 """
 import csv

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/cli/commands.hpp"
+#include "core/common/kek_source_config.hpp"
 #include "core/config/config.hpp"
 #include "core/crypto/secp256k1_signer.hpp"
 #include "core/vault/in_process_vault.hpp"
@@ -74,7 +75,7 @@ two connections share a key_child.
 // Options shared by the subcommands; each subcommand says which ones it accepts.
 struct Options {
   std::filesystem::path vault = "var/oemlink/vault.sealed";
-  v::KekSourceConfig kek;
+  KekSourceConfig kek;
   bool force = false;
   std::filesystem::path seed_file;
   std::filesystem::path config;
@@ -111,16 +112,16 @@ std::optional<std::string> parse(const std::vector<std::string>& args, size_t fi
     if (a == "--vault") {
       o.vault = value;
     } else if (a == "--kek-env") {
-      o.kek.kind = v::KekSourceConfig::Kind::env;
-      o.kek.env_name = value;
+      o.kek.kind = KekSourceConfig::Kind::env;
+      o.kek.value = value;
       ++kek_flags;
     } else if (a == "--kek-file") {
-      o.kek.kind = v::KekSourceConfig::Kind::file;
-      o.kek.file = value;
+      o.kek.kind = KekSourceConfig::Kind::file;
+      o.kek.value = value;
       ++kek_flags;
     } else if (a == "--kek-command") {
-      o.kek.kind = v::KekSourceConfig::Kind::command;
-      o.kek.command = value;
+      o.kek.kind = KekSourceConfig::Kind::command;
+      o.kek.value = value;
       ++kek_flags;
     } else if (a == "--seed-file" && (accepted & static_cast<unsigned>(Accept::seed_file))) {
       o.seed_file = value;

@@ -3,6 +3,7 @@
 
 #include "core/config/driver_settings.hpp"
 #include "core/common/data_dir.hpp"
+#include "core/common/secure_wipe.hpp"
 #include "core/host/data_keys.hpp"
 #include "core/host/driver_instance.hpp"
 #include "core/host/vault_wiring.hpp"
@@ -19,7 +20,6 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 
-#include <openssl/crypto.h>
 
 #include <unistd.h>
 #include <boost/json.hpp>
@@ -77,10 +77,6 @@ void OEMLINK_CALL stream_ended_trampoline(void* ctx, oemlink_status status, oeml
 // Rate-limit times from drivers are clamped: a value in microseconds or a garbage time would
 // otherwise overflow timer arithmetic (and spin the loop) or park a car for centuries.
 constexpr int64_t kMaxRateLimitMs = 30LL * 24 * 3600 * 1000;
-
-void crypto_wipe(void* p, size_t n) {
-  OPENSSL_cleanse(p, n);
-}
 
 }  // namespace
 
@@ -202,7 +198,7 @@ void Runtime::open_outbox_and_sinks() {
   std::vector<std::string> names;
   for (const auto& s : cfg_.sinks) names.push_back(s.name);
   try {
-    store::DataKey key = open_sealed_data_key(cfg_, DataKeyPurpose::outbox);
+    DataKey key = open_sealed_data_key(cfg_, DataKeyPurpose::outbox);
     store::OutboxOptions o;
     o.path = DataDir(cfg_.data_dir).outbox_db();
     o.max_bytes = cfg_.outbox.max_bytes;
@@ -214,7 +210,7 @@ void Runtime::open_outbox_and_sinks() {
     o.sinks = names;
     outbox_ = std::make_unique<store::OutboxStore>(
         o, key, [this](uint64_t seq) { boost::asio::post(io_, [this, seq] { on_durable(seq); }); });
-    store::wipe(key);
+    secure_wipe(key);
   } catch (const std::exception& e) {
     throw StartupError(std::string("outbox: ") + e.what());
   }
@@ -1168,7 +1164,7 @@ store::SecretStore* Runtime::secrets() {
     // dir reveals no OAuth token without it.
     auto key = open_sealed_data_key(cfg_, DataKeyPurpose::secrets);
     secrets_ = std::make_unique<store::SecretStore>(DataDir(cfg_.data_dir).secrets_db(), key);
-    store::wipe(key);
+    secure_wipe(key);
   }
   return secrets_.get();
 }
@@ -1200,7 +1196,7 @@ oemlink_status Runtime::svc_secret_get(DriverInstance& d, oemlink_conn* conn, st
       std::memcpy(buf, v->data(), v->size());
       st = OEMLINK_OK;
     }
-    crypto_wipe(v->data(), v->size());
+    secure_wipe(v->data(), v->size());
     return st;
   } catch (const std::exception& e) {
     // The message names the store, never the value.
