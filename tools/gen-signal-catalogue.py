@@ -8,7 +8,7 @@ One run writes both files from the same rows:
 The catalogue is DIMO's data (VSS 4.2 + DIMO, from DIMO-Network/model-garage, Apache-2.0); we
 generate from it rather than copy it by hand, so re-running this after a catalogue update is the
 whole upgrade. Usage:
-    tools/gen-signal-catalogue.py ../shared/spec/dimo-data/vss_rel_4.2-DIMO-7fad33e.csv
+    tools/gen-signal-catalogue.py vss_rel_4.2-DIMO-7fad33e.csv   # from model-garage
     tools/gen-signal-catalogue.py --check CSV           # exit 1 if a committed file differs
     tools/gen-signal-catalogue.py --check --from-inc    # the SDK header against the committed
                                                         # host table (no CSV needed)

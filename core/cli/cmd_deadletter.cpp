@@ -1,6 +1,7 @@
 #include "core/cli/commands.hpp"
 #include "core/cli/driver_check.hpp"
 #include "core/common/data_dir.hpp"
+#include "core/common/secure_wipe.hpp"
 #include "core/host/data_keys.hpp"
 #include "core/host/status_snapshot.hpp"
 #include "core/store/outbox_store.hpp"
@@ -50,12 +51,12 @@ int deadletter(const DeadLetterOptions& o) {
                    action.c_str(), cfg.data_dir.c_str());
       return kExitFailure;
     }
-    store::DataKey key = host::open_sealed_data_key(cfg, host::DataKeyPurpose::outbox);
+    DataKey key = host::open_sealed_data_key(cfg, host::DataKeyPurpose::outbox);
     store::OutboxOptions options;
     options.path = DataDir(cfg.data_dir).outbox_db();
     for (const auto& s : cfg.sinks) options.sinks.push_back(s.name);
     store::OutboxStore outbox(options, key, nullptr);
-    store::wipe(key);
+    secure_wipe(key);
     if (action == "list") {
       auto rows = outbox.dead_letters(sink);
       for (const auto& d : rows) {

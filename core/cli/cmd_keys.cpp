@@ -7,6 +7,7 @@
 
 #include "core/cli/commands.hpp"
 #include "core/common/data_dir.hpp"
+#include "core/common/kek_source_config.hpp"
 #include "core/config/config.hpp"
 #include "core/crypto/secp256k1_signer.hpp"
 #include "core/vault/in_process_vault.hpp"
@@ -54,17 +55,17 @@ struct Options {
 };
 
 // The KEK source the options name; none: $OEMLINK_KEK.
-v::KekSourceConfig kek_source(const Options& o) {
-  v::KekSourceConfig kek;
+KekSourceConfig kek_source(const Options& o) {
+  KekSourceConfig kek;
   if (!o.kek_env.empty()) {
-    kek.kind = v::KekSourceConfig::Kind::env;
-    kek.env_name = o.kek_env;
+    kek.kind = KekSourceConfig::Kind::env;
+    kek.value = o.kek_env;
   } else if (!o.kek_file.empty()) {
-    kek.kind = v::KekSourceConfig::Kind::file;
-    kek.file = o.kek_file;
+    kek.kind = KekSourceConfig::Kind::file;
+    kek.value = o.kek_file;
   } else if (!o.kek_command.empty()) {
-    kek.kind = v::KekSourceConfig::Kind::command;
-    kek.command = o.kek_command;
+    kek.kind = KekSourceConfig::Kind::command;
+    kek.value = o.kek_command;
   }
   return kek;
 }

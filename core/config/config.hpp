@@ -15,6 +15,8 @@
 #include <vector>
 
 #include "core/config/config_node.hpp"
+#include "core/common/dimo_chain.hpp"
+#include "core/common/kek_source_config.hpp"
 
 namespace oemlink::config {
 
@@ -158,21 +160,12 @@ struct OutboxConfig {
 // (Polygon, chain 137), kept in configuration so a testnet or another integration never needs a
 // rebuild.
 struct DimoConfig {
-  uint64_t chain_id = 137;
-  std::string vehicle_contract = "0xbA5738a18d83D41847dfFbDC6101d37C69c9B0cF";
-  std::string synthetic_device_contract = "0x4804e8D1661cd1a1e5dDdE1ff458A7f878c0aC6D";
-  std::string source = "0xc4035Fecb1cc906130423EF05f9C20977F643722";  // integration address
+  uint64_t chain_id = dimo::kChainId;
+  std::string vehicle_contract{dimo::kVehicleContract};
+  std::string synthetic_device_contract{dimo::kSyntheticDeviceContract};
+  std::string source{dimo::kIntegrationSource};
   Position position;
   bool operator==(const DimoConfig&) const = default;
-};
-
-// Where the vault's key-encryption key comes from: an environment variable, a 0600 file, or the
-// output of a command (a KMS or TPM client).
-struct KekSourceConfig {
-  enum class Kind { env, file, command };
-  Kind kind = Kind::env;
-  std::string value = "OEMLINK_KEK";  // variable name, file path (resolved) or command line
-  bool operator==(const KekSourceConfig&) const = default;
 };
 
 struct VaultSettings {

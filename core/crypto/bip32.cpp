@@ -2,7 +2,6 @@
 
 #include "core/crypto/detail.hpp"
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -40,10 +39,6 @@ void bip32_master(std::array<uint8_t, 64>& out64, std::span<const uint8_t> seed)
 }
 
 }  // namespace detail
-
-void secure_wipe(void* p, size_t n) noexcept {
-  if (n != 0) OPENSSL_cleanse(p, n);
-}
 
 PrivateKey derive_hardened_child(std::span<const uint8_t> seed, uint32_t child) {
   if (seed.size() < 16 || seed.size() > 64) {

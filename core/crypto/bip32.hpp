@@ -4,6 +4,7 @@
 // Thread rule: pure functions, callable from any thread.
 #pragma once
 
+#include "core/common/secure_wipe.hpp"
 #include "core/crypto/secp256k1_signer.hpp"
 
 #include <cstddef>
@@ -18,11 +19,8 @@ namespace oemlink::crypto {
 // Contract: seed size and child range as above; violating either aborts.
 // Throws: std::runtime_error naming the child number in the astronomically unlikely case BIP-32
 // declares the child (or the seed's master key) invalid; the next index is NOT silently used.
-// The caller owns and must wipe the returned key (secure_wipe). Intermediates are wiped here.
+// The caller owns and must wipe the returned key (secure_wipe, core/common/secure_wipe.hpp).
+// Intermediates are wiped here.
 [[nodiscard]] PrivateKey derive_hardened_child(std::span<const uint8_t> seed, uint32_t child);
-
-// Overwrites memory in a way the compiler may not elide (OPENSSL_cleanse).
-// In: p: n bytes, may be null only when n == 0.
-void secure_wipe(void* p, size_t n) noexcept;
 
 }  // namespace oemlink::crypto

@@ -1,6 +1,6 @@
 #include "core/crypto/detail.hpp"
 
-#include "core/crypto/bip32.hpp"
+#include "core/common/secure_wipe.hpp"
 
 #include <openssl/rand.h>
 

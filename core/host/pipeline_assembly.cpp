@@ -1,6 +1,7 @@
 #include "core/host/pipeline_assembly.hpp"
 
 #include "core/common/data_dir.hpp"
+#include "core/common/secure_wipe.hpp"
 #include "core/host/data_keys.hpp"
 #include "core/host/driver_set.hpp"
 #include "core/uplink/outbox_sink.hpp"
@@ -53,7 +54,7 @@ void PipelineAssembly::open_outbox_and_sinks(const config::Config& cfg,
                                              const uplink::SinkRegistry& sinks) {
   if (cfg.sinks.empty()) return;
   try {
-    store::DataKey key = open_sealed_data_key(cfg, DataKeyPurpose::outbox);
+    DataKey key = open_sealed_data_key(cfg, DataKeyPurpose::outbox);
     store::OutboxOptions o;
     o.path = DataDir(cfg.data_dir).outbox_db();
     o.max_bytes = cfg.outbox.max_bytes;
@@ -66,7 +67,7 @@ void PipelineAssembly::open_outbox_and_sinks(const config::Config& cfg,
     outbox_ = std::make_unique<store::OutboxStore>(o, key, [this, &io](uint64_t seq) {
       boost::asio::post(io, [this, seq] { hooks_.durable(seq); });
     });
-    store::wipe(key);
+    secure_wipe(key);
   } catch (const std::exception& e) {
     throw StartupError(std::string("outbox: ") + e.what());
   }

@@ -1,6 +1,7 @@
 #include "core/host/runtime.hpp"
 
 #include "core/common/data_dir.hpp"
+#include "core/common/secure_wipe.hpp"
 #include "core/host/data_dir_lock.hpp"
 #include "core/host/data_keys.hpp"
 #include "core/host/driver_timers.hpp"
@@ -122,9 +123,9 @@ void Runtime::start() {
   // Like the outbox, the secret store's data key is sealed under the deployment's KEK: a copied
   // data dir reveals no OAuth token without it.
   secrets_ = std::make_unique<SecretAccess>([this] {
-    store::DataKey key = open_sealed_data_key(cfg_, DataKeyPurpose::secrets);
+    DataKey key = open_sealed_data_key(cfg_, DataKeyPurpose::secrets);
     auto s = std::make_unique<store::SecretStore>(DataDir(cfg_.data_dir).secrets_db(), key);
-    store::wipe(key);
+    secure_wipe(key);
     return s;
   });
   services_ = std::make_unique<HostServices>(ServiceParts{

@@ -1,12 +1,12 @@
 #include "core/host/vault_wiring.hpp"
 
+#include "core/common/hex.hpp"
+#include "core/common/private_files.hpp"
+#include "core/common/secure_wipe.hpp"
 #include "core/vault/sealed_seed.hpp"
 
-#include <fcntl.h>
-#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <filesystem>
 
@@ -20,46 +20,32 @@ vault::VaultConfig vault_config_from(const config::Config& cfg) {
   v.backend = cfg.vault.backend == config::VaultSettings::Backend::keyd
                   ? vault::VaultConfig::Backend::keyd
                   : vault::VaultConfig::Backend::in_process;
-  switch (cfg.vault.kek.kind) {
-    case config::KekSourceConfig::Kind::env:
-      v.kek.kind = vault::KekSourceConfig::Kind::env;
-      v.kek.env_name = cfg.vault.kek.value;
-      break;
-    case config::KekSourceConfig::Kind::file:
-      v.kek.kind = vault::KekSourceConfig::Kind::file;
-      v.kek.file = cfg.vault.kek.value;
-      break;
-    case config::KekSourceConfig::Kind::command:
-      v.kek.kind = vault::KekSourceConfig::Kind::command;
-      v.kek.command = cfg.vault.kek.value;
-      break;
-  }
+  v.kek = cfg.vault.kek;
   return v;
 }
 
 namespace {
 
-// A fresh 64-hex-character KEK in a new 0600 file (O_EXCL: never replaces one).
+// A fresh 64-hex-character KEK in a new 0600 file (never replaces one).
 void create_kek_file(const fs::path& path) {
-  unsigned char key[32];
-  if (RAND_bytes(key, sizeof key) != 1)
+  DataKey key;
+  if (RAND_bytes(key.data(), static_cast<int>(key.size())) != 1)
     throw vault::VaultError("cannot create KEK file " + path.string() + ": no randomness");
-  static constexpr char kHex[] = "0123456789abcdef";
-  char text[65];
-  for (int i = 0; i < 32; ++i) {
-    text[2 * i] = kHex[key[i] >> 4];
-    text[2 * i + 1] = kHex[key[i] & 15];
+  std::string text;
+  text.reserve(2 * key.size() + 1);
+  append_hex(text, key);
+  text.push_back('\n');
+  secure_wipe(key);
+  bool written = false;
+  try {
+    written = write_private_file(path, {reinterpret_cast<const uint8_t*>(text.data()), text.size()},
+                                 IfExists::keep);
+  } catch (const FileError& e) {
+    secure_wipe(text);
+    throw vault::VaultError(std::string("cannot create KEK file: ") + e.what());
   }
-  text[64] = '\n';
-  OPENSSL_cleanse(key, sizeof key);
-  std::error_code ec;
-  if (path.has_parent_path()) fs::create_directories(path.parent_path(), ec);
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  bool ok = fd >= 0 && ::write(fd, text, sizeof text) == static_cast<ssize_t>(sizeof text) &&
-            ::fsync(fd) == 0;
-  OPENSSL_cleanse(text, sizeof text);
-  if (fd >= 0) ::close(fd);
-  if (!ok) throw vault::VaultError("cannot create KEK file " + path.string());
+  secure_wipe(text);
+  if (!written) throw vault::VaultError("cannot create KEK file " + path.string() + ": it exists");
 }
 
 }  // namespace
@@ -68,12 +54,12 @@ vault::KeyVaultPtr open_configured_vault(const config::Config& cfg) {
   vault::VaultConfig v = vault_config_from(cfg);
   if (cfg.vault.create_if_missing && v.backend == vault::VaultConfig::Backend::in_process &&
       !fs::exists(v.file)) {
-    if (v.kek.kind == vault::KekSourceConfig::Kind::file && !fs::exists(v.kek.file)) {
-      create_kek_file(v.kek.file);
+    if (v.kek.kind == KekSourceConfig::Kind::file && !fs::exists(v.kek.value)) {
+      create_kek_file(v.kek.value);
       spdlog::warn(
           "vault: created KEK file {} (vault.create_if_missing); keep the KEK away from "
           "the data dir in production",
-          v.kek.file.string());
+          v.kek.value);
     }
     vault::Kek kek = vault::load_kek(v.kek);
     vault::create_random_vault(v.file, kek);

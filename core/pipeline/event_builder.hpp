@@ -1,8 +1,9 @@
 // Turns one connection's batch of validated readings into a CloudEvents 1.0 event carrying
-// DIMO's default-module `data` (dimo-wire.md sections 1 and 4). `data` is serialized once; a
-// DataSigner (the signing issue) signs exactly those bytes.
+// DIMO's default-module `data`. `data` is serialized once; a DataSigner signs exactly those
+// bytes.
 #pragma once
 
+#include "core/common/dimo_chain.hpp"
 #include "core/pipeline/event.hpp"
 #include "core/pipeline/event_id.hpp"
 
@@ -17,10 +18,10 @@ namespace oemlink::pipeline {
 
 // Chain constants; defaults are DIMO's production values (Polygon, chain 137).
 struct EnvelopeSettings {
-  uint64_t chain_id = 137;
-  std::string vehicle_contract = "0xbA5738a18d83D41847dfFbDC6101d37C69c9B0cF";
-  std::string synthetic_device_contract = "0x4804e8D1661cd1a1e5dDdE1ff458A7f878c0aC6D";
-  std::string source = "0xc4035Fecb1cc906130423EF05f9C20977F643722";  // integration address
+  uint64_t chain_id = dimo::kChainId;
+  std::string vehicle_contract{dimo::kVehicleContract};
+  std::string synthetic_device_contract{dimo::kSyntheticDeviceContract};
+  std::string source{dimo::kIntegrationSource};
 };
 
 struct ConnectionIdentity {

@@ -10,10 +10,6 @@
 
 namespace oemlink::pipeline {
 
-// The raw text of member `key` of the top-level JSON object in `json`, exactly as written
-// (whitespace inside it included); nullopt when absent or when `json` is not an object.
-std::optional<std::string_view> raw_member(std::string_view json, std::string_view key);
-
 struct VerifyResult {
   bool ok = false;
   std::string id;        // the event's id when readable

@@ -8,10 +8,11 @@
 #include <string>
 #include <string_view>
 
+#include "core/common/hex.hpp"
+
 namespace oemlink::pipeline {
 
 inline void append_json_string(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
   out.push_back('"');
   // Runs that need no escaping (nearly everything: signal names, ids) go in one append.
   size_t run = 0;
@@ -38,8 +39,7 @@ inline void append_json_string(std::string& out, std::string_view s) {
         break;
       default:
         out += "\\u00";
-        out.push_back(kHex[c >> 4]);
-        out.push_back(kHex[c & 15]);
+        append_hex(out, {&c, 1});
     }
   }
   out.append(s.data() + run, s.size() - run);

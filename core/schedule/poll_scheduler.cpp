@@ -16,21 +16,8 @@ constexpr int64_t kStreamBackoffBaseMs = 1'000;
 
 PollScheduler::PollScheduler(SchedulePolicy policy) : policy_(policy), rng_(policy.seed) {}
 
-uint64_t PollScheduler::next_random() {
-  // splitmix64: tiny state, good enough spread for jitter, reproducible from the seed.
-  uint64_t z = (rng_ += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
-// Uniform in [0, 1).
-static double unit(uint64_t r) {
-  return static_cast<double>(r >> 11) * 0x1.0p-53;
-}
-
 int64_t PollScheduler::jittered(int64_t ms) {
-  double factor = 1.0 + policy_.jitter * (2.0 * unit(next_random()) - 1.0);
+  double factor = 1.0 + policy_.jitter * (2.0 * rng_.next_unit() - 1.0);
   return std::max<int64_t>(1, static_cast<int64_t>(static_cast<double>(ms) * factor));
 }
 
@@ -40,7 +27,7 @@ int64_t PollScheduler::backoff(const Slot& s) {
   int64_t d = base > (policy_.max_backoff_ms >> shift) ? policy_.max_backoff_ms : base << shift;
   d = std::min(d, policy_.max_backoff_ms);
   // "Equal jitter": half fixed, half random, so retries never bunch up yet never come too soon.
-  return std::max<int64_t>(1, d / 2 + static_cast<int64_t>(unit(next_random()) * (d / 2.0)));
+  return std::max<int64_t>(1, d / 2 + static_cast<int64_t>(rng_.next_unit() * (d / 2.0)));
 }
 
 uint16_t PollScheduler::add_driver(const DriverLimits& limits) {
@@ -70,7 +57,7 @@ ConnIndex PollScheduler::add_connection(uint16_t driver, int64_t now_ms, int64_t
   }
   // Streams come up within a second; polls spread over a whole interval.
   int64_t spread = stream ? std::min<int64_t>(interval, 1'000) : interval;
-  schedule_at(c, now_ms + static_cast<int64_t>(unit(next_random()) * static_cast<double>(spread)));
+  schedule_at(c, now_ms + static_cast<int64_t>(rng_.next_unit() * static_cast<double>(spread)));
   return c;
 }
 
@@ -157,7 +144,7 @@ void PollScheduler::complete(ConnIndex c, Outcome outcome, int64_t now_ms) {
       // Spread the restart a little after T (never before it): a driver-wide limit lifting at
       // one instant must not release every car at once.
       int64_t spread = std::min<int64_t>(static_cast<int64_t>(s.interval * policy_.jitter), 60'000);
-      schedule_at(c, until + static_cast<int64_t>(unit(next_random()) * spread));
+      schedule_at(c, until + static_cast<int64_t>(rng_.next_unit() * spread));
       return;
     }
     case ReportedState::asleep:

@@ -10,6 +10,7 @@
 // Not thread-safe: owned by the host loop thread.
 #pragma once
 
+#include "core/common/splitmix64.hpp"
 #include "core/schedule/token_bucket.hpp"
 
 #include <cstdint>
@@ -147,14 +148,13 @@ class PollScheduler {
   int64_t jittered(int64_t ms);
   int64_t backoff(const Slot& s);
   void finish_in_flight(Slot& s);
-  uint64_t next_random();
 
   SchedulePolicy policy_;
   std::vector<Slot> slots_;
   std::vector<HeapEntry> heap_;  // min-heap on due
   std::vector<Lane> lanes_;
   ScheduleStats stats_;
-  uint64_t rng_;
+  SplitMix64 rng_;  // jitter: reproducible from policy.seed
 };
 
 }  // namespace oemlink::schedule

@@ -1,19 +1,16 @@
 #include "core/store/outbox_db.hpp"
 #include "core/common/wall_clock.hpp"
 
-#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cstring>
 
-#include "core/store/aead.hpp"
-#include "core/store/private_fs.hpp"
+#include "core/common/aead.hpp"
+#include "core/common/private_files.hpp"
 
 namespace oemlink::store::outbox {
 namespace {
@@ -193,12 +190,11 @@ void reconcile_cursors(Db& db, const std::vector<std::string>& sinks, OpenState&
 }  // namespace
 
 void precreate_private_file(const fs::path& path) {
-  create_private_parent_dirs(path);
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    throw StoreError("outbox " + path.string() + ": cannot create: " + std::strerror(errno));
+  try {
+    create_private_file(path);
+  } catch (const FileError& e) {
+    throw StoreError(std::string("outbox: ") + e.what());
   }
-  ::close(fd);
 }
 
 OpenState open(Db& db, const DataKey& key, const std::vector<std::string>& sinks) {

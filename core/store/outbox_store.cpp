@@ -12,8 +12,8 @@
 #include <thread>
 #include <utility>
 
-#include "core/store/aead.hpp"
-#include "core/store/locked_key.hpp"
+#include "core/common/aead.hpp"
+#include "core/common/locked_buffer.hpp"
 #include "core/store/outbox_db.hpp"
 #include "core/store/sqlite_db.hpp"
 
@@ -99,7 +99,7 @@ struct OutboxStore::Impl {
   void move_aside(uint64_t seq, const std::string& event_id);
 
   OutboxOptions opt;
-  LockedKey key;
+  LockedDataKey key;
   DurableCallback on_durable;
 
   // Lock order: db_mu before mu, never the reverse.

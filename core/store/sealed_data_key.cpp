@@ -1,21 +1,19 @@
 // load_or_create_sealed_data_key: the outbox's data key, kept on disk only sealed under the KEK,
 // so the outbox is unreadable without the deployment's key-encryption key.
 #include <fcntl.h>
-#include <openssl/crypto.h>
 #include <openssl/rand.h>
-#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <string>
-#include <utility>
 #include <vector>
 
-#include "core/store/aead.hpp"
+#include "core/common/aead.hpp"
+#include "core/common/private_files.hpp"
+#include "core/common/secure_wipe.hpp"
 #include "core/store/outbox_store.hpp"
-#include "core/store/private_fs.hpp"
 
 namespace oemlink::store {
 namespace {
@@ -66,37 +64,11 @@ bool read_sealed(const fs::path& path, std::vector<uint8_t>& out) {
   return true;
 }
 
-void write_all(int fd, const std::vector<uint8_t>& data, const fs::path& tmp) {
-  size_t put = 0;
-  while (put < data.size()) {
-    ssize_t n = ::write(fd, data.data() + put, data.size() - put);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) fail(tmp, "cannot write", n < 0 ? errno : EIO);
-    put += static_cast<size_t>(n);
-  }
-}
-
-// Publishes `tmp` as `path` unless `path` exists: a concurrent creator's key may already be
-// sealing records, and replacing it would make them unreadable. Returns false if it exists.
-bool publish_no_replace(const fs::path& tmp, const fs::path& path) {
-  if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) == 0) {
-    return true;
-  }
-  if (errno == EEXIST) return false;
-  if (errno != EINVAL && errno != ENOSYS) fail(path, "cannot create sealed data key", errno);
-  // Filesystems without RENAME_NOREPLACE: link() refuses an existing name too.
-  if (::link(tmp.c_str(), path.c_str()) == 0) {
-    ::unlink(tmp.c_str());
-    return true;
-  }
-  if (errno == EEXIST) return false;
-  fail(path, "cannot create sealed data key", errno);
-}
-
-// Writes a new sealed key; returns false when another process created the file first.
+// Writes a new sealed key; returns false when another process created the file first. Never
+// replaces an existing file: a concurrent creator's key may already be sealing records, and
+// replacing it would make them unreadable.
 bool create_sealed(const fs::path& path, const DataKey& kek, DataKey& key,
                    std::string_view purpose) {
-  create_private_parent_dirs(path);
   if (RAND_bytes(key.data(), static_cast<int>(key.size())) != 1) {
     throw StoreError("cannot generate the " + std::string(purpose) + " data key for " +
                      path.string());
@@ -105,23 +77,11 @@ bool create_sealed(const fs::path& path, const DataKey& kek, DataKey& key,
       aead::seal(kek, std::string_view(reinterpret_cast<const char*>(key.data()), key.size()),
                  aad_for(purpose));
 
-  std::string tmpl = path.string() + ".tmp-XXXXXX";
-  Fd f{::mkstemp(tmpl.data())};  // mode 0600
-  if (f.fd < 0) fail(path, "cannot create a temporary file next to", errno);
-  const fs::path tmp = tmpl;
   try {
-    write_all(f.fd, sealed, tmp);
-    // The rename must not become visible before the contents are on disk.
-    if (fsync(f.fd) != 0) fail(tmp, "cannot fsync", errno);
-    const int fd = std::exchange(f.fd, -1);
-    if (::close(fd) != 0) fail(tmp, "cannot close", errno);
-    const bool created = publish_no_replace(tmp, path);
-    ::unlink(tmp.c_str());  // a no-op after a successful rename
-    if (created) sync_parent_dir(path);
-    return created;
-  } catch (...) {
-    ::unlink(tmp.c_str());
-    throw;
+    return write_private_file(path, sealed, IfExists::keep);
+  } catch (const FileError& e) {
+    secure_wipe(key);
+    throw StoreError(std::string("sealed data key: ") + e.what());
   }
 }
 
@@ -136,16 +96,16 @@ DataKey load_or_create_sealed_data_key(const fs::path& path, const DataKey& kek,
     if (read_sealed(path, sealed)) {
       std::string plain;
       if (!aead::open(kek, sealed, aad_for(purpose), plain) || plain.size() != key.size()) {
-        OPENSSL_cleanse(plain.data(), plain.size());
+        secure_wipe(plain);
         throw StoreError("cannot unseal " + path.string() +
                          ": wrong key-encryption key or corrupted file");
       }
       std::memcpy(key.data(), plain.data(), key.size());
-      OPENSSL_cleanse(plain.data(), plain.size());
+      secure_wipe(plain);
       return key;
     }
     if (create_sealed(path, kek, key, purpose)) return key;
-    wipe(key);
+    secure_wipe(key);
   }
   throw StoreError("sealed data key " + path.string() + " keeps appearing and disappearing");
 }

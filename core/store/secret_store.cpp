@@ -1,19 +1,15 @@
 #include "core/store/secret_store.hpp"
 #include "core/common/wall_clock.hpp"
 
-#include <fcntl.h>
 #include <sqlite3.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <mutex>
 #include <vector>
 
-#include "core/store/aead.hpp"
-#include "core/store/locked_key.hpp"
-#include "core/store/private_fs.hpp"
+#include "core/common/aead.hpp"
+#include "core/common/locked_buffer.hpp"
+#include "core/common/private_files.hpp"
 #include "core/store/sqlite_db.hpp"
 
 namespace oemlink::store {
@@ -63,14 +59,13 @@ std::string associated_data(std::string_view connection, std::string_view key) {
   return aad;
 }
 
-// So the database and its -wal/-shm files (SQLite copies the main file's mode) are 0600 even
-// under a permissive umask. Existing files keep their mode.
+// So the database and its -wal/-shm files are 0600 even under a permissive umask.
 void precreate_private_file(const fs::path& path) {
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    throw StoreError("secret store " + path.string() + ": cannot create: " + std::strerror(errno));
+  try {
+    create_private_file(path);
+  } catch (const FileError& e) {
+    throw StoreError(std::string("secret store: ") + e.what());
   }
-  ::close(fd);
 }
 
 }  // namespace
@@ -79,7 +74,6 @@ struct SecretStore::Impl {
   Impl(const fs::path& path, const DataKey& data_key) : key(data_key), db(prepare(path)) {}
 
   static const fs::path& prepare(const fs::path& path) {
-    create_private_parent_dirs(path);
     precreate_private_file(path);
     return path;
   }
@@ -87,7 +81,7 @@ struct SecretStore::Impl {
   void configure();
   void check_key();
 
-  LockedKey key;
+  LockedDataKey key;
   Db db;
   std::mutex mu;
 };

@@ -9,7 +9,6 @@
 // ciphertext cannot be moved to another connection or key.
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -20,14 +19,14 @@
 #include <string_view>
 #include <utility>
 
+#include "core/common/data_key.hpp"
+
 namespace oemlink::store {
 
 class StoreError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
-
-using DataKey = std::array<uint8_t, 32>;
 
 class SecretStore {
  public:
@@ -53,15 +52,5 @@ class SecretStore {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
-
-// The data key for the secret store: from $OEMLINK_KEK (64 hex characters) when set, else from
-// `key_file` (32 raw bytes, created with mode 0600 from the OS CSPRNG if missing). Throws
-// StoreError naming the variable or file on malformed input or wrong permissions (group/other
-// readable key files are refused).
-DataKey load_or_create_data_key(const std::filesystem::path& key_file);
-
-// Wipes a DataKey copy (OPENSSL_cleanse, which the compiler cannot optimise away). Callers should
-// wipe the key returned above once the SecretStore holds its own copy.
-void wipe(DataKey& key) noexcept;
 
 }  // namespace oemlink::store

@@ -1,6 +1,6 @@
 #include "core/uplink/mqtt_topic.hpp"
 
-#include "core/pipeline/event_verifier.hpp"
+#include "core/common/json_member.hpp"
 
 namespace oemlink::uplink {
 
@@ -23,7 +23,7 @@ std::optional<std::string> check_value(std::string_view what, std::string_view v
 }  // namespace
 
 std::optional<std::string> vehicle_token_of(std::string_view event_json) {
-  std::optional<std::string_view> raw = pipeline::raw_member(event_json, "subject");
+  std::optional<std::string_view> raw = raw_json_member(event_json, "subject");
   if (!raw || raw->size() < 2 || raw->front() != '"' || raw->back() != '"') return std::nullopt;
   std::string_view subject = raw->substr(1, raw->size() - 2);
   // A DID never needs JSON escapes; one here means this is not a subject we built.

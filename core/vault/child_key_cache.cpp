@@ -1,8 +1,8 @@
 #include "core/vault/child_key_cache.hpp"
 
-#include <openssl/crypto.h>
-
 #include <new>
+
+#include "core/common/secure_wipe.hpp"
 
 namespace oemlink::vault {
 
@@ -67,7 +67,7 @@ size_t ChildKeyCache::take_slot() {
       continue;
     }
     index_.erase(s.child);
-    OPENSSL_cleanse(&s, sizeof s);
+    secure_wipe(&s, sizeof s);
     return i;
   }
 }

@@ -12,8 +12,8 @@
 #include <optional>
 #include <unordered_map>
 
+#include "core/common/locked_buffer.hpp"
 #include "core/crypto/secp256k1_signer.hpp"
-#include "core/vault/locked_buffer.hpp"
 
 namespace oemlink::vault {
 

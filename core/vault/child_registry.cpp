@@ -1,16 +1,12 @@
 #include "core/vault/child_registry.hpp"
 #include "core/common/wall_clock.hpp"
 
-#include <fcntl.h>
 #include <sqlite3.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <mutex>
 
-#include "core/store/private_fs.hpp"
+#include "core/common/private_files.hpp"
 #include "core/vault/in_process_vault.hpp"
 #include "core/vault/key_vault.hpp"
 
@@ -69,17 +65,10 @@ struct ChildRegistry::Impl {
 ChildRegistry::ChildRegistry(const fs::path& db_file) : impl_(std::make_unique<Impl>()) {
   impl_->path = db_file;
   try {
-    store::create_private_parent_dirs(db_file);
-  } catch (const std::exception& e) {
-    throw VaultError("child registry " + db_file.string() + ": " + e.what());
+    create_private_file(db_file);
+  } catch (const FileError& e) {
+    throw VaultError(std::string("child registry: ") + e.what());
   }
-  // Pre-created 0600 so SQLite (which copies the main file's mode to -wal/-shm) keeps it private.
-  const int fd = ::open(db_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    throw VaultError("child registry " + db_file.string() +
-                     ": cannot create: " + std::strerror(errno));
-  }
-  ::close(fd);
   if (sqlite3_open_v2(db_file.c_str(), &impl_->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX,
                       nullptr) != SQLITE_OK) {
     const std::string msg = impl_->db ? sqlite3_errmsg(impl_->db) : "out of memory";

@@ -3,6 +3,7 @@
 #include <exception>
 #include <string>
 
+#include "core/common/secure_wipe.hpp"
 #include "core/crypto/bip32.hpp"
 
 namespace oemlink::vault {
@@ -11,7 +12,7 @@ namespace {
 // A child key on the stack, wiped on every way out of the scope.
 struct ScopedKey {
   crypto::PrivateKey key{};
-  ~ScopedKey() { crypto::secure_wipe(key.data(), key.size()); }
+  ~ScopedKey() { secure_wipe(key.data(), key.size()); }
 };
 
 }  // namespace

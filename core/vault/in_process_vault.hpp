@@ -5,9 +5,9 @@
 
 #include <mutex>
 
+#include "core/common/locked_buffer.hpp"
 #include "core/vault/child_key_cache.hpp"
 #include "core/vault/key_vault.hpp"
-#include "core/vault/locked_buffer.hpp"
 
 namespace oemlink::vault {
 

@@ -1,7 +1,6 @@
 #include "core/vault/kek_source.hpp"
 
 #include <fcntl.h>
-#include <openssl/crypto.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -13,10 +12,10 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <new>
 
-#include "core/store/private_fs.hpp"
-#include "core/vault/hex32.hpp"
+#include "core/common/hex.hpp"
+#include "core/common/private_files.hpp"
+#include "core/common/secure_wipe.hpp"
 #include "core/vault/key_vault.hpp"
 
 extern char** environ;
@@ -31,17 +30,17 @@ constexpr size_t kMaxKekText = 256;
 struct SecretText {
   std::array<char, kMaxKekText + 1> bytes{};
   size_t size = 0;
-  ~SecretText() { OPENSSL_cleanse(bytes.data(), bytes.size()); }
+  ~SecretText() { secure_wipe(bytes); }
   std::string_view view() const { return {bytes.data(), size}; }
 };
 
 void parse_into(Kek& kek, std::string_view text, const std::string& source_name) {
   std::string why;
-  if (!parse_hex32(text, kek.mutable_key(), why)) throw VaultError(source_name + " " + why);
+  if (!decode_hex_secret(text, kek.mutable_key(), why)) throw VaultError(source_name + " " + why);
 }
 
 Kek from_env(const KekSourceConfig& src) {
-  const char* value = std::getenv(src.env_name.c_str());
+  const char* value = std::getenv(src.value.c_str());
   if (value == nullptr) {
     throw VaultError(describe(src) + " is not set (it must hold the 64-hex-character KEK)");
   }
@@ -52,7 +51,7 @@ Kek from_env(const KekSourceConfig& src) {
 
 Kek from_file(const KekSourceConfig& src) {
   const std::string name = describe(src);
-  const int fd = ::open(src.file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  const int fd = ::open(src.value.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) throw VaultError("cannot open " + name + ": " + std::strerror(errno));
   struct Closer {
     int fd;
@@ -62,7 +61,7 @@ Kek from_file(const KekSourceConfig& src) {
   if (fstat(fd, &st) != 0) throw VaultError("cannot stat " + name + ": " + std::strerror(errno));
   if (!S_ISREG(st.st_mode)) throw VaultError(name + " is not a regular file");
   if ((st.st_mode & 077) != 0) {
-    throw VaultError(name + " has mode " + store::mode_string(st.st_mode) +
+    throw VaultError(name + " has mode " + mode_string(st.st_mode) +
                      "; it must not be accessible by group or others (chmod 600 it)");
   }
   SecretText text;
@@ -148,7 +147,7 @@ Kek from_command(const KekSourceConfig& src) {
     }
   } read_end{pipe_fds[0]}, write_end{pipe_fds[1]};
 
-  Child child(src.command, write_end.fd, read_end.fd, name);
+  Child child(src.value, write_end.fd, read_end.fd, name);
   ::close(write_end.fd);
   write_end.fd = -1;
 
@@ -199,21 +198,20 @@ Kek from_command(const KekSourceConfig& src) {
 
 }  // namespace
 
-Kek::Kek() : buf_(sizeof(store::DataKey)), key_(new (buf_.data()) store::DataKey{}) {}
-
 std::string describe(const KekSourceConfig& source) {
   switch (source.kind) {
     case KekSourceConfig::Kind::env:
-      return "environment variable " + source.env_name;
+      return "environment variable " + source.value;
     case KekSourceConfig::Kind::file:
-      return "KEK file " + source.file.string();
+      return "KEK file " + source.value;
     case KekSourceConfig::Kind::command: {
-      const size_t start = source.command.find_first_not_of(" \t");
+      const std::string& command = source.value;
+      const size_t start = command.find_first_not_of(" \t");
       const std::string first =
           start == std::string::npos
               ? std::string()
-              : source.command.substr(start, source.command.find_first_of(" \t", start) - start);
-      return "KEK command '" + first + (first.size() < source.command.size() - start ? " …'" : "'");
+              : command.substr(start, command.find_first_of(" \t", start) - start);
+      return "KEK command '" + first + (first.size() < command.size() - start ? " …'" : "'");
     }
   }
   return "KEK source";
@@ -226,7 +224,7 @@ Kek load_kek(const KekSourceConfig& source) {
     case KekSourceConfig::Kind::file:
       return from_file(source);
     case KekSourceConfig::Kind::command:
-      if (source.command.find_first_not_of(" \t") == std::string::npos) {
+      if (source.value.find_first_not_of(" \t") == std::string::npos) {
         throw VaultError("the KEK command is empty");
       }
       return from_command(source);

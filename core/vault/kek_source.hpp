@@ -9,35 +9,22 @@
 // value.
 #pragma once
 
-#include <chrono>
-#include <filesystem>
 #include <string>
 
-#include "core/store/secret_store.hpp"
-#include "core/vault/locked_buffer.hpp"
+#include "core/common/data_key.hpp"
+#include "core/common/kek_source_config.hpp"
+#include "core/common/locked_buffer.hpp"
 
 namespace oemlink::vault {
-
-struct KekSourceConfig {
-  enum class Kind { env, file, command };
-  Kind kind = Kind::env;
-  std::string env_name = "OEMLINK_KEK";  // kind == env
-  std::filesystem::path file{};          // kind == file
-  std::string command{};                 // kind == command, run by /bin/sh -c
-  std::chrono::milliseconds command_timeout{10'000};
-};
 
 // A loaded KEK in locked memory, wiped when destroyed.
 class Kek {
  public:
-  Kek();
-  // The AEAD helper in core/store takes its key type.
-  const store::DataKey& get() const { return *key_; }
-  store::DataKey& mutable_key() { return *key_; }
+  const DataKey& get() const { return key_.get(); }
+  DataKey& mutable_key() { return key_.get(); }
 
  private:
-  LockedBuffer buf_;
-  store::DataKey* key_;
+  LockedDataKey key_;
 };
 
 // Throws VaultError naming the source on any problem.

@@ -1,6 +1,5 @@
 // oemlink-keyd: holds the unsealed master seed in its own process and answers address/sign
 // requests over a Unix socket, so the host (and its third-party drivers) never map the seed.
-#include <openssl/crypto.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/prctl.h>
@@ -13,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "core/common/kek_source_config.hpp"
+#include "core/common/secure_wipe.hpp"
 #include "core/vault/in_process_vault.hpp"
 #include "core/vault/keyd_server.hpp"
 #include "core/vault/sealed_seed.hpp"
@@ -57,7 +58,7 @@ void harden_process() {
 // The variable's text lives in the initial environment block, which /proc/<pid>/environ shows
 // for the life of the process; once loaded, the KEK has no business staying there.
 void scrub_env(const std::string& name) {
-  if (char* value = std::getenv(name.c_str())) OPENSSL_cleanse(value, std::strlen(value));
+  if (char* value = std::getenv(name.c_str())) oemlink::secure_wipe(value, std::strlen(value));
   ::unsetenv(name.c_str());
 }
 
@@ -67,7 +68,7 @@ int main(int argc, char** argv) {
   harden_process();
   std::vector<std::string> args(argv + 1, argv + argc);
   std::filesystem::path vault_file = "var/oemlink/vault.sealed";
-  v::KekSourceConfig kek;
+  oemlink::KekSourceConfig kek;
   v::KeydServerOptions server;
   size_t cache = v::InProcessVault::kDefaultCacheEntries;
   std::string level = "info";
@@ -91,16 +92,16 @@ int main(int argc, char** argv) {
     } else if (a == "--vault") {
       vault_file = value;
     } else if (a == "--kek-env") {
-      kek.kind = v::KekSourceConfig::Kind::env;
-      kek.env_name = value;
+      kek.kind = oemlink::KekSourceConfig::Kind::env;
+      kek.value = value;
       ++kek_flags;
     } else if (a == "--kek-file") {
-      kek.kind = v::KekSourceConfig::Kind::file;
-      kek.file = value;
+      kek.kind = oemlink::KekSourceConfig::Kind::file;
+      kek.value = value;
       ++kek_flags;
     } else if (a == "--kek-command") {
-      kek.kind = v::KekSourceConfig::Kind::command;
-      kek.command = value;
+      kek.kind = oemlink::KekSourceConfig::Kind::command;
+      kek.value = value;
       ++kek_flags;
     } else if (a == "--allow-uid") {
       uid_t uid = 0;
@@ -135,9 +136,9 @@ int main(int argc, char** argv) {
   spdlog::set_level(lvl);
 
   try {
-    v::LockedBuffer seed = [&] {
+    oemlink::LockedBuffer seed = [&] {
       const v::Kek k = v::load_kek(kek);
-      if (kek.kind == v::KekSourceConfig::Kind::env) scrub_env(kek.env_name);
+      if (kek.kind == oemlink::KekSourceConfig::Kind::env) scrub_env(kek.value);
       return v::unseal_vault(vault_file, k);
     }();
     v::InProcessVault vault(std::move(seed), cache);

@@ -13,7 +13,7 @@
 #include <cstring>
 #include <thread>
 
-#include "core/store/private_fs.hpp"
+#include "core/common/private_files.hpp"
 #include "core/vault/keyd_protocol.hpp"
 
 namespace oemlink::vault {
@@ -137,7 +137,7 @@ void KeydServer::Impl::bind() {
                      std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) + " bytes at most)");
   }
   try {
-    store::create_private_parent_dirs(path);
+    create_private_parent_dirs(path);
   } catch (const std::exception& e) {
     throw VaultError(std::string("keyd socket: ") + e.what());
   }

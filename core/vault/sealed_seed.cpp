@@ -1,7 +1,6 @@
 #include "core/vault/sealed_seed.hpp"
 
 #include <fcntl.h>
-#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,9 +12,10 @@
 #include <string_view>
 #include <vector>
 
-#include "core/store/aead.hpp"
-#include "core/store/private_fs.hpp"
-#include "core/vault/hex32.hpp"
+#include "core/common/aead.hpp"
+#include "core/common/hex.hpp"
+#include "core/common/private_files.hpp"
+#include "core/common/secure_wipe.hpp"
 #include "core/vault/key_vault.hpp"
 
 namespace oemlink::vault {
@@ -26,7 +26,7 @@ namespace fs = std::filesystem;
 constexpr std::string_view kMagic = "OEMLINK-VAULT\n";
 constexpr uint8_t kFormatVersion = 1;
 constexpr size_t kHeaderSize = kMagic.size() + 1;
-constexpr size_t kFileSize = kHeaderSize + store::aead::kOverhead + kSeedSize;
+constexpr size_t kFileSize = kHeaderSize + aead::kOverhead + kSeedSize;
 // Seed files are 64 hex digits and a line ending; anything much bigger is not one.
 constexpr size_t kMaxSeedFile = 128;
 
@@ -49,21 +49,10 @@ class Fd {
   Fd(const Fd&) = delete;
   Fd& operator=(const Fd&) = delete;
   int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
 
  private:
   int fd_;
 };
-
-void write_all(int fd, const uint8_t* p, size_t n, const fs::path& path) {
-  while (n > 0) {
-    const ssize_t w = ::write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) throw VaultError("cannot write " + path.string() + ": " + err(w < 0 ? errno : EIO));
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-}
 
 // Reads up to `limit` bytes into `out`; returns the number read (limit + 1 means "longer").
 size_t read_up_to(int fd, uint8_t* out, size_t limit, const fs::path& path) {
@@ -94,50 +83,25 @@ void write_vault(const fs::path& vault_file, std::span<const uint8_t> seed, cons
                  Overwrite overwrite) {
   if (seed.size() != kSeedSize) throw VaultError("a vault seed must be 32 bytes");
   if (overwrite == Overwrite::refuse) refuse_existing(vault_file);
-  try {
-    store::create_private_parent_dirs(vault_file);
-  } catch (const store::StoreError& e) {
-    throw VaultError(e.what());
-  }
-
   const std::string hdr = header();
   // aead::seal takes the plaintext as a string_view; it does not copy it.
-  std::vector<uint8_t> blob = store::aead::seal(
+  std::vector<uint8_t> blob = aead::seal(
       kek.get(), std::string_view(reinterpret_cast<const char*>(seed.data()), seed.size()), hdr);
   std::vector<uint8_t> content(hdr.begin(), hdr.end());
   content.insert(content.end(), blob.begin(), blob.end());
 
-  fs::path tmp = vault_file;
-  tmp += ".tmp." + std::to_string(::getpid());
-  ::unlink(tmp.c_str());
-  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (fd.get() < 0) throw VaultError("cannot create " + tmp.string() + ": " + err(errno));
+  bool written = false;
   try {
-    write_all(fd.get(), content.data(), content.size(), tmp);
-    if (::fsync(fd.get()) != 0)
-      throw VaultError("cannot fsync " + tmp.string() + ": " + err(errno));
-    if (::close(fd.release()) != 0) {
-      throw VaultError("cannot close " + tmp.string() + ": " + err(errno));
-    }
-    if (overwrite == Overwrite::allow) {
-      if (::rename(tmp.c_str(), vault_file.c_str()) != 0) {
-        throw VaultError("cannot rename " + tmp.string() + " to " + vault_file.string() + ": " +
-                         err(errno));
-      }
-    } else {
-      // link() fails with EEXIST instead of replacing, closing the race with a concurrent init.
-      if (::link(tmp.c_str(), vault_file.c_str()) != 0) {
-        const int e = errno;
-        if (e == EEXIST) refuse_existing(vault_file);
-        throw VaultError("cannot create " + vault_file.string() + ": " + err(e));
-      }
-      ::unlink(tmp.c_str());
-    }
-  } catch (...) {
-    ::unlink(tmp.c_str());
-    throw;
+    // IfExists::keep refuses atomically, closing the race with a concurrent `keys init`.
+    written = write_private_file(
+        vault_file, content, overwrite == Overwrite::allow ? IfExists::replace : IfExists::keep);
+  } catch (const FileError& e) {
+    throw VaultError(e.what());
   }
-  store::sync_parent_dir(vault_file);
+  if (!written) {
+    refuse_existing(vault_file);
+    throw VaultError("cannot create " + vault_file.string() + ": it appeared while being written");
+  }
 }
 
 void create_random_vault(const fs::path& vault_file, const Kek& kek, Overwrite overwrite) {
@@ -168,8 +132,8 @@ void import_vault(const fs::path& vault_file, const fs::path& seed_file, const K
   }
   LockedBuffer seed(kSeedSize);
   std::string why;
-  if (!parse_hex32(std::string_view(reinterpret_cast<const char*>(text.data()), n),
-                   std::span<uint8_t, kSeedSize>(seed.data(), kSeedSize), why)) {
+  if (!decode_hex_secret(std::string_view(reinterpret_cast<const char*>(text.data()), n),
+                         std::span<uint8_t, kSeedSize>(seed.data(), kSeedSize), why)) {
     throw VaultError("seed file " + seed_file.string() + " " + why);
   }
   write_vault(vault_file, seed.span(), kek, overwrite);
@@ -203,17 +167,17 @@ LockedBuffer unseal_vault(const fs::path& vault_file, const Kek& kek) {
                      " bytes (expected " + std::to_string(kFileSize) + "); the file is corrupted");
   }
   std::string plain;
-  const bool ok = store::aead::open(
+  const bool ok = aead::open(
       kek.get(), std::span<const uint8_t>(raw.data() + kHeaderSize, kFileSize - kHeaderSize), hdr,
       plain);
   if (!ok || plain.size() != kSeedSize) {
-    OPENSSL_cleanse(plain.data(), plain.size());
+    secure_wipe(plain);
     throw VaultError("cannot unseal " + vault_file.string() +
                      ": wrong key-encryption key or corrupted file");
   }
   LockedBuffer seed(kSeedSize);
   std::memcpy(seed.data(), plain.data(), kSeedSize);
-  OPENSSL_cleanse(plain.data(), plain.size());
+  secure_wipe(plain);
   return seed;
 }
 

@@ -3,7 +3,7 @@
 // Format (76 bytes):
 //   "OEMLINK-VAULT\n"  (14 bytes, magic; `file` and `head -1` say what it is)
 //   0x01               (format version)
-//   aead blob          (core/store/aead.hpp: 0x01 || nonce 12 || ciphertext 32 || tag 16)
+//   aead blob          (core/common/aead.hpp: 0x01 || nonce 12 || ciphertext 32 || tag 16)
 // The first 15 bytes (magic + version) are GCM associated data, so neither can be altered
 // without failing authentication.
 //
@@ -16,8 +16,8 @@
 #include <filesystem>
 #include <span>
 
+#include "core/common/locked_buffer.hpp"
 #include "core/vault/kek_source.hpp"
-#include "core/vault/locked_buffer.hpp"
 
 namespace oemlink::vault {
 

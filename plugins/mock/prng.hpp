@@ -1,6 +1,7 @@
 // Stateless hashing used as the mock's randomness: every random choice is a pure function of
 // (car seed, what is being decided), so a car needs no stored generator state and the same
 // seed and poll times always replay the same car.
+// Not core/common/splitmix64.hpp: a driver builds against sdk/ alone and may not include core/.
 #ifndef OEMLINK_MOCK_PRNG_HPP
 #define OEMLINK_MOCK_PRNG_HPP
 

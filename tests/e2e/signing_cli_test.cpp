@@ -114,7 +114,7 @@ TEST_F(SigningCliTest, EveryEventVerifiesTamperingIsCaughtAndTraceLogsHoldNoSecr
   for (uint32_t child = 0; child < 3; ++child) {
     auto key = oemlink::crypto::derive_hardened_child(seed, child);
     EXPECT_EQ(logs.find(hex(key)), std::string::npos) << "child key " << child << " logged";
-    oemlink::crypto::secure_wipe(key.data(), key.size());
+    oemlink::secure_wipe(key.data(), key.size());
   }
 
   // Flip one byte inside the first event's data: that event, and only it, fails.

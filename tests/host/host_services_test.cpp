@@ -81,7 +81,7 @@ class HostServicesTest : public ::testing::Test {
     timers = std::make_unique<DriverTimers>(io);
     secrets = std::make_unique<SecretAccess>([this] {
       if (secret_store_broken) throw std::runtime_error("secret store: disk I/O error");
-      store::DataKey key{};
+      DataKey key{};
       RAND_bytes(key.data(), static_cast<int>(key.size()));
       return std::make_unique<store::SecretStore>(dir / "secrets.db", key);
     });

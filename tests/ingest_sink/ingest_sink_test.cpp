@@ -1,5 +1,6 @@
 // End to end against the real oemlink-ingest-sink process: mutual TLS, DIS's validation rules,
 // the store, fault injection, /stats and clean shutdown.
+#include "core/common/json_member.hpp"
 #include "core/pipeline/event_verifier.hpp"
 #include "tests/ingest_sink/signed_event.hpp"
 #include "tests/ingest_sink/sink_client.hpp"
@@ -133,7 +134,7 @@ TEST_F(IngestSink, HeaderOver8KiBIsRejectedAndJustUnderIsAccepted) {
   auto sink = start();
   SinkClient c = client(*sink);
   const std::string base = signed_event(key_, {});
-  const std::string data = std::string(*pipeline::raw_member(base, "data"));
+  const std::string data = std::string(*raw_json_member(base, "data"));
   const size_t base_header = base.size() - data.size();
   // `,"pad":"…"` adds 10 bytes plus the padding.
   EventSpec fits, too_big;

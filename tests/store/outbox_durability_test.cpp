@@ -210,58 +210,5 @@ TEST(OutboxDurability, NoEventPlaintextOnDiskAndFilesArePrivate) {
   EXPECT_TRUE(file_contains(db, "ev-1"));  // ids are deliberately clear
 }
 
-TEST(SealedDataKey, CreatedPrivateAndReloaded) {
-  TempDir dir;
-  const fs::path p = dir.path() / "keys" / "outbox.key";
-  DataKey a = load_or_create_sealed_data_key(p, key_of(7));
-  struct stat st {};
-  ASSERT_EQ(stat(p.c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 0777, 0600u);
-  EXPECT_EQ(load_or_create_sealed_data_key(p, key_of(7)), a);
-  EXPECT_NE(a, DataKey{});
-  // The file holds the key only sealed.
-  std::string raw = testing::read_bytes(p);
-  EXPECT_EQ(raw.find(std::string(reinterpret_cast<const char*>(a.data()), a.size())),
-            std::string::npos);
-  for (const auto& e : fs::directory_iterator(p.parent_path())) {
-    EXPECT_EQ(e.path().filename(), "outbox.key") << "temporary file left behind";
-  }
-}
-
-TEST(SealedDataKey, APurposeIsBoundIntoTheSealing) {
-  TempDir dir;
-  const fs::path p = dir.path() / "secrets.key";
-  DataKey a = load_or_create_sealed_data_key(p, key_of(7), "secrets");
-  EXPECT_EQ(load_or_create_sealed_data_key(p, key_of(7), "secrets"), a);
-  // The outbox's key file cannot stand in for the secret store's, or the other way round.
-  EXPECT_THROW(load_or_create_sealed_data_key(p, key_of(7), "outbox"), StoreError);
-}
-
-TEST(SealedDataKey, WrongKekOrCorruptedFileSaysSo) {
-  TempDir dir;
-  const fs::path p = dir.path() / "outbox.key";
-  load_or_create_sealed_data_key(p, key_of(7));
-  const std::string expected =
-      "cannot unseal " + p.string() + ": wrong key-encryption key or corrupted file";
-  try {
-    load_or_create_sealed_data_key(p, key_of(8));
-    FAIL();
-  } catch (const StoreError& e) {
-    EXPECT_EQ(e.what(), expected);
-  }
-  std::string raw = testing::read_bytes(p);
-  raw[raw.size() / 2] ^= 1;
-  {
-    std::ofstream out(p, std::ios::binary | std::ios::trunc);
-    out << raw;
-  }
-  try {
-    load_or_create_sealed_data_key(p, key_of(7));
-    FAIL();
-  } catch (const StoreError& e) {
-    EXPECT_EQ(e.what(), expected);
-  }
-}
-
 }  // namespace
 }  // namespace oemlink::store

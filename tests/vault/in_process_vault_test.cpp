@@ -29,24 +29,11 @@ crypto::Hash32 hash_of(uint64_t n) {
   return crypto::keccak256("event " + std::to_string(n));
 }
 
-TEST(LockedBuffer, ZeroFilledMovableAndPageBacked) {
-  LockedBuffer a(100);
-  ASSERT_NE(a.data(), nullptr);
-  EXPECT_EQ(a.size(), 100u);
-  EXPECT_TRUE(std::all_of(a.data(), a.data() + 100, [](uint8_t b) { return b == 0; }));
-  EXPECT_EQ(reinterpret_cast<uintptr_t>(a.data()) % 4096, 0u);
-  a.data()[0] = 7;
-  LockedBuffer b(std::move(a));
-  EXPECT_EQ(a.data(), nullptr);
-  EXPECT_EQ(b.data()[0], 7);
-  static_assert(!std::is_copy_constructible_v<LockedBuffer>);
-}
-
 TEST(InProcessVault, DimoTestVectorsThroughImportAndUnseal) {
   test::TempDir dir;
   test::write_file(dir / "seed", test::kDimoSeedHex, 0600);
   test::ScopedEnv env("OEMLINK_TEST_KEK", test::kKekHex);
-  const Kek kek = load_kek({.kind = KekSourceConfig::Kind::env, .env_name = "OEMLINK_TEST_KEK"});
+  const Kek kek = load_kek({.kind = KekSourceConfig::Kind::env, .value = "OEMLINK_TEST_KEK"});
   import_vault(dir / "vault", dir / "seed", kek);
   for (size_t cache : {size_t{0}, size_t{4096}}) {
     InProcessVault vault(unseal_vault(dir / "vault", kek), cache);
@@ -156,14 +143,14 @@ TEST(InProcessVault, SignRateCloseToRawLibsecp256k1) {
     timed(raw, [&](int i) { (void)crypto::sign_hash(key, hashes[i]); });
     timed(derive, [&](int i) {
       crypto::PrivateKey k = crypto::derive_hardened_child(seed, static_cast<uint32_t>(i % 64));
-      crypto::secure_wipe(k.data(), k.size());
+      secure_wipe(k.data(), k.size());
     });
     timed(with_cache,
           [&](int i) { (void)cached.sign_hash(static_cast<uint32_t>(i % 64), hashes[i]); });
     timed(without_cache,
           [&](int i) { (void)uncached.sign_hash(static_cast<uint32_t>(i % 64), hashes[i]); });
   }
-  crypto::secure_wipe(key.data(), key.size());
+  secure_wipe(key.data(), key.size());
 
   constexpr int kN = kRounds * kPerRound;
   const double raw_rate = per_second(kN, raw);

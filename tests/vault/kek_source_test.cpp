@@ -31,7 +31,7 @@ bool is_test_kek(const Kek& k) {
 
 TEST(KekSource, FromEnvironmentVariable) {
   test::ScopedEnv env("OEMLINK_TEST_KEK", kKekHex);
-  const Kek k = load_kek({.kind = Kind::env, .env_name = "OEMLINK_TEST_KEK"});
+  const Kek k = load_kek({.kind = Kind::env, .value = "OEMLINK_TEST_KEK"});
   EXPECT_TRUE(is_test_kek(k));
 }
 
@@ -41,7 +41,7 @@ TEST(KekSource, DefaultVariableIsOemlinkKek) {
 }
 
 TEST(KekSource, BadEnvironmentValuesNameTheVariableNotTheValue) {
-  const KekSourceConfig src{.kind = Kind::env, .env_name = "OEMLINK_TEST_KEK"};
+  const KekSourceConfig src{.kind = Kind::env, .value = "OEMLINK_TEST_KEK"};
   {
     test::ScopedEnv env("OEMLINK_TEST_KEK", nullptr);
     EXPECT_THAT(error_of(src), HasSubstr("environment variable OEMLINK_TEST_KEK is not set"));
@@ -64,15 +64,15 @@ TEST(KekSource, BadEnvironmentValuesNameTheVariableNotTheValue) {
 TEST(KekSource, FromFileWithOrWithoutNewline) {
   test::TempDir dir;
   test::write_file(dir / "kek", std::string(kKekHex) + "\n", 0600);
-  EXPECT_TRUE(is_test_kek(load_kek({.kind = Kind::file, .file = dir / "kek"})));
+  EXPECT_TRUE(is_test_kek(load_kek({.kind = Kind::file, .value = (dir / "kek").string()})));
   test::write_file(dir / "kek2", kKekHex, 0400);
-  EXPECT_TRUE(is_test_kek(load_kek({.kind = Kind::file, .file = dir / "kek2"})));
+  EXPECT_TRUE(is_test_kek(load_kek({.kind = Kind::file, .value = (dir / "kek2").string()})));
 }
 
 TEST(KekSource, RefusesGroupOrWorldReadableFile) {
   test::TempDir dir;
   test::write_file(dir / "kek", kKekHex, 0644);
-  EXPECT_THAT(error_of({.kind = Kind::file, .file = dir / "kek"}),
+  EXPECT_THAT(error_of({.kind = Kind::file, .value = (dir / "kek").string()}),
               AllOf(HasSubstr((dir / "kek").string()), HasSubstr("mode 0644"),
                     HasSubstr("chmod 600"), Not(HasSubstr(kKekHex))));
 }
@@ -80,42 +80,45 @@ TEST(KekSource, RefusesGroupOrWorldReadableFile) {
 TEST(KekSource, RefusesMalformedFiles) {
   test::TempDir dir;
   test::write_file(dir / "short", std::string(kKekHex).substr(2), 0600);
-  EXPECT_THAT(error_of({.kind = Kind::file, .file = dir / "short"}),
+  EXPECT_THAT(error_of({.kind = Kind::file, .value = (dir / "short").string()}),
               AllOf(HasSubstr("KEK file " + (dir / "short").string()), HasSubstr("62 characters")));
   test::write_file(dir / "raw", std::string(32, '\x01'), 0600);
-  EXPECT_THAT(error_of({.kind = Kind::file, .file = dir / "raw"}), HasSubstr("32 characters"));
+  EXPECT_THAT(error_of({.kind = Kind::file, .value = (dir / "raw").string()}),
+              HasSubstr("32 characters"));
   test::write_file(dir / "long", std::string(1000, 'a'), 0600);
-  EXPECT_THAT(error_of({.kind = Kind::file, .file = dir / "long"}), HasSubstr("longer than"));
-  EXPECT_THAT(error_of({.kind = Kind::file, .file = dir.path()}),
+  EXPECT_THAT(error_of({.kind = Kind::file, .value = (dir / "long").string()}),
+              HasSubstr("longer than"));
+  EXPECT_THAT(error_of({.kind = Kind::file, .value = dir.path().string()}),
               HasSubstr("is not a regular file"));
-  EXPECT_THAT(error_of({.kind = Kind::file, .file = dir / "missing"}), HasSubstr("No such file"));
+  EXPECT_THAT(error_of({.kind = Kind::file, .value = (dir / "missing").string()}),
+              HasSubstr("No such file"));
 }
 
 TEST(KekSource, FromCommandOutput) {
-  const Kek k = load_kek({.kind = Kind::command, .command = std::string("echo ") + kKekHex});
+  const Kek k = load_kek({.kind = Kind::command, .value = std::string("echo ") + kKekHex});
   EXPECT_TRUE(is_test_kek(k));
 }
 
 TEST(KekSource, FailingCommandReportsExitStatusNotOutput) {
   const std::string cmd = std::string("echo ") + kKekHex + "; exit 3";
-  EXPECT_THAT(error_of({.kind = Kind::command, .command = cmd}),
+  EXPECT_THAT(error_of({.kind = Kind::command, .value = cmd}),
               AllOf(HasSubstr("KEK command 'echo …'"), HasSubstr("exited with status 3"),
                     Not(HasSubstr(kKekHex))));
 }
 
 TEST(KekSource, CommandWithBadOutput) {
   EXPECT_THAT(
-      error_of({.kind = Kind::command, .command = "echo secretvalue"}),
+      error_of({.kind = Kind::command, .value = "echo secretvalue"}),
       AllOf(HasSubstr("output must be exactly 64 hex characters"), Not(HasSubstr("secretvalue"))));
-  EXPECT_THAT(error_of({.kind = Kind::command, .command = "yes | head -c 100000"}),
+  EXPECT_THAT(error_of({.kind = Kind::command, .value = "yes | head -c 100000"}),
               HasSubstr("more than"));
-  EXPECT_THAT(error_of({.kind = Kind::command, .command = "   "}), HasSubstr("empty"));
+  EXPECT_THAT(error_of({.kind = Kind::command, .value = "   "}), HasSubstr("empty"));
 }
 
 TEST(KekSource, CommandTimeoutKillsIt) {
   const auto start = std::chrono::steady_clock::now();
   EXPECT_THAT(error_of({.kind = Kind::command,
-                        .command = "sleep 30",
+                        .value = "sleep 30",
                         .command_timeout = std::chrono::milliseconds(200)}),
               HasSubstr("did not finish within 200 ms"));
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));

@@ -33,7 +33,7 @@ class KeydTest : public ::testing::Test {
   void SetUp() override {
     test::write_file(dir_ / "seed", test::kDimoSeedHex, 0600);
     test::ScopedEnv env("OEMLINK_TEST_KEK", test::kKekHex);
-    const Kek kek = load_kek({.kind = KekSourceConfig::Kind::env, .env_name = "OEMLINK_TEST_KEK"});
+    const Kek kek = load_kek({.kind = KekSourceConfig::Kind::env, .value = "OEMLINK_TEST_KEK"});
     import_vault(vault_, dir_ / "seed", kek);
   }
 

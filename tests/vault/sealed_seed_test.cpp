@@ -20,7 +20,7 @@ using ::testing::Not;
 
 Kek kek_of(const char* hex) {
   test::ScopedEnv env("OEMLINK_TEST_KEK", hex);
-  return load_kek({.kind = KekSourceConfig::Kind::env, .env_name = "OEMLINK_TEST_KEK"});
+  return load_kek({.kind = KekSourceConfig::Kind::env, .value = "OEMLINK_TEST_KEK"});
 }
 
 std::string upper(std::string s) {

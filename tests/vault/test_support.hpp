@@ -10,7 +10,7 @@
 
 namespace oemlink::vault::test {
 
-// Public test seed from tesla-oracle's unit tests (docs: /work/shared/spec/dimo-wire.md §3).
+// Public test seed from DIMO's tesla-oracle unit tests, with the addresses of its children 0..2.
 inline constexpr const char* kDimoSeedHex =
     "cabaabd8c7c7d27347349e48fb11319bc6656cb6cc1bdc717e94dae8db7e6bc2";
 inline const std::vector<std::string> kDimoAddresses = {

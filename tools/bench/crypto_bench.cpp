@@ -62,7 +62,7 @@ void BM_DeriveHardenedChild(benchmark::State& state) {
   for (auto _ : state) {
     PrivateKey k = derive_hardened_child(seed, child++ & 0x7fffffff);
     benchmark::DoNotOptimize(k);
-    secure_wipe(k.data(), k.size());
+    oemlink::secure_wipe(k.data(), k.size());
   }
   state.SetItemsProcessed(state.iterations());
 }

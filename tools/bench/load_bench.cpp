@@ -17,6 +17,7 @@
 //       acknowledgement latency (p50/p99) at half of (2)'s rate.
 //
 // Drivers are found through the normal plugin search (<exe dir>/../plugins in a build tree).
+#include "core/common/locked_buffer.hpp"
 #include "core/config/config.hpp"
 #include "core/config/duration.hpp"
 #include "core/host/runtime.hpp"
@@ -25,7 +26,6 @@
 #include "core/loader/driver_library.hpp"
 #include "core/uplink/jsonl_file_sink.hpp"
 #include "core/vault/in_process_vault.hpp"
-#include "core/vault/locked_buffer.hpp"
 
 #include <openssl/rand.h>
 
@@ -106,7 +106,7 @@ config::Config make_config(const Args& a, const fs::path& data_dir, const SinkOv
   }
   cfg.vault.create_if_missing = true;
   cfg.vault.file = data_dir / "vault.sealed";
-  cfg.vault.kek = {config::KekSourceConfig::Kind::file, (data_dir / "kek.hex").string()};
+  cfg.vault.kek = {KekSourceConfig::Kind::file, (data_dir / "kek.hex").string()};
   config::SinkConfig s;
   s.name = "events";
   if (so.url.empty()) {
@@ -242,7 +242,7 @@ double baseline_polls_per_s(const Args& a, const fs::path& dir) {
   fc.keep_files = 2;
   uplink::JsonLinesFileSink sink("baseline", fc, metrics);
   // The same signing the runtime does: in-process vault, child key per connection.
-  vault::LockedBuffer seed(32);
+  LockedBuffer seed(32);
   RAND_bytes(seed.data(), 32);
   vault::InProcessVault vault(std::move(seed));
   host::VaultSigner signer(vault);

@@ -26,7 +26,7 @@
 namespace {
 
 namespace fs = std::filesystem;
-using oemlink::store::DataKey;
+using oemlink::DataKey;
 using oemlink::store::OutboxOptions;
 using oemlink::store::OutboxStore;
 using Clock = std::chrono::steady_clock;

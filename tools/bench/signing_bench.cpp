@@ -4,13 +4,13 @@
 // interleaved so machine noise hits both alike.
 //
 //   oemlink-bench-signing [--seconds S] [--rounds R] [--children N]
+#include "core/common/locked_buffer.hpp"
 #include "core/crypto/bip32.hpp"
 #include "core/crypto/keccak.hpp"
 #include "core/crypto/secp256k1_signer.hpp"
 #include "core/host/vault_wiring.hpp"
 #include "core/pipeline/event_builder.hpp"
 #include "core/vault/in_process_vault.hpp"
-#include "core/vault/locked_buffer.hpp"
 #include "tools/bench/mock_batch.hpp"
 
 #include <oemlink/driver.hpp>
@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--children"))
       children = static_cast<uint32_t>(std::stoul(argv[i + 1]));
   }
-  vault::LockedBuffer seed(32);
+  LockedBuffer seed(32);
   for (int i = 0; i < 32; ++i) seed.data()[i] = static_cast<uint8_t>(i * 7 + 1);
   std::vector<uint8_t> seed_copy(seed.data(), seed.data() + 32);
   vault::InProcessVault vault(std::move(seed));
@@ -90,7 +90,7 @@ int main(int argc, char** argv) {
   }
   std::printf("best: raw %.0f/s, envelope %.0f/s; mean ratio %.3f (target >= 0.90)\n", best_raw,
               best_env, sum_ratio / rounds);
-  crypto::secure_wipe(key.data(), key.size());
-  crypto::secure_wipe(seed_copy.data(), seed_copy.size());
+  secure_wipe(key.data(), key.size());
+  secure_wipe(seed_copy.data(), seed_copy.size());
   return 0;
 }

@@ -10,10 +10,8 @@ Fault FaultInjector::next() {
   double u, coin;
   {
     std::lock_guard lock(mutex_);
-    // Drawn by hand rather than with std::uniform_real_distribution, whose output is not
-    // specified across standard libraries; a seed should mean the same faults everywhere.
-    u = static_cast<double>(rng_() >> 11) * 0x1.0p-53;
-    coin = static_cast<double>(rng_() >> 11) * 0x1.0p-53;
+    u = rng_.next_unit();
+    coin = rng_.next_unit();
   }
   // The rates partition [0, 1): each request gets at most one fault.
   double edge = options_.drop_rate;

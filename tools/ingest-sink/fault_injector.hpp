@@ -6,7 +6,8 @@
 #include <chrono>
 #include <cstdint>
 #include <mutex>
-#include <random>
+
+#include "core/common/splitmix64.hpp"
 
 namespace oemlink::ingest_sink {
 
@@ -44,7 +45,7 @@ class FaultInjector {
   FaultOptions options_;
   std::chrono::steady_clock::time_point started_;
   std::mutex mutex_;
-  std::mt19937_64 rng_;
+  SplitMix64 rng_;
 };
 
 }  // namespace oemlink::ingest_sink

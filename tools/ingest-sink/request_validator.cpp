@@ -1,5 +1,6 @@
 #include "tools/ingest-sink/request_validator.hpp"
 
+#include "core/common/json_member.hpp"
 #include "core/pipeline/envelope_rules.hpp"
 #include "core/pipeline/event_verifier.hpp"
 
@@ -159,7 +160,7 @@ Verdict RequestValidator::check(std::string_view body, EventTime now) const {
 
   // Measured as oemlink measures it before sending (event minus the raw `data` text), so the
   // two sides agree on the boundary.
-  const std::optional<std::string_view> raw_data = pipeline::raw_member(body, "data");
+  const std::optional<std::string_view> raw_data = raw_json_member(body, "data");
   if (!raw_data) {
     v.reason = "cannot locate the data member";
     return v;

@@ -1,4 +1,4 @@
-#include "core/store/aead.hpp"
+#include "core/common/aead.hpp"
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
@@ -6,12 +6,14 @@
 #include <string>
 #include <vector>
 
-#include "tests/store/store_test_util.hpp"
-
-namespace oemlink::store {
+namespace oemlink {
 namespace {
 
-using testing::key_of;
+DataKey key_of(uint8_t seed) {
+  DataKey k{};
+  for (size_t i = 0; i < k.size(); ++i) k[i] = static_cast<uint8_t>(seed * 31 + i * 7 + 1);
+  return k;
+}
 
 TEST(Aead, RoundTripsValuesOfAnyShape) {
   const DataKey key = key_of(1);
@@ -96,4 +98,4 @@ TEST(Aead, TruncatedOrExtendedFails) {
 }
 
 }  // namespace
-}  // namespace oemlink::store
+}  // namespace oemlink

@@ -1,4 +1,5 @@
-// AES-256-GCM sealing of single values. Wire format (version 1):
+// AES-256-GCM sealing of single values (secrets, outbox records, data keys, the vault seed).
+// Wire format (version 1):
 //   version(1 byte) || nonce(12) || ciphertext(len(plaintext)) || tag(16)
 // The version byte is authenticated too (fed to GCM ahead of the caller's associated data), so it
 // cannot be flipped to steer a future reader onto another format.
@@ -11,9 +12,9 @@
 #include <string_view>
 #include <vector>
 
-#include "core/store/secret_store.hpp"
+#include "core/common/data_key.hpp"
 
-namespace oemlink::store::aead {
+namespace oemlink::aead {
 
 inline constexpr uint8_t kVersion = 1;
 inline constexpr size_t kNonceSize = 12;
@@ -21,7 +22,7 @@ inline constexpr size_t kTagSize = 16;
 inline constexpr size_t kOverhead = 1 + kNonceSize + kTagSize;
 
 // A fresh random nonce per call: keys live for years and values are few, so random 96-bit nonces
-// stay far below the birthday bound. Throws StoreError only when OpenSSL itself fails.
+// stay far below the birthday bound. Throws std::runtime_error only when OpenSSL itself fails.
 std::vector<uint8_t> seal(const DataKey& key, std::string_view plaintext, std::string_view aad);
 
 // Writes the plaintext into `plaintext` and returns true, or returns false (with `plaintext`
@@ -30,4 +31,4 @@ std::vector<uint8_t> seal(const DataKey& key, std::string_view plaintext, std::s
 [[nodiscard]] bool open(const DataKey& key, std::span<const uint8_t> sealed, std::string_view aad,
                         std::string& plaintext);
 
-}  // namespace oemlink::store::aead
+}  // namespace oemlink::aead

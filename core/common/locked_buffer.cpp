@@ -1,22 +1,36 @@
-#include "core/vault/locked_buffer.hpp"
+#include "core/common/locked_buffer.hpp"
 
-#include <openssl/crypto.h>
+#include <spdlog/spdlog.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <new>
+#include <stdexcept>
 #include <string>
 #include <utility>
 
-#include "core/vault/key_vault.hpp"
+#include "core/common/secure_wipe.hpp"
 
-namespace oemlink::vault {
+namespace oemlink {
 namespace {
 
 size_t page_size() {
   const long page = sysconf(_SC_PAGESIZE);
   return page > 0 ? static_cast<size_t>(page) : 4096;
+}
+
+// Once per process: every later buffer fails for the same reason, and a line per key would
+// flood the log of a host with thousands of cached child keys.
+void warn_mlock_failed_once(int err) {
+  static std::atomic<bool> warned{false};
+  if (warned.exchange(true)) return;
+  spdlog::warn(
+      "key memory: mlock failed ({}); keys may be swapped to disk. Raise the locked-memory "
+      "limit (ulimit -l, LimitMEMLOCK= in systemd) or grant CAP_IPC_LOCK",
+      std::strerror(err));
 }
 
 }  // namespace
@@ -26,8 +40,8 @@ LockedBuffer::LockedBuffer(size_t size) : size_(size) {
   mapped_ = ((size == 0 ? 1 : size) + page - 1) / page * page;
   void* p = mmap(nullptr, mapped_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) {
-    throw VaultError("cannot map " + std::to_string(mapped_) +
-                     " bytes for key memory: " + std::strerror(errno));
+    throw std::runtime_error("cannot map " + std::to_string(mapped_) +
+                             " bytes for key memory: " + std::strerror(errno));
   }
   data_ = static_cast<uint8_t*>(p);
   (void)madvise(p, mapped_, MADV_DONTDUMP);
@@ -37,6 +51,7 @@ LockedBuffer::LockedBuffer(size_t size) : size_(size) {
   (void)madvise(p, mapped_, MADV_WIPEONFORK);
 #endif
   locked_ = mlock(p, mapped_) == 0;
+  if (!locked_) warn_mlock_failed_once(errno);
 }
 
 LockedBuffer::~LockedBuffer() {
@@ -62,7 +77,7 @@ LockedBuffer& LockedBuffer::operator=(LockedBuffer&& other) noexcept {
 
 void LockedBuffer::release() noexcept {
   if (data_ == nullptr) return;
-  OPENSSL_cleanse(data_, mapped_);
+  secure_wipe(data_, mapped_);
   if (locked_) (void)munlock(data_, mapped_);
   (void)munmap(data_, mapped_);
   data_ = nullptr;
@@ -70,4 +85,6 @@ void LockedBuffer::release() noexcept {
   locked_ = false;
 }
 
-}  // namespace oemlink::vault
+LockedDataKey::LockedDataKey() : buf_(sizeof(DataKey)), key_(new (buf_.data()) DataKey{}) {}
+
+}  // namespace oemlink

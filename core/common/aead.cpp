@@ -1,14 +1,16 @@
-#include "core/store/aead.hpp"
+#include "core/common/aead.hpp"
 
-#include <openssl/crypto.h>
+#include "core/common/secure_wipe.hpp"
+
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
 #include <climits>
 #include <memory>
+#include <stdexcept>
 
-namespace oemlink::store::aead {
+namespace oemlink::aead {
 namespace {
 
 // EVP_CIPHER_CTX_free also cleanses the expanded key schedule.
@@ -19,7 +21,7 @@ using Ctx = std::unique_ptr<EVP_CIPHER_CTX, CtxFree>;
 
 Ctx new_ctx() {
   Ctx ctx(EVP_CIPHER_CTX_new());
-  if (!ctx) throw StoreError("aead: EVP_CIPHER_CTX_new failed");
+  if (!ctx) throw std::runtime_error("aead: EVP_CIPHER_CTX_new failed");
   return ctx;
 }
 
@@ -43,7 +45,7 @@ const uint8_t* bytes(std::string_view s) {
 
 std::vector<uint8_t> seal(const DataKey& key, std::string_view plaintext, std::string_view aad) {
   if (!fits_int(plaintext.size()) || !fits_int(aad.size())) {
-    throw StoreError("aead: value or associated data too large");
+    throw std::runtime_error("aead: value or associated data too large");
   }
   std::vector<uint8_t> out(kOverhead + plaintext.size());
   out[0] = kVersion;
@@ -51,7 +53,7 @@ std::vector<uint8_t> seal(const DataKey& key, std::string_view plaintext, std::s
   uint8_t* ct = nonce + kNonceSize;
   uint8_t* tag = ct + plaintext.size();
   if (RAND_bytes(nonce, static_cast<int>(kNonceSize)) != 1) {
-    throw StoreError("aead: RAND_bytes failed");
+    throw std::runtime_error("aead: RAND_bytes failed");
   }
 
   Ctx ctx = new_ctx();
@@ -65,13 +67,13 @@ std::vector<uint8_t> seal(const DataKey& key, std::string_view plaintext, std::s
       EVP_EncryptFinal_ex(ctx.get(), ct + len, &final_len) == 1 &&
       static_cast<size_t>(len + final_len) == plaintext.size() &&
       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, static_cast<int>(kTagSize), tag) == 1;
-  if (!ok) throw StoreError("aead: AES-256-GCM encryption failed");
+  if (!ok) throw std::runtime_error("aead: AES-256-GCM encryption failed");
   return out;
 }
 
 bool open(const DataKey& key, std::span<const uint8_t> sealed, std::string_view aad,
           std::string& plaintext) {
-  OPENSSL_cleanse(plaintext.data(), plaintext.size());
+  secure_wipe(plaintext);
   plaintext.clear();
   if (sealed.size() < kOverhead || sealed[0] != kVersion || !fits_int(sealed.size()) ||
       !fits_int(aad.size())) {
@@ -99,10 +101,10 @@ bool open(const DataKey& key, std::span<const uint8_t> sealed, std::string_view 
       EVP_DecryptFinal_ex(ctx.get(), pt + len, &final_len) == 1 &&
       static_cast<size_t>(len + final_len) == ct_len;
   if (!ok) {
-    OPENSSL_cleanse(plaintext.data(), plaintext.size());
+    secure_wipe(plaintext);
     plaintext.clear();
   }
   return ok;
 }
 
-}  // namespace oemlink::store::aead
+}  // namespace oemlink::aead
