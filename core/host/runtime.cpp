@@ -11,6 +11,7 @@
 #include "core/host/poll_dispatcher.hpp"
 #include "core/host/runtime_report.hpp"
 #include "core/host/secret_access.hpp"
+#include "core/host/status_writer.hpp"
 #include "core/net/http_client.hpp"
 
 #include <spdlog/spdlog.h>
@@ -350,19 +351,17 @@ void Runtime::log_stats() {
 
 void Runtime::write_status(bool running) {
   if (!dispatcher_ || !assembly_) return;
-  std::filesystem::path path = DataDir(cfg_.data_dir).status_json();
-  try {
-    write_status_file(path, status_snapshot({metrics_, *dispatcher_, *assembly_, conns_.size()},
-                                            running, clock_.wall_ms()));
-    if (status_write_failed_) spdlog::info("{} is written again", path.string());
-    status_write_failed_ = false;
-  } catch (const std::exception& e) {
-    // Counted every time, logged once per failure streak: a full disk shows in the sinks' own
-    // errors too, and `oemlink status` then reads the last snapshot that made it.
-    metrics_.counter("status_write_failures").add();
-    if (!status_write_failed_) spdlog::warn("cannot write the status file: {}", e.what());
-    status_write_failed_ = true;
-  }
+  if (!status_writer_)
+    status_writer_ =
+        std::make_unique<StatusWriter>(DataDir(cfg_.data_dir).status_json(), metrics_);
+  StatusSnapshot s = status_snapshot({metrics_, *dispatcher_, *assembly_, conns_.size()}, running,
+                                     clock_.wall_ms());
+  // The last snapshot, as the daemon stops, is written before run() returns; the periodic ones
+  // are written off the loop.
+  if (running)
+    status_writer_->submit(std::move(s));
+  else
+    status_writer_->write_now(s);
 }
 
 }  // namespace oemlink::host

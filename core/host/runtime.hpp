@@ -49,6 +49,7 @@ class DurabilityGate;
 class DriverTimers;
 class SecretAccess;
 class HostServices;
+class StatusWriter;
 
 struct RuntimeOptions {
   std::vector<std::filesystem::path> plugin_dirs;  // empty: loader::default_plugin_dirs()
@@ -127,6 +128,7 @@ class Runtime {
   std::unique_ptr<DriverTimers> timers_;
   std::unique_ptr<SecretAccess> secrets_;
   std::unique_ptr<HostServices> services_;
+  std::unique_ptr<StatusWriter> status_writer_;
 
   boost::asio::steady_timer stats_timer_;
   boost::asio::steady_timer status_timer_;
@@ -138,7 +140,6 @@ class Runtime {
   bool stopping_ = false;
   bool closed_ = false;  // transport, timers and drivers closed: new work is refused
   int signals_seen_ = 0;
-  bool status_write_failed_ = false;
   Counter& conns_open_failed_;
   Counter& conns_skipped_;
 };
