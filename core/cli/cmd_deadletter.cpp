@@ -2,6 +2,7 @@
 #include "core/cli/driver_check.hpp"
 #include "core/common/data_dir.hpp"
 #include "core/common/secure_wipe.hpp"
+#include "core/host/data_dir_lock.hpp"
 #include "core/host/data_keys.hpp"
 #include "core/host/status_snapshot.hpp"
 #include "core/store/outbox_store.hpp"
@@ -30,13 +31,14 @@ struct DeadLetterOptions {
 
 // retry/purge must not race the daemon. A status file that cannot be read does not say, so it
 // does not stop the command; it is shown, though.
-bool daemon_running(const std::filesystem::path& data_dir) {
+// The running daemon's pid by its status file, or 0.
+int64_t daemon_running(const std::filesystem::path& data_dir) {
   try {
     auto st = host::read_status_file(DataDir(data_dir).status_json());
-    return st && host::daemon_alive(*st);
+    return st && host::daemon_alive(*st) ? st->pid : 0;
   } catch (const host::StatusFileError& e) {
     std::fprintf(stderr, "oemlink deadletter: warning: %s\n", e.what());
-    return false;
+    return 0;
   }
 }
 
@@ -46,11 +48,17 @@ int deadletter(const DeadLetterOptions& o) {
   const std::optional<uint64_t>& seq = o.seq;
   try {
     config::Config cfg = load_config_or_default(o.config);
-    if (action != "list" && daemon_running(cfg.data_dir)) {
-      std::fprintf(stderr, "oemlink deadletter %s: oemlink is running on %s; stop it first\n",
-                   action.c_str(), cfg.data_dir.c_str());
+    if (int64_t pid = action != "list" ? daemon_running(cfg.data_dir) : 0) {
+      std::fprintf(stderr,
+                   "oemlink deadletter %s: data dir %s is in use by oemlink pid %lld; stop it "
+                   "first\n",
+                   action.c_str(), cfg.data_dir.c_str(), static_cast<long long>(pid));
       return kExitFailure;
     }
+    // The daemon holds the data dir's lock for as long as it runs; a change takes it too, so the
+    // two can never write the outbox at once. `list` only reads, and works beside the daemon.
+    std::optional<host::DataDirLock> lock;
+    if (action != "list") lock.emplace(DataDir(cfg.data_dir), "oemlink deadletter " + action);
     DataKey key = host::open_sealed_data_key(cfg, host::DataKeyPurpose::outbox);
     store::OutboxOptions options;
     options.path = DataDir(cfg.data_dir).outbox_db();
@@ -73,6 +81,9 @@ int deadletter(const DeadLetterOptions& o) {
       std::printf("%zu dead letters purged\n", outbox.purge_dead_letters(sink, seq));
     }
     return kExitOk;
+  } catch (const host::DataDirBusy& e) {
+    std::fprintf(stderr, "%s\n", e.what());  // names the command and the daemon's pid
+    return kExitFailure;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "oemlink deadletter %s: %s\n", action.c_str(), e.what());
     return kExitFailure;

@@ -22,16 +22,19 @@ void StatusWriter::submit(StatusSnapshot s) {
   {
     std::lock_guard lock(mu_);
     pending_ = std::move(s);
+    pending_seq_ = ++next_seq_;
   }
   cv_.notify_one();
 }
 
 void StatusWriter::write_now(const StatusSnapshot& s) {
+  uint64_t seq;
   {
     std::lock_guard lock(mu_);
     pending_.reset();  // older than this one
+    seq = ++next_seq_;
   }
-  write(s);
+  write(s, seq);
 }
 
 void StatusWriter::run() {
@@ -40,15 +43,18 @@ void StatusWriter::run() {
     cv_.wait(lock, [&] { return stopping_ || pending_; });
     if (stopping_) return;
     StatusSnapshot s = std::move(*pending_);
+    uint64_t seq = pending_seq_;
     pending_.reset();
     lock.unlock();
-    write(s);
+    write(s, seq);
     lock.lock();
   }
 }
 
-void StatusWriter::write(const StatusSnapshot& s) {
+void StatusWriter::write(const StatusSnapshot& s, uint64_t seq) {
   std::lock_guard lock(write_mu_);
+  if (seq < written_seq_) return;  // a newer one is on disk already
+  written_seq_ = seq;
   try {
     write_status_file(path_, s);
     if (failing_) spdlog::info("{} is written again", path_.string());

@@ -32,16 +32,19 @@ class StatusWriter {
 
  private:
   void run();
-  void write(const StatusSnapshot& s);
+  void write(const StatusSnapshot& s, uint64_t seq);
 
   std::filesystem::path path_;
   Counter& failures_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::optional<StatusSnapshot> pending_;
+  uint64_t pending_seq_ = 0;
+  uint64_t next_seq_ = 0;  // order of hand-over: an older snapshot never overwrites a newer one
   bool stopping_ = false;
   std::mutex write_mu_;  // one write at a time, whichever thread
   bool failing_ = false;
+  uint64_t written_seq_ = 0;
   std::thread thread_;
 };
 

@@ -194,11 +194,8 @@ std::chrono::milliseconds UplinkDispatcher::backoff(uint8_t failures) {
   int shift = std::min<int>(failures > 0 ? failures - 1 : 0, 20);
   int64_t base = opts_.min_backoff.count();
   int64_t d = std::min<int64_t>(opts_.max_backoff.count(), base << shift);
-  rng_ ^= rng_ << 13;
-  rng_ ^= rng_ >> 7;
-  rng_ ^= rng_ << 17;
   // Equal jitter: retries of many cars after an outage spread out instead of arriving together.
-  return std::chrono::milliseconds(d / 2 + static_cast<int64_t>(rng_ % (d / 2 + 1)));
+  return std::chrono::milliseconds(d / 2 + static_cast<int64_t>(rng_.next() % (d / 2 + 1)));
 }
 
 void UplinkDispatcher::queue_ack(uint64_t seq) {

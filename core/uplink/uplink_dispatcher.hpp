@@ -10,6 +10,8 @@
 // Threading: everything runs on the host loop thread except the acknowledgement writer.
 #pragma once
 
+#include "core/common/splitmix64.hpp"
+
 #include "core/common/metrics.hpp"
 #include "core/common/rate_limited_log.hpp"
 #include "core/store/outbox_store.hpp"
@@ -108,7 +110,7 @@ class UplinkDispatcher {
   bool pump_again_ = false;
   std::unordered_map<std::string, ConnQueue> conns_;
   std::deque<std::string> ready_;  // connections with work and nothing in flight
-  uint64_t rng_ = 0x9e3779b97f4a7c15ULL;
+  SplitMix64 rng_{0x9e3779b97f4a7c15ULL};  // back-off jitter
 
   // Acknowledgement writer: the loop hands seqs over; a thread makes them durable.
   std::mutex ack_mu_;

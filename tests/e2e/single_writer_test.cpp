@@ -45,5 +45,21 @@ TEST_F(SingleWriterTest, AKilledDaemonLeavesNoStaleLock) {
   EXPECT_EQ(again.rc, 0) << again.err;
 }
 
+TEST_F(SingleWriterTest, ChangesToTheOutboxWaitForTheDaemonWhileReadsWorkBesideIt) {
+  pid_t daemon = spawn({"run", "--duration", "30s"}, kExe, "daemon");
+  ASSERT_TRUE(wait_until_running()) << slurp(dir_ / "daemon.err");
+  Result list = run({"deadletter", "list"});
+  EXPECT_EQ(list.rc, 0) << list.err;
+  EXPECT_HAS(list.out, "0 dead letters");
+  Result purge = run({"deadletter", "purge"});
+  EXPECT_EQ(purge.rc, 1);
+  EXPECT_HAS(purge.err, "oemlink deadletter purge: data dir");
+  EXPECT_HAS(purge.err, "in use by oemlink pid " + std::to_string(daemon));
+  kill(daemon, SIGTERM);
+  EXPECT_EQ(wait_for(daemon, "daemon").rc, 0);
+  Result after = run({"deadletter", "purge"});
+  EXPECT_EQ(after.rc, 0) << after.err;
+}
+
 }  // namespace
 }  // namespace oemlink::testing
