@@ -46,7 +46,7 @@ Exit 1 if two connections share a key_child.)";
 // What the keys subcommands share; each declares the options it accepts.
 struct Options {
   // The default data dir's vault, as when no configuration places it elsewhere.
-  std::filesystem::path vault = DataDir("var/oemlink").vault_sealed();
+  std::filesystem::path vault = DataDir(DataDir::kDefaultRoot).vault_sealed();
   std::string kek_env, kek_file, kek_command;  // at most one; see kek_source()
   bool force = false;
   std::filesystem::path seed_file;

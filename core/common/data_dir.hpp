@@ -8,6 +8,9 @@ namespace oemlink {
 
 class DataDir {
  public:
+  // Where the data dir is when the configuration names none, relative to the working directory.
+  static constexpr const char* kDefaultRoot = "var/oemlink";
+
   DataDir() = default;
   explicit DataDir(std::filesystem::path root) : root_(std::move(root)) {}
 

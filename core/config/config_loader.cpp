@@ -63,7 +63,7 @@ class ConfigReader {
     Config config;
     config.source = diagnostics_.source();
     config.base_dir = reader_.base_dir();
-    config.data_dir = resolve_path(config.base_dir, "./var/oemlink");
+    config.data_dir = resolve_path(config.base_dir, DataDir::kDefaultRoot);
     bases_.config_dir = config.base_dir;
 
     Fields top = read_block(reader_, Field{"", &root, root.mark}, kTopLevelBlock, config, bases_);

@@ -44,13 +44,13 @@ DriverSet::~DriverSet() {
   }
 }
 
-void DriverSet::load_all(const DriverCheckReport& report, HostServices& services,
+void DriverSet::load_all(const DriverCheckReport& report, HostServices* services,
                          const CallTimer& timed) {
   if (!report.errors.empty()) throw StartupError(join_lines(report.errors));
   for (const DriverCheck& c : report.drivers) {
     const config::DriverConfig& dc = *c.cfg;
     auto di = std::make_unique<DriverInstance>();
-    di->services.store(&services);
+    di->services.store(services);
     di->index = static_cast<uint32_t>(drivers_.size());
     di->cfg = &dc;
     di->name = dc.name;

@@ -72,7 +72,7 @@ class DriverSet {
   // `services` behind its host table. A driver whose library does not load, or whose create fails, is skipped when
   // its entry says on_load_error: skip; otherwise this throws StartupError naming the driver,
   // the file and the driver's own message. Nothing is created when a check fails.
-  void load_all(const DriverCheckReport& report, HostServices& services,
+  void load_all(const DriverCheckReport& report, HostServices* services,
                 const CallTimer& timed = {});
 
   // Adds an instance of an already-loaded descriptor (tests, and drivers linked in statically).

@@ -142,7 +142,7 @@ void Runtime::start() {
       .timers = *timers_,
   });
 
-  drivers_.load_all(drivers, *services_, [this](DriverInstance& d, const char* call, int64_t ms) {
+  drivers_.load_all(drivers, services_.get(), [this](DriverInstance& d, const char* call, int64_t ms) {
     dispatcher_->note_call(d, call, kNoConn, ms);
   });
   for (size_t i = 0; i < drivers_.size(); ++i)
