@@ -8,7 +8,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -19,7 +18,6 @@
 #include "core/common/hex.hpp"
 #include "core/common/private_files.hpp"
 #include "core/common/process_hardening.hpp"
-#include "core/common/secure_wipe.hpp"
 #include "core/vault/key_vault.hpp"
 
 extern char** environ;
@@ -30,12 +28,13 @@ namespace {
 // 64 hex digits + line ending, with room to notice "too long" without reading forever.
 constexpr size_t kMaxKekText = 256;
 
-// Holds KEK text while it is parsed; wiped on every path out.
+// Holds KEK text while it is parsed: locked memory, wiped on every path out.
 struct SecretText {
-  std::array<char, kMaxKekText + 1> bytes{};
+  LockedBuffer bytes{kMaxKekText + 1};
   size_t size = 0;
-  ~SecretText() { secure_wipe(bytes); }
-  std::string_view view() const { return {bytes.data(), size}; }
+  std::string_view view() const {
+    return {reinterpret_cast<const char*>(bytes.data()), size};
+  }
 };
 
 void parse_into(Kek& kek, std::string_view text, const std::string& source_name) {
