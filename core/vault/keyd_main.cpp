@@ -48,6 +48,8 @@ bool parse_uint(const std::string& s, T& out) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Diagnostics on stderr, as the rest of oemlink does; stdout stays free for scripts.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("keyd"));
   oemlink::harden_process_for_secrets();
   v::take_env_keks_out_of_environment();
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -117,8 +119,6 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "oemlink-keyd: unknown --log-level %s\n", level.c_str());
     return 2;
   }
-  // Diagnostics on stderr, as the rest of oemlink does; stdout stays free for scripts.
-  spdlog::set_default_logger(spdlog::stderr_color_mt("keyd"));
   spdlog::set_level(lvl);
 
   try {
