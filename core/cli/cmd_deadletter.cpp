@@ -59,12 +59,11 @@ int deadletter(const DeadLetterOptions& o) {
     // two can never write the outbox at once. `list` only reads, and works beside the daemon.
     std::optional<host::DataDirLock> lock;
     if (action != "list") lock.emplace(DataDir(cfg.data_dir), "oemlink deadletter " + action);
-    DataKey key = host::open_sealed_data_key(cfg, host::DataKeyPurpose::outbox);
+    const LockedDataKey key = host::open_sealed_data_key(cfg, host::DataKeyPurpose::outbox);
     store::OutboxOptions options;
     options.path = DataDir(cfg.data_dir).outbox_db();
     for (const auto& s : cfg.sinks) options.sinks.push_back(s.name);
-    store::OutboxStore outbox(options, key, nullptr);
-    secure_wipe(key);
+    store::OutboxStore outbox(options, key.get(), nullptr);
     if (action == "list") {
       auto rows = outbox.dead_letters(sink);
       for (const auto& d : rows) {

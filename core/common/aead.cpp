@@ -71,39 +71,60 @@ std::vector<uint8_t> seal(const DataKey& key, std::string_view plaintext, std::s
   return out;
 }
 
-bool open(const DataKey& key, std::span<const uint8_t> sealed, std::string_view aad,
-          std::string& plaintext) {
-  secure_wipe(plaintext);
-  plaintext.clear();
-  if (sealed.size() < kOverhead || sealed[0] != kVersion || !fits_int(sealed.size()) ||
-      !fits_int(aad.size())) {
-    return false;
-  }
+namespace {
+
+// Authenticates and decrypts `sealed` (already checked for version and size) into pt, which has
+// room for sealed.size() - kOverhead bytes.
+bool decrypt_into(const DataKey& key, std::span<const uint8_t> sealed, std::string_view aad,
+                  uint8_t* pt) {
   const uint8_t* nonce = sealed.data() + 1;
   const uint8_t* ct = nonce + kNonceSize;
   const size_t ct_len = sealed.size() - kOverhead;
   // The ctrl takes a non-const pointer.
   uint8_t tag[kTagSize];
   std::copy_n(ct + ct_len, kTagSize, tag);
-
-  // Decrypt straight into the caller's string so no second plaintext copy is left behind.
-  plaintext.resize(ct_len);
-  auto* pt = reinterpret_cast<uint8_t*>(plaintext.data());
   Ctx ctx = new_ctx();
   int len = 0;
   int final_len = 0;
-  bool ok =
-      EVP_DecryptInit_ex2(ctx.get(), EVP_aes_256_gcm(), key.data(), nonce, nullptr) == 1 &&
-      add_aad(ctx.get(), false, sealed.data(), 1) &&
-      add_aad(ctx.get(), false, bytes(aad), aad.size()) &&
-      (ct_len == 0 || EVP_DecryptUpdate(ctx.get(), pt, &len, ct, static_cast<int>(ct_len)) == 1) &&
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(kTagSize), tag) == 1 &&
-      EVP_DecryptFinal_ex(ctx.get(), pt + len, &final_len) == 1 &&
-      static_cast<size_t>(len + final_len) == ct_len;
+  return EVP_DecryptInit_ex2(ctx.get(), EVP_aes_256_gcm(), key.data(), nonce, nullptr) == 1 &&
+         add_aad(ctx.get(), false, sealed.data(), 1) &&
+         add_aad(ctx.get(), false, bytes(aad), aad.size()) &&
+         (ct_len == 0 ||
+          EVP_DecryptUpdate(ctx.get(), pt, &len, ct, static_cast<int>(ct_len)) == 1) &&
+         EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(kTagSize), tag) ==
+             1 &&
+         EVP_DecryptFinal_ex(ctx.get(), pt + len, &final_len) == 1 &&
+         static_cast<size_t>(len + final_len) == ct_len;
+}
+
+bool well_formed(std::span<const uint8_t> sealed, std::string_view aad) {
+  return sealed.size() >= kOverhead && sealed[0] == kVersion && fits_int(sealed.size()) &&
+         fits_int(aad.size());
+}
+
+}  // namespace
+
+bool open(const DataKey& key, std::span<const uint8_t> sealed, std::string_view aad,
+          std::string& plaintext) {
+  secure_wipe(plaintext);
+  plaintext.clear();
+  if (!well_formed(sealed, aad)) return false;
+  // Decrypt straight into the caller's string so no second plaintext copy is left behind.
+  plaintext.resize(sealed.size() - kOverhead);
+  const bool ok = decrypt_into(key, sealed, aad, reinterpret_cast<uint8_t*>(plaintext.data()));
   if (!ok) {
     secure_wipe(plaintext);
     plaintext.clear();
   }
+  return ok;
+}
+
+bool open_exact(const DataKey& key, std::span<const uint8_t> sealed, std::string_view aad,
+                std::span<uint8_t> out) {
+  secure_wipe(out.data(), out.size());
+  if (!well_formed(sealed, aad) || sealed.size() - kOverhead != out.size()) return false;
+  const bool ok = decrypt_into(key, sealed, aad, out.data());
+  if (!ok) secure_wipe(out.data(), out.size());
   return ok;
 }
 

@@ -31,4 +31,10 @@ std::vector<uint8_t> seal(const DataKey& key, std::string_view plaintext, std::s
 [[nodiscard]] bool open(const DataKey& key, std::span<const uint8_t> sealed, std::string_view aad,
                         std::string& plaintext);
 
+// For keys: decrypts a plaintext of exactly out.size() bytes straight into `out` (locked memory,
+// say), so no other copy of it ever exists. False, with `out` wiped, on anything open() refuses
+// and on a plaintext of another size.
+[[nodiscard]] bool open_exact(const DataKey& key, std::span<const uint8_t> sealed,
+                              std::string_view aad, std::span<uint8_t> out);
+
 }  // namespace oemlink::aead

@@ -16,6 +16,13 @@ void append_hex(std::string& out, std::span<const uint8_t> bytes) {
   }
 }
 
+void write_hex(std::span<const uint8_t> bytes, std::span<uint8_t> out) noexcept {
+  for (size_t i = 0; i < bytes.size() && 2 * i + 1 < out.size(); ++i) {
+    out[2 * i] = static_cast<uint8_t>(kLowerHex[bytes[i] >> 4]);
+    out[2 * i + 1] = static_cast<uint8_t>(kLowerHex[bytes[i] & 0xf]);
+  }
+}
+
 std::string to_hex(std::span<const uint8_t> bytes) {
   std::string out;
   out.reserve(2 * bytes.size());

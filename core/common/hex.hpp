@@ -12,6 +12,9 @@ namespace oemlink {
 
 // Appends two lowercase hex digits per byte to `out`.
 void append_hex(std::string& out, std::span<const uint8_t> bytes);
+// Writes two lowercase hex digits per byte to `out`, which has room for 2 * bytes.size(): for
+// secrets, whose text must stay in memory the caller chose (locked) instead of a std::string.
+void write_hex(std::span<const uint8_t> bytes, std::span<uint8_t> out) noexcept;
 // The bytes as lowercase hex, without a prefix.
 [[nodiscard]] std::string to_hex(std::span<const uint8_t> bytes);
 

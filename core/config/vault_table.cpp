@@ -48,7 +48,8 @@ const Setting<KekSourceKeys> kKekRows[] = {
       .type = SettingType::string,
       .flags = kNotEmpty,
       .default_note = "`OEMLINK_KEK`",
-      .description = "an environment variable holding the key"},
+      .description = "an environment variable holding the key; read once, then removed from "
+                     "the process environment (and from `/proc/<pid>/environ`)"},
      &KekSourceKeys::env},
     // A key file is an input kept next to the config, like ${file:...} secrets.
     {{.key = "file",
@@ -78,7 +79,13 @@ const SettingBlock<VaultSettings> kVaultBlock{
 
 const SettingBlock<KekSourceKeys> kKekBlock{
     .path = "vault.kek",
-    .intro = "Give exactly one key: where the 64-hex-character key-encryption key comes from.",
+    .intro =
+        "Give exactly one key: where the 64-hex-character key-encryption key comes from. "
+        "`oemlink` reads it only after making itself undumpable, with a core-file limit of 0 (as "
+        "`oemlink-keyd` does), keeps it in locked memory, and never passes it to a child, an "
+        "argument or a log. A `command` runs as `/bin/sh -c COMMAND`, whose command line every "
+        "local user sees in `ps` while it runs: have the command read its credentials from a "
+        "file or the environment, never put them in the command line.",
     .rows = kKekRows,
 };
 

@@ -8,7 +8,7 @@
 
 namespace oemlink::host {
 
-DataKey open_sealed_data_key(const config::Config& cfg, DataKeyPurpose purpose) {
+LockedDataKey open_sealed_data_key(const config::Config& cfg, DataKeyPurpose purpose) {
   DataDir dir(cfg.data_dir);
   vault::Kek kek = vault::load_kek(vault_config_from(cfg).kek);
   if (purpose == DataKeyPurpose::secrets)

@@ -12,7 +12,7 @@ enum class DataKeyPurpose { outbox, secrets };
 
 // Loads the configured KEK, then unseals the purpose's key file (creating it on first use).
 // The purpose is bound into the sealing, so the two key files cannot be swapped. Throws
-// std::runtime_error naming the KEK source or the key file.
-[[nodiscard]] DataKey open_sealed_data_key(const config::Config& cfg, DataKeyPurpose purpose);
+// std::runtime_error naming the KEK source or the key file. The key is in locked memory.
+[[nodiscard]] LockedDataKey open_sealed_data_key(const config::Config& cfg, DataKeyPurpose purpose);
 
 }  // namespace oemlink::host

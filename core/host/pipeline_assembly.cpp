@@ -54,7 +54,7 @@ void PipelineAssembly::open_outbox_and_sinks(const config::Config& cfg,
                                              const uplink::SinkRegistry& sinks) {
   if (cfg.sinks.empty()) return;
   try {
-    DataKey key = open_sealed_data_key(cfg, DataKeyPurpose::outbox);
+    LockedDataKey key = open_sealed_data_key(cfg, DataKeyPurpose::outbox);
     store::OutboxOptions o;
     o.path = DataDir(cfg.data_dir).outbox_db();
     o.max_bytes = cfg.outbox.max_bytes;
@@ -64,10 +64,9 @@ void PipelineAssembly::open_outbox_and_sinks(const config::Config& cfg,
                         : store::FullPolicy::block;
     o.max_commit_delay = cfg.outbox.commit_delay;
     for (const auto& s : cfg.sinks) o.sinks.push_back(s.name);
-    outbox_ = std::make_unique<store::OutboxStore>(o, key, [this, &io](uint64_t seq) {
+    outbox_ = std::make_unique<store::OutboxStore>(o, key.get(), [this, &io](uint64_t seq) {
       boost::asio::post(io, [this, seq] { hooks_.durable(seq); });
     });
-    secure_wipe(key);
   } catch (const std::exception& e) {
     throw StartupError(std::string("outbox: ") + e.what());
   }

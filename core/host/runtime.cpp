@@ -124,10 +124,8 @@ void Runtime::start() {
   // Like the outbox, the secret store's data key is sealed under the deployment's KEK: a copied
   // data dir reveals no OAuth token without it.
   secrets_ = std::make_unique<SecretAccess>([this] {
-    DataKey key = open_sealed_data_key(cfg_, DataKeyPurpose::secrets);
-    auto s = std::make_unique<store::SecretStore>(DataDir(cfg_.data_dir).secrets_db(), key);
-    secure_wipe(key);
-    return s;
+    const LockedDataKey key = open_sealed_data_key(cfg_, DataKeyPurpose::secrets);
+    return std::make_unique<store::SecretStore>(DataDir(cfg_.data_dir).secrets_db(), key.get());
   });
   services_ = std::make_unique<HostServices>(ServiceParts{
       .io = io_,

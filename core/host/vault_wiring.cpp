@@ -1,8 +1,8 @@
 #include "core/host/vault_wiring.hpp"
 
 #include "core/common/hex.hpp"
+#include "core/common/locked_buffer.hpp"
 #include "core/common/private_files.hpp"
-#include "core/common/secure_wipe.hpp"
 #include "core/vault/sealed_seed.hpp"
 
 #include <openssl/rand.h>
@@ -26,25 +26,21 @@ vault::VaultConfig vault_config_from(const config::Config& cfg) {
 
 namespace {
 
-// A fresh 64-hex-character KEK in a new 0600 file (never replaces one).
+// A fresh 64-hex-character KEK in a new 0600 file (never replaces one). Key and text stay in
+// locked memory.
 void create_kek_file(const fs::path& path) {
-  DataKey key;
-  if (RAND_bytes(key.data(), static_cast<int>(key.size())) != 1)
+  LockedDataKey key;
+  if (RAND_bytes(key.get().data(), static_cast<int>(key.get().size())) != 1)
     throw vault::VaultError("cannot create KEK file " + path.string() + ": no randomness");
-  std::string text;
-  text.reserve(2 * key.size() + 1);
-  append_hex(text, key);
-  text.push_back('\n');
-  secure_wipe(key);
+  LockedBuffer text(2 * key.get().size() + 1);
+  write_hex(key.get(), text.span());
+  text.data()[text.size() - 1] = '\n';
   bool written = false;
   try {
-    written = write_private_file(path, {reinterpret_cast<const uint8_t*>(text.data()), text.size()},
-                                 IfExists::keep);
+    written = write_private_file(path, text.span(), IfExists::keep);
   } catch (const FileError& e) {
-    secure_wipe(text);
     throw vault::VaultError(std::string("cannot create KEK file: ") + e.what());
   }
-  secure_wipe(text);
   if (!written) throw vault::VaultError("cannot create KEK file " + path.string() + ": it exists");
 }
 

@@ -19,6 +19,7 @@
 // counted, and skipped for delivery: the process neither crash-loops on it nor drops it silently.
 #pragma once
 
+#include "core/common/locked_buffer.hpp"
 #include "core/store/secret_store.hpp"
 
 #include <chrono>
@@ -126,9 +127,11 @@ class OutboxStore {
 };
 
 // The outbox's data key: 32 random bytes sealed (AES-256-GCM) under the KEK in `path`, created
-// 0600 on first use. Throws StoreError naming the path; a wrong KEK says so.
+// 0600 on first use, returned in locked memory (it never passes through any other). Throws
+// StoreError naming the path; a wrong KEK says so.
 // `purpose` ("outbox", "secrets") is bound into the sealing, so key files cannot be swapped.
-DataKey load_or_create_sealed_data_key(const std::filesystem::path& path, const DataKey& kek,
-                                       std::string_view purpose = "outbox");
+LockedDataKey load_or_create_sealed_data_key(const std::filesystem::path& path,
+                                             const DataKey& kek,
+                                             std::string_view purpose = "outbox");
 
 }  // namespace oemlink::store

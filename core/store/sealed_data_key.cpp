@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/common/aead.hpp"
+#include "core/common/locked_buffer.hpp"
 #include "core/common/private_files.hpp"
 #include "core/common/secure_wipe.hpp"
 #include "core/store/outbox_store.hpp"
@@ -69,6 +70,7 @@ bool read_sealed(const fs::path& path, std::vector<uint8_t>& out) {
 // replacing it would make them unreadable.
 bool create_sealed(const fs::path& path, const DataKey& kek, DataKey& key,
                    std::string_view purpose) {
+  // `key` is locked memory of the caller's; a throw leaves it to the caller's destructor.
   if (RAND_bytes(key.data(), static_cast<int>(key.size())) != 1) {
     throw StoreError("cannot generate the " + std::string(purpose) + " data key for " +
                      path.string());
@@ -80,32 +82,27 @@ bool create_sealed(const fs::path& path, const DataKey& kek, DataKey& key,
   try {
     return write_private_file(path, sealed, IfExists::keep);
   } catch (const FileError& e) {
-    secure_wipe(key);
     throw StoreError(std::string("sealed data key: ") + e.what());
   }
 }
 
 }  // namespace
 
-DataKey load_or_create_sealed_data_key(const fs::path& path, const DataKey& kek,
-                                       std::string_view purpose) {
-  DataKey key{};
+LockedDataKey load_or_create_sealed_data_key(const fs::path& path, const DataKey& kek,
+                                             std::string_view purpose) {
+  LockedDataKey key;
   // Two attempts: another process may create the file between our read and our create.
   for (int attempt = 0; attempt < 2; ++attempt) {
     std::vector<uint8_t> sealed;
     if (read_sealed(path, sealed)) {
-      std::string plain;
-      if (!aead::open(kek, sealed, aad_for(purpose), plain) || plain.size() != key.size()) {
-        secure_wipe(plain);
+      if (!aead::open_exact(kek, sealed, aad_for(purpose), key.get())) {
         throw StoreError("cannot unseal " + path.string() +
                          ": wrong key-encryption key or corrupted file");
       }
-      std::memcpy(key.data(), plain.data(), key.size());
-      secure_wipe(plain);
       return key;
     }
-    if (create_sealed(path, kek, key, purpose)) return key;
-    secure_wipe(key);
+    if (create_sealed(path, kek, key.get(), purpose)) return key;
+    secure_wipe(key.get());
   }
   throw StoreError("sealed data key " + path.string() + " keeps appearing and disappearing");
 }

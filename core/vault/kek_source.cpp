@@ -8,14 +8,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
+#include <utility>
+#include <vector>
 
 #include "core/common/hex.hpp"
 #include "core/common/private_files.hpp"
-#include "core/common/secure_wipe.hpp"
+#include "core/common/process_hardening.hpp"
 #include "core/vault/key_vault.hpp"
 
 extern char** environ;
@@ -26,12 +28,13 @@ namespace {
 // 64 hex digits + line ending, with room to notice "too long" without reading forever.
 constexpr size_t kMaxKekText = 256;
 
-// Holds KEK text while it is parsed; wiped on every path out.
+// Holds KEK text while it is parsed: locked memory, wiped on every path out.
 struct SecretText {
-  std::array<char, kMaxKekText + 1> bytes{};
+  LockedBuffer bytes{kMaxKekText + 1};
   size_t size = 0;
-  ~SecretText() { secure_wipe(bytes); }
-  std::string_view view() const { return {bytes.data(), size}; }
+  std::string_view view() const {
+    return {reinterpret_cast<const char*>(bytes.data()), size};
+  }
 };
 
 void parse_into(Kek& kek, std::string_view text, const std::string& source_name) {
@@ -39,13 +42,45 @@ void parse_into(Kek& kek, std::string_view text, const std::string& source_name)
   if (!decode_hex_secret(text, kek.mutable_key(), why)) throw VaultError(source_name + " " + why);
 }
 
-Kek from_env(const KekSourceConfig& src) {
+Kek read_env(const KekSourceConfig& src) {
   const char* value = std::getenv(src.value.c_str());
   if (value == nullptr) {
     throw VaultError(describe(src) + " is not set (it must hold the 64-hex-character KEK)");
   }
   Kek kek;
   parse_into(kek, value, describe(src));
+  return kek;
+}
+
+// KEKs taken out of the environment, by variable name; see take_env_keks_out_of_environment.
+struct TakenEnvKeks {
+  std::mutex mu;
+  bool enabled = false;
+  std::vector<std::pair<std::string, LockedDataKey>> keys;
+};
+
+TakenEnvKeks& taken_env_keks() {
+  static TakenEnvKeks taken;
+  return taken;
+}
+
+Kek from_env(const KekSourceConfig& src) {
+  TakenEnvKeks& taken = taken_env_keks();
+  std::lock_guard lock(taken.mu);
+  if (!taken.enabled) return read_env(src);
+  for (const auto& [name, key] : taken.keys) {
+    if (name != src.value) continue;
+    Kek kek;
+    kek.mutable_key() = key.get();
+    return kek;
+  }
+  // Scrubbed on every way out, a malformed value too: it may be a KEK with a typo.
+  struct Scrub {
+    const std::string& name;
+    ~Scrub() { scrub_environment_variable(name); }
+  } scrub{src.value};
+  Kek kek = read_env(src);
+  taken.keys.emplace_back(src.value, LockedDataKey(kek.get()));
   return kek;
 }
 
@@ -215,6 +250,12 @@ std::string describe(const KekSourceConfig& source) {
     }
   }
   return "KEK source";
+}
+
+void take_env_keks_out_of_environment() {
+  TakenEnvKeks& taken = taken_env_keks();
+  std::lock_guard lock(taken.mu);
+  taken.enabled = true;
 }
 
 Kek load_kek(const KekSourceConfig& source) {

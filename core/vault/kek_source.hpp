@@ -30,6 +30,14 @@ class Kek {
 // Throws VaultError naming the source on any problem.
 [[nodiscard]] Kek load_kek(const KekSourceConfig& source);
 
+// For the executables that hold keys (oemlink, oemlink-keyd), once, before the first load_kek and
+// before other threads start: from then on an environment variable that holds a KEK is read once,
+// then scrubbed from the environment (scrub_environment_variable, core/common), so neither
+// /proc/<pid>/environ nor a child process sees it; later load_kek calls for the same variable in
+// this process get the KEK from locked memory. Without it (libraries, in-process tests) the
+// environment is left alone.
+void take_env_keks_out_of_environment();
+
 // "environment variable OEMLINK_KEK", "KEK file /etc/oemlink/kek", "KEK command 'kms-unwrap'":
 // how messages name a source. For commands only the first word is shown, because the rest may
 // carry credentials.

@@ -2,19 +2,16 @@
 // requests over a Unix socket, so the host (and its third-party drivers) never map the seed.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 
 #include <charconv>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <string>
 #include <vector>
 
 #include "core/common/kek_source_config.hpp"
-#include "core/common/secure_wipe.hpp"
+#include "core/common/process_hardening.hpp"
 #include "core/vault/in_process_vault.hpp"
+#include "core/vault/kek_source.hpp"
 #include "core/vault/keyd_server.hpp"
 #include "core/vault/sealed_seed.hpp"
 
@@ -48,25 +45,16 @@ bool parse_uint(const std::string& s, T& out) {
   return ec == std::errc() && p == s.data() + s.size();
 }
 
-// Core dumps and ptrace by other processes of the same uid would expose the seed.
-void harden_process() {
-  (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-  rlimit no_core{0, 0};
-  (void)setrlimit(RLIMIT_CORE, &no_core);
-}
-
-// The variable's text lives in the initial environment block, which /proc/<pid>/environ shows
-// for the life of the process; once loaded, the KEK has no business staying there.
-void scrub_env(const std::string& name) {
-  if (char* value = std::getenv(name.c_str())) oemlink::secure_wipe(value, std::strlen(value));
-  ::unsetenv(name.c_str());
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  harden_process();
+  // Diagnostics on stderr, as the rest of oemlink does; stdout stays free for scripts.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("keyd"));
+  oemlink::harden_process_for_secrets();
+  v::take_env_keks_out_of_environment();
   std::vector<std::string> args(argv + 1, argv + argc);
+  // The copy above is what we parse; the original is what `ps` shows everyone.
+  oemlink::scrub_argument_values(argc, argv, "--kek-command");
   std::filesystem::path vault_file = "var/oemlink/vault.sealed";
   oemlink::KekSourceConfig kek;
   v::KeydServerOptions server;
@@ -131,14 +119,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "oemlink-keyd: unknown --log-level %s\n", level.c_str());
     return 2;
   }
-  // Diagnostics on stderr, as the rest of oemlink does; stdout stays free for scripts.
-  spdlog::set_default_logger(spdlog::stderr_color_mt("keyd"));
   spdlog::set_level(lvl);
 
   try {
     oemlink::LockedBuffer seed = [&] {
       const v::Kek k = v::load_kek(kek);
-      if (kek.kind == oemlink::KekSourceConfig::Kind::env) scrub_env(kek.value);
       return v::unseal_vault(vault_file, k);
     }();
     v::InProcessVault vault(std::move(seed), cache);

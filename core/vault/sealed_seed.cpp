@@ -166,18 +166,13 @@ LockedBuffer unseal_vault(const fs::path& vault_file, const Kek& kek) {
     throw VaultError("cannot unseal " + vault_file.string() + ": wrong size " + std::to_string(n) +
                      " bytes (expected " + std::to_string(kFileSize) + "); the file is corrupted");
   }
-  std::string plain;
-  const bool ok = aead::open(
-      kek.get(), std::span<const uint8_t>(raw.data() + kHeaderSize, kFileSize - kHeaderSize), hdr,
-      plain);
-  if (!ok || plain.size() != kSeedSize) {
-    secure_wipe(plain);
+  LockedBuffer seed(kSeedSize);
+  if (!aead::open_exact(kek.get(),
+                        std::span<const uint8_t>(raw.data() + kHeaderSize, kFileSize - kHeaderSize),
+                        hdr, seed.span())) {
     throw VaultError("cannot unseal " + vault_file.string() +
                      ": wrong key-encryption key or corrupted file");
   }
-  LockedBuffer seed(kSeedSize);
-  std::memcpy(seed.data(), plain.data(), kSeedSize);
-  secure_wipe(plain);
   return seed;
 }
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,26 @@ TEST(Aead, RoundTripsValuesOfAnyShape) {
     ASSERT_TRUE(aead::open(key, sealed, std::string_view("car-1\0refresh", 13), out));
     EXPECT_EQ(out, plain);
   }
+}
+
+TEST(Aead, OpenExactDecryptsIntoTheCallersMemoryOnlyAtTheRightSize) {
+  const DataKey key = key_of(3);
+  const DataKey secret = key_of(4);
+  const std::vector<uint8_t> sealed = aead::seal(
+      key, std::string_view(reinterpret_cast<const char*>(secret.data()), secret.size()), "ad");
+  DataKey out{};
+  ASSERT_TRUE(aead::open_exact(key, sealed, "ad", out));
+  EXPECT_EQ(out, secret);
+
+  std::array<uint8_t, 31> short_out{};
+  short_out.fill(0xaa);
+  EXPECT_FALSE(aead::open_exact(key, sealed, "ad", short_out));
+  EXPECT_EQ(short_out, (std::array<uint8_t, 31>{}));
+  out.fill(0xaa);
+  EXPECT_FALSE(aead::open_exact(key, sealed, "other ad", out));
+  EXPECT_EQ(out, DataKey{});
+  EXPECT_FALSE(aead::open_exact(key_of(5), sealed, "ad", out));
+  EXPECT_EQ(out, DataKey{});
 }
 
 TEST(Aead, FormatIsVersionNonceCiphertextTag) {

@@ -10,6 +10,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <sstream>
 #include <string>
@@ -45,7 +46,8 @@ class CliTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   // Starts `exe args...` in dir_, stdout/stderr to `<name>.out`/`<name>.err` ("stdout" and
-  // "stderr" without a name); `env_` entries are set in the child.
+  // "stderr" without a name); `env_` entries are set in the child, then `in_child_` (limits,
+  // capabilities) runs there just before exec.
   pid_t spawn(const std::vector<std::string>& args, const fs::path& exe = kExe,
               const std::string& name = "") {
     std::string out_file = name.empty() ? "stdout" : name + ".out";
@@ -58,6 +60,7 @@ class CliTest : public ::testing::Test {
       int err = open((dir_ / err_file).c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
       dup2(out, 1);
       dup2(err, 2);
+      if (in_child_) in_child_();
       std::vector<std::string> copy = args;
       std::string path = exe.string();
       std::vector<char*> argv;
@@ -92,6 +95,7 @@ class CliTest : public ::testing::Test {
 
   fs::path dir_;
   std::map<std::string, std::string> env_;
+  std::function<void()> in_child_;
 };
 
 #define EXPECT_HAS(hay, needle) EXPECT_NE((hay).find(needle), std::string::npos) << (hay)

@@ -35,11 +35,11 @@ std::string error_of(const fs::path& p, const DataKey& kek) {
 TEST(SealedDataKey, CreatedPrivateAndReloaded) {
   TempDir dir;
   const fs::path p = dir.path() / "keys" / "outbox.key";
-  DataKey a = load_or_create_sealed_data_key(p, key_of(7));
+  const DataKey a = load_or_create_sealed_data_key(p, key_of(7)).get();
   struct stat st {};
   ASSERT_EQ(stat(p.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
-  EXPECT_EQ(load_or_create_sealed_data_key(p, key_of(7)), a);
+  EXPECT_EQ(load_or_create_sealed_data_key(p, key_of(7)).get(), a);
   EXPECT_NE(a, DataKey{});
   // The file holds the key only sealed.
   std::string raw = testing::read_bytes(p);
@@ -53,8 +53,8 @@ TEST(SealedDataKey, CreatedPrivateAndReloaded) {
 TEST(SealedDataKey, APurposeIsBoundIntoTheSealing) {
   TempDir dir;
   const fs::path p = dir.path() / "secrets.key";
-  DataKey a = load_or_create_sealed_data_key(p, key_of(7), "secrets");
-  EXPECT_EQ(load_or_create_sealed_data_key(p, key_of(7), "secrets"), a);
+  const DataKey a = load_or_create_sealed_data_key(p, key_of(7), "secrets").get();
+  EXPECT_EQ(load_or_create_sealed_data_key(p, key_of(7), "secrets").get(), a);
   // The outbox's key file cannot stand in for the secret store's, or the other way round.
   EXPECT_THROW(load_or_create_sealed_data_key(p, key_of(7), "outbox"), StoreError);
 }
@@ -88,10 +88,10 @@ TEST(SealedDataKey, WrongKekOrCorruptedFileSaysSo) {
 TEST(SealedDataKey, ParentsArePrivateAndEachFileHasItsOwnKey) {
   TempDir dir;
   const fs::path p = dir.path() / "a" / "b" / "outbox.key";
-  const DataKey a = load_or_create_sealed_data_key(p, key_of(7));
+  const DataKey a = load_or_create_sealed_data_key(p, key_of(7)).get();
   EXPECT_EQ(mode_of(dir.path() / "a"), 0700u);
   EXPECT_EQ(mode_of(dir.path() / "a" / "b"), 0700u);
-  EXPECT_NE(load_or_create_sealed_data_key(dir.path() / "other.key", key_of(7)), a);
+  EXPECT_NE(load_or_create_sealed_data_key(dir.path() / "other.key", key_of(7)).get(), a);
 }
 
 TEST(SealedDataKey, PrivateEvenUnderAPermissiveUmask) {

@@ -2,6 +2,10 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
 
 #include "core/vault/key_vault.hpp"
 #include "tests/vault/test_support.hpp"
@@ -33,6 +37,33 @@ TEST(KekSource, FromEnvironmentVariable) {
   test::ScopedEnv env("OEMLINK_TEST_KEK", kKekHex);
   const Kek k = load_kek({.kind = Kind::env, .value = "OEMLINK_TEST_KEK"});
   EXPECT_TRUE(is_test_kek(k));
+}
+
+// In a child: the switch is for the whole process, and the other tests read their variables
+// again and again.
+TEST(KekSource, TakenOutOfTheEnvironmentOnFirstReadThenKeptInMemory) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    setenv("OEMLINK_TEST_TAKEN_KEK", kKekHex, 1);
+    take_env_keks_out_of_environment();
+    const KekSourceConfig src{.kind = Kind::env, .value = "OEMLINK_TEST_TAKEN_KEK"};
+    if (!is_test_kek(load_kek(src))) _exit(1);
+    if (std::getenv("OEMLINK_TEST_TAKEN_KEK") != nullptr) _exit(2);
+    if (!is_test_kek(load_kek(src))) _exit(3);
+    // Another variable is still read from the environment, and is then gone too.
+    setenv("OEMLINK_TEST_OTHER_KEK", "zz", 1);
+    try {
+      (void)load_kek({.kind = Kind::env, .value = "OEMLINK_TEST_OTHER_KEK"});
+      _exit(4);
+    } catch (const VaultError&) {
+    }
+    _exit(std::getenv("OEMLINK_TEST_OTHER_KEK") == nullptr ? 0 : 5);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0)
+      << "1/3: wrong KEK; 2: variable still set; 4: bad value accepted; 5: bad value kept";
 }
 
 TEST(KekSource, DefaultVariableIsOemlinkKek) {

@@ -96,6 +96,25 @@ TEST_F(KeydTest, KekFromFileAndViaTheFactory) {
   EXPECT_EQ(crypto::to_checksum_address(vault->address(2)), test::kDimoAddresses[2]);
 }
 
+// What `ps` and /proc show of a running keyd: neither the KEK of its environment nor the
+// credentials of its --kek-command line.
+TEST_F(KeydTest, NeitherTheEnvKekNorTheKekCommandLineStaysVisible) {
+  {
+    auto keyd = start_keyd();
+    ASSERT_TRUE(keyd->running()) << test::read_file(keyd->log_file());
+    const std::string env = test::read_file("/proc/" + std::to_string(keyd->pid()) + "/environ");
+    EXPECT_THAT(env, AllOf(Not(HasSubstr(test::kKekHex)), Not(HasSubstr("OEMLINK_KEK="))));
+  }
+  test::write_file(dir_ / "kek", test::kKekHex, 0600);
+  auto keyd = start_keyd(
+      {"--kek-command", "cat '" + (dir_ / "kek").string() + "' # token=s3cr3t-api-token"},
+      test::kOtherKekHex);
+  ASSERT_TRUE(keyd->running()) << test::read_file(keyd->log_file());
+  const std::string cmdline =
+      test::read_file("/proc/" + std::to_string(keyd->pid()) + "/cmdline");
+  EXPECT_THAT(cmdline, AllOf(HasSubstr("--kek-command"), Not(HasSubstr("s3cr3t"))));
+}
+
 TEST_F(KeydTest, WrongKekExitsWithAClearMessage) {
   auto keyd = start_keyd({}, test::kOtherKekHex);
   EXPECT_FALSE(keyd->running());

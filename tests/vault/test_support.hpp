@@ -61,6 +61,7 @@ class KeydProcess {
               const std::filesystem::path& socket);
   ~KeydProcess();
   bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
   // Sends SIGTERM and returns the exit status as waitpid reports it.
   int terminate();
   const std::string& log_file() const { return log_; }
