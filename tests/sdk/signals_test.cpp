@@ -9,10 +9,18 @@
 namespace oemlink::test {
 namespace {
 
-// Usable at compile time, so a driver can static_assert its mapping.
-static_assert(signals::find("speed") != nullptr);
-static_assert(signals::find("speed")->unit == "km/h");
-static_assert(signals::find("warpFactor") == nullptr);
+// Usable at compile time, so a driver can static_assert its mapping (in every build, sanitizers
+// included: by index, since GCC does not fold pointer comparisons under -fsanitize=undefined).
+static_assert(signals::known("speed"));
+static_assert(signals::all[signals::index_of("speed")].unit == "km/h");
+static_assert(!signals::known("warpFactor"));
+
+TEST(SdkSignals, FindReturnsTheConstantOrNothing) {
+  ASSERT_NE(signals::find("speed"), nullptr);
+  EXPECT_EQ(signals::find("speed"), &signals::all[signals::index_of("speed")]);
+  EXPECT_EQ(signals::find("warpFactor"), nullptr);
+  EXPECT_EQ(signals::index_of("warpFactor"), signals::count);
+}
 
 TEST(SdkSignals, ConstantsCarryNameUnitAndKind) {
   EXPECT_EQ(signals::speed.name, "speed");

@@ -2499,9 +2499,13 @@ inline constexpr Signal all[] = {
     widthIncludingMirrors,
 };
 
-// The signal called `name`, or nullptr when DIMO has none by that name.
-constexpr const Signal* find(std::string_view name) {
-  std::size_t lo = 0, hi = sizeof all / sizeof all[0];
+constexpr std::size_t count = sizeof all / sizeof all[0];
+
+// The index of the signal called `name` in `all`, or `count` when DIMO has none by that
+// name. An index, not a pointer, so that static_assert can use it in every build (GCC does
+// not fold pointer comparisons under -fsanitize=undefined).
+constexpr std::size_t index_of(std::string_view name) {
+  std::size_t lo = 0, hi = count;
   while (lo < hi) {
     const std::size_t mid = lo + (hi - lo) / 2;
     if (all[mid].name < name) {
@@ -2510,7 +2514,15 @@ constexpr const Signal* find(std::string_view name) {
       hi = mid;
     }
   }
-  return lo < sizeof all / sizeof all[0] && all[lo].name == name ? &all[lo] : nullptr;
+  return lo < count && all[lo].name == name ? lo : count;
+}
+
+constexpr bool known(std::string_view name) { return index_of(name) != count; }
+
+// The signal called `name`, or nullptr when DIMO has none by that name.
+constexpr const Signal* find(std::string_view name) {
+  const std::size_t i = index_of(name);
+  return i == count ? nullptr : &all[i];
 }
 
 }  // namespace oemlink::signals
