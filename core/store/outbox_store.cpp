@@ -118,6 +118,7 @@ struct OutboxStore::Impl {
   uint64_t queued_bytes = 0;
   uint64_t last_seq = 0;  // last assigned
   uint64_t durable_seq = 0;
+  uint64_t flush_through = 0;  // a flush() waits for everything up to here
   uint64_t records = 0;  // undelivered: stored, being committed, or queued
   uint64_t bytes = 0;
   uint64_t appended = 0;
@@ -145,7 +146,10 @@ void OutboxStore::Impl::run_writer() {
       // The group-commit window opens with the oldest queued append: appends that queued while
       // the previous commit was syncing are already late and go at once.
       const auto deadline = queue.front().queued_at + opt.max_commit_delay;
-      work_cv.wait_until(lock, deadline, [&] { return stopping || queue.size() >= opt.max_batch; });
+      // A flush() or the destructor is waiting: no reason to wait out the window.
+      work_cv.wait_until(lock, deadline, [&] {
+        return stopping || queue.size() >= opt.max_batch || queue.front().seq <= flush_through;
+      });
     }
     const size_t n = std::min(queue.size(), opt.max_batch);
     batch.clear();
@@ -480,6 +484,8 @@ std::optional<uint64_t> OutboxStore::append(std::string_view event_id,
 void OutboxStore::flush() {
   std::unique_lock lock(impl_->mu);
   const uint64_t target = impl_->last_seq;
+  impl_->flush_through = std::max(impl_->flush_through, target);
+  impl_->work_cv.notify_all();
   impl_->durable_cv.wait(lock, [&] { return impl_->durable_seq >= target; });
 }
 
