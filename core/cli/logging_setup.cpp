@@ -1,6 +1,9 @@
 #include "core/cli/logging_setup.hpp"
 
+#include "core/common/private_files.hpp"
 #include "core/pipeline/json_writer.hpp"
+
+#include <sys/stat.h>
 
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/basic_file_sink.h>
@@ -32,7 +35,14 @@ void setup_logging(const config::LoggingConfig& cfg) {
     logger = spdlog::stderr_color_mt("oemlink");
   } else {
     try {
+      // The log names cars and connections: created 0600 in 0700 directories before spdlog
+      // opens it (spdlog would create both under the umask), and an older, wider file is
+      // narrowed.
+      create_private_file(cfg.file);
+      ::chmod(cfg.file.c_str(), 0600);
       logger = spdlog::basic_logger_mt("oemlink", cfg.file);
+    } catch (const FileError& e) {
+      throw std::runtime_error(std::string("logging.file: ") + e.what());
     } catch (const spdlog::spdlog_ex& e) {
       throw std::runtime_error("logging.file " + cfg.file + ": " + e.what());
     }

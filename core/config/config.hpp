@@ -129,8 +129,11 @@ struct MqttSinkConfig {
   // {connection} = connection id, {vehicle_token} = the subject DID's token id.
   std::string topic = "oemlink/{connection}";
   Duration keepalive{30'000};
-  std::string ca_file, client_cert, client_key;  // TLS when ca_file is set
+  std::string ca_file, client_cert, client_key;  // TLS when tls or ca_file is set
+  bool tls = false;               // TLS against the system CA store unless ca_file is given
+  bool allow_plain_mqtt = false;  // a password without TLS is refused unless this is set
   uint32_t max_in_flight = 256;
+  bool uses_tls() const { return tls || !ca_file.empty(); }
   bool operator==(const MqttSinkConfig&) const = default;
 };
 

@@ -225,6 +225,7 @@ class ConfigReader {
       check_https_sink(fields, sink.https, http);
     } else {
       read_rows(reader_, fields, kMqttSinkBlock.rows, sink.mqtt, bases_);
+      check_mqtt_sink(fields, sink.mqtt);
       if (sink.mqtt.client_id.empty()) sink.mqtt.client_id = "oemlink-" + sink.name;
     }
     return sink;
@@ -240,6 +241,17 @@ class ConfigReader {
     if (https.url.starts_with("http://") && !http.allow_plain_http)
       reader_.error(*fields.find("url"),
                     "plain http:// needs http.allow_plain_http: true (tests, local mocks)");
+  }
+
+  void check_mqtt_sink(const Fields& fields, const MqttSinkConfig& mqtt) {
+    // A password sent in clear is readable by anyone on the path to the broker.
+    if (!mqtt.password.empty() && !mqtt.uses_tls() && !mqtt.allow_plain_mqtt)
+      reader_.error(*fields.find("password"),
+                    "a password without TLS needs tls: true (or ca_file), or allow_plain_mqtt: "
+                    "true for a local broker");
+    if ((!mqtt.client_cert.empty() || !mqtt.client_key.empty()) && !mqtt.uses_tls())
+      reader_.error(*fields.find(mqtt.client_cert.empty() ? "client_key" : "client_cert"),
+                    "a client certificate needs TLS: tls: true or ca_file");
   }
 
   Diagnostics diagnostics_;
@@ -270,7 +282,7 @@ Config load_config_file(const std::filesystem::path& path) {
   if (!text) {
     throw ConfigError(
         {Diagnostic{Position{path.string(), 0, 0}, "",
-                    "cannot read the configuration file: " + std::string(std::strerror(error))}});
+                    "cannot read the configuration file: " + read_error_text(error)}});
   }
   fs::path base_dir = path.parent_path();
   return load_config_text(*text, path.string(), base_dir.empty() ? fs::path(".") : base_dir);

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 
 namespace oemlink::config {
@@ -18,6 +19,10 @@ std::optional<std::string> read_text_file(const std::filesystem::path& path, int
   char buffer[4096];
   size_t count = 0;
   while ((count = std::fread(buffer, 1, sizeof buffer, file.get())) > 0) {
+    if (content.size() + count > kMaxTextFileBytes) {
+      error = EFBIG;
+      return std::nullopt;
+    }
     content.append(buffer, count);
   }
   if (std::ferror(file.get())) {
@@ -25,6 +30,11 @@ std::optional<std::string> read_text_file(const std::filesystem::path& path, int
     return std::nullopt;
   }
   return content;
+}
+
+std::string read_error_text(int error) {
+  if (error == EFBIG) return "larger than " + std::to_string(kMaxTextFileBytes >> 20) + " MiB";
+  return std::strerror(error);
 }
 
 }  // namespace oemlink::config

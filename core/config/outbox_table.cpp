@@ -32,7 +32,9 @@ const Setting<OutboxConfig> kRows[] = {
     {{.key = "commit_delay",
       .type = SettingType::duration,
       .default_value = "0ms",
-      .description = "extra wait for more events before a group commit"},
+      .description = "extra wait for more events before a group commit",
+      // Longer waits only delay every event (and, before flush woke the writer, shutdown).
+      .range = {0, 1000, "must be at most 1s", "≤ 1s"}},
      &OutboxConfig::commit_delay},
 };
 

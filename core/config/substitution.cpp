@@ -31,7 +31,7 @@ Parsed<std::string> read_file(const std::filesystem::path& path, std::string_vie
   std::optional<std::string> content = read_text_file(path, error);
   if (!content) {
     return failure("cannot read file \"" + path.string() + "\" for \"" + std::string(placeholder) +
-                   "\": " + std::strerror(error));
+                   "\": " + read_error_text(error));
   }
   // Secrets are usually written with `echo`, which appends a newline nobody means.
   if (content->ends_with('\n')) content->pop_back();

@@ -9,10 +9,30 @@
 #include <cstring>
 #include <filesystem>
 
+#include <spdlog/spdlog.h>
+
+#include "core/common/private_files.hpp"
+
 namespace oemlink::host {
 namespace {
 
 namespace fs = std::filesystem;
+
+// A data dir created by an older oemlink (or by hand) may be open to others; the daemon that owns
+// it makes it private. Files inside were always created 0600 except the file sink's, which
+// re-tightens its own files when it opens them.
+void keep_private(const fs::path& root) {
+  struct stat st {};
+  if (::stat(root.c_str(), &st) != 0 || (st.st_mode & 077) == 0 || st.st_uid != ::geteuid())
+    return;
+  if (::chmod(root.c_str(), 0700) == 0) {
+    spdlog::warn("data dir {} was {}, readable by other users; made it 0700", root.string(),
+                 mode_string(st.st_mode));
+  } else {
+    spdlog::warn("data dir {} is {}, readable by other users, and cannot be made 0700: {}",
+                 root.string(), mode_string(st.st_mode), std::strerror(errno));
+  }
+}
 
 pid_t read_pid(int fd) {
   char buf[32] = {};
@@ -22,14 +42,12 @@ pid_t read_pid(int fd) {
 }
 
 int open_lock_file(const DataDir& dir) {
-  std::error_code ec;
-  if (!fs::exists(dir.root(), ec)) {
-    fs::create_directories(dir.root(), ec);
-    if (ec)
-      throw std::runtime_error("cannot create data dir " + dir.root().string() + ": " +
-                               ec.message());
-    ::chmod(dir.root().c_str(), 0700);
+  try {
+    create_private_parent_dirs(dir.lock_file());  // the data dir and its missing parents, 0700
+  } catch (const FileError& e) {
+    throw std::runtime_error(std::string("cannot create data dir: ") + e.what());
   }
+  keep_private(dir.root());
   int fd = ::open(dir.lock_file().c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0)
     throw std::runtime_error("cannot open lock file " + dir.lock_file().string() + ": " +

@@ -160,25 +160,30 @@ oemlink_status HostServices::http(DriverInstance& d, oemlink_conn* conn,
   return OEMLINK_OK;
 }
 
-std::string HostServices::secret_owner(const DriverInstance& d, oemlink_conn* conn) {
+std::string HostServices::secret_owner(const DriverInstance& d, oemlink_conn* conn,
+                                       std::string& legacy) {
   if (!conn) return SecretAccess::driver_owner(d.name);
   uint32_t c = own_connection(d, conn, "secret access");
-  return c == kNoConn ? std::string() : SecretAccess::connection_owner(parts_.conns[c].id);
+  if (c == kNoConn) return {};
+  legacy = SecretAccess::legacy_connection_owner(parts_.conns[c].id);
+  return SecretAccess::connection_owner(d.name, parts_.conns[c].id);
 }
 
 oemlink_status HostServices::secret_get(DriverInstance& d, oemlink_conn* conn,
                                         std::string_view key, char* buf, size_t cap,
                                         size_t* size) {
   if (size) *size = 0;
-  std::string owner = secret_owner(d, conn);
+  std::string legacy;
+  std::string owner = secret_owner(d, conn, legacy);
   if (owner.empty()) return OEMLINK_ERROR;
-  return parts_.secrets.get(owner, key, buf, cap, size);
+  return parts_.secrets.get(owner, key, buf, cap, size, legacy);
 }
 
 oemlink_status HostServices::secret_put(DriverInstance& d, oemlink_conn* conn,
                                         const oemlink_str* keys, const oemlink_str* values,
                                         size_t count) {
-  std::string owner = secret_owner(d, conn);
+  std::string legacy;
+  std::string owner = secret_owner(d, conn, legacy);
   if (owner.empty()) return OEMLINK_ERROR;
   if (count && (!keys || !values)) {
     failed(d, "secret_put", "keys or values missing");
@@ -187,7 +192,7 @@ oemlink_status HostServices::secret_put(DriverInstance& d, oemlink_conn* conn,
   std::vector<std::pair<std::string_view, std::string_view>> kv;
   kv.reserve(count);
   for (size_t i = 0; i < count; ++i) kv.emplace_back(view(keys[i]), view(values[i]));
-  parts_.secrets.put(owner, kv);
+  parts_.secrets.put(owner, kv, legacy);
   return OEMLINK_OK;
 }
 

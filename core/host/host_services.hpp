@@ -80,7 +80,8 @@ class HostServices {
   // returns kNoConn.
   uint32_t own_connection(const DriverInstance& d, oemlink_conn* conn, const char* service);
   // The secret namespace of `conn` (or of the driver when conn is NULL); empty when refused.
-  std::string secret_owner(const DriverInstance& d, oemlink_conn* conn);
+  // `legacy` is set to the connection's pre-upgrade namespace, to migrate from.
+  std::string secret_owner(const DriverInstance& d, oemlink_conn* conn, std::string& legacy);
 
   ServiceParts parts_;
   std::thread::id loop_thread_ = std::this_thread::get_id();

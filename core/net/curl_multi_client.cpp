@@ -256,6 +256,8 @@ struct CurlMultiClient::Impl : std::enable_shared_from_this<Impl> {
     OEMLINK_SET(CURLOPT_TCP_KEEPALIVE, 1L);
     OEMLINK_SET(CURLOPT_SSL_VERIFYPEER, options.verify_tls ? 1L : 0L);
     OEMLINK_SET(CURLOPT_SSL_VERIFYHOST, options.verify_tls ? 2L : 0L);
+    // A floor, not a pin: TLS 1.0 and 1.1 are refused, 1.3 is used where the server has it.
+    OEMLINK_SET(CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2);
     if (!options.ca_file.empty()) OEMLINK_SET(CURLOPT_CAINFO, options.ca_file.c_str());
     if (!req.identity.cert_file.empty()) {
       OEMLINK_SET(CURLOPT_SSLCERT, req.identity.cert_file.c_str());

@@ -89,6 +89,7 @@ struct OutboxStore::Impl {
 
   void run_writer();
   void commit(std::vector<Pending>& batch);
+  bool already_stored(const Pending& p, const std::vector<uint8_t>& sealed);
   Removed evict_oldest();
   void log_drops(bool force);
 
@@ -117,6 +118,7 @@ struct OutboxStore::Impl {
   uint64_t queued_bytes = 0;
   uint64_t last_seq = 0;  // last assigned
   uint64_t durable_seq = 0;
+  uint64_t flush_through = 0;  // a flush() waits for everything up to here
   uint64_t records = 0;  // undelivered: stored, being committed, or queued
   uint64_t bytes = 0;
   uint64_t appended = 0;
@@ -144,7 +146,10 @@ void OutboxStore::Impl::run_writer() {
       // The group-commit window opens with the oldest queued append: appends that queued while
       // the previous commit was syncing are already late and go at once.
       const auto deadline = queue.front().queued_at + opt.max_commit_delay;
-      work_cv.wait_until(lock, deadline, [&] { return stopping || queue.size() >= opt.max_batch; });
+      // A flush() or the destructor is waiting: no reason to wait out the window.
+      work_cv.wait_until(lock, deadline, [&] {
+        return stopping || queue.size() >= opt.max_batch || queue.front().seq <= flush_through;
+      });
     }
     const size_t n = std::min(queue.size(), opt.max_batch);
     batch.clear();
@@ -165,6 +170,7 @@ void OutboxStore::Impl::commit(std::vector<Pending>& batch) {
   std::vector<std::vector<uint8_t>> sealed;
   uint64_t failures = 0;
   Clock::time_point last_failure_log{};
+  std::string last_reason;
   for (auto backoff = 50ms;; backoff = std::min<std::chrono::milliseconds>(backoff * 2, 2s)) {
     try {
       if (sealed.empty()) {
@@ -178,15 +184,15 @@ void OutboxStore::Impl::commit(std::vector<Pending>& batch) {
         std::lock_guard db_lock(db_mu);
         Transaction tx(db);
         {
-          // A retry after a COMMIT that reported failure but did persist must not fail on its
-          // own rows forever; seqs are never reused, so an existing row is this one.
-          Stmt ins(db, failures == 0
-                           ? "INSERT INTO records(seq, event_id, connection_id, appended_ms, size, "
-                             "payload) VALUES(?1, ?2, ?3, ?4, ?5, ?6)"
-                           : "INSERT OR IGNORE INTO records(seq, event_id, connection_id, "
-                             "appended_ms, size, payload) VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+          Stmt ins(db,
+                   "INSERT INTO records(seq, event_id, connection_id, appended_ms, size, payload) "
+                   "VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
           for (size_t i = 0; i < batch.size(); ++i) {
             const Pending& p = batch[i];
+            // A retry after a COMMIT that reported failure but did persist finds its own rows
+            // (same event id, same sealed bytes: they are sealed once per batch). Anything else
+            // at that seq is another writer's event, and counting it as ours would lose ours.
+            if (failures > 0 && already_stored(p, sealed[i])) continue;
             ins.bind(1, static_cast<int64_t>(p.seq));
             ins.bind(2, p.event_id);
             ins.bind(3, p.connection_id);
@@ -233,10 +239,12 @@ void OutboxStore::Impl::commit(std::vector<Pending>& batch) {
       // durable, so their sources still hold the data even if we never succeed.
       ++failures;
       const auto now = Clock::now();
-      if (failures == 1 || now - last_failure_log >= kLogInterval) {
+      // A new reason is logged at once: a retry that meets another writer's row must be seen.
+      if (failures == 1 || now - last_failure_log >= kLogInterval || last_reason != e.what()) {
         spdlog::error("outbox {}: cannot commit {} records (attempt {}): {}", opt.path.string(),
                       batch.size(), failures, e.what());
         last_failure_log = now;
+        last_reason = e.what();
       }
       bool stop;
       {
@@ -253,6 +261,21 @@ void OutboxStore::Impl::commit(std::vector<Pending>& batch) {
       std::this_thread::sleep_for(backoff);
     }
   }
+}
+
+// Within the writer's transaction on a retry: true when `p` is stored at its seq exactly as this
+// batch sealed it; throws when a different event holds that seq.
+bool OutboxStore::Impl::already_stored(const Pending& p, const std::vector<uint8_t>& sealed) {
+  Stmt sel(db, "SELECT event_id, payload FROM records WHERE seq = ?1");
+  sel.bind(1, static_cast<int64_t>(p.seq));
+  if (!sel.step()) return false;
+  const std::string stored_id = sel.text(0);
+  const auto stored = sel.blob(1);
+  if (stored_id == p.event_id && std::ranges::equal(stored, sealed)) return true;
+  const char* what = stored_id == p.event_id ? "' with other sealed bytes" : "'";
+  outbox::fail(db, "seq " + std::to_string(p.seq) + " already holds event '" + stored_id + what +
+                       ", not this batch's event '" + p.event_id +
+                       "' (another writer on this outbox?); the batch is not stored");
 }
 
 // drop_oldest: inside the writer's transaction, deletes the oldest stored records until the
@@ -461,6 +484,8 @@ std::optional<uint64_t> OutboxStore::append(std::string_view event_id,
 void OutboxStore::flush() {
   std::unique_lock lock(impl_->mu);
   const uint64_t target = impl_->last_seq;
+  impl_->flush_through = std::max(impl_->flush_through, target);
+  impl_->work_cv.notify_all();
   impl_->durable_cv.wait(lock, [&] { return impl_->durable_seq >= target; });
 }
 

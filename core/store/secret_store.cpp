@@ -10,6 +10,7 @@
 #include "core/common/aead.hpp"
 #include "core/common/locked_buffer.hpp"
 #include "core/common/private_files.hpp"
+#include "core/common/secure_wipe.hpp"
 #include "core/store/sqlite_db.hpp"
 
 namespace oemlink::store {
@@ -192,6 +193,54 @@ void SecretStore::erase_connection(std::string_view connection) {
   Stmt del(db, "DELETE FROM secrets WHERE connection = ?1");
   del.bind(1, connection);
   del.step();
+}
+
+size_t SecretStore::adopt(std::string_view from, std::string_view to) {
+  std::lock_guard lock(impl_->mu);
+  Db& db = impl_->db;
+  check_name(db, "connection id", from);
+  check_name(db, "connection id", to);
+  Transaction tx(db);
+  {
+    Stmt any(db, "SELECT 1 FROM secrets WHERE connection = ?1 LIMIT 1");
+    any.bind(1, to);
+    if (any.step()) return 0;  // newer secrets win; `from` stays for the operator to inspect
+  }
+  std::vector<std::pair<std::string, std::string>> moved;
+  {
+    Stmt sel(db, "SELECT key, value FROM secrets WHERE connection = ?1");
+    sel.bind(1, from);
+    while (sel.step()) {
+      std::string key = sel.text(0);
+      std::string value;
+      if (!aead::open(impl_->key.get(), sel.blob(1), associated_data(from, key), value)) {
+        db.fail_plain("the stored value of connection '" + std::string(from) + "' key '" + key +
+                      "' failed authentication; not moved to '" + std::string(to) + "'");
+      }
+      moved.emplace_back(std::move(key), std::move(value));
+    }
+  }
+  if (moved.empty()) return 0;
+  const int64_t now = now_ms();
+  {
+    Stmt ins(db,
+             "INSERT INTO secrets(connection, key, value, updated_ms) VALUES(?1, ?2, ?3, ?4)");
+    for (auto& [key, value] : moved) {
+      std::vector<uint8_t> sealed = aead::seal(impl_->key.get(), value, associated_data(to, key));
+      secure_wipe(value);
+      ins.bind(1, to);
+      ins.bind(2, key);
+      ins.bind(3, sealed);
+      ins.bind(4, now);
+      ins.step();
+      ins.reset();
+    }
+  }
+  Stmt del(db, "DELETE FROM secrets WHERE connection = ?1");
+  del.bind(1, from);
+  del.step();
+  tx.commit();
+  return moved.size();
 }
 
 }  // namespace oemlink::store

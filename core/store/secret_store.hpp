@@ -48,6 +48,11 @@ class SecretStore {
   // [any-thread] Removes every secret of a connection (unlinking a car).
   void erase_connection(std::string_view connection);
 
+  // [any-thread] Moves every secret of `from` to `to` (re-sealed: the owner is bound into each
+  // value), in one transaction, unless `to` already holds secrets. Returns how many moved.
+  // Throws StoreError when a value of `from` fails authentication.
+  size_t adopt(std::string_view from, std::string_view to);
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

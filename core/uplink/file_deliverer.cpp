@@ -6,8 +6,9 @@
 namespace oemlink::uplink {
 
 FileDeliverer::FileDeliverer(std::string name, const config::FileSinkConfig& cfg,
-                             boost::asio::io_context& io, MetricsRegistry& metrics)
-    : name_(std::move(name)), cfg_(cfg), io_(io), file_(name_, cfg, metrics) {}
+                             boost::asio::io_context& io, MetricsRegistry& metrics,
+                             SyncFunction sync)
+    : name_(std::move(name)), cfg_(cfg), io_(io), file_(name_, cfg, metrics, std::move(sync)) {}
 
 FileDeliverer::~FileDeliverer() {
   shutdown();
@@ -26,7 +27,7 @@ void FileDeliverer::deliver(const store::OutboxRecord& record, DeliveryDone done
     done({DeliveryResult::Kind::retry, "cannot write " + cfg_.path.string(), {}});
     return;
   }
-  written_.push_back(std::move(done));
+  written_.push_back({std::move(done), file_.sync_failures()});
   // Start the sync after the dispatcher has handed over everything it has ready this turn.
   if (!syncing_ && !sync_posted_) {
     sync_posted_ = true;
@@ -42,7 +43,7 @@ void FileDeliverer::deliver(const store::OutboxRecord& record, DeliveryDone done
 void FileDeliverer::start_sync() {
   if (syncing_ || written_.empty() || stopped_) return;
   int fd = file_.flush_and_dup();
-  std::vector<DeliveryDone> batch;
+  std::vector<Written> batch;
   batch.swap(written_);
   if (fd < 0) {
     finish_sync(false, std::move(batch));
@@ -50,24 +51,26 @@ void FileDeliverer::start_sync() {
   }
   syncing_ = true;
   std::weak_ptr<bool> alive = alive_;
-  boost::asio::post(syncer_, [this, alive, fd, batch = std::move(batch)]() mutable {
-    bool ok = fdatasync(fd) == 0;
+  boost::asio::post(syncer_, [this, alive, fd, sync = file_.sync_function(),
+                               batch = std::move(batch)]() mutable {
+    bool ok = sync(fd, false) == 0;
     ::close(fd);
     boost::asio::post(io_, [this, alive, ok, batch = std::move(batch)]() mutable {
       if (alive.expired()) return;
       syncing_ = false;
+      if (!ok) file_.count_sync_failure();
       finish_sync(ok, std::move(batch));
       start_sync();
     });
   });
 }
 
-void FileDeliverer::finish_sync(bool ok, std::vector<DeliveryDone> batch) {
-  for (auto& done : batch) {
-    if (ok)
-      done({DeliveryResult::Kind::delivered, {}, {}});
+void FileDeliverer::finish_sync(bool ok, std::vector<Written> batch) {
+  for (auto& w : batch) {
+    if (ok && w.sync_failures == file_.sync_failures())
+      w.done({DeliveryResult::Kind::delivered, {}, {}});
     else
-      done({DeliveryResult::Kind::retry, "cannot sync " + cfg_.path.string(), {}});
+      w.done({DeliveryResult::Kind::retry, "cannot sync " + cfg_.path.string(), {}});
   }
 }
 
@@ -76,7 +79,7 @@ void FileDeliverer::shutdown() {
   stopped_ = true;
   syncer_.join();  // a sync in flight completes; its confirmation is dropped with the loop's queue
   // What was written is synced and confirmed now rather than written twice after a restart.
-  std::vector<DeliveryDone> batch;
+  std::vector<Written> batch;
   batch.swap(written_);
   finish_sync(file_.sync(), std::move(batch));
 }

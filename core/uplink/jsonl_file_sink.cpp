@@ -1,8 +1,11 @@
 #include "core/uplink/jsonl_file_sink.hpp"
+#include "core/common/private_files.hpp"
 #include "core/common/wall_clock.hpp"
 
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -20,10 +23,15 @@ int64_t wall_ms() {
 }
 }  // namespace
 
+int sync_fd(int fd, bool directory) {
+  return directory ? ::fsync(fd) : ::fdatasync(fd);
+}
+
 JsonLinesFileSink::JsonLinesFileSink(std::string name, const config::FileSinkConfig& cfg,
-                                     MetricsRegistry& metrics)
+                                     MetricsRegistry& metrics, SyncFunction sync)
     : name_(std::move(name)),
       cfg_(cfg),
+      sync_fn_(std::move(sync)),
       written_(metrics.counter("sink_" + name_ + "_events_written")),
       failed_(metrics.counter("sink_" + name_ + "_write_failures")),
       rotations_(metrics.counter("sink_" + name_ + "_rotations")) {
@@ -36,23 +44,77 @@ JsonLinesFileSink::~JsonLinesFileSink() {
 }
 
 void JsonLinesFileSink::open() {
-  std::error_code ec;
-  if (cfg_.path.has_parent_path()) fs::create_directories(cfg_.path.parent_path(), ec);
-  file_ = std::fopen(cfg_.path.c_str(), "ab");
+  const std::string where = "sink " + name_ + ": cannot open " + cfg_.path.string() + ": ";
+  try {
+    create_private_parent_dirs(cfg_.path);
+  } catch (const FileError& e) {
+    throw std::runtime_error(where + e.what());
+  }
+  const int fd = ::open(cfg_.path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) throw std::runtime_error(where + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+    // A file an older version created under the umask is narrowed too.
+    if ((st.st_mode & 077) != 0 && st.st_uid == ::geteuid()) (void)::fchmod(fd, 0600);
+    size_ = static_cast<uint64_t>(st.st_size);
+  } else {
+    size_ = 0;
+  }
+  file_ = ::fdopen(fd, "ab");
   if (!file_) {
-    throw std::runtime_error("sink " + name_ + ": cannot open " + cfg_.path.string() + ": " +
-                             std::strerror(errno));
+    const int err = errno;
+    ::close(fd);
+    throw std::runtime_error(where + std::strerror(err));
   }
   static constexpr size_t kBuffer = 1 << 20;
   std::setvbuf(file_, nullptr, _IOFBF, kBuffer);
-  size_ = fs::file_size(cfg_.path, ec);
-  if (ec) size_ = 0;
+  dir_synced_ = sync_dir();
+}
+
+bool JsonLinesFileSink::sync_dir() {
+  fs::path dir = cfg_.path.parent_path();
+  if (dir.empty()) dir = ".";
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int err = fd < 0 ? errno : 0;
+  if (fd >= 0) {
+    if (sync_fn_(fd, true) != 0) err = errno;
+    ::close(fd);
+  }
+  // Some filesystems cannot sync a directory at all; waiting for them would stop the sink.
+  if (err == 0 || err == EINVAL) return true;
+  failed_.add();
+  uint64_t suppressed = 0;
+  if (error_log_.allow(wall_ms(), suppressed))
+    spdlog::error("sink {}: syncing directory {} failed: {}; lines of {} are not confirmed", name_,
+                  dir.string(), std::strerror(err), cfg_.path.string());
+  return false;
+}
+
+bool JsonLinesFileSink::sync_old_file() {
+  if (std::fflush(file_) == 0 && sync_fn_(fileno(file_), false) == 0) return true;
+  const int err = errno;
+  std::clearerr(file_);
+  count_sync_failure();
+  spdlog::error("sink {}: syncing {} before rotating it failed ({}); not rotated, appending to it "
+                "until {} more bytes",
+                name_, cfg_.path.string(), std::strerror(err), cfg_.rotate_bytes);
+  return false;
+}
+
+void JsonLinesFileSink::count_sync_failure() {
+  ++sync_failures_;
+  failed_.add();
 }
 
 // Shifts path -> path.1 -> ... -> path.N. Any failed step aborts the rotation and appending
 // continues in the current file: a rename error must never overwrite an older file, and a
 // rotation that cannot happen must not be retried on every single write.
 bool JsonLinesFileSink::rotate() {
+  // Once renamed, the old file is never synced again: its lines must be on disk first.
+  if (!sync_old_file()) {
+    next_rotation_at_ = size_ + cfg_.rotate_bytes;
+    return true;
+  }
   if (file_) std::fclose(file_);
   file_ = nullptr;
   std::error_code ec;
@@ -79,6 +141,9 @@ bool JsonLinesFileSink::rotate() {
                   base, ec.message(), cfg_.rotate_bytes);
     failed_.add();
   }
+  // open() syncs the directory again after creating the new file; this one makes the renames
+  // durable even if that open fails.
+  sync_dir();
   try {
     open();
   } catch (const std::exception& e) {
@@ -134,16 +199,18 @@ bool JsonLinesFileSink::append(const pipeline::Event& event) {
 
 bool JsonLinesFileSink::sync() {
   if (!file_) return false;
-  if (std::fflush(file_) != 0 || fdatasync(fileno(file_)) != 0) {
-    failed_.add();
+  if (std::fflush(file_) != 0 || sync_fn_(fileno(file_), false) != 0) {
+    const int err = errno;
+    count_sync_failure();
     std::clearerr(file_);
     uint64_t suppressed = 0;
     if (error_log_.allow(wall_ms(), suppressed))
       spdlog::error("sink {}: syncing {} failed: {}", name_, cfg_.path.string(),
-                    std::strerror(errno));
+                    std::strerror(err));
     return false;
   }
-  return true;
+  if (!dir_synced_) dir_synced_ = sync_dir();
+  return dir_synced_;
 }
 
 int JsonLinesFileSink::flush_and_dup() {
@@ -153,6 +220,8 @@ int JsonLinesFileSink::flush_and_dup() {
     std::clearerr(file_);
     return -1;
   }
+  // A line synced into a file whose directory entry is not durable can still vanish.
+  if (!dir_synced_ && !(dir_synced_ = sync_dir())) return -1;
   return ::dup(fileno(file_));
 }
 

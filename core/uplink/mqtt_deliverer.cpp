@@ -32,6 +32,9 @@ using Kind = DeliveryResult::Kind;
 // How long one mosquitto_loop() may block: bounds how late the network thread notices shutdown
 // or a forced reconnect (publishes wake it at once through libmosquitto's socket pair).
 constexpr int kLoopTimeoutMs = 100;
+// Debian's hashed system CA directory: libmosquitto needs a file or a directory even when told
+// to use the OS store.
+constexpr const char* kSystemCaDir = "/etc/ssl/certs";
 
 void init_library_once() {
   static std::once_flag once;
@@ -75,14 +78,21 @@ class MqttDeliverer::Impl : public std::enable_shared_from_this<Impl> {
                                     cfg.password.empty() ? nullptr : cfg.password.c_str());
       if (rc != MOSQ_ERR_SUCCESS) fail_setup("cannot set credentials: " + describe(rc, errno));
     }
-    if (!cfg.ca_file.empty()) {
+    if (cfg.uses_tls()) {
+      const char* ca = cfg.ca_file.empty() ? nullptr : cfg.ca_file.c_str();
       const char* cert = cfg.client_cert.empty() ? nullptr : cfg.client_cert.c_str();
       const char* key = cfg.client_key.empty() ? nullptr : cfg.client_key.c_str();
-      int rc = mosquitto_tls_set(mosq_, cfg.ca_file.c_str(), nullptr, cert, key, nullptr);
+      // Without a ca_file the broker's certificate is checked against the system store.
+      if (!ca) mosquitto_int_option(mosq_, MOSQ_OPT_TLS_USE_OS_CERTS, 1);
+      int rc = mosquitto_tls_set(mosq_, ca, ca ? nullptr : kSystemCaDir, cert, key, nullptr);
       if (rc != MOSQ_ERR_SUCCESS)
-        fail_setup("TLS setup failed (ca_file " + cfg.ca_file + "): " + describe(rc, errno));
+        fail_setup("TLS setup failed (ca_file " + (ca ? cfg.ca_file : "system store") +
+                   "): " + describe(rc, errno));
+      // "tlsv1.2" is a floor: libmosquitto then refuses TLS 1.0 and 1.1 and still allows 1.3.
+      rc = mosquitto_tls_opts_set(mosq_, 1 /* SSL_VERIFY_PEER */, "tlsv1.2", nullptr);
+      if (rc != MOSQ_ERR_SUCCESS) fail_setup("TLS options refused: " + describe(rc, errno));
     } else if (!cfg.client_cert.empty() || !cfg.client_key.empty()) {
-      fail_setup("client_cert/client_key need ca_file (TLS is enabled by ca_file)");
+      fail_setup("client_cert/client_key need TLS (tls: true or ca_file)");
     }
     mosquitto_connect_v5_callback_set(mosq_, &Impl::on_connect);
     mosquitto_disconnect_v5_callback_set(mosq_, &Impl::on_disconnect);
@@ -96,7 +106,7 @@ class MqttDeliverer::Impl : public std::enable_shared_from_this<Impl> {
   // Separate from the constructor: the network thread posts through weak_from_this().
   void start() {
     spdlog::info("mqtt sink {}: connecting to broker {} (MQTT v5, QoS 1{})", name_, broker_,
-                 cfg_.ca_file.empty() ? ", no TLS" : ", TLS");
+                 cfg_.uses_tls() ? ", TLS" : ", no TLS");
     thread_ = std::thread([this] { run(); });
   }
 

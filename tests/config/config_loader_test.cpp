@@ -146,6 +146,24 @@ TEST(ConfigErrors, MissingFileNamesThePath) {
   }
 }
 
+// /dev/zero never ends; a huge file is a mistake. Both are refused by size, naming the file,
+// instead of reading until memory runs out.
+TEST(ConfigErrors, EndlessOrHugeConfigFileIsRefusedBySize) {
+  testing::ScratchDir dir;
+  const auto huge = dir.write("huge.yaml", "data_dir: x\n" + std::string(5 << 20, '#'));
+  for (const std::filesystem::path& file : {std::filesystem::path("/dev/zero"), huge}) {
+    try {
+      load_config_file(file);
+      FAIL() << "expected a ConfigError for " << file;
+    } catch (const ConfigError& error) {
+      EXPECT_THAT(error.what(), HasSubstr(file.string() + ": cannot read the configuration file: "
+                                                          "larger than 4 MiB"));
+    }
+  }
+  const auto fits = dir.write("fits.yaml", "data_dir: x\n#" + std::string(3 << 20, ' ') + "\n");
+  EXPECT_NO_THROW(load_config_file(fits));
+}
+
 TEST(ConfigErrors, UnknownTopLevelKeySuggestsAndListsValidKeys) {
   EXPECT_THAT(load_error("lgging: {}\n"),
               HasSubstr("test.yaml:1:1: lgging: unknown key \"lgging\" (did you mean "

@@ -47,6 +47,11 @@ TEST(ConfigPlaceholders, UnsetVariableIsAnErrorNamingIt) {
             "use ${OEMLINK_TEST_UNSET:-default} for a default)");
 }
 
+TEST(ConfigPlaceholders, FileFromAnEndlessDeviceIsRefusedBySize) {
+  EXPECT_EQ(problem("${file:/dev/zero}"),
+            "cannot read file \"/dev/zero\" for \"${file:/dev/zero}\": larger than 4 MiB");
+}
+
 TEST(ConfigPlaceholders, Escape) {
   ScopedEnv a("OEMLINK_TEST_A", "alpha");
   EXPECT_EQ(expanded("$${OEMLINK_TEST_A}"), "${OEMLINK_TEST_A}");

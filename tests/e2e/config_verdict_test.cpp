@@ -48,6 +48,16 @@ const std::vector<VerdictCase> kCases = {
                  "connections:\n  - {id: car-1, driver: gone, key_child: 1}\n" + kSink),
      true, "on_load_error: skip"},
 
+    {"commit_delay_at_the_cap", with_driver(kMock) + "outbox: {commit_delay: 1s}\n", true, ""},
+    {"mqtt_password_over_tls",
+     with_driver(kMock, kCar + "sinks:\n  - {name: broker, type: mqtt, port: 9, tls: true, "
+                               "username: u, password: hunter2-secret}\n"),
+     true, ""},
+    {"mqtt_password_plain_allowed",
+     with_driver(kMock, kCar + "sinks:\n  - {name: broker, type: mqtt, port: 9, username: u, "
+                               "password: hunter2-secret, allow_plain_mqtt: true}\n"),
+     true, ""},
+
     // Refused by both: keys and values.
     {"unknown_top_key", with_driver(kMock) + "lgging: {level: info}\n", false,
      R"(lgging: unknown key "lgging" (did you mean "logging"?))"},
@@ -84,6 +94,24 @@ const std::vector<VerdictCase> kCases = {
      with_driver(
          kMock, kCar + "sinks:\n  - {name: dis, type: dimo_https, url: \"http://127.0.0.1:9/\"}\n"),
      false, "sinks[0].url: plain http:// needs http.allow_plain_http: true"},
+
+    {"commit_delay_over_a_second", with_driver(kMock) + "outbox: {commit_delay: 100d}\n", false,
+     "outbox.commit_delay: must be at most 1s"},
+    {"commit_delay_overflowing",
+     with_driver(kMock) + "outbox: {commit_delay: 99999999999999999999999d}\n", false,
+     "outbox.commit_delay: duration out of range"},
+    {"mqtt_password_without_tls",
+     with_driver(kMock, kCar + "sinks:\n  - {name: broker, type: mqtt, port: 9, username: u, "
+                               "password: hunter2-secret}\n"),
+     false, "sinks[0].password: a password without TLS needs tls: true (or ca_file)"},
+    {"mqtt_client_cert_without_tls",
+     with_driver(kMock, kCar + "sinks:\n  - {name: broker, type: mqtt, port: 9, "
+                               "client_cert: c.pem, client_key: k.pem}\n"),
+     false, "sinks[0].client_cert: a client certificate needs TLS"},
+    {"secret_file_endless",
+     with_driver(kMock, kCar + "sinks:\n  - {name: broker, type: mqtt, port: 9, tls: true, "
+                               "password: \"${file:/dev/zero}\"}\n"),
+     false, "cannot read file \"/dev/zero\" for \"${file:/dev/zero}\": larger than 4 MiB"},
 
     // Refused by both: names and references.
     {"duplicate_driver_names",
@@ -159,6 +187,8 @@ TEST_P(CheckConfigAndRun, AgreeOnTheVerdict) {
     EXPECT_HAS(check.err, c.problem);
     EXPECT_HAS(daemon.err, c.problem);
   }
+  EXPECT_EQ(check.err.find("hunter2-secret"), std::string::npos) << check.err;
+  EXPECT_EQ(daemon.err.find("hunter2-secret"), std::string::npos) << daemon.err;
 }
 
 INSTANTIATE_TEST_SUITE_P(config, CheckConfigAndRun, ::testing::ValuesIn(kCases),

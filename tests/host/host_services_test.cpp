@@ -175,6 +175,38 @@ TEST_F(HostServicesTest, SecretsAreNamespacedPerConnectionAndPerDriver) {
   EXPECT_EQ(size, 11u);
 }
 
+// A connection id that a configuration change moves to another driver starts without secrets:
+// the old driver's tokens are not the new driver's.
+TEST_F(HostServicesTest, AConnectionMovedToAnotherDriverInheritsNoSecrets) {
+  add_connection("car-m", *a);  // handle 3: alpha serves car-m
+  oemlink_str k{"refresh_token", 13}, v{"alpha-token", 11};
+  ASSERT_EQ(a->table.secret_put(&a->table, handle(2), &k, &v, 1), OEMLINK_OK);
+  add_connection("car-m", *b);  // handle 4: the same id, now beta's
+  char buf[64];
+  size_t size = 0;
+  EXPECT_EQ(b->table.secret_get(&b->table, handle(3), k, buf, sizeof buf, &size), OEMLINK_ERROR);
+  ASSERT_EQ(a->table.secret_get(&a->table, handle(2), k, buf, sizeof buf, &size), OEMLINK_OK);
+  EXPECT_EQ(std::string(buf, size), "alpha-token");
+}
+
+// Stores written before secrets were kept per driver: the driver serving the connection still
+// finds its tokens, which move to its namespace on first use.
+TEST_F(HostServicesTest, SecretsOfAnOlderVersionStillReachTheConnectionsDriver) {
+  const std::pair<std::string_view, std::string_view> old[] = {{"refresh_token", "rt-old"}};
+  secrets->put("conn:car-a", old);  // the pre-upgrade layout
+  oemlink_str k{"refresh_token", 13};
+  char buf[64];
+  size_t size = 0;
+  ASSERT_EQ(a->table.secret_get(&a->table, handle(0), k, buf, sizeof buf, &size), OEMLINK_OK);
+  EXPECT_EQ(std::string(buf, size), "rt-old");
+  EXPECT_EQ(secrets->get("conn:car-a", "refresh_token", buf, sizeof buf, &size), OEMLINK_ERROR)
+      << "the old row was copied, not moved";
+  oemlink_str v{"rt-new", 6};
+  ASSERT_EQ(a->table.secret_put(&a->table, handle(0), &k, &v, 1), OEMLINK_OK);
+  ASSERT_EQ(a->table.secret_get(&a->table, handle(0), k, buf, sizeof buf, &size), OEMLINK_OK);
+  EXPECT_EQ(std::string(buf, size), "rt-new");
+}
+
 TEST_F(HostServicesTest, AFailingSecretStoreIsCountedLoggedAndAnswersError) {
   secret_store_broken = true;
   oemlink_str k{"refresh_token", 13}, v{"x", 1};

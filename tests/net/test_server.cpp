@@ -181,6 +181,12 @@ TestServer::TestServer(std::optional<TlsServerConfig> tls) {
     ssl_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
     ssl_->use_certificate_chain_file(tls->cert_file);
     ssl_->use_private_key_file(tls->key_file, asio::ssl::context::pem);
+    if (tls->tls11_only) {
+      SSL_CTX* ctx = ssl_->native_handle();
+      SSL_CTX_set_security_level(ctx, 0);  // OpenSSL 3 refuses TLS 1.1 above level 0
+      SSL_CTX_set_min_proto_version(ctx, TLS1_1_VERSION);
+      SSL_CTX_set_max_proto_version(ctx, TLS1_1_VERSION);
+    }
     if (!tls->client_ca_file.empty()) {
       ssl_->load_verify_file(tls->client_ca_file);
       ssl_->set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);

@@ -43,6 +43,7 @@ struct TlsServerConfig {
   std::string cert_file;
   std::string key_file;
   std::string client_ca_file;  // non-empty: a client certificate signed by this CA is required
+  bool tls11_only = false;     // speaks TLS 1.1 and nothing newer (a client's TLS floor)
 };
 
 class TestServer {

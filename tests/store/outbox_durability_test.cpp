@@ -1,6 +1,8 @@
 // What survives a crash, what is on disk, and what happens to bad bytes and wrong keys.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -9,6 +11,7 @@
 #include <atomic>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -165,6 +168,75 @@ TEST(OutboxDurability, RecordsCannotBeSwappedBetweenSeqs) {
   OutboxStore box(options(dir), key_of(1), nullptr);
   EXPECT_EQ(read_all(box).size(), 1u);
   EXPECT_EQ(box.stats().corrupt, 1u);
+}
+
+// Every insert into `records` fails until the trigger is dropped: a commit that fails and is
+// retried by the writer.
+void inject_insert_fault(RawDb& raw) {
+  raw.exec("CREATE TRIGGER fault BEFORE INSERT ON records BEGIN "
+           "SELECT RAISE(ABORT, 'injected fault'); END");
+}
+
+// Routes spdlog into a string for the test's lifetime.
+class CapturedLog {
+ public:
+  CapturedLog() : previous_(spdlog::default_logger()) {
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out_);
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>("test", sink));
+  }
+  ~CapturedLog() { spdlog::set_default_logger(previous_); }
+  std::string text() {
+    spdlog::default_logger()->flush();
+    return out_.str();
+  }
+
+ private:
+  std::shared_ptr<spdlog::logger> previous_;
+  std::ostringstream out_;
+};
+
+TEST(OutboxDurability, RetryAfterAFailedCommitStoresTheBatch) {
+  TempDir dir;
+  OutboxStore box(options(dir), key_of(1), nullptr);
+  RawDb raw(options(dir).path);
+  inject_insert_fault(raw);
+  box.append("ev-1", "c", event_json(1));
+  std::this_thread::sleep_for(150ms);  // the writer has failed at least once
+  EXPECT_EQ(box.stats().durable_seq, 0u);
+  raw.exec("DROP TRIGGER fault");
+  box.flush();
+  auto records = read_all(box);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].event_id, "ev-1");
+  EXPECT_EQ(box.stats().corrupt, 0u);
+}
+
+// A second writer on the same file takes the seq of a batch whose commit failed: the retry must
+// not count the other writer's row as its own (that lost events silently).
+TEST(OutboxDurability, RetryRefusesAnotherWritersRowAtItsSeq) {
+  TempDir dir;
+  CapturedLog log;
+  {
+    OutboxStore box(options(dir), key_of(1), nullptr);
+    box.append("ev-1", "c", event_json(1));
+    box.flush();
+    RawDb raw(options(dir).path);
+    inject_insert_fault(raw);
+    box.append("ev-2", "c", event_json(2));
+    std::this_thread::sleep_for(150ms);
+    raw.exec("BEGIN; DROP TRIGGER fault; "
+             "INSERT INTO records(seq, event_id, connection_id, appended_ms, size, payload) "
+             "VALUES(2, 'ev-intruder', 'c', 0, 3, x'010203'); COMMIT");
+    std::this_thread::sleep_for(600ms);  // several retries
+    EXPECT_EQ(box.stats().durable_seq, 1u);
+    EXPECT_EQ(raw.count("SELECT COUNT(*) FROM records WHERE event_id = 'ev-2'"), 0);
+  }
+  const std::string text = log.text();
+  EXPECT_NE(text.find("seq 2 already holds event 'ev-intruder', not this batch's event 'ev-2'"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find(options(dir).path.string()), std::string::npos) << text;
+  EXPECT_NE(text.find("not persisted"), std::string::npos) << text;
 }
 
 TEST(OutboxDurability, WrongDataKeyFailsAtOpen) {

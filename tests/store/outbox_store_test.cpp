@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/store/store_test_util.hpp"
@@ -100,6 +101,27 @@ TEST(OutboxStore, GroupCommitBatchesManyAppendsIntoFewTransactions) {
   EXPECT_EQ(last.load(), uint64_t(kN));
   EXPECT_LE(st.commits, 20u) << "one transaction per window, not per append";
   EXPECT_EQ(uint64_t(calls.load()), st.commits);
+}
+
+// The group-commit window is a wait for more events, not a delay imposed on flush or shutdown.
+TEST(OutboxStore, FlushAndCloseDoNotWaitOutTheCommitDelay) {
+  TempDir dir;
+  OutboxOptions o = options(dir);
+  o.max_commit_delay = 5s;
+  const auto start = std::chrono::steady_clock::now();
+  {
+    OutboxStore box(o, key_of(1), nullptr);
+    box.append("ev-1", "c", json_of(1));
+    std::this_thread::sleep_for(20ms);  // the writer is asleep in the window
+    box.flush();
+    EXPECT_EQ(box.stats().durable_seq, 1u);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 1s) << "flush waited out the window";
+    box.append("ev-2", "c", json_of(2));
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1s) << "close waited out the window";
+  OutboxStore again(o, key_of(1), nullptr);
+  EXPECT_EQ(again.read("dimo", 0, 10).size(), 2u);
 }
 
 TEST(OutboxStore, MaxBatchOneCommitsEachAppend) {

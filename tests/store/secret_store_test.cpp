@@ -90,6 +90,21 @@ TEST_F(SecretStoreTest, EraseConnectionRemovesOnlyThatConnection) {
   s->erase_connection("never-existed");
 }
 
+TEST_F(SecretStoreTest, AdoptMovesEveryValueResealedUnlessTheTargetHoldsSecrets) {
+  auto s = open();
+  s->put("conn:car-1", Pairs{{"access", "a1"}, {"refresh", "r1"}});
+  s->put("conn:car-2", Pairs{{"refresh", "old"}});
+  s->put("driver:b/conn:car-2", Pairs{{"refresh", "new"}});
+  EXPECT_EQ(s->adopt("conn:car-1", "driver:a/conn:car-1"), 2u);
+  EXPECT_EQ(s->get("driver:a/conn:car-1", "access"), "a1");
+  EXPECT_EQ(s->get("driver:a/conn:car-1", "refresh"), "r1");
+  EXPECT_EQ(s->get("conn:car-1", "refresh"), std::nullopt);
+  // Newer secrets are never overwritten by old ones.
+  EXPECT_EQ(s->adopt("conn:car-2", "driver:b/conn:car-2"), 0u);
+  EXPECT_EQ(s->get("driver:b/conn:car-2", "refresh"), "new");
+  EXPECT_EQ(s->adopt("conn:none", "driver:a/conn:none"), 0u);
+}
+
 TEST_F(SecretStoreTest, RejectsAmbiguousNames) {
   auto s = open();
   EXPECT_THROW(s->put("car\0x"sv, Pairs{{"k", "v"}}), StoreError);

@@ -9,7 +9,10 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 
+#include <atomic>
+#include <cerrno>
 #include <fstream>
+#include <map>
 
 namespace oemlink::uplink {
 namespace {
@@ -107,6 +110,68 @@ TEST_F(FileDelivererTest, ADiskThatCannotTakeTheBatchMeansRetryNamingTheFile) {
     EXPECT_EQ(r.detail, "cannot sync /dev/full");
   }
   EXPECT_GE(metrics_.counter("sink_full_write_failures").value(), 1u);
+}
+
+// Fails the next `file_failures` file syncs and, while `fail_dirs` is set, every directory sync.
+struct FaultySync {
+  std::atomic<int> file_failures{0};
+  std::atomic<bool> fail_dirs{false};
+  SyncFunction function() {
+    return [this](int fd, bool directory) {
+      if (directory ? fail_dirs.load() : file_failures.fetch_sub(1) > 0) {
+        errno = EIO;
+        return -1;
+      }
+      return sync_fd(fd, directory);
+    };
+  }
+};
+
+// Lines written to a file whose pre-rotation sync failed may be lost: they come back as retry,
+// while lines written after the failure are confirmed by a later successful sync.
+TEST_F(FileDelivererTest, LinesBeforeAFailedRotationSyncAreRetried) {
+  auto cfg = config_for(dir_.path() / "events.jsonl");
+  cfg.rotate_bytes = 300;
+  cfg.keep_files = 8;
+  FaultySync faults;
+  FileDeliverer d("file", cfg, io_, metrics_, faults.function());
+  std::map<uint64_t, DeliveryResult> results;
+  d.deliver(record(1), [&](DeliveryResult r) { results[1] = std::move(r); });
+  ASSERT_TRUE(run_until([&] { return results.size() == 1; }));
+  EXPECT_EQ(results[1].kind, Kind::delivered);
+  faults.file_failures = 1;  // the rotation's sync of the first file
+  constexpr uint64_t kLast = 20;
+  for (uint64_t seq = 2; seq <= kLast; ++seq)
+    d.deliver(record(seq), [&, seq](DeliveryResult r) { results[seq] = std::move(r); });
+  ASSERT_TRUE(run_until([&] { return results.size() == kLast; }));
+  uint64_t last_retried = 0;
+  uint64_t first_delivered = 0;
+  for (uint64_t seq = 2; seq <= kLast; ++seq) {
+    if (results[seq].kind == Kind::retry) {
+      last_retried = seq;
+      EXPECT_EQ(results[seq].detail, "cannot sync " + cfg.path.string());
+    } else if (first_delivered == 0) {
+      first_delivered = seq;
+    }
+  }
+  EXPECT_GE(last_retried, 2u) << "lines written before the failed sync were confirmed";
+  EXPECT_GT(first_delivered, last_retried);
+}
+
+TEST_F(FileDelivererTest, NothingIsConfirmedUntilTheFilesDirectoryEntryIsSynced) {
+  auto cfg = config_for(dir_.path() / "events.jsonl");
+  FaultySync faults;
+  faults.fail_dirs = true;  // the entry created at open is not durable
+  FileDeliverer d("file", cfg, io_, metrics_, faults.function());
+  std::vector<DeliveryResult> results;
+  for (uint64_t seq = 1; seq <= 3; ++seq)
+    d.deliver(record(seq), [&](DeliveryResult r) { results.push_back(std::move(r)); });
+  ASSERT_TRUE(run_until([&] { return results.size() == 3; }));
+  for (auto& r : results) EXPECT_EQ(r.kind, Kind::retry);
+  faults.fail_dirs = false;
+  d.deliver(record(4), [&](DeliveryResult r) { results.push_back(std::move(r)); });
+  ASSERT_TRUE(run_until([&] { return results.size() == 4; }));
+  EXPECT_EQ(results[3].kind, Kind::delivered);
 }
 
 TEST_F(FileDelivererTest, ShutdownConfirmsWhatWasWrittenAndRefusesMore) {

@@ -2,13 +2,17 @@
 #include "core/uplink/jsonl_file_sink.hpp"
 
 #include "core/pipeline/event_builder.hpp"
+#include "tests/store/store_test_util.hpp"
 
 #include <oemlink/driver.hpp>
 
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <filesystem>
 #include <fstream>
@@ -91,6 +95,117 @@ TEST(JsonLinesFileSink, AFailedRotationKeepsAppendingAndOverwritesNothing) {
   // Not retried on every write: with 4 KiB more allowed per attempt, a handful of attempts.
   EXPECT_LE(m.counter("sink_events_write_failures").value(), 5u);
   std::filesystem::remove_all(dir);
+}
+
+// Every sync the sink asks for, with what the descriptor was at that moment.
+struct SyncLog {
+  struct Call {
+    ino_t inode;
+    off_t size;
+    bool directory;
+  };
+  std::vector<Call> calls;
+  int fail_file_syncs = 0;  // the next this many file syncs fail with EIO
+  SyncFunction function() {
+    return [this](int fd, bool directory) {
+      struct stat st {};
+      ::fstat(fd, &st);
+      calls.push_back({st.st_ino, st.st_size, directory});
+      if (!directory && fail_file_syncs > 0) {
+        --fail_file_syncs;
+        errno = EIO;
+        return -1;
+      }
+      return sync_fd(fd, directory);
+    };
+  }
+};
+
+TEST(JsonLinesFileSink, RotationSyncsTheOldFileBeforeRenamingAndTheDirectoryAfter) {
+  store::testing::TempDir dir;
+  MetricsRegistry m;
+  config::FileSinkConfig cfg;
+  cfg.path = dir.path() / "events.jsonl";
+  cfg.rotate_bytes = 4096;
+  cfg.keep_files = 100;
+  EventBuilder b(EnvelopeSettings{});
+  oemlink_reading rs[] = {Reading::number("speed", kNow, 10)};
+  SyncLog log;
+  {
+    JsonLinesFileSink sink("events", cfg, m, log.function());
+    for (int i = 0; i < 40; ++i) ASSERT_TRUE(sink.append(b.build(car(), rs)));
+  }
+  const uint64_t rotations = m.counter("sink_events_rotations").value();
+  ASSERT_GE(rotations, 2u);
+  for (uint64_t n = 1; n <= rotations; ++n) {
+    const std::string rotated = cfg.path.string() + "." + std::to_string(n);
+    struct stat st {};
+    ASSERT_EQ(::stat(rotated.c_str(), &st), 0) << rotated;
+    bool synced_whole = false;
+    for (const auto& c : log.calls)
+      synced_whole |= !c.directory && c.inode == st.st_ino && c.size == st.st_size;
+    EXPECT_TRUE(synced_whole) << rotated << " was renamed before all its lines were synced";
+  }
+  size_t dir_syncs = 0;
+  for (const auto& c : log.calls) dir_syncs += c.directory;
+  // After creating the first file, and after the renames and the new file of each rotation.
+  EXPECT_GE(dir_syncs, 1 + 2 * rotations);
+}
+
+TEST(JsonLinesFileSink, AnOldFileThatCannotBeSyncedIsNotRotated) {
+  store::testing::TempDir dir;
+  MetricsRegistry m;
+  config::FileSinkConfig cfg;
+  cfg.path = dir.path() / "events.jsonl";
+  cfg.rotate_bytes = 4096;
+  cfg.keep_files = 2;
+  EventBuilder b(EnvelopeSettings{});
+  oemlink_reading rs[] = {Reading::number("speed", kNow, 10)};
+  SyncLog log;
+  log.fail_file_syncs = 1;
+  JsonLinesFileSink sink("events", cfg, m, log.function());
+  size_t n = 0;
+  while (sink.sync_failures() == 0 && n < 100) {
+    ASSERT_TRUE(sink.append(b.build(car(), rs)));
+    ++n;
+  }
+  EXPECT_EQ(sink.sync_failures(), 1u);
+  EXPECT_FALSE(std::filesystem::exists(cfg.path.string() + ".1"));
+  EXPECT_EQ(m.counter("sink_events_rotations").value(), 0u);
+  ASSERT_TRUE(sink.sync());
+  std::ifstream in(cfg.path);
+  size_t lines = 0;
+  for (std::string l; std::getline(in, l);) ++lines;
+  EXPECT_EQ(lines, n);
+}
+
+TEST(JsonLinesFileSink, FilesArePrivateWhateverTheUmask) {
+  store::testing::TempDir dir;
+  MetricsRegistry m;
+  config::FileSinkConfig cfg;
+  cfg.path = dir.path() / "new" / "events.jsonl";
+  cfg.rotate_bytes = 1024;
+  cfg.keep_files = 2;
+  EventBuilder b(EnvelopeSettings{});
+  oemlink_reading rs[] = {Reading::number("speed", kNow, 10)};
+  const mode_t old = ::umask(0);
+  {
+    JsonLinesFileSink sink("events", cfg, m);
+    for (int i = 0; i < 20; ++i) ASSERT_TRUE(sink.append(b.build(car(), rs)));
+  }
+  ::umask(old);
+  struct stat st {};
+  ASSERT_EQ(::stat(cfg.path.parent_path().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0700u);
+  for (const std::string suffix : {"", ".1", ".2"}) {
+    ASSERT_EQ(::stat((cfg.path.string() + suffix).c_str(), &st), 0) << suffix;
+    EXPECT_EQ(st.st_mode & 07777, 0600u) << suffix;
+  }
+  // A file an older version left open to others is narrowed when the sink opens it.
+  ::chmod(cfg.path.c_str(), 0644);
+  { JsonLinesFileSink sink("events", cfg, m); }
+  ASSERT_EQ(::stat(cfg.path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
 }
 
 TEST(JsonLinesFileSink, AnUnwritablePathIsAClearError) {

@@ -283,6 +283,22 @@ TEST_F(MqttDelivererTest, WrongPasswordIsRetriedWithAReasonNamingTheBroker) {
   good->shutdown();
 }
 
+// `tls: true` without a ca_file still speaks TLS (checked against the system store): against a
+// plain listener it never connects, where the same sink without TLS does.
+TEST_F(MqttDelivererTest, TlsWithoutCaFileIsTlsAgainstTheSystemStore) {
+  Broker broker(port_);
+  ASSERT_TRUE(broker.start()) << broker.log();
+  cfg_.tls = true;
+  auto tls = make();
+  run_for(1s);
+  EXPECT_FALSE(tls->connected());
+  tls->shutdown();
+  cfg_.tls = false;
+  auto plain = make();
+  EXPECT_TRUE(wait_connected(*plain));
+  plain->shutdown();
+}
+
 TEST_F(MqttDelivererTest, ShutdownAnswersEverythingInFlightAndNothingAfter) {
   Broker broker(port_);
   ASSERT_TRUE(broker.start());
