@@ -85,7 +85,42 @@ bool create_sealed(const fs::path& path, const DataKey& kek, DataKey& key,
   }
 }
 
+bool unseal_into(const DataKey& kek, const std::vector<uint8_t>& sealed, std::string_view purpose,
+                 DataKey& key) {
+  std::string plain;
+  const bool ok = aead::open(kek, sealed, aad_for(purpose), plain) && plain.size() == key.size();
+  if (ok) std::memcpy(key.data(), plain.data(), key.size());
+  secure_wipe(plain);
+  return ok;
+}
+
 }  // namespace
+
+ResealOutcome reseal_data_key(const fs::path& path, const DataKey& old_kek,
+                              const DataKey& new_kek, std::string_view purpose) {
+  std::vector<uint8_t> sealed;
+  if (!read_sealed(path, sealed)) return ResealOutcome::no_file;
+  DataKey key{};
+  if (unseal_into(new_kek, sealed, purpose, key)) {
+    secure_wipe(key);
+    return ResealOutcome::already_sealed_under_new_kek;
+  }
+  if (!unseal_into(old_kek, sealed, purpose, key)) {
+    throw SealedKeyMismatch("cannot unseal " + path.string() +
+                            " with the old KEK given (nor with the configured data KEK): wrong "
+                            "key-encryption key or corrupted file");
+  }
+  const std::vector<uint8_t> resealed =
+      aead::seal(new_kek, std::string_view(reinterpret_cast<const char*>(key.data()), key.size()),
+                 aad_for(purpose));
+  secure_wipe(key);
+  try {
+    (void)write_private_file(path, resealed, IfExists::replace);
+  } catch (const FileError& e) {
+    throw StoreError(std::string("cannot reseal data key: ") + e.what());
+  }
+  return ResealOutcome::resealed;
+}
 
 DataKey load_or_create_sealed_data_key(const fs::path& path, const DataKey& kek,
                                        std::string_view purpose) {
@@ -95,13 +130,10 @@ DataKey load_or_create_sealed_data_key(const fs::path& path, const DataKey& kek,
     std::vector<uint8_t> sealed;
     if (read_sealed(path, sealed)) {
       std::string plain;
-      if (!aead::open(kek, sealed, aad_for(purpose), plain) || plain.size() != key.size()) {
-        secure_wipe(plain);
-        throw StoreError("cannot unseal " + path.string() +
-                         ": wrong key-encryption key or corrupted file");
+      if (!unseal_into(kek, sealed, purpose, key)) {
+        throw SealedKeyMismatch("cannot unseal " + path.string() +
+                                ": wrong key-encryption key or corrupted file");
       }
-      std::memcpy(key.data(), plain.data(), key.size());
-      secure_wipe(plain);
       return key;
     }
     if (create_sealed(path, kek, key, purpose)) return key;
