@@ -170,9 +170,10 @@ TEST_F(SigningCliTest, KeydWithoutADataKekIsRefusedByCheckConfigAndRun) {
   auto cfg = write("keyd.yaml",
                    "data_dir: data\n"
                    "vault: {backend: keyd}\n");
-  for (const char* cmd : {"check-config", "run"}) {
-    auto r = run({cmd, "--config", cfg.string()});
-    EXPECT_EQ(r.rc, 1) << cmd;
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"check-config", cfg.string()}, {"run", "--config", cfg.string()}}) {
+    auto r = run(args);
+    EXPECT_EQ(r.rc, 1) << args[0];
     EXPECT_HAS(r.err, "vault.backend");
     EXPECT_HAS(r.err, "needs a top-level data_kek");
   }
@@ -180,7 +181,7 @@ TEST_F(SigningCliTest, KeydWithoutADataKekIsRefusedByCheckConfigAndRun) {
                     "data_dir: data\n"
                     "vault: {backend: keyd, kek: {env: OEMLINK_KEK}}\n"
                     "data_kek: {env: OEMLINK_KEK}\n");
-  auto r = run({"check-config", "--config", same.string()});
+  auto r = run({"check-config", same.string()});
   EXPECT_EQ(r.rc, 1);
   EXPECT_HAS(r.err, "data_kek");
   EXPECT_HAS(r.err, "same source as vault.kek");
@@ -232,13 +233,15 @@ TEST_F(SigningCliTest, AnOldDataDirIsLedToResealItsDataKeys) {
 
   // Not while a daemon holds the data dir.
   pid_t daemon = spawn({"run", "--config", old_cfg.string(), "--duration", "60s"}, kExe, "daemon");
-  for (int i = 0; i < 500 && slurp(dir_ / "data/oemlink.lock").empty(); ++i)
+  for (int i = 0; i < 500 && slurp(dir_ / "data/oemlink.lock") != std::to_string(daemon) + "\n";
+       ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   r = run({"data-keys", "reseal", "--config", cfg.string(), "--from-kek-env", "OEMLINK_KEK"});
   EXPECT_EQ(r.rc, 1);
   EXPECT_HAS(r.err, "in use by oemlink pid " + std::to_string(daemon));
   kill(daemon, SIGTERM);
-  ASSERT_EQ(wait_for(daemon, "daemon").rc, 0);
+  const Result d = wait_for(daemon, "daemon");
+  ASSERT_EQ(d.rc, 0) << d.err;
 
   r = run({"data-keys", "reseal", "--config", cfg.string(), "--from-kek-env", "OEMLINK_KEK"});
   ASSERT_EQ(r.rc, 0) << r.err;
