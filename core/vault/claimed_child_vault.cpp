@@ -1,5 +1,6 @@
 #include "core/vault/claimed_child_vault.hpp"
 
+#include <algorithm>
 #include <mutex>
 
 namespace oemlink::vault {
@@ -29,14 +30,14 @@ ClaimedChildVault::ClaimedChildVault(LockedBuffer seed, size_t cache_entries,
                      " from a backup of the seed whose child 0 is " + *recorded +
                      "; never create a new seed over existing claims");
   }
-  for (uint32_t child : registry_.active_children()) active_.insert(child);
+  active_ = registry_.active_children();  // ascending
 }
 
 void ClaimedChildVault::check_active(uint32_t child) {
   check_child_number(child);
   {
     std::shared_lock lock(mu_);
-    if (active_.contains(child)) return;
+    if (std::binary_search(active_.begin(), active_.end(), child)) return;
   }
   const std::optional<ChildClaim> claim = registry_.owner(child);
   if (claim && claim->retired_ms != 0) {
@@ -65,7 +66,9 @@ std::vector<std::pair<size_t, std::string>> ClaimedChildVault::claim_all(ClaimLi
   std::unique_lock lock(mu_);
   active_.reserve(active_.size() + claims.size());
   for (size_t i = 0; i < claims.size(); ++i)
-    if (ok[i]) active_.insert(claims[i].first);
+    if (ok[i]) active_.push_back(claims[i].first);
+  std::sort(active_.begin(), active_.end());
+  active_.erase(std::unique(active_.begin(), active_.end()), active_.end());
   return refused;
 }
 
@@ -73,7 +76,8 @@ void ClaimedChildVault::retire(uint32_t child) {
   // The set first: from here on the child signs nothing, even while the row is being written.
   {
     std::unique_lock lock(mu_);
-    active_.erase(child);
+    const auto it = std::lower_bound(active_.begin(), active_.end(), child);
+    if (it != active_.end() && *it == child) active_.erase(it);
   }
   registry_.retire(child);
 }

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <shared_mutex>
 #include <string>
-#include <unordered_set>
+#include <vector>
 
 #include "core/common/locked_buffer.hpp"
 #include "core/vault/child_registry.hpp"
@@ -40,10 +40,10 @@ class ClaimedChildVault final : public KeyVault {
   InProcessVault seed_;
   ChildRegistry registry_;
   std::string fingerprint_;
-  // The active children, mirrored from the registry so a signature costs a hash lookup, not a
-  // query.
+  // The active children, sorted, mirrored from the registry so a signature costs a binary
+  // search, not a query; 4 bytes a child, so a million-car fleet adds 4 MiB, not a hash set's 50.
   std::shared_mutex mu_;
-  std::unordered_set<uint32_t> active_;
+  std::vector<uint32_t> active_;
 };
 
 // Refuses (VaultError) when `vault_file` is missing while `registry_file` holds claims: the only
