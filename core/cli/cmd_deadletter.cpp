@@ -21,7 +21,7 @@ never retried automatically.
   retry   put them back into the outbox for delivery (after fixing the cause)
   purge   delete them
 retry and purge change the outbox, so oemlink must be stopped. Opening the outbox needs the
-deployment's KEK (as configured under vault.kek).
+data KEK (data_kek, or vault.kek when data_kek is not configured).
 Exit status: 0 done, 1 failure, 2 usage error.)";
 
 struct DeadLetterOptions {

@@ -41,6 +41,7 @@ CommandLine::CommandLine()
   add_config_commands(*this);
   add_plugins_commands(*this);
   add_keys_commands(*this);
+  add_data_keys_commands(*this);
   add_verify_command(*this);
   add_status_command(*this);
   add_deadletter_command(*this);

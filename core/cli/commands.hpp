@@ -14,6 +14,7 @@ void add_check_config_command(CommandLine& cli);  // cmd_check_config.cpp
 void add_config_commands(CommandLine& cli);       // cmd_config.cpp: config schema
 void add_plugins_commands(CommandLine& cli);      // cmd_plugins.cpp: plugins list|info
 void add_keys_commands(CommandLine& cli);         // cmd_keys.cpp: keys init|import|address|list
+void add_data_keys_commands(CommandLine& cli);    // cmd_data_keys.cpp: data-keys reseal
 void add_verify_command(CommandLine& cli);        // cmd_verify.cpp
 void add_status_command(CommandLine& cli);        // cmd_status.cpp
 void add_deadletter_command(CommandLine& cli);    // cmd_deadletter.cpp

@@ -171,12 +171,16 @@ struct DimoConfig {
   bool operator==(const DimoConfig&) const = default;
 };
 
+// vault.keyd_uid's default: keyd runs as the host's own uid.
+inline constexpr uint32_t kKeydSameUid = UINT32_MAX;
+
 struct VaultSettings {
   std::filesystem::path file;  // sealed seed; default <data_dir>/vault.sealed
-  KekSourceConfig kek;
+  KekSourceConfig kek;         // the seed KEK: only the in-process vault or keyd reads it
   enum class Backend { in_process, keyd };
   Backend backend = Backend::in_process;
   std::filesystem::path keyd_socket;  // default <data_dir>/keyd.sock
+  uint32_t keyd_uid = kKeydSameUid;   // the uid keyd must run as (checked with SO_PEERCRED)
   // Development convenience: create a random seed (and a KEK file, for a file source) on first
   // run. Production deployments create or import the seed with `oemlink keys`.
   bool create_if_missing = false;
@@ -193,6 +197,9 @@ struct Config {
   ScheduleConfig schedule;
   DimoConfig dimo;
   VaultSettings vault;
+  // The data KEK that seals the outbox's and the secret store's data keys. Required with
+  // `vault.backend: keyd` (the host must not hold the seed KEK); absent: vault.kek (in_process).
+  std::optional<KekSourceConfig> data_kek;
   OutboxConfig outbox;
   std::vector<DriverConfig> drivers;
   std::vector<ConnectionConfig> connections;

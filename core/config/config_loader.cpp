@@ -80,7 +80,12 @@ class ConfigReader {
     }
     config.vault.file = DataDir(config.data_dir).vault_sealed();
     config.vault.keyd_socket = DataDir(config.data_dir).keyd_socket();
-    if (const Field* vault = top.find("vault")) read_vault(*vault, config.vault);
+    const Field* vault = top.find("vault");
+    std::optional<Fields> vault_fields;
+    if (vault) vault_fields = read_vault(*vault, config.vault);
+    const Field* data_kek = top.find("data_kek");
+    if (data_kek) config.data_kek = read_kek_source(*data_kek, kDataKekBlock);
+    check_data_kek(config, vault, vault_fields ? &*vault_fields : nullptr, data_kek);
     if (const Field* outbox = top.find("outbox"))
       read_block(reader_, *outbox, kOutboxBlock, config.outbox, bases_);
 
@@ -122,20 +127,45 @@ class ConfigReader {
   Diagnostics& diagnostics() { return diagnostics_; }
 
  private:
-  void read_vault(const Field& field, VaultSettings& out) {
+  Fields read_vault(const Field& field, VaultSettings& out) {
     out.position = diagnostics_.position(field.mark);
     Fields fields = read_block(reader_, field, kVaultBlock, out, bases_);
-    const Field* kek = fields.find("kek");
-    if (!kek) return;
-    KekSourceKeys keys;
-    Fields given = read_block(reader_, *kek, kKekBlock, keys, bases_);
-    if (given.entries().size() != 1 || !kek->value->is_mapping()) {
-      reader_.error(*kek, "give exactly one of env, file or command");
-      return;
+    if (const Field* kek = fields.find("kek")) {
+      if (auto source = read_kek_source(*kek, kKekBlock)) out.kek = *source;
     }
-    if (given.find("env")) out.kek = {KekSourceConfig::Kind::env, keys.env};
-    if (given.find("file")) out.kek = {KekSourceConfig::Kind::file, keys.file};
-    if (given.find("command")) out.kek = {KekSourceConfig::Kind::command, keys.command};
+    return fields;
+  }
+
+  // `vault.kek` or `data_kek`: exactly one of env, file, command. nullopt after reporting.
+  std::optional<KekSourceConfig> read_kek_source(const Field& field,
+                                                 const SettingBlock<KekSourceKeys>& block) {
+    KekSourceKeys keys;
+    Fields given = read_block(reader_, field, block, keys, bases_);
+    if (given.entries().size() != 1 || !field.value->is_mapping()) {
+      reader_.error(field, "give exactly one of env, file or command");
+      return std::nullopt;
+    }
+    if (given.find("env")) return KekSourceConfig{KekSourceConfig::Kind::env, keys.env};
+    if (given.find("file")) return KekSourceConfig{KekSourceConfig::Kind::file, keys.file};
+    return KekSourceConfig{KekSourceConfig::Kind::command, keys.command};
+  }
+
+  // The two KEKs must be two secrets: with keyd the host holds only the data KEK, and a data KEK
+  // equal to the seed KEK would hand it the seed's key after all.
+  void check_data_kek(const Config& config, const Field* vault, const Fields* vault_fields,
+                      const Field* data_kek) {
+    if (config.vault.backend == VaultSettings::Backend::keyd && !data_kek) {
+      const Field* backend = vault_fields ? vault_fields->find("backend") : nullptr;
+      reader_.error(backend ? *backend : *vault,
+                    "backend keyd needs a top-level data_kek (env, file or command) for the "
+                    "outbox and secret-store keys: the host must not read the seed KEK "
+                    "(vault.kek), which only oemlink-keyd uses");
+    }
+    if (data_kek && config.data_kek && *config.data_kek == config.vault.kek) {
+      reader_.error(*data_kek,
+                    "is the same source as vault.kek; the data KEK must be a second secret "
+                    "(with backend in_process, leave data_kek out to use vault.kek)");
+    }
   }
 
   DriverConfig read_driver(const Field& entry, const Fields& fields) {

@@ -99,6 +99,7 @@ void write_schema_reference(std::ostream& out) {
   write_block(out, kDimoBlock);
   write_block(out, kVaultBlock);
   write_block(out, kKekBlock);
+  write_block(out, kDataKekBlock);
   write_block(out, kOutboxBlock);
   write_block(out, kDriverBlock);
   write_block(out, kRateLimitBlock);

@@ -23,6 +23,8 @@ struct KekSourceKeys {
   bool operator==(const KekSourceKeys&) const = default;
 };
 extern const SettingBlock<KekSourceKeys> kKekBlock;
+// The top-level `data_kek`: the same three keys.
+extern const SettingBlock<KekSourceKeys> kDataKekBlock;
 
 extern const SettingBlock<OutboxConfig> kOutboxBlock;
 extern const SettingBlock<DriverConfig> kDriverBlock;

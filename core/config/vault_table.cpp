@@ -34,12 +34,21 @@ const Setting<VaultSettings> kRows[] = {
       .description = "the keyd Unix socket (mode 0600, peer uid checked)",
       .base = PathBase::data_dir},
      &VaultSettings::keyd_socket},
+    {{.key = "keyd_uid",
+      .type = SettingType::integer,
+      .default_note = "the host's own uid",
+      .description = "keyd: the uid `oemlink-keyd` must run as; the host checks the socket's "
+                     "peer (SO_PEERCRED) before sending anything. Start keyd with "
+                     "`--host-uid` set to the host's uid",
+      .range = {0, 4294967294.0, "must be a uid (0 .. 4294967294)", "0 .. 4294967294"}},
+     &VaultSettings::keyd_uid},
     {{.key = "create_if_missing",
       .type = SettingType::boolean,
       .default_value = "false",
       .description = "development only: create a random seed, and a KEK file for a `kek.file` "
                      "source, on first start. Production: `oemlink keys init` or "
-                     "`oemlink keys import --seed-file F`"},
+                     "`oemlink keys import --seed-file F`. Never creates a seed while the "
+                     "registry (`keys.db`) holds claims: restore the old one instead"},
      &VaultSettings::create_if_missing},
 };
 
@@ -71,21 +80,36 @@ const SettingBlock<VaultSettings> kVaultBlock{
     .intro =
         "The key vault that signs every event. One sealed master seed per deployment; "
         "connection `key_child` N signs with BIP-32 child `m/N'`. Nothing reads the seed back "
-        "(`oemlink keys` prints addresses only). Paths are under `data_dir`. The runtime also "
-        "uses the KEK (with either backend) to unseal the data keys of the outbox and of the "
-        "OAuth secret store, so events and tokens at rest stay unreadable without it.",
+        "(`oemlink keys` prints addresses only). Paths are under `data_dir`. The vault owns the "
+        "child registry (`keys.db`): it signs only for children claimed by a connection and "
+        "not retired, and refuses a seed whose child 0 differs from the one recorded at first "
+        "use. `in_process` (the default) is for development and single-process deployments: "
+        "one process holds the seed, its KEK and the drivers. `keyd` keeps the seed, its KEK "
+        "and the registry in `oemlink-keyd` (ideally another uid); the host then needs "
+        "`data_kek`.",
     .rows = kRows,
 };
 
 const SettingBlock<KekSourceKeys> kKekBlock{
     .path = "vault.kek",
-    .intro =
-        "Give exactly one key: where the 64-hex-character key-encryption key comes from. "
-        "`oemlink` reads it only after making itself undumpable, with a core-file limit of 0 (as "
+    .intro = "Give exactly one key: where the 64-hex-character seed key-encryption key comes "
+             "from. Only the in-process vault or `oemlink-keyd` reads it. " "`oemlink` reads a KEK only after making itself undumpable, with a core-file limit of 0 (as "
         "`oemlink-keyd` does), keeps it in locked memory, and never passes it to a child, an "
         "argument or a log. A `command` runs as `/bin/sh -c COMMAND`, whose command line every "
         "local user sees in `ps` while it runs: have the command read its credentials from a "
         "file or the environment, never put them in the command line.",
+    .rows = kKekRows,
+};
+
+const SettingBlock<KekSourceKeys> kDataKekBlock{
+    .path = "data_kek",
+    .intro = "Give exactly one key: where the data key-encryption key comes from. It seals the "
+             "data keys of the outbox (`outbox.key`) and of the OAuth secret store "
+             "(`secrets.key`), so events and tokens at rest stay unreadable without it. Required "
+             "with `vault.backend: keyd`, and it must differ from `vault.kek`: the host never "
+             "loads the seed KEK then. Without it (`in_process` only) `vault.kek` seals the data "
+             "keys too. A data dir whose keys were sealed under the seed KEK is moved over once "
+             "with `oemlink data-keys reseal`.",
     .rows = kKekRows,
 };
 

@@ -2,7 +2,6 @@
 
 #include "core/host/driver_set.hpp"
 #include "core/pipeline/json_writer.hpp"
-#include "core/vault/child_registry.hpp"
 
 namespace oemlink::host {
 namespace {
@@ -33,14 +32,13 @@ ConnectionTable::~ConnectionTable() {
 }
 
 std::vector<std::string> ConnectionTable::claim_key_children(
-    const DataDir& dir, std::span<const config::ConnectionConfig> connections) {
+    vault::KeyVault& vault, std::span<const config::ConnectionConfig> connections) {
   std::vector<std::string> refused(connections.size());
   std::vector<std::pair<uint32_t, std::string_view>> claims;
   claims.reserve(connections.size());
   for (const auto& cc : connections) claims.emplace_back(cc.key_child, cc.id);
   try {
-    vault::ChildRegistry registry(dir.keys_db());
-    for (auto& [i, why] : registry.claim_all(claims)) refused[i] = std::move(why);
+    for (auto& [i, why] : vault.claim_all(claims)) refused[i] = std::move(why);
   } catch (const std::exception& e) {
     throw StartupError(std::string("key child registry: ") + e.what());
   }

@@ -5,8 +5,8 @@
 // Threading: the host loop thread, except handle/index arithmetic, which is pure.
 #pragma once
 
-#include "core/common/data_dir.hpp"
 #include "core/config/config.hpp"
+#include "core/vault/key_vault.hpp"
 
 #include <oemlink/driver.h>
 
@@ -57,11 +57,12 @@ class ConnectionTable {
   }
 
   // Key child numbers are claimed for good before any connection signs: a number that ever
-  // belonged to another connection (even one removed since) must never sign for this one.
+  // belonged to another connection (even one removed since) must never sign for this one. The
+  // vault owns the registry (in process, or in keyd) and signs only for claimed children.
   // One transaction for all; returns, per connection, why its claim was refused (empty: ok).
-  // Throws StartupError when the registry cannot be opened.
+  // Throws StartupError when the registry cannot be reached.
   static std::vector<std::string> claim_key_children(
-      const DataDir& dir, std::span<const config::ConnectionConfig> connections);
+      vault::KeyVault& vault, std::span<const config::ConnectionConfig> connections);
 
   // Adds a connection (not yet open) and returns its index.
   uint32_t add(const config::ConnectionConfig& cc, uint32_t instance);

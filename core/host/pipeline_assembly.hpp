@@ -48,6 +48,8 @@ class PipelineAssembly {
 
   pipeline::Pipeline& pipeline() { return *pipeline_; }
   pipeline::SigningStage& signing() { return *signing_; }
+  // The vault that signs: connections claim their key children through it.
+  vault::KeyVault& vault() { return *vault_; }
   store::OutboxStore* outbox() { return outbox_.get(); }  // null when no sink is configured
   bool has_extra_sinks() const { return has_extra_sinks_; }
 

@@ -152,7 +152,7 @@ void Runtime::open_connections() {
   std::map<std::string_view, DriverInstance*> by_name;
   for (size_t i = 0; i < drivers_.size(); ++i) by_name[drivers_[i].name] = &drivers_[i];
   std::vector<std::string> refused =
-      ConnectionTable::claim_key_children(DataDir(cfg_.data_dir), cfg_.connections);
+      ConnectionTable::claim_key_children(assembly_->vault(), cfg_.connections);
   conns_.reserve(cfg_.connections.size());
   for (const config::ConnectionConfig& cc : cfg_.connections) {
     DriverInstance& d = *by_name.at(cc.driver);  // the config loader checked the name exists

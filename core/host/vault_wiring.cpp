@@ -1,8 +1,11 @@
 #include "core/host/vault_wiring.hpp"
 
+#include "core/common/data_dir.hpp"
 #include "core/common/hex.hpp"
 #include "core/common/locked_buffer.hpp"
 #include "core/common/private_files.hpp"
+#include "core/common/secure_wipe.hpp"
+#include "core/vault/claimed_child_vault.hpp"
 #include "core/vault/sealed_seed.hpp"
 
 #include <openssl/rand.h>
@@ -17,6 +20,9 @@ vault::VaultConfig vault_config_from(const config::Config& cfg) {
   vault::VaultConfig v;
   v.file = cfg.vault.file;
   v.keyd_socket = cfg.vault.keyd_socket;
+  if (cfg.vault.keyd_uid != config::kKeydSameUid) v.keyd_uid = cfg.vault.keyd_uid;
+  // In process, the vault enforces the registry in the data dir; with keyd, keyd owns it.
+  v.registry = DataDir(cfg.data_dir).keys_db();
   v.backend = cfg.vault.backend == config::VaultSettings::Backend::keyd
                   ? vault::VaultConfig::Backend::keyd
                   : vault::VaultConfig::Backend::in_process;
@@ -50,6 +56,8 @@ vault::KeyVaultPtr open_configured_vault(const config::Config& cfg) {
   vault::VaultConfig v = vault_config_from(cfg);
   if (cfg.vault.create_if_missing && v.backend == vault::VaultConfig::Backend::in_process &&
       !fs::exists(v.file)) {
+    // A new seed over existing claims would silently change every car's address.
+    vault::refuse_missing_vault_with_claims(v.file, v.registry);
     if (v.kek.kind == KekSourceConfig::Kind::file && !fs::exists(v.kek.value)) {
       create_kek_file(v.kek.value);
       spdlog::warn(

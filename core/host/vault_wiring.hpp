@@ -13,7 +13,8 @@ namespace oemlink::host {
 
 // Opens the configured vault. With `vault.create_if_missing` (a development convenience, off by
 // default) a missing KEK file and a missing sealed seed are created first, with a warning that
-// says so. Throws vault::VaultError naming the file, KEK source or socket.
+// says so, unless the registry holds claims (then the seed must be restored, never replaced).
+// Throws vault::VaultError naming the file, KEK source, registry or socket.
 [[nodiscard]] vault::KeyVaultPtr open_configured_vault(const config::Config& cfg);
 
 // Signs each event's `data` bytes: Keccak-256, then the connection's child key in the vault.

@@ -130,8 +130,25 @@ class OutboxStore {
 // 0600 on first use, returned in locked memory (it never passes through any other). Throws
 // StoreError naming the path; a wrong KEK says so.
 // `purpose` ("outbox", "secrets") is bound into the sealing, so key files cannot be swapped.
+// Throws SealedKeyMismatch when the file exists and does not open under `kek`.
 LockedDataKey load_or_create_sealed_data_key(const std::filesystem::path& path,
                                              const DataKey& kek,
                                              std::string_view purpose = "outbox");
+
+// A sealed data key file that does not open under the KEK given: another KEK sealed it (a data
+// dir from before the split KEKs), or it is corrupted.
+class SealedKeyMismatch : public StoreError {
+ public:
+  using StoreError::StoreError;
+};
+
+enum class ResealOutcome { no_file, already_sealed_under_new_kek, resealed };
+
+// Moves a sealed data key from `old_kek` to `new_kek`: unseals with the old, seals the same
+// data key under the new, and replaces the file atomically (write_private_file), so a crash
+// leaves either the old or the new file. Already under the new KEK: left alone, so a repeated
+// run is harmless. Throws SealedKeyMismatch when it opens under neither.
+ResealOutcome reseal_data_key(const std::filesystem::path& path, const DataKey& old_kek,
+                              const DataKey& new_kek, std::string_view purpose);
 
 }  // namespace oemlink::store

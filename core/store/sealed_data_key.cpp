@@ -86,7 +86,36 @@ bool create_sealed(const fs::path& path, const DataKey& kek, DataKey& key,
   }
 }
 
+// Opens `sealed` under `kek` straight into `key` (locked memory of the caller's).
+bool unseal_into(const DataKey& kek, const std::vector<uint8_t>& sealed, std::string_view purpose,
+                 DataKey& key) {
+  return aead::open_exact(kek, sealed, aad_for(purpose), key);
+}
+
 }  // namespace
+
+ResealOutcome reseal_data_key(const fs::path& path, const DataKey& old_kek,
+                              const DataKey& new_kek, std::string_view purpose) {
+  std::vector<uint8_t> sealed;
+  if (!read_sealed(path, sealed)) return ResealOutcome::no_file;
+  LockedDataKey key;
+  if (unseal_into(new_kek, sealed, purpose, key.get())) return ResealOutcome::already_sealed_under_new_kek;
+  if (!unseal_into(old_kek, sealed, purpose, key.get())) {
+    throw SealedKeyMismatch("cannot unseal " + path.string() +
+                            " with the old KEK given (nor with the configured data KEK): wrong "
+                            "key-encryption key or corrupted file");
+  }
+  const std::vector<uint8_t> resealed = aead::seal(
+      new_kek,
+      std::string_view(reinterpret_cast<const char*>(key.get().data()), key.get().size()),
+      aad_for(purpose));
+  try {
+    (void)write_private_file(path, resealed, IfExists::replace);
+  } catch (const FileError& e) {
+    throw StoreError(std::string("cannot reseal data key: ") + e.what());
+  }
+  return ResealOutcome::resealed;
+}
 
 LockedDataKey load_or_create_sealed_data_key(const fs::path& path, const DataKey& kek,
                                              std::string_view purpose) {
@@ -95,9 +124,9 @@ LockedDataKey load_or_create_sealed_data_key(const fs::path& path, const DataKey
   for (int attempt = 0; attempt < 2; ++attempt) {
     std::vector<uint8_t> sealed;
     if (read_sealed(path, sealed)) {
-      if (!aead::open_exact(kek, sealed, aad_for(purpose), key.get())) {
-        throw StoreError("cannot unseal " + path.string() +
-                         ": wrong key-encryption key or corrupted file");
+      if (!unseal_into(kek, sealed, purpose, key.get())) {
+        throw SealedKeyMismatch("cannot unseal " + path.string() +
+                                ": wrong key-encryption key or corrupted file");
       }
       return key;
     }

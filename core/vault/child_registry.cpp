@@ -23,7 +23,13 @@ CREATE TABLE IF NOT EXISTS children(
   connection_id TEXT UNIQUE NOT NULL,
   created_ms INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS meta(
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
 )sql";
+
+constexpr const char* kFingerprintKey = "seed_fingerprint";
 
 int64_t now_ms() {
   return unix_ms();
@@ -45,6 +51,10 @@ struct ChildRegistry::Impl {
     if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) fail(sql);
   }
 
+  // Registries written before retirement existed lack the column; it is added in place (NULL:
+  // not retired), so an upgraded host keeps every claim.
+  void add_retired_column();
+
   // A prepared statement that finalises itself.
   struct Stmt {
     Impl& impl;
@@ -61,6 +71,15 @@ struct ChildRegistry::Impl {
     }
   };
 };
+
+void ChildRegistry::Impl::add_retired_column() {
+  bool present = false;
+  {
+    Stmt info(*this, "SELECT 1 FROM pragma_table_info('children') WHERE name = 'retired_ms'");
+    present = info.step();
+  }
+  if (!present) exec("ALTER TABLE children ADD COLUMN retired_ms INTEGER");
+}
 
 ChildRegistry::ChildRegistry(const fs::path& db_file) : impl_(std::make_unique<Impl>()) {
   impl_->path = db_file;
@@ -82,6 +101,7 @@ ChildRegistry::ChildRegistry(const fs::path& db_file) : impl_(std::make_unique<I
     impl_->exec("PRAGMA synchronous=FULL");
     impl_->exec("PRAGMA trusted_schema=OFF");
     impl_->exec(kSchema);
+    impl_->add_retired_column();
   } catch (...) {
     sqlite3_close(impl_->db);
     impl_->db = nullptr;
@@ -99,7 +119,8 @@ namespace {
 // million connections costs one transaction, not a million.
 struct ClaimStatements {
   ChildRegistry::Impl& impl;
-  ChildRegistry::Impl::Stmt by_child{impl, "SELECT connection_id FROM children WHERE child = ?1"};
+  ChildRegistry::Impl::Stmt by_child{
+      impl, "SELECT connection_id, retired_ms FROM children WHERE child = ?1"};
   ChildRegistry::Impl::Stmt by_id{impl, "SELECT child FROM children WHERE connection_id = ?1"};
   ChildRegistry::Impl::Stmt insert{
       impl, "INSERT INTO children(child, connection_id, created_ms) VALUES(?1, ?2, ?3)"};
@@ -119,6 +140,12 @@ struct ClaimStatements {
                          std::string(connection_id) + "' already belongs to connection '" + owner +
                          "' (child numbers are never reused, even after a connection is "
                          "removed; use an unused number)");
+      }
+      if (sqlite3_column_type(by_child.s, 1) != SQLITE_NULL) {
+        throw VaultError("key child " + std::to_string(child) + " of connection '" +
+                         std::string(connection_id) +
+                         "' was retired; a retired child never signs again (give the "
+                         "connection an unused number)");
       }
       return;
     }
@@ -186,21 +213,69 @@ uint32_t ChildRegistry::next_free() {
 
 std::optional<ChildClaim> ChildRegistry::owner(uint32_t child) {
   std::lock_guard lock(impl_->mu);
-  Impl::Stmt s(*impl_, "SELECT connection_id, created_ms FROM children WHERE child = ?1");
+  Impl::Stmt s(*impl_,
+               "SELECT connection_id, created_ms, retired_ms FROM children WHERE child = ?1");
   sqlite3_bind_int64(s.s, 1, child);
   if (!s.step()) return std::nullopt;
   return ChildClaim{child, reinterpret_cast<const char*>(sqlite3_column_text(s.s, 0)),
-                    sqlite3_column_int64(s.s, 1)};
+                    sqlite3_column_int64(s.s, 1), sqlite3_column_int64(s.s, 2)};
+}
+
+void ChildRegistry::retire(uint32_t child) {
+  check_child_number(child);
+  std::lock_guard lock(impl_->mu);
+  Impl::Stmt s(*impl_,
+               "UPDATE children SET retired_ms = coalesce(retired_ms, ?2) WHERE child = ?1");
+  sqlite3_bind_int64(s.s, 1, child);
+  sqlite3_bind_int64(s.s, 2, now_ms());
+  s.step();
+  if (sqlite3_changes(impl_->db) == 0)
+    throw VaultError("cannot retire key child " + std::to_string(child) + ": it was never claimed");
+}
+
+std::vector<uint32_t> ChildRegistry::active_children() {
+  std::lock_guard lock(impl_->mu);
+  Impl::Stmt s(*impl_, "SELECT child FROM children WHERE retired_ms IS NULL ORDER BY child");
+  std::vector<uint32_t> out;
+  while (s.step()) out.push_back(static_cast<uint32_t>(sqlite3_column_int64(s.s, 0)));
+  return out;
+}
+
+size_t ChildRegistry::claimed_count() {
+  std::lock_guard lock(impl_->mu);
+  Impl::Stmt s(*impl_, "SELECT count(*) FROM children");
+  s.step();
+  return static_cast<size_t>(sqlite3_column_int64(s.s, 0));
+}
+
+std::optional<std::string> ChildRegistry::seed_fingerprint() {
+  std::lock_guard lock(impl_->mu);
+  Impl::Stmt s(*impl_, "SELECT value FROM meta WHERE key = ?1");
+  sqlite3_bind_text(s.s, 1, kFingerprintKey, -1, SQLITE_STATIC);
+  if (!s.step()) return std::nullopt;
+  return std::string(reinterpret_cast<const char*>(sqlite3_column_text(s.s, 0)));
+}
+
+void ChildRegistry::set_seed_fingerprint(std::string_view fingerprint) {
+  std::lock_guard lock(impl_->mu);
+  // INSERT only: a recorded fingerprint is the registry's memory of its seed and is never
+  // overwritten (a mismatch is the caller's error to report).
+  Impl::Stmt s(*impl_, "INSERT OR IGNORE INTO meta(key, value) VALUES(?1, ?2)");
+  sqlite3_bind_text(s.s, 1, kFingerprintKey, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s.s, 2, fingerprint.data(), static_cast<int>(fingerprint.size()),
+                    SQLITE_STATIC);
+  s.step();
 }
 
 std::vector<ChildClaim> ChildRegistry::list() {
   std::lock_guard lock(impl_->mu);
-  Impl::Stmt s(*impl_, "SELECT child, connection_id, created_ms FROM children ORDER BY child");
+  Impl::Stmt s(*impl_,
+               "SELECT child, connection_id, created_ms, retired_ms FROM children ORDER BY child");
   std::vector<ChildClaim> out;
   while (s.step()) {
     out.push_back(ChildClaim{static_cast<uint32_t>(sqlite3_column_int64(s.s, 0)),
                              reinterpret_cast<const char*>(sqlite3_column_text(s.s, 1)),
-                             sqlite3_column_int64(s.s, 2)});
+                             sqlite3_column_int64(s.s, 2), sqlite3_column_int64(s.s, 3)});
   }
   return out;
 }

@@ -2,8 +2,14 @@
 // its address is a minted synthetic device, so handing it to another car would let that car sign
 // as the first one. Rows are never deleted, not even when a connection leaves the config.
 //
-// A SQLite table in the data dir (WAL, synchronous=FULL):
-//   children(child INTEGER PRIMARY KEY, connection_id TEXT UNIQUE NOT NULL, created_ms INTEGER)
+// A child may be retired: it then never signs again and is never claimed again. The registry
+// also remembers the seed it was claimed with (child 0's address), so a replaced or lost seed is
+// caught instead of silently changing every car's address.
+//
+// SQLite (WAL, synchronous=FULL), owned by whoever holds the seed (the in-process vault, or keyd):
+//   children(child INTEGER PRIMARY KEY, connection_id TEXT UNIQUE NOT NULL, created_ms INTEGER,
+//            retired_ms INTEGER)   -- NULL: active
+//   meta(key TEXT PRIMARY KEY, value TEXT)   -- the seed_fingerprint
 #pragma once
 
 #include <cstdint>
@@ -22,6 +28,7 @@ struct ChildClaim {
   uint32_t child = 0;
   std::string connection_id;
   int64_t created_ms = 0;
+  int64_t retired_ms = 0;  // 0: active
 };
 
 class ChildRegistry {
@@ -33,7 +40,7 @@ class ChildRegistry {
   ChildRegistry& operator=(const ChildRegistry&) = delete;
 
   // [any-thread] Records that `connection_id` signs with `child`. Succeeds when the pair is new or
-  // already recorded. Throws VaultError naming both connection ids when the child belongs to
+  // already recorded (and not retired). Throws VaultError naming both connection ids when the child belongs to
   // another connection, or both child numbers when the connection already has another child.
   void claim(uint32_t child, std::string_view connection_id);
 
@@ -50,6 +57,20 @@ class ChildRegistry {
 
   // [any-thread] The claim of `child`, if any.
   [[nodiscard]] std::optional<ChildClaim> owner(uint32_t child);
+
+  // [any-thread] Retires a claimed child for good. Throws VaultError when it was never claimed.
+  void retire(uint32_t child);
+
+  // [any-thread] The children claimed and not retired, ascending.
+  [[nodiscard]] std::vector<uint32_t> active_children();
+
+  // [any-thread] How many children were ever claimed (retired ones included).
+  [[nodiscard]] size_t claimed_count();
+
+  // [any-thread] The seed's fingerprint recorded at first use (child 0's EIP-55 address), if any;
+  // set_seed_fingerprint records one unless one is recorded already.
+  [[nodiscard]] std::optional<std::string> seed_fingerprint();
+  void set_seed_fingerprint(std::string_view fingerprint);
 
   // [any-thread] Every claim, by child number.
   [[nodiscard]] std::vector<ChildClaim> list();

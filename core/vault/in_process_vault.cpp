@@ -69,6 +69,16 @@ crypto::Signature65 InProcessVault::sign_hash(uint32_t child, const crypto::Hash
   return crypto::sign_hash(k.key, hash32);
 }
 
+std::vector<std::pair<size_t, std::string>> InProcessVault::claim_all(ClaimList) {
+  throw VaultError("this vault keeps no child registry (a one-shot tool's); claims go through "
+                   "the configured vault");
+}
+
+void InProcessVault::retire(uint32_t) {
+  throw VaultError("this vault keeps no child registry (a one-shot tool's); retire children "
+                   "through the configured vault");
+}
+
 size_t InProcessVault::cached_children() {
   std::lock_guard lock(mu_);
   return cache_.size();

@@ -1,6 +1,10 @@
-// The default KeyVault: the unsealed seed in this process's locked memory. Derives m/<child>',
-// signs, and wipes the child key; derived keys of recently used children are cached (in locked
-// memory) because derivation is a measurable share of a sign (see README.md).
+// The unsealed seed in this process's locked memory. Derives m/<child>', signs, and wipes the
+// child key; derived keys of recently used children are cached (in locked memory) because
+// derivation is a measurable share of a sign (see README.md).
+//
+// It answers for any child and keeps no registry: it is the engine inside ClaimedChildVault
+// (what open_vault returns, in process and in keyd) and serves one-shot tools (`oemlink keys`,
+// benchmarks). claim_all and retire throw.
 #pragma once
 
 #include <mutex>
@@ -21,6 +25,8 @@ class InProcessVault final : public KeyVault {
   [[nodiscard]] crypto::Address20 address(uint32_t child) override;
   [[nodiscard]] crypto::Signature65 sign_hash(uint32_t child,
                                               const crypto::Hash32& hash32) override;
+  [[nodiscard]] std::vector<std::pair<size_t, std::string>> claim_all(ClaimList claims) override;
+  void retire(uint32_t child) override;
 
   // For tests: how many children are cached now.
   size_t cached_children();

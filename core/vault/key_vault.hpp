@@ -1,12 +1,19 @@
 // The key vault: the enclave's whole interface, and nothing more. One master seed per
 // deployment; connection n signs with BIP-32 child m/n'. No call returns a seed or a private key.
+// The vault owns the child registry: it signs for, and gives the address of, only children
+// claimed by a connection and not retired, so a host can reach only the cars it serves.
 #pragma once
 
 #include "core/crypto/secp256k1_signer.hpp"
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 namespace oemlink::vault {
 
@@ -24,6 +31,17 @@ class KeyVault {
   // [any-thread] Signs a 32-byte hash with child m/<child>' (65 bytes r||s||v, v = 27/28).
   [[nodiscard]] virtual crypto::Signature65 sign_hash(uint32_t child,
                                                       const crypto::Hash32& hash32) = 0;
+
+  // [any-thread] Claims (child, connection id) pairs for good, as one transaction where the
+  // backend allows (a start-up claims its whole fleet at once). Returns the index and reason of
+  // each refused claim (child owned by another connection, connection on another child, child
+  // retired); the others may sign from then on. Throws VaultError when the registry is
+  // unreachable.
+  using ClaimList = std::span<const std::pair<uint32_t, std::string_view>>;
+  [[nodiscard]] virtual std::vector<std::pair<size_t, std::string>> claim_all(ClaimList claims) = 0;
+
+  // [any-thread] Retires a claimed child: it never signs or claims again. Throws VaultError.
+  virtual void retire(uint32_t child) = 0;
 };
 
 using KeyVaultPtr = std::unique_ptr<KeyVault>;

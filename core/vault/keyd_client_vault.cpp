@@ -60,7 +60,29 @@ struct KeydClientVault::Pool {
       throw VaultError(name() + ": cannot connect: " + std::strerror(e) +
                        (e == ENOENT || e == ECONNREFUSED ? " (is oemlink-keyd running?)" : ""));
     }
+    check_server_uid(fd);
     return fd;
+  }
+
+  // Before anything is sent: whoever listens on the path must be keyd's uid, or a process that
+  // took the socket's place would receive every hash and claim.
+  void check_server_uid(int fd) {
+    const uid_t expected = options.server_uid.value_or(::getuid());
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+      const int e = errno;
+      ::close(fd);
+      throw VaultError(name() + ": cannot read the server's credentials: " + std::strerror(e));
+    }
+    if (cred.uid != expected) {
+      ::close(fd);
+      throw VaultError(name() + ": the server runs as uid " + std::to_string(cred.uid) +
+                       " (pid " + std::to_string(cred.pid) + "), expected uid " +
+                       std::to_string(expected) +
+                       (options.server_uid ? " (vault.keyd_uid)" : " (this process's; set vault.keyd_uid)") +
+                       "; nothing was sent");
+    }
   }
 
   // Returns an idle connection (reused = true) or a new one.
@@ -114,12 +136,12 @@ struct KeydClientVault::Pool {
   }
 
   // One request/response on `fd`; returns the response body.
-  std::vector<uint8_t> exchange(int fd, const std::vector<uint8_t>& request) {
+  std::vector<uint8_t> exchange(int fd, const std::vector<uint8_t>& request, uint32_t max_body) {
     send_all(fd, request);
     uint8_t header[keyd::kFrameHeaderSize];
     recv_all(fd, header, sizeof header);
     const uint32_t len = keyd::get_u32(header);
-    if (len == 0 || len > keyd::kMaxResponseBody) {
+    if (len == 0 || len > max_body) {
       throw BrokenConnection{"malformed response (" + std::to_string(len) + "-byte frame)"};
     }
     std::vector<uint8_t> body(len);
@@ -129,13 +151,22 @@ struct KeydClientVault::Pool {
 
   // The ok payload, which must be `expected` bytes; a keyd-side error becomes a VaultError.
   std::vector<uint8_t> call(const keyd::Request& req, size_t expected) {
-    const std::vector<uint8_t> request = keyd::encode_request(req);
+    std::vector<uint8_t> payload = call_frame(keyd::encode_request(req), keyd::kMaxResponseBody);
+    if (payload.size() != expected) {
+      throw VaultError(name() + ": malformed response (" + std::to_string(payload.size()) +
+                       " bytes, expected " + std::to_string(expected) + ")");
+    }
+    return payload;
+  }
+
+  // Sends a whole request frame; returns the ok payload or throws keyd's error as a VaultError.
+  std::vector<uint8_t> call_frame(const std::vector<uint8_t>& request, uint32_t max_body) {
     for (int attempt = 0;; ++attempt) {
       bool reused = false;
       const int fd = acquire(reused);
       std::vector<uint8_t> body;
       try {
-        body = exchange(fd, request);
+        body = exchange(fd, request, max_body);
       } catch (const BrokenConnection& e) {
         close_fd(fd);
         // A pooled connection may have died with a restarted keyd: one retry on a fresh one.
@@ -144,13 +175,7 @@ struct KeydClientVault::Pool {
         throw VaultError(name() + ": " + e.what);
       }
       release(fd);
-      if (body[0] == static_cast<uint8_t>(keyd::Status::ok)) {
-        if (body.size() != 1 + expected) {
-          throw VaultError(name() + ": malformed response (" + std::to_string(body.size() - 1) +
-                           " bytes, expected " + std::to_string(expected) + ")");
-        }
-        return {body.begin() + 1, body.end()};
-      }
+      if (body[0] == static_cast<uint8_t>(keyd::Status::ok)) return {body.begin() + 1, body.end()};
       throw VaultError(name() + ": " + std::string(body.begin() + 1, body.end()));
     }
   }
@@ -168,15 +193,38 @@ void KeydClientVault::check_reachable() {
 
 crypto::Address20 KeydClientVault::address(uint32_t child) {
   check_child_number(child);
-  const auto payload = pool_->call({keyd::Op::address, child, {}}, 20);
+  const auto payload = pool_->call({keyd::Op::address, child, {}, {}}, 20);
   crypto::Address20 a;
   std::copy(payload.begin(), payload.end(), a.begin());
   return a;
 }
 
+std::vector<std::pair<size_t, std::string>> KeydClientVault::claim_all(ClaimList claims) {
+  // Batches, each one transaction in keyd: a million claims are ~60 round trips, not a million.
+  std::vector<std::pair<size_t, std::string>> refused;
+  for (size_t begin = 0; begin < claims.size(); begin += keyd::kMaxClaimsPerRequest) {
+    const auto batch = claims.subspan(begin, std::min(keyd::kMaxClaimsPerRequest,
+                                                      claims.size() - begin));
+    const std::vector<uint8_t> payload = pool_->call_frame(keyd::encode_claim_request(batch),
+                                                           keyd::kMaxClaimResponseBody);
+    auto answer = keyd::decode_claim_answer(payload);
+    if (!answer) throw VaultError(pool_->name() + ": malformed claim answer");
+    for (auto& [index, reason] : *answer) {
+      if (index >= batch.size()) throw VaultError(pool_->name() + ": malformed claim answer");
+      refused.emplace_back(begin + index, std::move(reason));
+    }
+  }
+  return refused;
+}
+
+void KeydClientVault::retire(uint32_t child) {
+  check_child_number(child);
+  (void)pool_->call({keyd::Op::retire, child, {}, {}}, 0);
+}
+
 crypto::Signature65 KeydClientVault::sign_hash(uint32_t child, const crypto::Hash32& hash32) {
   check_child_number(child);
-  const auto payload = pool_->call({keyd::Op::sign, child, hash32}, 65);
+  const auto payload = pool_->call({keyd::Op::sign, child, hash32, {}}, 65);
   crypto::Signature65 sig;
   std::copy(payload.begin(), payload.end(), sig.begin());
   return sig;

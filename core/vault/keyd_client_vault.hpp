@@ -7,6 +7,9 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <optional>
+
+#include <sys/types.h>
 
 #include "core/vault/key_vault.hpp"
 
@@ -16,6 +19,8 @@ struct KeydClientOptions {
   std::filesystem::path socket{};
   std::chrono::milliseconds timeout{5'000};  // per request, for send and for receive
   size_t max_idle_connections = 8;
+  // The uid keyd must run as (SO_PEERCRED, checked before anything is sent); unset: our own.
+  std::optional<uid_t> server_uid{};
 };
 
 class KeydClientVault final : public KeyVault {
@@ -26,6 +31,9 @@ class KeydClientVault final : public KeyVault {
   [[nodiscard]] crypto::Address20 address(uint32_t child) override;
   [[nodiscard]] crypto::Signature65 sign_hash(uint32_t child,
                                               const crypto::Hash32& hash32) override;
+  // In batches of keyd::kMaxClaimsPerRequest, each one transaction in keyd.
+  [[nodiscard]] std::vector<std::pair<size_t, std::string>> claim_all(ClaimList claims) override;
+  void retire(uint32_t child) override;
 
   // Connects once (and keeps the connection for reuse), so a missing or unreachable keyd is
   // reported at startup rather than on the first signature. Throws VaultError.

@@ -10,6 +10,8 @@
 
 #include "core/common/kek_source_config.hpp"
 #include "core/common/process_hardening.hpp"
+#include "core/common/secure_wipe.hpp"
+#include "core/vault/claimed_child_vault.hpp"
 #include "core/vault/in_process_vault.hpp"
 #include "core/vault/kek_source.hpp"
 #include "core/vault/keyd_server.hpp"
@@ -21,12 +23,17 @@ namespace v = oemlink::vault;
 
 constexpr const char* kUsage = R"(usage: oemlink-keyd --socket PATH [options]
 
-Unseals the vault and serves address/sign requests on a Unix socket (mode 0600). Only peers with
-keyd's own uid (or an --allow-uid one) may connect. SIGTERM or SIGINT: clean exit, seed wiped.
+Unseals the vault and serves address/sign/claim/retire requests on a Unix socket. It owns the
+child registry: it signs only for children claimed through it and never for a retired one, and
+refuses a seed other than the one the registry's claims were made with. Only peers with keyd's
+own uid (or, with --host-uid, exactly that uid), or an --allow-uid one, may connect.
+SIGTERM or SIGINT: clean exit, seed wiped.
 
 options:
-  --socket PATH        Unix socket to listen on (required)
+  --socket PATH        Unix socket to listen on (required; mode 0600, 0666 with --host-uid)
   --vault FILE         sealed seed file (default: ./var/oemlink/vault.sealed)
+  --registry FILE      the child registry (default: keys.db next to the vault file)
+  --host-uid N         the host runs as uid N: admit exactly N, not keyd's own uid
   --kek-env NAME       read the KEK (64 hex chars) from variable NAME (default: OEMLINK_KEK)
   --kek-file PATH      read the KEK from a 0600 file holding 64 hex chars
   --kek-command CMD    run `/bin/sh -c CMD`; its stdout is the KEK (64 hex chars)
@@ -56,6 +63,7 @@ int main(int argc, char** argv) {
   // The copy above is what we parse; the original is what `ps` shows everyone.
   oemlink::scrub_argument_values(argc, argv, "--kek-command");
   std::filesystem::path vault_file = "var/oemlink/vault.sealed";
+  std::filesystem::path registry_file;
   oemlink::KekSourceConfig kek;
   v::KeydServerOptions server;
   size_t cache = v::InProcessVault::kDefaultCacheEntries;
@@ -91,6 +99,12 @@ int main(int argc, char** argv) {
       kek.kind = oemlink::KekSourceConfig::Kind::command;
       kek.value = value;
       ++kek_flags;
+    } else if (a == "--registry") {
+      registry_file = value;
+    } else if (a == "--host-uid") {
+      uid_t uid = 0;
+      if (!parse_uint(value, uid)) return usage_error("--host-uid needs a numeric uid");
+      server.host_uid = uid;
     } else if (a == "--allow-uid") {
       uid_t uid = 0;
       if (!parse_uint(value, uid)) return usage_error("--allow-uid needs a numeric uid");
@@ -121,16 +135,21 @@ int main(int argc, char** argv) {
   }
   spdlog::set_level(lvl);
 
+  if (registry_file.empty()) registry_file = vault_file.parent_path() / "keys.db";
+
   try {
+    v::refuse_missing_vault_with_claims(vault_file, registry_file);
     oemlink::LockedBuffer seed = [&] {
       const v::Kek k = v::load_kek(kek);
       return v::unseal_vault(vault_file, k);
     }();
-    v::InProcessVault vault(std::move(seed), cache);
+    v::ClaimedChildVault vault(std::move(seed), cache, registry_file, vault_file);
     server.stop_on_signals = true;
     v::KeydServer keyd(vault, server);
-    spdlog::info("keyd: vault {} unsealed; serving on {}", vault_file.string(),
-                 server.socket.string());
+    spdlog::info("keyd: vault {} unsealed (child 0: {}), registry {}; serving on {}{}",
+                 vault_file.string(), vault.fingerprint(), registry_file.string(),
+                 server.socket.string(),
+                 server.host_uid ? " for uid " + std::to_string(*server.host_uid) : "");
     keyd.run();
     spdlog::info("keyd: stopped");
   } catch (const std::exception& e) {

@@ -1,7 +1,13 @@
 // The oemlink-keyd wire protocol over a Unix stream socket (see README.md, "keyd protocol").
 // Every message is a frame: body length (u32 big-endian) || body.
-//   request body:  op (u8: 1 = address, 2 = sign) || child (u32 BE) || hash (32 bytes, sign only)
-//   response body: status (u8: 0 = ok, 1 = error) || address (20) | signature (65) | error text
+//   request body:  op (u8) || ...
+//     1 address: child (u32 BE)                     2 sign: child (u32 BE) || hash (32 bytes)
+//     3 claim:   count (u32 BE) || count × (child (u32 BE) || id length (u16 BE) || id)
+//     4 retire:  child (u32 BE)
+//   response body: status (u8: 0 = ok, 1 = error) || payload
+//     address: 20 bytes; sign: 65 bytes; retire: empty;
+//     claim: refused count (u32 BE) || refused × (index (u32 BE) || length (u16 BE) || reason)
+//     error: UTF-8 text
 // A connection carries any number of request/response pairs, strictly in turn.
 #pragma once
 
@@ -11,6 +17,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/crypto/secp256k1_signer.hpp"
@@ -18,18 +25,25 @@
 namespace oemlink::vault::keyd {
 
 inline constexpr size_t kFrameHeaderSize = 4;
-// Requests are 5 or 37 bytes; anything bigger is not a client of ours.
-inline constexpr uint32_t kMaxRequestBody = 64;
-// Error texts are truncated to keep responses small.
+// A claim batch is the only large request (kMaxClaimsPerRequest entries); nothing bigger is a
+// client of ours.
+inline constexpr uint32_t kMaxRequestBody = 8u << 20;
+// Answers to address/sign/retire and error texts stay small; a claim answer may list a reason
+// per refused claim (each at most kMaxReasonBytes).
 inline constexpr uint32_t kMaxResponseBody = 1024;
+inline constexpr uint32_t kMaxClaimResponseBody = 8u << 20;
+inline constexpr size_t kMaxClaimsPerRequest = 16'384;
+inline constexpr size_t kMaxConnectionIdBytes = 1024;
+inline constexpr size_t kMaxReasonBytes = 400;
 
-enum class Op : uint8_t { address = 1, sign = 2 };
+enum class Op : uint8_t { address = 1, sign = 2, claim = 3, retire = 4 };
 enum class Status : uint8_t { ok = 0, error = 1 };
 
 struct Request {
   Op op = Op::address;
-  uint32_t child = 0;
-  crypto::Hash32 hash{};  // sign only
+  uint32_t child = 0;                                    // address, sign, retire
+  crypto::Hash32 hash{};                                 // sign only
+  std::vector<std::pair<uint32_t, std::string>> claims;  // claim only
 };
 
 inline void put_u32(uint8_t* p, uint32_t v) {
@@ -45,11 +59,18 @@ inline uint32_t get_u32(const uint8_t* p) {
 
 // A whole frame (header included) for `req`.
 std::vector<uint8_t> encode_request(const Request& req);
+// A whole claim frame for claims[begin, end) (no copy of the ids into a Request).
+std::vector<uint8_t> encode_claim_request(
+    std::span<const std::pair<uint32_t, std::string_view>> claims);
 // Parses a request body; nullopt with `why` set when malformed.
 std::optional<Request> decode_request(std::span<const uint8_t> body, std::string& why);
 
 // Whole frames (header included).
 std::vector<uint8_t> encode_ok(std::span<const uint8_t> payload);
 std::vector<uint8_t> encode_error(std::string_view text);
+std::vector<uint8_t> encode_claim_answer(const std::vector<std::pair<size_t, std::string>>& refused);
+// Parses a claim answer's payload (after the status byte); nullopt when malformed.
+std::optional<std::vector<std::pair<size_t, std::string>>> decode_claim_answer(
+    std::span<const uint8_t> payload);
 
 }  // namespace oemlink::vault::keyd

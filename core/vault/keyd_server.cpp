@@ -92,12 +92,26 @@ class Session : public std::enable_shared_from_this<Session> {
     const auto req = keyd::decode_request(body_, why);
     if (!req) return keyd::encode_error(why);
     try {
-      if (req->op == keyd::Op::address) {
-        const crypto::Address20 a = vault_.address(req->child);
-        return keyd::encode_ok(a);
+      switch (req->op) {
+        case keyd::Op::address: {
+          const crypto::Address20 a = vault_.address(req->child);
+          return keyd::encode_ok(a);
+        }
+        case keyd::Op::sign: {
+          const crypto::Signature65 sig = vault_.sign_hash(req->child, req->hash);
+          return keyd::encode_ok(sig);
+        }
+        case keyd::Op::claim: {
+          std::vector<std::pair<uint32_t, std::string_view>> claims(req->claims.begin(),
+                                                                    req->claims.end());
+          return keyd::encode_claim_answer(vault_.claim_all(claims));
+        }
+        case keyd::Op::retire:
+          vault_.retire(req->child);
+          spdlog::info("keyd: key child {} retired", req->child);
+          return keyd::encode_ok({});
       }
-      const crypto::Signature65 sig = vault_.sign_hash(req->child, req->hash);
-      return keyd::encode_ok(sig);
+      return keyd::encode_error("unknown op");
     } catch (const std::exception& e) {
       // VaultError texts name child numbers and paths, never key material.
       return keyd::encode_error(e.what());
@@ -151,7 +165,11 @@ void KeydServer::Impl::bind() {
   ::umask(old_mask);
   if (ec) throw VaultError("cannot bind keyd socket " + path.string() + ": " + ec.message());
   bound = true;
-  if (::chmod(path.c_str(), 0600) != 0) {
+  // With a host uid other than keyd's, that uid must reach the socket, and keyd (unprivileged)
+  // cannot chown it over; SO_PEERCRED (allowed()) is then the gate, and the directory's
+  // permissions (the operator's) decide who can see it at all.
+  const mode_t mode = options.host_uid && *options.host_uid != ::getuid() ? 0666 : 0600;
+  if (::chmod(path.c_str(), mode) != 0) {
     throw VaultError("cannot chmod keyd socket " + path.string() + ": " + std::strerror(errno));
   }
   acceptor.listen(asio::socket_base::max_listen_connections, ec);
@@ -166,13 +184,16 @@ bool KeydServer::Impl::allowed(Local::socket& s) {
                  std::strerror(errno));
     return false;
   }
-  if (cred.uid == ::getuid()) return true;
+  // With --host-uid exactly that uid is the client, not keyd's own: a process that shares keyd's
+  // uid has no business asking for signatures.
+  const uid_t client = options.host_uid.value_or(::getuid());
+  if (cred.uid == client) return true;
   if (std::find(options.allowed_uids.begin(), options.allowed_uids.end(), cred.uid) !=
       options.allowed_uids.end()) {
     return true;
   }
   spdlog::warn("keyd: refused a client with uid {} (pid {}): only uid {}{} may connect", cred.uid,
-               cred.pid, ::getuid(), options.allowed_uids.empty() ? "" : " and --allow-uid ones");
+               cred.pid, client, options.allowed_uids.empty() ? "" : " and --allow-uid ones");
   return false;
 }
 

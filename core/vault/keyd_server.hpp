@@ -1,5 +1,5 @@
-// The serving half of oemlink-keyd: answers address/sign requests (keyd_protocol.hpp) for one
-// KeyVault over a Unix stream socket, to peers of an allowed uid only.
+// The serving half of oemlink-keyd: answers address/sign/claim/retire requests
+// (keyd_protocol.hpp) for one KeyVault over a Unix stream socket, to peers of an allowed uid only.
 //
 // Threads: Boost.Asio, one io_context run by `threads` threads. A request is signed inline in the
 // handler (tens of microseconds), so N threads sign for N clients at once; each connection has one
@@ -10,6 +10,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "core/vault/key_vault.hpp"
@@ -18,7 +19,11 @@ namespace oemlink::vault {
 
 struct KeydServerOptions {
   std::filesystem::path socket{};
-  // Peers whose uid (SO_PEERCRED) is not keyd's own uid nor listed here are disconnected.
+  // The host's uid when it differs from keyd's: then exactly that uid is admitted (not keyd's
+  // own) and the socket is made 0666 so it can connect (SO_PEERCRED is the gate).
+  std::optional<uid_t> host_uid{};
+  // Peers whose uid (SO_PEERCRED) is not the host's (default: keyd's own) nor listed here are
+  // disconnected.
   std::vector<uid_t> allowed_uids{};
   unsigned threads = 0;  // 0: the number of CPUs (at least 2)
   // SIGTERM/SIGINT stop run(); off when embedded in a process that handles signals itself.

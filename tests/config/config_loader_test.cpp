@@ -168,7 +168,7 @@ TEST(ConfigErrors, UnknownTopLevelKeySuggestsAndListsValidKeys) {
   EXPECT_THAT(load_error("lgging: {}\n"),
               HasSubstr("test.yaml:1:1: lgging: unknown key \"lgging\" (did you mean "
                         "\"logging\"?); valid: data_dir, logging, http, schedule, dimo, vault, "
-                        "outbox, drivers, connections, sinks"));
+                        "data_kek, outbox, drivers, connections, sinks"));
 }
 
 TEST(ConfigErrors, UnknownNestedKeyWithoutCloseMatchHasNoSuggestion) {

@@ -40,7 +40,9 @@ vault:
   kek: {file: secrets/kek.hex}
   backend: keyd
   keyd_socket: /run/oemlink/keyd.sock
+  keyd_uid: 998
   create_if_missing: true
+data_kek: {command: "kms-decrypt --key oemlink-data"}
 )"),
                               "test.yaml", "/etc/oemlink");
   EXPECT_EQ(c.dimo.chain_id, 80002u);
@@ -50,7 +52,30 @@ vault:
   EXPECT_EQ(c.vault.kek.value, "/etc/oemlink/secrets/kek.hex");
   EXPECT_EQ(c.vault.backend, VaultSettings::Backend::keyd);
   EXPECT_EQ(c.vault.keyd_socket, "/run/oemlink/keyd.sock");
+  EXPECT_EQ(c.vault.keyd_uid, 998u);
   EXPECT_TRUE(c.vault.create_if_missing);
+  ASSERT_TRUE(c.data_kek.has_value());
+  EXPECT_EQ(c.data_kek->kind, KekSourceConfig::Kind::command);
+  EXPECT_EQ(c.data_kek->value, "kms-decrypt --key oemlink-data");
+}
+
+// Two secrets: with keyd the host holds only the data KEK, so it must be given, and it must not
+// be the seed's KEK under another name.
+TEST(DimoVaultConfig, KeydNeedsADataKekOtherThanTheSeedKek) {
+  EXPECT_THAT(load_error("vault: {backend: keyd}\n"),
+              HasSubstr("vault.backend: backend keyd needs a top-level data_kek"));
+  EXPECT_THAT(load_error("vault: {backend: keyd}\ndata_kek: {env: OEMLINK_KEK}\n"),
+              HasSubstr("data_kek: is the same source as vault.kek"));
+  EXPECT_THAT(load_error("vault: {kek: {file: k.hex}}\ndata_kek: {file: ./k.hex}\n"),
+              HasSubstr("same source as vault.kek"));
+  EXPECT_THAT(load_error("data_kek: {env: A, file: b}\n"),
+              HasSubstr("data_kek: give exactly one of env, file or command"));
+  Config c = load_config_text("vault: {backend: keyd}\ndata_kek: {env: OEMLINK_DATA_KEK}\n",
+                              "test.yaml", "/etc/oemlink");
+  EXPECT_EQ(c.data_kek->value, "OEMLINK_DATA_KEK");
+  // in_process: data_kek may be left out (vault.kek seals the data keys too).
+  EXPECT_FALSE(load_config_text("vault: {}\n", "test.yaml", "/etc").data_kek.has_value());
+  EXPECT_EQ(load_config_text("vault: {}\n", "test.yaml", "/etc").vault.keyd_uid, kKeydSameUid);
 }
 
 TEST(DimoVaultConfig, KekFromACommand) {

@@ -130,21 +130,25 @@ TEST_F(SigningCliTest, EveryEventVerifiesTamperingIsCaughtAndTraceLogsHoldNoSecr
   EXPECT_HAS(t.out, " 1 bad");
 }
 
-TEST_F(SigningCliTest, TheRuntimeSignsThroughKeydWithoutHoldingTheSeed) {
-  // keyd unseals the vault; the runtime gets no KEK for the vault, only the socket.
+TEST_F(SigningCliTest, TheRuntimeSignsThroughKeydWithoutHoldingTheSeedOrItsKek) {
+  // keyd unseals the vault with the seed KEK and owns the registry; the runtime gets the socket
+  // and its own data KEK, nothing of the seed's.
   pid_t keyd = spawn({"--vault", "data/vault.sealed", "--socket", "data/keyd.sock"},
-                     fs::path(OEMLINK_BINARY_DIR) / "oemlink-keyd");
+                     fs::path(OEMLINK_BINARY_DIR) / "oemlink-keyd", "keyd");
   for (int i = 0; i < 200 && !fs::exists(dir_ / "data/keyd.sock"); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   ASSERT_TRUE(fs::exists(dir_ / "data/keyd.sock"));
   EXPECT_EQ(fs::status(dir_ / "data/keyd.sock").permissions() & fs::perms::all,
             fs::perms::owner_read | fs::perms::owner_write);
-  // The sealed seed is out of the runtime's reach: only keyd (which unsealed it) can sign.
-  // (The runtime still reads the KEK, for the outbox's data key.)
+  // The sealed seed is out of the runtime's reach, and so is its KEK: the runtime's environment
+  // lacks it and vault.kek names a file the runtime cannot read. It runs all the same.
   fs::rename(dir_ / "data/vault.sealed", dir_ / "vault.sealed.moved");
+  env_.erase("OEMLINK_KEK");
+  env_["OEMLINK_DATA_KEK"] = kOtherKek;
   auto cfg = write("keyd.yaml",
                    "data_dir: data\n"
-                   "vault: {backend: keyd, keyd_socket: keyd.sock}\n"
+                   "vault: {backend: keyd, keyd_socket: keyd.sock, kek: {file: keyd-only.kek}}\n"
+                   "data_kek: {env: OEMLINK_DATA_KEK}\n"
                    "drivers:\n"
                    "  - {name: mock, library: mock, poll_interval: 100ms}\n"
                    "connections:\n"
@@ -158,8 +162,103 @@ TEST_F(SigningCliTest, TheRuntimeSignsThroughKeydWithoutHoldingTheSeed) {
   EXPECT_EQ(v.rc, 0) << v.out << v.err;
   EXPECT_HAS(v.out, "0x8FF5F4f700242E43EC40ebAee93f390C7aD84aeD (connection car-a");
   kill(keyd, SIGTERM);
-  auto k = wait_for(keyd);
+  auto k = wait_for(keyd, "keyd");
   EXPECT_EQ(k.rc, 0) << k.err;
+}
+
+TEST_F(SigningCliTest, KeydWithoutADataKekIsRefusedByCheckConfigAndRun) {
+  auto cfg = write("keyd.yaml",
+                   "data_dir: data\n"
+                   "vault: {backend: keyd}\n");
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"check-config", cfg.string()}, {"run", "--config", cfg.string()}}) {
+    auto r = run(args);
+    EXPECT_EQ(r.rc, 1) << args[0];
+    EXPECT_HAS(r.err, "vault.backend");
+    EXPECT_HAS(r.err, "needs a top-level data_kek");
+  }
+  auto same = write("same.yaml",
+                    "data_dir: data\n"
+                    "vault: {backend: keyd, kek: {env: OEMLINK_KEK}}\n"
+                    "data_kek: {env: OEMLINK_KEK}\n");
+  auto r = run({"check-config", same.string()});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_HAS(r.err, "data_kek");
+  EXPECT_HAS(r.err, "same source as vault.kek");
+}
+
+// create_if_missing once replaced a deleted vault with a new random seed while keys.db still
+// held the cars' children: every address changed without a word.
+TEST_F(SigningCliTest, ANewSeedIsNeverCreatedOverClaimedChildren) {
+  auto cfg = write("dev.yaml",
+                   "data_dir: dev\n"
+                   "vault: {create_if_missing: true, kek: {file: dev/kek.hex}}\n"
+                   "drivers:\n"
+                   "  - {name: mock, library: mock, poll_interval: 100ms}\n"
+                   "connections:\n"
+                   "  - {id: car-a, driver: mock, synthetic_token_id: 20, key_child: 0}\n"
+                   "  - {id: car-b, driver: mock, synthetic_token_id: 21, key_child: 1}\n"
+                   "sinks:\n"
+                   "  - {name: events, type: file, path: events.jsonl}\n");
+  auto r = run({"run", "--config", cfg.string(), "--max-polls", "2", "--duration", "60s"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  ASSERT_TRUE(fs::exists(dir_ / "dev/vault.sealed"));
+  fs::remove(dir_ / "dev/vault.sealed");
+  r = run({"run", "--config", cfg.string(), "--max-polls", "2", "--duration", "60s"});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_HAS(r.err, "is missing while 2 key children are claimed");
+  EXPECT_HAS(r.err, "Restore");
+  EXPECT_FALSE(fs::exists(dir_ / "dev/vault.sealed"));
+}
+
+// A data dir from before data_kek has its data keys sealed under the seed KEK. Adding data_kek
+// must not end in a bare "wrong key": the message names the reseal command, which moves both
+// keys over once (and not while the daemon runs).
+TEST_F(SigningCliTest, AnOldDataDirIsLedToResealItsDataKeys) {
+  auto old_cfg = fleet_config();
+  auto r = run({"run", "--config", old_cfg.string(), "--max-polls", "3", "--duration", "60s"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const std::string outbox_key_before = slurp(dir_ / "data/outbox.key");
+
+  std::string text = slurp(old_cfg);
+  auto cfg = write("split.yaml", text + "data_kek: {env: OEMLINK_DATA_KEK}\n");
+  env_["OEMLINK_DATA_KEK"] = kOtherKek;
+  r = run({"run", "--config", cfg.string(), "--max-polls", "3", "--duration", "60s"});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_HAS(r.err, "outbox.key");
+  EXPECT_HAS(r.err, "sealed under the seed KEK");
+  EXPECT_HAS(r.err, "oemlink data-keys reseal --config " + cfg.string());
+  EXPECT_EQ(r.err.find(kOtherKek), std::string::npos);
+  EXPECT_EQ(r.err.find(kKek), std::string::npos);
+
+  // Not while a daemon holds the data dir.
+  pid_t daemon = spawn({"run", "--config", old_cfg.string(), "--duration", "60s"}, kExe, "daemon");
+  for (int i = 0; i < 500 && slurp(dir_ / "data/oemlink.lock") != std::to_string(daemon) + "\n";
+       ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  r = run({"data-keys", "reseal", "--config", cfg.string(), "--from-kek-env", "OEMLINK_KEK"});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_HAS(r.err, "in use by oemlink pid " + std::to_string(daemon));
+  kill(daemon, SIGTERM);
+  const Result d = wait_for(daemon, "daemon");
+  ASSERT_EQ(d.rc, 0) << d.err;
+
+  r = run({"data-keys", "reseal", "--config", cfg.string(), "--from-kek-env", "OEMLINK_KEK"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_HAS(r.out, "outbox.key: resealed under the data KEK");
+  EXPECT_NE(slurp(dir_ / "data/outbox.key"), outbox_key_before);
+  EXPECT_EQ(fs::status(dir_ / "data/outbox.key").permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+  r = run({"data-keys", "reseal", "--config", cfg.string(), "--from-kek-env", "OEMLINK_KEK"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_HAS(r.out, "outbox.key: already sealed under the data KEK");
+  // The same data key, now under the data KEK: the outbox written before still opens.
+  r = run({"run", "--config", cfg.string(), "--max-polls", "3", "--duration", "60s"});
+  EXPECT_EQ(r.rc, 0) << r.err;
+  r = run({"deadletter", "list", "--config", cfg.string()});
+  EXPECT_EQ(r.rc, 0) << r.err;
+  r = run({"data-keys", "reseal", "--config", cfg.string()});
+  EXPECT_EQ(r.rc, 2);
 }
 
 TEST_F(SigningCliTest, AnIndependentEthereumLibraryRecoversEverySigner) {

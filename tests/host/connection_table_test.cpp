@@ -3,6 +3,7 @@
 #include "core/host/connection_table.hpp"
 
 #include "core/host/driver_set.hpp"
+#include "core/vault/claimed_child_vault.hpp"
 #include "tests/host/scripted_driver.hpp"
 
 #include <gtest/gtest.h>
@@ -70,10 +71,13 @@ TEST(ConnectionTable, AnOpenFailureComesBackWithTheDriversMessage) {
   EXPECT_FALSE(t[c].open);
 }
 
-TEST(ConnectionTable, KeyChildrenAreClaimedOnceForGood) {
+TEST(ConnectionTable, KeyChildrenAreClaimedOnceForGoodThroughTheVault) {
   fs::path dir = fs::temp_directory_path() / ("oemlink-conn-table-" + std::to_string(getpid()));
   fs::remove_all(dir);
-  DataDir data(dir);
+  fs::create_directories(dir);
+  LockedBuffer seed(32);
+  for (size_t i = 0; i < seed.size(); ++i) seed.data()[i] = static_cast<uint8_t>(i + 1);
+  vault::ClaimedChildVault data(std::move(seed), 0, dir / "keys.db", dir / "vault.sealed");
   std::vector<config::ConnectionConfig> first{car("car-a", 1), car("car-b", 2)};
   auto refused = ConnectionTable::claim_key_children(data, first);
   EXPECT_EQ(refused, (std::vector<std::string>{"", ""}));

@@ -7,7 +7,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
 #include <atomic>
+#include <functional>
 #include <chrono>
 #include <cstring>
 #include <thread>
@@ -39,8 +42,8 @@ class KeydTest : public ::testing::Test {
 
   std::unique_ptr<test::KeydProcess> start_keyd(std::vector<std::string> extra = {},
                                                 const char* kek = test::kKekHex) {
-    std::vector<std::string> args{"--vault",        vault_.string(), "--socket",
-                                  socket_.string(), "--threads",     "2"};
+    std::vector<std::string> args{"--vault",   vault_.string(), "--socket", socket_.string(),
+                                  "--threads", "2",             "--registry", registry_.string()};
     args.insert(args.end(), extra.begin(), extra.end());
     return std::make_unique<test::KeydProcess>(
         args, std::vector<std::string>{std::string("OEMLINK_KEK=") + kek}, socket_);
@@ -48,15 +51,26 @@ class KeydTest : public ::testing::Test {
 
   KeydClientVault client() { return KeydClientVault({.socket = socket_}); }
 
+  // Claims children 0 .. n-1 for connections "car-0" ...: keyd answers only for claimed ones.
+  static void claim_children(KeyVault& vault, uint32_t n) {
+    std::vector<std::string> ids;
+    for (uint32_t i = 0; i < n; ++i) ids.push_back("car-" + std::to_string(i));
+    std::vector<std::pair<uint32_t, std::string_view>> claims;
+    for (uint32_t i = 0; i < n; ++i) claims.emplace_back(i, ids[i]);
+    ASSERT_TRUE(vault.claim_all(claims).empty());
+  }
+
   test::TempDir dir_;
   fs::path vault_ = dir_ / "vault.sealed";
   fs::path socket_ = dir_ / "run/keyd.sock";
+  fs::path registry_ = dir_ / "keys.db";
 };
 
 TEST_F(KeydTest, ServesDimoAddressesAndRecoverableSignatures) {
   auto keyd = start_keyd();
   ASSERT_TRUE(keyd->running()) << test::read_file(keyd->log_file());
   KeydClientVault vault = client();
+  claim_children(vault, 3);
   for (uint32_t child = 0; child < 3; ++child) {
     EXPECT_EQ(crypto::to_checksum_address(vault.address(child)), test::kDimoAddresses[child]);
     const crypto::Hash32 h = crypto::keccak256("keyd " + std::to_string(child));
@@ -93,6 +107,7 @@ TEST_F(KeydTest, KekFromFileAndViaTheFactory) {
   cfg.backend = VaultConfig::Backend::keyd;
   cfg.keyd_socket = socket_;
   KeyVaultPtr vault = open_vault(cfg);
+  claim_children(*vault, 3);
   EXPECT_EQ(crypto::to_checksum_address(vault->address(2)), test::kDimoAddresses[2]);
 }
 
@@ -133,7 +148,7 @@ TEST_F(KeydTest, WrongKekExitsWithAClearMessage) {
   addr.sun_family = AF_UNIX;
   std::strncpy(addr.sun_path, socket.c_str(), sizeof addr.sun_path - 1);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) _exit(0);
-  const auto req = keyd::encode_request({keyd::Op::address, 0, {}});
+  const auto req = keyd::encode_request({keyd::Op::address, 0, {}, {}});
   (void)::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
   timeval tv{5, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -162,7 +177,9 @@ TEST_F(KeydTest, RefusesPeersOfAnotherUid) {
   fs::permissions(socket_, fs::perms(0666));
   EXPECT_EQ(probe_exit_code(socket_), 0);
   // Our own uid still gets answers.
-  EXPECT_EQ(crypto::to_checksum_address(client().address(0)), test::kDimoAddresses[0]);
+  KeydClientVault own = client();
+  claim_children(own, 1);
+  EXPECT_EQ(crypto::to_checksum_address(own.address(0)), test::kDimoAddresses[0]);
   keyd->terminate();
   EXPECT_THAT(test::read_file(keyd->log_file()), HasSubstr("refused a client with uid 65534"));
 }
@@ -180,6 +197,7 @@ TEST_F(KeydTest, AllowUidLetsThatPeerIn) {
 TEST_F(KeydTest, ClientReconnectsAfterKeydRestarts) {
   auto keyd = start_keyd();
   KeydClientVault vault = client();
+  claim_children(vault, 2);
   EXPECT_EQ(crypto::to_checksum_address(vault.address(1)), test::kDimoAddresses[1]);
   keyd->terminate();
   try {
@@ -208,6 +226,7 @@ TEST_F(KeydTest, FactoryFailsFastWithoutKeyd) {
 TEST_F(KeydTest, ConcurrentClientsFromFourThreads) {
   auto keyd = start_keyd();
   KeydClientVault vault = client();
+  claim_children(vault, 3);
   std::atomic<int> bad{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
@@ -230,6 +249,7 @@ TEST_F(KeydTest, SignRateThroughKeyd) {
   constexpr int kN = 2000;
   std::vector<crypto::Hash32> hashes;
   for (int i = 0; i < kN; ++i) hashes.push_back(crypto::keccak256(std::to_string(i)));
+  claim_children(vault, 64);
   (void)vault.address(0);
   auto rate = [&](int threads) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -245,6 +265,153 @@ TEST_F(KeydTest, SignRateThroughKeyd) {
   const double one = rate(1);
   const double two = rate(2);
   std::printf("[ rates   ] keyd sign: 1 client thread %.0f/s, 2 client threads %.0f/s\n", one, two);
+}
+
+std::string vault_error(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const VaultError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// keyd answers only for claimed children: it once signed for child 424242, which no connection
+// had claimed. A retired child never signs again, and is never claimed again.
+TEST_F(KeydTest, SignsOnlyClaimedChildrenAndNeverARetiredOne) {
+  auto keyd = start_keyd();
+  ASSERT_TRUE(keyd->running()) << test::read_file(keyd->log_file());
+  KeydClientVault vault = client();
+  const crypto::Hash32 h = crypto::keccak256("unclaimed");
+  EXPECT_THAT(vault_error([&] { (void)vault.sign_hash(424242, h); }),
+              AllOf(HasSubstr("key child 424242"), HasSubstr("not claimed")));
+  EXPECT_THAT(vault_error([&] { (void)vault.address(424242); }), HasSubstr("not claimed"));
+
+  std::vector<std::pair<uint32_t, std::string_view>> claims = {{5, "car-5"}, {6, "car-6"}};
+  EXPECT_TRUE(vault.claim_all(claims).empty());
+  // A conflicting claim is refused with both parties named; the good one in the batch holds.
+  claims = {{5, "intruder"}, {7, "car-7"}};
+  const auto refused = vault.claim_all(claims);
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_EQ(refused[0].first, 0u);
+  EXPECT_THAT(refused[0].second, AllOf(HasSubstr("'intruder'"), HasSubstr("'car-5'")));
+  EXPECT_NO_THROW((void)vault.sign_hash(7, h));
+  const auto who = crypto::recover_address(h, vault.sign_hash(5, h));
+  ASSERT_TRUE(who.has_value());
+
+  vault.retire(5);
+  EXPECT_THAT(vault_error([&] { (void)vault.sign_hash(5, h); }),
+              AllOf(HasSubstr("key child 5"), HasSubstr("retired")));
+  claims = {{5, "car-5"}};
+  ASSERT_EQ(vault.claim_all(claims).size(), 1u);
+  // Across a restart too: the registry, not keyd's memory, holds the rule.
+  keyd->terminate();
+  keyd = start_keyd();
+  EXPECT_THAT(vault_error([&] { (void)vault.sign_hash(5, h); }), HasSubstr("retired"));
+  EXPECT_NO_THROW((void)vault.sign_hash(6, h));
+}
+
+// A batch larger than one request's worth is split, and each part is one transaction.
+TEST_F(KeydTest, ClaimsAFleetInBatches) {
+  auto keyd = start_keyd();
+  KeydClientVault vault = client();
+  const uint32_t n = static_cast<uint32_t>(keyd::kMaxClaimsPerRequest) * 2 + 10;
+  std::vector<std::string> ids;
+  for (uint32_t i = 0; i < n; ++i) ids.push_back("fleet-" + std::to_string(i));
+  std::vector<std::pair<uint32_t, std::string_view>> claims;
+  for (uint32_t i = 0; i < n; ++i) claims.emplace_back(i + 1, ids[i]);
+  claims.back().second = ids[0];  // the last one conflicts with the first
+  const auto refused = vault.claim_all(claims);
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_EQ(refused[0].first, n - 1);
+  EXPECT_NO_THROW((void)vault.address(n - 1));
+  EXPECT_THAT(vault_error([&] { (void)vault.address(n); }), HasSubstr("not claimed"));
+}
+
+TEST_F(KeydTest, RefusesAnotherSeedOrAMissingVaultWhileChildrenAreClaimed) {
+  {
+    auto keyd = start_keyd();
+    KeydClientVault vault = client();
+    claim_children(vault, 2);
+  }
+  // Someone "fixes" a lost vault with a fresh seed: every car's address would change.
+  {
+    test::ScopedEnv env("OEMLINK_TEST_KEK", test::kKekHex);
+    const Kek kek = load_kek({.kind = KekSourceConfig::Kind::env, .value = "OEMLINK_TEST_KEK"});
+    create_random_vault(vault_, kek, Overwrite::allow);
+  }
+  auto keyd = start_keyd();
+  EXPECT_FALSE(keyd->running());
+  EXPECT_THAT(test::read_file(keyd->log_file()),
+              AllOf(HasSubstr("is not the one the key children"), HasSubstr(registry_.string()),
+                    HasSubstr(test::kDimoAddresses[0]), HasSubstr("Restore")));
+  fs::remove(vault_);
+  keyd = start_keyd();
+  EXPECT_FALSE(keyd->running());
+  EXPECT_THAT(test::read_file(keyd->log_file()),
+              AllOf(HasSubstr("is missing while 2 key children are claimed"),
+                    HasSubstr(test::kDimoAddresses[0]), HasSubstr("from backup")));
+}
+
+TEST_F(KeydTest, ClientChecksTheServersUidBeforeSendingAnything) {
+  auto keyd = start_keyd();
+  KeydClientVault wrong({.socket = socket_, .server_uid = ::getuid() + 1});
+  EXPECT_THAT(vault_error([&] { wrong.check_reachable(); }),
+              AllOf(HasSubstr("runs as uid " + std::to_string(::getuid())),
+                    HasSubstr("expected uid " + std::to_string(::getuid() + 1)),
+                    HasSubstr("nothing was sent")));
+  KeydClientVault right({.socket = socket_, .server_uid = ::getuid()});
+  EXPECT_NO_THROW(right.check_reachable());
+}
+
+// The split-uid deployment: keyd runs as root here, the host as uid 65534 (nobody). Exit codes of
+// the host-side child: 0 all as expected, 10+ the step that went wrong.
+[[noreturn]] void host_side_as_nobody(const fs::path& vault_file, const fs::path& socket) {
+  if (::setgid(65534) != 0 || ::setuid(65534) != 0) _exit(2);
+  // The seed file is keyd's (0600, root): the host cannot even read it.
+  const int fd = ::open(vault_file.c_str(), O_RDONLY);
+  if (fd >= 0 || errno != EACCES) _exit(10);
+  try {
+    KeydClientVault vault({.socket = socket, .server_uid = 0});
+    const crypto::Hash32 h = crypto::keccak256("host side");
+    try {
+      (void)vault.sign_hash(9, h);
+      _exit(11);  // signed for a child nobody claimed
+    } catch (const VaultError& e) {
+      if (std::string(e.what()).find("not claimed") == std::string::npos) _exit(12);
+    }
+    std::vector<std::pair<uint32_t, std::string_view>> claims = {{1, "car-1"}};
+    if (!vault.claim_all(claims).empty()) _exit(13);
+    const auto who = crypto::recover_address(h, vault.sign_hash(1, h));
+    if (!who || crypto::to_checksum_address(*who) != test::kDimoAddresses[1]) _exit(14);
+  } catch (...) {
+    _exit(15);
+  }
+  _exit(0);
+}
+
+TEST_F(KeydTest, HostOfAnotherUidCannotReadTheSeedAndGetsOnlyClaimedChildren) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run the host side as another uid";
+  // The operator's part: a socket directory the host uid can traverse.
+  fs::permissions(dir_.path(), fs::perms(0711));
+  fs::create_directories(socket_.parent_path());
+  fs::permissions(socket_.parent_path(), fs::perms(0711));
+  auto keyd = start_keyd({"--host-uid", "65534"});
+  ASSERT_TRUE(keyd->running()) << test::read_file(keyd->log_file());
+  struct stat st {};
+  ASSERT_EQ(::stat(vault_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+  const pid_t pid = ::fork();
+  if (pid == 0) host_side_as_nobody(vault_, socket_);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << test::read_file(keyd->log_file());
+  // keyd's own uid is not the host: with --host-uid it is refused.
+  EXPECT_THAT(vault_error([&] { (void)client().address(1); }), Not(HasSubstr("not claimed")));
+  keyd->terminate();
+  EXPECT_THAT(test::read_file(keyd->log_file()), HasSubstr("refused a client with uid 0"));
 }
 
 // The socket path rules, with KeydServer in-process.
