@@ -88,18 +88,17 @@ void add_data_keys_commands(CommandLine& cli) {
   CLI::App* group =
       cli.add_group("data-keys", "reseal the outbox and secret-store keys", kDataKeysDetails);
   auto o = std::make_shared<ResealOptions>();
-  CLI::App* cmd = cli.add_command(*group, "reseal",
-                                  "move the data keys to the configured data KEK", kResealDetails);
+  CLI::App* cmd = cli.add_command(*group, "reseal", "move the data keys to the configured data KEK",
+                                  kResealDetails);
   add_config_option(*cmd, o->config, "the configuration whose data dir to reseal");
   const std::string section = "The KEK that sealed them (exactly one)";
-  CLI::Option* env =
-      cmd->add_option("--from-kek-env", o->from_env, "read it from variable NAME")->type_name("NAME");
-  CLI::Option* file =
-      cmd->add_option("--from-kek-file", o->from_file, "read it from a 0600 file")->type_name("PATH");
-  CLI::Option* command =
-      cmd->add_option("--from-kek-command", o->from_command,
-                      "run `/bin/sh -c CMD`; its stdout is the KEK")
-          ->type_name("CMD");
+  CLI::Option* env = cmd->add_option("--from-kek-env", o->from_env, "read it from variable NAME")
+                         ->type_name("NAME");
+  CLI::Option* file = cmd->add_option("--from-kek-file", o->from_file, "read it from a 0600 file")
+                          ->type_name("PATH");
+  CLI::Option* command = cmd->add_option("--from-kek-command", o->from_command,
+                                         "run `/bin/sh -c CMD`; its stdout is the KEK")
+                             ->type_name("CMD");
   for (CLI::Option* source : {env, file, command}) source->group(section)->check(not_empty);
   env->excludes(file)->excludes(command);
   file->excludes(command);

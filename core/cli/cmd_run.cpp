@@ -3,8 +3,8 @@
 #include "core/cli/logging_setup.hpp"
 #include "core/config/duration.hpp"
 #include "core/host/runtime.hpp"
-#include "core/uplink/sink_registry.hpp"
 #include "core/loader/driver_library.hpp"
+#include "core/uplink/sink_registry.hpp"
 
 #include <spdlog/spdlog.h>
 

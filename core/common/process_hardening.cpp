@@ -23,9 +23,10 @@ void harden_process_for_secrets() {
                  std::strerror(errno));
   }
   if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
-    spdlog::warn("process hardening: cannot clear PR_SET_DUMPABLE ({}); processes of this uid "
-                 "may read key memory",
-                 std::strerror(errno));
+    spdlog::warn(
+        "process hardening: cannot clear PR_SET_DUMPABLE ({}); processes of this uid "
+        "may read key memory",
+        std::strerror(errno));
   }
 }
 

@@ -14,9 +14,9 @@
 #include <string_view>
 #include <vector>
 
-#include "core/config/config_node.hpp"
 #include "core/common/dimo_chain.hpp"
 #include "core/common/kek_source_config.hpp"
+#include "core/config/config_node.hpp"
 
 namespace oemlink::config {
 

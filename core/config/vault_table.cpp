@@ -92,8 +92,11 @@ const SettingBlock<VaultSettings> kVaultBlock{
 
 const SettingBlock<KekSourceKeys> kKekBlock{
     .path = "vault.kek",
-    .intro = "Give exactly one key: where the 64-hex-character seed key-encryption key comes "
-             "from. Only the in-process vault or `oemlink-keyd` reads it. " "`oemlink` reads a KEK only after making itself undumpable, with a core-file limit of 0 (as "
+    .intro =
+        "Give exactly one key: where the 64-hex-character seed key-encryption key comes "
+        "from. Only the in-process vault or `oemlink-keyd` reads it. "
+        "`oemlink` reads a KEK only after making itself undumpable, with a core-file limit of 0 "
+        "(as "
         "`oemlink-keyd` does), keeps it in locked memory, and never passes it to a child, an "
         "argument or a log. A `command` runs as `/bin/sh -c COMMAND`, whose command line every "
         "local user sees in `ps` while it runs: have the command read its credentials from a "
@@ -103,13 +106,14 @@ const SettingBlock<KekSourceKeys> kKekBlock{
 
 const SettingBlock<KekSourceKeys> kDataKekBlock{
     .path = "data_kek",
-    .intro = "Give exactly one key: where the data key-encryption key comes from. It seals the "
-             "data keys of the outbox (`outbox.key`) and of the OAuth secret store "
-             "(`secrets.key`), so events and tokens at rest stay unreadable without it. Required "
-             "with `vault.backend: keyd`, and it must differ from `vault.kek`: the host never "
-             "loads the seed KEK then. Without it (`in_process` only) `vault.kek` seals the data "
-             "keys too. A data dir whose keys were sealed under the seed KEK is moved over once "
-             "with `oemlink data-keys reseal`.",
+    .intro =
+        "Give exactly one key: where the data key-encryption key comes from. It seals the "
+        "data keys of the outbox (`outbox.key`) and of the OAuth secret store "
+        "(`secrets.key`), so events and tokens at rest stay unreadable without it. Required "
+        "with `vault.backend: keyd`, and it must differ from `vault.kek`: the host never "
+        "loads the seed KEK then. Without it (`in_process` only) `vault.kek` seals the data "
+        "keys too. A data dir whose keys were sealed under the seed KEK is moved over once "
+        "with `oemlink data-keys reseal`.",
     .rows = kKekRows,
 };
 

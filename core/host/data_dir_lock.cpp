@@ -23,8 +23,7 @@ namespace fs = std::filesystem;
 // re-tightens its own files when it opens them.
 void keep_private(const fs::path& root) {
   struct stat st {};
-  if (::stat(root.c_str(), &st) != 0 || (st.st_mode & 077) == 0 || st.st_uid != ::geteuid())
-    return;
+  if (::stat(root.c_str(), &st) != 0 || (st.st_mode & 077) == 0 || st.st_uid != ::geteuid()) return;
   if (::chmod(root.c_str(), 0700) == 0) {
     spdlog::warn("data dir {} was {}, readable by other users; made it 0700", root.string(),
                  mode_string(st.st_mode));
@@ -71,8 +70,7 @@ DataDirLock::DataDirLock(const DataDir& dir, const std::string& what) {
                             " (" + dir.lock_file().string() +
                             "); one daemon per data dir, stop it first",
                         pid);
-    throw std::runtime_error("cannot lock " + dir.lock_file().string() + ": " +
-                             std::strerror(err));
+    throw std::runtime_error("cannot lock " + dir.lock_file().string() + ": " + std::strerror(err));
   }
   std::string pid = std::to_string(::getpid()) + "\n";
   if (::ftruncate(fd_, 0) != 0 ||

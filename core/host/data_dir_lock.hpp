@@ -6,9 +6,9 @@
 
 #include "core/common/data_dir.hpp"
 
+#include <sys/types.h>
 #include <stdexcept>
 #include <string>
-#include <sys/types.h>
 
 namespace oemlink::host {
 

@@ -29,9 +29,11 @@ LockedDataKey open_sealed_data_key(const config::Config& cfg, DataKeyPurpose pur
         vault::describe(source) +
         "): a data dir from before data_kek existed has them sealed under the seed KEK "
         "(vault.kek). With the daemon stopped, reseal them once under data_kek with `oemlink "
-        "data-keys reseal --config " + cfg.source.string() +
+        "data-keys reseal --config " +
+        cfg.source.string() +
         " --from-kek-env NAME | --from-kek-file PATH | --from-kek-command CMD`, giving the KEK "
-        "that sealed " + file);
+        "that sealed " +
+        file);
   }
 }
 

@@ -17,9 +17,9 @@ enum class DataKeyPurpose { outbox, secrets };
 
 // Loads the data KEK, then unseals the purpose's key file (creating it on first use).
 // The purpose is bound into the sealing, so the two key files cannot be swapped. Throws
-// std::runtime_error naming the KEK source or the key file (the key in locked memory); a key file sealed under another KEK
-// (a data dir from before `data_kek`) is refused with the `oemlink data-keys reseal` command that
-// moves it over.
+// std::runtime_error naming the KEK source or the key file (the key in locked memory); a key file
+// sealed under another KEK (a data dir from before `data_kek`) is refused with the `oemlink
+// data-keys reseal` command that moves it over.
 [[nodiscard]] LockedDataKey open_sealed_data_key(const config::Config& cfg, DataKeyPurpose purpose);
 
 }  // namespace oemlink::host

@@ -21,7 +21,7 @@ struct DriverCheck {
   const oemlink_driver* descriptor = nullptr;  // null when loading failed
   std::string settings_json;                   // the validated settings, when they passed
   std::string error;                           // this driver's problems, empty when fine
-  bool skipped = false;  // the library did not load and on_load_error is skip
+  bool skipped = false;                        // the library did not load and on_load_error is skip
 };
 
 struct DriverCheckReport {

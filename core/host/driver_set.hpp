@@ -69,9 +69,9 @@ class DriverSet {
   DriverSet& operator=(const DriverSet&) = delete;
 
   // Creates each instance checked in `report` (check_drivers on this set's config) with
-  // `services` behind its host table. A driver whose library does not load, or whose create fails, is skipped when
-  // its entry says on_load_error: skip; otherwise this throws StartupError naming the driver,
-  // the file and the driver's own message. Nothing is created when a check fails.
+  // `services` behind its host table. A driver whose library does not load, or whose create fails,
+  // is skipped when its entry says on_load_error: skip; otherwise this throws StartupError naming
+  // the driver, the file and the driver's own message. Nothing is created when a check fails.
   void load_all(const DriverCheckReport& report, HostServices* services,
                 const CallTimer& timed = {});
 

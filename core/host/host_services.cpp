@@ -76,8 +76,9 @@ oemlink_status HostServices::emit(DriverInstance& d, oemlink_conn* conn,
   constexpr size_t kV1Size = offsetof(oemlink_reading, hdop) + sizeof(double);
   if (stride < kV1Size) {
     readings_rejected_.add(count);
-    failed(d, "emit",
-           fmt::format("reading struct_size {} < {}; {} readings rejected", stride, kV1Size, count));
+    failed(
+        d, "emit",
+        fmt::format("reading struct_size {} < {}; {} readings rejected", stride, kV1Size, count));
     return OEMLINK_ERROR;
   }
   std::span<const oemlink_reading> batch(readings, count);
@@ -169,9 +170,8 @@ std::string HostServices::secret_owner(const DriverInstance& d, oemlink_conn* co
   return SecretAccess::connection_owner(d.name, parts_.conns[c].id);
 }
 
-oemlink_status HostServices::secret_get(DriverInstance& d, oemlink_conn* conn,
-                                        std::string_view key, char* buf, size_t cap,
-                                        size_t* size) {
+oemlink_status HostServices::secret_get(DriverInstance& d, oemlink_conn* conn, std::string_view key,
+                                        char* buf, size_t cap, size_t* size) {
   if (size) *size = 0;
   std::string legacy;
   std::string owner = secret_owner(d, conn, legacy);

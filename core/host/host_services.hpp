@@ -58,8 +58,8 @@ class HostServices {
                     int64_t until_ms, std::string_view reason);
   oemlink_status http(DriverInstance& d, oemlink_conn* conn, const oemlink_http_request* req,
                       oemlink_http_done_fn done, void* ctx);
-  oemlink_status secret_get(DriverInstance& d, oemlink_conn* conn, std::string_view key,
-                            char* buf, size_t cap, size_t* size);
+  oemlink_status secret_get(DriverInstance& d, oemlink_conn* conn, std::string_view key, char* buf,
+                            size_t cap, size_t* size);
   oemlink_status secret_put(DriverInstance& d, oemlink_conn* conn, const oemlink_str* keys,
                             const oemlink_str* values, size_t count);
   uint64_t timer_start(DriverInstance& d, uint32_t delay_ms, oemlink_timer_fn fn, void* ctx);

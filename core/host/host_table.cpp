@@ -80,25 +80,27 @@ void OEMLINK_CALL report_state_fn(const oemlink_host* h, oemlink_conn* conn,
 oemlink_status OEMLINK_CALL http_fn(const oemlink_host* h, oemlink_conn* conn,
                                     const oemlink_http_request* req, oemlink_http_done_fn done,
                                     void* ctx) {
-  return guarded(h, "http_request", oemlink_status{OEMLINK_ERROR}, [&](HostServices& s, DriverInstance& d) {
-    return s.http(d, conn, req, done, ctx);
-  });
+  return guarded(
+      h, "http_request", oemlink_status{OEMLINK_ERROR},
+      [&](HostServices& s, DriverInstance& d) { return s.http(d, conn, req, done, ctx); });
 }
 
 oemlink_status OEMLINK_CALL secret_get_fn(const oemlink_host* h, oemlink_conn* conn,
                                           oemlink_str key, char* buf, size_t cap, size_t* size) {
   if (size) *size = 0;
-  return guarded(h, "secret_get", oemlink_status{OEMLINK_ERROR}, [&](HostServices& s, DriverInstance& d) {
-    return s.secret_get(d, conn, view(key), buf, cap, size);
-  });
+  return guarded(h, "secret_get", oemlink_status{OEMLINK_ERROR},
+                 [&](HostServices& s, DriverInstance& d) {
+                   return s.secret_get(d, conn, view(key), buf, cap, size);
+                 });
 }
 
 oemlink_status OEMLINK_CALL secret_put_fn(const oemlink_host* h, oemlink_conn* conn,
                                           const oemlink_str* keys, const oemlink_str* values,
                                           size_t count) {
-  return guarded(h, "secret_put", oemlink_status{OEMLINK_ERROR}, [&](HostServices& s, DriverInstance& d) {
-    return s.secret_put(d, conn, keys, values, count);
-  });
+  return guarded(h, "secret_put", oemlink_status{OEMLINK_ERROR},
+                 [&](HostServices& s, DriverInstance& d) {
+                   return s.secret_put(d, conn, keys, values, count);
+                 });
 }
 
 uint64_t OEMLINK_CALL timer_start_fn(const oemlink_host* h, uint32_t delay_ms, oemlink_timer_fn fn,

@@ -48,8 +48,7 @@ PipelineAssembly::~PipelineAssembly() = default;
 
 // Every event goes into the durable outbox first; each configured sink delivers from there at its
 // own cursor, so a slow or failing sink holds back only itself (within the outbox's bound).
-void PipelineAssembly::open_outbox_and_sinks(const config::Config& cfg,
-                                             boost::asio::io_context& io,
+void PipelineAssembly::open_outbox_and_sinks(const config::Config& cfg, boost::asio::io_context& io,
                                              MetricsRegistry& metrics,
                                              const uplink::SinkRegistry& sinks) {
   if (cfg.sinks.empty()) return;

@@ -39,8 +39,8 @@ struct AssemblyHooks {
 class PipelineAssembly {
  public:
   // Throws StartupError naming the part that could not be built (vault, outbox, a sink).
-  PipelineAssembly(const config::Config& cfg, boost::asio::io_context& io,
-                   MetricsRegistry& metrics, const uplink::SinkRegistry& sinks,
+  PipelineAssembly(const config::Config& cfg, boost::asio::io_context& io, MetricsRegistry& metrics,
+                   const uplink::SinkRegistry& sinks,
                    const std::vector<pipeline::EventSink*>& extra_sinks, AssemblyHooks hooks);
   ~PipelineAssembly();
   PipelineAssembly(const PipelineAssembly&) = delete;

@@ -56,8 +56,8 @@ schedule::ConnMode mode_of(const config::DriverConfig& cfg) {
 }  // namespace
 
 PollDispatcher::PollDispatcher(boost::asio::io_context& io, const HostClock& clock,
-                               ConnectionTable& conns, DriverSet& drivers,
-                               MetricsRegistry& metrics, DispatchOptions options)
+                               ConnectionTable& conns, DriverSet& drivers, MetricsRegistry& metrics,
+                               DispatchOptions options)
     : io_(io),
       clock_(clock),
       conns_(conns),
@@ -218,10 +218,10 @@ void PollDispatcher::start_poll(uint32_t c) {
   auto t0 = std::chrono::steady_clock::now();
   oemlink_status st = d.d->poll(d.inst, ConnectionTable::handle_of(c), r.driver_ctx,
                                 &poll_done_trampoline, encode_ticket(slot_, *t));
-  note_call(d, "poll", c,
-            std::chrono::duration_cast<std::chrono::milliseconds>(
-                std::chrono::steady_clock::now() - t0)
-                .count());
+  note_call(
+      d, "poll", c,
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count());
   if (st != OEMLINK_OK && tickets_.find(ref)) {
     // The poll did not start, so `done` will not come: finish it here.
     finish_poll(ref, st == OEMLINK_RETRY ? OEMLINK_RETRY : OEMLINK_ERROR, "poll refused to start");

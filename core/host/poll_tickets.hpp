@@ -3,8 +3,9 @@
 // The C ABI hands back one opaque pointer. It encodes (dispatcher slot, ticket index, ticket
 // generation) rather than pointing at the ticket, because a ticket is reused as soon as it is
 // released: a duplicate or late `done` from a buggy driver must find a generation that no longer
-// matches and be ignored, not complete whichever poll holds the ticket now. The dispatcher slot lets
-// a completion that arrives after the dispatcher is gone be dropped instead of touching freed memory.
+// matches and be ignored, not complete whichever poll holds the ticket now. The dispatcher slot
+// lets a completion that arrives after the dispatcher is gone be dropped instead of touching freed
+// memory.
 //
 // Tickets come from a free-list pool so 20k polls/s cost no heap allocation; only as many exist
 // as calls are in flight. Not thread-safe: acquire/release/find on the host loop thread only.

@@ -106,8 +106,7 @@ void Runtime::start() {
   dispatch.slow_call_warning = cfg_.schedule.slow_call_warning;
   dispatch.stop_after_polls = opts_.stop_after_polls;
   dispatch.on_poll_limit = [this] { request_stop(); };
-  dispatcher_ =
-      std::make_unique<PollDispatcher>(io_, clock_, conns_, drivers_, metrics_, dispatch);
+  dispatcher_ = std::make_unique<PollDispatcher>(io_, clock_, conns_, drivers_, metrics_, dispatch);
 
   store::OutboxStore* outbox = assembly_->outbox();
   gate_ = std::make_unique<DurabilityGate>(
@@ -140,9 +139,10 @@ void Runtime::start() {
       .timers = *timers_,
   });
 
-  drivers_.load_all(drivers, services_.get(), [this](DriverInstance& d, const char* call, int64_t ms) {
-    dispatcher_->note_call(d, call, kNoConn, ms);
-  });
+  drivers_.load_all(drivers, services_.get(),
+                    [this](DriverInstance& d, const char* call, int64_t ms) {
+                      dispatcher_->note_call(d, call, kNoConn, ms);
+                    });
   for (size_t i = 0; i < drivers_.size(); ++i)
     if (drivers_[i].inst) dispatcher_->add_driver(drivers_[i]);
   open_connections();
@@ -350,8 +350,7 @@ void Runtime::log_stats() {
 void Runtime::write_status(bool running) {
   if (!dispatcher_ || !assembly_) return;
   if (!status_writer_)
-    status_writer_ =
-        std::make_unique<StatusWriter>(DataDir(cfg_.data_dir).status_json(), metrics_);
+    status_writer_ = std::make_unique<StatusWriter>(DataDir(cfg_.data_dir).status_json(), metrics_);
   StatusSnapshot s = status_snapshot({metrics_, *dispatcher_, *assembly_, conns_.size()}, running,
                                      clock_.wall_ms());
   // The last snapshot, as the daemon stops, is written before run() returns; the periodic ones

@@ -55,9 +55,9 @@ struct RuntimeOptions {
   std::vector<std::filesystem::path> plugin_dirs;  // empty: loader::default_plugin_dirs()
   // The sink types this executable can build; main fills it (uplink::register_builtin_sinks).
   uplink::SinkRegistry sinks;
-  uint64_t stop_after_polls = 0;                   // 0: until signalled
-  std::chrono::milliseconds duration{0};           // 0: until signalled
-  bool handle_signals = true;                      // SIGINT/SIGTERM stop gracefully
+  uint64_t stop_after_polls = 0;          // 0: until signalled
+  std::chrono::milliseconds duration{0};  // 0: until signalled
+  bool handle_signals = true;             // SIGINT/SIGTERM stop gracefully
   std::chrono::milliseconds stats_interval{60'000};
   std::chrono::milliseconds status_interval{2'000};
   std::vector<pipeline::EventSink*> extra_sinks;  // tests and benchmarks add their own

@@ -5,7 +5,6 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-
 namespace oemlink::host {
 
 void log_stats(const ReportSources& src, int64_t now_ms) {

@@ -18,8 +18,8 @@ class SlowCallLog {
       : threshold_ms_(threshold.count()), slow_calls_(metrics.counter("driver_slow_calls")) {}
 
   // `connection` empty for calls that concern no one connection.
-  void note(std::string_view driver, const char* call, std::string_view connection,
-            int64_t took_ms, int64_t now_ms);
+  void note(std::string_view driver, const char* call, std::string_view connection, int64_t took_ms,
+            int64_t now_ms);
 
  private:
   int64_t threshold_ms_;

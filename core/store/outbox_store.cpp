@@ -77,6 +77,7 @@ struct OutboxStore::Impl {
     committed_seq = state.high_seq;
     last_seq = state.high_seq;
     durable_seq = state.high_seq;
+    reported_seq = durable_seq;
     records = state.records;
     bytes = state.bytes;
     dead_letter_rows = state.dead_letters;
@@ -118,8 +119,11 @@ struct OutboxStore::Impl {
   uint64_t queued_bytes = 0;
   uint64_t last_seq = 0;  // last assigned
   uint64_t durable_seq = 0;
+  // Durable and reported through on_durable: flush() returns only once the callback has run, so
+  // whoever flushes sees what the callback did.
+  uint64_t reported_seq = 0;
   uint64_t flush_through = 0;  // a flush() waits for everything up to here
-  uint64_t records = 0;  // undelivered: stored, being committed, or queued
+  uint64_t records = 0;        // undelivered: stored, being committed, or queued
   uint64_t bytes = 0;
   uint64_t appended = 0;
   uint64_t dropped = 0;
@@ -220,7 +224,6 @@ void OutboxStore::Impl::commit(std::vector<Pending>& batch) {
         durable_seq = last;
         ++commits;
       }
-      durable_cv.notify_all();
       if (failures > 0) {
         spdlog::info("outbox {}: commits work again after {} failures", opt.path.string(),
                      failures);
@@ -233,6 +236,11 @@ void OutboxStore::Impl::commit(std::vector<Pending>& batch) {
           spdlog::error("outbox {}: durable callback threw: {}", opt.path.string(), e.what());
         }
       }
+      {
+        std::lock_guard lock(mu);
+        reported_seq = last;
+      }
+      durable_cv.notify_all();
       return;
     } catch (const std::exception& e) {
       // The batch stays in memory and is retried: its appenders have not been told it is
@@ -486,7 +494,7 @@ void OutboxStore::flush() {
   const uint64_t target = impl_->last_seq;
   impl_->flush_through = std::max(impl_->flush_through, target);
   impl_->work_cv.notify_all();
-  impl_->durable_cv.wait(lock, [&] { return impl_->durable_seq >= target; });
+  impl_->durable_cv.wait(lock, [&] { return impl_->reported_seq >= target; });
 }
 
 std::vector<OutboxRecord> OutboxStore::read(std::string_view sink, uint64_t after_seq, size_t max) {

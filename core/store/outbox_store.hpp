@@ -37,35 +37,35 @@ namespace oemlink::store {
 enum class FullPolicy { block, drop_oldest };
 
 struct OutboxOptions {
-  std::filesystem::path path;  // e.g. <data_dir>/outbox.db
-  uint64_t max_bytes = 1ull << 30;       // undelivered payload bytes (ciphertext)
-  uint64_t max_records = 10'000'000;     // undelivered records
+  std::filesystem::path path;         // e.g. <data_dir>/outbox.db
+  uint64_t max_bytes = 1ull << 30;    // undelivered payload bytes (ciphertext)
+  uint64_t max_records = 10'000'000;  // undelivered records
   FullPolicy full_policy = FullPolicy::block;
   std::chrono::milliseconds max_commit_delay{5};  // group commit window after the first append
   size_t max_batch = 4096;                        // records per transaction at most
-  std::vector<std::string> sinks;  // sink names; cursors are created for new ones
+  std::vector<std::string> sinks;                 // sink names; cursors are created for new ones
 };
 
 // One event as stored.
 struct OutboxRecord {
-  uint64_t seq = 0;            // assigned at append, strictly increasing, never reused
-  std::string event_id;        // the CloudEvent id (stable across retries)
-  std::string connection_id;   // for per-connection ordering
-  int64_t appended_ms = 0;     // wall clock at append
-  std::string json;            // the signed CloudEvent, exactly as built
+  uint64_t seq = 0;           // assigned at append, strictly increasing, never reused
+  std::string event_id;       // the CloudEvent id (stable across retries)
+  std::string connection_id;  // for per-connection ordering
+  int64_t appended_ms = 0;    // wall clock at append
+  std::string json;           // the signed CloudEvent, exactly as built
 };
 
 struct OutboxStats {
-  uint64_t depth = 0;            // records not yet delivered by every sink
-  uint64_t bytes = 0;            // their stored size
-  int64_t oldest_ms = 0;         // append time of the oldest undelivered record (0: none)
-  uint64_t appended = 0;         // since open
-  uint64_t dropped = 0;          // drop_oldest evictions since open
-  uint64_t refused = 0;          // appends refused by `block` since open
-  uint64_t corrupt = 0;          // records moved aside since open
-  uint64_t dead_letters = 0;     // rows in the dead-letter table (all time)
+  uint64_t depth = 0;         // records not yet delivered by every sink
+  uint64_t bytes = 0;         // their stored size
+  int64_t oldest_ms = 0;      // append time of the oldest undelivered record (0: none)
+  uint64_t appended = 0;      // since open
+  uint64_t dropped = 0;       // drop_oldest evictions since open
+  uint64_t refused = 0;       // appends refused by `block` since open
+  uint64_t corrupt = 0;       // records moved aside since open
+  uint64_t dead_letters = 0;  // rows in the dead-letter table (all time)
   uint64_t durable_seq = 0;
-  uint64_t commits = 0;          // writer transactions since open (appended / commits = batch)
+  uint64_t commits = 0;  // writer transactions since open (appended / commits = batch)
 };
 
 struct DeadLetter {
@@ -75,7 +75,7 @@ struct DeadLetter {
   std::string connection_id;
   std::string reason;  // the peer's response text, truncated
   int64_t failed_ms = 0;
-  std::string json;    // decrypted event
+  std::string json;  // decrypted event
 };
 
 class OutboxStore {
@@ -131,8 +131,7 @@ class OutboxStore {
 // StoreError naming the path; a wrong KEK says so.
 // `purpose` ("outbox", "secrets") is bound into the sealing, so key files cannot be swapped.
 // Throws SealedKeyMismatch when the file exists and does not open under `kek`.
-LockedDataKey load_or_create_sealed_data_key(const std::filesystem::path& path,
-                                             const DataKey& kek,
+LockedDataKey load_or_create_sealed_data_key(const std::filesystem::path& path, const DataKey& kek,
                                              std::string_view purpose = "outbox");
 
 // A sealed data key file that does not open under the KEK given: another KEK sealed it (a data

@@ -94,20 +94,20 @@ bool unseal_into(const DataKey& kek, const std::vector<uint8_t>& sealed, std::st
 
 }  // namespace
 
-ResealOutcome reseal_data_key(const fs::path& path, const DataKey& old_kek,
-                              const DataKey& new_kek, std::string_view purpose) {
+ResealOutcome reseal_data_key(const fs::path& path, const DataKey& old_kek, const DataKey& new_kek,
+                              std::string_view purpose) {
   std::vector<uint8_t> sealed;
   if (!read_sealed(path, sealed)) return ResealOutcome::no_file;
   LockedDataKey key;
-  if (unseal_into(new_kek, sealed, purpose, key.get())) return ResealOutcome::already_sealed_under_new_kek;
+  if (unseal_into(new_kek, sealed, purpose, key.get()))
+    return ResealOutcome::already_sealed_under_new_kek;
   if (!unseal_into(old_kek, sealed, purpose, key.get())) {
     throw SealedKeyMismatch("cannot unseal " + path.string() +
                             " with the old KEK given (nor with the configured data KEK): wrong "
                             "key-encryption key or corrupted file");
   }
   const std::vector<uint8_t> resealed = aead::seal(
-      new_kek,
-      std::string_view(reinterpret_cast<const char*>(key.get().data()), key.get().size()),
+      new_kek, std::string_view(reinterpret_cast<const char*>(key.get().data()), key.get().size()),
       aad_for(purpose));
   try {
     (void)write_private_file(path, resealed, IfExists::replace);

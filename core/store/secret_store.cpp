@@ -223,8 +223,7 @@ size_t SecretStore::adopt(std::string_view from, std::string_view to) {
   if (moved.empty()) return 0;
   const int64_t now = now_ms();
   {
-    Stmt ins(db,
-             "INSERT INTO secrets(connection, key, value, updated_ms) VALUES(?1, ?2, ?3, ?4)");
+    Stmt ins(db, "INSERT INTO secrets(connection, key, value, updated_ms) VALUES(?1, ?2, ?3, ?4)");
     for (auto& [key, value] : moved) {
       std::vector<uint8_t> sealed = aead::seal(impl_->key.get(), value, associated_data(to, key));
       secure_wipe(value);

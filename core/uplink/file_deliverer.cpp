@@ -51,18 +51,18 @@ void FileDeliverer::start_sync() {
   }
   syncing_ = true;
   std::weak_ptr<bool> alive = alive_;
-  boost::asio::post(syncer_, [this, alive, fd, sync = file_.sync_function(),
-                               batch = std::move(batch)]() mutable {
-    bool ok = sync(fd, false) == 0;
-    ::close(fd);
-    boost::asio::post(io_, [this, alive, ok, batch = std::move(batch)]() mutable {
-      if (alive.expired()) return;
-      syncing_ = false;
-      if (!ok) file_.count_sync_failure();
-      finish_sync(ok, std::move(batch));
-      start_sync();
-    });
-  });
+  boost::asio::post(
+      syncer_, [this, alive, fd, sync = file_.sync_function(), batch = std::move(batch)]() mutable {
+        bool ok = sync(fd, false) == 0;
+        ::close(fd);
+        boost::asio::post(io_, [this, alive, ok, batch = std::move(batch)]() mutable {
+          if (alive.expired()) return;
+          syncing_ = false;
+          if (!ok) file_.count_sync_failure();
+          finish_sync(ok, std::move(batch));
+          start_sync();
+        });
+      });
 }
 
 void FileDeliverer::finish_sync(bool ok, std::vector<Written> batch) {

@@ -95,9 +95,10 @@ bool JsonLinesFileSink::sync_old_file() {
   const int err = errno;
   std::clearerr(file_);
   count_sync_failure();
-  spdlog::error("sink {}: syncing {} before rotating it failed ({}); not rotated, appending to it "
-                "until {} more bytes",
-                name_, cfg_.path.string(), std::strerror(err), cfg_.rotate_bytes);
+  spdlog::error(
+      "sink {}: syncing {} before rotating it failed ({}); not rotated, appending to it "
+      "until {} more bytes",
+      name_, cfg_.path.string(), std::strerror(err), cfg_.rotate_bytes);
   return false;
 }
 

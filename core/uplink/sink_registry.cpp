@@ -28,8 +28,8 @@ std::unique_ptr<EventDeliverer> SinkRegistry::make(const config::SinkConfig& sin
   if (it == factories_.end()) {
     std::string known;
     for (auto& [type, f] : factories_) known += (known.empty() ? "" : ", ") + type;
-    throw std::runtime_error("unsupported type '" + sink.type + "' (this build knows: " +
-                             (known.empty() ? "none" : known) + ")");
+    throw std::runtime_error("unsupported type '" + sink.type +
+                             "' (this build knows: " + (known.empty() ? "none" : known) + ")");
   }
   return it->second(sink, ctx);
 }

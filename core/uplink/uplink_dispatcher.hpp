@@ -109,7 +109,7 @@ class UplinkDispatcher {
   bool pumping_ = false;
   bool pump_again_ = false;
   std::unordered_map<std::string, ConnQueue> conns_;
-  std::deque<std::string> ready_;  // connections with work and nothing in flight
+  std::deque<std::string> ready_;          // connections with work and nothing in flight
   SplitMix64 rng_{0x9e3779b97f4a7c15ULL};  // back-off jitter
 
   // Acknowledgement writer: the loop hands seqs over; a thread makes them durable.

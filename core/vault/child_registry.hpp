@@ -40,8 +40,9 @@ class ChildRegistry {
   ChildRegistry& operator=(const ChildRegistry&) = delete;
 
   // [any-thread] Records that `connection_id` signs with `child`. Succeeds when the pair is new or
-  // already recorded (and not retired). Throws VaultError naming both connection ids when the child belongs to
-  // another connection, or both child numbers when the connection already has another child.
+  // already recorded (and not retired). Throws VaultError naming both connection ids when the child
+  // belongs to another connection, or both child numbers when the connection already has another
+  // child.
   void claim(uint32_t child, std::string_view connection_id);
 
   // [any-thread] Claims many in one transaction (a start-up with a large fleet). Returns the

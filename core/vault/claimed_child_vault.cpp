@@ -92,8 +92,8 @@ void refuse_missing_vault_with_claims(const fs::path& vault_file, const fs::path
   throw VaultError("the vault " + vault_file.string() + " is missing while " +
                    std::to_string(claimed) + " key children are claimed in " +
                    registry_file.string() +
-                   (fp ? " (their seed's child 0 is " + *fp + ")" : std::string()) +
-                   ". Restore " + vault_file.string() +
+                   (fp ? " (their seed's child 0 is " + *fp + ")" : std::string()) + ". Restore " +
+                   vault_file.string() +
                    " from backup; a new seed would change every car's address, so none is "
                    "created (not even with vault.create_if_missing)");
 }

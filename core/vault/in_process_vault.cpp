@@ -70,13 +70,15 @@ crypto::Signature65 InProcessVault::sign_hash(uint32_t child, const crypto::Hash
 }
 
 std::vector<std::pair<size_t, std::string>> InProcessVault::claim_all(ClaimList) {
-  throw VaultError("this vault keeps no child registry (a one-shot tool's); claims go through "
-                   "the configured vault");
+  throw VaultError(
+      "this vault keeps no child registry (a one-shot tool's); claims go through "
+      "the configured vault");
 }
 
 void InProcessVault::retire(uint32_t) {
-  throw VaultError("this vault keeps no child registry (a one-shot tool's); retire children "
-                   "through the configured vault");
+  throw VaultError(
+      "this vault keeps no child registry (a one-shot tool's); retire children "
+      "through the configured vault");
 }
 
 size_t InProcessVault::cached_children() {

@@ -32,9 +32,7 @@ constexpr size_t kMaxKekText = 256;
 struct SecretText {
   LockedBuffer bytes{kMaxKekText + 1};
   size_t size = 0;
-  std::string_view view() const {
-    return {reinterpret_cast<const char*>(bytes.data()), size};
-  }
+  std::string_view view() const { return {reinterpret_cast<const char*>(bytes.data()), size}; }
 };
 
 void parse_into(Kek& kek, std::string_view text, const std::string& source_name) {

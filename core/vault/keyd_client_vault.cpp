@@ -77,11 +77,11 @@ struct KeydClientVault::Pool {
     }
     if (cred.uid != expected) {
       ::close(fd);
-      throw VaultError(name() + ": the server runs as uid " + std::to_string(cred.uid) +
-                       " (pid " + std::to_string(cred.pid) + "), expected uid " +
-                       std::to_string(expected) +
-                       (options.server_uid ? " (vault.keyd_uid)" : " (this process's; set vault.keyd_uid)") +
-                       "; nothing was sent");
+      throw VaultError(
+          name() + ": the server runs as uid " + std::to_string(cred.uid) + " (pid " +
+          std::to_string(cred.pid) + "), expected uid " + std::to_string(expected) +
+          (options.server_uid ? " (vault.keyd_uid)" : " (this process's; set vault.keyd_uid)") +
+          "; nothing was sent");
     }
   }
 
@@ -203,10 +203,10 @@ std::vector<std::pair<size_t, std::string>> KeydClientVault::claim_all(ClaimList
   // Batches, each one transaction in keyd: a million claims are ~60 round trips, not a million.
   std::vector<std::pair<size_t, std::string>> refused;
   for (size_t begin = 0; begin < claims.size(); begin += keyd::kMaxClaimsPerRequest) {
-    const auto batch = claims.subspan(begin, std::min(keyd::kMaxClaimsPerRequest,
-                                                      claims.size() - begin));
-    const std::vector<uint8_t> payload = pool_->call_frame(keyd::encode_claim_request(batch),
-                                                           keyd::kMaxClaimResponseBody);
+    const auto batch =
+        claims.subspan(begin, std::min(keyd::kMaxClaimsPerRequest, claims.size() - begin));
+    const std::vector<uint8_t> payload =
+        pool_->call_frame(keyd::encode_claim_request(batch), keyd::kMaxClaimResponseBody);
     auto answer = keyd::decode_claim_answer(payload);
     if (!answer) throw VaultError(pool_->name() + ": malformed claim answer");
     for (auto& [index, reason] : *answer) {

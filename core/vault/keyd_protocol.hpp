@@ -68,7 +68,8 @@ std::optional<Request> decode_request(std::span<const uint8_t> body, std::string
 // Whole frames (header included).
 std::vector<uint8_t> encode_ok(std::span<const uint8_t> payload);
 std::vector<uint8_t> encode_error(std::string_view text);
-std::vector<uint8_t> encode_claim_answer(const std::vector<std::pair<size_t, std::string>>& refused);
+std::vector<uint8_t> encode_claim_answer(
+    const std::vector<std::pair<size_t, std::string>>& refused);
 // Parses a claim answer's payload (after the status byte); nullopt when malformed.
 std::optional<std::vector<std::pair<size_t, std::string>>> decode_claim_answer(
     std::span<const uint8_t> payload);

@@ -24,9 +24,10 @@ KeyVaultPtr open_vault(const VaultConfig& config) {
     }
     case VaultConfig::Backend::keyd: {
       if (config.keyd_socket.empty()) throw VaultError("vault backend keyd needs a socket path");
-      auto client = std::make_unique<KeydClientVault>(KeydClientOptions{
-          .socket = config.keyd_socket, .timeout = config.keyd_timeout,
-          .server_uid = config.keyd_uid});
+      auto client =
+          std::make_unique<KeydClientVault>(KeydClientOptions{.socket = config.keyd_socket,
+                                                              .timeout = config.keyd_timeout,
+                                                              .server_uid = config.keyd_uid});
       client->check_reachable();
       return client;
     }

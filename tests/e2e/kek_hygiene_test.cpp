@@ -190,9 +190,9 @@ TEST_F(KekHygieneTest, KekCommandIsNotInTheCommandLineOfOemlink) {
   env_.erase("OEMLINK_KEK");
 
   const std::string command = "sleep 2; cat kek.hex # token=s3cr3t-api-token";
-  const pid_t pid = spawn(
-      {"keys", "address", "1", "--vault", "vault.sealed", "--kek-command", command}, kExe,
-      "address");
+  const pid_t pid =
+      spawn({"keys", "address", "1", "--vault", "vault.sealed", "--kek-command", command}, kExe,
+            "address");
   std::this_thread::sleep_for(700ms);
   const std::string cmdline = proc_file(pid, "cmdline");
   EXPECT_HAS(cmdline, "--kek-command");

@@ -55,21 +55,22 @@ TEST_F(PrivateDataDirTest, EmbeddedDefaultCreatesOnlyPrivateFiles) {
 
 // Secrets (the probe rotates tokens), a log file, rotated sink files in a subdirectory.
 TEST_F(PrivateDataDirTest, SecretsLogsAndRotatedSinkFilesArePrivate) {
-  auto config = write(
-      "private.yaml",
-      "data_dir: data\n"
-      "logging: {file: logs/oemlink.log}\n"
-      "vault: {create_if_missing: true, kek: {file: data/kek.hex}}\n"
-      "outbox: {commit_delay: 1ms}\n"
-      "drivers:\n"
-      "  - {name: probe, library: " + std::string(OEMLINK_TEST_PLUGIN_DIR) +
-          "/oemlink-driver-probe.so, poll_interval: 20ms}\n"
-      "connections:\n"
-      "  - {id: a, driver: probe, key_child: 1}\n"
-      "  - {id: b, driver: probe, key_child: 2}\n"
-      "sinks:\n"
-      "  - {name: events, type: file, path: out/events.jsonl, rotate_bytes: 2KiB, "
-      "keep_files: 2}\n");
+  auto config =
+      write("private.yaml",
+            "data_dir: data\n"
+            "logging: {file: logs/oemlink.log}\n"
+            "vault: {create_if_missing: true, kek: {file: data/kek.hex}}\n"
+            "outbox: {commit_delay: 1ms}\n"
+            "drivers:\n"
+            "  - {name: probe, library: " +
+                std::string(OEMLINK_TEST_PLUGIN_DIR) +
+                "/oemlink-driver-probe.so, poll_interval: 20ms}\n"
+                "connections:\n"
+                "  - {id: a, driver: probe, key_child: 1}\n"
+                "  - {id: b, driver: probe, key_child: 2}\n"
+                "sinks:\n"
+                "  - {name: events, type: file, path: out/events.jsonl, rotate_bytes: 2KiB, "
+                "keep_files: 2}\n");
   Result r = run_under_umask_000({"run", "--config", config.string(), "--duration", "2s"});
   ASSERT_EQ(r.rc, 0) << r.err << slurp(dir_ / "data/logs/oemlink.log");
   const fs::path data = dir_ / "data";

@@ -6,8 +6,8 @@
 #include "core/vault/claimed_child_vault.hpp"
 #include "tests/host/scripted_driver.hpp"
 
-#include <gtest/gtest.h>
 #include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -35,8 +35,10 @@ TEST(ConnectionTable, HandlesAreCheckedAgainstTheOwningDriver) {
   b.name = "b";
   DriverSet drivers(cfg, {"/nonexistent"});
   testing::ScriptedDriver sa, sb;
-  DriverInstance& da = drivers.adopt(a, testing::scripted_descriptor(), testing::instance_of(sa), nullptr);
-  DriverInstance& db = drivers.adopt(b, testing::scripted_descriptor(), testing::instance_of(sb), nullptr);
+  DriverInstance& da =
+      drivers.adopt(a, testing::scripted_descriptor(), testing::instance_of(sa), nullptr);
+  DriverInstance& db =
+      drivers.adopt(b, testing::scripted_descriptor(), testing::instance_of(sb), nullptr);
   ConnectionTable t;
   uint32_t c0 = t.add(car("car-0", 1), da.index);
   uint32_t c1 = t.add(car("car-1", 2), db.index);
@@ -62,7 +64,8 @@ TEST(ConnectionTable, AnOpenFailureComesBackWithTheDriversMessage) {
   DriverSet drivers(cfg, {"/nonexistent"});
   testing::ScriptedDriver sa;
   sa.open_answer = OEMLINK_ERROR;
-  DriverInstance& da = drivers.adopt(a, testing::scripted_descriptor(), testing::instance_of(sa), nullptr);
+  DriverInstance& da =
+      drivers.adopt(a, testing::scripted_descriptor(), testing::instance_of(sa), nullptr);
   ConnectionTable t;
   uint32_t c = t.add(car("car-0", 1), da.index);
   std::string error;

@@ -2,8 +2,8 @@
 // (the mock, and the test plugins built to fail), no event loop.
 #include "core/host/driver_set.hpp"
 
-#include <gtest/gtest.h>
 #include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include <filesystem>
 
@@ -78,11 +78,10 @@ TEST_F(DriverSetTest, UnderSkipAFailingDriverIsSkippedAndTheRestCreated) {
   add("mock", "mock");
   DriverSet set(cfg, dirs);
   int timed = 0;
-  set.load_all(check_drivers(cfg, dirs), nullptr,
-               [&](DriverInstance&, const char* call, int64_t) {
-                 EXPECT_STREQ(call, "create");
-                 ++timed;
-               });
+  set.load_all(check_drivers(cfg, dirs), nullptr, [&](DriverInstance&, const char* call, int64_t) {
+    EXPECT_STREQ(call, "create");
+    ++timed;
+  });
   ASSERT_EQ(set.size(), 2u);
   EXPECT_TRUE(set[0].skipped);
   EXPECT_EQ(set[0].inst, nullptr);

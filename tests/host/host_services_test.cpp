@@ -8,8 +8,8 @@
 
 #include <gtest/gtest.h>
 #include <openssl/rand.h>
-#include <boost/asio/post.hpp>
 #include <unistd.h>
+#include <boost/asio/post.hpp>
 
 #include <filesystem>
 #include <stdexcept>
@@ -64,17 +64,16 @@ class HostServicesTest : public ::testing::Test {
     dc_a.name = "alpha";
     dc_b.name = "beta";
     drivers = std::make_unique<DriverSet>(cfg, std::vector<fs::path>{"/nonexistent"});
-    dispatcher = std::make_unique<PollDispatcher>(io, clock, conns, *drivers, metrics,
-                                                  DispatchOptions{});
+    dispatcher =
+        std::make_unique<PollDispatcher>(io, clock, conns, *drivers, metrics, DispatchOptions{});
     gate = std::make_unique<DurabilityGate>(
-        4, false, 0, [this](uint32_t c, oemlink_status, const std::string&) {
-          released.push_back(c);
-        });
-    pipeline = std::make_unique<pipeline::Pipeline>(
-        pipeline::EventBuilder(pipeline::EnvelopeSettings{}), std::vector<pipeline::EventSink*>{&sink},
-        metrics);
-    signing = std::make_unique<pipeline::SigningStage>(
-        *pipeline, [this](uint32_t c, uint64_t receipt) {
+        4, false, 0,
+        [this](uint32_t c, oemlink_status, const std::string&) { released.push_back(c); });
+    pipeline =
+        std::make_unique<pipeline::Pipeline>(pipeline::EventBuilder(pipeline::EnvelopeSettings{}),
+                                             std::vector<pipeline::EventSink*>{&sink}, metrics);
+    signing =
+        std::make_unique<pipeline::SigningStage>(*pipeline, [this](uint32_t c, uint64_t receipt) {
           boost::asio::post(io, [this, c, receipt] { gate->batch_settled(c, receipt); });
         });
     http = std::make_unique<net::CurlMultiClient>(io, net::HttpClientOptions{});
@@ -85,9 +84,8 @@ class HostServicesTest : public ::testing::Test {
       RAND_bytes(key.data(), static_cast<int>(key.size()));
       return std::make_unique<store::SecretStore>(dir / "secrets.db", key);
     });
-    services = std::make_unique<HostServices>(ServiceParts{io, clock, metrics, conns, *dispatcher,
-                                                           *gate, *signing, *http, *secrets,
-                                                           *timers});
+    services = std::make_unique<HostServices>(ServiceParts{
+        io, clock, metrics, conns, *dispatcher, *gate, *signing, *http, *secrets, *timers});
     a = &drivers->adopt(dc_a, testing::scripted_descriptor(), testing::instance_of(driver_a),
                         services.get());
     b = &drivers->adopt(dc_b, testing::scripted_descriptor(), testing::instance_of(driver_b),
@@ -257,7 +255,9 @@ TEST_F(HostServicesTest, OnceTheHostIsGoneEveryServiceRefuses) {
   EXPECT_EQ(a->table.emit(&a->table, handle(0), &r, 1), OEMLINK_ERROR);
   oemlink_str k{"k", 1}, v{"v", 1};
   EXPECT_EQ(a->table.secret_put(&a->table, handle(0), &k, &v, 1), OEMLINK_ERROR);
-  EXPECT_EQ(a->table.timer_start(&a->table, 1, [](void*, int) {}, nullptr), 0u);
+  EXPECT_EQ(a->table.timer_start(
+                &a->table, 1, [](void*, int) {}, nullptr),
+            0u);
   a->table.log(&a->table, nullptr, OEMLINK_LOG_ERROR, {"late", 4});  // must not crash
   EXPECT_EQ(count("host_service_failures"), 0u);
 }

@@ -42,8 +42,8 @@ class PollDispatcherTest : public ::testing::Test {
 
   void build(uint32_t connections) {
     drivers = std::make_unique<DriverSet>(cfg, std::vector<std::filesystem::path>{"/nonexistent"});
-    DriverInstance& d = drivers->adopt(dc, testing::scripted_descriptor(),
-                                       testing::instance_of(driver), nullptr);
+    DriverInstance& d =
+        drivers->adopt(dc, testing::scripted_descriptor(), testing::instance_of(driver), nullptr);
     dispatcher = std::make_unique<PollDispatcher>(io, clock, conns, *drivers, metrics, options);
     dispatcher->add_driver(d);
     for (uint32_t i = 0; i < connections; ++i) {

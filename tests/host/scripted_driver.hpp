@@ -24,7 +24,7 @@ struct PendingStream {
 struct ScriptedDriver {
   oemlink_status poll_answer = OEMLINK_OK;  // what poll() returns
   oemlink_status open_answer = OEMLINK_OK;
-  std::vector<PendingPoll> polls;           // started, not yet completed by the test
+  std::vector<PendingPoll> polls;  // started, not yet completed by the test
   std::vector<PendingStream> streams;
   int polls_started = 0;
   int streams_stopped = 0;

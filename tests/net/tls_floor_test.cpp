@@ -37,9 +37,7 @@ const bool kPermissiveOpenSsl = [] {
 
 class HttpsTlsFloor : public ::testing::Test {
  protected:
-  static void TearDownTestSuite() {
-    std::filesystem::remove(::getenv("OPENSSL_CONF"));
-  }
+  static void TearDownTestSuite() { std::filesystem::remove(::getenv("OPENSSL_CONF")); }
   TestPki pki_;
   boost::asio::io_context io_;
   HttpClientOptions trusting_test_ca() const {

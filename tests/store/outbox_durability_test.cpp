@@ -173,8 +173,9 @@ TEST(OutboxDurability, RecordsCannotBeSwappedBetweenSeqs) {
 // Every insert into `records` fails until the trigger is dropped: a commit that fails and is
 // retried by the writer.
 void inject_insert_fault(RawDb& raw) {
-  raw.exec("CREATE TRIGGER fault BEFORE INSERT ON records BEGIN "
-           "SELECT RAISE(ABORT, 'injected fault'); END");
+  raw.exec(
+      "CREATE TRIGGER fault BEFORE INSERT ON records BEGIN "
+      "SELECT RAISE(ABORT, 'injected fault'); END");
 }
 
 // Routes spdlog into a string for the test's lifetime.
@@ -224,9 +225,10 @@ TEST(OutboxDurability, RetryRefusesAnotherWritersRowAtItsSeq) {
     inject_insert_fault(raw);
     box.append("ev-2", "c", event_json(2));
     std::this_thread::sleep_for(150ms);
-    raw.exec("BEGIN; DROP TRIGGER fault; "
-             "INSERT INTO records(seq, event_id, connection_id, appended_ms, size, payload) "
-             "VALUES(2, 'ev-intruder', 'c', 0, 3, x'010203'); COMMIT");
+    raw.exec(
+        "BEGIN; DROP TRIGGER fault; "
+        "INSERT INTO records(seq, event_id, connection_id, appended_ms, size, payload) "
+        "VALUES(2, 'ev-intruder', 'c', 0, 3, x'010203'); COMMIT");
     std::this_thread::sleep_for(600ms);  // several retries
     EXPECT_EQ(box.stats().durable_seq, 1u);
     EXPECT_EQ(raw.count("SELECT COUNT(*) FROM records WHERE event_id = 'ev-2'"), 0);

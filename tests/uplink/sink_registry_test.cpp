@@ -2,8 +2,8 @@
 // is refused naming the types this build knows.
 #include "core/uplink/sink_registry.hpp"
 
-#include <gtest/gtest.h>
 #include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>

@@ -10,9 +10,9 @@
 #include <fcntl.h>
 
 #include <atomic>
-#include <functional>
 #include <chrono>
 #include <cstring>
+#include <functional>
 #include <thread>
 
 #include "core/vault/in_process_vault.hpp"
@@ -42,8 +42,9 @@ class KeydTest : public ::testing::Test {
 
   std::unique_ptr<test::KeydProcess> start_keyd(std::vector<std::string> extra = {},
                                                 const char* kek = test::kKekHex) {
-    std::vector<std::string> args{"--vault",   vault_.string(), "--socket", socket_.string(),
-                                  "--threads", "2",             "--registry", registry_.string()};
+    std::vector<std::string> args{"--vault",        vault_.string(),   "--socket",
+                                  socket_.string(), "--threads",       "2",
+                                  "--registry",     registry_.string()};
     args.insert(args.end(), extra.begin(), extra.end());
     return std::make_unique<test::KeydProcess>(
         args, std::vector<std::string>{std::string("OEMLINK_KEK=") + kek}, socket_);
@@ -125,8 +126,7 @@ TEST_F(KeydTest, NeitherTheEnvKekNorTheKekCommandLineStaysVisible) {
       {"--kek-command", "cat '" + (dir_ / "kek").string() + "' # token=s3cr3t-api-token"},
       test::kOtherKekHex);
   ASSERT_TRUE(keyd->running()) << test::read_file(keyd->log_file());
-  const std::string cmdline =
-      test::read_file("/proc/" + std::to_string(keyd->pid()) + "/cmdline");
+  const std::string cmdline = test::read_file("/proc/" + std::to_string(keyd->pid()) + "/cmdline");
   EXPECT_THAT(cmdline, AllOf(HasSubstr("--kek-command"), Not(HasSubstr("s3cr3t"))));
 }
 

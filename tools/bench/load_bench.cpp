@@ -21,9 +21,9 @@
 #include "core/config/config.hpp"
 #include "core/config/duration.hpp"
 #include "core/host/runtime.hpp"
-#include "core/pipeline/pipeline.hpp"
 #include "core/host/vault_wiring.hpp"
 #include "core/loader/driver_library.hpp"
+#include "core/pipeline/pipeline.hpp"
 #include "core/uplink/jsonl_file_sink.hpp"
 #include "core/vault/in_process_vault.hpp"
 

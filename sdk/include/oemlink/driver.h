@@ -248,11 +248,11 @@ struct oemlink_host {
 
 typedef struct oemlink_conn_info {
   uint32_t struct_size;
-  oemlink_str id;                /* the operator's connection id, unique in this host */
-  oemlink_str vin;               /* may be empty */
-  oemlink_str identifiers_json;  /* JSON object of OEM-side identifiers, e.g. {"tesla_id":"123"} */
-  uint64_t vehicle_token_id;     /* DIMO vehicle NFT id */
-  uint64_t synthetic_token_id;   /* DIMO synthetic device NFT id */
+  oemlink_str id;               /* the operator's connection id, unique in this host */
+  oemlink_str vin;              /* may be empty */
+  oemlink_str identifiers_json; /* JSON object of OEM-side identifiers, e.g. {"tesla_id":"123"} */
+  uint64_t vehicle_token_id;    /* DIMO vehicle NFT id */
+  uint64_t synthetic_token_id;  /* DIMO synthetic device NFT id */
 } oemlink_conn_info;
 
 /* One row of a driver's settings table: the host validates the driver's `settings` block in
@@ -332,8 +332,8 @@ typedef struct oemlink_driver {
   /* [per-connection] Poll once. Never blocks: start the work (host->http_request, ...) and
    * return OEMLINK_OK, then call `done` exactly once. Returning anything else means the poll did
    * not start and `done` will not be called. */
-  oemlink_status(OEMLINK_CALL* poll)(oemlink_instance* instance, oemlink_conn* conn,
-                                     void* conn_ctx, oemlink_poll_done_fn done, void* done_ctx);
+  oemlink_status(OEMLINK_CALL* poll)(oemlink_instance* instance, oemlink_conn* conn, void* conn_ctx,
+                                     oemlink_poll_done_fn done, void* done_ctx);
 
   /* [per-connection] Start a long-lived stream for `conn`, or one for the whole instance when
    * `conn` is NULL. The driver emits readings as they arrive and calls `ended` if the stream
