@@ -10,6 +10,7 @@
 #include "core/common/kek_source_config.hpp"
 #include "core/config/config.hpp"
 #include "core/crypto/secp256k1_signer.hpp"
+#include "core/host/data_dir_lock.hpp"
 #include "core/vault/in_process_vault.hpp"
 #include "core/vault/kek_source.hpp"
 #include "core/vault/sealed_seed.hpp"
@@ -108,7 +109,15 @@ void print_child0(const Options& o, const v::Kek& kek) {
   std::printf("child 0 address: %s\n", crypto::to_checksum_address(vault->address(0)).c_str());
 }
 
+// A new seed under a running daemon would change every car's address while it still signs with
+// the old one: init and import take the lock of the directory the vault lives in (the data dir,
+// in the default layout), as the daemon does.
+host::DataDirLock lock_vault_dir(const Options& o, const char* what) {
+  return host::DataDirLock(DataDir(o.vault.has_parent_path() ? o.vault.parent_path() : "."), what);
+}
+
 int keys_init(const Options& o) {
+  const host::DataDirLock lock = lock_vault_dir(o, "");
   const v::Kek kek = v::load_kek(kek_source(o));
   v::create_random_vault(o.vault, kek, o.force ? v::Overwrite::allow : v::Overwrite::refuse);
   std::printf("created vault %s (new random seed)\n", o.vault.c_str());
@@ -117,6 +126,7 @@ int keys_init(const Options& o) {
 }
 
 int keys_import(const Options& o) {
+  const host::DataDirLock lock = lock_vault_dir(o, "");
   const v::Kek kek = v::load_kek(kek_source(o));
   v::import_vault(o.vault, o.seed_file, kek, o.force ? v::Overwrite::allow : v::Overwrite::refuse);
   std::printf("imported seed into vault %s\n", o.vault.c_str());

@@ -1,18 +1,41 @@
 #include "core/config/file_text.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <memory>
 
 namespace oemlink::config {
+namespace {
+// An error code of our own (errno values are positive).
+constexpr int kNotAFile = -1;
+}  // namespace
 
 std::optional<std::string> read_text_file(const std::filesystem::path& path, int& error) {
   // stdio rather than iostreams: it keeps errno, and a directory fails with EISDIR on the first
   // read instead of reading as empty.
-  std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
+  // Opened without blocking and checked first: a FIFO would block the opener until some writer
+  // comes (forever, for check-config); devices are read under the size cap below.
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    error = errno;
+    return std::nullopt;
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) {
+    error = ::fstat(fd, &st) != 0 ? errno : kNotAFile;
+    ::close(fd);
+    return std::nullopt;
+  }
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  std::unique_ptr<FILE, int (*)(FILE*)> file(::fdopen(fd, "rb"), &std::fclose);
   if (!file) {
     error = errno;
+    ::close(fd);
     return std::nullopt;
   }
   std::string content;
@@ -33,6 +56,7 @@ std::optional<std::string> read_text_file(const std::filesystem::path& path, int
 }
 
 std::string read_error_text(int error) {
+  if (error == kNotAFile) return "a FIFO or socket, not a file";
   if (error == EFBIG) return "larger than " + std::to_string(kMaxTextFileBytes >> 20) + " MiB";
   return std::strerror(error);
 }

@@ -14,11 +14,24 @@ Mark to_mark(const YAML::Mark& mark) {
   return Mark{mark.line + 1, mark.column + 1};
 }
 
-ConfigNode convert(const YAML::Node& node, int depth) {
+// Aliases are also a width problem: nine levels of ten aliases each ("billion laughs") expand a
+// 1 KiB file to 10^9 nodes. Every node a document holds costs it at least a byte or two, so a
+// budget proportional to its size admits every real configuration and stops the expansion early.
+struct NodeBudget {
+  size_t left;
+};
+
+ConfigNode convert(const YAML::Node& node, int depth, NodeBudget& budget) {
   if (depth > kMaxDepth) {
     throw YamlSyntaxError(to_mark(node.Mark()),
                           "nested deeper than " + std::to_string(kMaxDepth) + " levels");
   }
+  if (budget.left == 0) {
+    throw YamlSyntaxError(to_mark(node.Mark()),
+                          "aliases (*name) expand this document to more nodes than it could hold "
+                          "written out; refusing (a configuration needs no alias bomb)");
+  }
+  --budget.left;
   ConfigNode out;
   out.mark = to_mark(node.Mark());
   switch (node.Type()) {
@@ -32,13 +45,13 @@ ConfigNode convert(const YAML::Node& node, int depth) {
       out.kind = ConfigNode::Kind::mapping;
       // By value: yaml-cpp's iterator yields temporaries.
       for (const auto& entry : node) {
-        out.entries.push_back(
-            ConfigNode::Entry{convert(entry.first, depth + 1), convert(entry.second, depth + 1)});
+        out.entries.push_back(ConfigNode::Entry{convert(entry.first, depth + 1, budget),
+                                                convert(entry.second, depth + 1, budget)});
       }
       break;
     case YAML::NodeType::Sequence:
       out.kind = ConfigNode::Kind::sequence;
-      for (const auto& item : node) out.items.push_back(convert(item, depth + 1));
+      for (const auto& item : node) out.items.push_back(convert(item, depth + 1, budget));
       break;
     default:
       break;
@@ -55,7 +68,8 @@ ConfigNode parse_yaml(std::string_view text) {
   } catch (const YAML::ParserException& error) {
     throw YamlSyntaxError(to_mark(error.mark), error.msg);
   }
-  return convert(root, 0);
+  NodeBudget budget{10'000 + 2 * text.size()};
+  return convert(root, 0, budget);
 }
 
 }  // namespace oemlink::config

@@ -65,11 +65,11 @@ DataDirLock::DataDirLock(const DataDir& dir, const std::string& what) {
     ::close(fd_);
     fd_ = -1;
     if (err == EWOULDBLOCK)
-      throw DataDirBusy(what + ": data dir " + dir.root().string() + " is in use by " +
-                            (pid ? "oemlink pid " + std::to_string(pid) : "another process") +
-                            " (" + dir.lock_file().string() +
-                            "); one daemon per data dir, stop it first",
-                        pid);
+      throw DataDirBusy(
+          (what.empty() ? std::string() : what + ": ") + "data dir " + dir.root().string() +
+              " is in use by " + (pid ? "oemlink pid " + std::to_string(pid) : "another process") +
+              " (" + dir.lock_file().string() + "); one daemon per data dir, stop it first",
+          pid);
     throw std::runtime_error("cannot lock " + dir.lock_file().string() + ": " + std::strerror(err));
   }
   std::string pid = std::to_string(::getpid()) + "\n";

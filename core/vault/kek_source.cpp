@@ -82,6 +82,29 @@ Kek from_env(const KekSourceConfig& src) {
   return kek;
 }
 
+// What a KEK command inherits: this process's environment less every variable that may hold a
+// KEK — the default OEMLINK_KEK (set for another tool, or left over) and each variable a KEK was
+// read from. The pointers stay valid while the environment is not changed (the spawn is
+// immediate).
+std::vector<char*> environment_without_keks() {
+  std::vector<std::string> names{"OEMLINK_KEK"};
+  {
+    TakenEnvKeks& taken = taken_env_keks();
+    std::lock_guard lock(taken.mu);
+    for (const auto& [name, key] : taken.keys) names.push_back(name);
+  }
+  std::vector<char*> env;
+  for (char** e = environ; e && *e; ++e) {
+    std::string_view entry(*e);
+    bool secret = false;
+    for (const std::string& n : names)
+      if (entry.size() > n.size() && entry.starts_with(n) && entry[n.size()] == '=') secret = true;
+    if (!secret) env.push_back(*e);
+  }
+  env.push_back(nullptr);
+  return env;
+}
+
 Kek from_file(const KekSourceConfig& src) {
   const std::string name = describe(src);
   const int fd = ::open(src.value.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -136,8 +159,9 @@ class Child {
     posix_spawnattr_setflags(
         &attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
     const char* argv[] = {"sh", "-c", command.c_str(), nullptr};
+    std::vector<char*> env = environment_without_keks();
     const int rc =
-        posix_spawn(&pid_, "/bin/sh", &actions, &attr, const_cast<char**>(argv), environ);
+        posix_spawn(&pid_, "/bin/sh", &actions, &attr, const_cast<char**>(argv), env.data());
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
     if (rc != 0) throw VaultError("cannot start " + name + ": " + std::strerror(rc));

@@ -1,5 +1,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "core/config/config.hpp"
 #include "core/config/config_error.hpp"
@@ -162,6 +163,41 @@ TEST(ConfigErrors, EndlessOrHugeConfigFileIsRefusedBySize) {
   }
   const auto fits = dir.write("fits.yaml", "data_dir: x\n#" + std::string(3 << 20, ' ') + "\n");
   EXPECT_NO_THROW(load_config_file(fits));
+}
+
+TEST(ConfigErrors, AnAliasBombIsRefusedBeforeItExpands) {
+  testing::ScratchDir dir;
+  // "Billion laughs": nine levels of ten aliases each, 10^9 nodes from a few hundred bytes.
+  std::string yaml = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i <= 9; ++i) {
+    std::string prev = "*a" + std::to_string(i - 1);
+    yaml += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [" + prev;
+    for (int k = 1; k < 10; ++k) yaml += ", " + prev;
+    yaml += "]\n";
+  }
+  const auto bomb = dir.write("bomb.yaml", yaml);
+  try {
+    load_config_file(bomb);
+    FAIL() << "an alias bomb was expanded";
+  } catch (const ConfigError& error) {
+    EXPECT_THAT(error.what(), HasSubstr("bomb.yaml:"));
+    EXPECT_THAT(error.what(), HasSubstr("aliases (*name) expand this document"));
+  }
+  // Ordinary aliases still work.
+  const auto fine = dir.write("fine.yaml", "data_dir: &d x\nlogging: {level: info}\n");
+  EXPECT_NO_THROW(load_config_file(fine));
+}
+
+TEST(ConfigErrors, AFifoIsRefusedInsteadOfWaitedOn) {
+  testing::ScratchDir dir;
+  const auto fifo = dir.path() / "config.fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  try {
+    load_config_file(fifo);  // before the fix: blocks forever waiting for a writer
+    FAIL();
+  } catch (const ConfigError& error) {
+    EXPECT_THAT(error.what(), HasSubstr("a FIFO or socket, not a file"));
+  }
 }
 
 TEST(ConfigErrors, UnknownTopLevelKeySuggestsAndListsValidKeys) {

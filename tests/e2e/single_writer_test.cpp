@@ -61,5 +61,19 @@ TEST_F(SingleWriterTest, ChangesToTheOutboxWaitForTheDaemonWhileReadsWorkBesideI
   EXPECT_EQ(after.rc, 0) << after.err;
 }
 
+TEST_F(SingleWriterTest, ANewSeedIsRefusedWhileTheDaemonSignsWithTheOldOne) {
+  pid_t daemon = spawn({"run", "--duration", "30s"}, kExe, "daemon");
+  ASSERT_TRUE(wait_until_running()) << slurp(dir_ / "daemon.err");
+  std::string vault = (dir_ / "var/oemlink/vault.sealed").string();
+  std::string before = slurp(vault);
+  Result init =
+      run({"keys", "init", "--kek-file", "var/oemlink/kek.hex", "--force", "--vault", vault});
+  EXPECT_EQ(init.rc, 1);
+  EXPECT_HAS(init.err, "in use by oemlink pid " + std::to_string(daemon));
+  EXPECT_EQ(slurp(vault), before) << "the sealed seed was replaced under the running daemon";
+  kill(daemon, SIGTERM);
+  EXPECT_EQ(wait_for(daemon, "daemon").rc, 0);
+}
+
 }  // namespace
 }  // namespace oemlink::testing

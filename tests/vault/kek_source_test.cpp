@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <cstdio>
+#include <fstream>
 
 #include <cstdlib>
 
@@ -128,6 +130,25 @@ TEST(KekSource, RefusesMalformedFiles) {
 TEST(KekSource, FromCommandOutput) {
   const Kek k = load_kek({.kind = Kind::command, .value = std::string("echo ") + kKekHex});
   EXPECT_TRUE(is_test_kek(k));
+}
+
+TEST(KekSource, TheKekCommandInheritsNoKekFromTheEnvironment) {
+  // A deployment that exports OEMLINK_KEK for another tool, and configures a KEK command: the
+  // command (and whatever it runs) must not see the exported key.
+  ::setenv("OEMLINK_KEK", "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", 1);
+  ::setenv("OEMLINK_HARMLESS", "visible", 1);
+  const std::string seen = std::string("/tmp/oemlink-kek-env-") + std::to_string(::getpid());
+  const Kek k = load_kek(
+      {.kind = Kind::command, .value = "env > " + seen + "; echo " + std::string(kKekHex)});
+  EXPECT_TRUE(is_test_kek(k));
+  std::ifstream in(seen);
+  std::string env((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::remove(seen.c_str());
+  ::unsetenv("OEMLINK_KEK");
+  ::unsetenv("OEMLINK_HARMLESS");
+  EXPECT_EQ(env.find("OEMLINK_KEK="), std::string::npos) << env;
+  EXPECT_EQ(env.find("00112233445566778899aabbccddeeff"), std::string::npos);
+  EXPECT_NE(env.find("OEMLINK_HARMLESS=visible"), std::string::npos) << "the rest is inherited";
 }
 
 TEST(KekSource, FailingCommandReportsExitStatusNotOutput) {
