@@ -162,6 +162,10 @@ TEST_F(KekHygieneTest, RunAllowsNoCoreDumpEvenWhenAborted) {
 // Without CAP_IPC_LOCK and with RLIMIT_MEMLOCK 0, mlock fails for every key buffer: one warning
 // with the reason, on stderr (for `keys`, stdout stays the bare address scripts read).
 TEST_F(KekHygieneTest, MlockRefusalIsReportedOnceOnStderr) {
+#if defined(__SANITIZE_ADDRESS__)
+  // The oemlink of this build is instrumented too, and ASan turns mlock into a no-op.
+  GTEST_SKIP() << "AddressSanitizer intercepts mlock as a no-op that reports success";
+#endif
   in_child_ = [] {
     drop_capability_across_exec(CAP_IPC_LOCK);
     const rlimit none{0, 0};

@@ -189,8 +189,9 @@ class TokenConnection : public Connection {
     host_.http(conn_, req, [this, done](const HttpResponse& r) {
       if (r.status != OEMLINK_OK || r.http_status != 200) return done->retry("refresh failed");
       const std::string access(r.body);
+      const std::string refresh = "r-" + access;  // named: a view of a temporary would dangle
       const std::pair<std::string_view, std::string_view> kv[] = {{"access_token", access},
-                                                                  {"refresh_token", "r-" + access}};
+                                                                  {"refresh_token", refresh}};
       if (!host_.secret_put(conn_, kv)) return done->retry("could not store rotated tokens");
       fetch(access, done, false);
     });
