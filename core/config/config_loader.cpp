@@ -110,13 +110,19 @@ class ConfigReader {
     }
 
     UniqueNames sink_names(reader_, "sink name");
+    std::vector<std::pair<std::filesystem::path, Field>> outputs;  // files the daemon writes
     if (const Field* sinks = top.find("sinks")) {
       for (const Field& entry : reader_.sequence(*sinks)) {
         Fields fields = reader_.mapping(entry, all_sink_keys());
         config.sinks.push_back(read_sink(entry, fields, config.http));
         sink_names.add(fields, "name", config.sinks.back().name);
+        if (const Field* path = fields.find("path"); path && config.sinks.back().type == "file")
+          outputs.emplace_back(config.sinks.back().file.path, *path);
       }
     }
+    if (const Field* logging = top.find("logging"); logging && !config.logging.file.empty())
+      outputs.emplace_back(config.logging.file, *logging);
+    check_outputs_spare_the_state(config, outputs);
 
     diagnostics_.throw_if_any();
     for (const Diagnostic& warning : diagnostics_.warnings())
@@ -127,6 +133,40 @@ class ConfigReader {
   Diagnostics& diagnostics() { return diagnostics_; }
 
  private:
+  // A sink file or the log written over the outbox, the sealed seed, a key file or the lock would
+  // destroy them (appending events to vault.sealed makes the seed unreadable); two writers on one
+  // file interleave their lines. Both are refused here, where the key and line are known.
+  void check_outputs_spare_the_state(
+      const Config& config, const std::vector<std::pair<std::filesystem::path, Field>>& outputs) {
+    const DataDir dir(config.data_dir);
+    std::vector<std::pair<std::filesystem::path, std::string>> state;
+    for (const std::filesystem::path& db : {dir.outbox_db(), dir.secrets_db(), dir.keys_db()}) {
+      state.emplace_back(db, db.filename().string());
+      for (const char* suffix : {"-wal", "-shm", "-journal"})
+        state.emplace_back(db.string() + suffix, db.filename().string() + suffix);
+    }
+    for (const std::filesystem::path& f :
+         {dir.outbox_key(), dir.secrets_key(), dir.status_json(), dir.lock_file()})
+      state.emplace_back(f, f.filename().string());
+    state.emplace_back(config.vault.file, "the sealed seed (vault.file)");
+    state.emplace_back(config.vault.keyd_socket, "keyd's socket (vault.keyd_socket)");
+    if (config.vault.kek.kind == KekSourceConfig::Kind::file)
+      state.emplace_back(config.vault.kek.value, "the KEK file (vault.kek.file)");
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      const std::filesystem::path out = outputs[i].first.lexically_normal();
+      for (const auto& [file, what] : state) {
+        if (out != file.lexically_normal()) continue;
+        reader_.error(outputs[i].second,
+                      "writes to " + out.string() + ", which is " + what + "; choose another file");
+      }
+      for (size_t j = 0; j < i; ++j)
+        if (out == outputs[j].first.lexically_normal())
+          reader_.error(outputs[i].second, "writes to " + out.string() + ", as " +
+                                               outputs[j].second.path +
+                                               " does; give each output a file of its own");
+    }
+  }
+
   Fields read_vault(const Field& field, VaultSettings& out) {
     out.position = diagnostics_.position(field.mark);
     Fields fields = read_block(reader_, field, kVaultBlock, out, bases_);

@@ -95,6 +95,15 @@ const std::vector<VerdictCase> kCases = {
          kMock, kCar + "sinks:\n  - {name: dis, type: dimo_https, url: \"http://127.0.0.1:9/\"}\n"),
      false, "sinks[0].url: plain http:// needs http.allow_plain_http: true"},
 
+    {"sink_over_the_sealed_seed",
+     with_driver(kMock, kCar + "sinks:\n  - {name: events, type: file, path: vault.sealed}\n"),
+     false, "which is the sealed seed (vault.file); choose another file"},
+    {"two_sinks_on_one_file",
+     with_driver(kMock, kCar + "sinks:\n  - {name: a, type: file, path: e.jsonl}\n"
+                               "  - {name: b, type: file, path: ./e.jsonl}\n"),
+     false, "as sinks[0].path does; give each output a file of its own"},
+    {"log_over_the_outbox", with_driver(kMock, kCar + "logging: {file: outbox.db}\n"), false,
+     "which is outbox.db; choose another file"},
     {"commit_delay_over_a_second", with_driver(kMock) + "outbox: {commit_delay: 100d}\n", false,
      "outbox.commit_delay: must be at most 1s"},
     {"commit_delay_overflowing",
