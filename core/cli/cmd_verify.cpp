@@ -4,6 +4,7 @@
 #include "core/pipeline/event_verifier.hpp"
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -34,6 +35,13 @@ struct Expected {
 int verify(const VerifyOptions& o) {
   const std::string& file = o.file;
   const bool keys = o.keys;
+  // Events are lines of a file; a directory, a FIFO or a device (/dev/zero has no line end and
+  // would be read forever) is not one.
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(file, ec)) {
+    std::fprintf(stderr, "oemlink verify: %s is not a regular file\n", file.c_str());
+    return kExitFailure;
+  }
   std::ifstream in(file);
   if (!in) {
     std::fprintf(stderr, "oemlink verify: cannot read %s\n", file.c_str());

@@ -221,6 +221,8 @@ void write_status_file(const std::filesystem::path& path, const StatusSnapshot& 
   }
 }
 
+constexpr size_t kMaxStatusBytes = 1 << 20;
+
 std::optional<StatusSnapshot> read_status_file(const std::filesystem::path& path) {
   Fd file;
   file.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -240,6 +242,9 @@ std::optional<StatusSnapshot> read_status_file(const std::filesystem::path& path
     }
     if (n == 0) break;
     text.append(buf, static_cast<size_t>(n));
+    // A status document is a few KiB; anything endless (a link to /dev/zero) is not one.
+    if (text.size() > kMaxStatusBytes)
+      throw StatusFileError(path.string() + ": not a status document: larger than 1 MiB");
   }
   boost::system::error_code ec;
   json::value doc = json::parse(text, ec);

@@ -116,6 +116,15 @@ TEST_F(CliTest, StatusShowsTheDaemonsSnapshotAndDeadletterRespectsIt) {
   EXPECT_HAS(down.out, "oemlink NOT running");
 }
 
+TEST_F(CliTest, VerifyRefusesWhatIsNotAFileOfEvents) {
+  // /dev/zero has no line end: before the check it was read forever.
+  for (const std::string target : {"/dev/zero", dir_.string()}) {
+    auto r = run({"verify", target});
+    EXPECT_EQ(r.rc, 1) << target;
+    EXPECT_HAS(r.err, target + " is not a regular file");
+  }
+}
+
 TEST_F(CliTest, CheckConfigAcceptsTheDefaultConfig) {
   auto r = run({"check-config", (kSource / "config/oemlink.yaml").string()});
   EXPECT_EQ(r.rc, 0) << r.err;

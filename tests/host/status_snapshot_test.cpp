@@ -109,6 +109,16 @@ TEST_F(StatusFileTest, AMissingFileIsNoStatusYet) {
   EXPECT_EQ(read_status_file(path_), std::nullopt);
 }
 
+TEST_F(StatusFileTest, AnEndlessFileIsRefusedNotReadForever) {
+  fs::create_symlink("/dev/zero", path_);
+  try {
+    (void)read_status_file(path_);
+    FAIL();
+  } catch (const StatusFileError& e) {
+    EXPECT_NE(std::string(e.what()).find("larger than 1 MiB"), std::string::npos) << e.what();
+  }
+}
+
 TEST_F(StatusFileTest, CorruptOrTornFilesNameTheFile) {
   put("{not json");
   EXPECT_THAT(read_error(), AllOf(HasSubstr(path_.string()), HasSubstr("not a status document")));
