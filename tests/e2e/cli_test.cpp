@@ -118,7 +118,7 @@ TEST_F(CliTest, StatusShowsTheDaemonsSnapshotAndDeadletterRespectsIt) {
 
 TEST_F(CliTest, VerifyRefusesWhatIsNotAFileOfEvents) {
   // /dev/zero has no line end: before the check it was read forever.
-  for (const std::string target : {"/dev/zero", dir_.string()}) {
+  for (const std::string& target : std::vector<std::string>{"/dev/zero", dir_.string()}) {
     auto r = run({"verify", target});
     EXPECT_EQ(r.rc, 1) << target;
     EXPECT_HAS(r.err, target + " is not a regular file");
