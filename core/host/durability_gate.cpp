@@ -6,9 +6,7 @@ namespace oemlink::host {
 
 DurabilityGate::DurabilityGate(size_t connections, bool with_outbox, uint64_t durable_seq,
                                Release release)
-    : connections_(connections),
-      with_outbox_(with_outbox),
-      durable_seq_(durable_seq),
+    : durable_seq_(durable_seq),
       release_(std::move(release)),
       signing_(std::make_unique<std::atomic<uint32_t>[]>(connections + 1)),
       receipts_(with_outbox ? std::make_unique<uint64_t[]>(connections + 1) : nullptr) {}

@@ -61,8 +61,6 @@ class DurabilityGate {
     oemlink_status status;
     std::string message;
   };
-  size_t connections_;
-  bool with_outbox_;
   uint64_t durable_seq_;
   Release release_;
   std::unique_ptr<std::atomic<uint32_t>[]> signing_;  // per connection: batches being signed

@@ -65,7 +65,7 @@ PollDispatcher::PollDispatcher(boost::asio::io_context& io, const HostClock& clo
       opts_(std::move(options)),
       loop_thread_(std::this_thread::get_id()),
       sched_(opts_.policy),
-      slow_(opts_.slow_call_warning, metrics),
+      slow_(opts_.slow_call_warning, metrics, clock),
       timer_(io),
       watchdog_(io),
       metrics_(metrics),
@@ -125,8 +125,7 @@ size_t PollDispatcher::stopped_connections() const {
 
 void PollDispatcher::note_call(const DriverInstance& d, const char* call, uint32_t c,
                                int64_t took_ms) {
-  slow_.note(d.name, call, c == kNoConn ? std::string_view() : conns_[c].id, took_ms,
-             clock_.wall_ms());
+  slow_.note(d.name, call, c == kNoConn ? std::string_view() : conns_[c].id, took_ms);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -139,6 +138,11 @@ void PollDispatcher::start() {
     DriverInstance& d = drivers_[i];
     if (d.inst && d.cfg->mode == config::IngestMode::driver_stream) start_driver_stream(d);
   }
+  // Sweep often enough that a hung poll is caught within a quarter of the shortest timeout.
+  std::chrono::milliseconds every{1000};
+  for (size_t i = 0; i < drivers_.size(); ++i)
+    every = std::min(every, drivers_[i].cfg->poll_timeout / 4);
+  watchdog_every_ = std::max(every, std::chrono::milliseconds(50));
   arm_watchdog();
   schedule_dispatch();
 }
@@ -183,12 +187,8 @@ void PollDispatcher::arm_timer() {
   });
 }
 
-// Sweep often enough that a hung poll is caught within a quarter of the shortest timeout.
 void PollDispatcher::arm_watchdog() {
-  std::chrono::milliseconds every{1000};
-  for (size_t i = 0; i < drivers_.size(); ++i)
-    every = std::min(every, drivers_[i].cfg->poll_timeout / 4);
-  watchdog_.expires_after(std::max(every, std::chrono::milliseconds(50)));
+  watchdog_.expires_after(watchdog_every_);
   watchdog_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || stopping_) return;
     sweep_hung_polls();

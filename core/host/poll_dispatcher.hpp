@@ -97,7 +97,7 @@ class PollDispatcher {
   schedule::Phase phase(uint32_t c) const { return sched_.phase(c); }
   size_t stopped_connections() const;
   uint64_t completed_polls() const { return polls_completed_; }
-  // [loop] Calls `slow` for a timed driver call, with the slow-call threshold applied.
+  // [loop] A timed driver call: counted and logged when it took longer than slow_call_warning.
   void note_call(const DriverInstance& d, const char* call, uint32_t c, int64_t took_ms);
 
  private:
@@ -129,6 +129,7 @@ class PollDispatcher {
 
   boost::asio::steady_timer timer_;
   boost::asio::steady_timer watchdog_;
+  std::chrono::milliseconds watchdog_every_{1000};  // set by start()
   int64_t armed_at_ = schedule::kNever;
   bool dispatch_posted_ = false;
   bool stopping_ = false;

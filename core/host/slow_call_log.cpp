@@ -4,12 +4,11 @@
 
 namespace oemlink::host {
 
-void SlowCallLog::note(std::string_view driver, const char* call, std::string_view connection,
-                       int64_t took_ms, int64_t now_ms) {
-  if (took_ms < threshold_ms_) return;
+void SlowCallLog::slow(std::string_view driver, const char* call, std::string_view connection,
+                       int64_t took_ms) {
   slow_calls_.add();
   uint64_t suppressed = 0;
-  if (!gate_.allow(now_ms, suppressed)) return;
+  if (!gate_.allow(clock_.wall_ms(), suppressed)) return;
   spdlog::warn("driver {}: {} took {} ms{} (driver calls must not block){}", driver, call, took_ms,
                connection.empty() ? std::string() : " for connection " + std::string(connection),
                suppressed ? fmt::format(" [{} similar lines suppressed]", suppressed) : "");
