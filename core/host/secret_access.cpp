@@ -1,6 +1,6 @@
 #include "core/host/secret_access.hpp"
 
-#include <openssl/crypto.h>
+#include "core/common/secure_wipe.hpp"
 #include <spdlog/spdlog.h>
 
 #include <cstring>
@@ -41,7 +41,7 @@ oemlink_status SecretAccess::get(const std::string& owner, std::string_view key,
     std::memcpy(buf, v->data(), v->size());
     st = OEMLINK_OK;
   }
-  OPENSSL_cleanse(v->data(), v->size());
+  secure_wipe(v->data(), v->size());
   return st;
 }
 
