@@ -41,7 +41,7 @@ extern "C" {
 #endif
 
 #define OEMLINK_ABI_MAJOR 1
-#define OEMLINK_ABI_MINOR 0
+#define OEMLINK_ABI_MINOR 1
 
 #if defined(_WIN32)
 #define OEMLINK_CALL __cdecl
@@ -88,7 +88,7 @@ enum {
 typedef uint64_t oemlink_capabilities;
 #define OEMLINK_CAP_POLL ((uint64_t)1 << 0)    /* implements poll() */
 #define OEMLINK_CAP_STREAM ((uint64_t)1 << 1)  /* implements stream_start()/stream_stop() */
-#define OEMLINK_CAP_WEBHOOK ((uint64_t)1 << 2) /* implements webhook(); not routed yet (below) */
+#define OEMLINK_CAP_WEBHOOK ((uint64_t)1 << 2) /* implements webhook() (ABI 1.1: routed) */
 
 /* What a driver knows about a connection's health; reported with host->report_state. */
 typedef int32_t oemlink_conn_state;
@@ -236,11 +236,76 @@ struct oemlink_host {
    * clock, so tests can control time. */
   int64_t(OEMLINK_CALL* now_unix_ms)(const oemlink_host* host);
 
-  /* [any-thread] Optional host services by id. NULL if absent: today the host serves none
-   * ("oemlink.webhook-url/1", a connection's public webhook URL, comes with the inbound
-   * listener). */
+  /* [any-thread] Optional host services by id (OEMLINK_SERVICE_* below). NULL if absent: a
+   * host older than the service, or one whose operator did not configure what it needs. The
+   * returned table is valid until destroy() returns. */
   const void*(OEMLINK_CALL* get_service)(const oemlink_host* host, const char* id);
 };
+
+/* ---------------------------------------------------------------------------------------------
+ * Optional host services (ABI 1.1). Reached with host->get_service(host, OEMLINK_SERVICE_...).
+ * Each table starts with struct_size; check OEMLINK_HAS_FIELD before touching a later field.
+ * ------------------------------------------------------------------------------------------- */
+
+/* The public URL at which this driver instance receives webhooks: the operator's externally
+ * visible base URL (listeners config) + "/webhooks/<instance name>". Absent (NULL service) when no
+ * inbound listener is configured. */
+#define OEMLINK_SERVICE_WEBHOOK_URL "oemlink.webhook-url/1"
+typedef struct oemlink_webhook_url_service {
+  uint32_t struct_size;
+  /* [any-thread] Copies the URL into `buf` (capacity `cap`, not NUL-terminated) and sets
+   * `*size`. OEMLINK_OK: copied; OEMLINK_RETRY: `cap` too small, `*size` is what is needed. */
+  oemlink_status(OEMLINK_CALL* webhook_url)(const oemlink_host* host, char* buf, size_t cap,
+                                            size_t* size);
+} oemlink_webhook_url_service;
+
+/* MQTT subscriptions run by the host (libmosquitto), for drivers whose maker data arrives through a
+ * broker (Tesla Fleet Telemetry's MQTT dispatcher). The host connects, reconnects with back-off,
+ * re-subscribes after each reconnect, and uses a persistent session (clean_session = false) with
+ * the given client id when qos is 1, so messages published while it was away are delivered once
+ * it is back, where the broker keeps them. */
+#define OEMLINK_SERVICE_MQTT "oemlink.mqtt/1"
+typedef struct oemlink_mqtt_subscription {
+  uint32_t struct_size;
+  oemlink_str host;      /* broker host name or address */
+  uint32_t port;         /* 0 = 1883, or 8883 with TLS */
+  uint32_t keepalive_s;  /* 0 = 30 */
+  oemlink_str client_id; /* stable id for a persistent session; empty = "oemlink-<instance>" */
+  oemlink_str username;  /* empty = none */
+  oemlink_str password;  /* never logged */
+  /* TLS: used when `ca_file` is not empty (the broker is verified against it); client
+   * certificate when `cert_file` and `key_file` are given. */
+  oemlink_str ca_file;
+  oemlink_str cert_file;
+  oemlink_str key_file;
+  const oemlink_str* topics; /* filters, '+' and '#' allowed */
+  size_t topic_count;
+  int32_t qos; /* 0 or 1 */
+} oemlink_mqtt_subscription;
+
+/* [any-thread] One message: `topic` and `payload` are valid only during the call. Called from the
+ * host's MQTT thread, one message at a time per subscription. The message is acknowledged to the
+ * broker when it is received: keep what you need before returning. */
+typedef void(OEMLINK_CALL* oemlink_mqtt_message_fn)(void* ctx, oemlink_str topic,
+                                                    oemlink_str payload);
+/* [any-thread] The subscription connected (`connected` = 1, subscribed to every topic) or lost
+ * its broker (`connected` = 0, `message` says why; the host is reconnecting). */
+typedef void(OEMLINK_CALL* oemlink_mqtt_status_fn)(void* ctx, int32_t connected,
+                                                   oemlink_str message);
+
+typedef struct oemlink_mqtt_service {
+  uint32_t struct_size;
+  /* [any-thread] Starts a subscription; returns its non-zero id, or 0 when `sub` is malformed
+   * (the host logs why). Connecting happens in the background: a broker that is down now is
+   * retried, and reported through `on_status`. */
+  uint64_t(OEMLINK_CALL* subscribe)(const oemlink_host* host, const oemlink_mqtt_subscription* sub,
+                                    oemlink_mqtt_message_fn on_message,
+                                    oemlink_mqtt_status_fn on_status, void* ctx);
+  /* [any-thread] Ends a subscription. When this returns no callback for it is running or will
+   * run. Never call it from inside that subscription's own callbacks. Subscriptions still open at
+   * destroy() are ended by the host first. */
+  void(OEMLINK_CALL* unsubscribe)(const oemlink_host* host, uint64_t subscription_id);
+} oemlink_mqtt_service;
 
 /* ---------------------------------------------------------------------------------------------
  * Connections and settings
@@ -344,11 +409,16 @@ typedef struct oemlink_driver {
   /* [per-connection] Stop a stream. After this returns, `ended` is not called for it. */
   void(OEMLINK_CALL* stream_stop)(oemlink_instance* instance, oemlink_conn* conn, void* conn_ctx);
 
-  /* [any-thread] Handle an inbound webhook delivery routed to this instance. The driver
-   * verifies it, emits readings, and answers through `respond` only after emit() returned
-   * OEMLINK_OK, so the sender retries anything not yet durable. NULL without OEMLINK_CAP_WEBHOOK.
-   * Coming with the host's inbound listener: today the host loads a driver that declares it but
-   * routes no webhooks to it, so a driver must not rely on webhooks alone yet. */
+  /* [any-thread] Handle an inbound webhook delivery routed to this instance (the host's listener
+   * routes POST /webhooks/<instance name> here, ABI 1.1). `request->url` is the path and query,
+   * headers are as received, `body` is the raw body (already within the listener's size limit).
+   * The driver verifies it, emits readings, then answers through `respond` exactly once.
+   * Durability is the host's: a 2xx answer is held until every event this instance emitted before
+   * `respond` was called is durable in the outbox; if that takes longer than the listener's
+   * durability timeout, the sender gets 503 instead, so it retries. A driver therefore emits first
+   * and answers after; when emit() returns OEMLINK_RETRY (back-pressure) it answers 503 itself.
+   * Returning anything but OEMLINK_OK means `respond` will not be called (the host answers 500).
+   * NULL without OEMLINK_CAP_WEBHOOK. */
   oemlink_status(OEMLINK_CALL* webhook)(oemlink_instance* instance,
                                         const oemlink_http_request* request,
                                         oemlink_webhook_respond_fn respond, void* ctx);

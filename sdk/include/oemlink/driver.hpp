@@ -109,6 +109,59 @@ struct HttpRequest {
   uint32_t timeout_ms = 0;
 };
 
+// What a driver asks the host's MQTT service to subscribe to (see oemlink_mqtt_subscription).
+struct MqttSubscription {
+  std::string host;
+  uint32_t port = 0;
+  uint32_t keepalive_s = 0;
+  std::string client_id;
+  std::string username;
+  std::string password;
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+  std::vector<std::string> topics;
+  int qos = 1;
+};
+
+// An open MQTT subscription; ends it when destroyed. Destroy it outside its own callbacks.
+class MqttSubscriptionHandle {
+ public:
+  using OnMessage = std::function<void(std::string_view topic, std::string_view payload)>;
+  using OnStatus = std::function<void(bool connected, std::string_view message)>;
+  MqttSubscriptionHandle(const MqttSubscriptionHandle&) = delete;
+  MqttSubscriptionHandle& operator=(const MqttSubscriptionHandle&) = delete;
+  ~MqttSubscriptionHandle() {
+    if (id_) svc_->unsubscribe(host_, id_);
+  }
+
+ private:
+  friend class Host;
+  struct Callbacks {
+    OnMessage on_message;
+    OnStatus on_status;
+  };
+  MqttSubscriptionHandle() = default;
+  static void OEMLINK_CALL message_trampoline(void* ctx, oemlink_str topic, oemlink_str payload) {
+    auto* cb = static_cast<Callbacks*>(ctx);
+    try {
+      if (cb->on_message) cb->on_message(to_view(topic), to_view(payload));
+    } catch (...) {
+    }
+  }
+  static void OEMLINK_CALL status_trampoline(void* ctx, int32_t connected, oemlink_str msg) {
+    auto* cb = static_cast<Callbacks*>(ctx);
+    try {
+      if (cb->on_status) cb->on_status(connected != 0, to_view(msg));
+    } catch (...) {
+    }
+  }
+  const oemlink_host* host_ = nullptr;
+  const oemlink_mqtt_service* svc_ = nullptr;
+  uint64_t id_ = 0;
+  std::unique_ptr<Callbacks> callbacks_;  // outlives id_: unsubscribe waits for callbacks
+};
+
 // Copyable handle to the host's services. Cheap: one pointer.
 class Host {
  public:
@@ -182,6 +235,66 @@ class Host {
       vs.push_back(to_str(v));
     }
     return h_->secret_put(h_, conn, ks.data(), vs.data(), ks.size()) == OEMLINK_OK;
+  }
+
+  // The host's optional service `id` as type T (an oemlink_*_service table), or nullptr.
+  template <class T>
+  const T* service(const char* id) const {
+    return h_->get_service ? static_cast<const T*>(h_->get_service(h_, id)) : nullptr;
+  }
+
+  // This instance's public webhook URL; empty when the host has no inbound listener configured.
+  std::string webhook_url() const {
+    auto* svc = service<oemlink_webhook_url_service>(OEMLINK_SERVICE_WEBHOOK_URL);
+    if (!svc) return {};
+    std::string out(256, '\0');
+    for (;;) {
+      size_t size = 0;
+      oemlink_status st = svc->webhook_url(h_, out.data(), out.size(), &size);
+      if (st == OEMLINK_OK) {
+        out.resize(size);
+        return out;
+      }
+      if (st != OEMLINK_RETRY || size <= out.size()) return {};
+      out.resize(size);
+    }
+  }
+
+  // True when the host offers MQTT subscriptions (ABI 1.1 hosts with the service).
+  bool has_mqtt() const { return service<oemlink_mqtt_service>(OEMLINK_SERVICE_MQTT) != nullptr; }
+  // Starts an MQTT subscription; nullptr when the host has no MQTT service or refused `sub`
+  // (the host logged why). Callbacks run on the host's MQTT thread.
+  std::unique_ptr<MqttSubscriptionHandle> mqtt_subscribe(
+      const MqttSubscription& sub, MqttSubscriptionHandle::OnMessage on_message,
+      MqttSubscriptionHandle::OnStatus on_status = {}) const {
+    auto* svc = service<oemlink_mqtt_service>(OEMLINK_SERVICE_MQTT);
+    if (!svc) return nullptr;
+    std::vector<oemlink_str> topics;
+    for (auto& t : sub.topics) topics.push_back(to_str(t));
+    oemlink_mqtt_subscription s{};
+    s.struct_size = sizeof s;
+    s.host = to_str(sub.host);
+    s.port = sub.port;
+    s.keepalive_s = sub.keepalive_s;
+    s.client_id = to_str(sub.client_id);
+    s.username = to_str(sub.username);
+    s.password = to_str(sub.password);
+    s.ca_file = to_str(sub.ca_file);
+    s.cert_file = to_str(sub.cert_file);
+    s.key_file = to_str(sub.key_file);
+    s.topics = topics.data();
+    s.topic_count = topics.size();
+    s.qos = sub.qos;
+    std::unique_ptr<MqttSubscriptionHandle> handle(new MqttSubscriptionHandle());
+    handle->callbacks_.reset(
+        new MqttSubscriptionHandle::Callbacks{std::move(on_message), std::move(on_status)});
+    handle->host_ = h_;
+    handle->svc_ = svc;
+    handle->id_ =
+        svc->subscribe(h_, &s, &MqttSubscriptionHandle::message_trampoline,
+                       &MqttSubscriptionHandle::status_trampoline, handle->callbacks_.get());
+    if (!handle->id_) return nullptr;
+    return handle;
   }
 
   // One-shot timer; `fn(cancelled)` runs exactly once. Returns the id for cancel_timer().
@@ -346,8 +459,9 @@ class Driver {
   // Per-driver stream (conn == NULL in the ABI). Default: unsupported.
   virtual void stream_start(StreamEnded ended) { ended(OEMLINK_ERROR, "no driver-wide stream"); }
   virtual void stream_stop() {}
-  // Webhook: answer through `respond(status_code, body)` exactly once. Not called yet: the host
-  // routes webhooks once its inbound listener lands (see OEMLINK_CAP_WEBHOOK in driver.h).
+  // Webhook (POST /webhooks/<instance>): answer through `respond(status_code, body)` exactly
+  // once, after emitting; the host holds a 2xx until those events are durable (driver.h).
+  // A body starting with '{' or '[' is sent as application/json, anything else as text/plain.
   virtual void webhook(const HttpRequest& /*req*/,
                        std::function<void(int, std::string_view)> respond) {
     respond(404, "no webhook support");
@@ -499,10 +613,15 @@ struct Adapter {
                                  std::string(to_view(r->headers[k].value)));
       req.body = std::string(to_view(r->body));
       box(i)->driver->webhook(req, [fn, ctx](int code, std::string_view body) {
+        const bool json = !body.empty() && (body.front() == '{' || body.front() == '[');
+        oemlink_http_header content_type{to_str("Content-Type"),
+                                         to_str(json ? "application/json" : "text/plain")};
         oemlink_http_response resp{};
         resp.struct_size = sizeof resp;
         resp.status = OEMLINK_OK;
         resp.http_status = code;
+        resp.headers = &content_type;
+        resp.header_count = 1;
         resp.body = to_str(body);
         fn(ctx, &resp);
       });
