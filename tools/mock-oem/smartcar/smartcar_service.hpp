@@ -1,0 +1,69 @@
+// The mock Smartcar's HTTP surface: token endpoint, v3 vehicle API, legacy v2 API (single reads
+// and /batch), the control API (/mock/...) and /stats. One lock serialises the state; the
+// mock's throughput is not what is under test.
+#pragma once
+
+#include "tools/mock-oem/common/mock_http_server.hpp"
+#include "tools/mock-oem/smartcar/api_error.hpp"
+#include "tools/mock-oem/smartcar/fault_injector.hpp"
+#include "tools/mock-oem/smartcar/fleet.hpp"
+#include "tools/mock-oem/smartcar/rate_bucket.hpp"
+#include "tools/mock-oem/smartcar/token_ledger.hpp"
+
+#include <boost/json/object.hpp>
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace oemlink::mock_oem::smartcar {
+
+struct ServiceOptions {
+  std::string client_id = "mock-client-id";
+  std::string client_secret = "mock-client-secret";
+  TokenPolicy tokens;
+  std::vector<std::string> refresh_tokens, access_tokens, auth_codes;
+  int page_size = 50;
+  double bucket_capacity = 120;  // 0: no bucket
+  double bucket_refill_per_minute = 2;
+  int64_t monthly_quota = -1;  // per vehicle, unless the vehicles file says otherwise
+  std::chrono::milliseconds latency{0};
+  std::vector<FaultRule> faults;
+  std::string public_url;  // base of links.self/next; empty: http://<Host header>
+};
+
+class SmartcarService {
+ public:
+  SmartcarService(ServiceOptions options, Fleet fleet);
+  Reply handle(const Request& request);
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  struct Route;
+  struct VehicleCounters {
+    uint64_t reads = 0, billed = 0, errors = 0;
+    std::map<std::string, uint64_t> by_endpoint;
+  };
+
+  Reply route(const Request& request, Route& r);
+  Reply token(const Request& request, Route& r);
+  Reply vehicle_api(const Request& request, Route& r);
+  Reply v3(const Request& request, Route& r, VehicleSpec& vehicle);
+  Reply v2(const Request& request, Route& r, VehicleSpec& vehicle);
+  Reply control(const Request& request, Route& r);
+  boost::json::object stats();
+  Reply error(Route& r, ApiError e, ErrorShape shape);
+
+  ServiceOptions options_;
+  std::mutex mutex_;
+  Fleet fleet_;
+  TokenLedger tokens_;
+  RateBucket bucket_;
+  FaultInjector faults_;
+  std::map<std::string, std::map<unsigned, uint64_t>> requests_;  // endpoint -> status -> n
+  std::map<std::string, VehicleCounters> vehicles_;
+};
+
+}  // namespace oemlink::mock_oem::smartcar
