@@ -294,3 +294,27 @@ TEST(MockSmartcarSend, LoadModeSendsDistinctEventsAndReportsPercentiles) {
 
 }  // namespace
 }  // namespace oemlink::testing
+
+namespace oemlink::testing {
+namespace {
+
+TEST(MockSmartcarSink, VerifiesSignaturesOfTheSendersDeliveries) {
+  MockSmartcar sink({"--webhook-amt", "amt"});
+  const auto dir = scratch_dir();
+  const std::string url = sink.url("/mock/webhook-sink");
+  auto ok = run_mock({"smartcar-send", "--url", url, "--amt", "amt", "--count", "200", "--rate",
+                      "1000", "--generate", "vehicle_state"},
+                     dir);
+  EXPECT_EQ(ok.rc, 0) << ok.out << ok.err;
+  auto forged = run_mock({"smartcar-send", "--url", url, "--amt", "amt", "--forge",
+                          "--retry-delays-ms", "", "--generate", "verify"},
+                         dir);
+  EXPECT_EQ(forged.rc, 1);
+  EXPECT_NE(forged.out.find("attempt=1 status=401 "), std::string::npos) << forged.out;
+  auto stats = sink.stats();
+  EXPECT_EQ(stats.at("webhook_sink").at("verified"), 200);
+  EXPECT_EQ(stats.at("webhook_sink").at("refused"), 1);
+}
+
+}  // namespace
+}  // namespace oemlink::testing

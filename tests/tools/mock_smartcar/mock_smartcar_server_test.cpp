@@ -8,10 +8,6 @@ namespace {
 
 namespace json = boost::json;
 
-const json::object& obj(const json::value& v) {
-  return v.as_object();
-}
-
 // The signals of a vehicle, every page followed through links.next, by code.
 std::map<std::string, json::object> all_signals(const MockSmartcar& mock,
                                                 const std::string& vehicle,

@@ -36,6 +36,7 @@ constexpr const char* kUsage = R"(usage: oemlink-mock-oem smartcar [options]
   --latency-ms N              added to every answer                                  [0]
   --inject RULE               fault rule, key=value,... (keys as POST /mock/inject; repeatable)
   --public-url URL            base of links.self/next                                [http://<Host>]
+  --webhook-amt KEY           enable POST /mock/webhook-sink, checking SC-Signature with KEY
 )";
 
 struct Parsed {
@@ -113,6 +114,8 @@ Parsed parse(int argc, char** argv) {
       p.service.faults.push_back(smartcar::parse_fault_rule(args.value()));
     else if (name == "--public-url")
       p.service.public_url = args.value();
+    else if (name == "--webhook-amt")
+      p.service.sink_amt = args.value();
     else
       args.unknown();
   }

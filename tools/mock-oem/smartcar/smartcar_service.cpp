@@ -2,6 +2,7 @@
 
 #include "tools/mock-oem/smartcar/signature.hpp"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include <boost/json.hpp>
@@ -105,6 +106,15 @@ SmartcarService::SmartcarService(ServiceOptions options, Fleet fleet)
 }
 
 Reply SmartcarService::handle(const Request& request) {
+  // The sink checks signatures outside the lock: it is the one path meant for load.
+  if (request.target() == "/mock/webhook-sink") {
+    Route r;
+    r.label = "POST /mock/webhook-sink";
+    Reply reply = webhook_sink(request, r);
+    std::lock_guard lock(mutex_);
+    ++requests_[r.label][reply.status];
+    return reply;
+  }
   std::lock_guard lock(mutex_);
   Route r;
   auto target = boost::urls::parse_origin_form(request.target());
@@ -509,6 +519,29 @@ Reply SmartcarService::control(const Request& request, Route& r) {
   return reply;
 }
 
+Reply SmartcarService::webhook_sink(const Request& request, Route& r) {
+  if (options_.sink_amt.empty() || request.method() != http::verb::post)
+    return Reply{
+        404, "application/json", {}, R"({"error":"the sink needs --webhook-amt and POST"})"};
+  const std::string expected = hmac_sha256_hex(options_.sink_amt, request.body());
+  const std::string_view given = request["SC-Signature"];
+  const bool signed_ok = given.size() == expected.size() &&
+                         CRYPTO_memcmp(given.data(), expected.data(), expected.size()) == 0;
+  boost::system::error_code ec;
+  if (signed_ok) (void)json::parse(request.body(), ec);
+  std::lock_guard lock(mutex_);
+  if (!signed_ok || ec) {
+    ++sink_refused_;
+    return Reply{signed_ok ? 400u : 401u,
+                 "application/json",
+                 {},
+                 signed_ok ? R"({"error":"malformed JSON"})" : R"({"error":"bad signature"})"};
+  }
+  ++sink_verified_;
+  (void)r;
+  return Reply{200, "application/json", {}, R"({"ok":true})"};
+}
+
 json::object SmartcarService::stats() {
   json::object requests;
   for (const auto& [label, by_status] : requests_) {
@@ -541,6 +574,7 @@ json::object SmartcarService::stats() {
                               {"available", bucket_.enabled() ? bucket_.available(now) : 0.0},
                               {"refused", bucket_.refused()}}},
       {"faults", json::object{{"fired", faults_.fired()}, {"pending", std::move(rules)}}},
+      {"webhook_sink", json::object{{"verified", sink_verified_}, {"refused", sink_refused_}}},
   };
 }
 

@@ -32,6 +32,9 @@ struct ServiceOptions {
   std::chrono::milliseconds latency{0};
   std::vector<FaultRule> faults;
   std::string public_url;  // base of links.self/next; empty: http://<Host header>
+  // POST /mock/webhook-sink checks SC-Signature with this AMT: a reference receiver that
+  // measures the sender's own ceiling. Empty: the sink answers 404.
+  std::string sink_amt;
 };
 
 class SmartcarService {
@@ -53,6 +56,7 @@ class SmartcarService {
   Reply v3(const Request& request, Route& r, VehicleSpec& vehicle);
   Reply v2(const Request& request, Route& r, VehicleSpec& vehicle);
   Reply control(const Request& request, Route& r);
+  Reply webhook_sink(const Request& request, Route& r);
   boost::json::object stats();
   Reply error(Route& r, ApiError e, ErrorShape shape);
 
@@ -64,6 +68,7 @@ class SmartcarService {
   FaultInjector faults_;
   std::map<std::string, std::map<unsigned, uint64_t>> requests_;  // endpoint -> status -> n
   std::map<std::string, VehicleCounters> vehicles_;
+  uint64_t sink_verified_ = 0, sink_refused_ = 0;
 };
 
 }  // namespace oemlink::mock_oem::smartcar
