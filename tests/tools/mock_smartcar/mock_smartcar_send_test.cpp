@@ -117,15 +117,16 @@ TEST(MockSmartcarSend, RetriesAfterTheScaledDelaysAndStopsAtTheFirst2xx) {
   Receiver rx({status(500), status(503), status(204, "")});
   const auto dir = scratch_dir();
   auto r = run_mock({"smartcar-send", "--url", rx.url(), "--amt", "amt", "--retry-delays-ms",
-                     "150,300,600", (kExamples / "webhook_vehicle_state_4.0.json").string()},
+                     "200,600,1800", (kExamples / "webhook_vehicle_state_4.0.json").string()},
                     dir);
   EXPECT_EQ(r.rc, 0) << r.out << r.err;
   auto got = rx.got();
   ASSERT_EQ(got.size(), 3u);
-  EXPECT_GE(got[1].at - got[0].at, std::chrono::milliseconds(150));
-  EXPECT_LT(got[1].at - got[0].at, std::chrono::milliseconds(290));
-  EXPECT_GE(got[2].at - got[1].at, std::chrono::milliseconds(300));
-  EXPECT_LT(got[2].at - got[1].at, std::chrono::milliseconds(590));
+  // Each retry waits its own delay: the first after 200 ms (not 600), the second after 600.
+  EXPECT_GE(got[1].at - got[0].at, std::chrono::milliseconds(200));
+  EXPECT_LT(got[1].at - got[0].at, std::chrono::milliseconds(600));
+  EXPECT_GE(got[2].at - got[1].at, std::chrono::milliseconds(600));
+  EXPECT_LT(got[2].at - got[1].at, std::chrono::milliseconds(1800));
   std::set<std::string> delivery_ids;
   int64_t last_delivered = 0;
   const std::string event_id = "bead8cd7-6527-42c1-acd5-0e293943907f";

@@ -55,7 +55,7 @@ TEST(MockSmartcarCli, RejectsABadVehiclesFileNamingVehicleAndKey) {
 }
 
 TEST(MockSmartcarToken, RefreshRotatesAndTheUsedTokenDiesAfterTheGracePeriod) {
-  MockSmartcar mock({"--accept-refresh-token", "seed-rt", "--refresh-grace-ms", "400"});
+  MockSmartcar mock({"--accept-refresh-token", "seed-rt", "--refresh-grace-ms", "1500"});
   auto first = mock.refresh("seed-rt");
   ASSERT_EQ(first.status, 200) << first.body;
   auto pair = first.json();
@@ -71,7 +71,7 @@ TEST(MockSmartcarToken, RefreshRotatesAndTheUsedTokenDiesAfterTheGracePeriod) {
   ASSERT_EQ(again.status, 200) << again.body;
   EXPECT_NE(again.json().at("refresh_token"), pair.at("refresh_token"));
   // ...after it, it is dead: 401 in the v2 shape with a re-authentication link.
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1600));
   auto dead = mock.refresh("seed-rt");
   EXPECT_EQ(dead.status, 401);
   auto err = dead.json();
@@ -271,9 +271,9 @@ TEST(MockSmartcarSignals, ValuesMoveOncePerUpdatePeriodUnlessStatic) {
     auto a = read(mock);
     std::this_thread::sleep_for(std::chrono::milliseconds(2100));
     auto b = read(mock);
-    EXPECT_GT(b.first, a.first);  // 10 km/s drift
-    EXPECT_LT(b.first, a.first + 40);
-    EXPECT_GT(b.second, a.second);  // a newer OEM timestamp with the newer value
+    EXPECT_GT(b.first, a.first);        // 10 km/s drift
+    EXPECT_LT(b.first, a.first + 200);  // slightly, not a jump
+    EXPECT_GT(b.second, a.second);      // a newer OEM timestamp with the newer value
   }
   {
     MockSmartcar mock(
