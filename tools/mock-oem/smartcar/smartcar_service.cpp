@@ -10,6 +10,7 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <string_view>
 
@@ -134,7 +135,8 @@ Reply SmartcarService::handle(const Request& request) {
   reply.delay += options_.latency + r.delay;
   reply.drop = reply.drop || r.drop;
   if (r.label != "GET /stats") ++requests_[r.label][reply.drop ? 0u : reply.status];
-  if (!r.vehicle.empty() && reply.status >= 400) ++vehicles_[r.vehicle].errors;
+  if (reply.status >= 400 && !r.vehicle.empty() && fleet_.find(r.vehicle))
+    ++vehicles_[r.vehicle].errors;
   return reply;
 }
 
@@ -248,8 +250,15 @@ Reply SmartcarService::vehicle_api(const Request& request, Route& r) {
       if (request.method() != http::verb::post)
         return error(r, documented_error(404, "PATH"), shape);
     } else {
-      r.label = "GET /v2.0/vehicles/{id}" + (parts.size() > 3 ? "/" + std::string(parts[3]) : "") +
-                (parts.size() > 4 ? "/" + std::string(parts[4]) : "");
+      // Known v2 paths keep their own stats key; anything else shares one, so a client cannot
+      // grow the table without bound.
+      std::string tail;
+      for (size_t i = 3; i < parts.size(); ++i) tail += "/" + std::string(parts[i]);
+      static constexpr std::string_view kKnown[] = {
+          "",      "/odometer", "/location",       "/battery",    "/charge",
+          "/fuel", "/vin",      "/tires/pressure", "/engine/oil", "/charge/limit"};
+      const bool known = std::find(std::begin(kKnown), std::end(kKnown), tail) != std::end(kKnown);
+      r.label = "GET /v2.0/vehicles/{id}" + (known ? tail : std::string("/{other}"));
       r.endpoint = parts.size() == 3 ? Endpoint::vehicle : Endpoint::signals;
       if (request.method() != http::verb::get)
         return error(r, documented_error(404, "PATH"), shape);
