@@ -126,7 +126,8 @@ std::string Broker::log() const {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-bool publish(int port, const std::string& topic, const std::string& payload, int qos) {
+bool publish(int port, const std::string& topic, const std::string& payload, int qos,
+             const std::string& user, const std::string& password) {
   struct State {
     std::mutex mu;
     std::condition_variable cv;
@@ -134,6 +135,7 @@ bool publish(int port, const std::string& topic, const std::string& payload, int
   } state;
   mosquitto_lib_init();
   mosquitto* m = mosquitto_new(nullptr, true, &state);
+  if (!user.empty()) mosquitto_username_pw_set(m, user.c_str(), password.c_str());
   mosquitto_publish_callback_set(m, [](mosquitto*, void* obj, int) {
     auto* s = static_cast<State*>(obj);
     std::lock_guard lock(s->mu);

@@ -63,9 +63,11 @@ struct Message {
   std::string payload;
 };
 
-// Publishes one message (plain TCP, anonymous) and waits for the broker's PUBACK (QoS 1) or
-// the send (QoS 0). False when the broker cannot be reached or does not confirm in 5 s.
-bool publish(int port, const std::string& topic, const std::string& payload, int qos = 1);
+// Publishes one message (plain TCP; anonymous unless `user` is given) and waits for the broker's
+// PUBACK (QoS 1) or the send (QoS 0). False when the broker cannot be reached or does not confirm
+// in 5 s.
+bool publish(int port, const std::string& topic, const std::string& payload, int qos = 1,
+             const std::string& user = {}, const std::string& password = {});
 
 // Subscribes to `filter` at QoS 1 and records everything it receives.
 class Subscriber {
