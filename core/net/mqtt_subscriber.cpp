@@ -49,6 +49,9 @@ std::string MqttSubscriber::check(const MqttSubscriberOptions& o) {
   if (o.host.empty()) return "host is empty";
   if (has_nul(o.host)) return "host contains a NUL byte";
   if (o.port == 0) return "port is 0";
+  // libmosquitto refuses 1-4 s, and 0 (no keepalive) would hide a dead link for good.
+  if (o.keepalive_s < 5)
+    return "keepalive_s " + std::to_string(o.keepalive_s) + " (must be 5-65535)";
   if (o.client_id.empty()) return "client_id is empty";
   if (o.client_id.size() > kMqttStringMax || has_nul(o.client_id) || !valid_utf8(o.client_id))
     return "client_id is not a valid MQTT string (UTF-8, no NUL, at most 65535 bytes)";

@@ -246,6 +246,7 @@ TEST(MqttSubscriber, MalformedOptionsAreRefusedNamingTheFieldNeverThePassword) {
   EXPECT_EQ(why([](auto& o) { o.host.clear(); }), "host is empty");
   EXPECT_EQ(why([](auto& o) { o.client_id.clear(); }), "client_id is empty");
   EXPECT_EQ(why([](auto& o) { o.qos = 2; }), "qos 2 (must be 0 or 1)");
+  EXPECT_EQ(why([](auto& o) { o.keepalive_s = 2; }), "keepalive_s 2 (must be 5-65535)");
   EXPECT_EQ(why([](auto& o) { o.topics.clear(); }), "no topics");
   EXPECT_THAT(why([](auto& o) { o.topics.push_back("a/#/b"); }),
               HasSubstr("topic 1 'a/#/b' is not a valid topic filter"));
