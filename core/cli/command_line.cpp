@@ -45,6 +45,7 @@ CommandLine::CommandLine()
   add_verify_command(*this);
   add_status_command(*this);
   add_deadletter_command(*this);
+  add_secrets_commands(*this);
 
   add_help_word(*this, app_, "oemlink");
   CLI::App* version = app_.add_subcommand("version")->group("");

@@ -18,6 +18,7 @@ void add_data_keys_commands(CommandLine& cli);    // cmd_data_keys.cpp: data-key
 void add_verify_command(CommandLine& cli);        // cmd_verify.cpp
 void add_status_command(CommandLine& cli);        // cmd_status.cpp
 void add_deadletter_command(CommandLine& cli);    // cmd_deadletter.cpp
+void add_secrets_commands(CommandLine& cli);      // cmd_secrets.cpp: secrets set|list
 
 // `oemlink keys args...` in-process, for tests/vault/keys_cli_test.cpp.
 inline int cmd_keys(const std::vector<std::string>& args) {

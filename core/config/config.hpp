@@ -34,7 +34,9 @@ enum class LogFormat { text, json };
 enum class OnLoadError { fail, skip };
 // How a driver's connections get data: polled by the host, one stream per connection,
 // or one stream for the whole driver instance.
-enum class IngestMode { poll, stream, driver_stream };
+// poll_and_driver_stream: connections are polled as in `poll`, and one driver-wide stream runs as
+// in `driver_stream` (a driver that streams what it can and polls the rest, deciding per car).
+enum class IngestMode { poll, stream, driver_stream, poll_and_driver_stream };
 
 struct LoggingConfig {
   std::string level = "info";  // trace|debug|info|warn|error

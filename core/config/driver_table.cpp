@@ -5,7 +5,7 @@ namespace oemlink::config {
 namespace {
 
 constexpr std::string_view kOnLoadError[] = {"fail", "skip"};
-constexpr std::string_view kModes[] = {"poll", "stream", "driver_stream"};
+constexpr std::string_view kModes[] = {"poll", "stream", "driver_stream", "poll+driver_stream"};
 
 const Setting<DriverConfig> kRows[] = {
     {{.key = "name",
@@ -36,12 +36,14 @@ const Setting<DriverConfig> kRows[] = {
     {{.key = "mode",
       .type = SettingType::choice,
       .default_value = "poll",
-      .description = "polled by the host, a stream per connection, or one stream per driver; "
-                     "the driver must declare the capability",
+      .description = "polled by the host, a stream per connection, one stream per driver, or "
+                     "polls plus one stream per driver (the driver skips cars its stream "
+                     "covers); the driver must declare the capabilities",
       .choices = kModes},
      +[](DriverConfig& out, size_t choice) {
        constexpr IngestMode kByChoice[] = {IngestMode::poll, IngestMode::stream,
-                                           IngestMode::driver_stream};
+                                           IngestMode::driver_stream,
+                                           IngestMode::poll_and_driver_stream};
        out.mode = kByChoice[choice];
      }},
     {{.key = "poll_interval",

@@ -19,19 +19,26 @@ std::string at_entry(const config::DriverConfig& dc, const std::string& suffix,
   return config::format_diagnostic({dc.position, entry_path(dc) + suffix, message});
 }
 
-// The mode's capability, or the reason the driver cannot serve it.
+// The mode's capabilities, or the reason the driver cannot serve it.
 std::string mode_problem(const config::DriverConfig& dc, const oemlink_driver& d) {
   const std::string caps = " (capabilities: " + loader::describe_capabilities(d.capabilities) + ")";
+  const std::string driver = "driver '" + std::string(d.name) + "'";
+  const bool polls = d.capabilities & OEMLINK_CAP_POLL;
+  const bool streams = d.capabilities & OEMLINK_CAP_STREAM;
   switch (dc.mode) {
     case config::IngestMode::poll:
-      if (d.capabilities & OEMLINK_CAP_POLL) return {};
-      return "mode poll, but driver '" + std::string(d.name) + "' cannot poll" + caps;
+      return polls ? "" : "mode poll, but " + driver + " cannot poll" + caps;
     case config::IngestMode::stream:
+      return streams ? "" : "mode stream, but " + driver + " has no stream" + caps;
     case config::IngestMode::driver_stream:
-      if (d.capabilities & OEMLINK_CAP_STREAM) return {};
-      return std::string("mode ") +
-             (dc.mode == config::IngestMode::stream ? "stream" : "driver_stream") +
-             ", but driver '" + d.name + "' has no stream" + caps;
+      return streams ? "" : "mode driver_stream, but " + driver + " has no stream" + caps;
+    case config::IngestMode::poll_and_driver_stream:
+      if (polls && streams) return {};
+      return "mode poll+driver_stream, but " + driver +
+             (polls     ? " has no stream"
+              : streams ? " cannot poll"
+                        : " can neither poll nor stream") +
+             caps;
   }
   return {};
 }

@@ -1,5 +1,6 @@
 #include "core/host/driver_set.hpp"
 
+#include "core/host/host_services.hpp"
 #include "core/loader/driver_library.hpp"
 
 #include <spdlog/spdlog.h>
@@ -70,6 +71,7 @@ void DriverSet::load_all(const DriverCheckReport& report, HostServices* services
                                   &di->inst, err, sizeof err - 1);
     if (timed) timed(*di, "create", ms_since(t0));
     if (st != OEMLINK_OK) {
+      if (services) services->end_subscriptions(*di);  // a failed create may have left some
       di->inst = nullptr;
       std::string why = "init failed in " + di->path.string() + ": " +
                         (err[0] ? std::string(err) : "(no message)");
@@ -114,6 +116,8 @@ DriverInstance* DriverSet::find(std::string_view name) {
 void DriverSet::destroy_idle(const std::vector<size_t>& busy, const CallTimer& timed) {
   for (auto& d : drivers_) {
     if (!d->inst || (d->index < busy.size() && busy[d->index])) continue;
+    // The ABI promises that no subscription callback runs into a destroyed instance.
+    if (HostServices* s = d->services.load()) s->end_subscriptions(*d);
     auto t0 = std::chrono::steady_clock::now();
     d->d->destroy(d->inst);
     if (timed) timed(*d, "destroy", ms_since(t0));

@@ -46,7 +46,7 @@ struct DriverInstance {
   uint16_t lane = 0;     // the scheduler lane of its connections
   bool skipped = false;  // on_load_error: skip took effect
 
-  // The driver-wide stream (mode driver_stream).
+  // The driver-wide stream (modes driver_stream and poll+driver_stream).
   bool stream_up = false;
   uint8_t stream_failures = 0;
   std::unique_ptr<boost::asio::steady_timer> stream_restart;

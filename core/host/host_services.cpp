@@ -209,4 +209,33 @@ void HostServices::counter_add(DriverInstance& d, std::string_view name, uint64_
   parts_.metrics.counter(d.name + "_" + std::string(name)).add(delta);
 }
 
+uint64_t HostServices::mqtt_subscribe(DriverInstance& d, const oemlink_mqtt_subscription* sub,
+                                      oemlink_mqtt_message_fn on_message,
+                                      oemlink_mqtt_status_fn on_status, void* ctx) {
+  if (closed_) return 0;  // shutting down: nothing new may start
+  if (!parts_.mqtt) {
+    failed(d, "mqtt subscribe", "this host has no MQTT service");
+    return 0;
+  }
+  if (!sub) {
+    failed(d, "mqtt subscribe", "no subscription given");
+    return 0;
+  }
+  std::string why;
+  uint64_t id = parts_.mqtt->subscribe(d.index, d.name, *sub, on_message, on_status, ctx, why);
+  if (id == 0) failed(d, "mqtt subscribe", "subscription refused: " + why);
+  return id;
+}
+
+void HostServices::mqtt_unsubscribe(DriverInstance& d, uint64_t id) {
+  if (!parts_.mqtt || !parts_.mqtt->unsubscribe(d.index, id))
+    failed(d, "mqtt unsubscribe", "no open subscription " + std::to_string(id) + " of this driver");
+}
+
+void HostServices::end_subscriptions(const DriverInstance& d) {
+  if (!parts_.mqtt) return;
+  if (size_t n = parts_.mqtt->end_all_of(d.index))
+    spdlog::info("driver {}: {} mqtt subscription(s) still open were ended by the host", d.name, n);
+}
+
 }  // namespace oemlink::host

@@ -1,7 +1,8 @@
 // HostServices: what a driver's host table (host_table.cpp) calls into. Each method checks that
 // a connection handle belongs to the calling driver, then hands the work to the part that owns
 // it: emit → the signing stage (with the DurabilityGate counting the batch), report_state → the
-// PollDispatcher, http → the HTTP client, secrets → SecretAccess, timers → DriverTimers.
+// PollDispatcher, http → the HTTP client, secrets → SecretAccess, timers → DriverTimers,
+// MQTT subscriptions → MqttSubscriptions.
 //
 // Failures look the same in every service: a counter (`host_service_failures`), a rate-limited
 // log line naming the driver and the service, and the status the ABI documents for that service
@@ -19,6 +20,7 @@
 #include "core/host/driver_timers.hpp"
 #include "core/host/durability_gate.hpp"
 #include "core/host/host_clock.hpp"
+#include "core/host/mqtt_subscriptions.hpp"
 #include "core/host/poll_dispatcher.hpp"
 #include "core/host/secret_access.hpp"
 #include "core/net/http_client.hpp"
@@ -45,6 +47,7 @@ struct ServiceParts {
   net::CurlMultiClient& http;
   SecretAccess& secrets;
   DriverTimers& timers;
+  MqttSubscriptions* mqtt = nullptr;  // null: no oemlink.mqtt/1 service
 };
 
 class HostServices {
@@ -65,13 +68,20 @@ class HostServices {
   uint64_t timer_start(DriverInstance& d, uint32_t delay_ms, oemlink_timer_fn fn, void* ctx);
   void timer_cancel(DriverInstance& d, uint64_t id);
   void counter_add(DriverInstance& d, std::string_view name, uint64_t delta);
+  bool has_mqtt() const { return parts_.mqtt != nullptr; }
+  uint64_t mqtt_subscribe(DriverInstance& d, const oemlink_mqtt_subscription* sub,
+                          oemlink_mqtt_message_fn on_message, oemlink_mqtt_status_fn on_status,
+                          void* ctx);
+  void mqtt_unsubscribe(DriverInstance& d, uint64_t id);
+  // Ends what `d` still has open (before its destroy, or when its create failed).
+  void end_subscriptions(const DriverInstance& d);
   int64_t now_ms() const { return parts_.clock.wall_ms(); }
 
   // [any-thread] A service failed for driver `d`: counted and logged (rate-limited). `why` must
   // name no secret value.
   void failed(const DriverInstance& d, const char* service, std::string_view why);
 
-  // [loop] Shutdown: no new HTTP requests or timers from here on.
+  // [loop] Shutdown: no new HTTP requests, timers or MQTT subscriptions from here on.
   void close() { closed_ = true; }
 
  private:

@@ -7,6 +7,7 @@
 
 #include "core/common/wall_clock.hpp"
 
+#include <cstring>
 #include <exception>
 #include <type_traits>
 
@@ -125,8 +126,31 @@ int64_t OEMLINK_CALL now_fn(const oemlink_host* h) {
   return s ? s->now_ms() : unix_ms();
 }
 
-const void* OEMLINK_CALL get_service_fn(const oemlink_host*, const char*) {
-  return nullptr;  // no optional host services in ABI 1.0 yet
+uint64_t OEMLINK_CALL mqtt_subscribe_fn(const oemlink_host* h, const oemlink_mqtt_subscription* sub,
+                                        oemlink_mqtt_message_fn on_message,
+                                        oemlink_mqtt_status_fn on_status, void* ctx) {
+  return guarded(h, "mqtt subscribe", uint64_t{0}, [&](HostServices& s, DriverInstance& d) {
+    return s.mqtt_subscribe(d, sub, on_message, on_status, ctx);
+  });
+}
+
+void OEMLINK_CALL mqtt_unsubscribe_fn(const oemlink_host* h, uint64_t id) {
+  guarded_void(h, "mqtt unsubscribe",
+               [&](HostServices& s, DriverInstance& d) { s.mqtt_unsubscribe(d, id); });
+}
+
+constexpr oemlink_mqtt_service kMqttService{
+    .struct_size = sizeof(oemlink_mqtt_service),
+    .subscribe = &mqtt_subscribe_fn,
+    .unsubscribe = &mqtt_unsubscribe_fn,
+};
+
+const void* OEMLINK_CALL get_service_fn(const oemlink_host* h, const char* id) {
+  if (!id) return nullptr;
+  HostServices* s = services_of(h);
+  if (!s) return nullptr;
+  if (std::strcmp(id, OEMLINK_SERVICE_MQTT) == 0) return s->has_mqtt() ? &kMqttService : nullptr;
+  return nullptr;
 }
 
 }  // namespace

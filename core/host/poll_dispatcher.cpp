@@ -45,12 +45,18 @@ void OEMLINK_CALL stream_ended_trampoline(void* ctx, oemlink_status status, oeml
 schedule::ConnMode mode_of(const config::DriverConfig& cfg) {
   switch (cfg.mode) {
     case config::IngestMode::poll:
+    case config::IngestMode::poll_and_driver_stream:  // the driver-wide stream runs beside
       return schedule::ConnMode::poll;
     case config::IngestMode::stream:
       return schedule::ConnMode::stream;
     default:
       return schedule::ConnMode::passive;
   }
+}
+
+bool has_driver_stream(const config::DriverConfig& cfg) {
+  return cfg.mode == config::IngestMode::driver_stream ||
+         cfg.mode == config::IngestMode::poll_and_driver_stream;
 }
 
 }  // namespace
@@ -136,7 +142,7 @@ void PollDispatcher::start() {
   loop_thread_ = std::this_thread::get_id();
   for (size_t i = 0; i < drivers_.size(); ++i) {
     DriverInstance& d = drivers_[i];
-    if (d.inst && d.cfg->mode == config::IngestMode::driver_stream) start_driver_stream(d);
+    if (d.inst && has_driver_stream(*d.cfg)) start_driver_stream(d);
   }
   // Sweep often enough that a hung poll is caught within a quarter of the shortest timeout.
   std::chrono::milliseconds every{1000};

@@ -126,6 +126,7 @@ void Runtime::start() {
     const LockedDataKey key = open_sealed_data_key(cfg_, DataKeyPurpose::secrets);
     return std::make_unique<store::SecretStore>(DataDir(cfg_.data_dir).secrets_db(), key.get());
   });
+  mqtt_ = std::make_unique<MqttSubscriptions>(metrics_);
   services_ = std::make_unique<HostServices>(ServiceParts{
       .io = io_,
       .clock = clock_,
@@ -137,6 +138,7 @@ void Runtime::start() {
       .http = *http_,
       .secrets = *secrets_,
       .timers = *timers_,
+      .mqtt = mqtt_.get(),
   });
 
   drivers_.load_all(drivers, services_.get(),
@@ -331,6 +333,8 @@ void Runtime::close_everything(bool abandoned_any) {
     if (!busy[d.index]) conns_.close(c, d);
   }
   drivers_.destroy_idle(busy);
+  // A driver kept busy is not destroyed, but the host it calls back into is going away.
+  if (mqtt_) mqtt_->end_all();
   if (assembly_) {
     assembly_->drain_and_stop();
     if (gate_) gate_->release_ready();

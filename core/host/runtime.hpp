@@ -48,6 +48,7 @@ class PollDispatcher;
 class DurabilityGate;
 class DriverTimers;
 class SecretAccess;
+class MqttSubscriptions;
 class HostServices;
 class StatusWriter;
 
@@ -127,6 +128,7 @@ class Runtime {
   std::unique_ptr<DurabilityGate> gate_;
   std::unique_ptr<DriverTimers> timers_;
   std::unique_ptr<SecretAccess> secrets_;
+  std::unique_ptr<MqttSubscriptions> mqtt_;
   std::unique_ptr<HostServices> services_;
   std::unique_ptr<StatusWriter> status_writer_;
 

@@ -186,6 +186,17 @@ void SecretStore::put(std::string_view connection,
   tx.commit();
 }
 
+std::vector<SecretInfo> SecretStore::list(std::string_view connection) {
+  std::lock_guard lock(impl_->mu);
+  Db& db = impl_->db;
+  check_name(db, "connection id", connection);
+  Stmt sel(db, "SELECT key, updated_ms FROM secrets WHERE connection = ?1 ORDER BY key");
+  sel.bind(1, connection);
+  std::vector<SecretInfo> out;
+  while (sel.step()) out.push_back({sel.text(0), std::stoll(sel.text(1))});
+  return out;
+}
+
 void SecretStore::erase_connection(std::string_view connection) {
   std::lock_guard lock(impl_->mu);
   Db& db = impl_->db;

@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "core/common/data_key.hpp"
 
@@ -26,6 +27,12 @@ namespace oemlink::store {
 class StoreError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+};
+
+// A stored secret's name and when it was last written; never its value.
+struct SecretInfo {
+  std::string key;
+  int64_t updated_ms = 0;  // Unix ms
 };
 
 class SecretStore {
@@ -44,6 +51,10 @@ class SecretStore {
   // [any-thread] Stores every pair in one durable transaction; all or nothing. Throws StoreError.
   void put(std::string_view connection,
            std::span<const std::pair<std::string_view, std::string_view>> pairs);
+
+  // [any-thread] The keys `connection` holds, sorted by name, with their update times. Values
+  // stay sealed (nothing is decrypted).
+  std::vector<SecretInfo> list(std::string_view connection);
 
   // [any-thread] Removes every secret of a connection (unlinking a car).
   void erase_connection(std::string_view connection);

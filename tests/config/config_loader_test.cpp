@@ -319,6 +319,29 @@ TEST(ConfigErrors, UnknownLogLevelListsLevels) {
           R"(test.yaml:2:10: logging.level: unknown value "verbose"; valid: trace, debug, info, warn, error)"));
 }
 
+TEST(ConfigLoader, ModePollPlusDriverStreamIsItsOwnChoice) {
+  Config config = load_config_text(yaml(R"(
+drivers:
+  - name: tesla
+    library: tesla
+    mode: poll+driver_stream
+  - name: mock
+    library: mock
+    mode: driver_stream
+)"),
+                                   "test.yaml", "/etc/oemlink");
+  ASSERT_EQ(config.drivers.size(), 2u);
+  EXPECT_EQ(config.drivers[0].mode, IngestMode::poll_and_driver_stream);
+  EXPECT_EQ(config.drivers[1].mode, IngestMode::driver_stream);
+  EXPECT_THAT(load_error(yaml(R"(
+drivers:
+  - name: tesla
+    library: tesla
+    mode: poll+stream
+)")),
+              HasSubstr(R"(drivers[0].mode: unknown value "poll+stream")"));
+}
+
 TEST(ConfigErrors, UnknownEnumValueSuggestsAndLists) {
   std::string error = load_error(yaml(R"(
 logging: {format: xml}
@@ -334,7 +357,7 @@ drivers:
   EXPECT_THAT(
       error,
       HasSubstr(
-          R"(test.yaml:5:11: drivers[0].mode: unknown value "pol" (did you mean "poll"?); valid: poll, stream, driver_stream)"));
+          R"(test.yaml:5:11: drivers[0].mode: unknown value "pol" (did you mean "poll"?); valid: poll, stream, driver_stream, poll+driver_stream)"));
   EXPECT_THAT(
       error,
       HasSubstr(

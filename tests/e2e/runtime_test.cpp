@@ -281,6 +281,27 @@ TEST_F(RuntimeTest, DriverWideStreamFeedsEveryConnection) {
   for (auto& [s, evs] : events) EXPECT_GE(evs.size(), 5u) << s;
 }
 
+TEST_F(RuntimeTest, PollPlusDriverStreamPollsEveryCarAndRunsTheDriverWideStream) {
+  RecordingSink sink;
+  auto cfg = make_config(
+      "  - {name: probe, library: probe, mode: poll+driver_stream, poll_interval: 100ms}\n", 3,
+      "probe");
+  auto opts = options(sink);
+  opts.duration = 700ms;
+  Runtime rt(std::move(cfg), opts);
+  rt.start();
+  EXPECT_EQ(rt.run(), 0);
+  uint64_t polls = rt.metrics().counter("polls_ok").value();
+  EXPECT_GE(polls, 6u) << "every car polled, as in mode poll";
+  EXPECT_GE(rt.metrics().counter("probe_token_rotations").value(), polls);
+  auto events = sink.by_subject();
+  EXPECT_EQ(events.size(), 3u);
+  size_t total = 0;
+  for (auto& [s, evs] : events) total += evs.size();
+  // The stream emits for every car every 50 ms: far more than the polls alone.
+  EXPECT_GE(total, polls + 3 * 5) << "the driver-wide stream ran beside the polls";
+}
+
 TEST_F(RuntimeTest, Http429WithRetryAfterHoldsTheConnection) {
   net::testing::TestServer server;
   RecordingSink sink;

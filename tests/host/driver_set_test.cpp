@@ -40,6 +40,17 @@ TEST_F(DriverSetTest, TheCheckNamesEntryFileAndModeItCannotServe) {
   EXPECT_THAT(report.errors[0], HasSubstr("has no stream (capabilities: poll)"));
 }
 
+TEST_F(DriverSetTest, PollPlusDriverStreamNeedsBothCapabilities) {
+  add("mock", "mock", config::IngestMode::poll_and_driver_stream);  // polls and streams
+  add("tesla", (fs::path(OEMLINK_TEST_PLUGIN_DIR) / "oemlink-driver-initfail.so").string(),
+      config::IngestMode::poll_and_driver_stream);  // polls only
+  DriverCheckReport report = check_drivers(cfg, dirs);
+  ASSERT_EQ(report.errors.size(), 1u);
+  EXPECT_THAT(report.errors[0],
+              HasSubstr("test.yaml:4:5: drivers[1].mode: mode poll+driver_stream, but driver"));
+  EXPECT_THAT(report.errors[0], HasSubstr("has no stream (capabilities: poll)"));
+}
+
 TEST_F(DriverSetTest, AMissingLibraryIsAnErrorOrUnderSkipAWarning) {
   add("gone", "/nonexistent/oemlink-driver-gone.so");
   EXPECT_EQ(check_drivers(cfg, dirs).errors.size(), 1u);

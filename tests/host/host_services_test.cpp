@@ -5,14 +5,22 @@
 
 #include "tests/host/fake_clock.hpp"
 #include "tests/host/scripted_driver.hpp"
+#include "tests/uplink/mqtt_test_support.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <openssl/rand.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 #include <boost/asio/post.hpp>
 
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
+#include <sstream>
 #include <stdexcept>
+#include <thread>
 
 namespace oemlink::host {
 namespace {
@@ -49,6 +57,7 @@ class HostServicesTest : public ::testing::Test {
   std::unique_ptr<net::CurlMultiClient> http;
   std::unique_ptr<DriverTimers> timers;
   std::unique_ptr<SecretAccess> secrets;
+  std::unique_ptr<MqttSubscriptions> mqtt;
   std::unique_ptr<HostServices> services;
   fs::path dir;
   bool secret_store_broken = false;
@@ -84,8 +93,11 @@ class HostServicesTest : public ::testing::Test {
       RAND_bytes(key.data(), static_cast<int>(key.size()));
       return std::make_unique<store::SecretStore>(dir / "secrets.db", key);
     });
-    services = std::make_unique<HostServices>(ServiceParts{
-        io, clock, metrics, conns, *dispatcher, *gate, *signing, *http, *secrets, *timers});
+    mqtt = std::make_unique<MqttSubscriptions>(
+        metrics, MqttBackoff{std::chrono::milliseconds(100), std::chrono::milliseconds(400)});
+    services = std::make_unique<HostServices>(ServiceParts{io, clock, metrics, conns, *dispatcher,
+                                                           *gate, *signing, *http, *secrets,
+                                                           *timers, mqtt.get()});
     a = &drivers->adopt(dc_a, testing::scripted_descriptor(), testing::instance_of(driver_a),
                         services.get());
     b = &drivers->adopt(dc_b, testing::scripted_descriptor(), testing::instance_of(driver_b),
@@ -96,6 +108,7 @@ class HostServicesTest : public ::testing::Test {
     add_connection("car-b", *b);  // handle 2
   }
   void TearDown() override {
+    mqtt->end_all();
     signing.reset();
     http->shutdown();
     drivers->detach_services();
@@ -260,6 +273,243 @@ TEST_F(HostServicesTest, OnceTheHostIsGoneEveryServiceRefuses) {
             0u);
   a->table.log(&a->table, nullptr, OEMLINK_LOG_ERROR, {"late", 4});  // must not crash
   EXPECT_EQ(count("host_service_failures"), 0u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// oemlink.mqtt/1, against a real mosquitto broker
+// ---------------------------------------------------------------------------------------------
+
+// What a driver's C callbacks saw.
+struct MqttInbox {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::pair<std::string, std::string>> messages;
+  std::vector<std::pair<int, std::string>> statuses;
+
+  static void OEMLINK_CALL on_message(void* ctx, oemlink_str topic, oemlink_str payload) {
+    auto* self = static_cast<MqttInbox*>(ctx);
+    std::lock_guard lock(self->mu);
+    self->messages.emplace_back(std::string(topic.data, topic.size),
+                                std::string(payload.data, payload.size));
+    self->cv.notify_all();
+  }
+  static void OEMLINK_CALL on_status(void* ctx, int32_t connected, oemlink_str msg) {
+    auto* self = static_cast<MqttInbox*>(ctx);
+    std::lock_guard lock(self->mu);
+    self->statuses.emplace_back(connected, std::string(msg.data, msg.size));
+    self->cv.notify_all();
+  }
+  bool wait(size_t n_messages, int connected_or_minus_one = -1) {
+    std::unique_lock lock(mu);
+    return cv.wait_for(lock, std::chrono::seconds(5), [&] {
+      if (connected_or_minus_one < 0) return messages.size() >= n_messages;
+      for (auto& [c, m] : statuses)
+        if (c == connected_or_minus_one) return true;
+      return false;
+    });
+  }
+  size_t count() {
+    std::lock_guard lock(mu);
+    return messages.size();
+  }
+};
+
+oemlink_str str(const std::string& s) {
+  return {s.data(), s.size()};
+}
+
+// A subscription request whose strings live as long as it does.
+struct MqttRequest {
+  std::string host = "127.0.0.1", client_id, username, password;
+  std::vector<std::string> topics{"telemetry/+/v/#"};
+  std::vector<oemlink_str> topic_strs;
+  oemlink_mqtt_subscription sub{};
+  MqttRequest(int port, int qos = 1) {
+    sub.struct_size = sizeof sub;
+    sub.port = static_cast<uint32_t>(port);
+    sub.qos = qos;
+  }
+  const oemlink_mqtt_subscription* get() {
+    topic_strs.clear();
+    for (auto& t : topics) topic_strs.push_back(str(t));
+    sub.host = str(host);
+    sub.client_id = str(client_id);
+    sub.username = str(username);
+    sub.password = str(password);
+    sub.topics = topic_strs.data();
+    sub.topic_count = topic_strs.size();
+    return &sub;
+  }
+};
+
+const oemlink_mqtt_service* mqtt_of(DriverInstance& d) {
+  return static_cast<const oemlink_mqtt_service*>(
+      d.table.get_service(&d.table, OEMLINK_SERVICE_MQTT));
+}
+
+TEST_F(HostServicesTest, MqttMessagesReachTheDriverThroughTheCTableAndAreCounted) {
+  using uplink::testing::Broker;
+  using uplink::testing::publish;
+  Broker broker(uplink::testing::free_port(), "fleet", "pw-never-logged");
+  ASSERT_TRUE(broker.start()) << broker.log();
+  std::ostringstream log;
+  auto capture = std::make_shared<spdlog::sinks::ostream_sink_mt>(log);
+  spdlog::default_logger()->sinks().push_back(capture);
+  auto level = spdlog::get_level();
+  spdlog::set_level(spdlog::level::trace);
+
+  const oemlink_mqtt_service* svc = mqtt_of(*a);
+  ASSERT_NE(svc, nullptr);
+  EXPECT_EQ(svc->struct_size, sizeof(oemlink_mqtt_service));
+  EXPECT_EQ(a->table.get_service(&a->table, "oemlink.mqtt/2"), nullptr);
+
+  // A wrong password: refused by the broker, reported, retried; the password is in no line.
+  MqttInbox refused;
+  MqttRequest bad(broker.port());
+  bad.client_id = "oemlink-alpha-bad";
+  bad.username = "fleet";
+  bad.password = "pw-wrong-also-secret";
+  uint64_t bad_id =
+      svc->subscribe(&a->table, bad.get(), &MqttInbox::on_message, &MqttInbox::on_status, &refused);
+  ASSERT_NE(bad_id, 0u) << "connecting happens in the background";
+  ASSERT_TRUE(refused.wait(0, 0));
+  EXPECT_THAT(refused.statuses[0].second, ::testing::HasSubstr("refused the connection"));
+
+  MqttInbox inbox;
+  MqttRequest req(broker.port());  // empty client id: "oemlink-alpha"
+  req.username = "fleet";
+  req.password = "pw-never-logged";
+  uint64_t id =
+      svc->subscribe(&a->table, req.get(), &MqttInbox::on_message, &MqttInbox::on_status, &inbox);
+  ASSERT_NE(id, 0u);
+  ASSERT_TRUE(inbox.wait(0, 1)) << broker.log();
+  ASSERT_TRUE(publish(broker.port(), "telemetry/VIN1/v/Odometer", "{\"value\":1}", 1, "fleet",
+                      "pw-never-logged"));
+  ASSERT_TRUE(publish(broker.port(), "telemetry/VIN2/v/Soc", "{\"value\":80}", 1, "fleet",
+                      "pw-never-logged"));
+  ASSERT_TRUE(inbox.wait(2));
+  EXPECT_EQ(inbox.messages[0],
+            std::make_pair(std::string("telemetry/VIN1/v/Odometer"), std::string("{\"value\":1}")));
+  EXPECT_EQ(count("alpha_mqtt_messages_received"), 2u);
+  EXPECT_EQ(count("mqtt_messages_received"), 2u);
+  EXPECT_EQ(count("beta_mqtt_messages_received"), 0u);
+
+  // beta cannot end alpha's subscription; alpha can, and nothing arrives afterwards.
+  mqtt_of(*b)->unsubscribe(&b->table, id);
+  EXPECT_EQ(count("host_service_failures"), 1u);
+  EXPECT_EQ(mqtt->open_count(), 2u);
+  svc->unsubscribe(&a->table, id);
+  svc->unsubscribe(&a->table, bad_id);
+  EXPECT_EQ(mqtt->open_count(), 0u);
+  ASSERT_TRUE(publish(broker.port(), "telemetry/VIN1/v/Odometer", "{\"value\":2}", 1, "fleet",
+                      "pw-never-logged"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(inbox.count(), 2u);
+  EXPECT_EQ(count("host_service_failures"), 1u);
+
+  spdlog::default_logger()->sinks().pop_back();
+  spdlog::set_level(level);
+  EXPECT_THAT(log.str(), ::testing::HasSubstr("mqtt subscription"));
+  EXPECT_THAT(log.str(), ::testing::Not(::testing::HasSubstr("pw-never-logged")));
+  EXPECT_THAT(log.str(), ::testing::Not(::testing::HasSubstr("pw-wrong-also-secret")));
+}
+
+TEST_F(HostServicesTest, MalformedMqttSubscriptionsAreRefusedLikeEveryOtherService) {
+  const oemlink_mqtt_service* svc = mqtt_of(*a);
+  ASSERT_NE(svc, nullptr);
+  MqttInbox inbox;
+  auto subscribe = [&](MqttRequest& r, oemlink_mqtt_message_fn fn = &MqttInbox::on_message) {
+    return svc->subscribe(&a->table, r.get(), fn, &MqttInbox::on_status, &inbox);
+  };
+  uint64_t failures = 0;
+  auto refused = [&](MqttRequest r, const char* what) {
+    EXPECT_EQ(subscribe(r), 0u) << what;
+    EXPECT_EQ(count("host_service_failures"), ++failures) << what;
+  };
+  int port = uplink::testing::free_port();  // nothing listens: only the request is judged
+  {
+    MqttRequest r(port);
+    r.host.clear();
+    refused(r, "empty host");
+  }
+  refused(MqttRequest(port, 2), "qos 2");
+  {
+    MqttRequest r(port);
+    r.topics.clear();
+    refused(r, "no topics");
+  }
+  {
+    MqttRequest r(port);
+    r.topics = {"telemetry/#/v"};
+    refused(r, "'#' not last");
+  }
+  {
+    MqttRequest r(port);
+    r.sub.struct_size = 8;
+    refused(r, "struct_size too small");
+  }
+  {
+    MqttRequest r(port);
+    r.sub.port = 70000;
+    refused(r, "port");
+  }
+  {
+    MqttRequest r(port);
+    EXPECT_EQ(subscribe(r, nullptr), 0u) << "no message callback";
+    EXPECT_EQ(count("host_service_failures"), ++failures);
+  }
+  EXPECT_EQ(svc->subscribe(&a->table, nullptr, &MqttInbox::on_message, nullptr, nullptr), 0u);
+  EXPECT_EQ(count("host_service_failures"), ++failures);
+
+  // Two subscriptions under one client id would steal each other's session.
+  MqttRequest first(port);
+  uint64_t id = subscribe(first);
+  ASSERT_NE(id, 0u) << "a broker that is down now is retried, not refused";
+  refused(MqttRequest(port), "the default client id 'oemlink-alpha' again");
+  MqttRequest other(port);
+  other.client_id = "oemlink-alpha-2";
+  uint64_t id2 = subscribe(other);
+  EXPECT_NE(id2, 0u);
+  svc->unsubscribe(&a->table, id);
+  svc->unsubscribe(&a->table, id2);
+  svc->unsubscribe(&a->table, id2);  // twice: refused, counted
+  EXPECT_EQ(count("host_service_failures"), ++failures);
+}
+
+TEST_F(HostServicesTest, SubscriptionsStillOpenAtDestroyAreEndedBeforeIt) {
+  using uplink::testing::Broker;
+  Broker broker(uplink::testing::free_port());
+  ASSERT_TRUE(broker.start()) << broker.log();
+  MqttInbox inbox;
+  MqttRequest req(broker.port());
+  const oemlink_mqtt_service* svc = mqtt_of(*a);
+  uint64_t id =
+      svc->subscribe(&a->table, req.get(), &MqttInbox::on_message, &MqttInbox::on_status, &inbox);
+  ASSERT_NE(id, 0u);
+  MqttRequest beta_req(broker.port());
+  MqttInbox beta_inbox;
+  uint64_t beta_id = mqtt_of(*b)->subscribe(&b->table, beta_req.get(), &MqttInbox::on_message,
+                                            &MqttInbox::on_status, &beta_inbox);
+  ASSERT_NE(beta_id, 0u);
+  ASSERT_TRUE(inbox.wait(0, 1));
+  ASSERT_TRUE(beta_inbox.wait(0, 1));
+
+  drivers->destroy_idle({0, 1});  // alpha only: beta is "busy"
+  EXPECT_EQ(driver_a.destroys, 1);
+  EXPECT_EQ(mqtt->open_count(), 1u) << "alpha's subscription ended, beta's still open";
+  ASSERT_TRUE(uplink::testing::publish(broker.port(), "telemetry/VIN1/v/Soc", "1"));
+  ASSERT_TRUE(beta_inbox.wait(1));
+  EXPECT_EQ(inbox.count(), 0u) << "nothing reaches a destroyed instance";
+  // The driver's own handle unsubscribing during destroy is not an error.
+  svc->unsubscribe(&a->table, id);
+  EXPECT_EQ(count("host_service_failures"), 0u);
+  mqtt_of(*b)->unsubscribe(&b->table, beta_id);
+}
+
+TEST_F(HostServicesTest, WithoutTheHostThereIsNoMqttService) {
+  drivers->detach_services();
+  EXPECT_EQ(a->table.get_service(&a->table, OEMLINK_SERVICE_MQTT), nullptr);
+  EXPECT_EQ(a->table.get_service(&a->table, nullptr), nullptr);
 }
 
 }  // namespace

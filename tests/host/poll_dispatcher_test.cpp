@@ -226,6 +226,38 @@ TEST_F(PollDispatcherTest, AStreamThatEndsIsRestartedWithBackOffAndStoppedAtShut
   EXPECT_EQ(dispatcher->in_flight(), 0u);
 }
 
+TEST_F(PollDispatcherTest, PollPlusDriverStreamPollsEveryCarAndRunsOneRestartedStream) {
+  dc.mode = config::IngestMode::poll_and_driver_stream;
+  build(2);
+  dispatcher->start();
+  run_posted();
+  ASSERT_EQ(driver.streams.size(), 1u) << "one driver-wide stream at start";
+  EXPECT_EQ(driver.streams.front().conn, nullptr) << "driver-wide: no connection handle";
+  advance(kMinute);
+  EXPECT_EQ(driver.polls_started, 2) << "and every car is polled as in mode poll";
+  EXPECT_EQ(dispatcher->phase(0), schedule::Phase::in_flight);
+  while (!driver.polls.empty()) driver.complete_next(OEMLINK_OK);
+  run_posted();
+  EXPECT_EQ(count("polls_ok"), 2u);
+
+  // The stream ends: restarted with back-off, while polling goes on.
+  testing::PendingStream s = driver.streams.front();
+  s.ended(s.ctx, OEMLINK_RETRY, {"broker gone", 11});
+  run_posted();
+  EXPECT_EQ(count("stream_restarts"), 1u);
+  EXPECT_EQ(driver.streams.size(), 1u) << "not restarted at once";
+  advance(kMinute);
+  EXPECT_EQ(driver.polls_started, 4);
+  io.restart();
+  io.run_for(std::chrono::milliseconds(1500));  // the restart timer is a real steady_timer
+  EXPECT_EQ(driver.streams.size(), 2u) << "restarted after its back-off";
+
+  dispatcher->stop_scheduling();
+  dispatcher->stop_streams();
+  EXPECT_EQ(driver.streams_stopped, 1) << "the live driver-wide stream is stopped at shutdown";
+  EXPECT_EQ(dispatcher->outstanding_by_driver(), std::vector<size_t>{2}) << "polls still in flight";
+}
+
 TEST_F(PollDispatcherTest, OutstandingPollsAreCountedPerDriverForShutdown) {
   build(3);
   advance(kMinute);

@@ -53,7 +53,7 @@ bool wait_for_port(int port, std::chrono::milliseconds timeout) {
   return false;
 }
 
-Broker::Broker(int port, std::string user, std::string password) : port_(port) {
+Broker::Broker(int port, std::string user, std::string password, BrokerTls tls) : port_(port) {
   std::string tmpl = (fs::path(::testing::TempDir()) / "oemlink-mqtt-XXXXXX").string();
   if (mkdtemp(tmpl.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed";
   dir_ = tmpl;
@@ -64,6 +64,12 @@ Broker::Broker(int port, std::string user, std::string password) : port_(port) {
        << "log_type error\nlog_type warning\nlog_type notice\n"
        // As root mosquitto would switch to its own user and lose access to our temp dir.
        << "user root\n";
+  if (!tls.ca_file.empty()) {
+    conf << "cafile " << tls.ca_file << "\ncertfile " << tls.cert_file << "\nkeyfile "
+         << tls.key_file << "\n";
+    if (tls.require_client_cert) conf << "require_certificate true\n";
+    if (tls.plain_port) conf << "listener " << tls.plain_port << " 127.0.0.1\n";
+  }
   if (user.empty()) {
     conf << "allow_anonymous true\n";
   } else {
@@ -118,6 +124,36 @@ void Broker::thaw() {
 std::string Broker::log() const {
   std::ifstream in(dir_ / "broker.log");
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+bool publish(int port, const std::string& topic, const std::string& payload, int qos,
+             const std::string& user, const std::string& password) {
+  struct State {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+  } state;
+  mosquitto_lib_init();
+  mosquitto* m = mosquitto_new(nullptr, true, &state);
+  if (!user.empty()) mosquitto_username_pw_set(m, user.c_str(), password.c_str());
+  mosquitto_publish_callback_set(m, [](mosquitto*, void* obj, int) {
+    auto* s = static_cast<State*>(obj);
+    std::lock_guard lock(s->mu);
+    s->done = true;
+    s->cv.notify_all();
+  });
+  bool ok = mosquitto_connect(m, "127.0.0.1", port, 30) == MOSQ_ERR_SUCCESS &&
+            mosquitto_loop_start(m) == MOSQ_ERR_SUCCESS &&
+            mosquitto_publish(m, nullptr, topic.c_str(), static_cast<int>(payload.size()),
+                              payload.data(), qos, false) == MOSQ_ERR_SUCCESS;
+  if (ok) {
+    std::unique_lock lock(state.mu);
+    ok = state.cv.wait_for(lock, std::chrono::seconds(5), [&] { return state.done; });
+  }
+  mosquitto_disconnect(m);
+  mosquitto_loop_stop(m, false);
+  mosquitto_destroy(m);
+  return ok;
 }
 
 Subscriber::Subscriber(int port, std::string filter) : filter_(std::move(filter)) {

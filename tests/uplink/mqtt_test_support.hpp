@@ -24,11 +24,21 @@ int free_port();
 // True once 127.0.0.1:port accepts a TCP connection.
 bool wait_for_port(int port, std::chrono::milliseconds timeout);
 
+// A TLS listener's files (PEM). With require_client_cert the broker asks for a client
+// certificate signed by `ca_file`.
+struct BrokerTls {
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+  bool require_client_cert = false;
+  int plain_port = 0;  // when set, a second listener without TLS (to publish from tests)
+};
+
 class Broker {
  public:
   // Writes the config (and, with credentials, a password file via mosquitto_passwd) into a
   // fresh temp dir; does not start the broker.
-  explicit Broker(int port, std::string user = {}, std::string password = {});
+  explicit Broker(int port, std::string user = {}, std::string password = {}, BrokerTls tls = {});
   ~Broker();  // kills the broker if running, removes the temp dir
 
   Broker(const Broker&) = delete;
@@ -52,6 +62,12 @@ struct Message {
   std::string topic;
   std::string payload;
 };
+
+// Publishes one message (plain TCP; anonymous unless `user` is given) and waits for the broker's
+// PUBACK (QoS 1) or the send (QoS 0). False when the broker cannot be reached or does not confirm
+// in 5 s.
+bool publish(int port, const std::string& topic, const std::string& payload, int qos = 1,
+             const std::string& user = {}, const std::string& password = {});
 
 // Subscribes to `filter` at QoS 1 and records everything it receives.
 class Subscriber {
