@@ -20,19 +20,21 @@ struct TelemetryFieldConfig {
   double minimum_delta = 0;  // 0 = not sent (every change at most once per interval)
 };
 
+// Initializers are the table's defaults, so a hand-written settings object (the SDK harness
+// passes one straight to create()) means the same as the host's filled-in one.
 struct TeslaSettings {
   std::string client_id;
   std::string client_secret;
-  std::string auth_base_url;
-  std::string fleet_api_base_url;
+  std::string auth_base_url = "https://fleet-auth.prd.vn.cloud.tesla.com";
+  std::string fleet_api_base_url = "https://fleet-api.prd.na.vn.cloud.tesla.com";
   std::vector<std::string> endpoints;
   bool location_data = false;
   bool wake = false;
-  int64_t daily_wake_budget = 0;
-  int64_t daily_request_budget = 0;
-  int64_t token_refresh_margin_ms = 0;
-  int64_t vehicle_list_ttl_ms = 0;
-  int64_t http_timeout_ms = 0;
+  int64_t daily_wake_budget = 1;
+  int64_t daily_request_budget = 300;
+  int64_t token_refresh_margin_ms = 5 * 60'000;
+  int64_t vehicle_list_ttl_ms = 60'000;
+  int64_t http_timeout_ms = 30'000;
 
   std::string stream_broker_host;
   int64_t stream_broker_port = 0;
@@ -42,11 +44,11 @@ struct TeslaSettings {
   std::string stream_ca_file;
   std::string stream_cert_file;
   std::string stream_key_file;
-  std::string stream_topic_base;
+  std::string stream_topic_base = "telemetry";
   int64_t stream_qos = 1;
-  int64_t stream_batch_window_ms = 0;
-  int64_t stream_stale_after_ms = 0;
-  int64_t stream_fallback_poll_interval_ms = 0;
+  int64_t stream_batch_window_ms = 10'000;
+  int64_t stream_stale_after_ms = 30 * 60'000;
+  int64_t stream_fallback_poll_interval_ms = 30 * 60'000;
 
   bool telemetry_config_enabled = false;
   std::string telemetry_hostname;
@@ -55,7 +57,7 @@ struct TeslaSettings {
   JsonText telemetry_fields;
   std::string telemetry_partner_key_pem;
   std::string telemetry_partner_key_file;
-  int64_t telemetry_recheck_interval_ms = 0;
+  int64_t telemetry_recheck_interval_ms = 86'400'000;
 
   // Derived by parse_settings(), not settings rows.
   std::vector<TelemetryFieldConfig> telemetry_field_list;

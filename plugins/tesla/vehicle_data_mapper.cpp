@@ -19,14 +19,14 @@ class Section {
     auto it = root.find(name);
     if (it == root.end() || it->value().is_null()) return;  // not requested: nothing to say
     if (!it->value().is_object()) {
-      problem("is not an object");
+      out_.problems.push_back(std::string(name_) + " is not an object");
       return;
     }
     obj_ = &it->value().as_object();
     auto ts = obj_->find("timestamp");
     if (ts == obj_->end() || !(ts->value().is_int64() || ts->value().is_uint64()) ||
         ts->value().to_number<int64_t>() <= 0) {
-      problem("has no valid timestamp; its values are skipped");
+      out_.problems.push_back(std::string(name_) + " has no valid timestamp; its values are skipped");
       obj_ = nullptr;
       return;
     }
