@@ -16,13 +16,13 @@ DriverState::DriverState(Host h, TeslaSettings s)
 
 void DriverState::start() {
   std::weak_ptr<DriverState> weak = weak_from_this();
-  batcher = std::make_shared<StreamBatcher>(
-      host, settings->stream_batch_window_ms, [weak](const std::string& vin) -> ConnHandle {
-        auto self = weak.lock();
-        if (!self) return nullptr;
-        auto car = self->cars.by_vin(vin);
-        return car ? car->conn : nullptr;
-      });
+  batcher = std::make_shared<StreamBatcher>(host, settings->stream_batch_window_ms,
+                                            [weak](const std::string& vin) -> ConnHandle {
+                                              auto self = weak.lock();
+                                              if (!self) return nullptr;
+                                              auto car = self->cars.by_vin(vin);
+                                              return car ? car->conn : nullptr;
+                                            });
   partner = std::make_shared<PartnerToken>(host, settings);
   telemetry_errors = std::make_shared<TelemetryErrors>(host, settings, partner);
 }
@@ -37,8 +37,8 @@ std::shared_ptr<TeslaAccount> DriverState::account(const std::string& name) {
 void DriverState::log_bad_input(const std::string& what) {
   const uint64_t n = ++bad_inputs_logged_;
   if (n <= kLoggedBadInputs || n % 1000 == 0)
-    host.log(OEMLINK_LOG_WARN, "tesla: stream: " + what + " (bad stream input #" +
-                                   std::to_string(n) + ")");
+    host.log(OEMLINK_LOG_WARN,
+             "tesla: stream: " + what + " (bad stream input #" + std::to_string(n) + ")");
 }
 
 void DriverState::on_stream_status(bool connected, std::string_view message) {

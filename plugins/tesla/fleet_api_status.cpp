@@ -142,7 +142,8 @@ ApiOutcome classify_fleet_response(const HttpResponse& r, int64_t now_ms) {
       return out;
     case 412:
       out.kind = ApiOutcome::Kind::failed;
-      out.reason = with_code("partner not registered in this region (POST /api/1/partner_accounts)");
+      out.reason =
+          with_code("partner not registered in this region (POST /api/1/partner_accounts)");
       return out;
     case 423:
       out.kind = ApiOutcome::Kind::failed;

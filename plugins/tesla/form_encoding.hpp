@@ -25,7 +25,8 @@ inline std::string percent_encode(std::string_view s) {
   return out;
 }
 
-inline std::string form_encode(const std::vector<std::pair<std::string_view, std::string_view>>& kv) {
+inline std::string form_encode(
+    const std::vector<std::pair<std::string_view, std::string_view>>& kv) {
   std::string out;
   for (const auto& [k, v] : kv) {
     if (!out.empty()) out += '&';

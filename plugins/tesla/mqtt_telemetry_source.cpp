@@ -12,8 +12,7 @@ namespace json = boost::json;
 bool plausible_vin(std::string_view vin) {
   if (vin.empty() || vin.size() > 32) return false;
   for (char c : vin) {
-    if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')))
-      return false;
+    if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))) return false;
   }
   return true;
 }

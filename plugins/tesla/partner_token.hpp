@@ -20,7 +20,8 @@ namespace oemlink::tesla {
 class PartnerToken : public std::enable_shared_from_this<PartnerToken> {
  public:
   // ok=false: `token` is empty and `reason` says why.
-  using Callback = std::function<void(bool ok, const std::string& token, const std::string& reason)>;
+  using Callback =
+      std::function<void(bool ok, const std::string& token, const std::string& reason)>;
   PartnerToken(Host host, std::shared_ptr<const TeslaSettings> settings);
   void get(Callback cb);
 

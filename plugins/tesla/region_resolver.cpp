@@ -57,12 +57,12 @@ void RegionResolver::on_answer(const HttpResponse& r) {
   if (outcome.kind == ApiOutcome::Kind::ok) {
     boost::system::error_code ec;
     boost::json::value v = boost::json::parse(r.body, ec);
-    const boost::json::value* resp = (!ec && v.is_object()) ? v.as_object().if_contains("response")
-                                                            : nullptr;
+    const boost::json::value* resp =
+        (!ec && v.is_object()) ? v.as_object().if_contains("response") : nullptr;
     const boost::json::value* url =
         (resp && resp->is_object()) ? resp->as_object().if_contains("fleet_api_base_url") : nullptr;
-    if (url && url->is_string() && (url->as_string().starts_with("https://") ||
-                                    url->as_string().starts_with("http://"))) {
+    if (url && url->is_string() &&
+        (url->as_string().starts_with("https://") || url->as_string().starts_with("http://"))) {
       base = std::string(url->as_string());
       while (!base.empty() && base.back() == '/') base.pop_back();
     } else {

@@ -126,8 +126,7 @@ std::unique_ptr<SchnorrP256Key> SchnorrP256Key::from_scalar(std::string_view sca
   return key;
 }
 
-std::unique_ptr<SchnorrP256Key> SchnorrP256Key::from_pem(std::string_view pem,
-                                                         std::string* error) {
+std::unique_ptr<SchnorrP256Key> SchnorrP256Key::from_pem(std::string_view pem, std::string* error) {
   auto fail = [&](const char* why) {
     if (error) *error = why;
     return nullptr;

@@ -120,7 +120,8 @@ void TelemetryConfigSync::on_get(TeslaAccount& account, DailyBudget* budget, con
   else if (limit_reached)
     problem = "the car reached its limit of telemetry configs (other apps hold them)";
   else if (!present)
-    problem = posted_at_ms_ >= 0 ? "config posted but GET still shows none" : "no config on the car";
+    problem =
+        posted_at_ms_ >= 0 ? "config posted but GET still shows none" : "no config on the car";
   else if (!same)
     problem = "the car's config differs from the configured one";
   else if (!flag("synced"))
@@ -185,8 +186,8 @@ void TelemetryConfigSync::on_post(const FleetReply& r) {
   boost::system::error_code ec;
   json::value v = json::parse(r.body, ec);
   auto* resp = (!ec && v.is_object()) ? v.as_object().if_contains("response") : nullptr;
-  auto* skipped = (resp && resp->is_object()) ? resp->as_object().if_contains("skipped_vehicles")
-                                              : nullptr;
+  auto* skipped =
+      (resp && resp->is_object()) ? resp->as_object().if_contains("skipped_vehicles") : nullptr;
   if (!skipped || !skipped->is_object()) return;  // nothing skipped; GET will tell
   for (const auto& [reason, vins] : skipped->as_object()) {
     if (!vins.is_array()) continue;

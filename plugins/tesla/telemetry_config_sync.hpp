@@ -9,9 +9,9 @@
 #define OEMLINK_TESLA_TELEMETRY_CONFIG_SYNC_HPP
 
 #include "daily_budget.hpp"
-#include "tesla_account.hpp"
 #include "telemetry_config_jws.hpp"
 #include "telemetry_errors.hpp"
+#include "tesla_account.hpp"
 
 #include <boost/json/object.hpp>
 

@@ -40,7 +40,8 @@ void TelemetryErrors::refresh_if_due(std::function<void()> done) {
       return;
     }
     HttpRequest req;
-    req.url = self->settings_->fleet_api_base_url + "/api/1/partner_accounts/fleet_telemetry_errors";
+    req.url =
+        self->settings_->fleet_api_base_url + "/api/1/partner_accounts/fleet_telemetry_errors";
     req.headers = {{"Authorization", "Bearer " + token}, {"Accept", "application/json"}};
     req.timeout_ms = uint32_t(self->settings_->http_timeout_ms);
     if (!self->host_.http(nullptr, req, [weak](const HttpResponse& r) {
@@ -61,8 +62,9 @@ void TelemetryErrors::on_answer(const HttpResponse& r) {
     boost::system::error_code ec;
     boost::json::value v = boost::json::parse(r.body, ec);
     auto* resp = (!ec && v.is_object()) ? v.as_object().if_contains("response") : nullptr;
-    auto* list = (resp && resp->is_object()) ? resp->as_object().if_contains("fleet_telemetry_errors")
-                                             : nullptr;
+    auto* list = (resp && resp->is_object())
+                     ? resp->as_object().if_contains("fleet_telemetry_errors")
+                     : nullptr;
     if (list && list->is_array()) {
       parsed = true;
       for (const auto& e : list->as_array()) {
@@ -72,7 +74,8 @@ void TelemetryErrors::on_answer(const HttpResponse& r) {
         auto* err = e.as_object().if_contains("error");
         if (!vin || !vin->is_string()) continue;
         std::string text = (name && name->is_string()) ? std::string(name->as_string()) : "";
-        if (err && err->is_string()) text += (text.empty() ? "" : ": ") + std::string(err->as_string());
+        if (err && err->is_string())
+          text += (text.empty() ? "" : ": ") + std::string(err->as_string());
         found[std::string(vin->as_string())] = text.substr(0, 200);
       }
     }

@@ -61,7 +61,8 @@ constexpr DoorFlag kDoors[] = {
 
 // Numbers arrive bare (typed) or as strings ("81.906", untyped): both are the value.
 std::optional<double> as_number(const TelemetryValue& v) {
-  if (v.kind == Kind::number) return std::isfinite(v.number) ? std::optional(v.number) : std::nullopt;
+  if (v.kind == Kind::number)
+    return std::isfinite(v.number) ? std::optional(v.number) : std::nullopt;
   if (v.kind != Kind::text || v.text.empty()) return std::nullopt;
   double d = 0;
   const char* end = v.text.data() + v.text.size();
@@ -108,8 +109,8 @@ TelemetryMapResult TelemetryFieldMapper::map(const TelemetryDatum& d,
     if (d.value.kind != Kind::location) return bad(d, "is not a location");
     if (!(std::fabs(d.value.latitude) <= 90 && std::fabs(d.value.longitude) <= 180))
       return bad(d, "is out of range");
-    out.push_back(SignalReading::location_of(sig::currentLocationCoordinates, ts,
-                                             d.value.latitude, d.value.longitude));
+    out.push_back(SignalReading::location_of(sig::currentLocationCoordinates, ts, d.value.latitude,
+                                             d.value.longitude));
     return {};
   }
   if (d.field == "DetailedChargeState") {
@@ -122,8 +123,8 @@ TelemetryMapResult TelemetryFieldMapper::map(const TelemetryDatum& d,
     out.push_back(SignalReading::number_of(sig::powertrainTractionBatteryChargingIsCharging, ts,
                                            (s == "Starting" || s == "Charging") ? 1 : 0));
     out.push_back(
-        SignalReading::number_of(sig::powertrainTractionBatteryChargingIsChargingCableConnected,
-                                 ts, s == "Disconnected" ? 0 : 1));
+        SignalReading::number_of(sig::powertrainTractionBatteryChargingIsChargingCableConnected, ts,
+                                 s == "Disconnected" ? 0 : 1));
     return {};
   }
   if (d.field == "DoorState") {

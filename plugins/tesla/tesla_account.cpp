@@ -57,8 +57,9 @@ void TeslaAccount::run(std::shared_ptr<Attempt> a) {
     auto self = weak.lock();
     if (!self) return;
     if (t.status != TokenResult::Status::ok) {
-      ApiOutcome o = ApiOutcome::of(t.status == TokenResult::Status::reauth ? ApiOutcome::Kind::reauth
-                                                           : ApiOutcome::Kind::retry);
+      ApiOutcome o =
+          ApiOutcome::of(t.status == TokenResult::Status::reauth ? ApiOutcome::Kind::reauth
+                                                                 : ApiOutcome::Kind::retry);
       o.reason = t.reason;
       a->reply(FleetReply{o, {}, {}});
       return;

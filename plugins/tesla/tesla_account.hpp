@@ -23,10 +23,10 @@
 namespace oemlink::tesla {
 
 struct FleetCall {
-  std::string category;          // counter suffix: vehicle_data, vehicle_list, wake_up, ...
-  ConnHandle conn = nullptr;     // for the host's attribution; nullptr for account calls
-  DailyBudget* budget = nullptr; // the car's, charged per billed attempt; nullptr: none
-  bool account_scoped = false;   // a 429 here limits every car of the account
+  std::string category;           // counter suffix: vehicle_data, vehicle_list, wake_up, ...
+  ConnHandle conn = nullptr;      // for the host's attribution; nullptr for account calls
+  DailyBudget* budget = nullptr;  // the car's, charged per billed attempt; nullptr: none
+  bool account_scoped = false;    // a 429 here limits every car of the account
   // Builds the request for a region base URL and access token (the Authorization header is
   // added by call()).
   std::function<HttpRequest(const std::string& base_url, const std::string& access_token)> build;
@@ -34,7 +34,7 @@ struct FleetCall {
 
 struct FleetReply {
   ApiOutcome outcome;
-  std::string body;        // copied: the host's view ends with its callback
+  std::string body;          // copied: the host's view ends with its callback
   std::string access_token;  // the token the answer was for (to read its scopes)
 };
 

@@ -155,8 +155,10 @@ void TeslaConnection::check_vehicle_list(Done done) {
     if (!vin_.empty() && !e->vin.empty() && e->vin != vin_) {
       host.count("vin_mismatches");
       if (!vin_mismatch_logged_)
-        host.log(OEMLINK_LOG_WARN, "tesla: vehicle list names VIN " + e->vin + " for vehicle " +
-                                       e->id + ", the connection says " + vin_, conn_);
+        host.log(OEMLINK_LOG_WARN,
+                 "tesla: vehicle list names VIN " + e->vin + " for vehicle " + e->id +
+                     ", the connection says " + vin_,
+                 conn_);
       vin_mismatch_logged_ = true;
     }
     const int64_t now = host.now_ms();
@@ -220,7 +222,8 @@ void TeslaConnection::fetch_vehicle_data(Done done) {
   auto settings = state_->settings;
   c.build = [path, settings](const std::string& base, const std::string& token) {
     std::string endpoints;
-    for (const std::string& e : settings->endpoints) endpoints += (endpoints.empty() ? "" : "%3B") + e;
+    for (const std::string& e : settings->endpoints)
+      endpoints += (endpoints.empty() ? "" : "%3B") + e;
     if (settings->location_data && jwt_has_scope(token, "vehicle_location"))
       endpoints += (endpoints.empty() ? "" : "%3B") + std::string("location_data");
     HttpRequest req;
@@ -251,18 +254,19 @@ void TeslaConnection::on_vehicle_data(const FleetReply& r, Done done) {
   }
   if (!result.problems.empty()) {
     host.count("vehicle_data_value_errors", result.problems.size());
-    host.log(OEMLINK_LOG_WARN, "tesla: vehicle_data: " + result.problems.front() +
-                                   (result.problems.size() > 1
-                                        ? " (and " + std::to_string(result.problems.size() - 1) +
-                                              " more)"
-                                        : ""),
+    host.log(OEMLINK_LOG_WARN,
+             "tesla: vehicle_data: " + result.problems.front() +
+                 (result.problems.size() > 1
+                      ? " (and " + std::to_string(result.problems.size() - 1) + " more)"
+                      : ""),
              conn_);
   }
   if (!vin_.empty() && !result.vin.empty() && result.vin != vin_) {
     host.count("vin_mismatches");
-    host.log(OEMLINK_LOG_WARN, "tesla: vehicle_data names VIN " + result.vin +
-                                   ", the connection says " + vin_ +
-                                   "; readings go out under the connection's VIN", conn_);
+    host.log(OEMLINK_LOG_WARN,
+             "tesla: vehicle_data names VIN " + result.vin + ", the connection says " + vin_ +
+                 "; readings go out under the connection's VIN",
+             conn_);
   }
   if (!result.readings.empty()) {
     const auto abi = to_abi(result.readings);

@@ -29,7 +29,8 @@ class TeslaDriver final : public Driver {
       target->config = build_telemetry_config(s);
       // Signed once: the config is the same for every car and carries no expiry.
       target->jws = sign_telemetry_config(target->config, *key);
-      if (target->jws.empty()) throw std::runtime_error("tesla: signing the telemetry config failed");
+      if (target->jws.empty())
+        throw std::runtime_error("tesla: signing the telemetry config failed");
       state_->telemetry_target = std::move(target);
     }
   }
@@ -48,7 +49,8 @@ class TeslaDriver final : public Driver {
       return;
     }
     if (!host.has_mqtt()) {
-      ended(OEMLINK_ERROR, "tesla: the host offers no oemlink.mqtt/1 service; cars are only polled");
+      ended(OEMLINK_ERROR,
+            "tesla: the host offers no oemlink.mqtt/1 service; cars are only polled");
       return;
     }
     stop_subscription();

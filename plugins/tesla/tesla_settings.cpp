@@ -30,10 +30,9 @@ std::string read_file(std::string_view key, const std::string& path) {
 }
 
 const std::set<std::string_view> kKnownEndpoints = {
-    "charge_state",        "climate_state",        "closures_state",
-    "drive_state",         "gui_settings",         "location_data",
-    "charge_schedule_data", "preconditioning_schedule_data", "vehicle_config",
-    "vehicle_state"};
+    "charge_state",   "climate_state", "closures_state",       "drive_state",
+    "gui_settings",   "location_data", "charge_schedule_data", "preconditioning_schedule_data",
+    "vehicle_config", "vehicle_state"};
 
 }  // namespace
 
@@ -85,8 +84,8 @@ TeslaSettings parse_settings(std::string_view json) {
   or_default(s.fleet_api_base_url, "https://fleet-api.prd.na.vn.cloud.tesla.com");
   or_default(s.stream_topic_base, "telemetry");
   if (s.telemetry_fields.text.empty()) s.telemetry_fields.text = kDefaultTelemetryFields;
-  if (s.endpoints.empty()) s.endpoints = {"charge_state", "climate_state", "drive_state",
-                                          "vehicle_state"};
+  if (s.endpoints.empty())
+    s.endpoints = {"charge_state", "climate_state", "drive_state", "vehicle_state"};
 
   if (s.client_id.empty()) fail("client_id", "must not be empty");
   check_url("auth_base_url", s.auth_base_url);

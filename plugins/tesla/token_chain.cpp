@@ -28,8 +28,8 @@ TokenChain::TokenChain(Host host, std::shared_ptr<const TeslaSettings> settings,
 void TokenChain::add_member(ConnHandle conn) {
   TokenPair pair;
   std::string expires, issued;
-  const bool found = host_.secret_get(conn, kRefreshTokenKey, pair.refresh_token) &&
-                     !pair.refresh_token.empty();
+  const bool found =
+      host_.secret_get(conn, kRefreshTokenKey, pair.refresh_token) && !pair.refresh_token.empty();
   if (found) {
     host_.secret_get(conn, kAccessTokenKey, pair.access_token);
     if (host_.secret_get(conn, kAccessExpiresKey, expires))
@@ -37,8 +37,7 @@ void TokenChain::add_member(ConnHandle conn) {
     if (host_.secret_get(conn, kIssuedAtKey, issued)) pair.issued_at_ms = parse_ms(issued);
   }
   std::lock_guard lock(mu_);
-  if (std::find(members_.begin(), members_.end(), conn) == members_.end())
-    members_.push_back(conn);
+  if (std::find(members_.begin(), members_.end(), conn) == members_.end()) members_.push_back(conn);
   if (!found) return;
   if (!have_current_) {
     current_ = std::move(pair);
@@ -55,9 +54,8 @@ void TokenChain::add_member(ConnHandle conn) {
     fallbacks_.insert(fallbacks_.begin(), std::move(current_));
     current_ = std::move(pair);
   } else {
-    auto at = std::find_if(fallbacks_.begin(), fallbacks_.end(), [&](const TokenPair& f) {
-      return f.issued_at_ms < pair.issued_at_ms;
-    });
+    auto at = std::find_if(fallbacks_.begin(), fallbacks_.end(),
+                           [&](const TokenPair& f) { return f.issued_at_ms < pair.issued_at_ms; });
     fallbacks_.insert(at, std::move(pair));
   }
 }
@@ -105,7 +103,8 @@ void TokenChain::get(Callback cb) {
     // The only copy of a live refresh token is here: store it before anything else.
     if (!persist(current_)) {
       lock.unlock();
-      cb({TokenResult::Status::retry, {},
+      cb({TokenResult::Status::retry,
+          {},
           "the rotated tokens of account " + name_ + " are not stored yet (secret store failing)"});
       return;
     }
@@ -120,7 +119,8 @@ void TokenChain::get(Callback cb) {
   }
   if (!have_current_) {
     lock.unlock();
-    cb({TokenResult::Status::reauth, {},
+    cb({TokenResult::Status::reauth,
+        {},
         "no refresh_token stored for account " + name_ +
             ": seed it with `oemlink secrets set <connection> refresh_token --file F`"});
     return;
@@ -135,7 +135,8 @@ void TokenChain::get(Callback cb) {
   waiters_.push_back(std::move(cb));
   if (refreshing_) return;
   if (now < next_attempt_ms_) {
-    finish(lock, {TokenResult::Status::retry, {},
+    finish(lock, {TokenResult::Status::retry,
+                  {},
                   "token refresh of account " + name_ + " backing off for " +
                       std::to_string((next_attempt_ms_ - now + 999) / 1000) + " s"});
     return;
@@ -224,8 +225,7 @@ void TokenChain::on_refresh_response(const HttpResponse& r, std::string used_ref
   if (refused) {
     host_.count("token_refresh_refused");
     if (!fallbacks_.empty()) {
-      host_.log(OEMLINK_LOG_WARN, "tesla: account " + name_ +
-                                      ": refresh token refused (" + error +
+      host_.log(OEMLINK_LOG_WARN, "tesla: account " + name_ + ": refresh token refused (" + error +
                                       "); trying an older one another connection holds");
       current_ = std::move(fallbacks_.front());
       fallbacks_.erase(fallbacks_.begin());

@@ -26,7 +26,8 @@ class Section {
     auto ts = obj_->find("timestamp");
     if (ts == obj_->end() || !(ts->value().is_int64() || ts->value().is_uint64()) ||
         ts->value().to_number<int64_t>() <= 0) {
-      out_.problems.push_back(std::string(name_) + " has no valid timestamp; its values are skipped");
+      out_.problems.push_back(std::string(name_) +
+                              " has no valid timestamp; its values are skipped");
       obj_ = nullptr;
       return;
     }
@@ -72,9 +73,7 @@ class Section {
     if (it == obj_->end() || it->value().is_null()) return nullptr;
     return &it->value();
   }
-  void problem(std::string what) {
-    out_.problems.push_back(std::string(name_) + "." + what);
-  }
+  void problem(std::string what) { out_.problems.push_back(std::string(name_) + "." + what); }
 
   std::string_view name_;
   VehicleDataResult& out_;
@@ -132,9 +131,8 @@ VehicleDataResult VehicleDataMapper::map(std::string_view body) const {
       auto lon = drive.number("longitude");
       if (lat && lon) {
         if (std::fabs(*lat) <= 90 && std::fabs(*lon) <= 180 && !(*lat == 0 && *lon == 0)) {
-          out.readings.push_back(
-              SignalReading::location_of(sig::currentLocationCoordinates, drive.timestamp(),
-                                         *lat, *lon));
+          out.readings.push_back(SignalReading::location_of(sig::currentLocationCoordinates,
+                                                            drive.timestamp(), *lat, *lon));
         } else {
           out.problems.push_back("drive_state.latitude/longitude out of range");
         }

@@ -5,10 +5,10 @@
 #include "telemetry_config_jws.hpp"
 #include "tesla_settings.hpp"
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <boost/json.hpp>
 
 #include <memory>
 

@@ -16,14 +16,14 @@
 namespace oemlink::tesla::test {
 namespace {
 
-const char* kReplacements[] = {"null", "\"x\"", "-0", "1e999", "[]", "{}", "true",
-                               "-1", "\"12.5\"", "NaN", "9007199254740993"};
+const char* kReplacements[] = {"null", "\"x\"",    "-0",  "1e999",           "[]", "{}", "true",
+                               "-1",   "\"12.5\"", "NaN", "9007199254740993"};
 
 // Keys the mappers read: aimed at often, so wrong types reach the value checks.
-const char* kMappedKeys[] = {"\"odometer\":",      "\"battery_level\":",   "\"battery_range\":",
-                             "\"timestamp\":",     "\"charging_state\":",  "\"power\":",
-                             "\"tpms_pressure_fl\":", "\"outside_temp\":", "\"latitude\":",
-                             "\"charge_limit_soc\":", "\"speed\":",        "\"charge_state\":"};
+const char* kMappedKeys[] = {"\"odometer\":",         "\"battery_level\":",  "\"battery_range\":",
+                             "\"timestamp\":",        "\"charging_state\":", "\"power\":",
+                             "\"tpms_pressure_fl\":", "\"outside_temp\":",   "\"latitude\":",
+                             "\"charge_limit_soc\":", "\"speed\":",          "\"charge_state\":"};
 
 // One random edit: flip a byte, cut the text, duplicate a slice, or swap a value for another
 // type after a ':' (anywhere, or after a key a mapper reads).
@@ -81,9 +81,9 @@ void expect_sane(const std::vector<SignalReading>& readings) {
 TEST(TeslaMutation, VehicleDataParserSurvivesMutatedCaptures) {
   std::mt19937 rng(20260112);
   size_t unreadable = 0, with_problems = 0, total = 0;
-  for (const char* name : {"vehicle_data_gak_2023_11_11.json",
-                           "vehicle_data_BitcoinLightning_2023_10_09.json",
-                           "vehicle_data_HTLC_2023_09_19.json", "products_gak_2024_04_12.json"}) {
+  for (const char* name :
+       {"vehicle_data_gak_2023_11_11.json", "vehicle_data_BitcoinLightning_2023_10_09.json",
+        "vehicle_data_HTLC_2023_09_19.json", "products_gak_2024_04_12.json"}) {
     const std::string original = fixture(name);
     for (int i = 0; i < 1500; ++i) {
       std::string body = original;

@@ -286,7 +286,8 @@ TEST_F(TeslaPollTest, LocationOnlyWithTheSettingAndTheScope) {
 
   create(R"(,"location_data":true)");
   car = open_car(0, kVin1, "123");
-  const std::string located = jwt_with_scopes({"openid", "vehicle_device_data", "vehicle_location"});
+  const std::string located =
+      jwt_with_scopes({"openid", "vehicle_device_data", "vehicle_location"});
   script_login(located, "r1", {{"123", kVin1, "online"}});
   script(200, vd_body(kVin1));
   d->poll(car);

@@ -65,7 +65,8 @@ class TeslaStreamTest : public TeslaDriverTest {
   void connectivity(const std::string& vin, bool up) {
     mqtt.publish("telemetry/" + vin + "/connectivity",
                  std::string(R"({"ConnectionId":"c","Status":")") +
-                     (up ? "CONNECTED" : "DISCONNECTED") + R"(","CreatedAt":"2025-01-01T00:00:00Z"})");
+                     (up ? "CONNECTED" : "DISCONNECTED") +
+                     R"(","CreatedAt":"2025-01-01T00:00:00Z"})");
   }
   void TearDown() override {
     if (d && mqtt.on_message) d->descriptor()->stream_stop(d->instance(), nullptr, nullptr);
@@ -92,7 +93,7 @@ TEST_F(TeslaStreamTest, OneEventPerCarPerWindowStampedOnReceipt) {
   host().now_ms += 2000;
   publish(kVin1, "VehicleSpeed", R"("30")");
   publish(kVin1, "Location", R"({"latitude":37.5,"longitude":-122.1})");
-  publish(kVin1, "Odometer", "null");  // invalid: skipped, counted
+  publish(kVin1, "Odometer", "null");          // invalid: skipped, counted
   publish(kVin1, "Gear", R"("ShiftStateD")");  // not mapped: counted
   EXPECT_TRUE(host().emits.empty());
   host().run_timers(8000);  // 10 s after the first datum

@@ -7,9 +7,9 @@
 #include "telemetry_config_sync.hpp"
 #include "tesla_driver_fixture.hpp"
 
-#include <boost/json.hpp>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <boost/json.hpp>
 
 #include <fstream>
 
@@ -47,9 +47,9 @@ class TeslaTelemetryConfigTest : public TeslaDriverTest {
   }
   std::string config_answer(const std::string& config, bool key_paired = true,
                             bool limit_reached = false, bool synced = true) {
-    return R"({"response":{"synced":)" + std::string(synced ? "true" : "false") +
-           R"(,"config":)" + config + R"(,"key_paired":)" + (key_paired ? "true" : "false") +
-           R"(,"limit_reached":)" + (limit_reached ? "true" : "false") + "}}";
+    return R"({"response":{"synced":)" + std::string(synced ? "true" : "false") + R"(,"config":)" +
+           config + R"(,"key_paired":)" + (key_paired ? "true" : "false") + R"(,"limit_reached":)" +
+           (limit_reached ? "true" : "false") + "}}";
   }
   const std::string vd = R"({"response":{"vin":")" + kVin1 +
                          R"(","charge_state":{"battery_level":50,"timestamp":1}}})";
@@ -67,7 +67,8 @@ TEST_F(TeslaTelemetryConfigTest, PostsTheSignedConfigAndTrustsOnlyTheReadBack) {
   script(200, vd);
   EXPECT_EQ(d->poll(car).status, OEMLINK_OK);
   ASSERT_GE(host().requests.size(), 4u);
-  EXPECT_EQ(host().requests[2].url, kRegion + "/api/1/vehicles/" + kVin1 + "/fleet_telemetry_config");
+  EXPECT_EQ(host().requests[2].url,
+            kRegion + "/api/1/vehicles/" + kVin1 + "/fleet_telemetry_config");
   const auto& post = host().requests[3];
   EXPECT_EQ(post.method, "POST");
   EXPECT_EQ(post.url, kRegion + "/api/1/vehicles/fleet_telemetry_config_jws");
@@ -109,7 +110,8 @@ TEST_F(TeslaTelemetryConfigTest, PostsTheSignedConfigAndTrustsOnlyTheReadBack) {
   EXPECT_EQ(partner.url, kAuth + "/oauth2/v3/token");
   EXPECT_NE(partner.body.find("grant_type=client_credentials"), std::string::npos);
   EXPECT_NE(partner.body.find("audience=https%3A%2F%2Ffleet.test"), std::string::npos);
-  EXPECT_EQ(host().requests[n - 3].url, kDiscovery + "/api/1/partner_accounts/fleet_telemetry_errors");
+  EXPECT_EQ(host().requests[n - 3].url,
+            kDiscovery + "/api/1/partner_accounts/fleet_telemetry_errors");
   EXPECT_EQ(host().requests[n - 3].header("Authorization"), "Bearer partner-tok");
   EXPECT_EQ(counter("telemetry_config_in_line"), 1u);
   EXPECT_NE(last_state().reason.find("tls: bad certificate"), std::string::npos)
@@ -144,7 +146,8 @@ TEST_F(TeslaTelemetryConfigTest, LimitReachedAndUnpairedKeyAreReportedNotPosted)
   EXPECT_EQ(counter("telemetry_config_posts"), 0u);
   EXPECT_EQ(counter("telemetry_config_limit_reached"), 1u);
   bool logged = false;
-  for (const auto& l : host().logs) logged |= l.message.find("limit of telemetry configs") != std::string::npos;
+  for (const auto& l : host().logs)
+    logged |= l.message.find("limit of telemetry configs") != std::string::npos;
   EXPECT_TRUE(logged);
 }
 

@@ -33,8 +33,8 @@ inline std::string jwt_with_scopes(const std::vector<std::string>& scopes,
   std::string scp;
   for (const auto& s : scopes) scp += (scp.empty() ? "\"" : ",\"") + s + "\"";
   return base64url_encode(R"({"alg":"RS256","typ":"JWT"})") + "." +
-         base64url_encode(R"({"iss":"https://auth.tesla.com","scp":[)" + scp + R"(],"n":")" +
-                          salt + "\"}") +
+         base64url_encode(R"({"iss":"https://auth.tesla.com","scp":[)" + scp + R"(],"n":")" + salt +
+                          "\"}") +
          ".c2ln";
 }
 
@@ -56,8 +56,8 @@ inline std::string list_reply(const std::vector<ListedCar>& cars) {
   std::string items;
   for (const auto& c : cars) {
     items += (items.empty() ? "" : ",") + std::string(R"({"id":)") + c.id + R"(,"id_s":")" + c.id +
-             R"(","vehicle_id":1,"vin":")" + c.vin + R"(","display_name":"x","state":")" +
-             c.state + R"("})";
+             R"(","vehicle_id":1,"vin":")" + c.vin + R"(","display_name":"x","state":")" + c.state +
+             R"("})";
   }
   return R"({"response":[)" + items + R"(],"count":)" + std::to_string(cars.size()) + "}";
 }

@@ -7,8 +7,9 @@ namespace oemlink::tesla::test {
 namespace {
 
 std::string vd_body(const std::string& vin, int soc = 55) {
-  return R"({"response":{"vin":")" + vin + R"(","state":"online","charge_state":{"battery_level":)" +
-         std::to_string(soc) + R"(,"timestamp":1700000000000}}})";
+  return R"({"response":{"vin":")" + vin +
+         R"(","state":"online","charge_state":{"battery_level":)" + std::to_string(soc) +
+         R"(,"timestamp":1700000000000}}})";
 }
 
 TEST_F(TeslaDriverTest, FirstPollRotatesPersistsThenUsesTheNewToken) {

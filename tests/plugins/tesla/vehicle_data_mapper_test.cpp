@@ -1,7 +1,7 @@
 // vehicle_data -> DIMO readings on each real capture, against numbers worked out by hand:
 // miles x 1.609344 = km, bar x 100 = kPa, kW x -1000 = W into the battery, section timestamps.
-#include "tesla_test_support.hpp"
 #include "vehicle_data_mapper.hpp"
+#include "tesla_test_support.hpp"
 #include "vehicle_list.hpp"
 
 #include <gtest/gtest.h>
