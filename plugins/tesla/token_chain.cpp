@@ -26,19 +26,28 @@ TokenChain::TokenChain(Host host, std::shared_ptr<const TeslaSettings> settings,
     : host_(host), settings_(std::move(settings)), name_(std::move(name)) {}
 
 void TokenChain::add_member(ConnHandle conn) {
-  TokenPair pair;
-  std::string expires, issued;
-  const bool found =
-      host_.secret_get(conn, kRefreshTokenKey, pair.refresh_token) && !pair.refresh_token.empty();
-  if (found) {
+  std::lock_guard lock(mu_);
+  if (std::find(members_.begin(), members_.end(), conn) != members_.end()) return;
+  members_.push_back(conn);
+  unloaded_.push_back(conn);
+}
+
+void TokenChain::load_members() {
+  for (ConnHandle conn : unloaded_) {
+    TokenPair pair;
+    std::string expires, issued;
+    if (!host_.secret_get(conn, kRefreshTokenKey, pair.refresh_token) || pair.refresh_token.empty())
+      continue;
     host_.secret_get(conn, kAccessTokenKey, pair.access_token);
     if (host_.secret_get(conn, kAccessExpiresKey, expires))
       pair.access_expires_at_ms = parse_ms(expires);
     if (host_.secret_get(conn, kIssuedAtKey, issued)) pair.issued_at_ms = parse_ms(issued);
+    merge(std::move(pair));
   }
-  std::lock_guard lock(mu_);
-  if (std::find(members_.begin(), members_.end(), conn) == members_.end()) members_.push_back(conn);
-  if (!found) return;
+  unloaded_.clear();
+}
+
+void TokenChain::merge(TokenPair pair) {
   if (!have_current_) {
     current_ = std::move(pair);
     have_current_ = true;
@@ -50,7 +59,7 @@ void TokenChain::add_member(ConnHandle conn) {
     if (f.refresh_token == pair.refresh_token) return;
   // A refresh token nobody here has tried: the chain may live again (an operator re-seeded).
   reauth_reason_.clear();
-  if (pair.issued_at_ms > current_.issued_at_ms && !pending_persist_) {
+  if (pair.issued_at_ms > current_.issued_at_ms && !pending_persist_ && !refreshing_) {
     fallbacks_.insert(fallbacks_.begin(), std::move(current_));
     current_ = std::move(pair);
   } else {
@@ -63,6 +72,7 @@ void TokenChain::add_member(ConnHandle conn) {
 void TokenChain::remove_member(ConnHandle conn) {
   std::lock_guard lock(mu_);
   members_.erase(std::remove(members_.begin(), members_.end(), conn), members_.end());
+  unloaded_.erase(std::remove(unloaded_.begin(), unloaded_.end(), conn), unloaded_.end());
 }
 
 std::vector<ConnHandle> TokenChain::members() const {
@@ -99,6 +109,7 @@ bool TokenChain::persist(const TokenPair& pair) {
 void TokenChain::get(Callback cb) {
   std::unique_lock lock(mu_);
   const int64_t now = host_.now_ms();
+  load_members();
   if (pending_persist_) {
     // The only copy of a live refresh token is here: store it before anything else.
     if (!persist(current_)) {
@@ -203,6 +214,7 @@ void TokenChain::on_refresh_response(const HttpResponse& r, std::string used_ref
     pair.access_expires_at_ms = now + int64_t(expires_in->to_number<double>() * 1000);
     pair.issued_at_ms = now;
     host_.count("token_refreshes");
+    load_members();  // a member opened during the refresh: read its pair before writing over it
     current_ = std::move(pair);
     have_current_ = true;
     fallbacks_.clear();  // the rotation voided every older token of this user

@@ -5,7 +5,8 @@
 //  - the rotated pair is written with ONE secret_put per member connection BEFORE the new access
 //    token is handed to anyone; if no member's write succeeds, the pair is held only to retry
 //    the write (never used) and callers are told to retry later;
-//  - at load, the member holding the newest pair (issued_at_ms) wins; older distinct refresh
+//  - at load (first use), the member holding the newest pair (issued_at_ms) wins; older distinct
+//  refresh
 //    tokens stay as fall-backs tried once each if the newest is refused.
 // login_required / invalid_grant -> re-auth with the reason; anything else -> retry later with
 // back-off (30 s doubling to 30 min), never a loop.
@@ -51,7 +52,8 @@ class TokenChain : public std::enable_shared_from_this<TokenChain> {
 
   TokenChain(Host host, std::shared_ptr<const TeslaSettings> settings, std::string name);
 
-  // Reads the member's stored pair (host-loop, at open) and adopts it when it is the newest.
+  // Registers a member; its stored pair is read on the chain's next use (the host refuses
+  // secret access inside open(), before the connection is registered).
   void add_member(ConnHandle conn);
   void remove_member(ConnHandle conn);
   std::vector<ConnHandle> members() const;
@@ -67,6 +69,9 @@ class TokenChain : public std::enable_shared_from_this<TokenChain> {
   bool has_unpersisted_pair() const;
 
  private:
+  // Reads the pairs of members not read yet and merges them (newest issued_at_ms current).
+  void load_members();
+  void merge(TokenPair pair);
   void start_refresh(std::unique_lock<std::mutex>& lock);
   void on_refresh_response(const HttpResponse& r, std::string used_refresh);
   // Writes `pair` to every member; true when at least one write is durable.
@@ -80,6 +85,7 @@ class TokenChain : public std::enable_shared_from_this<TokenChain> {
 
   mutable std::mutex mu_;
   std::vector<ConnHandle> members_;
+  std::vector<ConnHandle> unloaded_;
   TokenPair current_;
   std::vector<TokenPair> fallbacks_;  // older distinct refresh tokens, newest first
   bool have_current_ = false;

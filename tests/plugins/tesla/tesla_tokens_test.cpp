@@ -62,6 +62,17 @@ TEST_F(TeslaDriverTest, FirstPollRotatesPersistsThenUsesTheNewToken) {
   EXPECT_EQ(host().requests[4].url, vehicle_data_url("123"));
 }
 
+// The host registers a connection only after open() returns and refuses secret access before.
+TEST_F(TeslaDriverTest, OpenReadsNoSecretsTheFirstPollDoes) {
+  create();
+  oemlink_conn* car = open_car(0, kVin1, "123");
+  EXPECT_EQ(host().secret_get_calls, 0);
+  script(401, R"({"error":"login_required"})");
+  d->poll(car);
+  EXPECT_GT(host().secret_get_calls, 0);
+  EXPECT_EQ(host().requests.at(0).body, "grant_type=refresh_token&client_id=cid&refresh_token=r0");
+}
+
 TEST_F(TeslaDriverTest, RefreshesBeforeExpiryByTheMargin) {
   create(R"(,"token_refresh_margin":600000)");
   oemlink_conn* car = open_car(0, kVin1, "123");
