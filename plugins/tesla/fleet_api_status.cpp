@@ -1,0 +1,177 @@
+#include "fleet_api_status.hpp"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+
+namespace oemlink::tesla {
+namespace {
+
+constexpr int64_t kDefaultRateLimitSeconds = 60;
+constexpr size_t kMaxReason = 200;
+
+std::string clip(std::string s) {
+  for (char& c : s)
+    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+  if (s.size() > kMaxReason) s = s.substr(0, kMaxReason) + "...";
+  return s;
+}
+
+int64_t leading_integer(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '"')) s.remove_prefix(1);
+  int64_t n = -1;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  if (ec != std::errc() || ptr == s.data() || n < 0) return -1;
+  return n;
+}
+
+bool host_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ':';
+}
+
+// "https://host..." at `s` -> "https://host" (stops at the first character not in a host).
+std::string take_https_host(std::string_view s) {
+  const std::string_view scheme = "https://";
+  if (s.substr(0, scheme.size()) != scheme) return {};
+  size_t end = scheme.size();
+  while (end < s.size() && host_char(s[end])) ++end;
+  if (end == scheme.size()) return {};
+  std::string_view host = s.substr(scheme.size(), end - scheme.size());
+  if (host.size() > 4 && host.substr(host.size() - 4) == ":443") host.remove_suffix(4);
+  return "https://" + std::string(host);
+}
+
+}  // namespace
+
+std::string envelope_error(std::string_view body) {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(body, ec);
+  if (ec || !v.is_object()) return clip(std::string(body.substr(0, kMaxReason)));
+  std::string out;
+  if (auto* e = v.as_object().if_contains("error"); e && e->is_string())
+    out = std::string(e->as_string());
+  if (auto* d = v.as_object().if_contains("error_description");
+      d && d->is_string() && !d->as_string().empty())
+    out += (out.empty() ? "" : ": ") + std::string(d->as_string());
+  return clip(out);
+}
+
+int64_t retry_after_seconds(const HttpResponse& r) {
+  if (int64_t s = leading_integer(r.header("Retry-After")); s >= 0) return s;
+  if (int64_t s = leading_integer(r.header("RateLimit-Reset")); s >= 0) return s;
+  const std::string_view marker = "Retry in ";
+  if (size_t at = r.body.find(marker); at != std::string_view::npos)
+    return leading_integer(r.body.substr(at + marker.size()));
+  return -1;
+}
+
+std::string misdirected_base_url(const HttpResponse& r) {
+  const std::string_view alt = r.header("Alt-Svc");
+  if (size_t at = alt.find("h2="); at != std::string_view::npos) {
+    std::string_view v = alt.substr(at + 3);
+    if (!v.empty() && v.front() == '"') v.remove_prefix(1);
+    if (std::string url = take_https_host(v); !url.empty()) return url;
+    // h2="host:port" (the RFC 7838 form) names a host without a scheme.
+    size_t end = 0;
+    while (end < v.size() && host_char(v[end])) ++end;
+    if (end > 0) {
+      std::string url = take_https_host("https://" + std::string(v.substr(0, end)));
+      if (!url.empty()) return url;
+    }
+  }
+  const std::string text = envelope_error(r.body);
+  if (size_t at = text.find("https://"); at != std::string::npos)
+    return take_https_host(std::string_view(text).substr(at));
+  return {};
+}
+
+ApiOutcome classify_fleet_response(const HttpResponse& r, int64_t now_ms) {
+  ApiOutcome out;
+  if (r.status != OEMLINK_OK) {
+    out.kind = ApiOutcome::Kind::retry;
+    out.reason = "transport failure: " + clip(std::string(r.error));
+    return out;
+  }
+  const int code = r.http_status;
+  out.http_status = code;
+  out.billed = code < 500;
+  const std::string error = envelope_error(r.body);
+  auto with_code = [&](std::string_view what) {
+    return "HTTP " + std::to_string(code) + " " + std::string(what) +
+           (error.empty() ? "" : " (" + error + ")");
+  };
+  if (code >= 200 && code < 300) {
+    out.kind = ApiOutcome::Kind::ok;
+    return out;
+  }
+  switch (code) {
+    case 401:
+      out.kind = ApiOutcome::Kind::unauthorized;
+      out.reason = with_code("unauthorized");
+      return out;
+    case 408:
+      out.kind = ApiOutcome::Kind::asleep;
+      out.reason = "vehicle offline or asleep (408)";
+      return out;
+    case 421:
+      out.kind = ApiOutcome::Kind::misdirected;
+      out.redirect_base = misdirected_base_url(r);
+      out.reason = with_code("wrong region");
+      return out;
+    case 429: {
+      int64_t s = retry_after_seconds(r);
+      if (s < 0) s = kDefaultRateLimitSeconds;
+      out.kind = ApiOutcome::Kind::rate_limited;
+      out.until_ms = now_ms + std::min<int64_t>(s, 30LL * 86400) * 1000;
+      out.reason = "HTTP 429 rate limited, Retry-After " + std::to_string(s) + " s";
+      return out;
+    }
+    case 402:
+      out.kind = ApiOutcome::Kind::failed;
+      out.reason = with_code("payment required: the application is disabled for billing");
+      return out;
+    case 403:
+      out.kind = ApiOutcome::Kind::failed;
+      out.reason = with_code("forbidden: the token lacks a scope this call needs");
+      return out;
+    case 404:
+      out.kind = ApiOutcome::Kind::failed;
+      out.reason = with_code("vehicle not found for this account");
+      return out;
+    case 412:
+      out.kind = ApiOutcome::Kind::failed;
+      out.reason =
+          with_code("partner not registered in this region (POST /api/1/partner_accounts)");
+      return out;
+    case 423:
+      out.kind = ApiOutcome::Kind::failed;
+      out.reason = with_code("account locked by Tesla");
+      return out;
+    case 451:
+      out.kind = ApiOutcome::Kind::failed;
+      out.reason = with_code("unavailable for legal reasons");
+      return out;
+    default:
+      break;
+  }
+  if (code >= 500) {
+    // Tesla answers a sleeping car with the 408 body under 500/503 too (VC#226).
+    if (error.find("vehicle unavailable") != std::string::npos) {
+      out.kind = ApiOutcome::Kind::asleep;
+      out.reason = with_code("vehicle offline or asleep");
+      return out;
+    }
+    out.kind = ApiOutcome::Kind::retry;
+    out.reason = with_code("server error");
+    return out;
+  }
+  // Other 4xx (400, 405, 406, 409, 410, ...): the request itself is wrong; retrying the same
+  // request would be billed and fail again, so the car stops with the reason.
+  out.kind = ApiOutcome::Kind::failed;
+  out.reason = with_code("request refused");
+  return out;
+}
+
+}  // namespace oemlink::tesla

@@ -1,0 +1,46 @@
+#include "jwt_scope.hpp"
+
+#include "base64.hpp"
+
+#include <boost/json.hpp>
+
+namespace oemlink::tesla {
+
+std::optional<std::vector<std::string>> jwt_scopes(std::string_view token) {
+  const size_t a = token.find('.');
+  if (a == std::string_view::npos) return std::nullopt;
+  const size_t b = token.find('.', a + 1);
+  if (b == std::string_view::npos) return std::nullopt;
+  auto payload = base64_decode(token.substr(a + 1, b - a - 1));
+  if (!payload) return std::nullopt;
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(*payload, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  std::vector<std::string> out;
+  if (auto* scp = v.as_object().if_contains("scp"); scp && scp->is_array()) {
+    for (const auto& s : scp->as_array())
+      if (s.is_string()) out.emplace_back(s.as_string());
+    return out;
+  }
+  if (auto* scope = v.as_object().if_contains("scope"); scope && scope->is_string()) {
+    std::string_view rest = scope->as_string();
+    while (!rest.empty()) {
+      const size_t sp = rest.find(' ');
+      if (sp != 0) out.emplace_back(rest.substr(0, sp));
+      if (sp == std::string_view::npos) break;
+      rest.remove_prefix(sp + 1);
+    }
+    return out;
+  }
+  return std::nullopt;
+}
+
+bool jwt_has_scope(std::string_view token, std::string_view scope) {
+  auto scopes = jwt_scopes(token);
+  if (!scopes) return false;
+  for (const auto& s : *scopes)
+    if (s == scope) return true;
+  return false;
+}
+
+}  // namespace oemlink::tesla

@@ -1,0 +1,88 @@
+// TeslaAccount: what the connections of one Tesla user share — the token chain, the region,
+// the vehicle list cache and an account-wide rate limit — and the one way to call the Fleet
+// API for them: call() takes a token, finds the region, sends, refreshes once on 401, follows
+// one 421, charges a car's daily budget, counts billed calls, and answers an ApiOutcome.
+#ifndef OEMLINK_TESLA_TESLA_ACCOUNT_HPP
+#define OEMLINK_TESLA_TESLA_ACCOUNT_HPP
+
+#include "daily_budget.hpp"
+#include "fleet_api_status.hpp"
+#include "region_resolver.hpp"
+#include "tesla_settings.hpp"
+#include "token_chain.hpp"
+#include "vehicle_list.hpp"
+
+#include <oemlink/driver.hpp>
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace oemlink::tesla {
+
+struct FleetCall {
+  std::string category;           // counter suffix: vehicle_data, vehicle_list, wake_up, ...
+  ConnHandle conn = nullptr;      // for the host's attribution; nullptr for account calls
+  DailyBudget* budget = nullptr;  // the car's, charged per billed attempt; nullptr: none
+  bool account_scoped = false;    // a 429 here limits every car of the account
+  // Builds the request for a region base URL and access token (the Authorization header is
+  // added by call()).
+  std::function<HttpRequest(const std::string& base_url, const std::string& access_token)> build;
+};
+
+struct FleetReply {
+  ApiOutcome outcome;
+  std::string body;          // copied: the host's view ends with its callback
+  std::string access_token;  // the token the answer was for (to read its scopes)
+};
+
+class TeslaAccount : public std::enable_shared_from_this<TeslaAccount> {
+ public:
+  using Reply = std::function<void(const FleetReply&)>;
+  using ListReply =
+      std::function<void(const ApiOutcome&, const std::vector<VehicleEntry>& vehicles)>;
+
+  TeslaAccount(Host host, std::shared_ptr<const TeslaSettings> settings, std::string name);
+
+  TokenChain& tokens() { return *chain_; }
+  RegionResolver& region() { return *region_; }
+  const std::string& name() const { return name_; }
+
+  void call(FleetCall call, Reply reply);
+  // The vehicle list, from the cache while it is younger than vehicle_list_ttl; one request
+  // for all cars asking at once.
+  void vehicles(ListReply reply);
+  void forget_vehicles();
+
+  // Nothing for any car of the account before this (a 429 on an account-wide call).
+  int64_t rate_limited_until() const;
+  std::string rate_limit_reason() const;
+
+ private:
+  struct Attempt;
+  void run(std::shared_ptr<Attempt> a);
+  void send(std::shared_ptr<Attempt> a, const std::string& base, const std::string& token);
+  void on_answer(std::shared_ptr<Attempt> a, const std::string& token, const HttpResponse& r);
+  void report_all(oemlink_conn_state state, int64_t until, const std::string& reason);
+  void on_list(const FleetReply& reply);
+
+  Host host_;
+  std::shared_ptr<const TeslaSettings> settings_;
+  std::string name_;
+  std::shared_ptr<TokenChain> chain_;
+  std::shared_ptr<RegionResolver> region_;
+
+  mutable std::mutex mu_;
+  int64_t rate_limited_until_ = 0;
+  std::string rate_limit_reason_;
+  std::vector<VehicleEntry> list_;
+  int64_t list_at_ms_ = -1;  // -1: none cached
+  bool listing_ = false;
+  std::vector<ListReply> list_waiters_;
+};
+
+}  // namespace oemlink::tesla
+
+#endif

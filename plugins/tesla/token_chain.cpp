@@ -1,0 +1,276 @@
+#include "token_chain.hpp"
+
+#include "fleet_api_status.hpp"
+#include "form_encoding.hpp"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <charconv>
+
+namespace oemlink::tesla {
+namespace {
+
+constexpr int64_t kFirstBackoffMs = 30'000;
+constexpr int64_t kMaxBackoffMs = 30 * 60'000;
+
+int64_t parse_ms(const std::string& s) {
+  int64_t v = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  return (ec == std::errc() && ptr == s.data() + s.size() && v > 0) ? v : 0;
+}
+
+}  // namespace
+
+TokenChain::TokenChain(Host host, std::shared_ptr<const TeslaSettings> settings, std::string name)
+    : host_(host), settings_(std::move(settings)), name_(std::move(name)) {}
+
+void TokenChain::add_member(ConnHandle conn) {
+  std::lock_guard lock(mu_);
+  if (std::find(members_.begin(), members_.end(), conn) != members_.end()) return;
+  members_.push_back(conn);
+  unloaded_.push_back(conn);
+}
+
+void TokenChain::load_members() {
+  for (ConnHandle conn : unloaded_) {
+    TokenPair pair;
+    std::string expires, issued;
+    if (!host_.secret_get(conn, kRefreshTokenKey, pair.refresh_token) || pair.refresh_token.empty())
+      continue;
+    host_.secret_get(conn, kAccessTokenKey, pair.access_token);
+    if (host_.secret_get(conn, kAccessExpiresKey, expires))
+      pair.access_expires_at_ms = parse_ms(expires);
+    if (host_.secret_get(conn, kIssuedAtKey, issued)) pair.issued_at_ms = parse_ms(issued);
+    merge(std::move(pair));
+  }
+  unloaded_.clear();
+}
+
+void TokenChain::merge(TokenPair pair) {
+  if (!have_current_) {
+    current_ = std::move(pair);
+    have_current_ = true;
+    reauth_reason_.clear();
+    return;
+  }
+  if (pair.refresh_token == current_.refresh_token) return;
+  for (const TokenPair& f : fallbacks_)
+    if (f.refresh_token == pair.refresh_token) return;
+  // A refresh token nobody here has tried: the chain may live again (an operator re-seeded).
+  reauth_reason_.clear();
+  if (pair.issued_at_ms > current_.issued_at_ms && !pending_persist_ && !refreshing_) {
+    fallbacks_.insert(fallbacks_.begin(), std::move(current_));
+    current_ = std::move(pair);
+  } else {
+    auto at = std::find_if(fallbacks_.begin(), fallbacks_.end(),
+                           [&](const TokenPair& f) { return f.issued_at_ms < pair.issued_at_ms; });
+    fallbacks_.insert(at, std::move(pair));
+  }
+}
+
+void TokenChain::remove_member(ConnHandle conn) {
+  std::lock_guard lock(mu_);
+  members_.erase(std::remove(members_.begin(), members_.end(), conn), members_.end());
+  unloaded_.erase(std::remove(unloaded_.begin(), unloaded_.end(), conn), unloaded_.end());
+}
+
+std::vector<ConnHandle> TokenChain::members() const {
+  std::lock_guard lock(mu_);
+  return members_;
+}
+
+bool TokenChain::has_unpersisted_pair() const {
+  std::lock_guard lock(mu_);
+  return pending_persist_;
+}
+
+bool TokenChain::persist(const TokenPair& pair) {
+  const std::string expires = std::to_string(pair.access_expires_at_ms);
+  const std::string issued = std::to_string(pair.issued_at_ms);
+  const std::pair<std::string_view, std::string_view> kv[] = {
+      {kAccessTokenKey, pair.access_token},
+      {kRefreshTokenKey, pair.refresh_token},
+      {kAccessExpiresKey, expires},
+      {kIssuedAtKey, issued}};
+  bool any = false;
+  for (ConnHandle m : members_) {
+    if (host_.secret_put(m, kv)) {
+      any = true;
+    } else {
+      host_.count("token_persist_failures");
+      host_.log(OEMLINK_LOG_ERROR,
+                "tesla: storing the rotated token pair of account " + name_ + " failed", m);
+    }
+  }
+  return any;
+}
+
+void TokenChain::get(Callback cb) {
+  std::unique_lock lock(mu_);
+  const int64_t now = host_.now_ms();
+  load_members();
+  if (pending_persist_) {
+    // The only copy of a live refresh token is here: store it before anything else.
+    if (!persist(current_)) {
+      lock.unlock();
+      cb({TokenResult::Status::retry,
+          {},
+          "the rotated tokens of account " + name_ + " are not stored yet (secret store failing)"});
+      return;
+    }
+    pending_persist_ = false;
+    host_.log(OEMLINK_LOG_INFO, "tesla: rotated tokens of account " + name_ + " stored on retry");
+  }
+  if (!reauth_reason_.empty()) {
+    std::string reason = reauth_reason_;
+    lock.unlock();
+    cb({TokenResult::Status::reauth, {}, reason});
+    return;
+  }
+  if (!have_current_) {
+    lock.unlock();
+    cb({TokenResult::Status::reauth,
+        {},
+        "no refresh_token stored for account " + name_ +
+            ": seed it with `oemlink secrets set <connection> refresh_token --file F`"});
+    return;
+  }
+  if (!current_.access_token.empty() &&
+      current_.access_expires_at_ms - settings_->token_refresh_margin_ms > now) {
+    std::string token = current_.access_token;
+    lock.unlock();
+    cb({TokenResult::Status::ok, std::move(token), {}});
+    return;
+  }
+  waiters_.push_back(std::move(cb));
+  if (refreshing_) return;
+  if (now < next_attempt_ms_) {
+    finish(lock, {TokenResult::Status::retry,
+                  {},
+                  "token refresh of account " + name_ + " backing off for " +
+                      std::to_string((next_attempt_ms_ - now + 999) / 1000) + " s"});
+    return;
+  }
+  start_refresh(lock);
+}
+
+void TokenChain::refresh_after_401(const std::string& rejected, Callback cb) {
+  {
+    std::lock_guard lock(mu_);
+    if (current_.access_token == rejected) current_.access_expires_at_ms = 0;
+  }
+  get(std::move(cb));
+}
+
+void TokenChain::start_refresh(std::unique_lock<std::mutex>& lock) {
+  refreshing_ = true;
+  HttpRequest req;
+  req.method = "POST";
+  req.url = settings_->auth_base_url + "/oauth2/v3/token";
+  req.headers = {{"Content-Type", "application/x-www-form-urlencoded"},
+                 {"Accept", "application/json"}};
+  req.body = form_encode({{"grant_type", "refresh_token"},
+                          {"client_id", settings_->client_id},
+                          {"refresh_token", current_.refresh_token}});
+  req.timeout_ms = uint32_t(settings_->http_timeout_ms);
+  std::string used = current_.refresh_token;
+  lock.unlock();
+  std::weak_ptr<TokenChain> weak = weak_from_this();
+  const bool started = host_.http(nullptr, req, [weak, used](const HttpResponse& r) {
+    if (auto self = weak.lock()) self->on_refresh_response(r, used);
+  });
+  if (!started) {
+    lock.lock();
+    fail_retry(lock, "the host refused the token request");
+  }
+}
+
+void TokenChain::on_refresh_response(const HttpResponse& r, std::string used_refresh) {
+  std::unique_lock lock(mu_);
+  const int64_t now = host_.now_ms();
+  if (r.status != OEMLINK_OK) {
+    fail_retry(lock, "token endpoint unreachable: " + std::string(r.error.substr(0, 200)));
+    return;
+  }
+  const std::string error = envelope_error(r.body);
+  if (r.http_status == 200) {
+    boost::system::error_code ec;
+    boost::json::value v = boost::json::parse(r.body, ec);
+    const boost::json::object* o = (!ec && v.is_object()) ? &v.as_object() : nullptr;
+    const boost::json::value* access = o ? o->if_contains("access_token") : nullptr;
+    const boost::json::value* refresh = o ? o->if_contains("refresh_token") : nullptr;
+    const boost::json::value* expires_in = o ? o->if_contains("expires_in") : nullptr;
+    if (!access || !access->is_string() || access->as_string().empty() || !expires_in ||
+        !expires_in->is_number() || (refresh && !refresh->is_string())) {
+      host_.count("token_refresh_bad_answers");
+      fail_retry(lock, "token endpoint answered 200 without access_token/expires_in");
+      return;
+    }
+    TokenPair pair;
+    pair.access_token = std::string(access->as_string());
+    // No new refresh token means the old one was not rotated and stays valid.
+    pair.refresh_token = refresh ? std::string(refresh->as_string()) : used_refresh;
+    pair.access_expires_at_ms = now + int64_t(expires_in->to_number<double>() * 1000);
+    pair.issued_at_ms = now;
+    host_.count("token_refreshes");
+    load_members();  // a member opened during the refresh: read its pair before writing over it
+    current_ = std::move(pair);
+    have_current_ = true;
+    fallbacks_.clear();  // the rotation voided every older token of this user
+    if (!persist(current_)) {
+      // Not used until stored: a crash now loses it either way, but a live token handed out
+      // unstored could be rotated again and lose the whole chain on the next crash.
+      pending_persist_ = true;
+      fail_retry(lock, "could not store the rotated tokens of account " + name_ +
+                           "; the new token is not used until it is stored");
+      return;
+    }
+    backoff_ms_ = 0;
+    next_attempt_ms_ = 0;
+    finish(lock, {TokenResult::Status::ok, current_.access_token, {}});
+    return;
+  }
+  const bool refused = (r.http_status == 400 || r.http_status == 401) &&
+                       (error.find("login_required") != std::string::npos ||
+                        error.find("invalid_grant") != std::string::npos);
+  if (refused) {
+    host_.count("token_refresh_refused");
+    if (!fallbacks_.empty()) {
+      host_.log(OEMLINK_LOG_WARN, "tesla: account " + name_ + ": refresh token refused (" + error +
+                                      "); trying an older one another connection holds");
+      current_ = std::move(fallbacks_.front());
+      fallbacks_.erase(fallbacks_.begin());
+      start_refresh(lock);
+      return;
+    }
+    reauth_reason_ = "Tesla refused the refresh token of account " + name_ + " (" + error +
+                     "): the owner must link the car again";
+    const std::vector<ConnHandle> members = members_;
+    const std::string reason = reauth_reason_;
+    finish(lock, {TokenResult::Status::reauth, {}, reason});
+    for (ConnHandle m : members) host_.report_state(m, OEMLINK_STATE_NEEDS_REAUTH, 0, reason);
+    return;
+  }
+  fail_retry(lock, "token endpoint answered HTTP " + std::to_string(r.http_status) +
+                       (error.empty() ? "" : " (" + error + ")"));
+}
+
+void TokenChain::fail_retry(std::unique_lock<std::mutex>& lock, std::string reason) {
+  host_.count("token_refresh_failures");
+  backoff_ms_ = backoff_ms_ ? std::min(backoff_ms_ * 2, kMaxBackoffMs) : kFirstBackoffMs;
+  next_attempt_ms_ = host_.now_ms() + backoff_ms_;
+  host_.log(OEMLINK_LOG_WARN, "tesla: account " + name_ + ": " + reason + " (next attempt in " +
+                                  std::to_string(backoff_ms_ / 1000) + " s)");
+  finish(lock, {TokenResult::Status::retry, {}, std::move(reason)});
+}
+
+void TokenChain::finish(std::unique_lock<std::mutex>& lock, const TokenResult& result) {
+  refreshing_ = false;
+  std::vector<Callback> waiters;
+  waiters.swap(waiters_);
+  lock.unlock();
+  for (auto& w : waiters) w(result);
+}
+
+}  // namespace oemlink::tesla
