@@ -306,11 +306,11 @@ Reply FleetApi::answer_api(Call& call) {
   if (auth != call.req.end() && auth->value().starts_with("Bearer "))
     token = auth->value().substr(7);
   call.bearer = tokens_.check_bearer(token);
+  // A request Tesla cannot authenticate is not billed (the mock's reading of the price list).
   if (call.bearer.state != BearerState::kValid) {
-    if (call.bearer.state == BearerState::kUnknown) {
-      call.category = BillingCategory::kFree;
+    call.category = BillingCategory::kFree;
+    if (call.bearer.state == BearerState::kUnknown)
       return json_reply(401, json::object{{"error", "invalid bearer token"}});
-    }
     return json_reply(401, json::object{{"error", "token expired"}});
   }
   if (kind == Kind::kPartner && !call.bearer.partner)
@@ -387,6 +387,7 @@ Reply FleetApi::injected(Call& call, const InjectionDecision& d) {
     }
     case 401:
       r.body = R"({"error":"token expired"})";
+      call.category = BillingCategory::kFree;  // as for a real 401
       break;
     case 500:
     case 503:

@@ -9,6 +9,7 @@
 #include "tools/mock-oem/tesla/tesla_options.hpp"
 #include "tools/mock-oem/tesla/token_authority.hpp"
 
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/signal_set.hpp>
@@ -31,6 +32,10 @@ int run_tesla(int argc, char** argv) {
     std::fprintf(stderr, "oemlink-mock-oem tesla: %s\n", e.what());
     return 2;
   }
+  // Standard output carries only the "listening" line: a parent that stops reading it after
+  // that line must not kill the mock with SIGPIPE on the next log line.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("mock-tesla"));
+  std::signal(SIGPIPE, SIG_IGN);
   try {
     auto cars = load_captures(options.captures, options.synthesize);
     std::vector<std::string> vins;
