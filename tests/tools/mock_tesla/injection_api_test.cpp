@@ -86,8 +86,8 @@ TEST(MockTeslaInjection, EachStatusCodeWithItsBodyAndBilling) {
 }
 
 TEST(MockTeslaInjection, LatencyAndJitterDelayAnswers) {
-  MockTesla mock({"--accept-refresh-token", "s", "--latency-ms", "300", "--latency-jitter-ms",
-                  "100"});
+  MockTesla mock(
+      {"--accept-refresh-token", "s", "--latency-ms", "300", "--latency-jitter-ms", "100"});
   ASSERT_TRUE(mock.running());
   const std::string token = mock.access_token("s");
   for (int i = 0; i < 3; ++i) {

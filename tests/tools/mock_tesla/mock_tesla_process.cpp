@@ -105,7 +105,7 @@ MockTesla::MockTesla(std::vector<std::string> extra) {
   fs::copy_file(fixtures / "vehicle_data_gak_2023_11_11.json",
                 dir_ / "captures" / (std::string(kVinModel3) + ".json"));
 
-  std::vector<std::string> args{OEMLINK_MOCK_OEM_BINARY, "tesla", "--port", "0", "--captures",
+  std::vector<std::string> args{OEMLINK_MOCK_OEM_BINARY,     "tesla", "--port", "0", "--captures",
                                 (dir_ / "captures").string()};
   args.insert(args.end(), extra.begin(), extra.end());
   int out[2];

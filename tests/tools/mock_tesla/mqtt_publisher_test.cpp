@@ -89,8 +89,7 @@ TEST(MockTeslaMqtt, PublishesFleetTelemetryRecordsAndBillsEachSignal) {
   for (int i = 0; i < 50 && !received_all(); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_GE(count_values(sub.messages()), billed);
-  EXPECT_NEAR(stats.at("total").at("dollars").to_number<double>(), double(billed) / 150000,
-              1e-12);
+  EXPECT_NEAR(stats.at("total").at("dollars").to_number<double>(), double(billed) / 150000, 1e-12);
 
   // On stop, every connected car reports DISCONNECTED.
   const size_t before = sub.messages().size();
@@ -98,8 +97,8 @@ TEST(MockTeslaMqtt, PublishesFleetTelemetryRecordsAndBillsEachSignal) {
   sub.wait_for(before + 3, std::chrono::seconds(5));
   size_t disconnected = 0;
   for (const auto& m : sub.messages())
-    disconnected += m.topic.ends_with("/connectivity") &&
-                    m.payload.find("DISCONNECTED") != std::string::npos;
+    disconnected +=
+        m.topic.ends_with("/connectivity") && m.payload.find("DISCONNECTED") != std::string::npos;
   EXPECT_GE(disconnected, 1u);
 }
 

@@ -8,10 +8,10 @@
 
 #include <boost/json/serialize.hpp>
 
-#include <fstream>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <fstream>
 
 #include <thread>
 
@@ -117,8 +117,7 @@ TEST(MockTeslaTelemetryConfig, UnsignedTamperedAndForeignTokensGet412) {
 
   // A config Fleet Telemetry cannot apply is refused by name (port as a string, FT#119).
   const HttpAnswer port = mock.post(
-      path, token,
-      post_body({kVinS85}, make_telemetry_jws(partner, R"({"hostname":"h","port":"443",
+      path, token, post_body({kVinS85}, make_telemetry_jws(partner, R"({"hostname":"h","port":"443",
                  "fields":{"Soc":{"interval_seconds":60}}})")));
   EXPECT_EQ(port.status, 400);
   EXPECT_NE(port.body.find("config.port"), std::string::npos);
@@ -147,9 +146,8 @@ TEST(MockTeslaTelemetryConfig, SkippedLostAndDroppedConfigsShowAsTeslaShowsThem)
 }
 
 TEST(MockTeslaTelemetryConfig, ConfigsVanishWhenConsentIsRevoked) {
-  MockTesla mock({"--accept-refresh-token", "s", "--drop-config",
-                  std::string(kVinS60) + "=300", "--config-sync-ms", "200", "--state",
-                  std::string(kVinModel3) + "=asleep"});
+  MockTesla mock({"--accept-refresh-token", "s", "--drop-config", std::string(kVinS60) + "=300",
+                  "--config-sync-ms", "200", "--state", std::string(kVinModel3) + "=asleep"});
   ASSERT_TRUE(mock.running());
   const std::string token = mock.access_token("s");
   const TestKey key = make_test_key();
@@ -166,10 +164,10 @@ TEST(MockTeslaTelemetryConfig, ConfigsVanishWhenConsentIsRevoked) {
   EXPECT_TRUE(config_status(mock, token, kVinModel3).at("config").is_object());
   EXPECT_TRUE(config_status(mock, token, kVinS60).at("config").is_null());
   // And on demand through the control API.
-  ASSERT_EQ(http("POST", mock.base() + "/mock/drop-config",
-                 std::string(R"({"vin":")") + kVinS85 + "\"}")
-                .status,
-            200);
+  ASSERT_EQ(
+      http("POST", mock.base() + "/mock/drop-config", std::string(R"({"vin":")") + kVinS85 + "\"}")
+          .status,
+      200);
   EXPECT_TRUE(config_status(mock, token, kVinS85).at("config").is_null());
 }
 

@@ -41,8 +41,7 @@ TEST(TelemetryJws, RefusesTamperedClaims) {
       "fields":{"Location":{"interval_seconds":1}}})");
   const size_t a1 = jws.find('.'), a2 = jws.rfind('.');
   const size_t b1 = other.find('.'), b2 = other.rfind('.');
-  const std::string spliced =
-      jws.substr(0, a1) + other.substr(b1, b2 - b1) + jws.substr(a2);
+  const std::string spliced = jws.substr(0, a1) + other.substr(b1, b2 - b1) + jws.substr(a2);
   const auto r = check_telemetry_jws(spliced, std::nullopt);
   EXPECT_FALSE(r.ok);
   EXPECT_NE(r.error.find("does not verify"), std::string::npos) << r.error;

@@ -95,8 +95,8 @@ std::string schnorr_sign(const TestKey& key, std::string_view message) {
   const std::string digest =
       sha256(lv(gb) + lv(vb) + lv(key.public_point) + lv(std::string(message)));
   BIGNUM* c = BN_bin2bn(reinterpret_cast<const unsigned char*>(digest.data()), 32, nullptr);
-  BIGNUM* x = BN_bin2bn(reinterpret_cast<const unsigned char*>(key.private_scalar.data()), 32,
-                        nullptr);
+  BIGNUM* x =
+      BN_bin2bn(reinterpret_cast<const unsigned char*>(key.private_scalar.data()), 32, nullptr);
   BIGNUM* xc = BN_new();
   BIGNUM* r = BN_new();
   BN_mod_mul(xc, x, c, n, ctx);

@@ -12,8 +12,8 @@ struct TestKey {
   std::string public_point;    // 65 bytes, 0x04 || X || Y
 };
 
-TestKey make_test_key();                       // a fresh random P-256 key
-TestKey test_key_from_scalar(std::string x);   // A = x·G
+TestKey make_test_key();                                                 // a fresh random P-256 key
+TestKey test_key_from_scalar(std::string x);                             // A = x·G
 std::string schnorr_sign(const TestKey& key, std::string_view message);  // Vx||Vy||r
 // base64url(header).base64url(claims).base64url(sig); claims get iss and aud added.
 std::string make_telemetry_jws(const TestKey& key, const std::string& config_json,

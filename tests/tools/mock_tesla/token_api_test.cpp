@@ -3,8 +3,8 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/json/parse.hpp>
 #include <openssl/evp.h>
+#include <boost/json/parse.hpp>
 
 #include <thread>
 
@@ -36,10 +36,10 @@ TEST(MockTeslaProgram, HelpListsTheOptionsAndBadOptionsAreNamed) {
   std::string out, err;
   ASSERT_EQ(run_mock({"tesla", "--help"}, &out, &err), 0);
   for (const char* option :
-       {"--port", "--captures", "--accept-refresh-token", "--scopes", "--account-region",
-        "--state", "--inject", "--latency-ms", "--latency-jitter-ms", "--mqtt", "--topic-base",
-        "--time-scale", "--drop-config", "--missing-key", "--max-configs", "--wake-delay-ms",
-        "--client-id", "--client-secret", "--access-token-lifetime"})
+       {"--port", "--captures", "--accept-refresh-token", "--scopes", "--account-region", "--state",
+        "--inject", "--latency-ms", "--latency-jitter-ms", "--mqtt", "--topic-base", "--time-scale",
+        "--drop-config", "--missing-key", "--max-configs", "--wake-delay-ms", "--client-id",
+        "--client-secret", "--access-token-lifetime"})
     EXPECT_NE(out.find(option), std::string::npos) << option;
   EXPECT_EQ(run_mock({"tesla", "--port", "0", "--captures", "/nonexistent"}, &out, &err), 1);
   EXPECT_NE(err.find("/nonexistent"), std::string::npos) << err;
@@ -71,7 +71,8 @@ TEST(MockTeslaTokens, RefreshRotatesAndAUsedRefreshTokenIsLoginRequired) {
 
   const HttpAnswer reuse = mock.refresh("seed-1");
   EXPECT_EQ(reuse.status, 401);
-  EXPECT_EQ(reuse.json(), json::parse(R"({"error":"login_required","error_description":"Login required"})"));
+  EXPECT_EQ(reuse.json(),
+            json::parse(R"({"error":"login_required","error_description":"Login required"})"));
 
   EXPECT_EQ(mock.get("/api/1/vehicles", access1).status, 200);
   const HttpAnswer second = mock.refresh(refresh1);
@@ -107,7 +108,8 @@ TEST(MockTeslaTokens, RefreshRotatesAndAUsedRefreshTokenIsLoginRequired) {
 
 TEST(MockTeslaTokens, AccessTokensAreJwtShapedWithScopesAndExpire) {
   MockTesla mock({"--accept-refresh-token", "plain", "--accept-refresh-token", "located@loc",
-                  "--account-scopes", "loc=openid,offline_access,vehicle_device_data,vehicle_location",
+                  "--account-scopes",
+                  "loc=openid,offline_access,vehicle_device_data,vehicle_location",
                   "--access-token-lifetime", "1"});
   ASSERT_TRUE(mock.running());
   const std::string plain = mock.access_token("plain");
@@ -129,19 +131,21 @@ TEST(MockTeslaTokens, AccessTokensAreJwtShapedWithScopesAndExpire) {
 
 TEST(MockTeslaTokens, PartnerTokenNeedsTheClientSecretAndOpensPartnerEndpointsOnly) {
   MockTesla mock({"--accept-refresh-token", "seed", "--client-id", "cid", "--client-secret",
-                  "csecret", "--telemetry-error", std::string(kVinS85) + "=cert:client cert rejected"});
+                  "csecret", "--telemetry-error",
+                  std::string(kVinS85) + "=cert:client cert rejected"});
   ASSERT_TRUE(mock.running());
   const std::string url = mock.base() + "/oauth2/v3/token";
   EXPECT_EQ(http("POST", url,
                  "grant_type=client_credentials&client_id=cid&client_secret=wrong&audience=x")
                 .status,
             401);
-  EXPECT_EQ(http("POST", url, "grant_type=client_credentials&client_id=cid&client_secret=csecret")
-                .status,
-            400);  // audience is required
-  const HttpAnswer partner = http(
-      "POST", url,
-      "grant_type=client_credentials&client_id=cid&client_secret=csecret&audience=https%3A%2F%2Ffleet-api.prd.na.vn.cloud.tesla.com&scope=openid+vehicle_device_data");
+  EXPECT_EQ(
+      http("POST", url, "grant_type=client_credentials&client_id=cid&client_secret=csecret").status,
+      400);  // audience is required
+  const HttpAnswer partner =
+      http("POST", url,
+           "grant_type=client_credentials&client_id=cid&client_secret=csecret&audience=https%3A%2F%"
+           "2Ffleet-api.prd.na.vn.cloud.tesla.com&scope=openid+vehicle_device_data");
   ASSERT_EQ(partner.status, 200) << partner.body;
   const std::string partner_token = str(partner.json(), "access_token");
   EXPECT_FALSE(partner.json().as_object().contains("refresh_token"));
@@ -180,8 +184,7 @@ TEST(MockTeslaTokens, AuthorizationCodeIsSingleUse) {
 }
 
 TEST(MockTeslaRegions, RegionEndpointNamesTheHomeBaseAndOtherRegionsAnswer421) {
-  MockTesla mock({"--accept-refresh-token", "eu-seed@eu_user", "--account-region",
-                  "eu_user=eu"});
+  MockTesla mock({"--accept-refresh-token", "eu-seed@eu_user", "--account-region", "eu_user=eu"});
   ASSERT_TRUE(mock.running());
   const std::string token = mock.access_token("eu-seed");
   const HttpAnswer region = mock.get("/api/1/users/region", token);  // any region answers
@@ -202,8 +205,8 @@ TEST(MockTeslaRegions, RegionEndpointNamesTheHomeBaseAndOtherRegionsAnswer421) {
 }
 
 TEST(MockTeslaRegions, UnregisteredPartnerRegionIs412UntilRegistered) {
-  MockTesla mock({"--accept-refresh-token", "s@e", "--account-region", "e=eu",
-                  "--registered-regions", "na"});
+  MockTesla mock(
+      {"--accept-refresh-token", "s@e", "--account-region", "e=eu", "--registered-regions", "na"});
   ASSERT_TRUE(mock.running());
   const std::string token = mock.access_token("s");
   const HttpAnswer refused = mock.get("/eu/api/1/vehicles", token);
@@ -214,9 +217,10 @@ TEST(MockTeslaRegions, UnregisteredPartnerRegionIs412UntilRegistered) {
                                   "grant_type=client_credentials&client_id=mock-client-id&"
                                   "client_secret=mock-client-secret&audience=eu");
   const std::string partner_token = str(partner.json(), "access_token");
-  EXPECT_EQ(mock.post("/eu/api/1/partner_accounts", partner_token, R"({"domain":"oemlink.example"})")
-                .status,
-            200);
+  EXPECT_EQ(
+      mock.post("/eu/api/1/partner_accounts", partner_token, R"({"domain":"oemlink.example"})")
+          .status,
+      200);
   EXPECT_EQ(mock.get("/eu/api/1/vehicles", token).status, 200);
 }
 

@@ -107,7 +107,7 @@ TEST(MockTeslaVehicles, LocationNeedsLocationDataAndTheVehicleLocationScope) {
     const HttpAnswer a = mock.get(data_path(kVinS85, endpoints), token);
     EXPECT_EQ(a.status, 200) << a.body;
     const json::value body = a.json();
-  const json::object& r = body.at("response").as_object();
+    const json::object& r = body.at("response").as_object();
     return r.contains("drive_state") ? r.at("drive_state").as_object() : json::object();
   };
   // drive_state alone: no location, whoever asks.
@@ -151,7 +151,8 @@ TEST(MockTeslaVehicles, WakeUpBringsAnAsleepCarOnlineAfterTheDelayAndIsBilledAsA
                   std::string(kVinS60) + "=offline", "--wake-delay-ms", "400"});
   ASSERT_TRUE(mock.running());
   const std::string token = mock.access_token("s");
-  const HttpAnswer wake = mock.post("/api/1/vehicles/" + std::string(kVinS85) + "/wake_up", token, "");
+  const HttpAnswer wake =
+      mock.post("/api/1/vehicles/" + std::string(kVinS85) + "/wake_up", token, "");
   ASSERT_EQ(wake.status, 200) << wake.body;
   EXPECT_EQ(wake.json().at("response").at("state").as_string(), "asleep");
   EXPECT_EQ(mock.get(data_path(kVinS85), token).status, 408);
@@ -205,7 +206,8 @@ TEST(MockTeslaBilling, StatsCountPerCarAndCategoryAndPriceThemByTeslasList) {
   EXPECT_EQ(s.at("car_count").to_number<uint64_t>(), 3u);
   EXPECT_EQ(s.at("prices").at("data_per_dollar").to_number<double>(), 500);
   const auto& by_endpoint = s.at("requests").at("by_endpoint").as_object();
-  EXPECT_EQ(by_endpoint.at("GET /api/1/vehicles/{id}/vehicle_data").at("200").to_number<uint64_t>(), 10u);
+  EXPECT_EQ(by_endpoint.at("GET /api/1/vehicles/{id}/vehicle_data").at("200").to_number<uint64_t>(),
+            10u);
   EXPECT_EQ(by_endpoint.at("GET /api/1/vehicles").at("200").to_number<uint64_t>(), 1u);
   EXPECT_EQ(by_endpoint.at("POST /oauth2/v3/token").at("200").to_number<uint64_t>(), 1u);
 

@@ -22,11 +22,20 @@ json::object Billing::Counts::to_json() const {
 
 void Billing::Counts::add(BillingCategory category, uint64_t n) {
   switch (category) {
-    case BillingCategory::kData: data += n; break;
-    case BillingCategory::kCommand: commands += n; break;
-    case BillingCategory::kWake: wakes += n; break;
-    case BillingCategory::kSignal: signals += n; break;
-    case BillingCategory::kFree: break;
+    case BillingCategory::kData:
+      data += n;
+      break;
+    case BillingCategory::kCommand:
+      commands += n;
+      break;
+    case BillingCategory::kWake:
+      wakes += n;
+      break;
+    case BillingCategory::kSignal:
+      signals += n;
+      break;
+    case BillingCategory::kFree:
+      break;
   }
 }
 
@@ -34,9 +43,8 @@ Billing::Billing(std::vector<std::string> vins) : vins_(std::move(vins)) {
   for (const auto& vin : vins_) cars_[vin];
 }
 
-void Billing::record_request(const std::string& endpoint, unsigned status,
-                             BillingCategory category, const std::string& vin,
-                             const std::string& account) {
+void Billing::record_request(const std::string& endpoint, unsigned status, BillingCategory category,
+                             const std::string& vin, const std::string& account) {
   std::lock_guard lock(mu_);
   ++requests_[endpoint][status];
   if (category == BillingCategory::kFree) return;

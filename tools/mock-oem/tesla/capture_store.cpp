@@ -87,8 +87,8 @@ CarRecord read_capture(const fs::path& file) {
 
   CarRecord car;
   car.vin = file.stem().string();
-  if (car.vin.empty() || !std::all_of(car.vin.begin(), car.vin.end(),
-                                      [](unsigned char c) { return std::isalnum(c); }))
+  if (car.vin.empty() ||
+      !std::all_of(car.vin.begin(), car.vin.end(), [](unsigned char c) { return std::isalnum(c); }))
     fail(file, "the file name must be <VIN>.json with an alphanumeric VIN");
   car.id = id->to_number<uint64_t>();
   car.display_name = display_name_of(r);
@@ -102,20 +102,23 @@ CarRecord read_capture(const fs::path& file) {
 
 const std::set<std::string, std::less<>>& vehicle_data_sections() {
   static const std::set<std::string, std::less<>> kSections{
-      "charge_state",   "climate_state",        "closures_state",
-      "drive_state",    "gui_settings",         "vehicle_config",
-      "vehicle_state",  "charge_schedule_data", "preconditioning_schedule_data"};
+      "charge_state",  "climate_state",        "closures_state",
+      "drive_state",   "gui_settings",         "vehicle_config",
+      "vehicle_state", "charge_schedule_data", "preconditioning_schedule_data"};
   return kSections;
 }
 
 std::vector<CarRecord> load_captures(const fs::path& dir, int synthesize) {
   std::error_code ec;
-  if (!fs::is_directory(dir, ec)) throw std::runtime_error("--captures " + dir.string() + ": not a directory");
+  if (!fs::is_directory(dir, ec))
+    throw std::runtime_error("--captures " + dir.string() + ": not a directory");
   std::vector<fs::path> files;
   for (const auto& entry : fs::directory_iterator(dir, ec))
-    if (entry.path().extension() == ".json" && entry.is_regular_file()) files.push_back(entry.path());
+    if (entry.path().extension() == ".json" && entry.is_regular_file())
+      files.push_back(entry.path());
   if (ec) throw std::runtime_error("--captures " + dir.string() + ": " + ec.message());
-  if (files.empty()) throw std::runtime_error("--captures " + dir.string() + ": no <VIN>.json files");
+  if (files.empty())
+    throw std::runtime_error("--captures " + dir.string() + ": no <VIN>.json files");
   std::sort(files.begin(), files.end());
 
   std::vector<CarRecord> cars;

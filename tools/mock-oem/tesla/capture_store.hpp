@@ -21,7 +21,7 @@ struct CarRecord {
   std::string display_name;
   std::filesystem::path source;
   std::shared_ptr<const boost::json::object> capture;  // the capture's `response` object
-  int64_t captured_at_ms = 0;  // the newest section `timestamp`
+  int64_t captured_at_ms = 0;                          // the newest section `timestamp`
 };
 
 // The vehicle_data sections a capture may hold (`location_data` is not one: it adds location

@@ -132,9 +132,9 @@ std::map<std::string, json::value> DaySimulation::fields() const {
   f["TpmsPressureFr"] = tpms_[1];
   f["TpmsPressureRl"] = tpms_[2];
   f["TpmsPressureRr"] = tpms_[3];
-  f["DoorState"] = json::object{{"DriverFront", false},  {"PassengerFront", false},
-                                {"DriverRear", false},   {"PassengerRear", false},
-                                {"TrunkFront", false},   {"TrunkRear", false}};
+  f["DoorState"] =
+      json::object{{"DriverFront", false},   {"PassengerFront", false}, {"DriverRear", false},
+                   {"PassengerRear", false}, {"TrunkFront", false},     {"TrunkRear", false}};
   return f;
 }
 

@@ -32,7 +32,7 @@ class DaySimulation {
  private:
   void step(double dt_s);
 
-  double t_ = 0;          // simulated Unix seconds
+  double t_ = 0;  // simulated Unix seconds
   double offset_s_ = 0;
   double latitude_ = 0, longitude_ = 0, heading_deg_ = 0, home_heading_deg_ = 0;
   double odometer_mi_ = 0;

@@ -18,8 +18,7 @@ bool firmware_supports_telemetry(const std::string& version) {
 
 void check_state(const std::string& state) {
   if (state != "online" && state != "asleep" && state != "offline")
-    throw std::invalid_argument("car state must be online, asleep or offline, not '" + state +
-                                "'");
+    throw std::invalid_argument("car state must be online, asleep or offline, not '" + state + "'");
 }
 
 }  // namespace
@@ -50,7 +49,8 @@ Fleet::Fleet(std::vector<CarRecord> cars, FleetOptions options)
     *set = std::move(vins);
   }
   std::map<std::string, std::chrono::milliseconds> drops;
-  for (const auto& [key, after] : options_.drop_config_after) drops[known(key, "--drop-config")] = after;
+  for (const auto& [key, after] : options_.drop_config_after)
+    drops[known(key, "--drop-config")] = after;
   options_.drop_config_after = std::move(drops);
   std::map<std::string, std::string> firmware;
   for (const auto& [key, v] : options_.firmware) firmware[known(key, "--firmware")] = v;

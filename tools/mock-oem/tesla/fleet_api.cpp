@@ -30,9 +30,9 @@ Reply json_reply(unsigned status, const json::value& body) {
 
 // Tesla's envelope for errors: {"response":null,"error":…,"error_description":…}.
 Reply envelope_error(unsigned status, std::string_view error, std::string_view description = "") {
-  return json_reply(status, json::object{{"response", nullptr},
-                                         {"error", error},
-                                         {"error_description", description}});
+  return json_reply(
+      status,
+      json::object{{"response", nullptr}, {"error", error}, {"error_description", description}});
 }
 
 Reply response_reply(json::value response) {
@@ -63,7 +63,8 @@ std::string form_decode(std::string_view s) {
   for (size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '+') {
       out += ' ';
-    } else if (s[i] == '%' && i + 2 < s.size() && hex_digit(s[i + 1]) >= 0 && hex_digit(s[i + 2]) >= 0) {
+    } else if (s[i] == '%' && i + 2 < s.size() && hex_digit(s[i + 1]) >= 0 &&
+               hex_digit(s[i + 2]) >= 0) {
       out += char(hex_digit(s[i + 1]) * 16 + hex_digit(s[i + 2]));
       i += 2;
     } else {
@@ -271,8 +272,7 @@ Reply FleetApi::answer_api(Call& call) {
     route("GET /api/1/vehicles/{id}/vehicle_data", BillingCategory::kData,
           &FleetApi::answer_vehicle_data);
     car_key = s[3];
-  } else if (api && s.size() == 5 && s[2] == "vehicles" && s[4] == "wake_up" &&
-             method == V::post) {
+  } else if (api && s.size() == 5 && s[2] == "vehicles" && s[4] == "wake_up" && method == V::post) {
     route("POST /api/1/vehicles/{id}/wake_up", BillingCategory::kWake, &FleetApi::answer_wake_up);
     car_key = s[3];
   } else if (api && s.size() == 5 && s[2] == "vehicles" && s[4] == "fleet_telemetry_config" &&
@@ -338,8 +338,8 @@ Reply FleetApi::answer_api(Call& call) {
     std::lock_guard lock(mu_);
     if (!registered_regions_.count(call.region))
       return envelope_error(412, "Account " + options_.tokens.client_id +
-                                     " must be registered in the current region " +
-                                     call.region + " (POST /api/1/partner_accounts)");
+                                     " must be registered in the current region " + call.region +
+                                     " (POST /api/1/partner_accounts)");
   }
 
   if (!car_key.empty()) {
@@ -394,8 +394,8 @@ Reply FleetApi::injected(Call& call, const InjectionDecision& d) {
       r.body = kAsleepBody;  // seen with these codes too [VC#226]
       break;
     default:
-      r = envelope_error(
-          d.status, std::string(http::obsolete_reason(static_cast<http::status>(d.status))));
+      r = envelope_error(d.status,
+                         std::string(http::obsolete_reason(static_cast<http::status>(d.status))));
       if (d.status == 540) r.body = envelope_error(540, "device unexpected response").body;
   }
   if (!d.body.empty()) r.body = d.body;

@@ -12,16 +12,16 @@ int to_int(std::string_view key, std::string_view text) {
   int value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size())
-    throw std::invalid_argument("injection " + std::string(key) + ": not an integer: " +
-                                std::string(text));
+    throw std::invalid_argument("injection " + std::string(key) +
+                                ": not an integer: " + std::string(text));
   return value;
 }
 
 bool to_bool(std::string_view key, std::string_view text) {
   if (text == "true" || text == "1") return true;
   if (text == "false" || text == "0") return false;
-  throw std::invalid_argument("injection " + std::string(key) + ": not a boolean: " +
-                              std::string(text));
+  throw std::invalid_argument("injection " + std::string(key) +
+                              ": not a boolean: " + std::string(text));
 }
 
 void set_key(InjectionRule& rule, std::string_view key, std::string_view value) {
@@ -91,8 +91,7 @@ InjectionRule injection_rule_from_json(const boost::json::object& o) {
 }
 
 bool InjectionTable::matches(const InjectionRule& rule, const RequestScope& scope) {
-  if (!rule.vin.empty() && rule.vin != scope.vin &&
-      rule.vin != std::to_string(scope.vehicle_id))
+  if (!rule.vin.empty() && rule.vin != scope.vin && rule.vin != std::to_string(scope.vehicle_id))
     return false;
   if (!rule.account.empty() && rule.account != scope.account) return false;
   if (!rule.path.empty() && scope.path.find(rule.path) == std::string_view::npos) return false;
@@ -115,14 +114,14 @@ std::optional<InjectionDecision> InjectionTable::decide(const RequestScope& scop
   std::lock_guard lock(mu_);
   std::erase_if(windows_, [&](const Window& w) { return w.until <= now; });
   for (const auto& w : windows_) {
-    const bool covers = (w.vin.empty() || w.vin == scope.vin) &&
-                        (w.account.empty() || w.account == scope.account);
+    const bool covers =
+        (w.vin.empty() || w.vin == scope.vin) && (w.account.empty() || w.account == scope.account);
     if (!covers) continue;
     ++violations_;
     InjectionDecision d;
     d.status = 429;
-    d.retry_after_s = static_cast<int>(
-        std::chrono::ceil<std::chrono::seconds>(w.until - now).count());
+    d.retry_after_s =
+        static_cast<int>(std::chrono::ceil<std::chrono::seconds>(w.until - now).count());
     d.in_window = true;
     return d;
   }

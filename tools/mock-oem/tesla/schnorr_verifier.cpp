@@ -2,8 +2,8 @@
 
 #include <openssl/bn.h>
 #include <openssl/ec.h>
-#include <openssl/obj_mac.h>
 #include <openssl/evp.h>
+#include <openssl/obj_mac.h>
 
 #include <array>
 #include <memory>

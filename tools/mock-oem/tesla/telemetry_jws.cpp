@@ -65,8 +65,7 @@ CheckedTelemetryJws check_telemetry_jws(std::string_view jws,
   const std::string_view signing_input = jws.substr(0, second);
   const auto* key_bytes = reinterpret_cast<const unsigned char*>(key->data());
   const auto* sig_bytes = reinterpret_cast<const unsigned char*>(signature->data());
-  if (!schnorr_p256_verify({key_bytes, key->size()}, signing_input,
-                           {sig_bytes, signature->size()}))
+  if (!schnorr_p256_verify({key_bytes, key->size()}, signing_input, {sig_bytes, signature->size()}))
     return refuse("JWS signature does not verify");
 
   CheckedTelemetryJws ok;

@@ -16,9 +16,9 @@ inline constexpr std::string_view kTelemetryAudience = "com.tesla.fleet.Telemetr
 
 struct CheckedTelemetryJws {
   bool ok = false;
-  std::string error;          // why it was refused (never contains key material)
-  boost::json::object claims; // the config with iss/aud, when ok
-  std::string public_key;     // 65 raw bytes of A, when ok
+  std::string error;           // why it was refused (never contains key material)
+  boost::json::object claims;  // the config with iss/aud, when ok
+  std::string public_key;      // 65 raw bytes of A, when ok
 };
 
 // expected_public_key: when set (65 raw bytes), `iss` must name exactly this key, as Tesla

@@ -26,17 +26,25 @@ struct FieldRule {
 // Without a posted config: DIMO's intervals for the fields it names (oem-apis.md, DIMO), a
 // minute for the rest, five for slow-moving ones.
 const std::map<std::string, FieldRule>& default_fields() {
-  static const std::map<std::string, FieldRule> kDefaults{
-      {"Location", {1, 0}},          {"VehicleSpeed", {20, 0}},
-      {"Soc", {60, 0}},              {"Odometer", {300, 0}},
-      {"BatteryLevel", {60, 0}},     {"EstBatteryRange", {60, 0}},
-      {"EnergyRemaining", {60, 0}},  {"Gear", {1, 0}},
-      {"DetailedChargeState", {1, 0}}, {"ACChargingPower", {30, 0}},
-      {"ChargeAmps", {60, 0}},       {"ChargerVoltage", {60, 0}},
-      {"ChargeLimitSoc", {60, 0}},   {"OutsideTemp", {300, 0}},
-      {"TpmsPressureFl", {300, 0}},  {"TpmsPressureFr", {300, 0}},
-      {"TpmsPressureRl", {300, 0}},  {"TpmsPressureRr", {300, 0}},
-      {"DoorState", {60, 0}}};
+  static const std::map<std::string, FieldRule> kDefaults{{"Location", {1, 0}},
+                                                          {"VehicleSpeed", {20, 0}},
+                                                          {"Soc", {60, 0}},
+                                                          {"Odometer", {300, 0}},
+                                                          {"BatteryLevel", {60, 0}},
+                                                          {"EstBatteryRange", {60, 0}},
+                                                          {"EnergyRemaining", {60, 0}},
+                                                          {"Gear", {1, 0}},
+                                                          {"DetailedChargeState", {1, 0}},
+                                                          {"ACChargingPower", {30, 0}},
+                                                          {"ChargeAmps", {60, 0}},
+                                                          {"ChargerVoltage", {60, 0}},
+                                                          {"ChargeLimitSoc", {60, 0}},
+                                                          {"OutsideTemp", {300, 0}},
+                                                          {"TpmsPressureFl", {300, 0}},
+                                                          {"TpmsPressureFr", {300, 0}},
+                                                          {"TpmsPressureRl", {300, 0}},
+                                                          {"TpmsPressureRr", {300, 0}},
+                                                          {"DoorState", {60, 0}}};
   return kDefaults;
 }
 
@@ -186,8 +194,8 @@ void TelemetryPublisher::stop() {
 }
 
 void TelemetryPublisher::publish(const std::string& topic, const std::string& payload) {
-  mosquitto_publish(mosq_, nullptr, topic.c_str(), static_cast<int>(payload.size()),
-                    payload.data(), options_.qos, options_.retain);
+  mosquitto_publish(mosq_, nullptr, topic.c_str(), static_cast<int>(payload.size()), payload.data(),
+                    options_.qos, options_.retain);
 }
 
 void TelemetryPublisher::connectivity(CarStream& car, bool connected) {
@@ -196,8 +204,8 @@ void TelemetryPublisher::connectivity(CarStream& car, bool connected) {
   car.sent.clear();
   publish(options_.topic_base + "/" + car.vin + "/connectivity",
           to_json_text(json::object{{"ConnectionId", car.connection},
-                                       {"Status", connected ? "CONNECTED" : "DISCONNECTED"},
-                                       {"CreatedAt", rfc3339_now()}}));
+                                    {"Status", connected ? "CONNECTED" : "DISCONNECTED"},
+                                    {"CreatedAt", rfc3339_now()}}));
 }
 
 void TelemetryPublisher::run() {
@@ -224,6 +232,7 @@ void TelemetryPublisher::tick(double sim_now) {
     if (options_.only_configured && !config) {
       if (car->connected) connectivity(*car, false);
       car->sim.advance_to(sim_now);
+      fleet_.set_simulated_awake(car->vin, car->sim.awake());  // it sleeps, streaming or not
       continue;
     }
     const auto rules = config ? rules_from_config(*config) : default_fields();

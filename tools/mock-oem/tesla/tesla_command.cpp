@@ -36,6 +36,10 @@ int run_tesla(int argc, char** argv) {
   // that line must not kill the mock with SIGPIPE on the next log line.
   spdlog::set_default_logger(spdlog::stderr_color_mt("mock-tesla"));
   std::signal(SIGPIPE, SIG_IGN);
+  // A woken car stays up for 15 simulated minutes before the day simulation may put it back
+  // to sleep.
+  options.fleet.wake_hold = std::chrono::milliseconds(
+      static_cast<int64_t>(900'000 / (options.mqtt.host.empty() ? 1.0 : options.mqtt.time_scale)));
   try {
     auto cars = load_captures(options.captures, options.synthesize);
     std::vector<std::string> vins;

@@ -153,9 +153,9 @@ ParseOutcome parse_tesla_options(int argc, char** argv, TeslaOptions& o) {
   o.tokens.client_secret = "mock-client-secret";
   o.tokens.partner_scopes = {"openid", "vehicle_device_data", "vehicle_cmds",
                              "vehicle_charging_cmds"};
-  std::vector<std::string> default_scopes{"openid",       "offline_access",       "user_data",
-                                          "vehicle_device_data", "vehicle_cmds",
-                                          "vehicle_charging_cmds"};
+  std::vector<std::string> default_scopes{"openid",       "offline_access",
+                                          "user_data",    "vehicle_device_data",
+                                          "vehicle_cmds", "vehicle_charging_cmds"};
   std::string default_region = "na";
   std::map<std::string, std::vector<std::string>> account_scopes;
   std::map<std::string, std::string> account_regions;

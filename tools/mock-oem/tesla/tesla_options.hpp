@@ -40,7 +40,7 @@ struct TeslaOptions {
   std::string public_base;  // e.g. http://mock.example:8080; empty: from the Host header
 
   TokenAuthorityConfig tokens;
-  std::map<std::string, AccountProfile> accounts;  // always holds "default"
+  std::map<std::string, AccountProfile> accounts;                   // always holds "default"
   std::vector<std::pair<std::string, std::string>> refresh_tokens;  // token, account
   std::vector<std::pair<std::string, std::string>> auth_codes;      // code, account
   std::set<std::string> registered_regions{"na", "eu", "cn"};

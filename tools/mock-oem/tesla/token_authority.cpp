@@ -121,8 +121,7 @@ std::string TokenAuthority::new_access_token_locked(const std::string& subject,
       {"scp", std::move(scp)},
       {"ou_code", upper(region)},
       {"iat", std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count()},
-      {"exp",
-       std::chrono::duration_cast<std::chrono::seconds>(expires.time_since_epoch()).count()},
+      {"exp", std::chrono::duration_cast<std::chrono::seconds>(expires.time_since_epoch()).count()},
       {"jti", random_hex(8)}};
   std::string token = base64url_encode(json::serialize(header)) + "." +
                       base64url_encode(json::serialize(claims)) + "." +
@@ -139,9 +138,8 @@ std::string TokenAuthority::issue_pair_locked(const std::string& account_name) {
   const std::string refresh = upper(a.profile.region) + "_" + random_hex(32);
   a.live_refresh.insert(refresh);
   refresh_[refresh] = RefreshRecord{account_name, Clock::now()};
-  const std::string access = new_access_token_locked(account_name, a.profile.region,
-                                                     a.profile.scopes, false, a.generation,
-                                                     account_name);
+  const std::string access = new_access_token_locked(
+      account_name, a.profile.region, a.profile.scopes, false, a.generation, account_name);
   json::object body{{"access_token", access},
                     {"refresh_token", refresh},
                     {"id_token", base64url_encode(random_bytes(24))},
@@ -164,14 +162,14 @@ TokenAnswer TokenAuthority::token_endpoint(const std::map<std::string, std::stri
       return error_answer(400, "invalid_grant", "The refresh_token is invalid");
     const std::string account_name = it->second.account;
     Account& a = account_locked(account_name);
-    if (!a.live_refresh.count(token) ||
-        Clock::now() - it->second.issued > config_.refresh_lifetime)
+    if (!a.live_refresh.count(token) || Clock::now() - it->second.issued > config_.refresh_lifetime)
       return error_answer(401, "login_required", "Login required", account_name);
     TokenAnswer answer{200, issue_pair_locked(account_name), account_name};
     return answer;
   }
   if (grant == "authorization_code") {
-    if (client_id != config_.client_id || form_value(form, "client_secret") != config_.client_secret)
+    if (client_id != config_.client_id ||
+        form_value(form, "client_secret") != config_.client_secret)
       return error_answer(401, "invalid_client", "Unknown client_id or wrong client_secret");
     if (form_value(form, "audience").empty())
       return error_answer(400, "invalid_request", "audience is required");
@@ -183,7 +181,8 @@ TokenAnswer TokenAuthority::token_endpoint(const std::map<std::string, std::stri
     return {200, issue_pair_locked(account_name), account_name};
   }
   if (grant == "client_credentials") {
-    if (client_id != config_.client_id || form_value(form, "client_secret") != config_.client_secret)
+    if (client_id != config_.client_id ||
+        form_value(form, "client_secret") != config_.client_secret)
       return error_answer(401, "invalid_client", "Unknown client_id or wrong client_secret");
     if (form_value(form, "audience").empty())
       return error_answer(400, "invalid_request", "audience is required");

@@ -32,8 +32,8 @@ struct AccountProfile {
 
 struct TokenAnswer {
   unsigned status = 200;
-  std::string body;         // JSON
-  std::string account;      // who was served, when known (for logs and stats)
+  std::string body;     // JSON
+  std::string account;  // who was served, when known (for logs and stats)
 };
 
 enum class BearerState { kValid, kExpired, kVoided, kUnknown };
@@ -90,8 +90,8 @@ class TokenAuthority {
   TokenAuthorityConfig config_;
   mutable std::mutex mu_;
   std::map<std::string, Account> accounts_;
-  std::map<std::string, RefreshRecord> refresh_;  // every refresh token ever seen
-  std::map<std::string, std::string> auth_codes_; // unused codes -> account
+  std::map<std::string, RefreshRecord> refresh_;   // every refresh token ever seen
+  std::map<std::string, std::string> auth_codes_;  // unused codes -> account
   std::map<std::string, AccessRecord, std::less<>> access_;
 };
 
