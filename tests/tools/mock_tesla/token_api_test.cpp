@@ -6,6 +6,8 @@
 #include <openssl/evp.h>
 #include <boost/json/parse.hpp>
 
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 namespace oemlink::mock_oem::testing {
@@ -47,6 +49,25 @@ TEST(MockTeslaProgram, HelpListsTheOptionsAndBadOptionsAreNamed) {
   EXPECT_NE(err.find("--bogus"), std::string::npos) << err;
   EXPECT_EQ(run_mock({"tesla", "--captures", "/tmp", "--inject", "status=abc"}, &out, &err), 2);
   EXPECT_NE(err.find("status"), std::string::npos) << err;
+}
+
+TEST(MockTeslaProgram, ABadCaptureOrUnknownCarIsNamed) {
+  const std::string dir = ::testing::TempDir() + "/mock-tesla-bad-captures";
+  std::filesystem::create_directories(dir);
+  { std::ofstream(dir + "/5YJSA7H4XFF000001.json") << R"({"response":{"id":1,"vin":"x"}})"; }
+  std::string out, err;
+  EXPECT_EQ(run_mock({"tesla", "--captures", dir}, &out, &err), 1);
+  EXPECT_NE(err.find("5YJSA7H4XFF000001.json"), std::string::npos) << err;
+  EXPECT_NE(err.find("no vehicle_data section"), std::string::npos) << err;
+  {
+    std::ofstream(dir + "/5YJSA7H4XFF000001.json") << R"({"response":{"id":1,"charge_state":{}}})";
+  }
+  EXPECT_EQ(run_mock({"tesla", "--captures", dir, "--state", "NOSUCHCAR=asleep"}, &out, &err), 1);
+  EXPECT_NE(err.find("NOSUCHCAR"), std::string::npos) << err;
+  EXPECT_EQ(
+      run_mock({"tesla", "--captures", dir, "--state", "5YJSA7H4XFF000001=dozing"}, &out, &err), 1);
+  EXPECT_NE(err.find("dozing"), std::string::npos) << err;
+  std::filesystem::remove_all(dir);
 }
 
 TEST(MockTeslaProgram, ExitsCleanlyOnSigterm) {
