@@ -12,6 +12,7 @@
 
 #include <mutex>
 #include <random>
+#include <set>
 #include <string>
 
 namespace oemlink::mock_oem::tesla {
@@ -40,7 +41,7 @@ class FleetApi {
   Reply answer_telemetry_errors(Call& call);
   Reply answer_partner_register(Call& call);
   Reply answer_region(Call& call);
-  Reply injected(Call& call, const struct InjectionDecision& d);
+  Reply injected(Call& call, const InjectionDecision& d);
 
   std::string base_url(const Call& call, const std::string& region) const;
   int latency_ms();
