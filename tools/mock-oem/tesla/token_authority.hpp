@@ -1,0 +1,98 @@
+// Tesla's OAuth token service as the Fleet API sees it (shared/spec/oem-apis.md, Auth):
+// refresh tokens are single use and rotate on every refresh; reusing one answers 401
+// login_required; each new pair voids the account's previous chain and the access tokens issued
+// with it. Partner tokens come from client_credentials. Access tokens are JWT-shaped (a `scp`
+// claim, `exp`, `ou_code`) but the mock checks them by lookup, never by parsing.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace oemlink::mock_oem::tesla {
+
+struct TokenAuthorityConfig {
+  std::string client_id;
+  std::string client_secret;
+  std::chrono::seconds access_lifetime{28800};
+  std::chrono::seconds refresh_lifetime{90 * 86400};
+  std::vector<std::string> partner_scopes;
+};
+
+struct AccountProfile {
+  std::string region = "na";
+  std::vector<std::string> scopes;
+};
+
+struct TokenAnswer {
+  unsigned status = 200;
+  std::string body;     // JSON
+  std::string account;  // who was served, when known (for logs and stats)
+};
+
+enum class BearerState { kValid, kExpired, kVoided, kUnknown };
+
+struct Bearer {
+  BearerState state = BearerState::kUnknown;
+  bool partner = false;
+  std::string account;
+  std::vector<std::string> scopes;
+  bool has_scope(std::string_view scope) const;
+};
+
+class TokenAuthority {
+ public:
+  using Clock = std::chrono::system_clock;
+
+  TokenAuthority(TokenAuthorityConfig config, std::map<std::string, AccountProfile> accounts);
+
+  // Starts (or adds to) an account's chain with a token the operator seeded.
+  void accept_refresh_token(const std::string& token, const std::string& account);
+  void accept_auth_code(const std::string& code, const std::string& account);
+  // Consent revoked / password changed: every refresh and access token of the account dies.
+  void revoke(const std::string& account);
+
+  // POST /oauth2/v3/token with its form fields decoded.
+  TokenAnswer token_endpoint(const std::map<std::string, std::string>& form);
+  Bearer check_bearer(std::string_view token) const;
+  std::optional<AccountProfile> account(const std::string& name) const;
+
+ private:
+  struct Account {
+    AccountProfile profile;
+    uint64_t generation = 0;
+    std::set<std::string> live_refresh;
+  };
+  struct RefreshRecord {
+    std::string account;
+    Clock::time_point issued;
+  };
+  struct AccessRecord {
+    std::string account;
+    uint64_t generation = 0;
+    Clock::time_point expires;
+    std::vector<std::string> scopes;
+    bool partner = false;
+  };
+
+  Account& account_locked(const std::string& name);
+  std::string issue_pair_locked(const std::string& account_name);
+  std::string new_access_token_locked(const std::string& subject, const std::string& region,
+                                      const std::vector<std::string>& scopes, bool partner,
+                                      uint64_t generation, const std::string& account);
+
+  TokenAuthorityConfig config_;
+  mutable std::mutex mu_;
+  std::map<std::string, Account> accounts_;
+  std::map<std::string, RefreshRecord> refresh_;   // every refresh token ever seen
+  std::map<std::string, std::string> auth_codes_;  // unused codes -> account
+  std::map<std::string, AccessRecord, std::less<>> access_;
+};
+
+}  // namespace oemlink::mock_oem::tesla
