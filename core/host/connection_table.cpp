@@ -68,12 +68,15 @@ bool ConnectionTable::open(uint32_t c, DriverInstance& d, std::string& error) {
   info.vehicle_token_id = r.vehicle_token_id;
   info.synthetic_token_id = r.synthetic_token_id;
   char err[1024] = {};
+  // Open before the call: driver.h tells drivers to read their secrets when a connection opens,
+  // and the host serves a connection's services only to an open handle.
+  r.open = true;
   oemlink_status st = d.d->open(d.inst, handle_of(c), &info, &r.driver_ctx, err, sizeof err - 1);
   if (st != OEMLINK_OK) {
+    r.open = false;
     error = err[0] ? err : "(no message)";
     return false;
   }
-  r.open = true;
   return true;
 }
 

@@ -1,6 +1,8 @@
 // The `oemlink` executable as operators use it: exit codes, messages, and a graceful SIGTERM.
 #include "tests/e2e/cli_fixture.hpp"
 
+#include <oemlink/driver.h>
+
 #include <chrono>
 #include <thread>
 
@@ -8,10 +10,13 @@ namespace {
 
 using namespace oemlink::testing;
 
+const std::string kAbi =
+    std::to_string(OEMLINK_ABI_MAJOR) + "." + std::to_string(OEMLINK_ABI_MINOR);
+
 TEST_F(CliTest, VersionHelpAndUsageErrors) {
   auto v = run({"--version"});
   EXPECT_EQ(v.rc, 0);
-  EXPECT_HAS(v.out, "driver ABI 1.1");
+  EXPECT_HAS(v.out, "driver ABI " + kAbi);
   EXPECT_EQ(run({"--help"}).rc, 0);
   EXPECT_EQ(run({"run", "--help"}).rc, 0);
   EXPECT_EQ(run({"check-config", "--help"}).rc, 0);
@@ -163,7 +168,7 @@ TEST_F(CliTest, PluginsInfoAndList) {
   EXPECT_EQ(info.rc, 0) << info.err;
   EXPECT_HAS(info.out, "name:         mock");
   EXPECT_HAS(info.out, "capabilities: poll, stream");
-  EXPECT_HAS(info.out, "ABI:          1.1");
+  EXPECT_HAS(info.out, "ABI:          " + kAbi);
   EXPECT_HAS(info.out, "seed");
   auto bad =
       run({"plugins", "info", std::string(OEMLINK_TEST_PLUGIN_DIR) + "/oemlink-driver-badabi.so"});

@@ -206,7 +206,9 @@ struct oemlink_host {
                                              const oemlink_http_request* request,
                                              oemlink_http_done_fn done, void* ctx);
 
-  /* [per-connection] Durable, atomic per-connection secret storage (OAuth tokens).
+  /* [any-thread] Durable, atomic per-connection secret storage (OAuth tokens). Allowed from
+   * open() on: a driver may write one connection's secrets from another connection's call (a
+   * token chain shared by an account's cars); the host serialises the store.
    * secret_get copies the value into `buf` (capacity `cap`) and sets `*size`.
    *   OEMLINK_OK: found; OEMLINK_RETRY: `cap` too small, `*size` is the size needed;
    *   OEMLINK_ERROR: no such key (`*size` = 0) or storage failure (logged by the host).
