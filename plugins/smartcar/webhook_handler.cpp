@@ -212,7 +212,6 @@ void WebhookHandler::vehicle_state(const value& doc, const Respond& respond) {
 
 void WebhookHandler::vehicle_error(const value& doc, const Respond& respond) {
   const value* data = json::member(&doc, "data");
-  const std::string_view event_id = json::text(&doc, "eventId");
   std::string_view vehicle_id = json::text(json::member(data, "vehicle"), "id");
   if (vehicle_id.empty()) vehicle_id = json::text(&doc, "vehicleId");
   const boost::json::array* errors = json::array(json::member(data, "errors"));
@@ -220,48 +219,42 @@ void WebhookHandler::vehicle_error(const value& doc, const Respond& respond) {
     return reject(400, "webhook_malformed", "VEHICLE_ERROR without data.vehicle.id or data.errors",
                   respond);
 
-  // One state for the delivery: re-auth beats a failure beats resolved.
+  // One state for the delivery: re-auth beats a failure beats resolved. Errors about single
+  // signals the car does not support change no state: its other signals still flow.
   oemlink_conn_state state = OEMLINK_STATE_OK;
   std::string reason;
-  bool any = false;
+  bool report = false;
   for (const value& e : *errors) {
-    const std::string what = std::string(json::text(&e, "type")) + ":" +
-                             std::string(json::text(&e, "code"));
+    const std::string what =
+        std::string(json::text(&e, "type")) + ":" + std::string(json::text(&e, "code"));
     const std::string_view description = json::text(&e, "description");
     const std::string line = "smartcar VEHICLE_ERROR " + shown(what) +
                              (description.empty() ? "" : ": " + shown(description));
     const value* resolution = json::member(&e, "resolution");
-    if (json::text(&e, "state") == "RESOLVED") {
-      if (!any) reason = "resolved: " + line;
-      any = true;
-      continue;
-    }
     const boost::json::array* sigs = json::array(json::member(&e, "signals"));
-    if (json::text(resolution, "type") == "REAUTHENTICATE") {
+    if (json::text(&e, "state") == "RESOLVED") {
+      if (state == OEMLINK_STATE_OK) reason = "resolved: " + line;
+      report = true;
+    } else if (json::text(resolution, "type") == "REAUTHENTICATE") {
       std::string url(json::text(resolution, "url"));
       if (url.empty()) url = ctx_->reauth_url(vehicle_id);
       state = OEMLINK_STATE_NEEDS_REAUTH;
       reason = "the owner must re-authenticate the vehicle at " + shown(url) + " (" + line + ")";
+      report = true;
     } else if (json::text(&e, "type") == "COMPATIBILITY" && sigs && !sigs->empty()) {
-      // Some subscribed signals are not supported by this car: the others still flow.
       ctx_->host.count("webhook_signal_errors");
     } else if (state != OEMLINK_STATE_NEEDS_REAUTH) {
       state = OEMLINK_STATE_FAILED;
       reason = line;
+      report = true;
     }
-    any = true;
   }
   const bool known = ctx_->registry.with(vehicle_id, [&](oemlink_conn* conn) {
-    if (!any) return;
-    if (state == OEMLINK_STATE_OK) {
-      ctx_->host.log(OEMLINK_LOG_INFO, reason, conn);
-    }
-    ctx_->host.report_state(conn, state, 0, reason);
+    if (report) ctx_->host.report_state(conn, state, 0, reason);
   });
   if (!known)
     return reject(404, "webhook_unknown_vehicle",
                   "vehicle " + shown(vehicle_id) + " is not a configured connection", respond);
-  (void)event_id;
   ctx_->host.count("webhook_vehicle_errors");
   respond(200, message("vehicle error recorded"));
 }
