@@ -63,8 +63,8 @@ SmartcarError classify_error(int http_status, std::string_view body, std::string
 
   e.reason = "smartcar " + std::to_string(http_status);
   if (!e.type.empty() || !e.code.empty())
-    e.reason += " " + clean(e.type, 40) + (e.type.empty() || e.code.empty() ? "" : ":") +
-                clean(e.code, 40);
+    e.reason +=
+        " " + clean(e.type, 40) + (e.type.empty() || e.code.empty() ? "" : ":") + clean(e.code, 40);
   if (!description.empty()) e.reason += ": " + clean(description);
 
   if (resolution == "REAUTHENTICATE") {
@@ -78,8 +78,7 @@ SmartcarError classify_error(int http_status, std::string_view body, std::string
     e.app_wide = e.code == "SMARTCAR_API";
     const int64_t wait = retry_after_ms(retry_after);
     e.until_ms = wait >= 0 ? now_ms + wait : 0;
-  } else if (http_status == 430 || http_status == 403 || http_status == 404 ||
-             http_status == 501) {
+  } else if (http_status == 430 || http_status == 403 || http_status == 404 || http_status == 501) {
     e.action = ErrorAction::failed;
   } else if (http_status >= 500 || http_status < 100 || resolution == "RETRY_LATER") {
     e.action = ErrorAction::transient;

@@ -5,8 +5,7 @@
 namespace oemlink::smartcar {
 
 std::string InstanceContext::reauth_url(std::string_view vehicle_id) const {
-  return settings->connect_base_url +
-         "/oauth/reauthenticate?response_type=vehicle_id&client_id=" +
+  return settings->connect_base_url + "/oauth/reauthenticate?response_type=vehicle_id&client_id=" +
          url_encode(settings->client_id) + "&vehicle_id=" + url_encode(vehicle_id);
 }
 

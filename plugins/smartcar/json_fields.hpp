@@ -20,7 +20,9 @@ inline const boost::json::array* array(const boost::json::value* v) {
   return v && v->is_array() ? &v->as_array() : nullptr;
 }
 
-inline bool is_object(const boost::json::value* v) { return v && v->is_object(); }
+inline bool is_object(const boost::json::value* v) {
+  return v && v->is_object();
+}
 
 // A JSON number (not a boolean) as double.
 inline std::optional<double> number(const boost::json::value* v) {

@@ -6,7 +6,9 @@
 namespace oemlink::smartcar {
 
 RequestBudget::RequestBudget(double capacity, double refill_per_minute, int64_t now_ms)
-    : capacity_(capacity), per_ms_(refill_per_minute / 60000.0), tokens_(capacity),
+    : capacity_(capacity),
+      per_ms_(refill_per_minute / 60000.0),
+      tokens_(capacity),
       last_ms_(now_ms) {}
 
 void RequestBudget::refill(int64_t now_ms) {

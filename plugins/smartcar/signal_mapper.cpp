@@ -178,13 +178,21 @@ void map_signal(const value& item, int64_t now_ms, std::vector<oemlink_reading>&
   k.ts = signal_time_ms(meta, now_ms);
   if (!json::is_object(body)) {
     // A signal we do not map may come without a body; only a mapped one without is at fault.
-    static constexpr std::string_view kMapped[] = {
-        "odometer-traveleddistance", "motion-currentspeed", "tractionbattery-stateofcharge",
-        "tractionbattery-range", "charge-chargelimits", "charge-ischarging",
-        "charge-ischargingcableconnected", "charge-energyadded", "charge-wattage",
-        "charge-chargerate", "climate-externaltemperature", "wheel-tires",
-        "internalcombustionengine-fuellevel", "internalcombustionengine-amountremaining",
-        "location-preciselocation"};
+    static constexpr std::string_view kMapped[] = {"odometer-traveleddistance",
+                                                   "motion-currentspeed",
+                                                   "tractionbattery-stateofcharge",
+                                                   "tractionbattery-range",
+                                                   "charge-chargelimits",
+                                                   "charge-ischarging",
+                                                   "charge-ischargingcableconnected",
+                                                   "charge-energyadded",
+                                                   "charge-wattage",
+                                                   "charge-chargerate",
+                                                   "climate-externaltemperature",
+                                                   "wheel-tires",
+                                                   "internalcombustionengine-fuellevel",
+                                                   "internalcombustionengine-amountremaining",
+                                                   "location-preciselocation"};
     for (std::string_view m : kMapped)
       if (m == code) return k.reject(code, "has no body object");
     ++stats.unmapped;

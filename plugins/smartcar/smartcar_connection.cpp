@@ -85,14 +85,14 @@ class PollRound : public std::enable_shared_from_this<PollRound> {
       req.headers.emplace_back("Content-Type", "application/json");
       req.headers.emplace_back("SC-Unit-System", s.v2_unit_system);
       boost::json::array paths;
-      for (const std::string& p : s.v2_batch_paths) paths.push_back(boost::json::object{{"path", p}});
+      for (const std::string& p : s.v2_batch_paths)
+        paths.push_back(boost::json::object{{"path", p}});
       req.body = boost::json::serialize(boost::json::object{{"requests", std::move(paths)}});
     }
     ++requests_;
     auto self = shared_from_this();
-    if (!ctx_.host.http(car_->conn, req, [self, url](const HttpResponse& r) {
-          self->on_response(url, r);
-        }))
+    if (!ctx_.host.http(car_->conn, req,
+                        [self, url](const HttpResponse& r) { self->on_response(url, r); }))
       finish_retry("the host refused the Smartcar request");
   }
 

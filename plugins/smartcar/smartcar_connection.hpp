@@ -31,8 +31,7 @@ struct CarState {
 
 class SmartcarConnection : public Connection {
  public:
-  SmartcarConnection(std::shared_ptr<InstanceContext> ctx, ConnHandle conn,
-                     std::string vehicle_id);
+  SmartcarConnection(std::shared_ptr<InstanceContext> ctx, ConnHandle conn, std::string vehicle_id);
   ~SmartcarConnection() override;
   void poll(PollDone done) override;
 

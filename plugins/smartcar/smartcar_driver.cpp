@@ -28,8 +28,10 @@ class SmartcarDriver : public Driver {
                "smartcar: no inbound listener is configured, so no webhooks will arrive; cars "
                "are polled only");
     } else {
-      host.log(OEMLINK_LOG_INFO, "smartcar: register this callback URI for the Smartcar "
-                                 "webhook (Dashboard > Webhooks): " + url);
+      host.log(OEMLINK_LOG_INFO,
+               "smartcar: register this callback URI for the Smartcar "
+               "webhook (Dashboard > Webhooks): " +
+                   url);
       if (ctx_->settings->amt.empty())
         host.log(OEMLINK_LOG_WARN,
                  "smartcar: setting amt (application management token) is empty: every webhook "
@@ -40,8 +42,7 @@ class SmartcarDriver : public Driver {
   std::unique_ptr<Connection> open(ConnHandle conn, const ConnInfo& info) override {
     boost::system::error_code ec;
     boost::json::value ids = boost::json::parse(info.identifiers_json, ec);
-    const std::string_view vehicle_id =
-        ec ? std::string_view() : json::text(&ids, "smartcar_id");
+    const std::string_view vehicle_id = ec ? std::string_view() : json::text(&ids, "smartcar_id");
     if (vehicle_id.empty())
       throw std::invalid_argument("smartcar: connection " + info.id +
                                   " has no identifiers.smartcar_id (the Smartcar vehicle id)");

@@ -24,9 +24,8 @@ struct SmartcarSettings {
   std::string v2_base_url = "https://api.smartcar.com/v2.0";
   std::string connect_base_url = "https://connect.smartcar.com";
   bool use_v2_batch = false;
-  std::vector<std::string> v2_batch_paths = {"/odometer", "/location",   "/battery",
-                                             "/charge",   "/charge/limit", "/fuel",
-                                             "/tires/pressure"};
+  std::vector<std::string> v2_batch_paths = {
+      "/odometer", "/location", "/battery", "/charge", "/charge/limit", "/fuel", "/tires/pressure"};
   std::string v2_unit_system = "metric";
   int64_t max_pages = 10;
   int64_t request_budget_capacity = 120;

@@ -4,9 +4,9 @@
 #include "json_fields.hpp"
 #include "signals_client.hpp"
 
-#include <boost/json/parse.hpp>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <boost/json/parse.hpp>
 
 #include <array>
 #include <charconv>
@@ -66,8 +66,11 @@ void TokenRefresher::ensure(bool force, std::function<void(const TokenResult&)> 
   if (pending_) {
     if (!persist(*pending_)) {
       host_.count("token_store_failures");
-      return done({O::retry, "the rotated Smartcar tokens could not be stored yet; retrying "
-                             "before they are used", {}, 0});
+      return done({O::retry,
+                   "the rotated Smartcar tokens could not be stored yet; retrying "
+                   "before they are used",
+                   {},
+                   0});
     }
     tokens_ = std::move(*pending_);
     pending_.reset();
@@ -77,7 +80,8 @@ void TokenRefresher::ensure(bool force, std::function<void(const TokenResult&)> 
     return done({O::reauth,
                  "no refresh_token stored for this connection: seed it with `oemlink secrets set "
                  "<connection> refresh_token --file F`",
-                 {}, 0});
+                 {},
+                 0});
   }
   const int64_t now = host_.now_ms();
   const int64_t margin = settings_->token_refresh_margin.count();
@@ -146,7 +150,8 @@ void TokenRefresher::on_refresh_answer(const HttpResponse& r,
     return done({O::retry,
                  "the rotated Smartcar tokens could not be stored; they are kept unused in memory "
                  "and stored before use on the next poll",
-                 {}, 0});
+                 {},
+                 0});
   }
   tokens_ = std::move(fresh);
   loaded_ = true;

@@ -23,9 +23,9 @@ namespace oemlink::smartcar {
 
 struct TokenResult {
   enum class Outcome { ready, retry, reauth, rate_limited } outcome = Outcome::ready;
-  std::string reason;       // for the log / report_state; never contains a token
-  std::string reauth_url;   // with reauth, when Smartcar gave one
-  int64_t until_ms = 0;     // with rate_limited
+  std::string reason;      // for the log / report_state; never contains a token
+  std::string reauth_url;  // with reauth, when Smartcar gave one
+  int64_t until_ms = 0;    // with rate_limited
 };
 
 class TokenRefresher : public std::enable_shared_from_this<TokenRefresher> {
@@ -50,7 +50,8 @@ class TokenRefresher : public std::enable_shared_from_this<TokenRefresher> {
   bool load();
   bool persist(const Tokens& t);
   void refresh(std::function<void(const TokenResult&)> done);
-  void on_refresh_answer(const HttpResponse& r, const std::function<void(const TokenResult&)>& done);
+  void on_refresh_answer(const HttpResponse& r,
+                         const std::function<void(const TokenResult&)>& done);
 
   Host host_;
   ConnHandle conn_;

@@ -14,9 +14,9 @@ struct UnitRule {
   double offset;
 };
 
-constexpr double kMile = 1.609344;           // km, exact
-constexpr double kUsGallon = 3.785411784;    // l, exact
-constexpr double kPsi = 6.894757293168361;   // kPa
+constexpr double kMile = 1.609344;          // km, exact
+constexpr double kUsGallon = 3.785411784;   // l, exact
+constexpr double kPsi = 6.894757293168361;  // kPa
 
 constexpr std::array kRules{
     UnitRule{Quantity::distance_km, "", 1, 0},
@@ -107,7 +107,9 @@ bool in_range(Quantity q, double v) {
   return false;
 }
 
-double no_negative_zero(double v) { return v == 0 ? 0.0 : v; }
+double no_negative_zero(double v) {
+  return v == 0 ? 0.0 : v;
+}
 
 }  // namespace
 

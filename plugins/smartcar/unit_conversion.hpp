@@ -12,15 +12,15 @@ namespace oemlink::smartcar {
 
 // The DIMO unit a value must end up in.
 enum class Quantity {
-  distance_km,     // km
-  speed_kmh,       // km/h (also range added per hour)
-  percent,         // 0-100
-  energy_kwh,      // kWh
-  power_kw,        // kW
-  temperature_c,   // degrees Celsius
-  volume_l,        // litres
-  pressure_kpa,    // kPa (tyres: see tire_pressure_kpa)
-  angle_degrees,   // 0-360
+  distance_km,    // km
+  speed_kmh,      // km/h (also range added per hour)
+  percent,        // 0-100
+  energy_kwh,     // kWh
+  power_kw,       // kW
+  temperature_c,  // degrees Celsius
+  volume_l,       // litres
+  pressure_kpa,   // kPa (tyres: see tire_pressure_kpa)
+  angle_degrees,  // 0-360
 };
 
 // `value` labelled `unit` (case and spaces ignored; "" = the quantity's documented v3 unit),

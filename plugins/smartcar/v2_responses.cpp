@@ -20,8 +20,8 @@ std::string_view header(const boost::json::value* headers, std::string_view name
 
 }  // namespace
 
-void map_v2_responses(const boost::json::array& responses, UnitSystem default_units,
-                      int64_t now_ms, std::vector<oemlink_reading>& out, MapStats& stats) {
+void map_v2_responses(const boost::json::array& responses, UnitSystem default_units, int64_t now_ms,
+                      std::vector<oemlink_reading>& out, MapStats& stats) {
   for (const boost::json::value& r : responses) {
     const std::string_view path = json::text(&r, "path");
     const auto code = json::number(json::member(&r, "code"));

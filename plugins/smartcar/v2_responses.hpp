@@ -11,8 +11,8 @@
 
 namespace oemlink::smartcar {
 
-void map_v2_responses(const boost::json::array& responses, UnitSystem default_units,
-                      int64_t now_ms, std::vector<oemlink_reading>& out, MapStats& stats);
+void map_v2_responses(const boost::json::array& responses, UnitSystem default_units, int64_t now_ms,
+                      std::vector<oemlink_reading>& out, MapStats& stats);
 
 }  // namespace oemlink::smartcar
 

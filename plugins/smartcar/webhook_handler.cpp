@@ -124,8 +124,8 @@ void WebhookHandler::dispatch(const HttpRequest& req, std::string_view signature
     // A new event type must not make Smartcar retry and give up on us: acknowledged, counted,
     // logged (there is no reading in it we know how to store).
     ctx_->host.count("webhook_unknown_events");
-    ctx_->host.log(OEMLINK_LOG_WARN, "smartcar webhook: event type '" +
-                                         shown(event_type) + "' is not handled; acknowledged");
+    ctx_->host.log(OEMLINK_LOG_WARN, "smartcar webhook: event type '" + shown(event_type) +
+                                         "' is not handled; acknowledged");
     return respond(200, message("event type not handled"));
   }
   reject(400, "webhook_malformed", "neither a payload 4.0 (eventType) nor a 2.0 (eventName) body",
@@ -149,7 +149,8 @@ void WebhookHandler::vehicle_state(const value& doc, const Respond& respond) {
   std::string_view vehicle_id = json::text(json::member(data, "vehicle"), "id");
   if (vehicle_id.empty()) vehicle_id = json::text(&doc, "vehicleId");
   const boost::json::array* signals = json::array(json::member(data, "signals"));
-  if (event_id.empty()) return reject(400, "webhook_malformed", "VEHICLE_STATE without eventId", respond);
+  if (event_id.empty())
+    return reject(400, "webhook_malformed", "VEHICLE_STATE without eventId", respond);
   if (vehicle_id.empty())
     return reject(400, "webhook_malformed", "VEHICLE_STATE without data.vehicle.id", respond);
   if (!signals)
@@ -185,8 +186,8 @@ void WebhookHandler::vehicle_state(const value& doc, const Respond& respond) {
     if (stats.rejected)
       ctx_->host.log(OEMLINK_LOG_WARN,
                      "smartcar webhook: vehicle " + shown(vehicle_id) + ": " +
-                         std::to_string(stats.rejected) + " value(s) rejected, first: " +
-                         stats.first_rejection,
+                         std::to_string(stats.rejected) +
+                         " value(s) rejected, first: " + stats.first_rejection,
                      conn);
   });
   if (!known) {
@@ -206,8 +207,8 @@ void WebhookHandler::vehicle_state(const value& doc, const Respond& respond) {
   ctx_->dedupe.commit(event_id);
   ctx_->host.count("webhook_events");
   ctx_->host.count("readings_emitted", readings.size());
-  respond(200, boost::json::serialize(boost::json::object{
-                   {"stored", static_cast<uint64_t>(readings.size())}}));
+  respond(200, boost::json::serialize(
+                   boost::json::object{{"stored", static_cast<uint64_t>(readings.size())}}));
 }
 
 void WebhookHandler::vehicle_error(const value& doc, const Respond& respond) {
@@ -275,9 +276,9 @@ void WebhookHandler::legacy(const value& doc, std::string_view signature, const 
     // 2.0 has no eventId; requestId is per vehicle and stable across retries, and failing that
     // the signature is (a retry re-sends the same bytes).
     const std::string_view request_id = json::text(&v, "requestId");
-    const std::string key = request_id.empty()
-                                ? "2.0/sig/" + std::string(signature) + "/" + std::string(vehicle_id)
-                                : "2.0/" + std::string(request_id);
+    const std::string key =
+        request_id.empty() ? "2.0/sig/" + std::string(signature) + "/" + std::string(vehicle_id)
+                           : "2.0/" + std::string(request_id);
     std::vector<oemlink_reading> readings;
     MapStats stats;
     map_v2_responses(*data, UnitSystem::metric, now, readings, stats);
@@ -316,7 +317,8 @@ void WebhookHandler::legacy(const value& doc, std::string_view signature, const 
                   "no vehicle of this delivery is a configured connection", respond);
   ctx_->host.count("webhook_events");
   ctx_->host.count("readings_emitted", stored);
-  respond(200, boost::json::serialize(boost::json::object{{"stored", static_cast<uint64_t>(stored)}}));
+  respond(200,
+          boost::json::serialize(boost::json::object{{"stored", static_cast<uint64_t>(stored)}}));
 }
 
 }  // namespace oemlink::smartcar

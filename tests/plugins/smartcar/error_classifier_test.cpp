@@ -28,7 +28,10 @@ TEST(SmartcarErrors, V2ShapeByTypeAndCode) {
   e = classify_error(429, R"({"type":"RATE_LIMIT","code":"VEHICLE"})", "", kNow);
   EXPECT_EQ(e.until_ms, 0);  // no Retry-After: the host's default back-off
 
-  e = classify_error(430, R"({"type":"BILLING","code":"VEHICLE_REQUEST_LIMIT","description":"Monthly limit reached."})", "", kNow);
+  e = classify_error(
+      430,
+      R"({"type":"BILLING","code":"VEHICLE_REQUEST_LIMIT","description":"Monthly limit reached."})",
+      "", kNow);
   EXPECT_EQ(e.action, ErrorAction::failed);
   EXPECT_NE(e.reason.find("BILLING:VEHICLE_REQUEST_LIMIT"), std::string::npos);
 
@@ -38,18 +41,22 @@ TEST(SmartcarErrors, V2ShapeByTypeAndCode) {
       "", kNow);
   EXPECT_EQ(e.action, ErrorAction::reauth);
   EXPECT_EQ(e.reauth_url,
-            "https://connect.smartcar.com/oauth/reauthenticate?response_type=vehicle_id&client_id=c&vehicle_id=v");
+            "https://connect.smartcar.com/oauth/"
+            "reauthenticate?response_type=vehicle_id&client_id=c&vehicle_id=v");
 }
 
 TEST(SmartcarErrors, V3ShapeAndBareStatuses) {
   auto e = classify_error(
-      409, R"({"errors":[{"status":"409","code":"VEHICLE_STATE","title":"Asleep","detail":"The vehicle is asleep."}]})",
+      409,
+      R"({"errors":[{"status":"409","code":"VEHICLE_STATE","title":"Asleep","detail":"The vehicle is asleep."}]})",
       "", kNow);
   EXPECT_EQ(e.action, ErrorAction::asleep);
   EXPECT_EQ(e.code, "VEHICLE_STATE");
   EXPECT_NE(e.reason.find("The vehicle is asleep."), std::string::npos);
 
-  e = classify_error(401, R"({"errors":[{"status":"401","code":"AUTHENTICATION","title":"Unauthorized"}]})", "", kNow);
+  e = classify_error(
+      401, R"({"errors":[{"status":"401","code":"AUTHENTICATION","title":"Unauthorized"}]})", "",
+      kNow);
   EXPECT_EQ(e.action, ErrorAction::unauthorized);
   EXPECT_EQ(classify_error(500, "oops <html>", "", kNow).action, ErrorAction::transient);
   EXPECT_EQ(classify_error(502, "", "", kNow).action, ErrorAction::transient);
@@ -61,7 +68,9 @@ TEST(SmartcarErrors, V3ShapeAndBareStatuses) {
 
 TEST(SmartcarErrors, ReasonIsOneBoundedLine) {
   std::string longtext(2000, 'x');
-  auto e = classify_error(500, R"({"type":"SERVER","code":"X","description":"line1\nline2)" + longtext + "\"}", "", kNow);
+  auto e = classify_error(
+      500, R"({"type":"SERVER","code":"X","description":"line1\nline2)" + longtext + "\"}", "",
+      kNow);
   EXPECT_EQ(e.reason.find('\n'), std::string::npos);
   EXPECT_LT(e.reason.size(), 400u);
 }

@@ -9,8 +9,9 @@ constexpr std::string_view kBase = "https://vehicle.api.smartcar.com/v3";
 constexpr std::string_view kCur = "https://vehicle.api.smartcar.com/v3/vehicles/v1/signals";
 
 TEST(SmartcarPaging, NextLinkForms) {
-  EXPECT_EQ(*resolve_next(kBase, kCur, "https://vehicle.api.smartcar.com/v3/vehicles/v1/signals?page=2"),
-            "https://vehicle.api.smartcar.com/v3/vehicles/v1/signals?page=2");
+  EXPECT_EQ(
+      *resolve_next(kBase, kCur, "https://vehicle.api.smartcar.com/v3/vehicles/v1/signals?page=2"),
+      "https://vehicle.api.smartcar.com/v3/vehicles/v1/signals?page=2");
   EXPECT_EQ(*resolve_next(kBase, kCur, "/v3/vehicles/v1/signals?page=2"),
             "https://vehicle.api.smartcar.com/v3/vehicles/v1/signals?page=2");
   EXPECT_EQ(*resolve_next(kBase, kCur, "/vehicles/v1/signals?page=2"),
@@ -26,7 +27,8 @@ TEST(SmartcarPaging, TokenNeverLeavesTheApiOrigin) {
   EXPECT_TRUE(refused);
   EXPECT_FALSE(resolve_next(kBase, kCur, "//evil.example/x", &refused));
   EXPECT_TRUE(refused);
-  EXPECT_FALSE(resolve_next(kBase, kCur, "https://vehicle.api.smartcar.com.evil.example/v3", &refused));
+  EXPECT_FALSE(
+      resolve_next(kBase, kCur, "https://vehicle.api.smartcar.com.evil.example/v3", &refused));
   EXPECT_TRUE(refused);
   EXPECT_FALSE(resolve_next(kBase, kCur, "/v3/x y", &refused));
   EXPECT_TRUE(refused);

@@ -36,10 +36,9 @@ inline constexpr std::string_view kAuth = "http://auth.test";
 inline constexpr std::string_view kApi = "http://api.test/v3";
 
 inline std::string settings_json(std::string extra = {}) {
-  std::string s =
-      R"({"client_id":"cid","client_secret":"csecret","amt":"amt",)"
-      R"("auth_base_url":"http://auth.test","api_base_url":"http://api.test/v3",)"
-      R"("v2_base_url":"http://v2.test/v2.0","connect_base_url":"http://connect.test")";
+  std::string s = R"({"client_id":"cid","client_secret":"csecret","amt":"amt",)"
+                  R"("auth_base_url":"http://auth.test","api_base_url":"http://api.test/v3",)"
+                  R"("v2_base_url":"http://v2.test/v2.0","connect_base_url":"http://connect.test")";
   if (!extra.empty()) s += "," + extra;
   return s + "}";
 }
@@ -48,7 +47,7 @@ inline std::string settings_json(std::string extra = {}) {
 struct OneCar {
   explicit OneCar(std::string extra_settings = {}, bool seed_tokens = true)
       : driver(std::make_unique<DriverUnderTest>(smartcar_descriptor(),
-                                                  settings_json(std::move(extra_settings)))) {
+                                                 settings_json(std::move(extra_settings)))) {
     if (!driver->created()) {
       ADD_FAILURE() << "create failed: " << driver->create_error();
       return;
@@ -83,14 +82,17 @@ struct OneCar {
 // ---- v3 signals pages
 
 // One v3 signal as GET /signals returns it; `status` "SUCCESS", "ERROR" or "UNAVAILABLE".
-inline std::string v3_signal(std::string_view code, std::string_view body,
-                             std::string_view meta = R"({"retrievedAt":"2026-06-30T00:03:53.743Z","oemUpdatedAt":"2026-06-29T23:55:53.000Z"})",
-                             std::string_view status = "SUCCESS") {
+inline std::string v3_signal(
+    std::string_view code, std::string_view body,
+    std::string_view meta =
+        R"({"retrievedAt":"2026-06-30T00:03:53.743Z","oemUpdatedAt":"2026-06-29T23:55:53.000Z"})",
+    std::string_view status = "SUCCESS") {
   std::string s = R"({"id":")" + std::string(code) + R"(","type":"signal","attributes":{"code":")" +
                   std::string(code) + R"(","name":"X","group":"Y","status":{"value":")" +
                   std::string(status) + "\"";
   if (status != "SUCCESS")
-    s += R"(,"error":{"type":"COMPATIBILITY","code":"VEHICLE_NOT_CAPABLE","title":"Vehicle Not Capable","detail":"The vehicle is incapable of performing your request.","resolution":{"type":"UNKNOWN_RESOLUTION_TYPE"}})";
+    s +=
+        R"(,"error":{"type":"COMPATIBILITY","code":"VEHICLE_NOT_CAPABLE","title":"Vehicle Not Capable","detail":"The vehicle is incapable of performing your request.","resolution":{"type":"UNKNOWN_RESOLUTION_TYPE"}})";
   s += "}";
   if (!body.empty()) s += R"(,"body":)" + std::string(body);
   s += R"(},"meta":)" + std::string(meta) + "}";
@@ -101,7 +103,8 @@ inline std::string v3_page(const std::vector<std::string>& signals, std::string_
   std::string s = R"({"data":[)";
   for (size_t i = 0; i < signals.size(); ++i) s += (i ? "," : "") + signals[i];
   s += R"(],"meta":{"totalCount":)" + std::to_string(signals.size()) + R"(,"pageSize":)" +
-       std::to_string(signals.size()) + R"(,"pageNumber":1},"links":{"self":"http://api.test/v3/vehicles/x/signals")";
+       std::to_string(signals.size()) +
+       R"(,"pageNumber":1},"links":{"self":"http://api.test/v3/vehicles/x/signals")";
   if (!next.empty()) s += R"(,"next":")" + std::string(next) + "\"";
   return s + "}}";
 }
@@ -119,15 +122,17 @@ inline std::string realistic_page() {
       v3_signal("closure-doors", R"({"values":[{"row":0,"column":0,"isOpen":false}]})"),
       v3_signal("connectivitystatus-isonline", "", R"({"ingestedAt":"2026-06-30T00:03:55.110Z"})",
                 "UNAVAILABLE"),
-      v3_signal("location-preciselocation",
-                R"({"latitude":48.1374,"longitude":11.5755,"heading":271.5,"locationType":"LAST_PARKED"})"),
+      v3_signal(
+          "location-preciselocation",
+          R"({"latitude":48.1374,"longitude":11.5755,"heading":271.5,"locationType":"LAST_PARKED"})"),
       v3_signal("odometer-traveleddistance", R"({"value":52891,"unit":"km"})"),
       v3_signal("tractionbattery-range",
                 R"({"value":253,"type":"DEFAULT","additionalValues":[],"unit":"kilometers"})"),
       v3_signal("tractionbattery-stateofcharge", R"({"value":57,"unit":"percent"})"),
       v3_signal("climate-externaltemperature", R"({"value":-0.0,"unit":"celsius"})"),
-      v3_signal("wheel-tires",
-                R"({"values":[{"row":0,"column":0,"tirePressure":258},{"row":0,"column":1,"tirePressure":262},{"row":1,"column":0,"tirePressure":2.5},{"row":1,"column":1,"tirePressure":2.55}],"unit":"bar","rowCount":2,"columnCount":2})"),
+      v3_signal(
+          "wheel-tires",
+          R"({"values":[{"row":0,"column":0,"tirePressure":258},{"row":0,"column":1,"tirePressure":262},{"row":1,"column":0,"tirePressure":2.5},{"row":1,"column":1,"tirePressure":2.55}],"unit":"bar","rowCount":2,"columnCount":2})"),
       v3_signal("vehicleidentification-vin", R"({"value":"WVWZZZE1ZPP000001"})"),
   });
 }
@@ -174,8 +179,9 @@ inline WebhookAnswer deliver(DriverUnderTest& d, std::string_view body,
 // Signed the way Smartcar signs: hex HMAC-SHA256(amt, raw body) in SC-Signature.
 inline WebhookAnswer deliver_signed(DriverUnderTest& d, std::string_view body,
                                     std::string_view key = "amt") {
-  return deliver(d, body, {{"Content-Type", "application/json"},
-                           {"SC-Signature", hmac_sha256_hex(key, body)}});
+  return deliver(
+      d, body,
+      {{"Content-Type", "application/json"}, {"SC-Signature", hmac_sha256_hex(key, body)}});
 }
 
 // A payload 4.0 VEHICLE_STATE as real deliveries look (top-level triggers, no vehicleId).

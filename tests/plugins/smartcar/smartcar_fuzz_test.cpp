@@ -66,16 +66,26 @@ class Mutator {
 
   boost::json::value random_value() {
     switch (below(10)) {
-      case 0: return nullptr;
-      case 1: return below(2) == 0;
-      case 2: return -static_cast<int64_t>(below(1000000));
-      case 3: return 1e308 * 10;  // serializes as a huge number
-      case 4: return "";
-      case 5: return "2026-06-29T23:55:53.000Z";
-      case 6: return boost::json::array{1, "x", nullptr};
-      case 7: return boost::json::object{{"value", "NaN"}, {"unit", "bar"}};
-      case 8: return static_cast<double>(below(100000)) / 7.0;
-      default: return "VERIFY";
+      case 0:
+        return nullptr;
+      case 1:
+        return below(2) == 0;
+      case 2:
+        return -static_cast<int64_t>(below(1000000));
+      case 3:
+        return 1e308 * 10;  // serializes as a huge number
+      case 4:
+        return "";
+      case 5:
+        return "2026-06-29T23:55:53.000Z";
+      case 6:
+        return boost::json::array{1, "x", nullptr};
+      case 7:
+        return boost::json::object{{"value", "NaN"}, {"unit", "bar"}};
+      case 8:
+        return static_cast<double>(below(100000)) / 7.0;
+      default:
+        return "VERIFY";
     }
   }
 
@@ -187,7 +197,8 @@ TEST(SmartcarFuzz, MutatedWebhookBodiesNeverCrashAndEveryRejectionIsCounted) {
     if (!sign) {
       ASSERT_TRUE(a.status == 401 || a.status == 405) << a.status << " " << body;
     }
-    for (size_t k = emits_before; k < car.host().emits.size(); ++k) expect_sane(car.host().emits[k]);
+    for (size_t k = emits_before; k < car.host().emits.size(); ++k)
+      expect_sane(car.host().emits[k]);
   }
   EXPECT_EQ(car.counter("webhook_internal_errors"), 0u);
   // The mutations must exercise both sides, or the test proves nothing.
@@ -227,7 +238,8 @@ TEST(SmartcarFuzz, MutatedSignalsPagesNeverCrashThePoll) {
     } else {
       ++ok;
     }
-    for (size_t k = emits_before; k < car.host().emits.size(); ++k) expect_sane(car.host().emits[k]);
+    for (size_t k = emits_before; k < car.host().emits.size(); ++k)
+      expect_sane(car.host().emits[k]);
   }
   EXPECT_GT(ok, 100);
   EXPECT_GT(retried, 100);

@@ -10,8 +10,9 @@ namespace {
 const std::string kSignalsUrl = "http://api.test/v3/vehicles/" + std::string(kVehicle) + "/signals";
 
 std::string token_answer(std::string_view access, std::string_view refresh) {
-  return R"({"access_token":")" + std::string(access) + R"(","token_type":"Bearer","expires_in":7200,"refresh_token":")" +
-         std::string(refresh) + R"("})";
+  return R"({"access_token":")" + std::string(access) +
+         R"(","token_type":"Bearer","expires_in":7200,"refresh_token":")" + std::string(refresh) +
+         R"("})";
 }
 
 std::string small_page() {
@@ -21,8 +22,11 @@ std::string small_page() {
 TEST(SmartcarPoll, FollowsLinksNextIntoOneEvent) {
   OneCar car;
   const std::string next = "/v3/vehicles/" + std::string(kVehicle) + "/signals?page=2";
-  car.host().script_http(HttpReply::with_status(200, v3_page({v3_signal("tractionbattery-stateofcharge", R"({"value":57,"unit":"percent"})")}, next)));
-  car.host().script_http(HttpReply::with_status(200, v3_page({v3_signal("odometer-traveleddistance", R"({"value":52891,"unit":"km"})")})));
+  car.host().script_http(HttpReply::with_status(
+      200, v3_page({v3_signal("tractionbattery-stateofcharge", R"({"value":57,"unit":"percent"})")},
+                   next)));
+  car.host().script_http(HttpReply::with_status(
+      200, v3_page({v3_signal("odometer-traveleddistance", R"({"value":52891,"unit":"km"})")})));
   Completion& c = car.poll();
   ASSERT_TRUE(c.done());
   EXPECT_EQ(c.status, OEMLINK_OK) << c.message;
@@ -40,7 +44,9 @@ TEST(SmartcarPoll, FollowsLinksNextIntoOneEvent) {
 TEST(SmartcarPoll, PagingIsBoundedByMaxPages) {
   OneCar car(R"("max_pages":2)");
   for (int i = 0; i < 3; ++i)
-    car.host().script_http(HttpReply::with_status(200, v3_page({v3_signal("odometer-traveleddistance", R"({"value":1,"unit":"km"})")}, "?page=" + std::to_string(i + 2))));
+    car.host().script_http(HttpReply::with_status(
+        200, v3_page({v3_signal("odometer-traveleddistance", R"({"value":1,"unit":"km"})")},
+                     "?page=" + std::to_string(i + 2))));
   Completion& c = car.poll();
   EXPECT_EQ(c.status, OEMLINK_OK);
   EXPECT_EQ(car.host().requests.size(), 2u);
@@ -49,7 +55,9 @@ TEST(SmartcarPoll, PagingIsBoundedByMaxPages) {
 
 TEST(SmartcarPoll, NextLinkToAnotherHostIsNotFollowed) {
   OneCar car;
-  car.host().script_http(HttpReply::with_status(200, v3_page({v3_signal("odometer-traveleddistance", R"({"value":1,"unit":"km"})")}, "https://evil.example/v3/steal")));
+  car.host().script_http(HttpReply::with_status(
+      200, v3_page({v3_signal("odometer-traveleddistance", R"({"value":1,"unit":"km"})")},
+                   "https://evil.example/v3/steal")));
   Completion& c = car.poll();
   EXPECT_EQ(c.status, OEMLINK_OK);
   EXPECT_EQ(car.host().requests.size(), 1u);
@@ -72,7 +80,8 @@ TEST(SmartcarPoll, PartialSignalFailuresDoNotFailTheRound) {
 
 TEST(SmartcarPoll, RefreshesBeforeExpiryAndStoresThePairBeforeUse) {
   OneCar car;
-  car.host().secrets[{car.conn, "access_expires_at_ms"}] = std::to_string(car.host().now_ms + 60'000);
+  car.host().secrets[{car.conn, "access_expires_at_ms"}] =
+      std::to_string(car.host().now_ms + 60'000);
   car.host().script_http(HttpReply::with_status(200, token_answer("at-1", "rt-1")));
   car.host().script_http(HttpReply::with_status(200, small_page()));
   Completion& c = car.poll();
@@ -128,18 +137,27 @@ TEST(SmartcarPoll, NoStoredRefreshTokenNeedsReauth) {
 TEST(SmartcarPoll, RefusedRefreshTokenNeedsReauth) {
   OneCar car;
   car.host().secrets[{car.conn, "access_expires_at_ms"}] = "0";
-  car.host().script_http(HttpReply::with_status(400, R"({"error":"invalid_grant","error_description":"Invalid or expired refresh token."})"));
+  car.host().script_http(HttpReply::with_status(
+      400, R"({"error":"invalid_grant","error_description":"Invalid or expired refresh token."})"));
   Completion& c = car.poll();
   EXPECT_EQ(c.status, OEMLINK_ERROR);
   ASSERT_EQ(car.host().states.size(), 1u);
   EXPECT_EQ(car.host().states[0].state, OEMLINK_STATE_NEEDS_REAUTH);
-  EXPECT_NE(car.host().states[0].reason.find("http://connect.test/oauth/reauthenticate?response_type=vehicle_id&client_id=cid&vehicle_id=" + std::string(kVehicle)), std::string::npos);
+  EXPECT_NE(car.host().states[0].reason.find(
+                "http://connect.test/oauth/"
+                "reauthenticate?response_type=vehicle_id&client_id=cid&vehicle_id=" +
+                std::string(kVehicle)),
+            std::string::npos);
   EXPECT_NE(car.host().states[0].reason.find("invalid_grant"), std::string::npos);
 }
 
 TEST(SmartcarPoll, AsleepOn409EitherShape) {
-  for (std::string body : {std::string(R"({"type":"VEHICLE_STATE","code":"ASLEEP","description":"asleep","resolution":{"type":null}})"),
-                           std::string(R"({"errors":[{"status":"409","code":"VEHICLE_STATE","title":"Asleep","detail":"asleep"}]})")}) {
+  for (
+      std::string body :
+      {std::string(
+           R"({"type":"VEHICLE_STATE","code":"ASLEEP","description":"asleep","resolution":{"type":null}})"),
+       std::string(
+           R"({"errors":[{"status":"409","code":"VEHICLE_STATE","title":"Asleep","detail":"asleep"}]})")}) {
     OneCar car;
     car.host().script_http(HttpReply::with_status(409, body));
     Completion& c = car.poll();
@@ -152,7 +170,9 @@ TEST(SmartcarPoll, AsleepOn409EitherShape) {
 
 TEST(SmartcarPoll, RateLimitedUntilRetryAfterAndNoRequestBefore) {
   OneCar car;
-  car.host().script_http(HttpReply::with_status(429, R"({"type":"RATE_LIMIT","code":"VEHICLE","description":"too many"})", {{"Retry-After", "120"}}));
+  car.host().script_http(HttpReply::with_status(
+      429, R"({"type":"RATE_LIMIT","code":"VEHICLE","description":"too many"})",
+      {{"Retry-After", "120"}}));
   Completion& c = car.poll();
   EXPECT_EQ(c.status, OEMLINK_RETRY);
   ASSERT_EQ(car.host().states.size(), 1u);
@@ -173,7 +193,9 @@ TEST(SmartcarPoll, RateLimitedUntilRetryAfterAndNoRequestBefore) {
 
 TEST(SmartcarPoll, AppWideRateLimitEmptiesTheSharedBudget) {
   OneCar car;
-  car.host().script_http(HttpReply::with_status(429, R"({"errors":[{"status":"429","code":"SMARTCAR_API","title":"Rate limit"}]})", {{"retry-after", "300"}}));
+  car.host().script_http(HttpReply::with_status(
+      429, R"({"errors":[{"status":"429","code":"SMARTCAR_API","title":"Rate limit"}]})",
+      {{"retry-after", "300"}}));
   car.poll();
   car.host().now_ms += 100'000;
   Completion& c = car.poll();
@@ -184,7 +206,9 @@ TEST(SmartcarPoll, AppWideRateLimitEmptiesTheSharedBudget) {
 
 TEST(SmartcarPoll, BillingFailsTheCarForGood) {
   OneCar car;
-  car.host().script_http(HttpReply::with_status(430, R"({"type":"BILLING","code":"VEHICLE_REQUEST_LIMIT","description":"The vehicle has reached its monthly limit.","resolution":{"type":"CONTACT_SUPPORT"}})"));
+  car.host().script_http(HttpReply::with_status(
+      430,
+      R"({"type":"BILLING","code":"VEHICLE_REQUEST_LIMIT","description":"The vehicle has reached its monthly limit.","resolution":{"type":"CONTACT_SUPPORT"}})"));
   Completion& c = car.poll();
   EXPECT_EQ(c.status, OEMLINK_ERROR);
   ASSERT_EQ(car.host().states.size(), 1u);
@@ -198,7 +222,8 @@ TEST(SmartcarPoll, BillingFailsTheCarForGood) {
 
 TEST(SmartcarPoll, Unauthorized401RefreshesOnceAndRetries) {
   OneCar car;
-  car.host().script_http(HttpReply::with_status(401, R"({"errors":[{"status":"401","code":"AUTHENTICATION","title":"Unauthorized"}]})"));
+  car.host().script_http(HttpReply::with_status(
+      401, R"({"errors":[{"status":"401","code":"AUTHENTICATION","title":"Unauthorized"}]})"));
   car.host().script_http(HttpReply::with_status(200, token_answer("at-1", "rt-1")));
   car.host().script_http(HttpReply::with_status(200, small_page()));
   Completion& c = car.poll();
@@ -212,7 +237,8 @@ TEST(SmartcarPoll, Unauthorized401RefreshesOnceAndRetries) {
 
 TEST(SmartcarPoll, Unauthorized401AfterRefreshNeedsReauth) {
   OneCar car;
-  const std::string unauthorized = R"({"type":"AUTHENTICATION","code":null,"description":"The authorization header is missing or malformed, or it contains invalid or expired authentication credentials.","resolution":{"type":null}})";
+  const std::string unauthorized =
+      R"({"type":"AUTHENTICATION","code":null,"description":"The authorization header is missing or malformed, or it contains invalid or expired authentication credentials.","resolution":{"type":null}})";
   car.host().script_http(HttpReply::with_status(401, unauthorized));
   car.host().script_http(HttpReply::with_status(200, token_answer("at-1", "rt-1")));
   car.host().script_http(HttpReply::with_status(401, unauthorized));
@@ -221,13 +247,20 @@ TEST(SmartcarPoll, Unauthorized401AfterRefreshNeedsReauth) {
   EXPECT_EQ(car.host().requests.size(), 3u);
   ASSERT_EQ(car.host().states.size(), 1u);
   EXPECT_EQ(car.host().states[0].state, OEMLINK_STATE_NEEDS_REAUTH);
-  EXPECT_NE(car.host().states[0].reason.find("http://connect.test/oauth/reauthenticate"), std::string::npos);
+  EXPECT_NE(car.host().states[0].reason.find("http://connect.test/oauth/reauthenticate"),
+            std::string::npos);
 }
 
 TEST(SmartcarPoll, ReauthenticateResolutionCarriesSmartcarsUrl) {
   OneCar car;
-  const std::string url = "https://connect.smartcar.com/oauth/reauthenticate?response_type=vehicle_id&client_id=cid&vehicle_id=" + std::string(kVehicle);
-  car.host().script_http(HttpReply::with_status(400, R"({"type":"CONNECTED_SERVICES_ACCOUNT","code":"AUTHENTICATION_FAILED","description":"Smartcar was unable to authenticate with the user's connected services account.","resolution":{"type":"REAUTHENTICATE","url":")" + url + R"("}})"));
+  const std::string url =
+      "https://connect.smartcar.com/oauth/"
+      "reauthenticate?response_type=vehicle_id&client_id=cid&vehicle_id=" +
+      std::string(kVehicle);
+  car.host().script_http(HttpReply::with_status(
+      400,
+      R"({"type":"CONNECTED_SERVICES_ACCOUNT","code":"AUTHENTICATION_FAILED","description":"Smartcar was unable to authenticate with the user's connected services account.","resolution":{"type":"REAUTHENTICATE","url":")" +
+          url + R"("}})"));
   Completion& c = car.poll();
   EXPECT_EQ(c.status, OEMLINK_ERROR);
   ASSERT_EQ(car.host().states.size(), 1u);
@@ -238,7 +271,8 @@ TEST(SmartcarPoll, ReauthenticateResolutionCarriesSmartcarsUrl) {
 TEST(SmartcarPoll, ServerErrorsAndTransportFailuresRetry) {
   for (int status : {500, 502, 503, 504}) {
     OneCar car;
-    car.host().script_http(HttpReply::with_status(status, R"({"type":"SERVER","code":"INTERNAL","description":"boom"})"));
+    car.host().script_http(HttpReply::with_status(
+        status, R"({"type":"SERVER","code":"INTERNAL","description":"boom"})"));
     Completion& c = car.poll();
     EXPECT_EQ(c.status, OEMLINK_RETRY) << status;
     EXPECT_TRUE(car.host().states.empty());
@@ -294,16 +328,21 @@ TEST(SmartcarPoll, EmptyBudgetMeansNoRequestAndRateLimitedUntilTheNextToken) {
 
 TEST(SmartcarPoll, V2BatchFallback) {
   OneCar car(R"("use_v2_batch":true,"v2_batch_paths":["/battery","/odometer"])");
-  car.host().script_http(HttpReply::with_status(200, R"({"responses":[{"path":"/battery","code":200,"body":{"percentRemaining":0.42,"range":180.5},"headers":{"sc-data-age":"2026-06-29T23:55:53.000Z","sc-unit-system":"metric"}},{"path":"/odometer","code":409,"body":{"type":"VEHICLE_STATE","code":"ASLEEP"}}]})"));
+  car.host().script_http(HttpReply::with_status(
+      200,
+      R"({"responses":[{"path":"/battery","code":200,"body":{"percentRemaining":0.42,"range":180.5},"headers":{"sc-data-age":"2026-06-29T23:55:53.000Z","sc-unit-system":"metric"}},{"path":"/odometer","code":409,"body":{"type":"VEHICLE_STATE","code":"ASLEEP"}}]})"));
   Completion& c = car.poll();
   EXPECT_EQ(c.status, OEMLINK_OK) << c.message;
   ASSERT_EQ(car.host().requests.size(), 1u);
   EXPECT_EQ(car.host().requests[0].method, "POST");
-  EXPECT_EQ(car.host().requests[0].url, "http://v2.test/v2.0/vehicles/" + std::string(kVehicle) + "/batch");
-  EXPECT_EQ(car.host().requests[0].body, R"({"requests":[{"path":"/battery"},{"path":"/odometer"}]})");
+  EXPECT_EQ(car.host().requests[0].url,
+            "http://v2.test/v2.0/vehicles/" + std::string(kVehicle) + "/batch");
+  EXPECT_EQ(car.host().requests[0].body,
+            R"({"requests":[{"path":"/battery"},{"path":"/odometer"}]})");
   EXPECT_EQ(car.host().requests[0].header("SC-Unit-System"), "metric");
   ASSERT_EQ(car.host().emits.size(), 1u);
-  const RecordedReading* soc = find_reading(car.host().emits[0], "powertrainTractionBatteryStateOfChargeCurrent");
+  const RecordedReading* soc =
+      find_reading(car.host().emits[0], "powertrainTractionBatteryStateOfChargeCurrent");
   ASSERT_TRUE(soc);
   EXPECT_DOUBLE_EQ(soc->number, 42);
   EXPECT_EQ(soc->timestamp_ms, 1782777353000);
@@ -350,7 +389,10 @@ TEST(SmartcarCreate, LogsTheWebhookUrlToRegister) {
   const std::string s = settings_json();
   oemlink_instance* inst = nullptr;
   char err[256] = {};
-  ASSERT_EQ(smartcar_descriptor()->create(host.table(), {s.data(), s.size()}, &inst, err, sizeof err), OEMLINK_OK) << err;
+  ASSERT_EQ(
+      smartcar_descriptor()->create(host.table(), {s.data(), s.size()}, &inst, err, sizeof err),
+      OEMLINK_OK)
+      << err;
   bool logged = false;
   for (const RecordedLog& l : host.logs)
     logged |= l.message.find("https://oemlink.example/webhooks/smartcar") != std::string::npos;

@@ -14,7 +14,8 @@ constexpr std::string_view kChallengeMac =
 
 TEST(SmartcarWebhook, VerifyHandshakePayload4) {
   OneCar car;
-  const std::string body = R"({"eventId":"e-verify","eventType":"VERIFY","data":{"challenge":"challenge"},"meta":{"version":"4.0","webhookId":"w","webhookName":"n","deliveryId":"d","deliveredAt":1780222662654,"mode":"TEST"}})";
+  const std::string body =
+      R"({"eventId":"e-verify","eventType":"VERIFY","data":{"challenge":"challenge"},"meta":{"version":"4.0","webhookId":"w","webhookName":"n","deliveryId":"d","deliveredAt":1780222662654,"mode":"TEST"}})";
   WebhookAnswer a = deliver(*car.driver, body, {{"Content-Type", "application/json"}});
   EXPECT_EQ(a.returned, OEMLINK_OK);
   EXPECT_EQ(a.calls, 1);
@@ -29,9 +30,10 @@ TEST(SmartcarWebhook, VerifyHandshakePayload4) {
 
 TEST(SmartcarWebhook, VerifyHandshakeLegacy2) {
   OneCar car;
-  WebhookAnswer a = deliver(*car.driver,
-                            R"({"version":"2.0","webhookId":"5a8e5e38","eventName":"verify","payload":{"challenge":"challenge"}})",
-                            {});
+  WebhookAnswer a = deliver(
+      *car.driver,
+      R"({"version":"2.0","webhookId":"5a8e5e38","eventName":"verify","payload":{"challenge":"challenge"}})",
+      {});
   EXPECT_EQ(a.status, 200);
   EXPECT_EQ(a.body, R"({"challenge":")" + std::string(kChallengeMac) + R"("})");
 }
@@ -51,7 +53,8 @@ TEST(SmartcarWebhook, ChallengeCannotBeUsedAsASigningOracle) {
 
 TEST(SmartcarWebhook, ValidDeliveryIsEmittedThenAcknowledged) {
   OneCar car;
-  WebhookAnswer a = deliver_signed(*car.driver, vehicle_state_4("e-1", kVehicle, webhook_signals_4()));
+  WebhookAnswer a =
+      deliver_signed(*car.driver, vehicle_state_4("e-1", kVehicle, webhook_signals_4()));
   EXPECT_EQ(a.status, 200) << a.body;
   ASSERT_EQ(car.host().emits.size(), 1u);
   EXPECT_EQ(car.host().emits[0].conn, car.conn);
@@ -86,13 +89,15 @@ TEST(SmartcarWebhook, ForgedWrongKeyAlteredAndMissingSignaturesStoreNothing) {
   EXPECT_EQ(deliver_signed(*car.driver, body, "not-the-amt").status, 401);
   std::string altered = body;
   altered.replace(altered.find("16342"), 5, "99999");
-  EXPECT_EQ(deliver(*car.driver, altered, {{"sc-signature", hmac_sha256_hex("amt", body)}}).status, 401);
+  EXPECT_EQ(deliver(*car.driver, altered, {{"sc-signature", hmac_sha256_hex("amt", body)}}).status,
+            401);
   EXPECT_EQ(deliver(*car.driver, body, {}).status, 401);
   EXPECT_TRUE(car.host().emits.empty());
   EXPECT_EQ(car.counter("webhook_bad_signature"), 3u);
   EXPECT_EQ(car.counter("webhook_unsigned"), 1u);
   // The header name is case-insensitive.
-  EXPECT_EQ(deliver(*car.driver, body, {{"sc-signature", hmac_sha256_hex("amt", body)}}).status, 200);
+  EXPECT_EQ(deliver(*car.driver, body, {{"sc-signature", hmac_sha256_hex("amt", body)}}).status,
+            200);
 }
 
 TEST(SmartcarWebhook, ReplayedEventIdEmitsNoSecondEvent) {
@@ -115,18 +120,24 @@ TEST(SmartcarWebhook, BackPressureAnswers503AndTheRetryIsStored) {
   EXPECT_EQ(deliver_signed(*car.driver, body).status, 503);
   car.host().emit_answer = OEMLINK_OK;
   EXPECT_EQ(deliver_signed(*car.driver, body).status, 200);  // not marked as seen by the 503
-  EXPECT_EQ(car.host().emits.size(), 2u);                   // the refused one is recorded too
+  EXPECT_EQ(car.host().emits.size(), 2u);                    // the refused one is recorded too
   EXPECT_EQ(car.host().emits[1].answered, OEMLINK_OK);
   EXPECT_EQ(car.counter("webhook_backpressure"), 1u);
 }
 
 TEST(SmartcarWebhook, UnknownVehicleMalformedAndOtherMethods) {
   OneCar car;
-  EXPECT_EQ(deliver_signed(*car.driver, vehicle_state_4("e-5", "unknown-car", webhook_signals_4())).status, 404);
+  EXPECT_EQ(deliver_signed(*car.driver, vehicle_state_4("e-5", "unknown-car", webhook_signals_4()))
+                .status,
+            404);
   EXPECT_EQ(car.counter("webhook_unknown_vehicle"), 1u);
-  EXPECT_EQ(deliver_signed(*car.driver, R"({"eventId":"e-6","eventType":"VEHICLE_STATE")").status, 400);
+  EXPECT_EQ(deliver_signed(*car.driver, R"({"eventId":"e-6","eventType":"VEHICLE_STATE")").status,
+            400);
   EXPECT_EQ(deliver_signed(*car.driver, R"([1,2,3])").status, 400);
-  EXPECT_EQ(deliver_signed(*car.driver, R"({"eventId":"e-7","eventType":"VEHICLE_STATE","data":{}})").status, 400);
+  EXPECT_EQ(
+      deliver_signed(*car.driver, R"({"eventId":"e-7","eventType":"VEHICLE_STATE","data":{}})")
+          .status,
+      400);
   EXPECT_EQ(car.counter("webhook_malformed"), 3u);
   EXPECT_EQ(deliver(*car.driver, "", {}, "GET").status, 405);
   EXPECT_TRUE(car.host().emits.empty());
@@ -135,25 +146,56 @@ TEST(SmartcarWebhook, UnknownVehicleMalformedAndOtherMethods) {
 TEST(SmartcarWebhook, VehicleErrorBecomesConnectionState) {
   OneCar car;
   auto error_event = [&](std::string_view id, std::string_view errors) {
-    return R"({"eventId":")" + std::string(id) + R"(","eventType":"VEHICLE_ERROR","data":{"user":{"id":"u"},"vehicle":{"id":")" +
+    return R"({"eventId":")" + std::string(id) +
+           R"(","eventType":"VEHICLE_ERROR","data":{"user":{"id":"u"},"vehicle":{"id":")" +
            std::string(kVehicle) + R"(","make":"FORD","model":"F-150","year":2022},"errors":)" +
-           std::string(errors) + R"(},"meta":{"version":"4.0","deliveredAt":1780222662654,"mode":"LIVE"}})";
+           std::string(errors) +
+           R"(},"meta":{"version":"4.0","deliveredAt":1780222662654,"mode":"LIVE"}})";
   };
-  EXPECT_EQ(deliver_signed(*car.driver, error_event("x1", R"([{"type":"CONNECTED_SERVICES_ACCOUNT","code":"AUTHENTICATION_FAILED","state":"ERROR","description":"Re-authenticate please","resolution":{"type":"REAUTHENTICATE","url":"https://connect.smartcar.com/oauth/reauthenticate?response_type=vehicle_id&client_id=cid&vehicle_id=v"},"signals":[]}])")).status, 200);
+  EXPECT_EQ(
+      deliver_signed(
+          *car.driver,
+          error_event(
+              "x1",
+              R"([{"type":"CONNECTED_SERVICES_ACCOUNT","code":"AUTHENTICATION_FAILED","state":"ERROR","description":"Re-authenticate please","resolution":{"type":"REAUTHENTICATE","url":"https://connect.smartcar.com/oauth/reauthenticate?response_type=vehicle_id&client_id=cid&vehicle_id=v"},"signals":[]}])"))
+          .status,
+      200);
   ASSERT_EQ(car.host().states.size(), 1u);
   EXPECT_EQ(car.host().states[0].state, OEMLINK_STATE_NEEDS_REAUTH);
-  EXPECT_NE(car.host().states[0].reason.find("https://connect.smartcar.com/oauth/reauthenticate"), std::string::npos);
+  EXPECT_NE(car.host().states[0].reason.find("https://connect.smartcar.com/oauth/reauthenticate"),
+            std::string::npos);
 
-  EXPECT_EQ(deliver_signed(*car.driver, error_event("x2", R"([{"type":"CONNECTED_SERVICES_ACCOUNT","code":"SUBSCRIPTION","state":"ERROR","description":"The vehicle's connected services subscription is inactive.","resolution":{"type":"CONTACT_SUPPORT"},"signals":[]}])")).status, 200);
+  EXPECT_EQ(
+      deliver_signed(
+          *car.driver,
+          error_event(
+              "x2",
+              R"([{"type":"CONNECTED_SERVICES_ACCOUNT","code":"SUBSCRIPTION","state":"ERROR","description":"The vehicle's connected services subscription is inactive.","resolution":{"type":"CONTACT_SUPPORT"},"signals":[]}])"))
+          .status,
+      200);
   EXPECT_EQ(car.host().states.back().state, OEMLINK_STATE_FAILED);
   EXPECT_NE(car.host().states.back().reason.find("SUBSCRIPTION"), std::string::npos);
 
   // One unsupported signal is not a broken car.
-  EXPECT_EQ(deliver_signed(*car.driver, error_event("x3", R"([{"type":"COMPATIBILITY","code":"VEHICLE_NOT_CAPABLE","state":"ERROR","signals":["VehicleIdentification.Nickname"]}])")).status, 200);
+  EXPECT_EQ(
+      deliver_signed(
+          *car.driver,
+          error_event(
+              "x3",
+              R"([{"type":"COMPATIBILITY","code":"VEHICLE_NOT_CAPABLE","state":"ERROR","signals":["VehicleIdentification.Nickname"]}])"))
+          .status,
+      200);
   EXPECT_EQ(car.host().states.size(), 2u);
   EXPECT_EQ(car.counter("webhook_signal_errors"), 1u);
 
-  EXPECT_EQ(deliver_signed(*car.driver, error_event("x4", R"([{"type":"CONNECTED_SERVICES_ACCOUNT","code":"SUBSCRIPTION","state":"RESOLVED","signals":[]}])")).status, 200);
+  EXPECT_EQ(
+      deliver_signed(
+          *car.driver,
+          error_event(
+              "x4",
+              R"([{"type":"CONNECTED_SERVICES_ACCOUNT","code":"SUBSCRIPTION","state":"RESOLVED","signals":[]}])"))
+          .status,
+      200);
   EXPECT_EQ(car.host().states.back().state, OEMLINK_STATE_OK);
 }
 
@@ -166,10 +208,12 @@ TEST(SmartcarWebhook, Legacy2ScheduledPayload) {
   WebhookAnswer a = deliver_signed(*car.driver, body);
   EXPECT_EQ(a.status, 200) << a.body;
   ASSERT_EQ(car.host().emits.size(), 1u);
-  const RecordedReading* soc = find_reading(car.host().emits[0], "powertrainTractionBatteryStateOfChargeCurrent");
+  const RecordedReading* soc =
+      find_reading(car.host().emits[0], "powertrainTractionBatteryStateOfChargeCurrent");
   ASSERT_TRUE(soc);
   EXPECT_DOUBLE_EQ(soc->number, 75);
-  const RecordedReading* odo = find_reading(car.host().emits[0], "powertrainTransmissionTravelledDistance");
+  const RecordedReading* odo =
+      find_reading(car.host().emits[0], "powertrainTransmissionTravelledDistance");
   ASSERT_TRUE(odo);
   EXPECT_NEAR(odo->number, 6212.4 * 1.609344, 1e-9);
   EXPECT_EQ(deliver_signed(*car.driver, body).status, 200);  // retried: same requestId

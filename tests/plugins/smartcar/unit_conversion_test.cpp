@@ -57,14 +57,14 @@ TEST(SmartcarUnits, NeverNegativeZeroNorNonFinite) {
 
 // The documented rule: magnitude decides between bar and kPa whatever the label says.
 TEST(SmartcarUnits, TyrePressureMagnitudeRule) {
-  EXPECT_DOUBLE_EQ(*tire_pressure_kpa("bar", 258), 258);    // the Jaguar I-PACE delivery
-  EXPECT_DOUBLE_EQ(*tire_pressure_kpa("bar", 2.58), 258);   // real bar
+  EXPECT_DOUBLE_EQ(*tire_pressure_kpa("bar", 258), 258);   // the Jaguar I-PACE delivery
+  EXPECT_DOUBLE_EQ(*tire_pressure_kpa("bar", 2.58), 258);  // real bar
   EXPECT_DOUBLE_EQ(*tire_pressure_kpa("kPa", 240), 240);
-  EXPECT_DOUBLE_EQ(*tire_pressure_kpa("kPa", 2.4), 240);    // bar labelled kPa
+  EXPECT_DOUBLE_EQ(*tire_pressure_kpa("kPa", 2.4), 240);  // bar labelled kPa
   EXPECT_DOUBLE_EQ(*tire_pressure_kpa("", 230), 230);
   EXPECT_NEAR(*tire_pressure_kpa("psi", 36), 248.211262554, 1e-6);
-  EXPECT_DOUBLE_EQ(*tire_pressure_kpa("bar", 0), 0);        // flat / no sensor value
-  EXPECT_FALSE(tire_pressure_kpa("bar", 35));               // neither bar nor kPa
+  EXPECT_DOUBLE_EQ(*tire_pressure_kpa("bar", 0), 0);  // flat / no sensor value
+  EXPECT_FALSE(tire_pressure_kpa("bar", 35));         // neither bar nor kPa
   EXPECT_FALSE(tire_pressure_kpa("kPa", 20.5));
   EXPECT_FALSE(tire_pressure_kpa("psi", 500));
   EXPECT_FALSE(tire_pressure_kpa("atm", 2.4));
