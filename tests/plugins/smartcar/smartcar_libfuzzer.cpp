@@ -1,7 +1,11 @@
-// Coverage-guided fuzzing of the Smartcar driver's parsers with libFuzzer (clang only; see
-// README.md in this folder for the command). The first byte picks the target: a signals page, an
-// error body, a v2 response list, or a webhook delivery (signed with the instance's amt so the
-// parser behind the signature check is reached).
+// Coverage-guided fuzzing of the Smartcar driver's parsers with libFuzzer (clang only). The first
+// byte picks the target: a signals page, an error body, a v2 response list, or a webhook delivery
+// (signed with the instance's amt so the parser behind the signature check is reached). By hand,
+// from the repository root:
+//   P=plugins/smartcar; clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -I$P \
+//     -Isdk/include -Isdk/testkit/include $(ls $P/*.cpp | grep -v smartcar_driver) \
+//     sdk/testkit/fake_host.cpp tests/plugins/smartcar/smartcar_libfuzzer.cpp -lboost_json \
+//     -lcrypto -o /tmp/smartcar_fuzzer && /tmp/smartcar_fuzzer -max_total_time=90 -max_len=4096
 #include "error_classifier.hpp"
 #include "instance_context.hpp"
 #include "signal_mapper.hpp"
