@@ -67,10 +67,12 @@ SmartcarError classify_error(int http_status, std::string_view body, std::string
         " " + clean(e.type, 40) + (e.type.empty() || e.code.empty() ? "" : ":") + clean(e.code, 40);
   if (!description.empty()) e.reason += ": " + clean(description);
 
-  if (resolution == "REAUTHENTICATE") {
-    e.action = ErrorAction::reauth;
-  } else if (http_status == 401) {
+  // A 401 is tried with a fresh access token first even when it says REAUTHENTICATE: an expired
+  // access token earns that answer too, and a refresh cures it.
+  if (http_status == 401) {
     e.action = ErrorAction::unauthorized;
+  } else if (resolution == "REAUTHENTICATE") {
+    e.action = ErrorAction::reauth;
   } else if (http_status == 409) {
     e.action = ErrorAction::asleep;
   } else if (http_status == 429) {

@@ -13,7 +13,7 @@ namespace oemlink::smartcar {
 enum class ErrorAction {
   asleep,        // 409 VEHICLE_STATE: report ASLEEP, the round is done
   rate_limited,  // 429: report RATE_LIMITED until `until_ms` (0 = host default)
-  unauthorized,  // 401: refresh the access token once, then re-auth
+  unauthorized,  // 401 (whatever its resolution): refresh the access token once, then re-auth
   reauth,        // resolution REAUTHENTICATE: report NEEDS_REAUTH with `reauth_url`
   failed,        // 430 BILLING, 403, 404, 501...: report FAILED, no more polls
   transient,     // 5xx and unknown: retry, the host backs off

@@ -251,6 +251,25 @@ TEST(SmartcarPoll, Unauthorized401AfterRefreshNeedsReauth) {
             std::string::npos);
 }
 
+TEST(SmartcarPoll, Unauthorized401WithReauthResolutionStillRefreshesFirst) {
+  OneCar car;
+  const std::string url =
+      "https://connect.smartcar.com/oauth/reauthenticate?response_type=vehicle_id&client_id=cid";
+  const std::string body =
+      R"({"type":"AUTHENTICATION","code":null,"description":"expired","resolution":{"type":"REAUTHENTICATE","url":")" +
+      url + R"("}})";
+  car.host().script_http(HttpReply::with_status(401, body));
+  car.host().script_http(HttpReply::with_status(200, token_answer("at-1", "rt-1")));
+  car.host().script_http(HttpReply::with_status(401, body));
+  Completion& c = car.poll();
+  EXPECT_EQ(c.status, OEMLINK_ERROR);
+  ASSERT_EQ(car.host().requests.size(), 3u);
+  EXPECT_EQ(car.host().requests[1].url, "http://auth.test/oauth/token");
+  ASSERT_EQ(car.host().states.size(), 1u);
+  EXPECT_EQ(car.host().states[0].state, OEMLINK_STATE_NEEDS_REAUTH);
+  EXPECT_NE(car.host().states[0].reason.find(url), std::string::npos);
+}
+
 TEST(SmartcarPoll, ReauthenticateResolutionCarriesSmartcarsUrl) {
   OneCar car;
   const std::string url =
