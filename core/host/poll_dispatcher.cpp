@@ -359,6 +359,16 @@ void PollDispatcher::apply_state(uint32_t c, oemlink_conn_state state, int64_t u
     until = now + wait;
   }
   auto before = sched_.phase(c);
+  // OK for a stopped car is the driver's positive evidence that it works again (a webhook's
+  // VEHICLE_ERROR resolved, tokens re-seeded): polling resumes. A stopped per-connection stream
+  // is left alone; its restart belongs to the stream's own life cycle.
+  if (rs == RS::ok && before == schedule::Phase::stopped && !sched_.is_stream(c)) {
+    sched_.resume(c, now);
+    spdlog::info("connection {} (driver {}): reported OK again; polling resumes", r.id, driver);
+    metrics_.counter("connections_resumed").add();
+    schedule_dispatch();
+    return;
+  }
   sched_.report(c, rs, until, now);
   switch (rs) {
     case RS::needs_reauth:

@@ -182,6 +182,22 @@ TEST_F(PollDispatcherTest, NeedsReauthStopsPollingThatConnection) {
   EXPECT_EQ(dispatcher->stopped_connections(), 1u);
 }
 
+TEST_F(PollDispatcherTest, OkFromTheDriverResumesAStoppedConnection) {
+  build(1);
+  advance(kMinute);
+  dispatcher->apply_state(0, OEMLINK_STATE_FAILED, 0, "VEHICLE_ERROR");
+  driver.complete_next(OEMLINK_ERROR);
+  run_posted();
+  ASSERT_EQ(dispatcher->phase(0), schedule::Phase::stopped);
+  advance(10 * kMinute);
+  EXPECT_EQ(driver.polls_started, 1);
+  dispatcher->apply_state(0, OEMLINK_STATE_OK, 0, "VEHICLE_ERROR resolved");
+  EXPECT_EQ(count("connections_resumed"), 1u);
+  advance(kMinute);
+  EXPECT_EQ(driver.polls_started, 2) << "the resumed car polls again";
+  EXPECT_EQ(dispatcher->stopped_connections(), 0u);
+}
+
 TEST_F(PollDispatcherTest, AnUnknownStateFromANewerDriverIsIgnored) {
   build(1);
   advance(kMinute);
