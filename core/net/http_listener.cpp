@@ -195,6 +195,10 @@ void HttpListener::close_all() {
   impl_->close_all();
 }
 
+size_t HttpListener::answering() const {
+  return impl_->core->answering;
+}
+
 size_t HttpListener::connections() const {
   return impl_->core->sessions.size();
 }

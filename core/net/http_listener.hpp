@@ -76,6 +76,8 @@ class HttpListener {
   // Closes every connection, answered or not.
   void close_all();
   size_t connections() const;
+  // Requests handed to a handler whose answer is not written yet (shutdown waits for them).
+  size_t answering() const;
 
  private:
   class Impl;

@@ -92,6 +92,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   void close() override {
     if (phase_ == Phase::closed) return;
     phase_ = Phase::closed;
+    set_answering(false);
     ++exchange_;  // answers still on their way are dropped
     deadline_.cancel();
     error_code ec;
@@ -124,6 +125,15 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   }
 
   tcp::socket& lowest() { return beast::get_lowest_layer(stream_); }
+
+  void set_answering(bool on) {
+    if (on == answering_) return;
+    answering_ = on;
+    if (on)
+      ++core_->answering;
+    else
+      --core_->answering;
+  }
 
   void arm(std::chrono::milliseconds d) {
     uint64_t gen = ++deadline_gen_;
@@ -288,6 +298,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       if (beast::iequals(k, "content-type")) typed = true;
       res->insert(k, v);
     }
+    // These statuses have no body (RFC 9110 §15.3.5, §15.4.5); Beast refuses to frame one.
+    if (status == 204 || status == 304 || status < 200) body.clear();
     if (!typed && !body.empty()) res->set(http::field::content_type, "text/plain");
     res->body() = std::move(body);
     res->keep_alive(keep_alive);
@@ -299,6 +311,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
                       [self = this->shared_from_this(), res, keep_alive](const error_code& ec,
                                                                          size_t) {
                         if (self->phase_ == Phase::closed) return;
+                        self->set_answering(false);
                         if (ec || !keep_alive) return self->close();
                         self->read_request(/*first=*/false);
                       });
@@ -313,6 +326,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   Phase phase_ = Phase::idle;
   bool timed_out_ = false;
   bool keep_alive_ = false;
+  bool answering_ = false;
   uint64_t exchange_ = 0;
   uint64_t requests_ = 0;
   std::string route_name_ = "none";
@@ -364,6 +378,7 @@ void Session<Stream>::dispatch() {
   in.peer = peer_;
   parser_.reset();
   phase_ = Phase::answer;
+  set_answering(true);
   arm(core_->opts.answer_timeout);
   uint64_t id = ++exchange_;
   auto responder =

@@ -74,6 +74,7 @@ struct ListenerCore {
   std::unique_ptr<boost::asio::ssl::context> ssl;  // null: plain HTTP
   std::unordered_set<SessionBase*> sessions;
   bool accepting = false;
+  size_t answering = 0;  // requests handed to a handler whose answer is not written yet
 
   Counter& accepted;
   Counter& idle_closed;

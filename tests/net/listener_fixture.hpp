@@ -17,7 +17,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
-#include <sys/socket.h>
+#include <poll.h>
 
 #include <atomic>
 #include <chrono>
@@ -90,16 +90,14 @@ class ListenerHarness {
   std::thread thread_;
 };
 
-// A blocking client; reads give up after `timeout` (SO_RCVTIMEO).
+// A blocking client; a read gives up when nothing arrives within `timeout`.
 class RawClient {
  public:
+  using Response = std::optional<http::response<http::string_body>>;
+
   explicit RawClient(uint16_t port, std::chrono::milliseconds timeout = std::chrono::seconds(5))
-      : socket_(shared_io()) {
+      : socket_(shared_io()), timeout_(timeout) {
     socket_.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-    timeval tv{};
-    tv.tv_sec = timeout.count() / 1000;
-    tv.tv_usec = (timeout.count() % 1000) * 1000;
-    ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   }
 
   bool send(std::string_view bytes) {
@@ -110,6 +108,8 @@ class RawClient {
 
   // The next response; nullopt when the connection closed or the read timed out.
   std::optional<http::response<http::string_body>> response() {
+    // Asio's blocking reads wait in poll() without a limit: wait here, with one.
+    if (buffer_.size() == 0 && !readable()) return std::nullopt;
     http::response<http::string_body> res;
     boost::system::error_code ec;
     http::read(socket_, buffer_, res, ec);
@@ -119,6 +119,7 @@ class RawClient {
 
   // True when the server closed the connection (EOF or reset) before `timeout`.
   bool closed_by_server() {
+    if (!readable()) return false;
     char c;
     boost::system::error_code ec;
     size_t n = socket_.read_some(asio::buffer(&c, 1), ec);
@@ -126,6 +127,12 @@ class RawClient {
   }
 
   tcp::socket& socket() { return socket_; }
+
+  // True when something (data or EOF) can be read before the timeout.
+  bool readable() {
+    pollfd p{socket_.native_handle(), POLLIN, 0};
+    return ::poll(&p, 1, static_cast<int>(timeout_.count())) > 0;
+  }
 
  private:
   // Blocking calls only: one context serves every client (a context per client costs three
@@ -135,6 +142,7 @@ class RawClient {
     return io;
   }
   tcp::socket socket_;
+  std::chrono::milliseconds timeout_;
   boost::beast::flat_buffer buffer_;
 };
 
