@@ -11,7 +11,7 @@ using namespace oemlink::testing;
 TEST_F(CliTest, VersionHelpAndUsageErrors) {
   auto v = run({"--version"});
   EXPECT_EQ(v.rc, 0);
-  EXPECT_HAS(v.out, "driver ABI 1.0");
+  EXPECT_HAS(v.out, "driver ABI 1.1");
   EXPECT_EQ(run({"--help"}).rc, 0);
   EXPECT_EQ(run({"run", "--help"}).rc, 0);
   EXPECT_EQ(run({"check-config", "--help"}).rc, 0);
@@ -163,7 +163,7 @@ TEST_F(CliTest, PluginsInfoAndList) {
   EXPECT_EQ(info.rc, 0) << info.err;
   EXPECT_HAS(info.out, "name:         mock");
   EXPECT_HAS(info.out, "capabilities: poll, stream");
-  EXPECT_HAS(info.out, "ABI:          1.0");
+  EXPECT_HAS(info.out, "ABI:          1.1");
   EXPECT_HAS(info.out, "seed");
   auto bad =
       run({"plugins", "info", std::string(OEMLINK_TEST_PLUGIN_DIR) + "/oemlink-driver-badabi.so"});
