@@ -187,8 +187,8 @@ class ConfigReader {
       Fields given = read_block(reader_, *tls, kListenerTlsBlock, keys, bases_);
       if (tls->value->is_null()) reader_.error(*tls, "give cert_file and key_file");
       // Missing files are refused now, with the key's position, not when the daemon binds.
-      for (auto [key, path] : {std::pair{"cert_file", &keys.cert_file},
-                               std::pair{"key_file", &keys.key_file}}) {
+      for (auto [key, path] :
+           {std::pair{"cert_file", &keys.cert_file}, std::pair{"key_file", &keys.key_file}}) {
         const Field* f = given.find(key);
         std::error_code ec;
         if (f && !path->empty() && !std::filesystem::is_regular_file(*path, ec))

@@ -97,16 +97,18 @@ const Setting<ListenerTlsKeys> kTlsRows[] = {
 
 const SettingBlock<ListenersConfig> kListenersBlock{
     .path = "listeners",
-    .intro = "Inbound HTTP servers, each named. Without this section the daemon listens on no "
-             "port.",
+    .intro =
+        "Inbound HTTP servers, each named. Without this section the daemon listens on no "
+        "port.",
     .rows = kListenersRows,
 };
 
 const SettingBlock<ListenerConfig> kListenerBlock{
     .path = "listeners.inbound",
-    .intro = "The host's one HTTP front door: `POST /webhooks/<driver name>` for every driver "
-             "that takes webhooks. Requests that break a limit are answered 4xx/408 (or closed), "
-             "counted (`listener_inbound_rejected_*`) and never reach a driver.",
+    .intro =
+        "The host's one HTTP front door: `POST /webhooks/<driver name>` for every driver "
+        "that takes webhooks. Requests that break a limit are answered 4xx/408 (or closed), "
+        "counted (`listener_inbound_rejected_*`) and never reach a driver.",
     .rows = kListenerRows,
 };
 

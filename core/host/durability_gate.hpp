@@ -78,13 +78,13 @@ class DurabilityGate {
   };
   uint64_t durable_seq_;
   Release release_;
-  std::unique_ptr<std::atomic<uint32_t>[]> signing_;  // per connection: batches being signed
-  std::unique_ptr<uint64_t[]> receipts_;              // per connection: latest outbox receipt
-  std::unordered_map<uint32_t, Held> held_;           // by connection
-  std::multimap<uint64_t, uint32_t> by_receipt_;      // receipt -> connection waiting for it
-  uint64_t settled_batches_ = 0;                      // batch_settled calls so far
-  uint64_t receipt_high_ = 0;                         // highest receipt settled so far
-  std::multimap<uint64_t, std::function<void()>> by_mark_;     // waiting for settlement
+  std::unique_ptr<std::atomic<uint32_t>[]> signing_;        // per connection: batches being signed
+  std::unique_ptr<uint64_t[]> receipts_;                    // per connection: latest outbox receipt
+  std::unordered_map<uint32_t, Held> held_;                 // by connection
+  std::multimap<uint64_t, uint32_t> by_receipt_;            // receipt -> connection waiting for it
+  uint64_t settled_batches_ = 0;                            // batch_settled calls so far
+  uint64_t receipt_high_ = 0;                               // highest receipt settled so far
+  std::multimap<uint64_t, std::function<void()>> by_mark_;  // waiting for settlement
   std::multimap<uint64_t, std::function<void()>> by_durable_;  // waiting for a receipt
 };
 

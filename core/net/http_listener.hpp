@@ -9,10 +9,11 @@
 //   header block above max_header                            431, close   rejected_header_too_large
 //   unparseable request                                      400, close   rejected_malformed
 //   no route for the path                                    404          rejected_not_found
-//   path known, method not                                   405 + Allow  rejected_method_not_allowed
-//   max_connections already open                             closed at accept  rejected_over_capacity
-//   TLS handshake failed or too slow                         closed       rejected_tls_handshake
-//   handler gave no answer within answer_timeout             503          rejected_answer_timeout
+//   path known, method not                                   405 + Allow
+//   rejected_method_not_allowed max_connections already open                             closed at
+//   accept  rejected_over_capacity TLS handshake failed or too slow                         closed
+//   rejected_tls_handshake handler gave no answer within answer_timeout             503
+//   rejected_answer_timeout
 //
 // Over capacity, the new connection is accepted and closed at once without a byte written:
 // writing a 503 would spend on the flood the memory and time the cap is there to save, and a

@@ -60,7 +60,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
 
  public:
   Session(std::shared_ptr<ListenerCore> core, tcp::socket socket)
-      : core_(std::move(core)), stream_(make_stream(std::move(socket), *core_)),
+      : core_(std::move(core)),
+        stream_(make_stream(std::move(socket), *core_)),
         deadline_(core_->io) {}
 
   ~Session() override { core_->sessions.erase(this); }
@@ -307,14 +308,14 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     core_->count_response(route_name_, status);
     phase_ = Phase::write;
     arm(core_->opts.write_timeout);
-    http::async_write(stream_, *res,
-                      [self = this->shared_from_this(), res, keep_alive](const error_code& ec,
-                                                                         size_t) {
-                        if (self->phase_ == Phase::closed) return;
-                        self->set_answering(false);
-                        if (ec || !keep_alive) return self->close();
-                        self->read_request(/*first=*/false);
-                      });
+    http::async_write(
+        stream_, *res,
+        [self = this->shared_from_this(), res, keep_alive](const error_code& ec, size_t) {
+          if (self->phase_ == Phase::closed) return;
+          self->set_answering(false);
+          if (ec || !keep_alive) return self->close();
+          self->read_request(/*first=*/false);
+        });
   }
 
   std::shared_ptr<ListenerCore> core_;

@@ -36,8 +36,7 @@ const Route* with_method(const std::vector<std::unique_ptr<Route>>& routes,
 
 std::string_view InboundRequest::header(std::string_view name) const {
   for (auto& [k, v] : headers) {
-    if (k.size() == name.size() &&
-        std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
+    if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
           return std::tolower(static_cast<unsigned char>(a)) ==
                  std::tolower(static_cast<unsigned char>(b));
         }))
@@ -46,8 +45,7 @@ std::string_view InboundRequest::header(std::string_view name) const {
   return {};
 }
 
-void RouteTable::add(std::string method, std::string path, std::string name,
-                     RouteHandler handler) {
+void RouteTable::add(std::string method, std::string path, std::string name, RouteHandler handler) {
   if (path.empty() || path.front() != '/')
     throw std::invalid_argument("route path '" + path + "' must start with '/'");
   if (!valid_name(name))

@@ -84,7 +84,7 @@ class SigningStage {
   bool busy_ = false;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> taken_{0};  // written under mu_, in queue order
-  uint64_t abandoned_ = 0;  // worker thread only
+  uint64_t abandoned_ = 0;          // worker thread only
   std::thread worker_;
 };
 

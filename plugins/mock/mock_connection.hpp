@@ -19,7 +19,7 @@ namespace oemlink::mock {
 struct MockInstance {
   Host host;
   MockSettings settings;
-  std::string rate_limited_reason;  // "mock: 429 Retry-After N", formatted once
+  std::string rate_limited_reason;        // "mock: 429 Retry-After N", formatted once
   mutable ConnectionDirectory directory;  // filled only with settings.webhook; locks itself
 };
 

@@ -31,7 +31,8 @@ class MockDriver final : public Driver {
     return c;
   }
 
-  void webhook(const HttpRequest& req, std::function<void(int, std::string_view)> respond) override {
+  void webhook(const HttpRequest& req,
+               std::function<void(int, std::string_view)> respond) override {
     if (!instance_.settings.webhook) {
       respond(404, R"j({"error":"webhooks are off for this instance (settings.webhook)"})j");
       return;

@@ -1,5 +1,6 @@
 // The mock's webhook, for testing the host's listener and its durability hold. A delivery is
-//   {"connection": "<id>", "readings": [{"name": "speed", "value": 12.5, "timestamp_ms": 1700000000000},
+//   {"connection": "<id>", "readings": [{"name": "speed", "value": 12.5, "timestamp_ms":
+//   1700000000000},
 //                                       {"name": "currentLocationCoordinates", "latitude": 52.5,
 //                                        "longitude": 13.4}, {"name": "x", "text": "y"}]}
 // (timestamp_ms defaults to now). The readings are emitted for that connection, then answered:

@@ -46,9 +46,9 @@ listeners:
   EXPECT_EQ(l.durable_timeout, 12s);
   EXPECT_EQ(l.position.line, 3);  // where the mapping starts
 
-  Config plain = load_config_text(
-      "listeners: {inbound: {port: 8080, public_url: 'http://127.0.0.1:8080'}}\n", "test.yaml",
-      "/etc/oemlink");
+  Config plain =
+      load_config_text("listeners: {inbound: {port: 8080, public_url: 'http://127.0.0.1:8080'}}\n",
+                       "test.yaml", "/etc/oemlink");
   ASSERT_TRUE(plain.listeners.inbound);
   EXPECT_FALSE(plain.listeners.inbound->tls());
   EXPECT_EQ(plain.listeners.inbound->address, "127.0.0.1");

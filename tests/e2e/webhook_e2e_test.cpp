@@ -73,10 +73,11 @@ TEST_F(WebhookE2eTest, AnAcknowledgedWebhookSurvivesKillMinus9) {
 
   RawClient c(port, 10s);
   // A value and a time no simulated poll produces.
-  c.send(post_request("/webhooks/mock",
-                      R"({"connection":"car-1","readings":[)"
-                      R"({"name":"speed","value":123.25,"timestamp_ms":1700000000123},)"
-                      R"({"name":"powertrainRange","value":321.5,"timestamp_ms":1700000000123}]})"));
+  c.send(
+      post_request("/webhooks/mock",
+                   R"({"connection":"car-1","readings":[)"
+                   R"({"name":"speed","value":123.25,"timestamp_ms":1700000000123},)"
+                   R"({"name":"powertrainRange","value":321.5,"timestamp_ms":1700000000123}]})"));
   auto res = c.response();
   // Killed the moment the 200 is read: nothing after the answer may be needed.
   kill(daemon, SIGKILL);
@@ -96,7 +97,9 @@ TEST_F(WebhookE2eTest, AnAcknowledgedWebhookSurvivesKillMinus9) {
   }
   kill(again, SIGTERM);
   Result second = wait_for(again, "second");
-  EXPECT_TRUE(delivered) << "events:\n" << events() << "\nfirst:\n" << first.err << "\nsecond:\n"
+  EXPECT_TRUE(delivered) << "events:\n"
+                         << events() << "\nfirst:\n"
+                         << first.err << "\nsecond:\n"
                          << second.err;
   EXPECT_EQ(second.rc, 0) << second.err;
 }

@@ -145,7 +145,7 @@ TEST_F(DurabilityGateTest, AMarkWaitsForItsBatchesToSettleThenForTheirHighestRec
   EXPECT_EQ(ready, std::vector<int>{0}) << "batch 2 not settled yet";
   gate.batch_settled(1, 11);
   EXPECT_EQ(ready, std::vector<int>{0}) << "receipt 11 not durable yet";
-  gate.batch_settled(2, 12);   // a later batch: its receipt is not waited for
+  gate.batch_settled(2, 12);  // a later batch: its receipt is not waited for
   gate.durable_through(11);
   EXPECT_EQ(ready, (std::vector<int>{0, 2}));
   // Marked after settling: waits for the highest receipt seen so far (12).

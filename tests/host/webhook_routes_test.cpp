@@ -121,7 +121,8 @@ class WebhookRoutesTest : public ::testing::Test {
 
   net::testing::ListenerHarness h_;
   MetricsRegistry metrics_;
-  DurabilityGate gate_{1, /*with_outbox=*/true, 0, [](uint32_t, oemlink_status, const std::string&) {}};
+  DurabilityGate gate_{1, /*with_outbox=*/true, 0,
+                       [](uint32_t, oemlink_status, const std::string&) {}};
   std::atomic<uint64_t> taken_{0};
   uint64_t receipt_ = 0;
   Script script_;

@@ -36,7 +36,8 @@ class HttpListenerTest : public ::testing::Test {
         EXPECT_FALSE(out->respond({500, {}, "twice"}));  // the second answer is ignored
       }).detach();
     });
-    h_.routes().add("POST", "/drop", "drop", [this](InboundRequest&&, ResponderPtr) { handled_++; });
+    h_.routes().add("POST", "/drop", "drop",
+                    [this](InboundRequest&&, ResponderPtr) { handled_++; });
     h_.routes().add("POST", "/never", "never", [this](InboundRequest&&, ResponderPtr out) {
       handled_++;
       kept_ = out;
@@ -353,16 +354,17 @@ TEST_F(HttpListenerTest, ThousandIdleConnectionsAndASlowLorisDoNotDelayValidRequ
     auto res = c.response();
     ASSERT_TRUE(res) << i;
     ASSERT_EQ(res->result_int(), 200);
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
-                     .count());
+    ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
   done = true;
   loris.join();
   std::sort(ms.begin(), ms.end());
   double p50 = ms[ms.size() / 2], p99 = ms[ms.size() * 99 / 100], worst = ms.back();
-  std::printf("[listener] 1000 idle connections + slow-loris: 200 deliveries p50 %.2f ms, p99 "
-              "%.2f ms, max %.2f ms\n",
-              p50, p99, worst);
+  std::printf(
+      "[listener] 1000 idle connections + slow-loris: 200 deliveries p50 %.2f ms, p99 "
+      "%.2f ms, max %.2f ms\n",
+      p50, p99, worst);
   EXPECT_LT(p99, 100.0);
   // The slow-loris was cut off (and came back) while the idle connections stayed.
   EXPECT_GE(h_.counter("rejected_header_timeout"), 1u);

@@ -148,9 +148,9 @@ class RawClient {
 
 inline std::string post_request(std::string_view path, std::string_view body,
                                 std::string_view extra_headers = "") {
-  return "POST " + std::string(path) + " HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n" +
-         std::string(extra_headers) + "Content-Length: " + std::to_string(body.size()) +
-         "\r\n\r\n" + std::string(body);
+  return "POST " + std::string(path) +
+         " HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n" + std::string(extra_headers) +
+         "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + std::string(body);
 }
 
 }  // namespace oemlink::net::testing

@@ -69,7 +69,8 @@ TEST(MockWebhook, BackPressureIs503) {
   OneCar car(R"({"webhook": true})");
   ASSERT_TRUE(car.conn);
   car.driver->host.emit_answer = OEMLINK_RETRY;
-  Answer a = deliver(*car.driver, R"({"connection":"car-1","readings":[{"name":"speed","value":1}]})");
+  Answer a =
+      deliver(*car.driver, R"({"connection":"car-1","readings":[{"name":"speed","value":1}]})");
   EXPECT_EQ(a.status, 503);
 }
 
