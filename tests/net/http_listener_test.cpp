@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <mutex>
 #include <vector>
 
 namespace oemlink::net::testing {
@@ -30,11 +31,12 @@ class HttpListenerTest : public ::testing::Test {
     });
     h_.routes().add("POST", "/later", "later", [this](InboundRequest&&, ResponderPtr out) {
       handled_++;
-      std::thread([out] {
+      std::lock_guard lock(mu_);
+      answerers_.emplace_back([out] {
         std::this_thread::sleep_for(50ms);
         out->respond({202, {}, "later"});
         EXPECT_FALSE(out->respond({500, {}, "twice"}));  // the second answer is ignored
-      }).detach();
+      });
     });
     h_.routes().add("POST", "/drop", "drop",
                     [this](InboundRequest&&, ResponderPtr) { handled_++; });
@@ -49,9 +51,16 @@ class HttpListenerTest : public ::testing::Test {
     h_.start(o);
   }
 
+  void TearDown() override {
+    std::lock_guard lock(mu_);
+    for (auto& t : answerers_) t.join();
+  }
+
   ListenerHarness h_;
   std::atomic<int> handled_{0};
   ResponderPtr kept_;
+  std::mutex mu_;
+  std::vector<std::thread> answerers_;  // answers from other threads, joined at the end
 };
 
 TEST_F(HttpListenerTest, RoutesARequestWithItsHeadersAndBody) {
