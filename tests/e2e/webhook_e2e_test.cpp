@@ -2,6 +2,7 @@
 // kill -9 right after the answer, and its readings are delivered after a restart.
 #include "tests/e2e/cli_fixture.hpp"
 #include "tests/net/listener_fixture.hpp"
+#include "tests/net/test_pki.hpp"
 
 #include <chrono>
 #include <thread>
@@ -153,6 +154,52 @@ TEST_F(WebhookE2eTest, AbuseIsAnsweredAndCountedWhileDeliveriesGoThrough) {
   EXPECT_EQ(value("listener_inbound_responses_webhook_mock_400"), 1) << status;
   EXPECT_EQ(value("webhook_mock_answered_2xx"), 1) << status;
   EXPECT_EQ(value("webhook_mock_answered_other"), 1) << status;
+}
+
+TEST_F(WebhookE2eTest, TlsFromTheConfigServesHttps) {
+  net::testing::TestPki pki;
+  const uint16_t port = free_port();
+  const fs::path cfg = config(port, ", tls: {cert_file: \"" + pki.server_cert() +
+                                        "\", key_file: \"" + pki.server_key() + "\"}");
+  pid_t daemon = spawn({"run", "--config", cfg.string()}, kExe, "daemon");
+  ASSERT_TRUE(wait_for_listener(port, daemon)) << slurp(dir_ / "daemon.err");
+
+  namespace asio = boost::asio;
+  asio::io_context io;
+  asio::ssl::context ctx(asio::ssl::context::tls_client);
+  ctx.load_verify_file(pki.ca_cert());
+  ctx.set_verify_mode(asio::ssl::verify_peer);
+  asio::ssl::stream<asio::ip::tcp::socket> s(io, ctx);
+  s.next_layer().connect({asio::ip::make_address("127.0.0.1"), port});
+  s.set_verify_callback(asio::ssl::host_name_verification("localhost"));
+  s.handshake(asio::ssl::stream_base::client);
+  std::string req = post_request("/webhooks/mock",
+                                 R"({"connection":"car-1","readings":[{"name":"speed","value":7}]})");
+  asio::write(s, asio::buffer(req));
+  boost::beast::flat_buffer buf;
+  boost::beast::http::response<boost::beast::http::string_body> res;
+  boost::beast::http::read(s, buf, res);
+  EXPECT_EQ(res.result_int(), 200) << res.body();
+  // Plain HTTP on the TLS port is not served.
+  RawClient plain(port);
+  plain.send(post_request("/webhooks/mock", "{}"));
+  EXPECT_FALSE(plain.response());
+
+  kill(daemon, SIGTERM);
+  Result r = wait_for(daemon, "daemon");
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_HAS(r.err, "(https)");
+}
+
+TEST_F(WebhookE2eTest, APortInUseStopsTheStartNamingIt) {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor taken(
+      io, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
+  const uint16_t port = taken.local_endpoint().port();
+  Result r = run({"run", "--config", config(port).string(), "--duration", "5s"});
+  EXPECT_NE(r.rc, 0);
+  EXPECT_HAS(r.err, "127.0.0.1:" + std::to_string(port));
+  EXPECT_HAS(r.err, "oemlink.yaml:");
 }
 
 }  // namespace
