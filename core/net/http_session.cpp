@@ -179,6 +179,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     parser_->body_limit(core_->opts.max_body);
     timed_out_ = false;
     route_name_ = "none";
+    // An idle connection keeps no request-sized buffer: a thousand of them stay small.
+    if (buffer_.size() == 0) buffer_.shrink_to_fit();
     if constexpr (!kTls) {
       if (!first && buffer_.size() == 0) {
         // Between requests the idle timeout applies; the header timeout starts with the first
