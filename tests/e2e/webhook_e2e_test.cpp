@@ -173,8 +173,8 @@ TEST_F(WebhookE2eTest, TlsFromTheConfigServesHttps) {
   s.next_layer().connect({asio::ip::make_address("127.0.0.1"), port});
   s.set_verify_callback(asio::ssl::host_name_verification("localhost"));
   s.handshake(asio::ssl::stream_base::client);
-  std::string req = post_request("/webhooks/mock",
-                                 R"({"connection":"car-1","readings":[{"name":"speed","value":7}]})");
+  std::string req = post_request(
+      "/webhooks/mock", R"({"connection":"car-1","readings":[{"name":"speed","value":7}]})");
   asio::write(s, asio::buffer(req));
   boost::beast::flat_buffer buf;
   boost::beast::http::response<boost::beast::http::string_body> res;
