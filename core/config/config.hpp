@@ -190,6 +190,36 @@ struct VaultSettings {
   bool operator==(const VaultSettings&) const = default;
 };
 
+// One inbound HTTP listener (core/net HttpListener): `listeners.inbound` is the host's front door
+// for webhooks (and the linking flow). Issue 15 adds `listeners.operations` with the same table.
+struct ListenerConfig {
+  std::string address = "127.0.0.1";
+  uint32_t port = 0;       // required: 1-65535
+  std::string public_url;  // required: how senders reach it, http(s)://host[:port][/prefix]
+  std::string tls_cert_file, tls_key_file;  // TLS when set (both, files that exist)
+  uint64_t max_body = 64 * 1024;
+  Duration header_timeout{10'000};
+  Duration body_timeout{10'000};
+  Duration idle_timeout{60'000};
+  uint32_t max_connections = 1024;
+  // A webhook's 2xx waits at most this long for its events to be durable; then 503 (retry).
+  Duration durable_timeout{10'000};
+  Position position;
+  bool tls() const { return !tls_cert_file.empty(); }
+  bool operator==(const ListenerConfig&) const = default;
+};
+
+struct ListenersConfig {
+  std::optional<ListenerConfig> inbound;  // absent: no inbound listener
+  bool operator==(const ListenersConfig&) const = default;
+};
+
+// `listeners.<name>.tls`: both keys or neither.
+struct ListenerTlsKeys {
+  std::string cert_file, key_file;
+  bool operator==(const ListenerTlsKeys&) const = default;
+};
+
 struct Config {
   std::filesystem::path source;    // the file read ("<embedded>" for the built-in default)
   std::filesystem::path base_dir;  // relative paths resolve against this
@@ -206,6 +236,7 @@ struct Config {
   std::vector<DriverConfig> drivers;
   std::vector<ConnectionConfig> connections;
   std::vector<SinkConfig> sinks;
+  ListenersConfig listeners;
   // Accepted but worth fixing (deprecated keys), each "FILE:LINE:COL: key.path: message".
   std::vector<std::string> warnings;
 };

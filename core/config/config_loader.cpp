@@ -120,6 +120,11 @@ class ConfigReader {
           outputs.emplace_back(config.sinks.back().file.path, *path);
       }
     }
+    if (const Field* listeners = top.find("listeners")) {
+      Fields named = read_block(reader_, *listeners, kListenersBlock, config.listeners, bases_);
+      if (const Field* inbound = named.find("inbound"))
+        config.listeners.inbound = read_listener(*inbound);
+    }
     if (const Field* logging = top.find("logging"); logging && !config.logging.file.empty())
       outputs.emplace_back(config.logging.file, *logging);
     check_outputs_spare_the_state(config, outputs);
@@ -165,6 +170,34 @@ class ConfigReader {
                                                outputs[j].second.path +
                                                " does; give each output a file of its own");
     }
+  }
+
+  ListenerConfig read_listener(const Field& field) {
+    ListenerConfig listener;
+    listener.position = diagnostics_.position(field.mark);
+    if (field.value->is_null()) {
+      reader_.error(field, "give at least port and public_url");
+      return listener;
+    }
+    Fields fields = read_block(reader_, field, kListenerBlock, listener, bases_);
+    while (listener.public_url.size() > 1 && listener.public_url.ends_with('/'))
+      listener.public_url.pop_back();
+    if (const Field* tls = fields.find("tls")) {
+      ListenerTlsKeys keys;
+      Fields given = read_block(reader_, *tls, kListenerTlsBlock, keys, bases_);
+      if (tls->value->is_null()) reader_.error(*tls, "give cert_file and key_file");
+      // Missing files are refused now, with the key's position, not when the daemon binds.
+      for (auto [key, path] :
+           {std::pair{"cert_file", &keys.cert_file}, std::pair{"key_file", &keys.key_file}}) {
+        const Field* f = given.find(key);
+        std::error_code ec;
+        if (f && !path->empty() && !std::filesystem::is_regular_file(*path, ec))
+          reader_.error(*f, "file not found: " + *path);
+      }
+      listener.tls_cert_file = keys.cert_file;
+      listener.tls_key_file = keys.key_file;
+    }
+    return listener;
   }
 
   Fields read_vault(const Field& field, VaultSettings& out) {

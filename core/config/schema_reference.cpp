@@ -108,6 +108,9 @@ void write_schema_reference(std::ostream& out) {
   write_block(out, kFileSinkBlock);
   write_block(out, kHttpsSinkBlock);
   write_block(out, kMqttSinkBlock);
+  write_block(out, kListenersBlock);
+  write_block(out, kListenerBlock);
+  write_block(out, kListenerTlsBlock);
 }
 
 }  // namespace oemlink::config

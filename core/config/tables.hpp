@@ -1,6 +1,6 @@
 // Every block's settings table, one file per part (core/config/*_table.cpp). The loader reads
-// with them and schema_reference.cpp prints them. A new block (the coming `listeners`) is a new
-// table file, a line here, a line in the loader and a line in schema_reference.cpp.
+// with them and schema_reference.cpp prints them. A new block is a new table file, a line here, a
+// line in the loader and a line in schema_reference.cpp.
 #pragma once
 
 #include <string>
@@ -36,5 +36,10 @@ extern const SettingBlock<SinkConfig> kSinkBlock;
 extern const SettingBlock<FileSinkConfig> kFileSinkBlock;
 extern const SettingBlock<HttpsSinkConfig> kHttpsSinkBlock;
 extern const SettingBlock<MqttSinkConfig> kMqttSinkBlock;
+
+// `listeners`: one named listener per key; each is read against kListenerBlock.
+extern const SettingBlock<ListenersConfig> kListenersBlock;
+extern const SettingBlock<ListenerConfig> kListenerBlock;
+extern const SettingBlock<ListenerTlsKeys> kListenerTlsBlock;
 
 }  // namespace oemlink::config

@@ -25,6 +25,11 @@ const Setting<Config> kRows[] = {
     {{.key = "drivers", .type = SettingType::list, .description = "see `drivers[]`"}, {}},
     {{.key = "connections", .type = SettingType::list, .description = "see `connections[]`"}, {}},
     {{.key = "sinks", .type = SettingType::list, .description = "see `sinks[]`"}, {}},
+    {{.key = "listeners",
+      .type = SettingType::block,
+      .default_note = "none: no inbound HTTP",
+      .description = "inbound HTTP (webhooks): see `listeners`"},
+     {}},
 };
 
 }  // namespace

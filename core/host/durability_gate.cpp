@@ -15,7 +15,10 @@ void DurabilityGate::batch_settled(uint32_t c, uint64_t receipt) {
   signing_[c].fetch_sub(1);
   // Only the loop writes receipts (settlements are posted to it), so a plain max will do.
   if (receipt && receipts_) receipts_[c] = std::max(receipts_[c], receipt);
+  ++settled_batches_;
+  receipt_high_ = std::max(receipt_high_, receipt);
   try_release(c);
+  release_marks();
 }
 
 void DurabilityGate::durable_through(uint64_t seq) {
@@ -25,6 +28,38 @@ void DurabilityGate::durable_through(uint64_t seq) {
     by_receipt_.erase(by_receipt_.begin());
     try_release(c);
   }
+  while (!by_durable_.empty() && by_durable_.begin()->first <= durable_seq_) {
+    std::function<void()> ready = std::move(by_durable_.begin()->second);
+    by_durable_.erase(by_durable_.begin());
+    ready();
+  }
+}
+
+void DurabilityGate::when_durable(uint64_t mark, std::function<void()> ready) {
+  if (mark > settled_batches_) {
+    by_mark_.emplace(mark, std::move(ready));
+    return;
+  }
+  // Settled already: what it stored is at most the highest receipt seen so far.
+  wait_durable(receipt_high_, std::move(ready));
+}
+
+// Called after each settlement, so a mark that is reached is filed under exactly the highest
+// receipt of the batches up to it.
+void DurabilityGate::release_marks() {
+  while (!by_mark_.empty() && by_mark_.begin()->first <= settled_batches_) {
+    std::function<void()> ready = std::move(by_mark_.begin()->second);
+    by_mark_.erase(by_mark_.begin());
+    wait_durable(receipt_high_, std::move(ready));
+  }
+}
+
+void DurabilityGate::wait_durable(uint64_t receipt, std::function<void()> ready) {
+  if (!receipts_ || receipt <= durable_seq_) {
+    ready();
+    return;
+  }
+  by_durable_.emplace(receipt, std::move(ready));
 }
 
 bool DurabilityGate::must_wait(uint32_t c) const {

@@ -6,6 +6,12 @@
 // from being outrun by drivers. Each connection has at most one poll in flight, so it has at
 // most one held completion.
 //
+// Webhooks wait here too (when_durable): a 2xx to a webhook is held until every batch the signing
+// stage had taken when the driver answered is settled and committed. The signing stage settles
+// batches in the order it took them (one worker, FIFO), so "settled count >= mark" means every
+// batch up to the mark is settled; the highest receipt seen by then bounds what must be durable.
+// The mark covers other drivers' batches too: a webhook waits at most for the queue ahead of it.
+//
 // Threading: batch_submitted/batch_refused on any thread (drivers emit from their own threads);
 // everything else on the host loop. No clock and no I/O: unit-tested as a plain class.
 #pragma once
@@ -50,11 +56,20 @@ class DurabilityGate {
   // [loop] Shutdown: releases every held completion that may go now.
   void release_ready();
 
+  // [loop] Calls `ready` (on the loop, possibly at once) once the first `mark` batches the signing
+  // stage took (SigningStage::taken(), read after the emits to cover) are settled and, with an
+  // outbox, durable. A `ready` never called (shutdown) is destroyed with the gate.
+  void when_durable(uint64_t mark, std::function<void()> ready);
+  size_t waiting_marks() const { return by_mark_.size() + by_durable_.size(); }
+  uint64_t settled_batches() const { return settled_batches_; }
+
   size_t held() const { return held_.size(); }
   uint64_t durable_seq() const { return durable_seq_; }
 
  private:
   bool must_wait(uint32_t c) const;
+  void release_marks();
+  void wait_durable(uint64_t receipt, std::function<void()> ready);
   void try_release(uint32_t c);
 
   struct Held {
@@ -63,10 +78,14 @@ class DurabilityGate {
   };
   uint64_t durable_seq_;
   Release release_;
-  std::unique_ptr<std::atomic<uint32_t>[]> signing_;  // per connection: batches being signed
-  std::unique_ptr<uint64_t[]> receipts_;              // per connection: latest outbox receipt
-  std::unordered_map<uint32_t, Held> held_;           // by connection
-  std::multimap<uint64_t, uint32_t> by_receipt_;      // receipt -> connection waiting for it
+  std::unique_ptr<std::atomic<uint32_t>[]> signing_;        // per connection: batches being signed
+  std::unique_ptr<uint64_t[]> receipts_;                    // per connection: latest outbox receipt
+  std::unordered_map<uint32_t, Held> held_;                 // by connection
+  std::multimap<uint64_t, uint32_t> by_receipt_;            // receipt -> connection waiting for it
+  uint64_t settled_batches_ = 0;                            // batch_settled calls so far
+  uint64_t receipt_high_ = 0;                               // highest receipt settled so far
+  std::multimap<uint64_t, std::function<void()>> by_mark_;  // waiting for settlement
+  std::multimap<uint64_t, std::function<void()>> by_durable_;  // waiting for a receipt
 };
 
 }  // namespace oemlink::host

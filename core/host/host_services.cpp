@@ -1,5 +1,7 @@
 #include "core/host/host_services.hpp"
 
+#include "core/host/webhook_routes.hpp"
+
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 
@@ -203,6 +205,11 @@ uint64_t HostServices::timer_start(DriverInstance&, uint32_t delay_ms, oemlink_t
 
 void HostServices::timer_cancel(DriverInstance&, uint64_t id) {
   parts_.timers.cancel(id);
+}
+
+std::string HostServices::webhook_url(const DriverInstance& d) const {
+  if (public_url_.empty() || !WebhookRoutes::declares_webhooks(d.d)) return {};
+  return public_url_ + WebhookRoutes::path_of(d.name);
 }
 
 void HostServices::counter_add(DriverInstance& d, std::string_view name, uint64_t delta) {

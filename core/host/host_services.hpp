@@ -81,6 +81,13 @@ class HostServices {
   // name no secret value.
   void failed(const DriverInstance& d, const char* service, std::string_view why);
 
+  // The inbound listener's public base URL, without a trailing '/'; empty: no listener. Set
+  // before the drivers are created (they may ask in create()).
+  void set_public_url(std::string url) { public_url_ = std::move(url); }
+  // [any-thread] Where senders reach d's webhooks: public_url + "/webhooks/<driver name>"; empty
+  // when there is no listener or d declares no webhook (oemlink.webhook-url/1 is then absent).
+  std::string webhook_url(const DriverInstance& d) const;
+
   // [loop] Shutdown: no new HTTP requests, timers or MQTT subscriptions from here on.
   void close() { closed_ = true; }
 
@@ -96,6 +103,7 @@ class HostServices {
   ServiceParts parts_;
   std::thread::id loop_thread_ = std::this_thread::get_id();
   std::atomic<bool> closed_{false};
+  std::string public_url_;  // written before any driver exists, then only read
   LogGate misuse_log_;
   LogGate failure_log_;
   Counter& bad_handles_;

@@ -145,11 +145,33 @@ constexpr oemlink_mqtt_service kMqttService{
     .unsubscribe = &mqtt_unsubscribe_fn,
 };
 
+oemlink_status OEMLINK_CALL webhook_url_fn(const oemlink_host* h, char* buf, size_t cap,
+                                           size_t* size) {
+  if (size) *size = 0;
+  return guarded(h, "webhook_url", oemlink_status{OEMLINK_ERROR},
+                 [&](HostServices& s, DriverInstance& d) {
+                   std::string url = s.webhook_url(d);
+                   if (url.empty()) return oemlink_status{OEMLINK_ERROR};
+                   if (size) *size = url.size();
+                   if (!buf || cap < url.size()) return oemlink_status{OEMLINK_RETRY};
+                   std::memcpy(buf, url.data(), url.size());
+                   return oemlink_status{OEMLINK_OK};
+                 });
+}
+
+const oemlink_webhook_url_service kWebhookUrlService{
+    .struct_size = sizeof(oemlink_webhook_url_service),
+    .webhook_url = &webhook_url_fn,
+};
+
+// Optional services by id; NULL when this host (or this configuration) has none by that id.
 const void* OEMLINK_CALL get_service_fn(const oemlink_host* h, const char* id) {
   if (!id) return nullptr;
   HostServices* s = services_of(h);
   if (!s) return nullptr;
   if (std::strcmp(id, OEMLINK_SERVICE_MQTT) == 0) return s->has_mqtt() ? &kMqttService : nullptr;
+  if (std::strcmp(id, OEMLINK_SERVICE_WEBHOOK_URL) == 0)
+    return s->webhook_url(self(h)).empty() ? nullptr : &kWebhookUrlService;
   return nullptr;
 }
 

@@ -12,7 +12,10 @@
 #include "core/host/runtime_report.hpp"
 #include "core/host/secret_access.hpp"
 #include "core/host/status_writer.hpp"
+#include "core/host/webhook_routes.hpp"
 #include "core/net/http_client.hpp"
+#include "core/net/http_listener.hpp"
+#include "core/net/route_table.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/executor_work_guard.hpp>
@@ -141,6 +144,8 @@ void Runtime::start() {
       .mqtt = mqtt_.get(),
   });
 
+  if (cfg_.listeners.inbound) services_->set_public_url(cfg_.listeners.inbound->public_url);
+
   drivers_.load_all(drivers, services_.get(),
                     [this](DriverInstance& d, const char* call, int64_t ms) {
                       dispatcher_->note_call(d, call, kNoConn, ms);
@@ -148,6 +153,49 @@ void Runtime::start() {
   for (size_t i = 0; i < drivers_.size(); ++i)
     if (drivers_[i].inst) dispatcher_->add_driver(drivers_[i]);
   open_connections();
+  start_listener();
+}
+
+// Bound once the drivers can answer: a request waiting in the backlog is served when the loop
+// runs. A port that cannot be bound or a TLS file that does not load stops the start.
+void Runtime::start_listener() {
+  if (!cfg_.listeners.inbound) return;
+  const config::ListenerConfig& lc = *cfg_.listeners.inbound;
+  routes_ = std::make_unique<net::RouteTable>();
+  webhooks_ = std::make_unique<WebhookRoutes>(
+      io_, *gate_, [this] { return assembly_->signing().taken(); }, metrics_, lc.durable_timeout);
+  std::vector<std::string> routed;
+  for (size_t i = 0; i < drivers_.size(); ++i)
+    if (webhooks_->add(*routes_, drivers_[i])) routed.push_back(drivers_[i].name);
+  net::ListenerOptions o;
+  o.name = "inbound";
+  o.address = lc.address;
+  o.port = static_cast<uint16_t>(lc.port);
+  o.tls_cert_file = lc.tls_cert_file;
+  o.tls_key_file = lc.tls_key_file;
+  o.max_body = lc.max_body;
+  o.header_timeout = lc.header_timeout;
+  o.body_timeout = lc.body_timeout;
+  o.idle_timeout = lc.idle_timeout;
+  o.max_connections = lc.max_connections;
+  // A webhook answers within durable_timeout on its own; this only catches other routes.
+  o.answer_timeout = std::max(lc.durable_timeout * 2, std::chrono::milliseconds(30'000));
+  try {
+    listener_ = std::make_unique<net::HttpListener>(io_, o, *routes_, metrics_);
+    listener_->start();
+  } catch (const std::exception& e) {
+    throw StartupError(std::string(e.what()) + " (" + lc.position.file + ":" +
+                       std::to_string(lc.position.line) + ")");
+  }
+  std::string names;
+  for (auto& n : routed) names += (names.empty() ? "" : ", ") + n;
+  spdlog::info("listening on {}:{} ({}), public URL {}; webhooks for: {}", lc.address,
+               listener_->port(), listener_->tls() ? "https" : "http", lc.public_url,
+               names.empty() ? "none" : names);
+}
+
+uint16_t Runtime::listener_port() const {
+  return listener_ ? listener_->port() : 0;
 }
 
 void Runtime::open_connections() {
@@ -282,6 +330,10 @@ void Runtime::begin_shutdown() {
   spdlog::info("stopping: no new polls; waiting up to {} ms for {} in flight",
                cfg_.schedule.shutdown_timeout.count(), dispatcher_->in_flight());
   dispatcher_->stop_scheduling();
+  // The front door closes first; webhooks still waiting are answered 503 so senders retry, and
+  // no driver's webhook() is called from here on.
+  if (listener_) listener_->stop_accepting();
+  if (webhooks_) webhooks_->close();
   stats_timer_.cancel();
   flush_timer_.cancel();
   duration_timer_.cancel();
@@ -301,7 +353,9 @@ void Runtime::drain_and_close() {
   auto deadline = Clock::now() + cfg_.schedule.shutdown_timeout;
   auto guard = boost::asio::make_work_guard(io_);  // run_for waits instead of spinning
   io_.restart();
-  while (in_flight() > 0 && Clock::now() < deadline && signals_seen_ < 2) {
+  // The 503s given at begin_shutdown are written while the loop runs here.
+  auto answering = [this] { return listener_ ? listener_->answering() : 0; };
+  while ((in_flight() > 0 || answering() > 0) && Clock::now() < deadline && signals_seen_ < 2) {
     io_.run_for(std::chrono::milliseconds(20));
     io_.restart();
   }
@@ -324,6 +378,11 @@ void Runtime::close_everything(bool abandoned_any) {
   }
   // Transport and timers next, so every driver callback fires before close/destroy. Once
   // closed, new timers and requests are refused, so this terminates.
+  if (webhooks_) webhooks_->close();
+  if (listener_) {
+    listener_->stop_accepting();
+    listener_->close_all();
+  }
   if (services_) services_->close();
   if (http_) http_->shutdown();
   if (timers_) timers_->drain();

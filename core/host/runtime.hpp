@@ -5,6 +5,8 @@
 //   PollDispatcher    schedule → polls and streams, tickets, states, watchdog
 //   DurabilityGate    poll completions held until their events are durable
 //   HostServices      the C host table's services (with DriverTimers and SecretAccess)
+//   HttpListener      the inbound HTTP front door (listeners.inbound), its RouteTable, and
+//   WebhookRoutes     POST /webhooks/<driver> with the durability hold
 //   runtime_report    stats lines and status.json
 // Runtime builds them in that order on one Asio event loop, runs the loop until a signal, a
 // duration or a poll count says stop, then shuts down gracefully: no new polls, in-flight polls
@@ -38,7 +40,9 @@
 
 namespace oemlink::net {
 class CurlMultiClient;
-}
+class HttpListener;
+class RouteTable;
+}  // namespace oemlink::net
 
 namespace oemlink::host {
 
@@ -51,6 +55,7 @@ class SecretAccess;
 class MqttSubscriptions;
 class HostServices;
 class StatusWriter;
+class WebhookRoutes;
 
 struct RuntimeOptions {
   std::vector<std::filesystem::path> plugin_dirs;  // empty: loader::default_plugin_dirs()
@@ -95,6 +100,11 @@ class Runtime {
   const ConnectionRecord& connection(uint32_t i) const { return conns_[i]; }
   schedule::Phase connection_phase(uint32_t i) const;
   boost::asio::io_context& io() { return io_; }
+  // The inbound listener's routes, for more routes (linking, operations); null without
+  // listeners.inbound. [loop] after start().
+  net::RouteTable* routes() { return routes_.get(); }
+  // The inbound listener's bound port; 0 without one.
+  uint16_t listener_port() const;
   // [loop] Per-sink latency histograms start afresh.
   void reset_sink_latency();
   // [loop, or after run() returned] Per-sink delivery figures.
@@ -102,6 +112,7 @@ class Runtime {
 
  private:
   void open_connections();
+  void start_listener();
   void wait_for_signal();
   void begin_shutdown();
   void drain_and_close();
@@ -131,6 +142,10 @@ class Runtime {
   std::unique_ptr<MqttSubscriptions> mqtt_;
   std::unique_ptr<HostServices> services_;
   std::unique_ptr<StatusWriter> status_writer_;
+  // Handlers in routes_ call webhooks_; the listener calls routes_: destroyed listener first.
+  std::unique_ptr<WebhookRoutes> webhooks_;
+  std::unique_ptr<net::RouteTable> routes_;
+  std::unique_ptr<net::HttpListener> listener_;
 
   boost::asio::steady_timer stats_timer_;
   boost::asio::steady_timer status_timer_;

@@ -66,6 +66,7 @@ SigningStage::Submitted SigningStage::submit(uint32_t tag, const ConnectionIdent
   {
     std::lock_guard lock(mu_);
     jobs_.push_back(std::move(job));
+    taken_.fetch_add(1, std::memory_order_release);
   }
   cv_.notify_one();
   out.queued = true;

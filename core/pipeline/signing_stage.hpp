@@ -53,6 +53,10 @@ class SigningStage {
   void stop_retrying() { stop_ = true; }
 
   size_t queued() const;
+  // [any-thread] Batches queued since construction. settled() reports them in this order, so the
+  // n-th settled() is the n-th batch taken: a count read after some submits returned is a mark
+  // that every one of them is settled by the time settled() has run that many times.
+  uint64_t taken() const { return taken_.load(std::memory_order_acquire); }
 
  private:
   struct Job {
@@ -79,7 +83,8 @@ class SigningStage {
   std::deque<Job> jobs_;
   bool busy_ = false;
   std::atomic<bool> stop_{false};
-  uint64_t abandoned_ = 0;  // worker thread only
+  std::atomic<uint64_t> taken_{0};  // written under mu_, in queue order
+  uint64_t abandoned_ = 0;          // worker thread only
   std::thread worker_;
 };
 

@@ -38,6 +38,7 @@ void MockConnection::SpinLock::lock() {
 
 MockConnection::~MockConnection() {
   detach_stream();
+  if (instance_->settings.webhook) instance_->directory.remove(conn_);
 }
 
 void MockConnection::poll(PollDone done) {

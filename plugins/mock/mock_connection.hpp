@@ -5,6 +5,7 @@
 
 #include "car_sim.hpp"
 #include "mock_settings.hpp"
+#include "mock_webhook.hpp"
 
 #include <oemlink/driver.hpp>
 
@@ -18,7 +19,8 @@ namespace oemlink::mock {
 struct MockInstance {
   Host host;
   MockSettings settings;
-  std::string rate_limited_reason;  // "mock: 429 Retry-After N", formatted once
+  std::string rate_limited_reason;        // "mock: 429 Retry-After N", formatted once
+  mutable ConnectionDirectory directory;  // filled only with settings.webhook; locks itself
 };
 
 struct StreamTicket;

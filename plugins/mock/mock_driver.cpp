@@ -26,7 +26,19 @@ class MockDriver final : public Driver {
   std::unique_ptr<Connection> open(ConnHandle conn, const ConnInfo& info) override {
     const uint64_t car_seed =
         mix64(static_cast<uint64_t>(instance_.settings.seed), hash_text(info.id));
-    return std::make_unique<MockConnection>(instance_, conn, car_seed);
+    auto c = std::make_unique<MockConnection>(instance_, conn, car_seed);
+    if (instance_.settings.webhook) instance_.directory.add(info.id, conn);
+    return c;
+  }
+
+  void webhook(const HttpRequest& req,
+               std::function<void(int, std::string_view)> respond) override {
+    if (!instance_.settings.webhook) {
+      respond(404, R"j({"error":"webhooks are off for this instance (settings.webhook)"})j");
+      return;
+    }
+    WebhookAnswer a = handle_webhook(instance_.host, instance_.directory, req.body);
+    respond(a.status, a.body);
   }
 
  private:
@@ -38,4 +50,5 @@ class MockDriver final : public Driver {
 
 OEMLINK_DRIVER(oemlink::mock::MockDriver, "mock", "0.1.0",
                "Simulated electric cars with failure injection, for tests and load tests",
-               OEMLINK_CAP_POLL | OEMLINK_CAP_STREAM, oemlink::mock::kSettingsTable)
+               OEMLINK_CAP_POLL | OEMLINK_CAP_STREAM | OEMLINK_CAP_WEBHOOK,
+               oemlink::mock::kSettingsTable)

@@ -26,6 +26,7 @@ struct MockSettings {
   uint32_t latency_ms = 0;
   uint32_t stream_interval_ms = 1000;
   bool fail_create = false;
+  bool webhook = false;
   std::optional<std::vector<std::string>> signals;  // nullopt: all
 
   uint32_t signal_mask = ~0u;  // from `signals`: bit i = SignalId i (see car_sim.hpp)
@@ -57,6 +58,9 @@ inline constexpr SettingsTable kSettingsTable{
           "Time between batches in stream mode", &MockSettings::stream_interval_ms),
     field("fail_create", OEMLINK_SETTING_BOOL, 0, "false",
           "Make instance creation fail (tests the host's error path)", &MockSettings::fail_create),
+    field("webhook", OEMLINK_SETTING_BOOL, 0, "false",
+          "Serve POST /webhooks/<instance> for this instance's connections (off: 404)",
+          &MockSettings::webhook),
     field("signals", OEMLINK_SETTING_OBJECT, 0, nullptr,
           "List of DIMO signal names to emit; default all", &MockSettings::signals),
 };

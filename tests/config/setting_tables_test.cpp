@@ -55,6 +55,8 @@ TEST(ConfigTables, DefaultsAreTheStructDefaults) {
   expect_table_defaults_are_struct_defaults(kFileSinkBlock);
   expect_table_defaults_are_struct_defaults(kHttpsSinkBlock);
   expect_table_defaults_are_struct_defaults(kMqttSinkBlock);
+  expect_table_defaults_are_struct_defaults(kListenerBlock);
+  expect_table_defaults_are_struct_defaults(kListenerTlsBlock);
 }
 
 TEST(ConfigTables, EveryRowIsDescribed) {
@@ -82,6 +84,9 @@ TEST(ConfigTables, EveryRowIsDescribed) {
   check(kFileSinkBlock);
   check(kHttpsSinkBlock);
   check(kMqttSinkBlock);
+  check(kListenersBlock);
+  check(kListenerBlock);
+  check(kListenerTlsBlock);
 }
 
 TEST(ConfigTables, DeprecatedKeyWarnsAndChangesNothing) {

@@ -101,6 +101,16 @@ class ProbeDriver : public oemlink::Driver {
     if (timer_) host_.cancel_timer(timer_);
     timer_ = 0;
   }
+  // A webhook whose body is "hang" is never answered; any other is answered 200 with the URL the
+  // host's oemlink.webhook-url/1 service gives this instance.
+  void webhook(const oemlink::HttpRequest& req,
+               std::function<void(int, std::string_view)> respond) override {
+    if (req.body == "hang") {
+      unanswered_.push_back(std::move(respond));
+      return;
+    }
+    respond(200, host_.webhook_url());
+  }
 
  private:
   // One batch for every connection per tick, the way a fleet-wide feed (Tesla Fleet Telemetry
@@ -124,6 +134,7 @@ class ProbeDriver : public oemlink::Driver {
   oemlink::StreamEnded ended_;
   uint64_t timer_ = 0;
   double batches_ = 0;
+  std::vector<std::function<void(int, std::string_view)>> unanswered_;
 };
 
 const oemlink_setting kSettings[] = {
@@ -134,4 +145,4 @@ const oemlink_setting kSettings[] = {
 }  // namespace
 
 OEMLINK_DRIVER(ProbeDriver, "probe", "0.1.0", "Host-services probe for tests",
-               OEMLINK_CAP_POLL | OEMLINK_CAP_STREAM, kSettings)
+               OEMLINK_CAP_POLL | OEMLINK_CAP_STREAM | OEMLINK_CAP_WEBHOOK, kSettings)

@@ -3,6 +3,7 @@
 // content, never on sleeps.
 #include "core/host/runtime.hpp"
 #include "core/config/config_error.hpp"
+#include "tests/net/listener_fixture.hpp"
 
 #include "tests/net/test_server.hpp"
 
@@ -315,6 +316,45 @@ TEST_F(RuntimeTest, Http429WithRetryAfterHoldsTheConnection) {
   EXPECT_EQ(rt.run(), 0);
   EXPECT_EQ(server.requests_received(), 2);  // Retry-After: 120 keeps each car quiet
   EXPECT_EQ(rt.schedule_stats().rate_limited, 2u);
+}
+
+TEST_F(RuntimeTest, WebhooksReachTheDriverWhichKnowsItsUrlAndShutdownAnswersWaitingOnes503) {
+  RecordingSink sink;
+  auto cfg = make_config("  - {name: probe, library: probe, poll_interval: 1h}\n", 1, "probe",
+                         "shutdown_timeout: 2s");
+  config::ListenerConfig inbound;
+  inbound.port = 0;  // any free port; the test asks the runtime which
+  inbound.public_url = "https://hooks.example.com";
+  cfg.listeners.inbound = inbound;
+  Runtime rt(std::move(cfg), options(sink));
+  rt.start();
+  const uint16_t port = rt.listener_port();
+  ASSERT_NE(port, 0);
+  ASSERT_NE(rt.routes(), nullptr);
+
+  net::testing::RawClient::Response answered, held;
+  std::chrono::steady_clock::duration held_for{};
+  std::thread client([&] {
+    net::testing::RawClient c(port);
+    c.send(net::testing::post_request("/webhooks/probe", "url"));
+    answered = c.response();
+    net::testing::RawClient d(port);
+    d.send(net::testing::post_request("/webhooks/probe", "hang"));
+    std::this_thread::sleep_for(200ms);
+    auto t0 = std::chrono::steady_clock::now();
+    rt.request_stop();
+    held = d.response();
+    held_for = std::chrono::steady_clock::now() - t0;
+  });
+  EXPECT_EQ(rt.run(), 0);
+  client.join();
+  ASSERT_TRUE(answered);
+  EXPECT_EQ(answered->result_int(), 200);
+  EXPECT_EQ(answered->body(), "https://hooks.example.com/webhooks/probe");
+  ASSERT_TRUE(held) << "the waiting webhook got no answer at shutdown";
+  EXPECT_EQ(held->result_int(), 503);
+  EXPECT_LT(held_for, 1s);
+  EXPECT_EQ(rt.metrics().counter("webhook_probe_shutdown").value(), 1u);
 }
 
 }  // namespace

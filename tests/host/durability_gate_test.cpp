@@ -132,5 +132,48 @@ TEST_F(DurabilityGateTest, ReleaseReadyLetsGoOnlyWhatMayGo) {
   EXPECT_EQ(gate.held(), 0u);
 }
 
+// Webhook marks: the first `mark` batches the signing stage took, settled in that order.
+TEST_F(DurabilityGateTest, AMarkWaitsForItsBatchesToSettleThenForTheirHighestReceipt) {
+  auto gate = make(true);
+  std::vector<int> ready;
+  for (int c : {0, 1, 2}) gate.batch_submitted(c);
+  gate.when_durable(2, [&] { ready.push_back(2); });  // covers the first two batches
+  gate.when_durable(0, [&] { ready.push_back(0); });  // nothing taken: at once
+  EXPECT_EQ(ready, std::vector<int>{0});
+  gate.batch_settled(0, 10);
+  gate.durable_through(10);
+  EXPECT_EQ(ready, std::vector<int>{0}) << "batch 2 not settled yet";
+  gate.batch_settled(1, 11);
+  EXPECT_EQ(ready, std::vector<int>{0}) << "receipt 11 not durable yet";
+  gate.batch_settled(2, 12);  // a later batch: its receipt is not waited for
+  gate.durable_through(11);
+  EXPECT_EQ(ready, (std::vector<int>{0, 2}));
+  // Marked after settling: waits for the highest receipt seen so far (12).
+  gate.when_durable(3, [&] { ready.push_back(3); });
+  EXPECT_EQ(ready.size(), 2u);
+  gate.durable_through(12);
+  EXPECT_EQ(ready, (std::vector<int>{0, 2, 3}));
+  EXPECT_EQ(gate.waiting_marks(), 0u);
+}
+
+TEST_F(DurabilityGateTest, AMarkWithoutAnOutboxWaitsOnlyForSigning) {
+  auto gate = make(false);
+  bool ready = false;
+  gate.batch_submitted(0);
+  gate.when_durable(1, [&] { ready = true; });
+  EXPECT_FALSE(ready);
+  gate.batch_settled(0, 0);
+  EXPECT_TRUE(ready);
+}
+
+TEST_F(DurabilityGateTest, ARejectedBatchCountsAsSettled) {
+  auto gate = make(true);
+  bool ready = false;
+  gate.batch_submitted(4);
+  gate.when_durable(1, [&] { ready = true; });
+  gate.batch_settled(4, 0);  // refused by the envelope rules: nothing to make durable
+  EXPECT_TRUE(ready);
+}
+
 }  // namespace
 }  // namespace oemlink::host

@@ -514,3 +514,46 @@ TEST_F(HostServicesTest, WithoutTheHostThereIsNoMqttService) {
 
 }  // namespace
 }  // namespace oemlink::host
+
+namespace oemlink::host {
+namespace {
+
+oemlink_status OEMLINK_CALL no_webhook(oemlink_instance*, const oemlink_http_request*,
+                                       oemlink_webhook_respond_fn, void*) {
+  return OEMLINK_ERROR;
+}
+
+TEST_F(HostServicesTest, WebhookUrlServiceNamesTheInstancesRouteOnlyWhenThereIsAListener) {
+  oemlink_driver hooked = *testing::scripted_descriptor();
+  hooked.capabilities |= OEMLINK_CAP_WEBHOOK;
+  hooked.webhook = &no_webhook;
+  config::DriverConfig dc;
+  dc.name = "gamma";
+  testing::ScriptedDriver driver_c;
+  DriverInstance& c = drivers->adopt(dc, &hooked, testing::instance_of(driver_c), services.get());
+
+  // No listener configured: the service is absent.
+  EXPECT_EQ(c.table.get_service(&c.table, OEMLINK_SERVICE_WEBHOOK_URL), nullptr);
+
+  services->set_public_url("https://hooks.example.com/base");
+  auto* svc = static_cast<const oemlink_webhook_url_service*>(
+      c.table.get_service(&c.table, OEMLINK_SERVICE_WEBHOOK_URL));
+  ASSERT_NE(svc, nullptr);
+  EXPECT_EQ(svc->struct_size, sizeof(oemlink_webhook_url_service));
+  const std::string want = "https://hooks.example.com/base/webhooks/gamma";
+  char small[8];
+  size_t size = 0;
+  EXPECT_EQ(svc->webhook_url(&c.table, small, sizeof small, &size), OEMLINK_RETRY);
+  EXPECT_EQ(size, want.size());
+  std::string buf(64, '\0');
+  ASSERT_EQ(svc->webhook_url(&c.table, buf.data(), buf.size(), &size), OEMLINK_OK);
+  EXPECT_EQ(buf.substr(0, size), want);
+  // A driver without webhooks has no URL; an unknown service id is absent.
+  EXPECT_EQ(a->table.get_service(&a->table, OEMLINK_SERVICE_WEBHOOK_URL), nullptr);
+  EXPECT_EQ(c.table.get_service(&c.table, "oemlink.nothing/1"), nullptr);
+  drivers->detach_services();
+  EXPECT_EQ(c.table.get_service(&c.table, OEMLINK_SERVICE_WEBHOOK_URL), nullptr);
+}
+
+}  // namespace
+}  // namespace oemlink::host

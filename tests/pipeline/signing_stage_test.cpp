@@ -184,6 +184,21 @@ TEST_F(SigningStageTest, AFullQueueAnswersRetryAndTakesNothing) {
   EXPECT_EQ(record_.settled_now(),
             (std::vector<std::pair<uint32_t, uint64_t>>{{1, 1}, {2, 2}, {3, 3}}));
   EXPECT_EQ(metrics_.counter("pipeline_readings_accepted").value(), 3u);  // 4 never validated
+  EXPECT_EQ(stage.taken(), 3u);  // the refused batch is not counted: no settlement will come
+}
+
+// taken() counts exactly the batches that will be settled, in settlement order: the mark the
+// webhook hold waits on.
+TEST_F(SigningStageTest, TakenCountsTheBatchesThatWillSettle) {
+  SigningStage stage(pipeline_, record_.on_settled(), 4096, record_.on_pause());
+  EXPECT_EQ(stage.taken(), 0u);
+  oemlink_reading bad[] = {Reading::number("warpFactor", kNow, 9)};
+  EXPECT_FALSE(stage.submit(1, car(), bad, kNow).queued);  // nothing valid: nothing queued
+  EXPECT_EQ(stage.taken(), 0u);
+  for (uint32_t tag = 1; tag <= 5; ++tag) stage.submit(tag, car(), speed_, kNow);
+  EXPECT_EQ(stage.taken(), 5u);
+  stage.drain();
+  EXPECT_EQ(record_.settled_now().size(), stage.taken());
 }
 
 TEST_F(SigningStageTest, AnUnavailableSinkIsWaitedOutWithGrowingPausesNotDropped) {

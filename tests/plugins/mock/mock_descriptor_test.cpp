@@ -17,7 +17,7 @@ TEST(MockDescriptor, DeclaresNameVersionAndCapabilities) {
   EXPECT_EQ(d->abi_minor, OEMLINK_ABI_MINOR);
   EXPECT_STREQ(d->name, "mock");
   EXPECT_NE(std::strlen(d->version), 0u);
-  EXPECT_EQ(d->capabilities, OEMLINK_CAP_POLL | OEMLINK_CAP_STREAM);
+  EXPECT_EQ(d->capabilities, OEMLINK_CAP_POLL | OEMLINK_CAP_STREAM | OEMLINK_CAP_WEBHOOK);
   EXPECT_NE(d->create, nullptr);
   EXPECT_NE(d->destroy, nullptr);
   EXPECT_NE(d->open, nullptr);
@@ -25,7 +25,7 @@ TEST(MockDescriptor, DeclaresNameVersionAndCapabilities) {
   EXPECT_NE(d->poll, nullptr);
   EXPECT_NE(d->stream_start, nullptr);
   EXPECT_NE(d->stream_stop, nullptr);
-  EXPECT_EQ(d->webhook, nullptr);
+  EXPECT_NE(d->webhook, nullptr);
 }
 
 TEST(MockDescriptor, SettingsTableListsEveryKnobWithTypeAndDefault) {
@@ -47,6 +47,7 @@ TEST(MockDescriptor, SettingsTableListsEveryKnobWithTypeAndDefault) {
       {"latency", {OEMLINK_SETTING_DURATION_MS, "0ms"}},
       {"stream_interval", {OEMLINK_SETTING_DURATION_MS, "1s"}},
       {"fail_create", {OEMLINK_SETTING_BOOL, "false"}},
+      {"webhook", {OEMLINK_SETTING_BOOL, "false"}},
       {"signals", {OEMLINK_SETTING_OBJECT, nullptr}},
   };
   ASSERT_EQ(d->setting_count, expected.size());

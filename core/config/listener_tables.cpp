@@ -1,0 +1,121 @@
+#include "core/config/tables.hpp"
+#include "core/config/value_checks.hpp"
+
+namespace oemlink::config {
+namespace {
+
+const Setting<ListenersConfig> kListenersRows[] = {
+    {{.key = "inbound",
+      .type = SettingType::block,
+      .default_note = "none",
+      .description = "the front door for webhooks (`POST /webhooks/<driver name>`): see "
+                     "`listeners.inbound`"},
+     {}},
+};
+
+constexpr Range kPort{1, 65535, "must be a port between 1 and 65535", "1–65535"};
+
+const Setting<ListenerConfig> kListenerRows[] = {
+    {{.key = "address",
+      .type = SettingType::string,
+      .flags = kNotEmpty,
+      .default_value = "127.0.0.1",
+      .description = "address to bind; `0.0.0.0` or `::` to accept from every interface"},
+     &ListenerConfig::address},
+    {{.key = "port",
+      .type = SettingType::integer,
+      .flags = kRequired,
+      .description = "TCP port to listen on",
+      .range = kPort},
+     &ListenerConfig::port},
+    {{.key = "public_url",
+      .type = SettingType::string,
+      .flags = kRequired,
+      .description = "the externally visible base URL senders use (behind a proxy: the proxy's); "
+                     "a driver's webhook URL is this + `/webhooks/<driver name>`",
+      .check = {is_http_url, "must start with https:// or http://"}},
+     &ListenerConfig::public_url},
+    {{.key = "tls",
+      .type = SettingType::block,
+      .default_note = "none: plain HTTP",
+      .description = "serve HTTPS: see `listeners.inbound.tls`"},
+     {}},
+    {{.key = "max_body",
+      .type = SettingType::size,
+      .default_value = "64KiB",
+      .description = "larger request bodies get 413 without being read",
+      .range = {1024, 16 << 20, "must be between 1KiB and 16MiB", "1KiB–16MiB"}},
+     &ListenerConfig::max_body},
+    {{.key = "header_timeout",
+      .type = SettingType::duration,
+      .default_value = "10s",
+      .description = "from connect (TLS handshake included) to a complete request header; "
+                     "slower clients get 408",
+      .range = kPositive},
+     &ListenerConfig::header_timeout},
+    {{.key = "body_timeout",
+      .type = SettingType::duration,
+      .default_value = "10s",
+      .description = "from the header to the complete body; slower clients get 408",
+      .range = kPositive},
+     &ListenerConfig::body_timeout},
+    {{.key = "idle_timeout",
+      .type = SettingType::duration,
+      .default_value = "60s",
+      .description = "a keep-alive connection with no request for this long is closed",
+      .range = kPositive},
+     &ListenerConfig::idle_timeout},
+    {{.key = "max_connections",
+      .type = SettingType::integer,
+      .default_value = "1024",
+      .description = "open connections at most; more are closed at accept and counted",
+      .range = kAtLeastOne},
+     &ListenerConfig::max_connections},
+    {{.key = "durable_timeout",
+      .type = SettingType::duration,
+      .default_value = "10s",
+      .description = "a webhook's 2xx waits this long at most for its readings to be durable in "
+                     "the outbox, else the sender gets 503 and retries (Smartcar waits 15 s)",
+      .range = kPositive},
+     &ListenerConfig::durable_timeout},
+};
+
+const Setting<ListenerTlsKeys> kTlsRows[] = {
+    {{.key = "cert_file",
+      .type = SettingType::path,
+      .flags = kRequired | kNotEmpty,
+      .description = "PEM certificate chain, server certificate first"},
+     &ListenerTlsKeys::cert_file},
+    {{.key = "key_file",
+      .type = SettingType::path,
+      .flags = kRequired | kNotEmpty,
+      .description = "PEM private key of the certificate"},
+     &ListenerTlsKeys::key_file},
+};
+
+}  // namespace
+
+const SettingBlock<ListenersConfig> kListenersBlock{
+    .path = "listeners",
+    .intro =
+        "Inbound HTTP servers, each named. Without this section the daemon listens on no "
+        "port.",
+    .rows = kListenersRows,
+};
+
+const SettingBlock<ListenerConfig> kListenerBlock{
+    .path = "listeners.inbound",
+    .intro =
+        "The host's one HTTP front door: `POST /webhooks/<driver name>` for every driver "
+        "that takes webhooks. Requests that break a limit are answered 4xx/408 (or closed), "
+        "counted (`listener_inbound_rejected_*`) and never reach a driver.",
+    .rows = kListenerRows,
+};
+
+const SettingBlock<ListenerTlsKeys> kListenerTlsBlock{
+    .path = "listeners.inbound.tls",
+    .intro = "HTTPS for the listener. Both files must exist when the configuration is read.",
+    .rows = kTlsRows,
+};
+
+}  // namespace oemlink::config

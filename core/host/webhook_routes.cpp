@@ -1,0 +1,271 @@
+#include "core/host/webhook_routes.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <mutex>
+#include <vector>
+
+namespace oemlink::host {
+
+// What a driver's respond reaches: the loop and the owner, while the owner is open.
+struct WebhookRoutes::Door {
+  std::mutex mu;
+  bool open = true;  // written on the loop under `mu`
+  boost::asio::io_context* io = nullptr;
+  std::function<uint64_t()> taken;
+  WebhookRoutes* owner = nullptr;
+};
+
+struct WebhookRoutes::Counters {
+  Counters(MetricsRegistry& m, const std::string& driver)
+      : requests(m.counter("webhook_" + driver + "_requests")),
+        answered_2xx(m.counter("webhook_" + driver + "_answered_2xx")),
+        answered_other(m.counter("webhook_" + driver + "_answered_other")),
+        not_durable(m.counter("webhook_" + driver + "_not_durable")),
+        no_answer(m.counter("webhook_" + driver + "_no_answer")),
+        driver_refused(m.counter("webhook_" + driver + "_driver_refused")),
+        shutdown(m.counter("webhook_" + driver + "_shutdown")),
+        late_answers(m.counter("webhook_" + driver + "_late_answers")) {}
+  Counter& requests;
+  Counter& answered_2xx;
+  Counter& answered_other;
+  Counter& not_durable;
+  Counter& no_answer;
+  Counter& driver_refused;
+  Counter& shutdown;
+  Counter& late_answers;
+};
+
+struct WebhookRoutes::Exchange {
+  Exchange(boost::asio::io_context& io, net::ResponderPtr o, Counters& c)
+      : out(std::move(o)), counters(c), deadline(io) {}
+  net::ResponderPtr out;
+  Counters& counters;
+  boost::asio::steady_timer deadline;
+  bool held = false;  // the driver answered 2xx; waiting for durability
+  net::InboundResponse response;
+};
+
+namespace {
+
+// Exchanges a driver may still answer, by id, process-wide: the one thing a respond touches
+// before it knows whether its host still exists. Never destroyed, so a driver thread that answers
+// while the process exits finds it.
+class RespondTable {
+ public:
+  template <class T>
+  void put(uint64_t id, std::shared_ptr<T> door) {
+    std::lock_guard lock(mu_);
+    doors_.emplace(id, std::move(door));
+  }
+  // The door of `id`, removed: only the first respond (or timeout) gets it.
+  std::shared_ptr<void> take(uint64_t id) {
+    std::lock_guard lock(mu_);
+    auto it = doors_.find(id);
+    if (it == doors_.end()) return nullptr;
+    std::shared_ptr<void> door = std::move(it->second);
+    doors_.erase(it);
+    return door;
+  }
+
+ private:
+  std::mutex mu_;
+  std::unordered_map<uint64_t, std::shared_ptr<void>> doors_;
+};
+
+RespondTable& respond_table() {
+  static auto* table = new RespondTable;
+  return *table;
+}
+
+std::atomic<uint64_t> g_next_id{0};
+
+net::InboundResponse text(int status, std::string body, bool retry_after = false) {
+  net::InboundResponse r;
+  r.status = status;
+  if (retry_after) r.headers.emplace_back("Retry-After", "5");
+  r.body = std::move(body);
+  return r;
+}
+
+std::string_view view(oemlink_str s) {
+  return s.data ? std::string_view(s.data, s.size) : "";
+}
+
+oemlink_str str(std::string_view s) {
+  return {s.data(), s.size()};
+}
+
+std::string counter_name(std::string_view driver) {
+  std::string out(driver);
+  for (char& c : out)
+    if (c == '-') c = '_';
+  return out;
+}
+
+}  // namespace
+
+// [any-thread] The driver's answer. Copies it (its views die with this call), reads the signing
+// stage's mark here, on the driver's thread, after its emits, and hands both to the loop.
+void OEMLINK_CALL WebhookRoutes::respond_trampoline(void* ctx, const oemlink_http_response* resp) {
+  const auto id = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(ctx));
+  auto door = std::static_pointer_cast<Door>(respond_table().take(id));
+  if (!door) return;  // answered already, timed out, or the host is gone
+  net::InboundResponse r;
+  constexpr size_t kV1Size = offsetof(oemlink_http_response, error) + sizeof(oemlink_str);
+  if (resp && resp->struct_size >= kV1Size && (resp->header_count == 0 || resp->headers)) {
+    r.status = resp->http_status;
+    for (size_t i = 0; i < resp->header_count; ++i)
+      r.headers.emplace_back(std::string(view(resp->headers[i].name)),
+                             std::string(view(resp->headers[i].value)));
+    r.body = std::string(view(resp->body));
+  } else {
+    r = text(500, "the driver's answer was malformed\n");
+  }
+  std::lock_guard lock(door->mu);
+  if (!door->open) return;
+  const uint64_t mark = door->taken();
+  boost::asio::post(*door->io, [door, id, r = std::move(r), mark]() mutable {
+    if (door->open) door->owner->answered(id, std::move(r), mark);
+  });
+}
+
+WebhookRoutes::WebhookRoutes(boost::asio::io_context& io, DurabilityGate& gate,
+                             std::function<uint64_t()> taken, MetricsRegistry& metrics,
+                             std::chrono::milliseconds durable_timeout)
+    : io_(io),
+      gate_(gate),
+      metrics_(metrics),
+      durable_timeout_(durable_timeout),
+      door_(std::make_shared<Door>()) {
+  door_->io = &io;
+  door_->taken = std::move(taken);
+  door_->owner = this;
+}
+
+WebhookRoutes::~WebhookRoutes() {
+  close();
+}
+
+bool WebhookRoutes::declares_webhooks(const oemlink_driver* d) {
+  return d && (d->capabilities & OEMLINK_CAP_WEBHOOK) &&
+         OEMLINK_HAS_FIELD(d, oemlink_driver, webhook) && d->webhook;
+}
+
+bool WebhookRoutes::add(net::RouteTable& routes, DriverInstance& d) {
+  if (!takes_webhooks(d)) return false;
+  auto& slot = counters_[d.name];
+  if (!slot) slot = std::make_unique<Counters>(metrics_, counter_name(d.name));
+  Counters& counters = *slot;
+  routes.add("POST", path_of(d.name), "webhook_" + counter_name(d.name),
+             [this, &d, &counters](net::InboundRequest&& req, net::ResponderPtr out) {
+               handle(d, counters, std::move(req), std::move(out));
+             });
+  return true;
+}
+
+void WebhookRoutes::handle(DriverInstance& d, Counters& counters, net::InboundRequest&& req,
+                           net::ResponderPtr out) {
+  counters.requests.add();
+  if (closed_) {
+    counters.shutdown.add();
+    out->respond(text(503, "shutting down; retry later\n", true));
+    return;
+  }
+  const uint64_t id = ++g_next_id;
+  auto ex = std::make_shared<Exchange>(io_, std::move(out), counters);
+  live_.emplace(id, ex);
+  respond_table().put(id, door_);
+  // The sender's clock started when it sent: the whole exchange, driver and durability, must fit.
+  ex->deadline.expires_after(durable_timeout_);
+  ex->deadline.async_wait([door = door_, id](const boost::system::error_code& ec) {
+    if (!ec && door->open) door->owner->timed_out(id);
+  });
+
+  std::vector<oemlink_http_header> headers;
+  headers.reserve(req.headers.size());
+  for (auto& [k, v] : req.headers) headers.push_back({str(k), str(v)});
+  oemlink_http_request r{};
+  r.struct_size = sizeof r;
+  r.method = str(req.method);
+  r.url = str(req.target);
+  r.headers = headers.data();
+  r.header_count = headers.size();
+  r.body = str(req.body);
+  oemlink_status st = d.d->webhook(d.inst, &r, &respond_trampoline, reinterpret_cast<void*>(id));
+  // Non-OK means respond will not come; if it came anyway, that answer stands.
+  if (st != OEMLINK_OK && respond_table().take(id)) {
+    counters.driver_refused.add();
+    finish(id, text(500, "the driver did not take the webhook\n"));
+  }
+}
+
+void WebhookRoutes::answered(uint64_t id, net::InboundResponse response, uint64_t mark) {
+  auto it = live_.find(id);
+  if (it == live_.end()) return;  // the timeout answered first
+  Exchange& ex = *it->second;
+  if (response.status < 200 || response.status > 599) {
+    response = text(500, "the driver answered an invalid status\n");
+  } else if (response.status < 300) {
+    ex.held = true;
+    ex.response = std::move(response);
+    gate_.when_durable(mark, [door = door_, id] {
+      if (door->open) door->owner->released(id);
+    });
+    return;
+  }
+  ex.counters.answered_other.add();
+  finish(id, std::move(response));
+}
+
+void WebhookRoutes::released(uint64_t id) {
+  auto it = live_.find(id);
+  if (it == live_.end()) return;  // 503 went out already
+  it->second->counters.answered_2xx.add();
+  finish(id, std::move(it->second->response));
+}
+
+void WebhookRoutes::timed_out(uint64_t id) {
+  auto it = live_.find(id);
+  if (it == live_.end()) return;
+  Exchange& ex = *it->second;
+  if (ex.held) {
+    ex.counters.not_durable.add();
+    finish(id, text(503, "not durable in time; retry later\n", true));
+    return;
+  }
+  // A respond taken already is on its way to the loop; it will find no exchange.
+  if (!respond_table().take(id)) ex.counters.late_answers.add();
+  ex.counters.no_answer.add();
+  finish(id, text(504, "the driver did not answer in time\n"));
+}
+
+void WebhookRoutes::finish(uint64_t id, net::InboundResponse response) {
+  auto it = live_.find(id);
+  if (it == live_.end()) return;
+  std::shared_ptr<Exchange> ex = std::move(it->second);
+  live_.erase(it);
+  ex->deadline.cancel();
+  ex->out->respond(std::move(response));
+}
+
+void WebhookRoutes::close() {
+  if (closed_) return;
+  closed_ = true;
+  {
+    std::lock_guard lock(door_->mu);
+    door_->open = false;
+  }
+  for (auto& [id, ex] : live_) {
+    respond_table().take(id);
+    ex->counters.shutdown.add();
+    ex->deadline.cancel();
+    ex->out->respond(text(503, "shutting down; retry later\n", true));
+  }
+  live_.clear();
+}
+
+}  // namespace oemlink::host

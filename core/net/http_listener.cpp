@@ -1,0 +1,206 @@
+#include "core/net/http_listener.hpp"
+
+#include "core/net/http_session.hpp"
+#include "core/net/listener_core.hpp"
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <stdexcept>
+#include <vector>
+
+namespace oemlink::net {
+namespace detail {
+
+const char* rejection_name(Rejection why) {
+  switch (why) {
+    case Rejection::header_timeout:
+      return "header_timeout";
+    case Rejection::body_timeout:
+      return "body_timeout";
+    case Rejection::body_too_large:
+      return "body_too_large";
+    case Rejection::header_too_large:
+      return "header_too_large";
+    case Rejection::malformed:
+      return "malformed";
+    case Rejection::not_found:
+      return "not_found";
+    case Rejection::method_not_allowed:
+      return "method_not_allowed";
+    case Rejection::over_capacity:
+      return "over_capacity";
+    case Rejection::tls_handshake:
+      return "tls_handshake";
+    case Rejection::answer_timeout:
+      return "answer_timeout";
+    case Rejection::count_:
+      break;
+  }
+  return "unknown";
+}
+
+ListenerCore::ListenerCore(boost::asio::io_context& io_, ListenerOptions o, RouteTable& r,
+                           MetricsRegistry& m)
+    : io(io_),
+      opts(std::move(o)),
+      routes(r),
+      metrics(m),
+      door(std::make_shared<LoopDoor>(io_)),
+      accepted(m.counter("listener_" + opts.name + "_connections_accepted")),
+      idle_closed(m.counter("listener_" + opts.name + "_idle_closed")),
+      accept_errors(m.counter("listener_" + opts.name + "_accept_errors")),
+      unanswered(m.counter("listener_" + opts.name + "_unanswered")) {
+  for (size_t i = 0; i < static_cast<size_t>(Rejection::count_); ++i)
+    rejected_[i] = &m.counter("listener_" + opts.name + "_rejected_" +
+                              rejection_name(static_cast<Rejection>(i)));
+}
+
+void ListenerCore::count_response(const std::string& route, int status) {
+  auto key = std::make_pair(route, status);
+  auto it = responses_.find(key);
+  if (it == responses_.end())
+    it = responses_
+             .emplace(key, &metrics.counter("listener_" + opts.name + "_responses_" + route + "_" +
+                                            std::to_string(status)))
+             .first;
+  it->second->add();
+}
+
+}  // namespace detail
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+class HttpListener::Impl : public std::enable_shared_from_this<Impl> {
+ public:
+  Impl(asio::io_context& io, ListenerOptions o, RouteTable& routes, MetricsRegistry& metrics)
+      : core(std::make_shared<detail::ListenerCore>(io, std::move(o), routes, metrics)),
+        acceptor(io),
+        retry(io) {}
+
+  void accept() {
+    acceptor.async_accept([self = shared_from_this()](const error_code& ec, tcp::socket s) {
+      self->on_accept(ec, std::move(s));
+    });
+  }
+
+  void on_accept(const error_code& ec, tcp::socket s) {
+    if (!core->accepting) return;
+    if (ec) {
+      if (ec == asio::error::operation_aborted) return;
+      core->accept_errors.add();
+      // Out of descriptors (or a transient network error): pause instead of spinning.
+      spdlog::warn("listener {}: accept failed: {}", core->opts.name, ec.message());
+      retry.expires_after(std::chrono::milliseconds(100));
+      retry.async_wait([self = shared_from_this()](const error_code& e) {
+        if (!e && self->core->accepting) self->accept();
+      });
+      return;
+    }
+    core->accepted.add();
+    if (core->sessions.size() >= core->opts.max_connections) {
+      core->reject(detail::Rejection::over_capacity);
+      error_code ignored;
+      s.close(ignored);
+    } else {
+      detail::start_session(core, std::move(s));
+    }
+    accept();
+  }
+
+  void close_all() {
+    // close() removes the session from the set.
+    std::vector<detail::SessionBase*> open(core->sessions.begin(), core->sessions.end());
+    for (auto* s : open) s->close();
+  }
+
+  std::shared_ptr<detail::ListenerCore> core;
+  tcp::acceptor acceptor;
+  asio::steady_timer retry;
+};
+
+HttpListener::HttpListener(asio::io_context& io, ListenerOptions options, RouteTable& routes,
+                           MetricsRegistry& metrics)
+    : impl_(std::make_shared<Impl>(io, std::move(options), routes, metrics)) {
+  const ListenerOptions& o = impl_->core->opts;
+  if (o.tls_cert_file.empty() != o.tls_key_file.empty())
+    throw std::runtime_error("listener " + o.name + ": TLS needs both a certificate and a key");
+  if (!o.tls_cert_file.empty()) {
+    auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+    ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                     asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
+    error_code ec;
+    ctx->use_certificate_chain_file(o.tls_cert_file, ec);
+    if (ec)
+      throw std::runtime_error("listener " + o.name + ": TLS certificate " + o.tls_cert_file +
+                               ": " + ec.message());
+    ctx->use_private_key_file(o.tls_key_file, asio::ssl::context::pem, ec);
+    if (ec)
+      throw std::runtime_error("listener " + o.name + ": TLS key " + o.tls_key_file + ": " +
+                               ec.message());
+    impl_->core->ssl = std::move(ctx);
+  }
+}
+
+HttpListener::~HttpListener() {
+  impl_->core->door->shut();
+  stop_accepting();
+  close_all();
+}
+
+void HttpListener::start() {
+  const ListenerOptions& o = impl_->core->opts;
+  error_code ec;
+  auto address = asio::ip::make_address(o.address, ec);
+  if (ec) throw std::runtime_error("listener " + o.name + ": bad address " + o.address);
+  tcp::endpoint ep(address, o.port);
+  auto& a = impl_->acceptor;
+  auto fail = [&](const char* what) {
+    std::string msg = "listener " + o.name + ": cannot " + what + " " + o.address + ":" +
+                      std::to_string(o.port) + ": " + ec.message();
+    error_code ignored;
+    a.close(ignored);
+    throw std::runtime_error(msg);
+  };
+  if (a.open(ep.protocol(), ec)) fail("open");
+  if (a.set_option(tcp::acceptor::reuse_address(true), ec)) fail("configure");
+  if (a.bind(ep, ec)) fail("bind");
+  if (a.listen(asio::socket_base::max_listen_connections, ec)) fail("listen on");
+  impl_->core->accepting = true;
+  impl_->accept();
+}
+
+uint16_t HttpListener::port() const {
+  error_code ec;
+  auto ep = impl_->acceptor.local_endpoint(ec);
+  return ec ? 0 : ep.port();
+}
+
+bool HttpListener::tls() const {
+  return impl_->core->ssl != nullptr;
+}
+
+void HttpListener::stop_accepting() {
+  impl_->core->accepting = false;
+  error_code ec;
+  impl_->acceptor.close(ec);
+  impl_->retry.cancel();
+}
+
+void HttpListener::close_all() {
+  impl_->close_all();
+}
+
+size_t HttpListener::answering() const {
+  return impl_->core->answering;
+}
+
+size_t HttpListener::connections() const {
+  return impl_->core->sessions.size();
+}
+
+}  // namespace oemlink::net

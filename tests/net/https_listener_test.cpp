@@ -1,0 +1,122 @@
+// The inbound listener with TLS on: a client that trusts the CA is served, a plain-text client
+// is not, and a bad certificate file is refused at construction, naming the file.
+#include "tests/net/listener_fixture.hpp"
+#include "tests/net/test_pki.hpp"
+
+#include <gtest/gtest.h>
+
+namespace oemlink::net::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+class HttpsListenerTest : public ::testing::Test {
+ protected:
+  void start() {
+    h_.routes().add("POST", "/echo", "echo", [](InboundRequest&& r, ResponderPtr out) {
+      out->respond({200, {}, r.body});
+    });
+    ListenerOptions o;
+    o.tls_cert_file = pki_.server_cert();
+    o.tls_key_file = pki_.server_key();
+    o.header_timeout = 500ms;
+    h_.start(o);
+  }
+
+  TestPki pki_;
+  ListenerHarness h_;
+};
+
+TEST_F(HttpsListenerTest, ServesAClientThatTrustsTheCaWithKeepAlive) {
+  start();
+  EXPECT_TRUE(h_.listener().tls());
+  asio::io_context io;
+  asio::ssl::context ctx(asio::ssl::context::tls_client);
+  ctx.load_verify_file(pki_.ca_cert());
+  ctx.set_verify_mode(asio::ssl::verify_peer);
+  asio::ssl::stream<tcp::socket> s(io, ctx);
+  s.next_layer().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), h_.port()));
+  s.set_verify_callback(asio::ssl::host_name_verification("localhost"));
+  s.handshake(asio::ssl::stream_base::client);
+  boost::beast::flat_buffer buf;
+  for (int i = 0; i < 3; ++i) {
+    std::string req = post_request("/echo", "tls " + std::to_string(i));
+    asio::write(s, asio::buffer(req));
+    http::response<http::string_body> res;
+    http::read(s, buf, res);
+    EXPECT_EQ(res.result_int(), 200);
+    EXPECT_EQ(res.body(), "tls " + std::to_string(i));
+  }
+  EXPECT_EQ(h_.counter("connections_accepted"), 1u);
+}
+
+TEST_F(HttpsListenerTest, PlainTextOnATlsListenerIsClosedAndCounted) {
+  start();
+  RawClient c(h_.port());
+  c.send(post_request("/echo", "plain"));
+  EXPECT_FALSE(c.response());
+  EXPECT_EQ(h_.counter("rejected_tls_handshake"), 1u);
+  EXPECT_EQ(h_.counter("responses_echo_200"), 0u);
+}
+
+TEST_F(HttpsListenerTest, AClientThatNeverHandshakesIsCutOff) {
+  start();
+  RawClient c(h_.port());
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_TRUE(c.closed_by_server());
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+  EXPECT_EQ(h_.counter("rejected_tls_handshake"), 1u);
+}
+
+TEST(HttpsListenerSetup, AMissingCertificateIsRefusedNamingTheFile) {
+  asio::io_context io;
+  RouteTable routes;
+  MetricsRegistry metrics;
+  ListenerOptions o;
+  o.tls_cert_file = "/nonexistent/cert.pem";
+  o.tls_key_file = "/nonexistent/key.pem";
+  try {
+    HttpListener l(io, o, routes, metrics);
+    FAIL() << "no error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/cert.pem"), std::string::npos) << e.what();
+  }
+}
+
+TEST(HttpListenerSetup, APortInUseIsRefusedNamingIt) {
+  asio::io_context io;
+  RouteTable routes;
+  MetricsRegistry metrics;
+  ListenerOptions o;
+  HttpListener first(io, o, routes, metrics);
+  first.start();
+  o.port = first.port();
+  HttpListener second(io, o, routes, metrics);
+  try {
+    second.start();
+    FAIL() << "no error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(":" + std::to_string(o.port)), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(HttpRouteTable, RefusesDuplicatesAndBadNames) {
+  RouteTable t;
+  t.add("POST", "/a", "a", {});
+  EXPECT_THROW(t.add("POST", "/a", "a2", {}), std::invalid_argument);
+  EXPECT_THROW(t.add("POST", "b", "b", {}), std::invalid_argument);
+  EXPECT_THROW(t.add("POST", "/b", "B-1", {}), std::invalid_argument);
+  t.add("GET", "/a", "a_get", {});
+  EXPECT_EQ(t.find("PUT", "/a").allow, "GET, POST");
+  t.add("GET", "/p/*", "p", {});
+  t.add("GET", "/p/q/*", "pq", {});
+  EXPECT_EQ(t.find("GET", "/p/q/r").route->name, "pq");
+  EXPECT_EQ(t.find("GET", "/p/x").route->name, "p");
+  EXPECT_EQ(t.find("GET", "/px").route, nullptr);
+  EXPECT_TRUE(t.remove("GET", "/p/q/*"));
+  EXPECT_EQ(t.find("GET", "/p/q/r").route->name, "p");
+}
+
+}  // namespace
+}  // namespace oemlink::net::testing
