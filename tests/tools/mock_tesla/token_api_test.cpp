@@ -148,16 +148,17 @@ TEST(MockTeslaTokens, ControlApiListsEveryIssuedTokenWithItsUses) {
   EXPECT_EQ(str(tokens[0], "kind"), "seeded");
   EXPECT_EQ(str(tokens[0], "refresh_token"), "seed-1");
   EXPECT_EQ(str(tokens[0], "access_token"), "");
-  EXPECT_EQ(tokens[0].at("refresh_uses").as_uint64(), 2u);
+  EXPECT_EQ(tokens[0].at("refresh_uses").to_number<uint64_t>(), 2u);
   EXPECT_EQ(str(tokens[1], "kind"), "refresh");
   EXPECT_EQ(str(tokens[1], "refresh_token"), refresh1);
   EXPECT_EQ(str(tokens[1], "access_token"), access1);
-  EXPECT_EQ(tokens[1].at("access_uses").as_uint64(), 3u);
-  EXPECT_EQ(tokens[1].at("refresh_uses").as_uint64(), 1u);
+  EXPECT_EQ(tokens[1].at("access_uses").to_number<uint64_t>(), 3u);
+  EXPECT_EQ(tokens[1].at("refresh_uses").to_number<uint64_t>(), 1u);
   EXPECT_EQ(str(tokens[2], "access_token"), str(second.json(), "access_token"));
-  EXPECT_EQ(tokens[2].at("access_uses").as_uint64(), 0u);
-  EXPECT_EQ(tokens[2].at("seq").as_uint64(), 3u);
-  EXPECT_GT(tokens[2].at("generation").as_uint64(), tokens[1].at("generation").as_uint64());
+  EXPECT_EQ(tokens[2].at("access_uses").to_number<uint64_t>(), 0u);
+  EXPECT_EQ(tokens[2].at("seq").to_number<uint64_t>(), 3u);
+  EXPECT_GT(tokens[2].at("generation").to_number<uint64_t>(),
+            tokens[1].at("generation").to_number<uint64_t>());
   EXPECT_EQ(str(tokens[2], "account"), "default");
 }
 
@@ -270,7 +271,7 @@ TEST(MockTeslaRegions, AnAccountMovedToAnotherRegionGets421AtItsOldHost) {
       200);
   const HttpAnswer moved = mock.get("/na/api/1/vehicles", token);
   EXPECT_EQ(moved.status, 421);
-  EXPECT_EQ(moved.headers["alt-svc"], "h2=" + mock.base() + "/eu");
+  EXPECT_EQ(moved.headers.at("alt-svc"), "h2=" + mock.base() + "/eu");
   EXPECT_EQ(mock.get("/eu/api/1/vehicles", token).status, 200) << "the token stays valid";
   EXPECT_EQ(http("POST", mock.base() + "/mock/account-region", R"({"region":"mars"})").status, 400);
 }
