@@ -140,9 +140,12 @@ ApiOutcome classify_fleet_response(const HttpResponse& r, int64_t now_ms) {
       return out;
     case 429: {
       int64_t s = retry_after_seconds(r);
+      // Retry-After counts whole seconds: the limit may lift up to a second after now + N (and
+      // our clock reads whole ms), and a request that lands before it is refused and billed.
+      const int64_t margin_ms = s >= 0 ? 1000 : 0;
       if (s < 0) s = kDefaultRateLimitSeconds;
       out.kind = ApiOutcome::Kind::rate_limited;
-      out.until_ms = now_ms + std::min<int64_t>(s, 30LL * 86400) * 1000;
+      out.until_ms = now_ms + std::min<int64_t>(s, 30LL * 86400) * 1000 + margin_ms;
       out.reason = "HTTP 429 rate limited, Retry-After " + std::to_string(s) + " s";
       return out;
     }
