@@ -31,16 +31,32 @@ bool host_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ':';
 }
 
-// "https://host..." at `s` -> "https://host" (stops at the first character not in a host).
-std::string take_https_host(std::string_view s) {
-  const std::string_view scheme = "https://";
-  if (s.substr(0, scheme.size()) != scheme) return {};
-  size_t end = scheme.size();
-  while (end < s.size() && host_char(s[end])) ++end;
-  if (end == scheme.size()) return {};
-  std::string_view host = s.substr(scheme.size(), end - scheme.size());
-  if (host.size() > 4 && host.substr(host.size() - 4) == ":443") host.remove_suffix(4);
-  return "https://" + std::string(host);
+// A base URL at the start of `s` ("https://host[:port][/path]", or http:// where the host's
+// client allows it, as for a local mock) up to the first delimiter of a header or a sentence;
+// everything of it is kept (a region may be a path under one host), but a trailing '/' and the
+// default https port. Empty when `s` does not start with a URL naming a host.
+std::string take_base_url(std::string_view s) {
+  size_t scheme = 0;
+  if (s.substr(0, 8) == "https://")
+    scheme = 8;
+  else if (s.substr(0, 7) == "http://")
+    scheme = 7;
+  else
+    return {};
+  size_t end = scheme;
+  while (end < s.size() && s[end] != '"' && s[end] != ',' && s[end] != ';' && s[end] != ' ' &&
+         s[end] != '\t')
+    ++end;
+  std::string url(s.substr(0, end));
+  while (url.size() > scheme && url.back() == '/') url.pop_back();
+  const size_t host_end = url.find('/', scheme);
+  if (host_end == scheme || url.size() == scheme) return {};
+  for (size_t i = scheme; i < std::min(host_end, url.size()); ++i)
+    if (!host_char(url[i])) return {};
+  if (scheme == 8 && host_end == std::string::npos && url.size() > 12 &&
+      url.compare(url.size() - 4, 4, ":443") == 0)
+    url.resize(url.size() - 4);
+  return url;
 }
 
 }  // namespace
@@ -72,18 +88,20 @@ std::string misdirected_base_url(const HttpResponse& r) {
   if (size_t at = alt.find("h2="); at != std::string_view::npos) {
     std::string_view v = alt.substr(at + 3);
     if (!v.empty() && v.front() == '"') v.remove_prefix(1);
-    if (std::string url = take_https_host(v); !url.empty()) return url;
+    // Tesla's form: everything after h2= is the base URL (the mock's carries a region path).
+    if (std::string url = take_base_url(v); !url.empty()) return url;
     // h2="host:port" (the RFC 7838 form) names a host without a scheme.
     size_t end = 0;
     while (end < v.size() && host_char(v[end])) ++end;
-    if (end > 0) {
-      std::string url = take_https_host("https://" + std::string(v.substr(0, end)));
+    if (end > 0 && (end == v.size() || v[end] == '"' || v[end] == ',' || v[end] == ';')) {
+      std::string url = take_base_url("https://" + std::string(v.substr(0, end)));
       if (!url.empty()) return url;
     }
   }
   const std::string text = envelope_error(r.body);
-  if (size_t at = text.find("https://"); at != std::string::npos)
-    return take_https_host(std::string_view(text).substr(at));
+  const size_t https = text.find("https://"), http = text.find("http://");
+  if (const size_t at = std::min(https, http); at != std::string::npos)
+    return take_base_url(std::string_view(text).substr(at));
   return {};
 }
 
@@ -122,9 +140,12 @@ ApiOutcome classify_fleet_response(const HttpResponse& r, int64_t now_ms) {
       return out;
     case 429: {
       int64_t s = retry_after_seconds(r);
+      // Retry-After counts whole seconds: the limit may lift up to a second after now + N (and
+      // our clock reads whole ms), and a request that lands before it is refused and billed.
+      const int64_t margin_ms = s >= 0 ? 1000 : 0;
       if (s < 0) s = kDefaultRateLimitSeconds;
       out.kind = ApiOutcome::Kind::rate_limited;
-      out.until_ms = now_ms + std::min<int64_t>(s, 30LL * 86400) * 1000;
+      out.until_ms = now_ms + std::min<int64_t>(s, 30LL * 86400) * 1000 + margin_ms;
       out.reason = "HTTP 429 rate limited, Retry-After " + std::to_string(s) + " s";
       return out;
     }

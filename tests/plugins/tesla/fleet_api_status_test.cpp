@@ -39,6 +39,17 @@ TEST(TeslaApiStatus, MisdirectedHints) {
                 421, R"({"error":"user out of region, use base URL: https://x.eu.test, see"})")),
             "https://x.eu.test");
   EXPECT_EQ(misdirected_base_url(answer(421, R"({"error":"no"})")), "");
+  // Everything after h2= is the base URL: a region may be a path (the mock serves /na, /eu).
+  EXPECT_EQ(misdirected_base_url(answer(421, "", {{"Alt-Svc", "h2=http://127.0.0.1:8080/eu"}})),
+            "http://127.0.0.1:8080/eu");
+  EXPECT_EQ(misdirected_base_url(answer(421, "", {{"Alt-Svc", "h2=https://f.test/eu/; ma=60"}})),
+            "https://f.test/eu");
+  EXPECT_EQ(
+      misdirected_base_url(answer(
+          421, R"({"error":"user out of region, use base URL: http://127.0.0.1:9/cn, see"})")),
+      "http://127.0.0.1:9/cn");
+  // Not a URL nor a host: nothing, rather than a made-up host.
+  EXPECT_EQ(misdirected_base_url(answer(421, "", {{"Alt-Svc", "h2=ftp://f.test/eu"}})), "");
 }
 
 TEST(TeslaApiStatus, BillingFollowsTheStatusCode) {

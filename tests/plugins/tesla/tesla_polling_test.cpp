@@ -92,19 +92,19 @@ TEST_F(TeslaPollTest, RateLimitedCarWaitsForRetryAfterEvenADay) {
   const int64_t now = host().now_ms;
   EXPECT_EQ(d->poll(a).status, OEMLINK_RETRY);
   EXPECT_EQ(last_state().state, OEMLINK_STATE_RATE_LIMITED);
-  EXPECT_EQ(last_state().until_unix_ms, now + 86'400'000);
+  EXPECT_EQ(last_state().until_unix_ms, now + 86'401'000);
   EXPECT_EQ(last_state().conn, a);
   const size_t sent = host().requests.size();
   host().now_ms += 3'600'000;
   EXPECT_EQ(d->poll(a).status, OEMLINK_RETRY);  // hours later: still nothing sent
   EXPECT_EQ(host().requests.size(), sent);
-  EXPECT_EQ(last_state().until_unix_ms, now + 86'400'000);
+  EXPECT_EQ(last_state().until_unix_ms, now + 86'401'000);
   // The limit was the car's: its account sibling polls on.
   script(200, list_reply({{"1", kVin1, "online"}, {"2", kVin2, "online"}}));
   script(200, vd_body(kVin2));
   EXPECT_EQ(d->poll(b).status, OEMLINK_OK);
   EXPECT_EQ(counter("rate_limited_car"), 1u);
-  host().now_ms = now + 86'400'000;
+  host().now_ms = now + 86'401'000;
   script(200, token_reply(access2, "r2"));  // the access token expired meanwhile
   script(200, list_reply({{"1", kVin1, "online"}}));
   script(200, vd_body(kVin1));
@@ -124,7 +124,7 @@ TEST_F(TeslaPollTest, RateLimitOnTheAccountListStopsEveryCarOfTheAccount) {
   int limited_a = 0, limited_b = 0;
   for (const auto& s : host().states) {
     if (s.state != OEMLINK_STATE_RATE_LIMITED) continue;
-    EXPECT_EQ(s.until_unix_ms, now + 600'000);
+    EXPECT_EQ(s.until_unix_ms, now + 601'000);
     limited_a += s.conn == a;
     limited_b += s.conn == b;
   }
@@ -144,7 +144,7 @@ TEST_F(TeslaPollTest, RateLimitWithoutRetryAfterUsesRateLimitReset) {
   script(429, "", {{"RateLimit-Reset", "37"}});
   const int64_t now = host().now_ms;
   d->poll(car);
-  EXPECT_EQ(last_state().until_unix_ms, now + 37'000);
+  EXPECT_EQ(last_state().until_unix_ms, now + 38'000);
 }
 
 TEST_F(TeslaPollTest, MisdirectedFollowsAltSvcAndRemembersIt) {

@@ -127,6 +127,41 @@ TEST(MockTeslaTokens, RefreshRotatesAndAUsedRefreshTokenIsLoginRequired) {
   EXPECT_NEAR(mock.stats().at("total").at("dollars").to_number<double>(), 2 / 500.0, 1e-12);
 }
 
+TEST(MockTeslaTokens, ControlApiListsEveryIssuedTokenWithItsUses) {
+  MockTesla mock({"--accept-refresh-token", "seed-1", "--access-token-lifetime", "3600"});
+  ASSERT_TRUE(mock.running());
+  const HttpAnswer first = mock.refresh("seed-1");
+  ASSERT_EQ(first.status, 200);
+  const std::string refresh1 = str(first.json(), "refresh_token");
+  const std::string access1 = str(first.json(), "access_token");
+  EXPECT_EQ(mock.get("/api/1/vehicles", access1).status, 200);
+  EXPECT_EQ(mock.get("/api/1/vehicles", access1).status, 200);
+  EXPECT_EQ(mock.refresh("seed-1").status, 401);  // reuse: counted too
+  const HttpAnswer second = mock.refresh(refresh1);
+  ASSERT_EQ(second.status, 200);
+  EXPECT_EQ(mock.get("/api/1/vehicles", access1).status, 401);  // voided, still a use
+
+  const HttpAnswer listed = http("GET", mock.base() + "/mock/tokens");
+  ASSERT_EQ(listed.status, 200);
+  const json::array tokens = listed.json().at("tokens").as_array();
+  ASSERT_EQ(tokens.size(), 3u) << listed.body;
+  EXPECT_EQ(str(tokens[0], "kind"), "seeded");
+  EXPECT_EQ(str(tokens[0], "refresh_token"), "seed-1");
+  EXPECT_EQ(str(tokens[0], "access_token"), "");
+  EXPECT_EQ(tokens[0].at("refresh_uses").to_number<uint64_t>(), 2u);
+  EXPECT_EQ(str(tokens[1], "kind"), "refresh");
+  EXPECT_EQ(str(tokens[1], "refresh_token"), refresh1);
+  EXPECT_EQ(str(tokens[1], "access_token"), access1);
+  EXPECT_EQ(tokens[1].at("access_uses").to_number<uint64_t>(), 3u);
+  EXPECT_EQ(tokens[1].at("refresh_uses").to_number<uint64_t>(), 1u);
+  EXPECT_EQ(str(tokens[2], "access_token"), str(second.json(), "access_token"));
+  EXPECT_EQ(tokens[2].at("access_uses").to_number<uint64_t>(), 0u);
+  EXPECT_EQ(tokens[2].at("seq").to_number<uint64_t>(), 3u);
+  EXPECT_GT(tokens[2].at("generation").to_number<uint64_t>(),
+            tokens[1].at("generation").to_number<uint64_t>());
+  EXPECT_EQ(str(tokens[2], "account"), "default");
+}
+
 TEST(MockTeslaTokens, AccessTokensAreJwtShapedWithScopesAndExpire) {
   MockTesla mock({"--accept-refresh-token", "plain", "--accept-refresh-token", "located@loc",
                   "--account-scopes",
@@ -223,6 +258,22 @@ TEST(MockTeslaRegions, RegionEndpointNamesTheHomeBaseAndOtherRegionsAnswer421) {
   }
   EXPECT_EQ(mock.get("/eu/api/1/vehicles", token).status, 200);
   EXPECT_EQ(mock.get("/eu/api/1/users/region", token).status, 200);
+}
+
+TEST(MockTeslaRegions, AnAccountMovedToAnotherRegionGets421AtItsOldHost) {
+  MockTesla mock({"--accept-refresh-token", "seed@default"});
+  ASSERT_TRUE(mock.running());
+  const std::string token = mock.access_token("seed");
+  EXPECT_EQ(mock.get("/na/api/1/vehicles", token).status, 200);
+  EXPECT_EQ(
+      http("POST", mock.base() + "/mock/account-region", R"({"account":"default","region":"eu"})")
+          .status,
+      200);
+  const HttpAnswer moved = mock.get("/na/api/1/vehicles", token);
+  EXPECT_EQ(moved.status, 421);
+  EXPECT_EQ(moved.headers.at("alt-svc"), "h2=" + mock.base() + "/eu");
+  EXPECT_EQ(mock.get("/eu/api/1/vehicles", token).status, 200) << "the token stays valid";
+  EXPECT_EQ(http("POST", mock.base() + "/mock/account-region", R"({"region":"mars"})").status, 400);
 }
 
 TEST(MockTeslaRegions, UnregisteredPartnerRegionIs412UntilRegistered) {

@@ -570,6 +570,20 @@ Reply FleetApi::answer_control(Call& call) {
     billing_.reset();
     return ok();
   }
+  if (call.path == "/mock/tokens" && method == V::get) {
+    json::array list;
+    for (const IssuedToken& t : tokens_.issued())
+      list.push_back(json::object{{"seq", t.seq},
+                                  {"kind", t.kind},
+                                  {"account", t.account},
+                                  {"generation", t.generation},
+                                  {"refresh_token", t.refresh_token},
+                                  {"access_token", t.access_token},
+                                  {"issued_at_ms", t.issued_at_ms},
+                                  {"refresh_uses", t.refresh_uses},
+                                  {"access_uses", t.access_uses}});
+    return json_reply(200, json::object{{"tokens", std::move(list)}});
+  }
   if (call.path == "/mock/cars" && method == V::get) {
     json::array cars;
     for (const auto& car : fleet_.cars())
@@ -605,6 +619,14 @@ Reply FleetApi::answer_control(Call& call) {
     if (call.path == "/mock/revoke") {
       const std::string account = string_member(*body, "account");
       tokens_.revoke(account.empty() ? "default" : account);
+      return ok();
+    }
+    if (call.path == "/mock/account-region") {
+      const std::string account = string_member(*body, "account");
+      const std::string region = string_member(*body, "region");
+      if (region != "na" && region != "eu" && region != "cn")
+        return bad("region must be na, eu or cn");
+      tokens_.set_region(account.empty() ? "default" : account, region);
       return ok();
     }
     if (call.path == "/mock/accept-refresh-token") {

@@ -46,6 +46,10 @@ std::string form_value(const std::map<std::string, std::string>& form, const cha
   return it == form.end() ? std::string() : it->second;
 }
 
+int64_t unix_ms(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
 std::vector<std::string> split_scopes(std::string_view text) {
   std::vector<std::string> out;
   while (!text.empty()) {
@@ -85,8 +89,17 @@ std::optional<AccountProfile> TokenAuthority::account(const std::string& name) c
 
 void TokenAuthority::accept_refresh_token(const std::string& token, const std::string& account) {
   std::lock_guard lock(mu_);
-  account_locked(account).live_refresh.insert(token);
+  Account& a = account_locked(account);
+  a.live_refresh.insert(token);
   refresh_[token] = RefreshRecord{account, Clock::now()};
+  issued_by_refresh_[token] = issued_.size();
+  issued_.push_back(IssuedToken{
+      issued_.size() + 1, "seeded", account, a.generation, token, {}, unix_ms(Clock::now())});
+}
+
+std::vector<IssuedToken> TokenAuthority::issued() const {
+  std::lock_guard lock(mu_);
+  return issued_;
 }
 
 void TokenAuthority::accept_auth_code(const std::string& code, const std::string& account) {
@@ -100,6 +113,11 @@ void TokenAuthority::revoke(const std::string& account) {
   Account& a = account_locked(account);
   a.live_refresh.clear();
   ++a.generation;
+}
+
+void TokenAuthority::set_region(const std::string& account, const std::string& region) {
+  std::lock_guard lock(mu_);
+  account_locked(account).profile.region = region;
 }
 
 std::string TokenAuthority::new_access_token_locked(const std::string& subject,
@@ -130,7 +148,8 @@ std::string TokenAuthority::new_access_token_locked(const std::string& subject,
   return token;
 }
 
-std::string TokenAuthority::issue_pair_locked(const std::string& account_name) {
+std::string TokenAuthority::issue_pair_locked(const std::string& account_name,
+                                              const std::string& kind) {
   Account& a = account_locked(account_name);
   // One chain per user: the new pair voids every earlier refresh and access token.
   ++a.generation;
@@ -140,6 +159,10 @@ std::string TokenAuthority::issue_pair_locked(const std::string& account_name) {
   refresh_[refresh] = RefreshRecord{account_name, Clock::now()};
   const std::string access = new_access_token_locked(
       account_name, a.profile.region, a.profile.scopes, false, a.generation, account_name);
+  issued_by_refresh_[refresh] = issued_.size();
+  issued_by_access_[access] = issued_.size();
+  issued_.push_back(IssuedToken{issued_.size() + 1, kind, account_name, a.generation, refresh,
+                                access, unix_ms(Clock::now())});
   json::object body{{"access_token", access},
                     {"refresh_token", refresh},
                     {"id_token", base64url_encode(random_bytes(24))},
@@ -157,6 +180,8 @@ TokenAnswer TokenAuthority::token_endpoint(const std::map<std::string, std::stri
     if (client_id != config_.client_id)
       return error_answer(401, "invalid_client", "Unknown client_id");
     const std::string token = form_value(form, "refresh_token");
+    if (auto used = issued_by_refresh_.find(token); used != issued_by_refresh_.end())
+      ++issued_[used->second].refresh_uses;
     auto it = refresh_.find(token);
     if (it == refresh_.end())
       return error_answer(400, "invalid_grant", "The refresh_token is invalid");
@@ -164,7 +189,7 @@ TokenAnswer TokenAuthority::token_endpoint(const std::map<std::string, std::stri
     Account& a = account_locked(account_name);
     if (!a.live_refresh.count(token) || Clock::now() - it->second.issued > config_.refresh_lifetime)
       return error_answer(401, "login_required", "Login required", account_name);
-    TokenAnswer answer{200, issue_pair_locked(account_name), account_name};
+    TokenAnswer answer{200, issue_pair_locked(account_name, "refresh"), account_name};
     return answer;
   }
   if (grant == "authorization_code") {
@@ -178,7 +203,7 @@ TokenAnswer TokenAuthority::token_endpoint(const std::map<std::string, std::stri
       return error_answer(400, "invalid_auth_code", "The authorization code is invalid or expired");
     const std::string account_name = it->second;
     auth_codes_.erase(it);
-    return {200, issue_pair_locked(account_name), account_name};
+    return {200, issue_pair_locked(account_name, "auth_code"), account_name};
   }
   if (grant == "client_credentials") {
     if (client_id != config_.client_id ||
@@ -189,6 +214,9 @@ TokenAnswer TokenAuthority::token_endpoint(const std::map<std::string, std::stri
     const std::string scope = form_value(form, "scope");
     const auto scopes = scope.empty() ? config_.partner_scopes : split_scopes(scope);
     const std::string access = new_access_token_locked(client_id, "na", scopes, true, 0, {});
+    issued_by_access_[access] = issued_.size();
+    issued_.push_back(
+        IssuedToken{issued_.size() + 1, "partner", {}, 0, {}, access, unix_ms(Clock::now())});
     return {200,
             json::serialize(json::object{{"access_token", access},
                                          {"expires_in", config_.access_lifetime.count()},
@@ -202,6 +230,8 @@ TokenAnswer TokenAuthority::token_endpoint(const std::map<std::string, std::stri
 Bearer TokenAuthority::check_bearer(std::string_view token) const {
   std::lock_guard lock(mu_);
   Bearer b;
+  if (auto used = issued_by_access_.find(token); used != issued_by_access_.end())
+    ++issued_[used->second].access_uses;
   auto it = access_.find(token);
   if (it == access_.end()) return b;
   const AccessRecord& r = it->second;

@@ -38,6 +38,20 @@ struct TokenAnswer {
 
 enum class BearerState { kValid, kExpired, kVoided, kUnknown };
 
+// One token the authority handed out (or was seeded with), for GET /mock/tokens: tests check
+// that a client never used an access token it had not stored yet, and that no token leaked.
+struct IssuedToken {
+  uint64_t seq = 0;           // order of issue over the whole mock, from 1
+  std::string kind;           // seeded | refresh | auth_code | partner
+  std::string account;        // empty for partner tokens
+  uint64_t generation = 0;    // the account's chain generation the pair belongs to
+  std::string refresh_token;  // empty for partner tokens
+  std::string access_token;   // empty for seeded refresh tokens
+  int64_t issued_at_ms = 0;
+  uint64_t refresh_uses = 0;  // token requests that presented refresh_token (any answer)
+  uint64_t access_uses = 0;   // API requests that presented access_token (any answer)
+};
+
 struct Bearer {
   BearerState state = BearerState::kUnknown;
   bool partner = false;
@@ -57,11 +71,16 @@ class TokenAuthority {
   void accept_auth_code(const std::string& code, const std::string& account);
   // Consent revoked / password changed: every refresh and access token of the account dies.
   void revoke(const std::string& account);
+  // The account's data moves to another region (its tokens stay valid): requests at the old
+  // region's host now get 421.
+  void set_region(const std::string& account, const std::string& region);
 
   // POST /oauth2/v3/token with its form fields decoded.
   TokenAnswer token_endpoint(const std::map<std::string, std::string>& form);
   Bearer check_bearer(std::string_view token) const;
   std::optional<AccountProfile> account(const std::string& name) const;
+  // Every token issued or seeded so far, in order.
+  std::vector<IssuedToken> issued() const;
 
  private:
   struct Account {
@@ -82,7 +101,7 @@ class TokenAuthority {
   };
 
   Account& account_locked(const std::string& name);
-  std::string issue_pair_locked(const std::string& account_name);
+  std::string issue_pair_locked(const std::string& account_name, const std::string& kind);
   std::string new_access_token_locked(const std::string& subject, const std::string& region,
                                       const std::vector<std::string>& scopes, bool partner,
                                       uint64_t generation, const std::string& account);
@@ -93,6 +112,11 @@ class TokenAuthority {
   std::map<std::string, RefreshRecord> refresh_;   // every refresh token ever seen
   std::map<std::string, std::string> auth_codes_;  // unused codes -> account
   std::map<std::string, AccessRecord, std::less<>> access_;
+  // What GET /mock/tokens lists, with use counts (check_bearer is const, hence mutable); the
+  // maps index into it.
+  mutable std::vector<IssuedToken> issued_;
+  std::map<std::string, size_t> issued_by_refresh_;
+  std::map<std::string, size_t, std::less<>> issued_by_access_;
 };
 
 }  // namespace oemlink::mock_oem::tesla
