@@ -31,7 +31,7 @@ TEST(DriverLibrary, LoadsTheMockDriverOnceAndDescribesIt) {
   EXPECT_EQ(a.descriptor, b.descriptor);
   EXPECT_STREQ(a.descriptor->name, "mock");
   EXPECT_EQ(a.descriptor->abi_major, static_cast<uint32_t>(OEMLINK_ABI_MAJOR));
-  EXPECT_EQ(describe_capabilities(a.descriptor->capabilities), "poll, stream");
+  EXPECT_EQ(describe_capabilities(a.descriptor->capabilities), "poll, stream, webhook");
 }
 
 TEST(DriverLibrary, MissingFileIsNamed) {
