@@ -7,7 +7,7 @@
 //   body not complete within body_timeout                    408, close   rejected_body_timeout
 //   Content-Length or chunked body above max_body            413, close   rejected_body_too_large
 //   header block above max_header                            431, close   rejected_header_too_large
-//   unparseable request                                      400, close   rejected_malformed
+//   unparseable request; Transfer-Encoding but plain chunked 400, close   rejected_malformed
 //   no route for the path                                    404          rejected_not_found
 //   path known, method not                                   405 + Allow
 //   rejected_method_not_allowed max_connections already open                             closed at

@@ -233,6 +233,13 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       return reject(400, Rejection::malformed);
     }
     auto& req = parser_->get();
+    // Only plain "chunked" frames a body here. Any other coding, or chunked not last, leaves the
+    // length to guesswork: Beast reads no body and takes its bytes for the next request, while a
+    // proxy in front may frame it otherwise — how requests are smuggled (RFC 9112 §6.3).
+    if (req.count(http::field::transfer_encoding) &&
+        (req.count(http::field::transfer_encoding) != 1 || !parser_->chunked() ||
+         !beast::iequals(req[http::field::transfer_encoding], "chunked")))
+      return reject(400, Rejection::malformed);
     std::string_view target(req.target().data(), req.target().size());
     std::string_view path = target.substr(0, target.find('?'));
     std::string_view method(req.method_string().data(), req.method_string().size());
