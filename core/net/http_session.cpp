@@ -7,7 +7,9 @@
 #include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/http.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <optional>
 #include <type_traits>
 
@@ -200,7 +202,17 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     }
     // TLS may hold a decrypted request already, so there is no socket-level wait: between
     // requests the header must arrive within the idle timeout.
-    read_header(first || buffer_.size() ? core_->opts.header_timeout : core_->opts.idle_timeout);
+    read_header(first            ? header_time_left()
+                : buffer_.size() ? core_->opts.header_timeout
+                                 : core_->opts.idle_timeout);
+  }
+
+  // The first header's timeout runs from accept: a TLS handshake spends from it, so a client
+  // cannot hold a connection for a slow handshake and then a second full timeout.
+  std::chrono::milliseconds header_time_left() const {
+    const auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - accepted_);
+    return std::max(core_->opts.header_timeout - spent, std::chrono::milliseconds(0));
   }
 
   void read_header(std::chrono::milliseconds limit) {
@@ -328,6 +340,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   }
 
   std::shared_ptr<ListenerCore> core_;
+  const std::chrono::steady_clock::time_point accepted_ = std::chrono::steady_clock::now();
   Stream stream_;
   asio::steady_timer deadline_;
   uint64_t deadline_gen_ = 0;
