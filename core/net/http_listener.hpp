@@ -55,7 +55,7 @@ struct ListenerOptions {
   std::chrono::milliseconds idle_timeout{60'000};    // keep-alive wait for the next request
   std::chrono::milliseconds write_timeout{10'000};   // to write one answer
   std::chrono::milliseconds answer_timeout{60'000};  // the handler's last chance to answer
-  size_t max_connections = 1024;
+  size_t max_connections = 1024;  // lowered to fit RLIMIT_NOFILE (see max_connections())
 };
 
 class HttpListener {
@@ -77,6 +77,9 @@ class HttpListener {
   // Closes every connection, answered or not.
   void close_all();
   size_t connections() const;
+  // The connection cap in force: max_connections, lowered by start() to fit the process's
+  // descriptor limit (a quarter of it, at least 128, is kept for the rest of the daemon).
+  size_t max_connections() const;
   // Requests handed to a handler whose answer is not written yet (shutdown waits for them).
   size_t answering() const;
 

@@ -298,6 +298,29 @@ TEST_F(HttpListenerTest, ConnectionsBeyondTheCapAreClosedAtOnceAndCounted) {
   EXPECT_EQ(res->body(), "c");
 }
 
+// A cap above the descriptor limit would let a flood starve the outbox, polls and deliveries of
+// descriptors (the cap, not EMFILE, must be what stops it): start() lowers it to fit.
+TEST_F(HttpListenerTest, TheCapIsLoweredToFitTheDescriptorLimit) {
+  rlimit saved{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
+  if (saved.rlim_max < 1024) GTEST_SKIP() << "hard RLIMIT_NOFILE below 1024";
+  rlimit low = saved;
+  low.rlim_cur = 1024;
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+  ListenerOptions o;
+  o.max_connections = 1024;
+  start(o);
+  setrlimit(RLIMIT_NOFILE, &saved);
+  EXPECT_EQ(h_.on_loop([&] { return h_.listener().max_connections(); }), 768u);  // 1024 - 256
+
+  // A cap that fits is kept.
+  ListenerHarness fits;
+  ListenerOptions small;
+  small.max_connections = 100;
+  fits.start(small);
+  EXPECT_EQ(fits.on_loop([&] { return fits.listener().max_connections(); }), 100u);
+}
+
 TEST_F(HttpListenerTest, AnswersFromAnotherThreadLaterAreSentOnce) {
   start();
   RawClient c(h_.port());
