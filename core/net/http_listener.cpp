@@ -7,6 +7,9 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <stdexcept>
 #include <vector>
 
@@ -122,6 +125,28 @@ class HttpListener::Impl : public std::enable_shared_from_this<Impl> {
   asio::steady_timer retry;
 };
 
+namespace {
+
+// Every connection holds a descriptor. A cap above the process's limit lets a flood take the
+// descriptors the outbox, outbound HTTP (polls, deliveries) and the status file need: the cap is
+// kept a quarter of the limit (at least 128) below it, and the operator is told.
+void cap_to_descriptor_limit(detail::ListenerCore& core) {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY) return;
+  const auto limit = static_cast<size_t>(lim.rlim_cur);
+  const size_t reserve = std::max<size_t>(128, limit / 4);
+  const size_t fit = limit > reserve + 1 ? limit - reserve : 1;
+  if (core.opts.max_connections <= fit) return;
+  spdlog::warn(
+      "listener {}: max_connections {} lowered to {}: the process may open {} descriptors "
+      "(RLIMIT_NOFILE) and keeps {} for everything else; raise the limit (systemd "
+      "LimitNOFILE) to allow more",
+      core.opts.name, core.opts.max_connections, fit, limit, reserve);
+  core.opts.max_connections = fit;
+}
+
+}  // namespace
+
 HttpListener::HttpListener(asio::io_context& io, ListenerOptions options, RouteTable& routes,
                            MetricsRegistry& metrics)
     : impl_(std::make_shared<Impl>(io, std::move(options), routes, metrics)) {
@@ -170,6 +195,7 @@ void HttpListener::start() {
   if (a.set_option(tcp::acceptor::reuse_address(true), ec)) fail("configure");
   if (a.bind(ep, ec)) fail("bind");
   if (a.listen(asio::socket_base::max_listen_connections, ec)) fail("listen on");
+  cap_to_descriptor_limit(*impl_->core);
   impl_->core->accepting = true;
   impl_->accept();
 }
@@ -197,6 +223,10 @@ void HttpListener::close_all() {
 
 size_t HttpListener::answering() const {
   return impl_->core->answering;
+}
+
+size_t HttpListener::max_connections() const {
+  return impl_->core->opts.max_connections;
 }
 
 size_t HttpListener::connections() const {

@@ -7,7 +7,7 @@
 //   body not complete within body_timeout                    408, close   rejected_body_timeout
 //   Content-Length or chunked body above max_body            413, close   rejected_body_too_large
 //   header block above max_header                            431, close   rejected_header_too_large
-//   unparseable request                                      400, close   rejected_malformed
+//   unparseable request; Transfer-Encoding but plain chunked 400, close   rejected_malformed
 //   no route for the path                                    404          rejected_not_found
 //   path known, method not                                   405 + Allow
 //   rejected_method_not_allowed max_connections already open                             closed at
@@ -55,7 +55,7 @@ struct ListenerOptions {
   std::chrono::milliseconds idle_timeout{60'000};    // keep-alive wait for the next request
   std::chrono::milliseconds write_timeout{10'000};   // to write one answer
   std::chrono::milliseconds answer_timeout{60'000};  // the handler's last chance to answer
-  size_t max_connections = 1024;
+  size_t max_connections = 1024;  // lowered to fit RLIMIT_NOFILE (see max_connections())
 };
 
 class HttpListener {
@@ -77,6 +77,9 @@ class HttpListener {
   // Closes every connection, answered or not.
   void close_all();
   size_t connections() const;
+  // The connection cap in force: max_connections, lowered by start() to fit the process's
+  // descriptor limit (a quarter of it, at least 128, is kept for the rest of the daemon).
+  size_t max_connections() const;
   // Requests handed to a handler whose answer is not written yet (shutdown waits for them).
   size_t answering() const;
 

@@ -7,7 +7,9 @@
 #include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/http.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <optional>
 #include <type_traits>
 
@@ -200,7 +202,17 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     }
     // TLS may hold a decrypted request already, so there is no socket-level wait: between
     // requests the header must arrive within the idle timeout.
-    read_header(first || buffer_.size() ? core_->opts.header_timeout : core_->opts.idle_timeout);
+    read_header(first            ? header_time_left()
+                : buffer_.size() ? core_->opts.header_timeout
+                                 : core_->opts.idle_timeout);
+  }
+
+  // The first header's timeout runs from accept: a TLS handshake spends from it, so a client
+  // cannot hold a connection for a slow handshake and then a second full timeout.
+  std::chrono::milliseconds header_time_left() const {
+    const auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - accepted_);
+    return std::max(core_->opts.header_timeout - spent, std::chrono::milliseconds(0));
   }
 
   void read_header(std::chrono::milliseconds limit) {
@@ -233,6 +245,13 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       return reject(400, Rejection::malformed);
     }
     auto& req = parser_->get();
+    // Only plain "chunked" frames a body here. Any other coding, or chunked not last, leaves the
+    // length to guesswork: Beast reads no body and takes its bytes for the next request, while a
+    // proxy in front may frame it otherwise — how requests are smuggled (RFC 9112 §6.3).
+    if (req.count(http::field::transfer_encoding) &&
+        (req.count(http::field::transfer_encoding) != 1 || !parser_->chunked() ||
+         !beast::iequals(req[http::field::transfer_encoding], "chunked")))
+      return reject(400, Rejection::malformed);
     std::string_view target(req.target().data(), req.target().size());
     std::string_view path = target.substr(0, target.find('?'));
     std::string_view method(req.method_string().data(), req.method_string().size());
@@ -321,6 +340,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   }
 
   std::shared_ptr<ListenerCore> core_;
+  const std::chrono::steady_clock::time_point accepted_ = std::chrono::steady_clock::now();
   Stream stream_;
   asio::steady_timer deadline_;
   uint64_t deadline_gen_ = 0;

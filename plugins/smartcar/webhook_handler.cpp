@@ -10,6 +10,7 @@
 
 #include <strings.h>
 
+#include <utility>
 #include <vector>
 
 namespace oemlink::smartcar {
@@ -47,11 +48,33 @@ std::string shown(std::string_view id) {
 
 }  // namespace
 
+void WebhookHandler::log_limited(oemlink_log_level level, std::string line) {
+  uint64_t left_out = 0;
+  {
+    std::lock_guard lock(log_mu_);
+    const int64_t minute = ctx_->host.now_ms() / 60'000;
+    if (minute != log_minute_) {
+      log_minute_ = minute;
+      logged_ = 0;
+    }
+    if (logged_ >= kLimitedLogsPerMinute) {
+      ++left_out_;
+      return;
+    }
+    ++logged_;
+    left_out = std::exchange(left_out_, 0);
+  }
+  if (left_out)
+    line += " (" + std::to_string(left_out) +
+            " more such line(s) left out before this one; the webhook_* counters have them all)";
+  ctx_->host.log(level, line);
+}
+
 void WebhookHandler::reject(int code, std::string_view counter, std::string_view why,
                             const Respond& respond) {
   ctx_->host.count(counter);
-  ctx_->host.log(code >= 500 ? OEMLINK_LOG_WARN : OEMLINK_LOG_INFO,
-                 "smartcar webhook: answered " + std::to_string(code) + ": " + std::string(why));
+  log_limited(code >= 500 ? OEMLINK_LOG_WARN : OEMLINK_LOG_INFO,
+              "smartcar webhook: answered " + std::to_string(code) + ": " + std::string(why));
   respond(code, message(why));
 }
 
@@ -138,7 +161,7 @@ void WebhookHandler::verify_challenge(std::string_view challenge, const Respond&
                   "VERIFY challenge missing, too long, or not printable ASCII without '{'",
                   respond);
   ctx_->host.count("webhook_verify");
-  ctx_->host.log(OEMLINK_LOG_INFO, "smartcar webhook: answered a VERIFY challenge");
+  log_limited(OEMLINK_LOG_INFO, "smartcar webhook: answered a VERIFY challenge");
   respond(200, boost::json::serialize(boost::json::object{
                    {"challenge", hmac_sha256_hex(ctx_->settings->amt, challenge)}}));
 }

@@ -11,8 +11,11 @@
 
 #include <boost/json/value.hpp>
 
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <string>
 #include <string_view>
 
 namespace oemlink::smartcar {
@@ -34,8 +37,17 @@ class WebhookHandler {
   void vehicle_error(const boost::json::value& doc, const Respond& respond);
   void legacy(const boost::json::value& doc, std::string_view signature, const Respond& respond);
   void reject(int code, std::string_view counter, std::string_view why, const Respond& respond);
+  void log_limited(oemlink_log_level level, std::string line);
 
   std::shared_ptr<InstanceContext> ctx_;
+  // Anyone who can reach the listener chooses how often a request is refused (tens of thousands
+  // a second over one connection): such lines are logged kLimitedLogsPerMinute times a minute at
+  // most, then how many were left out. The counters count every one.
+  static constexpr uint32_t kLimitedLogsPerMinute = 20;
+  std::mutex log_mu_;
+  int64_t log_minute_ = -1;
+  uint32_t logged_ = 0;
+  uint64_t left_out_ = 0;
 };
 
 }  // namespace oemlink::smartcar

@@ -144,6 +144,40 @@ TEST_F(HttpListenerTest, MalformedRequestIs400AndClosed) {
   EXPECT_EQ(h_.counter("rejected_malformed"), 3u);
 }
 
+// A Transfer-Encoding other than plain "chunked" leaves the body's length to guesswork: Beast
+// would read no body and take the body's bytes for the next request, while a proxy in front may
+// frame it otherwise. That disagreement is how requests are smuggled (RFC 9112 §6.3: 400, close).
+TEST_F(HttpListenerTest, TransferEncodingOtherThanChunkedIs400AndClosed) {
+  start();
+  const std::string smuggled = "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi";
+  for (std::string te : {"xchunked", "gzip, chunked", "chunked, identity", "identity"}) {
+    RawClient c(h_.port());
+    c.send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: " + te + "\r\n\r\n" + smuggled);
+    auto res = c.response();
+    ASSERT_TRUE(res) << te;
+    EXPECT_EQ(res->result_int(), 400) << te;
+    EXPECT_TRUE(c.closed_by_server()) << te;
+  }
+  // Not even a 404 keeps such a connection open for the bytes that follow.
+  RawClient c(h_.port());
+  c.send("POST /nope HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: xchunked\r\n\r\n" + smuggled);
+  auto res = c.response();
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->result_int(), 400);
+  EXPECT_TRUE(c.closed_by_server());
+  EXPECT_EQ(handled_.load(), 0);
+  EXPECT_EQ(h_.counter("rejected_malformed"), 5u);
+
+  // Plain chunked (any case) is still read.
+  RawClient ok(h_.port());
+  ok.send(
+      "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: Chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n");
+  auto good = ok.response();
+  ASSERT_TRUE(good);
+  EXPECT_EQ(good->result_int(), 200);
+  EXPECT_EQ(good->body(), "hi");
+}
+
 TEST_F(HttpListenerTest, OversizedBodyIs413BeforeItIsSent) {
   ListenerOptions o;
   o.max_body = 1024;
@@ -262,6 +296,29 @@ TEST_F(HttpListenerTest, ConnectionsBeyondTheCapAreClosedAtOnceAndCounted) {
   auto res = again.response();
   ASSERT_TRUE(res);
   EXPECT_EQ(res->body(), "c");
+}
+
+// A cap above the descriptor limit would let a flood starve the outbox, polls and deliveries of
+// descriptors (the cap, not EMFILE, must be what stops it): start() lowers it to fit.
+TEST_F(HttpListenerTest, TheCapIsLoweredToFitTheDescriptorLimit) {
+  rlimit saved{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
+  if (saved.rlim_max < 1024) GTEST_SKIP() << "hard RLIMIT_NOFILE below 1024";
+  rlimit low = saved;
+  low.rlim_cur = 1024;
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+  ListenerOptions o;
+  o.max_connections = 1024;
+  start(o);
+  setrlimit(RLIMIT_NOFILE, &saved);
+  EXPECT_EQ(h_.on_loop([&] { return h_.listener().max_connections(); }), 768u);  // 1024 - 256
+
+  // A cap that fits is kept.
+  ListenerHarness fits;
+  ListenerOptions small;
+  small.max_connections = 100;
+  fits.start(small);
+  EXPECT_EQ(fits.on_loop([&] { return fits.listener().max_connections(); }), 100u);
 }
 
 TEST_F(HttpListenerTest, AnswersFromAnotherThreadLaterAreSentOnce) {

@@ -68,6 +68,36 @@ TEST_F(HttpsListenerTest, AClientThatNeverHandshakesIsCutOff) {
   EXPECT_EQ(h_.counter("rejected_tls_handshake"), 1u);
 }
 
+// header_timeout runs from accept, the handshake included: a client that handshakes late and then
+// dribbles its header must not get a second full header_timeout (500 ms here) for it.
+TEST_F(HttpsListenerTest, TheHandshakeSpendsFromTheHeaderTimeout) {
+  start();
+  asio::io_context io;
+  asio::ssl::context ctx(asio::ssl::context::tls_client);
+  ctx.set_verify_mode(asio::ssl::verify_none);
+  asio::ssl::stream<tcp::socket> s(io, ctx);
+  const auto t0 = std::chrono::steady_clock::now();
+  s.next_layer().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), h_.port()));
+  std::this_thread::sleep_for(350ms);
+  s.handshake(asio::ssl::stream_base::client);
+  const std::string req = post_request("/echo", "slow");
+  boost::system::error_code ec;
+  std::chrono::steady_clock::duration cut{};
+  for (char c : req) {  // one byte every 50 ms: the header alone would take > 2 s
+    asio::write(s, asio::buffer(&c, 1), ec);
+    if (ec) break;
+    std::this_thread::sleep_for(50ms);
+    if (h_.counter("rejected_header_timeout") > 0) {
+      cut = std::chrono::steady_clock::now() - t0;
+      break;
+    }
+  }
+  EXPECT_EQ(h_.counter("rejected_header_timeout"), 1u);
+  EXPECT_GT(cut, 400ms);
+  EXPECT_LT(cut, 750ms);  // 350 ms of handshake + 500 ms of header would be 850 ms
+  EXPECT_EQ(h_.counter("responses_echo_200"), 0u);
+}
+
 TEST(HttpsListenerSetup, AMissingCertificateIsRefusedNamingTheFile) {
   asio::io_context io;
   RouteTable routes;

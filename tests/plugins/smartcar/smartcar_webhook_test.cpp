@@ -51,6 +51,29 @@ TEST(SmartcarWebhook, ChallengeCannotBeUsedAsASigningOracle) {
   EXPECT_EQ(car.counter("webhook_bad_challenge"), 1u);
 }
 
+// Anyone who reaches the listener decides how often a request is refused: one unsigned request
+// per log line let a single connection write megabytes of log a second into the data dir.
+TEST(SmartcarWebhook, RefusalsAreCountedEachButLoggedAFewTimesAMinute) {
+  OneCar car;
+  auto webhook_lines = [&] {
+    size_t n = 0;
+    for (const auto& l : car.host().logs)
+      if (l.message.starts_with("smartcar webhook:")) ++n;
+    return n;
+  };
+  for (int i = 0; i < 100; ++i)
+    EXPECT_EQ(deliver(*car.driver, R"({"eventType":"VEHICLE_STATE"})", {}).status, 401);
+  EXPECT_EQ(car.counter("webhook_unsigned"), 100u);
+  EXPECT_EQ(webhook_lines(), 20u);
+
+  // A minute later lines come again, the first saying how many were left out.
+  car.host().now_ms += 60'000;
+  EXPECT_EQ(deliver(*car.driver, R"({"eventType":"VEHICLE_STATE"})", {}).status, 401);
+  ASSERT_EQ(webhook_lines(), 21u);
+  EXPECT_NE(car.host().logs.back().message.find("80 more such line(s) left out"), std::string::npos)
+      << car.host().logs.back().message;
+}
+
 TEST(SmartcarWebhook, ValidDeliveryIsEmittedThenAcknowledged) {
   OneCar car;
   WebhookAnswer a =
