@@ -6,6 +6,8 @@
 // Threading: the host loop thread.
 #pragma once
 
+#include "core/common/rate_limited_log.hpp"
+
 #include "core/config/config.hpp"
 #include "core/host/driver_check.hpp"
 
@@ -33,6 +35,9 @@ class StartupError : public std::runtime_error {
 
 // One configured driver entry: the loaded library's descriptor, the driver's instance handle
 // and the host table handed to it (whose host_data points back here).
+// Lines per second a driver may log before the host summarises the rest.
+inline constexpr uint32_t kDriverLogLinesPerSecond = 50;
+
 struct DriverInstance {
   // Cleared when the host is gone (a busy driver may still call in): every service refuses.
   std::atomic<HostServices*> services{nullptr};
@@ -45,6 +50,9 @@ struct DriverInstance {
   oemlink_host table{};
   uint16_t lane = 0;     // the scheduler lane of its connections
   bool skipped = false;  // on_load_error: skip took effect
+  // The driver's own log lines: a driver that logs per bad request would otherwise let any
+  // sender fill the disk (seen: 34,000 lines/s from one connection); see HostServices::log.
+  LogGate log_gate{kDriverLogLinesPerSecond};
 
   // The driver-wide stream (modes driver_stream and poll+driver_stream).
   bool stream_up = false;

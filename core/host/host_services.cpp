@@ -30,7 +30,8 @@ HostServices::HostServices(ServiceParts parts)
     : parts_(parts),
       bad_handles_(parts.metrics.counter("driver_bad_handles")),
       failures_(parts.metrics.counter("host_service_failures")),
-      readings_rejected_(parts.metrics.counter("pipeline_readings_rejected")) {}
+      readings_rejected_(parts.metrics.counter("pipeline_readings_rejected")),
+      driver_log_suppressed_(parts.metrics.counter("driver_log_lines_suppressed")) {}
 
 void HostServices::failed(const DriverInstance& d, const char* service, std::string_view why) {
   failures_.add();
@@ -56,11 +57,18 @@ void HostServices::log(DriverInstance& d, oemlink_conn* conn, oemlink_log_level 
                        std::string_view msg) {
   auto lvl = spdlog_level(level);
   if (!spdlog::should_log(lvl)) return;
+  uint64_t suppressed = 0;
+  if (!d.log_gate.allow(parts_.clock.wall_ms(), suppressed)) {
+    driver_log_suppressed_.add();
+    return;
+  }
+  const std::string note =
+      suppressed ? fmt::format(" [{} earlier lines of this driver suppressed]", suppressed) : "";
   uint32_t c = parts_.conns.index_of(conn);
   if (c == kNoConn)
-    spdlog::log(lvl, "[{}] {}", d.name, msg);
+    spdlog::log(lvl, "[{}] {}{}", d.name, msg, note);
   else
-    spdlog::log(lvl, "[{}] connection {}: {}", d.name, parts_.conns[c].id, msg);
+    spdlog::log(lvl, "[{}] connection {}: {}{}", d.name, parts_.conns[c].id, msg, note);
 }
 
 oemlink_status HostServices::emit(DriverInstance& d, oemlink_conn* conn,

@@ -109,6 +109,7 @@ class HostServices {
   Counter& bad_handles_;
   Counter& failures_;
   Counter& readings_rejected_;
+  Counter& driver_log_suppressed_;
 };
 
 }  // namespace oemlink::host

@@ -148,6 +148,27 @@ TEST_F(HostServicesTest, EmitIsSignedAndItsBatchHoldsTheCompletionUntilSettled) 
   EXPECT_EQ(sink.events, 1);
 }
 
+TEST_F(HostServicesTest, ADriverLoggingInBulkIsSummarisedAndDoesNotSilenceAnother) {
+  std::ostringstream log;
+  auto capture = std::make_shared<spdlog::sinks::ostream_sink_mt>(log);
+  spdlog::default_logger()->sinks().push_back(capture);
+  for (int i = 0; i < 500; ++i)
+    a->table.log(&a->table, nullptr, OEMLINK_LOG_WARN, {"refused a request", 17});
+  b->table.log(&b->table, nullptr, OEMLINK_LOG_WARN, {"beta still speaks", 17});
+  clock.advance(1000);  // the next second: one line says how many were left out
+  a->table.log(&a->table, nullptr, OEMLINK_LOG_WARN, {"refused a request", 17});
+  spdlog::default_logger()->flush();
+  spdlog::default_logger()->sinks().pop_back();
+  const std::string text = log.str();
+  size_t lines = 0;
+  for (size_t at = 0; (at = text.find("refused a request", at)) != std::string::npos; ++at) ++lines;
+  EXPECT_EQ(lines, kDriverLogLinesPerSecond + 1);
+  EXPECT_EQ(count("driver_log_lines_suppressed"), 500u - kDriverLogLinesPerSecond);
+  EXPECT_THAT(text, ::testing::HasSubstr("beta still speaks"));
+  EXPECT_THAT(text, ::testing::HasSubstr(std::to_string(500 - kDriverLogLinesPerSecond) +
+                                         " earlier lines"));
+}
+
 TEST_F(HostServicesTest, AHandleOfAnotherDriverIsRefusedCountedAndDropsNothingElse) {
   oemlink_reading r = speed(10);
   // beta's connection through alpha's table: a stale or foreign handle must not reach its data.
