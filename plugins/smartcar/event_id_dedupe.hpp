@@ -34,6 +34,8 @@ class EventIdDedupe {
   size_t size() const;
 
  private:
+  static std::string key(std::string_view event_id);
+
   mutable std::mutex mu_;
   size_t capacity_;
   std::unordered_set<std::string> done_;
