@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <cmath>
 #include <ctime>
 
 namespace oemlink::testing {
@@ -416,7 +417,18 @@ TEST_F(SmartcarWebhookTest, VerifiedDeliveriesBecomeSignedEventsAndEverythingEls
 // ---------------------------------------------------------------------------------------------
 
 TEST_F(SmartcarWebhookTest, AnAcknowledgedDeliverySurvivesKillMinus9) {
-  start();
+  // The first run's only sink is an ingest node that is down: what the webhook stored stays in
+  // the outbox. The restart configures the file sink, which starts at the oldest stored record:
+  // whatever it shows was kept by the outbox alone. Commits wait 200 ms: a 2xx sent before the
+  // commit would be killed with the reading still in memory.
+  start_mock();
+  sinks_ =
+      "  - {name: held, type: dimo_https, url: \"http://127.0.0.1:" + std::to_string(free_port()) +
+      "/\", timeout: 1s}\n";
+  config({kVw, kJaguar}, "debug", "", "", "outbox: {commit_delay: 200ms}\n", "1h");
+  seed(kVw);
+  seed(kJaguar);
+  start_daemon();
   Result sent = send(marked_delivery("bbbbbbbb-0000-4000-8000-000000000001", 44444.5));
   // smartcar-send exits the moment it reads the 2xx: kill at once.
   kill(daemon_, SIGKILL);
@@ -425,7 +437,10 @@ TEST_F(SmartcarWebhookTest, AnAcknowledgedDeliverySurvivesKillMinus9) {
   ASSERT_EQ(sent.rc, 0) << sent.out << sent.err << killed.err;
   EXPECT_HAS(sent.out, "attempt=1 status=200");
   EXPECT_EQ(killed.rc, 128 + SIGKILL);
+  EXPECT_FALSE(fs::exists(dir_ / "data/events.jsonl"));
 
+  sinks_.clear();
+  config({kVw, kJaguar}, "debug", "", "", "", "1h");
   start_daemon("again");
   EXPECT_TRUE(eventually([&] { return !events_with(kOdometer, 44444.5).empty(); })) << log("again");
   Result again = stop_daemon("again");

@@ -9,7 +9,9 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <functional>
 #include <random>
 #include <set>
@@ -57,7 +59,6 @@ class SmartcarE2eTest : public CliTest {
     client_secret_ = "cs-" + hex() + "-never-logged";
     write("secrets/amt", amt_);
     write("secrets/client_secret", client_secret_);
-
   }
   void TearDown() override {
     for (pid_t* pid : {&daemon_, &mock_})
@@ -198,7 +199,8 @@ class SmartcarE2eTest : public CliTest {
            ", key_child: " + std::to_string(c.token) + ", identifiers: {smartcar_id: \"" +
            c.smartcar_id + "\"}" +
            (c.poll_interval.empty() ? "" : ", poll_interval: " + c.poll_interval) + "}\n";
-    y += "sinks:\n  - {name: events, type: file, path: events.jsonl}\n";
+    y += "sinks:\n" +
+         (sinks_.empty() ? "  - {name: events, type: file, path: events.jsonl}\n" : sinks_);
     cfg_ = write("oemlink.yaml", y);
     return cfg_;
   }
@@ -317,6 +319,7 @@ class SmartcarE2eTest : public CliTest {
   int mock_port_ = 0;
   uint16_t listener_port_ = 0;
   int payloads_ = 0;
+  std::string sinks_;  // YAML list items replacing the file sink; empty: the file sink
 };
 
 }  // namespace oemlink::testing
