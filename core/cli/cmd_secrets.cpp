@@ -9,6 +9,7 @@
 #include "core/host/data_dir_lock.hpp"
 #include "core/host/data_keys.hpp"
 #include "core/host/secret_access.hpp"
+#include "core/host/vault_wiring.hpp"
 
 #include <termios.h>
 #include <unistd.h>
@@ -37,6 +38,7 @@ constexpr const char* kSecretsDetails =
   set    store one value, read from --file F, or from stdin when F is - or --file is absent
          (a terminal does not echo it). One trailing newline is dropped. Nothing prints it.
   list   the connection's key names and when each was last written; never a value
+With vault.create_if_missing, `set` creates a missing KEK file and seed as `run` does.
 `set` changes the data dir, so oemlink must be stopped: a running driver reads its tokens when a
 connection opens and may rotate them at any moment. `list` works beside the running daemon.
 Exit status: 0 done, 1 failure, 2 usage error.)";
@@ -150,6 +152,13 @@ int set_secret(const SecretsOptions& o) {
     // Before reading the value, so an operator whose daemon runs is told before typing it.
     host::DataDirLock lock(DataDir(cfg.data_dir), "oemlink secrets set");
     read_value(o, value);
+    // A first deployment seeds its cars' tokens before its first run: with
+    // vault.create_if_missing, create the KEK (and seed) as `run` would, or the secrets' data
+    // key has no KEK to be sealed under.
+    const vault::VaultConfig v = host::vault_config_from(cfg);
+    if (cfg.vault.create_if_missing && v.backend == vault::VaultConfig::Backend::in_process &&
+        !std::filesystem::exists(v.file))
+      (void)host::open_configured_vault(cfg);
     host::SecretAccess secrets = open_secrets(cfg);
     const std::pair<std::string_view, std::string_view> pair{o.key, value};
     // One durable transaction (synchronous=FULL): on disk when this returns.

@@ -100,6 +100,24 @@ TEST_F(SecretsCliTest, SetFromAFileOrStdinAndTheDriverReadsItBack) {
   }
 }
 
+// A first development deployment (vault.create_if_missing, no KEK yet) seeds its first token
+// before its first run, as the driver READMEs say: `set` creates the KEK as `run` would, and the
+// run that follows opens the same vault and reads the token back.
+TEST_F(SecretsCliTest, SetBeforeTheFirstRunCreatesTheKekAsRunWould) {
+  fs::remove(dir_ / "kek.hex");
+  fs::path file = write("rt.txt", kRefresh);
+  Result set = run({"secrets", "set", "model3-lisa", "refresh_token", "--file", file.string(),
+                    "--config", cfg_});
+  ASSERT_EQ(set.rc, 0) << set.err;
+  EXPECT_TRUE(fs::exists(dir_ / "kek.hex")) << set.err;
+  EXPECT_TRUE(fs::exists(dir_ / "data/vault.sealed")) << set.err;
+  expect_never_printed(set);
+  EXPECT_EQ(driver_reads("model3-lisa", "refresh_token"), kRefresh);
+  Result first_run = run({"run", "--config", cfg_, "--duration", "1s"});
+  EXPECT_EQ(first_run.rc, 0) << first_run.err;
+  EXPECT_EQ(driver_reads("model3-lisa", "refresh_token"), kRefresh);
+}
+
 TEST_F(SecretsCliTest, ListShowsNamesAndTimesNeverValues) {
   Result empty = run({"secrets", "list", "model3-lisa", "--config", cfg_});
   ASSERT_EQ(empty.rc, 0) << empty.err;

@@ -1,7 +1,7 @@
 // The real daemon's inbound listener with the mock driver: a webhook answered 200 survives
 // kill -9 right after the answer, and its readings are delivered after a restart.
 #include "tests/e2e/cli_fixture.hpp"
-#include "tests/net/listener_fixture.hpp"
+#include "tests/e2e/inbound_fixture.hpp"
 #include "tests/net/test_pki.hpp"
 
 #include <chrono>
@@ -13,13 +13,6 @@ namespace {
 using namespace std::chrono_literals;
 using net::testing::post_request;
 using net::testing::RawClient;
-
-uint16_t free_port() {
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::acceptor a(
-      io, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
-  return a.local_endpoint().port();
-}
 
 class WebhookE2eTest : public CliTest {
  protected:
@@ -41,21 +34,6 @@ class WebhookE2eTest : public CliTest {
                      "key_child: 1}\n"
                      "sinks:\n"
                      "  - {name: events, type: file, path: events.jsonl}\n");
-  }
-
-  // Waits until the daemon accepts connections on `port`.
-  bool wait_for_listener(uint16_t port, pid_t pid) {
-    for (int i = 0; i < 200; ++i) {
-      try {
-        RawClient probe(port, 100ms);
-        return true;
-      } catch (const std::exception&) {
-      }
-      int status = 0;
-      if (waitpid(pid, &status, WNOHANG) == pid) return false;
-      std::this_thread::sleep_for(50ms);
-    }
-    return false;
   }
 
   std::string events() {
@@ -143,10 +121,7 @@ TEST_F(WebhookE2eTest, AbuseIsAnsweredAndCountedWhileDeliveriesGoThrough) {
   EXPECT_EQ(r.rc, 0) << r.err;
   // The final status.json holds every counter (all exist from the start: check the values).
   std::string status = slurp(dir_ / "data/status.json");
-  auto value = [&status](const std::string& name) -> long {
-    size_t at = status.find("\"" + name + "\":");
-    return at == std::string::npos ? -1 : std::stol(status.substr(at + name.size() + 3));
-  };
+  auto value = [&status](const std::string& name) { return status_counter(status, name); };
   EXPECT_EQ(value("listener_inbound_rejected_header_timeout"), 1) << status;
   EXPECT_EQ(value("listener_inbound_rejected_body_too_large"), 1) << status;
   EXPECT_EQ(value("listener_inbound_rejected_not_found"), 1) << status;

@@ -348,5 +348,38 @@ TEST(MockSmartcarStats, CountsRequestsByEndpointAndStatusAndReadsByVehicle) {
   EXPECT_EQ(stats.at("bucket").at("capacity"), 120.0);
 }
 
+TEST(MockSmartcarControl, ListsEveryTokenAndEachVehicleRequestWithItsTimeAndStatus) {
+  MockSmartcar mock(
+      {"--accept-refresh-token", "seed-1", "--inject", "vehicle=" + kVw + ",status=409,count=1"});
+  HttpResult pair = mock.refresh("seed-1");
+  ASSERT_EQ(pair.status, 200) << pair.body;
+  const std::string access(pair.json().at("access_token").as_string());
+  const std::string refresh(pair.json().at("refresh_token").as_string());
+  auto tokens = mock.get("/mock/tokens").json();
+  auto has = [&](const char* kind, const std::string& t) {
+    for (const auto& v : tokens.at(kind).as_array())
+      if (v.as_string() == t) return true;
+    return false;
+  };
+  EXPECT_TRUE(has("refresh_tokens", "seed-1"));  // used, still listed
+  EXPECT_TRUE(has("refresh_tokens", refresh));
+  EXPECT_TRUE(has("access_tokens", access));
+
+  EXPECT_EQ(mock.signals(kVw, access).status, 409);  // injected: before the token check
+  EXPECT_EQ(mock.signals(kVw, "wrong").status, 401);
+  EXPECT_EQ(mock.signals(kVw, access).status, 200);
+  auto served = mock.get("/mock/vehicles/" + kVw + "/requests").json().at("requests").as_array();
+  ASSERT_EQ(served.size(), 3u);
+  std::vector<int64_t> statuses;
+  for (const auto& r : served) {
+    statuses.push_back(r.at("status").as_int64());
+    EXPECT_EQ(r.at("route"), "GET /v3/vehicles/{id}/signals");
+  }
+  EXPECT_EQ(statuses, (std::vector<int64_t>{409, 401, 200}));
+  EXPECT_LE(served[0].at("at_ms").as_int64(), served[2].at("at_ms").as_int64());
+  EXPECT_TRUE(
+      mock.get("/mock/vehicles/" + kJaguar + "/requests").json().at("requests").as_array().empty());
+}
+
 }  // namespace
 }  // namespace oemlink::testing

@@ -135,8 +135,14 @@ Reply SmartcarService::handle(const Request& request) {
   reply.delay += options_.latency + r.delay;
   reply.drop = reply.drop || r.drop;
   if (r.label != "GET /stats") ++requests_[r.label][reply.drop ? 0u : reply.status];
-  if (reply.status >= 400 && !r.vehicle.empty() && fleet_.find(r.vehicle))
-    ++vehicles_[r.vehicle].errors;
+  if (!r.vehicle.empty() && fleet_.find(r.vehicle)) {
+    if (reply.status >= 400) ++vehicles_[r.vehicle].errors;
+    auto& served = served_[r.vehicle];
+    if (served.size() >= kServedKept) served.erase(served.begin());
+    served.push_back(
+        {std::chrono::duration_cast<std::chrono::milliseconds>(r.steady - started_).count(),
+         r.label, reply.drop ? 0u : reply.status});
+  }
   return reply;
 }
 
@@ -507,6 +513,28 @@ Reply SmartcarService::control(const Request& request, Route& r) {
     if (!str("access_token").empty()) tokens_.accept_access_token(str("access_token"), r.steady);
     if (!str("auth_code").empty()) tokens_.accept_auth_code(str("auth_code"), r.steady);
     return json_reply(200, json::object{{"ok", true}}, r.request_id);
+  }
+
+  if (parts.size() == 4 && parts[1] == "vehicles" && parts[3] == "requests" &&
+      method == http::verb::get) {
+    r.label = "GET /mock/vehicles/{id}/requests";
+    json::array out;
+    if (auto it = served_.find(std::string(parts[2])); it != served_.end())
+      for (const Served& s : it->second)
+        out.push_back(json::object{{"at_ms", s.at_ms}, {"route", s.route}, {"status", s.status}});
+    return json_reply(200, json::object{{"requests", std::move(out)}}, r.request_id);
+  }
+
+  if (parts.size() == 2 && parts[1] == "tokens" && method == http::verb::get) {
+    // The mock's tokens are test data: a test greps oemlink's logs and files for every one.
+    r.label = "GET /mock/tokens";
+    json::array access, refresh;
+    for (auto& t : tokens_.access_tokens()) access.emplace_back(t);
+    for (auto& t : tokens_.refresh_tokens()) refresh.emplace_back(t);
+    return json_reply(
+        200,
+        json::object{{"access_tokens", std::move(access)}, {"refresh_tokens", std::move(refresh)}},
+        r.request_id);
   }
 
   if (parts.size() == 2 && parts[1] == "bucket" && method == http::verb::post) {

@@ -68,6 +68,16 @@ class SmartcarService {
   FaultInjector faults_;
   std::map<std::string, std::map<unsigned, uint64_t>> requests_;  // endpoint -> status -> n
   std::map<std::string, VehicleCounters> vehicles_;
+  // Every vehicle request (faulted ones too), when and how answered: a test checks the client's
+  // timing (no request inside a Retry-After, back-off gaps) on the mock's own clock.
+  struct Served {
+    int64_t at_ms;  // since the mock started
+    std::string route;
+    unsigned status;
+  };
+  static constexpr size_t kServedKept = 10000;  // per vehicle, the newest
+  std::map<std::string, std::vector<Served>> served_;
+  Clock::time_point started_ = Clock::now();
   uint64_t sink_verified_ = 0, sink_refused_ = 0;
 };
 

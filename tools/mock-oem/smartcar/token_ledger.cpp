@@ -73,4 +73,16 @@ TokenLedger::AccessCheck TokenLedger::check_access(std::string_view token,
   return now < it->second ? AccessCheck::valid : AccessCheck::expired;
 }
 
+std::vector<std::string> TokenLedger::access_tokens() const {
+  std::vector<std::string> out;
+  for (const auto& [token, expiry] : access_) out.push_back(token);
+  return out;
+}
+
+std::vector<std::string> TokenLedger::refresh_tokens() const {
+  std::vector<std::string> out;
+  for (const auto& [token, state] : refresh_) out.push_back(token);
+  return out;
+}
+
 }  // namespace oemlink::mock_oem::smartcar

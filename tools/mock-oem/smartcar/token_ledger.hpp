@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace oemlink::mock_oem::smartcar {
 
@@ -44,6 +45,10 @@ class TokenLedger {
 
   enum class AccessCheck { valid, unknown, expired };
   AccessCheck check_access(std::string_view access_token, Clock::time_point now) const;
+
+  // Every access and refresh token it has seeded or issued (a test checks none leaked).
+  std::vector<std::string> access_tokens() const;
+  std::vector<std::string> refresh_tokens() const;
 
   uint64_t refreshes() const { return refreshes_; }
   uint64_t code_exchanges() const { return code_exchanges_; }
