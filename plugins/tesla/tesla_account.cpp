@@ -169,6 +169,11 @@ void TeslaAccount::on_answer(std::shared_ptr<Attempt> a, const std::string& toke
   a->reply(reply);
 }
 
+int64_t TeslaAccount::listed_at_ms() const {
+  std::lock_guard lock(mu_);
+  return listed_at_ms_;
+}
+
 void TeslaAccount::forget_vehicles() {
   std::lock_guard lock(mu_);
   list_at_ms_ = -1;
@@ -222,6 +227,7 @@ void TeslaAccount::on_list(const FleetReply& reply) {
     if (o.kind == ApiOutcome::Kind::ok) {
       list_ = list;
       list_at_ms_ = host_.now_ms();
+      listed_at_ms_ = list_at_ms_;
     }
     waiters.swap(list_waiters_);
   }
