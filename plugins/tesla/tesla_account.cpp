@@ -183,10 +183,11 @@ void TeslaAccount::vehicles(ListReply reply) {
   std::unique_lock lock(mu_);
   const int64_t now = host_.now_ms();
   if (list_at_ms_ >= 0 && now - list_at_ms_ < settings_->vehicle_list_ttl_ms) {
-    std::vector<VehicleEntry> copy = list_;
+    // Shared, not copied: an account's list is read by every poll of its cars.
+    std::shared_ptr<const std::vector<VehicleEntry>> cached = list_;
     lock.unlock();
     host_.count("vehicle_list_cache_hits");
-    reply(ApiOutcome::of(ApiOutcome::Kind::ok), copy);
+    reply(ApiOutcome::of(ApiOutcome::Kind::ok), *cached);
     return;
   }
   list_waiters_.push_back(std::move(reply));
@@ -210,10 +211,10 @@ void TeslaAccount::vehicles(ListReply reply) {
 
 void TeslaAccount::on_list(const FleetReply& reply) {
   ApiOutcome o = reply.outcome;
-  std::vector<VehicleEntry> list;
+  auto list = std::make_shared<std::vector<VehicleEntry>>();
   if (o.kind == ApiOutcome::Kind::ok) {
     if (auto parsed = parse_vehicle_list(reply.body)) {
-      list = std::move(*parsed);
+      *list = std::move(*parsed);
     } else {
       host_.count("vehicle_list_parse_errors");
       o.kind = ApiOutcome::Kind::retry;
@@ -231,7 +232,7 @@ void TeslaAccount::on_list(const FleetReply& reply) {
     }
     waiters.swap(list_waiters_);
   }
-  for (auto& w : waiters) w(o, list);
+  for (auto& w : waiters) w(o, *list);
 }
 
 }  // namespace oemlink::tesla

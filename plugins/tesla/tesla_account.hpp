@@ -79,7 +79,7 @@ class TeslaAccount : public std::enable_shared_from_this<TeslaAccount> {
   mutable std::mutex mu_;
   int64_t rate_limited_until_ = 0;
   std::string rate_limit_reason_;
-  std::vector<VehicleEntry> list_;
+  std::shared_ptr<const std::vector<VehicleEntry>> list_;
   int64_t list_at_ms_ = -1;  // -1: none cached
   int64_t listed_at_ms_ = -1;
   bool listing_ = false;

@@ -42,6 +42,7 @@ cleanup() {
   rm -rf "$dir"
 }
 trap cleanup EXIT
+[ -n "${KEEP:-}" ] && trap - EXIT
 
 vin() { printf '5YJ3MOCK%09d' "$1"; }
 accounts=$(( (cars + per_account - 1) / per_account ))
@@ -100,9 +101,15 @@ EOF
 
 # A KEK file of our own; the vault seed and the data keys are created on first use.
 (umask 077; od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$dir/data/kek.hex")
+# Seeded through a config holding only the seeded connections (the store keys secrets by driver
+# and connection id), so each `secrets set` does not parse every car.
+seed_cfg="$dir/seed.yaml"
+sed '/^connections:/q' "$cfg" >"$seed_cfg"
+grep -E "^  - \{id: c[0-9]+," "$cfg" | awk -v k="$per_account" -F'[ ,]+' \
+  '{ id = substr($4, 2); if (id % k == 0) print }' >>"$seed_cfg"
 for ((a = 0; a < accounts; a++)); do
   printf 'seed-%d' "$a" >"$dir/token"
-  "$build/oemlink" secrets set --config "$cfg" "c$((a * per_account))" refresh_token \
+  "$build/oemlink" secrets set --config "$seed_cfg" "c$((a * per_account))" refresh_token \
     --file "$dir/token" >/dev/null
 done
 
@@ -118,6 +125,16 @@ c = s.get("counters", {})
 print(s["updated_ms"], c.get("polls_ok", 0), (s.get("outbox") or {}).get("appended", 0))
 EOF
 }
+echo "setup done in ${SECONDS}s" >&2
+# Warm-up: every account's first token refresh is written to each of its connections (one durable
+# secret_put each, on the event loop), so polls only flow at full rate once all are done.
+for ((i = 0; i < 600; i++)); do
+  sleep 1
+  [ -f "$dir/data/status.json" ] || continue
+  done_refreshes=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['counters'].get('tesla_token_refreshes', 0))" "$dir/data/status.json")
+  [ "$done_refreshes" -ge "$accounts" ] && break
+done
+echo "tokens of $accounts accounts refreshed after ${SECONDS}s" >&2
 sleep "$warmup"
 read -r t0 p0 e0 < <(status)
 o0=$(cpu_ticks "$daemon_pid") m0=$(cpu_ticks "$mock_pid") w0=$(date +%s.%N)
