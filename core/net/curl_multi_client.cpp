@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
@@ -123,11 +124,15 @@ struct CurlMultiClient::Impl : std::enable_shared_from_this<Impl> {
     curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, this);
     curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, &Impl::on_timer);
     curl_multi_setopt(multi, CURLMOPT_TIMERDATA, this);
+    // The total never caps below one host's share: an operator who raises
+    // max_connections_per_host (HTTP/1.1 APIs need one connection per request in flight) must
+    // get them, not a silent 256.
+    const long total = std::max(options.max_total_connections, options.max_connections_per_host);
     curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, options.max_connections_per_host);
-    curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, options.max_total_connections);
+    curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, total);
     // The idle cache must hold at least as many connections as may be open, or bursts of
     // requests would close connections that are about to be reused.
-    curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, options.max_total_connections);
+    curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, total);
   }
 
   ~Impl() { close(); }

@@ -23,6 +23,10 @@ struct CarState {
   // fleet-telemetry server is up as far as connectivity records tell.
   std::atomic<int64_t> last_stream_ms{0};
   std::atomic<bool> stream_connected{false};
+  // Asleep as far as the stream can tell: its last connectivity record was DISCONNECTED (or the
+  // vehicle list said asleep while a stream was expected). A car reconnects to Fleet Telemetry
+  // when it wakes, so until a record arrives nothing needs asking (README: cost policy).
+  std::atomic<bool> stream_asleep{false};
 
   // Live: the broker is reachable, the car is connected and sent something recently.
   bool stream_live(int64_t now_ms, int64_t stale_after_ms, bool broker_up) const {

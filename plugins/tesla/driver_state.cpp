@@ -69,6 +69,7 @@ void DriverState::on_connectivity(const ConnectivityRecord& record) {
     return;
   }
   car->stream_connected = record.connected;
+  car->stream_asleep = !record.connected;
   if (record.connected) car->last_stream_ms = record.time_ms;
   host.count(record.connected ? "stream_car_connects" : "stream_car_disconnects");
 }
@@ -82,6 +83,7 @@ void DriverState::on_datum(const TelemetryDatum& datum) {
   // A datum proves the car's socket is up, even if its CONNECTED record was missed.
   car->last_stream_ms = datum.time_ms;
   car->stream_connected = true;
+  car->stream_asleep = false;
   std::vector<SignalReading> readings;
   const TelemetryMapResult r = field_mapper.map(datum, readings);
   switch (r.outcome) {

@@ -41,6 +41,8 @@ class TelemetryConfigSync {
   void step(TeslaAccount& account, DailyBudget* budget, std::function<void()> done);
   const std::string& problem() const { return problem_; }
   bool in_line() const { return in_line_; }
+  // Reads the config back at the next poll (a car awake yet silent may have lost it).
+  void recheck_now() { next_check_ms_ = 0; }
 
   // Whether a GET's `config` object is the desired one (hostname, port, ca, exactly the fields
   // with their interval_seconds and minimum_delta).

@@ -169,6 +169,11 @@ void TeslaAccount::on_answer(std::shared_ptr<Attempt> a, const std::string& toke
   a->reply(reply);
 }
 
+int64_t TeslaAccount::listed_at_ms() const {
+  std::lock_guard lock(mu_);
+  return listed_at_ms_;
+}
+
 void TeslaAccount::forget_vehicles() {
   std::lock_guard lock(mu_);
   list_at_ms_ = -1;
@@ -178,10 +183,11 @@ void TeslaAccount::vehicles(ListReply reply) {
   std::unique_lock lock(mu_);
   const int64_t now = host_.now_ms();
   if (list_at_ms_ >= 0 && now - list_at_ms_ < settings_->vehicle_list_ttl_ms) {
-    std::vector<VehicleEntry> copy = list_;
+    // Shared, not copied: an account's list is read by every poll of its cars.
+    std::shared_ptr<const std::vector<VehicleEntry>> cached = list_;
     lock.unlock();
     host_.count("vehicle_list_cache_hits");
-    reply(ApiOutcome::of(ApiOutcome::Kind::ok), copy);
+    reply(ApiOutcome::of(ApiOutcome::Kind::ok), *cached);
     return;
   }
   list_waiters_.push_back(std::move(reply));
@@ -205,10 +211,10 @@ void TeslaAccount::vehicles(ListReply reply) {
 
 void TeslaAccount::on_list(const FleetReply& reply) {
   ApiOutcome o = reply.outcome;
-  std::vector<VehicleEntry> list;
+  auto list = std::make_shared<std::vector<VehicleEntry>>();
   if (o.kind == ApiOutcome::Kind::ok) {
     if (auto parsed = parse_vehicle_list(reply.body)) {
-      list = std::move(*parsed);
+      *list = std::move(*parsed);
     } else {
       host_.count("vehicle_list_parse_errors");
       o.kind = ApiOutcome::Kind::retry;
@@ -222,10 +228,11 @@ void TeslaAccount::on_list(const FleetReply& reply) {
     if (o.kind == ApiOutcome::Kind::ok) {
       list_ = list;
       list_at_ms_ = host_.now_ms();
+      listed_at_ms_ = list_at_ms_;
     }
     waiters.swap(list_waiters_);
   }
-  for (auto& w : waiters) w(o, list);
+  for (auto& w : waiters) w(o, *list);
 }
 
 }  // namespace oemlink::tesla

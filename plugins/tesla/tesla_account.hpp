@@ -55,6 +55,8 @@ class TeslaAccount : public std::enable_shared_from_this<TeslaAccount> {
   // for all cars asking at once.
   void vehicles(ListReply reply);
   void forget_vehicles();
+  // When the list was last read from Tesla (-1: never); forget_vehicles() does not clear it.
+  int64_t listed_at_ms() const;
 
   // Nothing for any car of the account before this (a 429 on an account-wide call).
   int64_t rate_limited_until() const;
@@ -77,8 +79,9 @@ class TeslaAccount : public std::enable_shared_from_this<TeslaAccount> {
   mutable std::mutex mu_;
   int64_t rate_limited_until_ = 0;
   std::string rate_limit_reason_;
-  std::vector<VehicleEntry> list_;
+  std::shared_ptr<const std::vector<VehicleEntry>> list_;
   int64_t list_at_ms_ = -1;  // -1: none cached
+  int64_t listed_at_ms_ = -1;
   bool listing_ = false;
   std::vector<ListReply> list_waiters_;
 };

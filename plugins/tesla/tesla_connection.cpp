@@ -123,16 +123,50 @@ void TeslaConnection::poll(PollDone d) {
   after_sync(done);
 }
 
+// The cost policy (README.md, "Cost policy"): a car with a live stream costs only its signals; a
+// car asleep as far as its stream tells costs one vehicle-list call per account every
+// stream_asleep_check_interval; only a stream that went silent without saying why, or a car that
+// never streamed, is polled, and a car that has streamed at most every
+// stream_fallback_poll_interval.
 void TeslaConnection::after_sync(Done done) {
   const int64_t now = state_->host.now_ms();
   const TeslaSettings& s = *state_->settings;
-  if (car_->stream_live(now, s.stream_stale_after_ms, state_->broker_up.load())) {
+  const bool broker_up = state_->broker_up.load();
+  if (car_->stream_live(now, s.stream_stale_after_ms, broker_up)) {
     state_->host.count("polls_skipped_live_stream");
     report(OEMLINK_STATE_OK, 0, sync_ ? sync_->problem() : std::string());
     done->ok();
     return;
   }
+  if (s.streaming() && broker_up && car_->stream_asleep.load()) {
+    const int64_t listed = account_->listed_at_ms();
+    if (listed >= 0 && now - listed < s.stream_asleep_check_interval_ms) {
+      state_->host.count("polls_skipped_stream_asleep");
+      report(OEMLINK_STATE_ASLEEP, 0, "asleep: its stream disconnected (it reconnects on waking)");
+      done->ok();
+      return;
+    }
+    state_->host.count("stream_asleep_checks");
+    check_vehicle_list(std::move(done));
+    return;
+  }
+  if (s.streaming() && car_->has_streamed()) {
+    if (last_fallback_ms_ >= 0 && now - last_fallback_ms_ < s.stream_fallback_poll_interval_ms) {
+      state_->host.count("polls_skipped_stream_fallback");
+      done->ok();
+      return;
+    }
+    last_fallback_ms_ = now;
+  }
   check_vehicle_list(std::move(done));
+}
+
+bool TeslaConnection::stream_expected() const {
+  const TeslaSettings& s = *state_->settings;
+  if (!s.streaming() || !state_->broker_up.load()) return false;
+  // A stream that went silent while the car was online is doubted until the car streams again.
+  if (doubted_at_ms_ >= 0 && car_->last_stream_ms.load() <= doubted_at_ms_) return false;
+  return car_->has_streamed() || (sync_ && sync_->in_line());
 }
 
 void TeslaConnection::check_vehicle_list(Done done) {
@@ -164,6 +198,8 @@ void TeslaConnection::check_vehicle_list(Done done) {
     const int64_t now = host.now_ms();
     const bool just_woken = woke_at_ms_ >= 0 && now - woke_at_ms_ < kAfterWakeMs;
     if (e->state != "online" && !just_woken) {
+      // It will connect to Fleet Telemetry when it wakes: nothing to ask until then.
+      if (stream_expected()) car_->stream_asleep = true;
       if (s.wake) {
         if (wake_budget_.take(now)) {
           wake(done);
@@ -175,14 +211,20 @@ void TeslaConnection::check_vehicle_list(Done done) {
       done->ok();
       return;
     }
-    // A car that has streamed before and went silent is polled again, but slowly.
-    if (car_->has_streamed() && s.streaming() && last_data_poll_ms_ >= 0 &&
-        now - last_data_poll_ms_ < s.stream_fallback_poll_interval_ms) {
-      host.count("polls_skipped_stream_fallback");
-      done->ok();
-      return;
+    if (car_->stream_asleep.load()) {
+      // Online, yet its stream still says DISCONNECTED: the config may be gone or the car
+      // cannot reach the server. Poll it (slowly) and read its config back.
+      car_->stream_asleep = false;
+      doubted_at_ms_ = now;
+      last_fallback_ms_ = now;
+      host.count("stream_silent_online");
+      host.log(OEMLINK_LOG_WARN,
+               "tesla: vehicle list says online but the car's stream is silent since it "
+               "disconnected; polling it and reading its telemetry config back",
+               conn_);
+      if (sync_) sync_->recheck_now();
     }
-    if (car_->has_streamed()) host.count("stream_fallback_polls");
+    if (car_->has_streamed() && s.streaming()) host.count("stream_fallback_polls");
     fetch_vehicle_data(done);
   });
 }
@@ -241,8 +283,6 @@ void TeslaConnection::on_vehicle_data(const FleetReply& r, Done done) {
   }
   const Host& host = state_->host;
   const TeslaSettings& s = *state_->settings;
-  const int64_t now = host.now_ms();
-  last_data_poll_ms_ = now;
   const bool with_location = s.location_data && jwt_has_scope(r.access_token, "vehicle_location");
   VehicleDataResult result = VehicleDataMapper(with_location).map(r.body);
   if (!result.parsed) {

@@ -1,8 +1,9 @@
 // TeslaConnection: one car. A poll, in order: re-emit readings the host refused last time; stop
 // early when the car or its account is rate-limited; step the telemetry config sync when due;
-// skip when the car's stream is live; ask the account's (cached) vehicle list whether the car is
-// online; asleep/offline -> ASLEEP (or a budgeted wake when enabled); online -> vehicle_data,
-// mapped and emitted as one event. Each outcome is reported as described in README.md.
+// skip when the car's stream is live, or when the stream says it sleeps (but for a sparse
+// vehicle-list check); ask the account's (cached) vehicle list whether the car is online;
+// asleep/offline -> ASLEEP (or a budgeted wake when enabled); online -> vehicle_data, mapped and
+// emitted as one event. Each outcome is reported as described in README.md.
 #ifndef OEMLINK_TESLA_TESLA_CONNECTION_HPP
 #define OEMLINK_TESLA_TESLA_CONNECTION_HPP
 
@@ -41,6 +42,8 @@ class TeslaConnection final : public Connection {
  private:
   using Done = std::shared_ptr<PollDone>;
   void after_sync(Done done);
+  // Whether the car is expected to stream when it wakes (so asleep means: ask nothing).
+  bool stream_expected() const;
   void check_vehicle_list(Done done);
   void wake(Done done);
   void fetch_vehicle_data(Done done);
@@ -63,7 +66,8 @@ class TeslaConnection final : public Connection {
   std::vector<SignalReading> pending_;  // refused by the host with RETRY, emitted first next time
   int64_t rate_limited_until_ = 0;
   std::string rate_limit_reason_;
-  int64_t last_data_poll_ms_ = -1;
+  int64_t last_fallback_ms_ = -1;  // the last fallback check of a car that has streamed
+  int64_t doubted_at_ms_ = -1;     // when it was seen online while its stream said asleep
   int64_t woke_at_ms_ = -1;
   oemlink_conn_state last_state_ = -1;
   std::string last_reason_;

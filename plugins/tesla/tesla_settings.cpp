@@ -108,6 +108,8 @@ TeslaSettings parse_settings(std::string_view json) {
     fail("stream_batch_window", "must be between 1ms and 1h");
   if (s.stream_stale_after_ms < 1000) fail("stream_stale_after", "must be at least 1s");
   if (s.stream_fallback_poll_interval_ms < 0) fail("stream_fallback_poll_interval", "must be >= 0");
+  if (s.stream_asleep_check_interval_ms < 60'000)
+    fail("stream_asleep_check_interval", "must be at least 1m");
   if (s.stream_topic_base.find_first_of("+#") != std::string::npos)
     fail("stream_topic_base", "must not contain MQTT wildcards");
   if (s.telemetry_port < 1 || s.telemetry_port > 65535) fail("telemetry_port", "must be 1..65535");

@@ -49,6 +49,7 @@ struct TeslaSettings {
   int64_t stream_batch_window_ms = 10'000;
   int64_t stream_stale_after_ms = 30 * 60'000;
   int64_t stream_fallback_poll_interval_ms = 30 * 60'000;
+  int64_t stream_asleep_check_interval_ms = 12 * 3'600'000;
 
   bool telemetry_config_enabled = false;
   std::string telemetry_hostname;
@@ -152,6 +153,10 @@ inline constexpr SettingsTable kSettingsTable{
     field("stream_fallback_poll_interval", OEMLINK_SETTING_DURATION_MS, 0, "30m",
           "Minimum time between polls of an online car whose stream went silent",
           &TeslaSettings::stream_fallback_poll_interval_ms),
+    field("stream_asleep_check_interval", OEMLINK_SETTING_DURATION_MS, 0, "12h",
+          "A car asleep as far as its stream tells costs nothing but one vehicle-list call per "
+          "account this often (is it awake yet silent?)",
+          &TeslaSettings::stream_asleep_check_interval_ms),
     field("telemetry_config_enabled", OEMLINK_SETTING_BOOL, 0, "false",
           "Keep each car's fleet_telemetry_config in line with telemetry_fields",
           &TeslaSettings::telemetry_config_enabled),

@@ -147,6 +147,21 @@ TEST_F(HttpClient, TwoHundredConcurrentRequestsComplete) {
   EXPECT_LE(server.accepted_connections(), 16);  // queued behind the per-host cap, not refused
 }
 
+// An HTTP/1.1 API needs one connection per request in flight: a per-host cap above the total's
+// default (256) is honoured, not silently cut to it (the Tesla benchmark's 1,200 in flight).
+TEST_F(HttpClient, APerHostCapAboveTheTotalDefaultIsHonoured) {
+  HttpClientOptions options = plain_http();
+  options.max_connections_per_host = 300;
+  ASSERT_LT(options.max_total_connections, 300);
+  CurlMultiClient client(io, options);
+  constexpr int kRequests = 300;
+  int completed = 0;
+  for (int i = 0; i < kRequests; ++i)
+    client.request(get(server.url("/delay?ms=1000")), [&](HttpResponse&&) { ++completed; });
+  ASSERT_TRUE(run_until(io, [&] { return completed == kRequests; }));
+  EXPECT_GT(server.accepted_connections(), 256);
+}
+
 TEST_F(HttpClient, PerRequestTimeoutAgainstStallingEndpoint) {
   CurlMultiClient client(io, plain_http());
   HttpRequest request = get(server.url("/stall"));

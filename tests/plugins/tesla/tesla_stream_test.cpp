@@ -144,11 +144,11 @@ TEST_F(TeslaStreamTest, ALiveStreamIsNotPolledASilentOneFallsBackSlowly) {
   EXPECT_EQ(d->poll(car).status, OEMLINK_OK);
   EXPECT_EQ(counter("stream_fallback_polls"), 1u);
   EXPECT_EQ(counter("billed_vehicle_data"), 1u);
-  // ...but slowly: the next poll within stream_fallback_poll_interval makes no data call.
+  // ...but slowly: the next poll within stream_fallback_poll_interval makes no call at all.
   host().now_ms += 5 * 60'000;
-  script(200, list_reply({{"123", kVin1, "online"}}));
+  const size_t before = host().requests.size();
   EXPECT_EQ(d->poll(car).status, OEMLINK_OK);
-  EXPECT_EQ(counter("billed_vehicle_data"), 1u);
+  EXPECT_EQ(host().requests.size(), before);
   EXPECT_EQ(counter("polls_skipped_stream_fallback"), 1u);
   // A datum makes it live again.
   publish(kVin1, "Soc", "49");
@@ -203,6 +203,114 @@ TEST_F(TeslaStreamTest, WithoutTheServiceTheStreamEndsSayingWhy) {
   create();
   d->descriptor()->stream_start(d->instance(), nullptr, nullptr, &Completion::record, &no_broker);
   EXPECT_NE(no_broker.message.find("stream_broker_host"), std::string::npos);
+}
+
+// The cost policy (README.md): a car whose stream said DISCONNECTED is asleep and reconnects when
+// it wakes, so its polls ask nothing but one vehicle-list call per account every
+// stream_asleep_check_interval (12 h by default).
+TEST_F(TeslaStreamTest, AStreamThatSaysAsleepCostsOnlyASparseListCheck) {
+  start();
+  connectivity(kVin1, true);
+  publish(kVin1, "Soc", "80");
+  connectivity(kVin1, false);
+  script_login(access1, "r1", {{"123", kVin1, "asleep"}});  // never listed: checked at once
+  d->poll(car);
+  ASSERT_EQ(host().requests.size(), 3u);
+  EXPECT_EQ(last_state().state, OEMLINK_STATE_ASLEEP);
+  EXPECT_EQ(counter("stream_asleep_checks"), 1u);
+  // A day of 5-minute polls: one more list call, at 12 h (after a free token refresh: the
+  // access token lives 8 h).
+  for (int i = 1; i < 288; ++i) {  // to 23 h 55 min
+    host().now_ms += 5 * 60'000;
+    if (i == 144) {
+      script(200, token_reply(access2, "r2"));
+      script(200, list_reply({{"123", kVin1, "asleep"}}));
+    }
+    EXPECT_EQ(d->poll(car).status, OEMLINK_OK);
+    EXPECT_EQ(host().requests.size(), i < 144 ? 3u : 5u) << "poll " << i;
+  }
+  EXPECT_EQ(host().requests.back().url, kRegion + "/api/1/vehicles");
+  EXPECT_EQ(counter("stream_asleep_checks"), 2u);
+  EXPECT_EQ(counter("polls_skipped_stream_asleep"), 286u);
+  EXPECT_EQ(counter("billed_vehicle_list"), 2u);
+  EXPECT_EQ(counter("billed_vehicle_data"), 0u);
+  EXPECT_EQ(last_state().state, OEMLINK_STATE_ASLEEP);
+  // It wakes: the CONNECTED record makes it live again, still without a call.
+  connectivity(kVin1, true);
+  d->poll(car);
+  EXPECT_EQ(host().requests.size(), 5u);
+  EXPECT_EQ(last_state().state, OEMLINK_STATE_OK);
+}
+
+// The check finds the car online although its stream still says DISCONNECTED: the stream is
+// doubted (polled slowly, not trusted to say asleep) until the car streams again.
+TEST_F(TeslaStreamTest, OnlineWhileTheStreamSaysAsleepIsPolledSlowlyUntilItStreams) {
+  start();
+  connectivity(kVin1, true);
+  connectivity(kVin1, false);
+  script_login(access1, "r1", {{"123", kVin1, "online"}});
+  script(200, R"({"response":{"vin":")" + kVin1 +
+                  R"(","charge_state":{"battery_level":50,"timestamp":1}}})");
+  d->poll(car);
+  EXPECT_EQ(counter("stream_silent_online"), 1u);
+  EXPECT_EQ(counter("billed_vehicle_data"), 1u);
+  EXPECT_EQ(last_state().state, OEMLINK_STATE_OK);
+  // Within stream_fallback_poll_interval: nothing.
+  host().now_ms += 5 * 60'000;
+  d->poll(car);
+  EXPECT_EQ(host().requests.size(), 4u);
+  // Later it sleeps: the list says so, but a doubted stream does not make it quiet...
+  host().now_ms += 30 * 60'000;
+  script(200, list_reply({{"123", kVin1, "asleep"}}));
+  d->poll(car);
+  EXPECT_EQ(host().requests.size(), 5u);
+  EXPECT_EQ(last_state().state, OEMLINK_STATE_ASLEEP);
+  host().now_ms += 30 * 60'000;
+  script(200, list_reply({{"123", kVin1, "asleep"}}));
+  d->poll(car);
+  EXPECT_EQ(host().requests.size(), 6u);
+  // ...until it streams again: then DISCONNECTED means asleep, and asleep costs nothing.
+  connectivity(kVin1, true);
+  connectivity(kVin1, false);
+  host().now_ms += 30 * 60'000;
+  d->poll(car);
+  EXPECT_EQ(host().requests.size(), 6u);
+  EXPECT_EQ(counter("polls_skipped_stream_asleep"), 1u);
+}
+
+// A lost DISCONNECTED record: the stream went silent, the fallback check finds the car asleep,
+// and from then on it is treated as asleep per its stream.
+TEST_F(TeslaStreamTest, ASilentStreamOfASleepingCarTurnsQuiet) {
+  start();
+  connectivity(kVin1, true);
+  publish(kVin1, "Soc", "80");
+  host().now_ms += 31 * 60'000;
+  script_login(access1, "r1", {{"123", kVin1, "asleep"}});
+  d->poll(car);
+  EXPECT_EQ(host().requests.size(), 3u);
+  EXPECT_EQ(last_state().state, OEMLINK_STATE_ASLEEP);
+  for (int i = 0; i < 12; ++i) {
+    host().now_ms += 5 * 60'000;
+    d->poll(car);
+  }
+  EXPECT_EQ(host().requests.size(), 3u);
+  EXPECT_EQ(counter("polls_skipped_stream_asleep"), 12u);
+}
+
+// A car that never streamed is polled as without a stream (list each poll, data when online).
+TEST_F(TeslaStreamTest, ACarThatNeverStreamedIsPolled) {
+  start();
+  script_login(access1, "r1", {{"123", kVin1, "asleep"}});
+  d->poll(car);
+  EXPECT_EQ(host().requests.size(), 3u);
+  host().now_ms += 5 * 60'000;
+  script(200, list_reply({{"123", kVin1, "online"}}));
+  script(200, R"({"response":{"vin":")" + kVin1 +
+                  R"(","charge_state":{"battery_level":50,"timestamp":1}}})");
+  d->poll(car);
+  EXPECT_EQ(host().requests.size(), 5u);
+  EXPECT_EQ(counter("billed_vehicle_data"), 1u);
+  EXPECT_EQ(counter("stream_fallback_polls"), 0u);
 }
 
 }  // namespace

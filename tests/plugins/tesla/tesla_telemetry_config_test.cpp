@@ -7,6 +7,8 @@
 #include "telemetry_config_sync.hpp"
 #include "tesla_driver_fixture.hpp"
 
+#include <oemlink/driver.hpp>
+
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <boost/json.hpp>
@@ -36,14 +38,25 @@ const std::string kCa = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE
 
 class TeslaTelemetryConfigTest : public TeslaDriverTest {
  protected:
-  void start() {
+  // `extra`: more settings members, each with a leading comma.
+  void start(const std::string& extra = "") {
     const std::string ca = write_file("ca.pem", kCa);
     const std::string key = write_file("partner.pem", new_p256_pem());
     create(R"(,"client_secret":"cs","telemetry_config_enabled":true,)"
            R"("telemetry_hostname":"ft.test","telemetry_port":4443,"telemetry_ca_file":")" +
            ca + R"(","telemetry_partner_key_file":")" + key +
-           R"(","telemetry_fields":{"Soc":{"interval_seconds":600,"minimum_delta":1}})");
+           R"(","telemetry_fields":{"Soc":{"interval_seconds":600,"minimum_delta":1}})" + extra);
     car = open_car(0, kVin1, "123");
+  }
+  // The config the driver wants, as a GET shows it once applied.
+  static std::string desired_config() {
+    TeslaSettings s;
+    s.telemetry_hostname = "ft.test";
+    s.telemetry_port = 4443;
+    s.telemetry_ca_pem = kCa;
+    s.telemetry_field_list =
+        parse_telemetry_fields(R"({"Soc":{"interval_seconds":600,"minimum_delta":1}})");
+    return boost::json::serialize(build_telemetry_config(s));
   }
   std::string config_answer(const std::string& config, bool key_paired = true,
                             bool limit_reached = false, bool synced = true) {
@@ -170,6 +183,46 @@ TEST_F(TeslaTelemetryConfigTest, ConfigMatchingIsExact) {
   other["hostname"] = "elsewhere";
   EXPECT_FALSE(TelemetryConfigSync::matches(want, other));
   EXPECT_FALSE(TelemetryConfigSync::matches(want, boost::json::value(nullptr)));
+}
+
+// With the stream up and the car's config in line, a car that has not streamed yet (the daemon
+// just started) and is listed asleep costs nothing more: it will connect when it wakes.
+TEST_F(TeslaTelemetryConfigTest, AnInLineConfigMakesAnAsleepCarQuietBeforeItStreams) {
+  static oemlink_mqtt_status_fn on_status = nullptr;
+  static void* status_ctx = nullptr;
+  oemlink_mqtt_service mqtt{};
+  mqtt.struct_size = sizeof mqtt;
+  mqtt.subscribe = [](const oemlink_host*, const oemlink_mqtt_subscription*,
+                      oemlink_mqtt_message_fn, oemlink_mqtt_status_fn st, void* ctx) -> uint64_t {
+    on_status = st;
+    status_ctx = ctx;
+    return 1;
+  };
+  mqtt.unsubscribe = [](const oemlink_host*, uint64_t) {};
+  start(R"(,"stream_broker_host":"broker.test")");
+  host().services[OEMLINK_SERVICE_MQTT] = &mqtt;
+  Completion ended;
+  d->descriptor()->stream_start(d->instance(), nullptr, nullptr, &Completion::record, &ended);
+  ASSERT_NE(on_status, nullptr);
+  on_status(status_ctx, 1, to_str(""));
+
+  script(200, token_reply(access1, "r1"));
+  script(200, region_reply(kRegion));
+  script(200, config_answer(desired_config()));
+  script(200, R"({"access_token":"partner-tok","expires_in":28800,"token_type":"Bearer"})");
+  script(200, R"({"response":{"fleet_telemetry_errors":[]}})");
+  script(200, list_reply({{"123", kVin1, "asleep"}}));
+  d->poll(car);
+  ASSERT_EQ(host().requests.size(), 6u);
+  EXPECT_EQ(counter("telemetry_config_in_line"), 1u);
+  EXPECT_EQ(last_state().state, OEMLINK_STATE_ASLEEP);
+  for (int i = 0; i < 24; ++i) {  // two hours of 5-minute polls
+    host().now_ms += 5 * 60'000;
+    d->poll(car);
+  }
+  EXPECT_EQ(host().requests.size(), 6u);
+  EXPECT_EQ(counter("polls_skipped_stream_asleep"), 24u);
+  d->descriptor()->stream_stop(d->instance(), nullptr, nullptr);
 }
 
 }  // namespace
