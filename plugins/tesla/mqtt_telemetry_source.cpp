@@ -76,6 +76,10 @@ MqttRecord MqttTelemetrySource::parse(std::string_view topic, std::string_view p
       topic[base_.size()] != '/') {
     return MqttParseError{"topic outside " + base_ + "/: " + std::string(topic.substr(0, 200))};
   }
+  if (payload.size() > kMaxPayload)
+    return MqttParseError{"payload of " + std::to_string(payload.size()) + " bytes on " +
+                          std::string(topic.substr(0, 200)) + " (at most " +
+                          std::to_string(kMaxPayload) + ")"};
   std::string_view rest = topic.substr(base_.size() + 1);
   const size_t slash = rest.find('/');
   if (slash == std::string_view::npos) return MqttParseError{"topic without a record type"};

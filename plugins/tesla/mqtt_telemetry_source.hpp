@@ -22,6 +22,10 @@ using MqttRecord = std::variant<TelemetryDatum, ConnectivityRecord, MqttParseErr
 
 class MqttTelemetrySource {
  public:
+  // A Fleet Telemetry value is a number, an enum name or a small object; anything far larger is
+  // junk from someone who can publish to the broker, refused before it is parsed.
+  static constexpr size_t kMaxPayload = 16 * 1024;
+
   explicit MqttTelemetrySource(std::string topic_base) : base_(std::move(topic_base)) {}
   // The filters to subscribe to.
   std::vector<std::string> topic_filters() const;

@@ -13,9 +13,17 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace oemlink::tesla {
+
+// Whether `url` (from a region answer or a 421) may receive this account's bearer token: it must
+// be "scheme://host[:port][/path]" with nothing else (no userinfo, query or fragment), https
+// unless the configured base `configured` is http (a local mock), and name either the configured
+// base's host or a host under Tesla's own domains (tesla.com, tesla.cn). Anything else would send
+// the token wherever an answer (or whoever forged it) points.
+bool region_base_url_allowed(std::string_view url, std::string_view configured);
 
 class RegionResolver : public std::enable_shared_from_this<RegionResolver> {
  public:

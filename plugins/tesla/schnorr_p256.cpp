@@ -75,6 +75,7 @@ Bn rfc6979_nonce(const unsigned char x[32], const unsigned char h1[32], const BI
     Bn cand = bn_from(v, 32);
     if (cand && !BN_is_zero(cand.get()) && BN_cmp(cand.get(), n) < 0) {
       OPENSSL_cleanse(k, sizeof k);
+      OPENSSL_cleanse(v, sizeof v);  // the nonce itself: with a signature it gives the key
       OPENSSL_cleanse(buf, sizeof buf);
       return cand;
     }
@@ -134,8 +135,19 @@ std::unique_ptr<SchnorrP256Key> SchnorrP256Key::from_pem(std::string_view pem, s
   std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), int(pem.size())),
                                                 &BIO_free);
   if (!bio) return fail("out of memory reading the PEM key");
-  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> pkey(
-      PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr), &EVP_PKEY_free);
+  // Without a callback OpenSSL asks for a passphrase on the terminal: a daemon (or
+  // check-config) would wait there for good.
+  bool asked = false;
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> pkey(PEM_read_bio_PrivateKey(
+                                                               bio.get(), nullptr,
+                                                               [](char*, int, int, void* u) {
+                                                                 *static_cast<bool*>(u) = true;
+                                                                 return -1;
+                                                               },
+                                                               &asked),
+                                                           &EVP_PKEY_free);
+  if (!pkey && asked)
+    return fail("the PEM key is encrypted: give it unencrypted (a secret setting)");
   if (!pkey) return fail("not a PEM private key");
   char group[64] = {};
   size_t glen = 0;

@@ -102,6 +102,7 @@ TelemetryMapResult TelemetryFieldMapper::map(const TelemetryDatum& d,
     if (f.field != d.field) continue;
     auto n = as_number(d.value);
     if (!n) return bad(d, "is not a number");
+    if (!std::isfinite(*n * f.factor)) return bad(d, "is out of range after unit conversion");
     out.push_back(SignalReading::number_of(*f.signal, ts, *n * f.factor));
     return {};
   }

@@ -13,6 +13,9 @@ namespace {
 
 constexpr int64_t kFirstBackoffMs = 30'000;
 constexpr int64_t kMaxBackoffMs = 30 * 60'000;
+// Bounds on an answer's expires_in (Tesla's is 28800).
+constexpr int64_t kMinLifetimeS = 60;
+constexpr int64_t kMaxLifetimeS = 30 * 86400;
 
 int64_t parse_ms(const std::string& s) {
   int64_t v = 0;
@@ -136,8 +139,11 @@ void TokenChain::get(Callback cb) {
             ": seed it with `oemlink secrets set <connection> refresh_token --file F`"});
     return;
   }
-  if (!current_.access_token.empty() &&
-      current_.access_expires_at_ms - settings_->token_refresh_margin_ms > now) {
+  // The margin is at most half the token's life: a short-lived token is not refreshed at once.
+  int64_t margin = settings_->token_refresh_margin_ms;
+  if (current_.issued_at_ms > 0 && current_.access_expires_at_ms > current_.issued_at_ms)
+    margin = std::min(margin, (current_.access_expires_at_ms - current_.issued_at_ms) / 2);
+  if (!current_.access_token.empty() && current_.access_expires_at_ms - margin > now) {
     std::string token = current_.access_token;
     lock.unlock();
     cb({TokenResult::Status::ok, std::move(token), {}});
@@ -201,17 +207,35 @@ void TokenChain::on_refresh_response(const HttpResponse& r, std::string used_ref
     const boost::json::value* access = o ? o->if_contains("access_token") : nullptr;
     const boost::json::value* refresh = o ? o->if_contains("refresh_token") : nullptr;
     const boost::json::value* expires_in = o ? o->if_contains("expires_in") : nullptr;
+    const bool new_refresh = refresh && refresh->is_string() && !refresh->as_string().empty();
     if (!access || !access->is_string() || access->as_string().empty() || !expires_in ||
-        !expires_in->is_number() || (refresh && !refresh->is_string())) {
+        !expires_in->is_number() || (refresh && !new_refresh)) {
       host_.count("token_refresh_bad_answers");
+      if (new_refresh) {
+        // Tesla voided the refresh token we sent when it issued this one: losing it would lose
+        // the chain. Kept (with no access token, so the next get() refreshes with it).
+        TokenPair kept;
+        kept.refresh_token = std::string(refresh->as_string());
+        kept.issued_at_ms = now;
+        load_members();
+        current_ = std::move(kept);
+        have_current_ = true;
+        fallbacks_.clear();
+        if (!persist(current_)) pending_persist_ = true;
+      }
       fail_retry(lock, "token endpoint answered 200 without access_token/expires_in");
       return;
     }
     TokenPair pair;
     pair.access_token = std::string(access->as_string());
     // No new refresh token means the old one was not rotated and stays valid.
-    pair.refresh_token = refresh ? std::string(refresh->as_string()) : used_refresh;
-    pair.access_expires_at_ms = now + int64_t(expires_in->to_number<double>() * 1000);
+    pair.refresh_token = new_refresh ? std::string(refresh->as_string()) : used_refresh;
+    // Clamped: 0 or a negative lifetime would refresh (and rotate) on every call, and a huge
+    // one overflows the conversion to ms.
+    double lifetime_s = expires_in->to_number<double>();
+    if (!(lifetime_s >= double(kMinLifetimeS))) lifetime_s = double(kMinLifetimeS);
+    if (lifetime_s > double(kMaxLifetimeS)) lifetime_s = double(kMaxLifetimeS);
+    pair.access_expires_at_ms = now + int64_t(lifetime_s * 1000);
     pair.issued_at_ms = now;
     host_.count("token_refreshes");
     load_members();  // a member opened during the refresh: read its pair before writing over it

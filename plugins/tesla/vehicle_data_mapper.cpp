@@ -63,7 +63,13 @@ class Section {
   }
 
   void add(const sig::Signal& s, std::optional<double> v, double factor = 1) {
-    if (v) out_.readings.push_back(SignalReading::number_of(s, ts_, *v * factor));
+    if (!v) return;
+    // A finite value can overflow its unit conversion (1e308 kW -> W).
+    if (!std::isfinite(*v * factor)) {
+      problem(std::string(s.name) + " is out of range after unit conversion");
+      return;
+    }
+    out_.readings.push_back(SignalReading::number_of(s, ts_, *v * factor));
   }
 
  private:

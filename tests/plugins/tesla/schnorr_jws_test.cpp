@@ -85,6 +85,18 @@ TEST(TeslaSchnorr, ReadsP256PemAndRefusesOtherKeys) {
   EXPECT_FALSE(SchnorrP256Key::from_pem(pem_of(k1), &error));
   EXPECT_EQ(error, "the key is not an EC key on P-256 (prime256v1)");
   EVP_PKEY_free(k1);
+  // Review: an encrypted key is refused at once, never prompted for on the terminal.
+  {
+    EVP_PKEY* enc = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
+    std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), &BIO_free);
+    char pass[] = "passphrase";
+    PEM_write_bio_PrivateKey(bio.get(), enc, EVP_aes_256_cbc(), nullptr, 0, nullptr, pass);
+    char* data = nullptr;
+    const long n = BIO_get_mem_data(bio.get(), &data);
+    EXPECT_FALSE(SchnorrP256Key::from_pem(std::string(data, size_t(n)), &error));
+    EXPECT_EQ(error, "the PEM key is encrypted: give it unencrypted (a secret setting)");
+    EVP_PKEY_free(enc);
+  }
   EXPECT_FALSE(SchnorrP256Key::from_pem("-----BEGIN NOTHING-----", &error));
   EXPECT_EQ(error, "not a PEM private key");
 }

@@ -80,6 +80,25 @@ TEST(TeslaTelemetry, NumbersTypedOrAsStringsWithUnits) {
             "powertrainTractionBatteryChargingAddedEnergy");
 }
 
+// Review: what anyone who can publish to the broker may send is refused, counted by the caller,
+// and never crashes: values that overflow their unit, huge payloads, deep nesting.
+TEST(TeslaTelemetry, HostileValuesAreRefused) {
+  EXPECT_TRUE(map("ACChargingPower", "1e308", Outcome::bad_value).empty());
+  EXPECT_TRUE(map("Odometer", R"("1.7e308")", Outcome::bad_value).empty());
+  EXPECT_TRUE(map("Location", R"({"latitude":91,"longitude":0})", Outcome::bad_value).empty());
+  EXPECT_TRUE(
+      map("DetailedChargeState", R"("DetailedChargeStateOnFire")", Outcome::bad_value).empty());
+  MqttTelemetrySource src("telemetry");
+  const std::string huge = "\"" + std::string(MqttTelemetrySource::kMaxPayload, 'x') + "\"";
+  EXPECT_TRUE(std::holds_alternative<MqttParseError>(src.parse("telemetry/VIN1/v/Soc", huge, 1)));
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  EXPECT_TRUE(std::holds_alternative<MqttParseError>(src.parse("telemetry/VIN1/v/Soc", deep, 1)));
+  EXPECT_TRUE(std::holds_alternative<MqttParseError>(src.parse("telemetry/../v/Soc", "1", 1)));
+  EXPECT_TRUE(std::holds_alternative<MqttParseError>(src.parse("telemetry/+/v/Soc", "1", 1)));
+  EXPECT_TRUE(std::holds_alternative<MqttParseError>(
+      src.parse(std::string("telemetry/VIN\0/v/Soc", 20), "1", 1)));
+}
+
 TEST(TeslaTelemetry, EnumsLocationDoorsAndInvalid) {
   auto charging = map("DetailedChargeState", R"("DetailedChargeStateCharging")");
   ASSERT_EQ(charging.size(), 2u);

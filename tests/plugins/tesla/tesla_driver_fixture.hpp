@@ -32,7 +32,7 @@ inline const oemlink_driver* tesla_descriptor() {
 
 inline const std::string kAuth = "https://auth.test";
 inline const std::string kDiscovery = "https://fleet.test";
-inline const std::string kRegion = "https://fleet-na.test";
+inline const std::string kRegion = "https://fleet-api.prd.na.vn.cloud.tesla.com";
 inline const std::string kVin1 = "5YJ3E1EA7KF000001";
 inline const std::string kVin2 = "5YJ3E1EA7KF000002";
 

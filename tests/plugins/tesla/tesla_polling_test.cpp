@@ -1,4 +1,5 @@
 // Every status-code path of a poll, sleeping cars, wakes and budgets, through the built driver.
+#include "region_resolver.hpp"
 #include "tesla_driver_fixture.hpp"
 
 namespace oemlink::tesla::test {
@@ -149,35 +150,92 @@ TEST_F(TeslaPollTest, RateLimitWithoutRetryAfterUsesRateLimitReset) {
 
 TEST_F(TeslaPollTest, MisdirectedFollowsAltSvcAndRemembersIt) {
   oemlink_conn* car = ready_car();
-  script(421, R"({"error":"user out of region, use base URL: https://fleet-eu.test, see docs"})",
-         {{"Alt-Svc", "h2=https://fleet-eu.test"}});
+  script(
+      421,
+      R"({"error":"user out of region, use base URL: https://fleet-api.prd.eu.vn.cloud.tesla.com, see docs"})",
+      {{"Alt-Svc", "h2=https://fleet-api.prd.eu.vn.cloud.tesla.com"}});
   script(200, vd_body(kVin1));
   EXPECT_EQ(d->poll(car).status, OEMLINK_OK);
   EXPECT_EQ(host().requests.back().url,
-            "https://fleet-eu.test/api/1/vehicles/123/vehicle_data?endpoints="
+            "https://fleet-api.prd.eu.vn.cloud.tesla.com/api/1/vehicles/123/vehicle_data?endpoints="
             "charge_state%3Bclimate_state%3Bdrive_state%3Bvehicle_state");
   EXPECT_EQ(counter("region_redirects"), 1u);
   script(200, vd_body(kVin1));
   d->poll(car);
-  EXPECT_EQ(host().requests.back().url.rfind("https://fleet-eu.test/", 0), 0u);
+  EXPECT_EQ(host().requests.back().url.rfind("https://fleet-api.prd.eu.vn.cloud.tesla.com/", 0),
+            0u);
 }
 
 TEST_F(TeslaPollTest, MisdirectedWithOnlyTheErrorTextStillFindsTheRegion) {
   oemlink_conn* car = ready_car();
-  script(421, R"({"error":"user out of region, use base URL: https://fleet-eu.test, see docs"})");
+  script(
+      421,
+      R"({"error":"user out of region, use base URL: https://fleet-api.prd.eu.vn.cloud.tesla.com, see docs"})");
   script(200, vd_body(kVin1));
   EXPECT_EQ(d->poll(car).status, OEMLINK_OK);
-  EXPECT_EQ(host().requests.back().url.rfind("https://fleet-eu.test/", 0), 0u);
+  EXPECT_EQ(host().requests.back().url.rfind("https://fleet-api.prd.eu.vn.cloud.tesla.com/", 0),
+            0u);
 }
 
 TEST_F(TeslaPollTest, MisdirectedWithoutAHintAsksTheRegionAgain) {
   oemlink_conn* car = ready_car();
   script(421, R"({"error":"misdirected"})");
-  script(200, region_reply("https://fleet-eu.test"));
+  script(200, region_reply("https://fleet-api.prd.eu.vn.cloud.tesla.com"));
   script(200, vd_body(kVin1));
   EXPECT_EQ(d->poll(car).status, OEMLINK_OK);
   EXPECT_EQ(host().requests[host().requests.size() - 2].url, kDiscovery + "/api/1/users/region");
-  EXPECT_EQ(host().requests.back().url.rfind("https://fleet-eu.test/", 0), 0u);
+  EXPECT_EQ(host().requests.back().url.rfind("https://fleet-api.prd.eu.vn.cloud.tesla.com/", 0),
+            0u);
+}
+
+// Review: a 421's Alt-Svc (or a region answer) pointing outside Tesla's domains and the
+// configured host must not receive the bearer token; the region is asked again instead.
+TEST_F(TeslaPollTest, MisdirectedToAForeignHostNeverGetsTheToken) {
+  oemlink_conn* car = ready_car();
+  script(421, R"({"error":"user out of region, use base URL: https://evil.example, see docs"})",
+         {{"Alt-Svc", "h2=https://evil.example"}});
+  script(200, region_reply(kRegion));
+  script(200, vd_body(kVin1));
+  EXPECT_EQ(d->poll(car).status, OEMLINK_OK);
+  for (const auto& r : host().requests) EXPECT_EQ(r.url.find("evil"), std::string::npos) << r.url;
+  EXPECT_EQ(host().requests[host().requests.size() - 2].url, kDiscovery + "/api/1/users/region");
+  EXPECT_EQ(counter("region_refused_urls"), 1u);
+}
+
+TEST_F(TeslaPollTest, RegionAnswerNamingAForeignOrPlainHttpHostIsRefused) {
+  for (const std::string bad :
+       {"https://evil.example", "http://fleet-api.prd.eu.vn.cloud.tesla.com",
+        "https://fleet-api.prd.eu.vn.cloud.tesla.com@evil.example",
+        "https://evil.example\\\\@x.tesla.com"}) {
+    create();
+    oemlink_conn* car = open_car(0, kVin1, "123");
+    script(200, token_reply(access1, "r1"));
+    script(200, region_reply(bad));
+    Completion& done = d->poll(car);
+    EXPECT_EQ(done.status, OEMLINK_RETRY) << bad;
+    EXPECT_NE(done.message.find("outside Tesla's domains"), std::string::npos) << done.message;
+    EXPECT_EQ(host().requests.size(), 2u) << bad;  // the token, the region: nothing after
+    EXPECT_EQ(counter("region_refused_urls"), 1u) << bad;
+    d.reset();
+  }
+}
+
+TEST(RegionBaseUrl, OnlyTeslaDomainsOrTheConfiguredHost) {
+  const std::string na = "https://fleet-api.prd.na.vn.cloud.tesla.com";
+  EXPECT_TRUE(region_base_url_allowed("https://fleet-api.prd.eu.vn.cloud.tesla.com", na));
+  EXPECT_TRUE(region_base_url_allowed("https://fleet-api.prd.cn.vn.cloud.tesla.cn", na));
+  EXPECT_TRUE(region_base_url_allowed("https://proxy.corp:8443/eu", "https://proxy.corp/na"));
+  EXPECT_TRUE(region_base_url_allowed("http://127.0.0.1:8080/eu", "http://127.0.0.1:8080"));
+  EXPECT_FALSE(region_base_url_allowed("http://127.0.0.1:8080/eu", "https://127.0.0.1:8080"));
+  EXPECT_FALSE(region_base_url_allowed("http://fleet-api.prd.eu.vn.cloud.tesla.com", na));
+  EXPECT_FALSE(region_base_url_allowed("https://evil.example", na));
+  EXPECT_FALSE(region_base_url_allowed("https://evil.example/.tesla.com", na));
+  EXPECT_FALSE(region_base_url_allowed("https://tesla.com.evil.example", na));
+  EXPECT_FALSE(region_base_url_allowed("https://eviltesla.com", na));
+  EXPECT_FALSE(region_base_url_allowed("https://x.tesla.com@evil.example", na));
+  EXPECT_FALSE(region_base_url_allowed("https://x.tesla.com/a?u=1", na));
+  EXPECT_FALSE(region_base_url_allowed("https://x.tesla.com:99999", na));
+  EXPECT_FALSE(region_base_url_allowed("ftp://x.tesla.com", na));
 }
 
 struct PermanentCase {

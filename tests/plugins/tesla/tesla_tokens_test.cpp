@@ -264,5 +264,43 @@ TEST_F(TeslaDriverTest, RefusedNewestTokenFallsBackToAnOlderOneOnce) {
   EXPECT_EQ(host().requests[1].body, "grant_type=refresh_token&client_id=cid&refresh_token=r-old");
 }
 
+// Review: an expires_in of 0, negative or absurdly large is bounded (60 s .. 30 days), so a
+// hostile or broken token endpoint cannot make every call refresh (and rotate) the pair.
+TEST_F(TeslaDriverTest, ExpiresInOutOfRangeIsBounded) {
+  for (const std::string expires : {"0", "-5", "1e308"}) {
+    create();
+    oemlink_conn* car = open_car(0, kVin1, "123");
+    script(200, R"({"access_token":")" + access1 + R"(","refresh_token":"r1","expires_in":)" +
+                    expires + "}");
+    script(200, region_reply(kRegion));
+    script(200, list_reply({{"123", kVin1, "online"}}));
+    script(200, vd_body(kVin1));
+    EXPECT_EQ(d->poll(car).status, OEMLINK_OK) << expires;
+    const int64_t lifetime = expires == "1e308" ? 30LL * 86'400'000 : 60'000;
+    EXPECT_EQ(secret(car, "access_expires_at_ms"), std::to_string(host().now_ms + lifetime));
+    script(200, vd_body(kVin1, 56));
+    EXPECT_EQ(d->poll(car).status, OEMLINK_OK) << expires;
+    EXPECT_EQ(counter("token_refreshes"), 1u) << expires;
+    d.reset();
+  }
+}
+
+// Review: a 200 that carries a new refresh token but no usable access token still rotated the
+// pair at Tesla: the new refresh token is stored and used next, never lost.
+TEST_F(TeslaDriverTest, BadAnswerWithANewRefreshTokenKeepsIt) {
+  create();
+  oemlink_conn* car = open_car(0, kVin1, "123");
+  script(200, R"({"refresh_token":"r1","expires_in":28800})");
+  EXPECT_EQ(d->poll(car).status, OEMLINK_RETRY);
+  EXPECT_EQ(counter("token_refresh_bad_answers"), 1u);
+  EXPECT_EQ(secret(car, "refresh_token"), "r1");
+  host().now_ms += 30'000;
+  script_login(access1, "r2", {{"123", kVin1, "online"}});
+  script(200, vd_body(kVin1));
+  EXPECT_EQ(d->poll(car).status, OEMLINK_OK);
+  EXPECT_NE(host().requests[1].body.find("refresh_token=r1"), std::string::npos);
+  EXPECT_EQ(secret(car, "refresh_token"), "r2");
+}
+
 }  // namespace
 }  // namespace oemlink::tesla::test

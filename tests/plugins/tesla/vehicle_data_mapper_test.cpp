@@ -140,5 +140,14 @@ TEST(TeslaVehicleData, WrongTypesAreNamedAndSkipped) {
   EXPECT_FALSE(VehicleDataMapper(false).map("not json").parsed);
 }
 
+TEST(TeslaVehicleData, ValuesOverflowingTheirUnitAreProblems) {
+  const std::string body =
+      R"({"response":{"drive_state":{"power":1e308,"speed":1.7e308,"timestamp":5}}})";
+  VehicleDataResult r = VehicleDataMapper(false).map(body);
+  ASSERT_TRUE(r.parsed);
+  EXPECT_TRUE(r.readings.empty());
+  EXPECT_EQ(r.problems.size(), 2u);
+}
+
 }  // namespace
 }  // namespace oemlink::tesla::test
