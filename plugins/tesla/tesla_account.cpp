@@ -53,7 +53,7 @@ void TeslaAccount::run(std::shared_ptr<Attempt> a) {
     }
   }
   std::weak_ptr<TeslaAccount> weak = weak_from_this();
-  chain_->get([weak, a](const TokenResult& t) {
+  chain_->get(a->call.token_for(), [weak, a](const TokenResult& t) {
     auto self = weak.lock();
     if (!self) return;
     if (t.status != TokenResult::Status::ok) {
@@ -74,7 +74,7 @@ void TeslaAccount::run(std::shared_ptr<Attempt> a) {
       }
       if (o.kind == ApiOutcome::Kind::unauthorized && !a->refreshed) {
         a->refreshed = true;
-        self->chain_->refresh_after_401(token, [weak, a](const TokenResult&) {
+        self->chain_->refresh_after_401(token, a->call.token_for(), [weak, a](const TokenResult&) {
           if (auto self = weak.lock()) self->run(a);
         });
         return;
@@ -128,7 +128,7 @@ void TeslaAccount::on_answer(std::shared_ptr<Attempt> a, const std::string& toke
       if (!a->refreshed) {
         a->refreshed = true;
         host_.count("unauthorized_refreshes");
-        chain_->refresh_after_401(token, [weak, a](const TokenResult&) {
+        chain_->refresh_after_401(token, a->call.token_for(), [weak, a](const TokenResult&) {
           if (auto self = weak.lock()) self->run(a);
         });
         return;
@@ -179,7 +179,14 @@ void TeslaAccount::forget_vehicles() {
   list_at_ms_ = -1;
 }
 
-void TeslaAccount::vehicles(ListReply reply) {
+struct TeslaAccount::Listing {
+  ConnHandle asking = nullptr;
+  std::shared_ptr<std::vector<VehicleEntry>> vehicles =
+      std::make_shared<std::vector<VehicleEntry>>();
+  int pages = 0;
+};
+
+void TeslaAccount::vehicles(ConnHandle asking, ListReply reply) {
   std::unique_lock lock(mu_);
   const int64_t now = host_.now_ms();
   if (list_at_ms_ >= 0 && now - list_at_ms_ < settings_->vehicle_list_ttl_ms) {
@@ -194,33 +201,69 @@ void TeslaAccount::vehicles(ListReply reply) {
   if (listing_) return;
   listing_ = true;
   lock.unlock();
+  auto listing = std::make_shared<Listing>();
+  listing->asking = asking;
+  list_page(std::move(listing), 1, 0);
+}
+
+void TeslaAccount::list_page(std::shared_ptr<Listing> listing, int64_t page, int64_t per_page) {
   FleetCall c;
   c.category = "vehicle_list";
+  c.asking = listing->asking;
   c.account_scoped = true;
-  c.build = [](const std::string& base, const std::string&) {
+  const std::string path = vehicle_list_path(page, per_page);
+  c.build = [path](const std::string& base, const std::string&) {
     HttpRequest req;
-    req.url = base + "/api/1/vehicles";
+    req.url = base + path;
     req.headers = {{"Accept", "application/json"}};
     return req;
   };
+  ++listing->pages;
   std::weak_ptr<TeslaAccount> weak = weak_from_this();
-  call(std::move(c), [weak](const FleetReply& r) {
-    if (auto self = weak.lock()) self->on_list(r);
+  call(std::move(c), [weak, listing, page](const FleetReply& r) {
+    if (auto self = weak.lock()) self->on_list_page(listing, page, r);
   });
 }
 
-void TeslaAccount::on_list(const FleetReply& reply) {
+void TeslaAccount::on_list_page(std::shared_ptr<Listing> listing, int64_t page,
+                                const FleetReply& reply) {
   ApiOutcome o = reply.outcome;
-  auto list = std::make_shared<std::vector<VehicleEntry>>();
-  if (o.kind == ApiOutcome::Kind::ok) {
-    if (auto parsed = parse_vehicle_list(reply.body)) {
-      *list = std::move(*parsed);
-    } else {
-      host_.count("vehicle_list_parse_errors");
-      o.kind = ApiOutcome::Kind::retry;
-      o.reason = "vehicle list of account " + name_ + " is not a list envelope";
-    }
+  if (o.kind != ApiOutcome::Kind::ok) {
+    finish_list(std::move(o), nullptr);
+    return;
   }
+  auto parsed = parse_vehicle_page(reply.body);
+  if (!parsed) {
+    host_.count("vehicle_list_parse_errors");
+    o.kind = ApiOutcome::Kind::retry;
+    o.reason = "vehicle list of account " + name_ + " (page " + std::to_string(page) +
+               ") is not a list envelope";
+    finish_list(std::move(o), nullptr);
+    return;
+  }
+  auto& all = *listing->vehicles;
+  all.insert(all.end(), std::make_move_iterator(parsed->vehicles.begin()),
+             std::make_move_iterator(parsed->vehicles.end()));
+  if (parsed->next_page == 0) {
+    finish_list(std::move(o), listing->vehicles);
+    return;
+  }
+  if (parsed->next_page <= page || listing->pages >= kMaxVehicleListPages) {
+    host_.count("vehicle_list_page_errors");
+    o.kind = ApiOutcome::Kind::retry;
+    o.reason = parsed->next_page <= page
+                   ? "vehicle list of account " + name_ + ": page " + std::to_string(page) +
+                         " names page " + std::to_string(parsed->next_page) + " as the next"
+                   : "vehicle list of account " + name_ + " has more than " +
+                         std::to_string(kMaxVehicleListPages) + " pages";
+    finish_list(std::move(o), nullptr);
+    return;
+  }
+  list_page(std::move(listing), parsed->next_page, parsed->per_page);
+}
+
+void TeslaAccount::finish_list(ApiOutcome o, std::shared_ptr<std::vector<VehicleEntry>> list) {
+  if (!list) list = std::make_shared<std::vector<VehicleEntry>>();
   std::vector<ListReply> waiters;
   {
     std::lock_guard lock(mu_);

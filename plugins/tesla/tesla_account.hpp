@@ -25,11 +25,15 @@ namespace oemlink::tesla {
 struct FleetCall {
   std::string category;           // counter suffix: vehicle_data, vehicle_list, wake_up, ...
   ConnHandle conn = nullptr;      // for the host's attribution; nullptr for account calls
+  ConnHandle asking = nullptr;    // an account call's polling connection (gets a rotated pair)
   DailyBudget* budget = nullptr;  // the car's, charged per billed attempt; nullptr: none
   bool account_scoped = false;    // a 429 here limits every car of the account
   // Builds the request for a region base URL and access token (the Authorization header is
   // added by call()).
   std::function<HttpRequest(const std::string& base_url, const std::string& access_token)> build;
+
+  // Where a token pair rotated for this call is stored first.
+  ConnHandle token_for() const { return conn ? conn : asking; }
 };
 
 struct FleetReply {
@@ -51,9 +55,14 @@ class TeslaAccount : public std::enable_shared_from_this<TeslaAccount> {
   const std::string& name() const { return name_; }
 
   void call(FleetCall call, Reply reply);
-  // The vehicle list, from the cache while it is younger than vehicle_list_ttl; one request
-  // for all cars asking at once.
-  void vehicles(ListReply reply);
+  // A vehicle list of more pages than this is refused (RETRY, counted): a server whose `next`
+  // never ends must not bill calls without end. 50 pages of 100 are 5,000 cars.
+  static constexpr int kMaxVehicleListPages = 50;
+
+  // The vehicle list, from the cache while it is younger than vehicle_list_ttl; one listing
+  // (every page, each a billed call) for all cars asking at once. `asking`: the polling
+  // connection (a token refresh it causes is stored on it).
+  void vehicles(ConnHandle asking, ListReply reply);
   void forget_vehicles();
   // When the list was last read from Tesla (-1: never); forget_vehicles() does not clear it.
   int64_t listed_at_ms() const;
@@ -68,7 +77,10 @@ class TeslaAccount : public std::enable_shared_from_this<TeslaAccount> {
   void send(std::shared_ptr<Attempt> a, const std::string& base, const std::string& token);
   void on_answer(std::shared_ptr<Attempt> a, const std::string& token, const HttpResponse& r);
   void report_all(oemlink_conn_state state, int64_t until, const std::string& reason);
-  void on_list(const FleetReply& reply);
+  struct Listing;
+  void list_page(std::shared_ptr<Listing> listing, int64_t page, int64_t per_page);
+  void on_list_page(std::shared_ptr<Listing> listing, int64_t page, const FleetReply& reply);
+  void finish_list(ApiOutcome o, std::shared_ptr<std::vector<VehicleEntry>> list);
 
   Host host_;
   std::shared_ptr<const TeslaSettings> settings_;

@@ -95,6 +95,8 @@ void TeslaConnection::report(oemlink_conn_state state, int64_t until, const std:
 
 void TeslaConnection::poll(PollDone d) {
   auto done = std::make_shared<PollDone>(std::move(d));
+  // A rotation is stored on one member only; the others catch up here, one write a poll.
+  account_->tokens().propagate_to(conn_);
   const Host& host = state_->host;
   const int64_t now = host.now_ms();
   if (!pending_.empty()) {
@@ -170,7 +172,8 @@ bool TeslaConnection::stream_expected() const {
 }
 
 void TeslaConnection::check_vehicle_list(Done done) {
-  account_->vehicles([this, done](const ApiOutcome& o, const std::vector<VehicleEntry>& list) {
+  TeslaAccount::ListReply on_list = [this, done](const ApiOutcome& o,
+                                                 const std::vector<VehicleEntry>& list) {
     if (o.kind != ApiOutcome::Kind::ok) {
       on_failure(o, done);
       return;
@@ -226,7 +229,8 @@ void TeslaConnection::check_vehicle_list(Done done) {
     }
     if (car_->has_streamed() && s.streaming()) host.count("stream_fallback_polls");
     fetch_vehicle_data(done);
-  });
+  };
+  account_->vehicles(conn_, std::move(on_list));
 }
 
 void TeslaConnection::wake(Done done) {

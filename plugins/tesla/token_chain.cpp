@@ -39,12 +39,16 @@ void TokenChain::load_members() {
   for (ConnHandle conn : unloaded_) {
     TokenPair pair;
     std::string expires, issued;
-    if (!host_.secret_get(conn, kRefreshTokenKey, pair.refresh_token) || pair.refresh_token.empty())
+    if (!host_.secret_get(conn, kRefreshTokenKey, pair.refresh_token) ||
+        pair.refresh_token.empty()) {
+      stored_issued_[conn] = -1;
       continue;
+    }
     host_.secret_get(conn, kAccessTokenKey, pair.access_token);
     if (host_.secret_get(conn, kAccessExpiresKey, expires))
       pair.access_expires_at_ms = parse_ms(expires);
     if (host_.secret_get(conn, kIssuedAtKey, issued)) pair.issued_at_ms = parse_ms(issued);
+    stored_issued_[conn] = pair.issued_at_ms;
     merge(std::move(pair));
   }
   unloaded_.clear();
@@ -76,6 +80,7 @@ void TokenChain::remove_member(ConnHandle conn) {
   std::lock_guard lock(mu_);
   members_.erase(std::remove(members_.begin(), members_.end(), conn), members_.end());
   unloaded_.erase(std::remove(unloaded_.begin(), unloaded_.end(), conn), unloaded_.end());
+  stored_issued_.erase(conn);
 }
 
 std::vector<ConnHandle> TokenChain::members() const {
@@ -88,7 +93,7 @@ bool TokenChain::has_unpersisted_pair() const {
   return pending_persist_;
 }
 
-bool TokenChain::persist(const TokenPair& pair) {
+bool TokenChain::write_pair(ConnHandle member, const TokenPair& pair) {
   const std::string expires = std::to_string(pair.access_expires_at_ms);
   const std::string issued = std::to_string(pair.issued_at_ms);
   const std::pair<std::string_view, std::string_view> kv[] = {
@@ -96,26 +101,41 @@ bool TokenChain::persist(const TokenPair& pair) {
       {kRefreshTokenKey, pair.refresh_token},
       {kAccessExpiresKey, expires},
       {kIssuedAtKey, issued}};
-  bool any = false;
-  for (ConnHandle m : members_) {
-    if (host_.secret_put(m, kv)) {
-      any = true;
-    } else {
-      host_.count("token_persist_failures");
-      host_.log(OEMLINK_LOG_ERROR,
-                "tesla: storing the rotated token pair of account " + name_ + " failed", m);
-    }
+  if (host_.secret_put(member, kv)) {
+    stored_issued_[member] = pair.issued_at_ms;
+    return true;
   }
-  return any;
+  host_.count("token_persist_failures");
+  host_.log(OEMLINK_LOG_ERROR,
+            "tesla: storing the rotated token pair of account " + name_ + " failed", member);
+  return false;
 }
 
-void TokenChain::get(Callback cb) {
+bool TokenChain::persist(const TokenPair& pair, ConnHandle first) {
+  const bool first_is_member = std::find(members_.begin(), members_.end(), first) != members_.end();
+  if (first_is_member && write_pair(first, pair)) return true;
+  for (ConnHandle m : members_)
+    if (m != first && write_pair(m, pair)) return true;
+  return false;
+}
+
+void TokenChain::propagate_to(ConnHandle member) {
+  std::lock_guard lock(mu_);
+  // Only a pair already durable somewhere, and only while no refresh may replace it mid-write.
+  if (!have_current_ || pending_persist_ || refreshing_ || !reauth_reason_.empty()) return;
+  auto it = stored_issued_.find(member);
+  // Not loaded yet: the chain's next get() reads it first (its pair may be the newest).
+  if (it == stored_issued_.end() || it->second >= current_.issued_at_ms) return;
+  write_pair(member, current_);
+}
+
+void TokenChain::get(ConnHandle asking, Callback cb) {
   std::unique_lock lock(mu_);
   const int64_t now = host_.now_ms();
   load_members();
   if (pending_persist_) {
     // The only copy of a live refresh token is here: store it before anything else.
-    if (!persist(current_)) {
+    if (!persist(current_, asking)) {
       lock.unlock();
       cb({TokenResult::Status::retry,
           {},
@@ -151,6 +171,7 @@ void TokenChain::get(Callback cb) {
   }
   waiters_.push_back(std::move(cb));
   if (refreshing_) return;
+  refresh_for_ = asking;
   if (now < next_attempt_ms_) {
     finish(lock, {TokenResult::Status::retry,
                   {},
@@ -161,12 +182,12 @@ void TokenChain::get(Callback cb) {
   start_refresh(lock);
 }
 
-void TokenChain::refresh_after_401(const std::string& rejected, Callback cb) {
+void TokenChain::refresh_after_401(const std::string& rejected, ConnHandle asking, Callback cb) {
   {
     std::lock_guard lock(mu_);
     if (current_.access_token == rejected) current_.access_expires_at_ms = 0;
   }
-  get(std::move(cb));
+  get(asking, std::move(cb));
 }
 
 void TokenChain::start_refresh(std::unique_lock<std::mutex>& lock) {
@@ -221,7 +242,7 @@ void TokenChain::on_refresh_response(const HttpResponse& r, std::string used_ref
         current_ = std::move(kept);
         have_current_ = true;
         fallbacks_.clear();
-        if (!persist(current_)) pending_persist_ = true;
+        if (!persist(current_, refresh_for_)) pending_persist_ = true;
       }
       fail_retry(lock, "token endpoint answered 200 without access_token/expires_in");
       return;
@@ -238,11 +259,11 @@ void TokenChain::on_refresh_response(const HttpResponse& r, std::string used_ref
     pair.access_expires_at_ms = now + int64_t(lifetime_s * 1000);
     pair.issued_at_ms = now;
     host_.count("token_refreshes");
-    load_members();  // a member opened during the refresh: read its pair before writing over it
+    load_members();  // a member opened during the refresh: read its pair before a write replaces it
     current_ = std::move(pair);
     have_current_ = true;
     fallbacks_.clear();  // the rotation voided every older token of this user
-    if (!persist(current_)) {
+    if (!persist(current_, refresh_for_)) {
       // Not used until stored: a crash now loses it either way, but a live token handed out
       // unstored could be rotated again and lose the whole chain on the next crash.
       pending_persist_ = true;

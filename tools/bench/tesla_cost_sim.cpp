@@ -107,7 +107,7 @@ Args parse_args(int argc, char** argv) {
 
 std::string vin_of(int n) {
   char vin[32];
-  std::snprintf(vin, sizeof vin, "5YJ3MOCK%09d", n);
+  std::snprintf(vin, sizeof vin, "5YJ3SYNTH%08d", n);
   return vin;
 }
 
@@ -258,7 +258,7 @@ int run(const Args& a) {
   int k = 0;
   for (const auto& e : fs::directory_iterator(a.captures))
     if (e.path().filename().string().rfind("vehicle_data_", 0) == 0)
-      fs::copy_file(e.path(), dir / "captures" / (vin_of(900000000 + k++) + ".json"),
+      fs::copy_file(e.path(), dir / "captures" / (vin_of(90000000 + k++) + ".json"),
                     fs::copy_options::overwrite_existing);
   if (k == 0) throw std::runtime_error(a.captures + " holds no vehicle_data_*.json capture");
   write_p256_key_pair(dir / "partner.pem", dir / "partner.pub.pem");

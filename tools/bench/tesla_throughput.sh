@@ -8,7 +8,7 @@
 #       [--interval D] [--in-flight M] [--seconds S] [--warmup W] [--mock-threads T]
 #       [--build DIR]
 #
-# Defaults: 10,000 cars in accounts of 100 (the driver reads one page of the vehicle list), 0 ms,
+# Defaults: 10,000 cars in accounts of 100 (one page of the mock's vehicle list), 0 ms,
 # every car due every 1s (offered 10,000 polls/s, above the goal), 2,000 polls in flight,
 # a 20 s window after 10 s of warm-up, mock with 2 threads. Tokens are seeded with
 # `oemlink secrets set` (one connection per account; the account's others share its chain).
@@ -44,14 +44,14 @@ cleanup() {
 trap cleanup EXIT
 [ -n "${KEEP:-}" ] && trap - EXIT
 
-vin() { printf '5YJ3MOCK%09d' "$1"; }
+vin() { printf '5YJ3SYNTH%08d' "$1"; }  # the mock's --synthesize VINs
 accounts=$(( (cars + per_account - 1) / per_account ))
 
 mkdir -p "$dir/captures" "$dir/data"
 chmod 700 "$dir" "$dir/data"
 k=0
 for f in "$fixtures"/vehicle_data_*.json; do
-  cp "$f" "$dir/captures/$(vin $((900000000 + k))).json"; k=$((k + 1))
+  cp "$f" "$dir/captures/$(vin $((90000000 + k))).json"; k=$((k + 1))
 done
 
 mock_args=(tesla --port 0 --captures "$dir/captures" --synthesize "$cars" --threads "$mock_threads"
@@ -89,19 +89,19 @@ drivers:
       auth_base_url: $base
       fleet_api_base_url: $base
       daily_request_budget: 100000000
-      # Each account's first refresh writes its new pair to every member connection, one durable
-      # secret_put each, on the event loop: ~4 ms apiece here, so 10,000 connections stall the
-      # loop ~40 s at start-up. With the 30 s default, token answers that arrived during the
-      # stall time out after Tesla rotated the token, and those accounts need re-linking
-      # (BENCHMARKS.md, "Tesla driver"). The benchmark measures the steady state after it.
+      # A refresh stores its pair on one connection; each other member copies it in its next
+      # poll (one durable secret_put, ~4 ms here, on the event loop). At a 1 s interval those
+      # 10,000 copies load the loop for ~40 s in the first seconds, and answers queued behind
+      # them wait that long (BENCHMARKS.md, "Tesla driver"). The benchmark measures the steady
+      # state after it.
       http_timeout: 120s
 sinks:
   - {name: events, type: file, path: events.jsonl, rotate_bytes: 256MiB, keep_files: 2}
 connections:
 EOF
   for ((n = 0; n < cars; n++)); do
-    printf '  - {id: c%d, driver: tesla, identifiers: {tesla_id: "%d", account: acct%d}, vehicle_token_id: %d, synthetic_token_id: %d, key_child: %d}\n' \
-      "$n" $((100000000000 + n)) $((n / per_account)) $((n + 1)) $((n + 1)) $((n + 1))
+    printf '  - {id: c%d, driver: tesla, vin: 5YJ3SYNTH%08d, identifiers: {tesla_id: "%d", account: acct%d}, vehicle_token_id: %d, synthetic_token_id: %d, key_child: %d}\n' \
+      "$n" "$n" $((100000000000 + n)) $((n / per_account)) $((n + 1)) $((n + 1)) $((n + 1))
   done
 } >"$cfg"
 
@@ -132,8 +132,8 @@ print(s["updated_ms"], c.get("polls_ok", 0), (s.get("outbox") or {}).get("append
 EOF
 }
 echo "setup done in ${SECONDS}s" >&2
-# Warm-up: every account's first token refresh is written to each of its connections (one durable
-# secret_put each, on the event loop), so polls only flow at full rate once all are done.
+# Warm-up: every account's first token refresh, then each connection's copy of the new pair (one
+# durable secret_put each, on the event loop): polls only flow at full rate once all are done.
 for ((i = 0; i < 180; i++)); do
   sleep 1
   [ -f "$dir/data/status.json" ] || continue

@@ -1,5 +1,6 @@
 // Every status-code path of a poll, sleeping cars, wakes and budgets, through the built driver.
 #include "region_resolver.hpp"
+#include "tesla_account.hpp"
 #include "tesla_driver_fixture.hpp"
 
 namespace oemlink::tesla::test {
@@ -418,6 +419,95 @@ TEST_F(TeslaPollTest, IdentifiersAreChecked) {
   EXPECT_TRUE(d->open(spec));
   spec.id = "y";
   EXPECT_FALSE(d->open(spec));  // the same VIN twice
+}
+
+// One page of GET /api/1/vehicles as Tesla pages it; next 0 = null (the last page).
+std::string list_page(const std::vector<ListedCar>& cars, int current, int next, int per_page,
+                      int total) {
+  std::string body = list_reply(cars);
+  body.pop_back();  // the closing brace
+  const int pages = (total + per_page - 1) / per_page;
+  return body + R"(,"pagination":{"previous":)" +
+         (current > 1 ? std::to_string(current - 1) : "null") + R"(,"next":)" +
+         (next ? std::to_string(next) : "null") + R"(,"current":)" + std::to_string(current) +
+         R"(,"per_page":)" + std::to_string(per_page) + R"(,"count":)" + std::to_string(total) +
+         R"(,"pages":)" + std::to_string(pages) + "}}";
+}
+
+TEST_F(TeslaPollTest, TheVehicleListIsReadPageByPageEachPageBilled) {
+  create();
+  oemlink_conn* far = open_car(0, kVin1, "5", "alice");
+  oemlink_conn* near = open_car(1, kVin2, "1", "alice");
+  script(200, token_reply(access1, "r1"));
+  script(200, region_reply(kRegion));
+  script(200,
+         list_page({{"1", kVin2, "online"}, {"2", "5YJ3E1EA7KF000003", "asleep"}}, 1, 2, 2, 5));
+  script(200,
+         list_page({{"3", "5YJ3E1EA7KF000004", "online"}, {"4", "5YJ3E1EA7KF000005", "offline"}}, 2,
+                   3, 2, 5));
+  script(200, list_page({{"5", kVin1, "online"}}, 3, 0, 2, 5));
+  script(200, vd_body(kVin1));
+  Completion& done = d->poll(far);
+  EXPECT_EQ(done.status, OEMLINK_OK) << done.message;
+  ASSERT_EQ(host().requests.size(), 6u);
+  EXPECT_EQ(host().requests[2].url, kRegion + "/api/1/vehicles");
+  EXPECT_EQ(host().requests[3].url, kRegion + "/api/1/vehicles?page=2&per_page=2");
+  EXPECT_EQ(host().requests[4].url, kRegion + "/api/1/vehicles?page=3&per_page=2");
+  EXPECT_EQ(host().requests[4].header("Authorization"), "Bearer " + access1);
+  EXPECT_EQ(host().requests[5].url, vehicle_data_url("5"));
+  EXPECT_EQ(counter("billed_vehicle_list"), 3u);  // each page is a data request
+  EXPECT_EQ(counter("vehicles_not_listed"), 0u);
+  // The whole list is cached: the car of page 1 costs no list call.
+  script(200, vd_body(kVin2));
+  EXPECT_EQ(d->poll(near).status, OEMLINK_OK);
+  EXPECT_EQ(host().requests.size(), 7u);
+  EXPECT_EQ(counter("billed_vehicle_list"), 3u);
+  EXPECT_EQ(counter("vehicle_list_cache_hits"), 1u);
+}
+
+TEST_F(TeslaPollTest, AFailedPageFailsTheListingAndCachesNothing) {
+  create();
+  oemlink_conn* car = open_car(0, kVin1, "5");
+  script(200, token_reply(access1, "r1"));
+  script(200, region_reply(kRegion));
+  script(200, list_page({{"1", kVin2, "online"}}, 1, 2, 1, 2));
+  script(503, "upstream");
+  EXPECT_EQ(d->poll(car).status, OEMLINK_RETRY);
+  EXPECT_EQ(counter("vehicles_not_listed"), 0u);  // not "missing": the list was not read
+  // The next poll starts again at page 1.
+  script(200, list_page({{"1", kVin2, "online"}}, 1, 2, 1, 2));
+  script(200, list_page({{"5", kVin1, "online"}}, 2, 0, 1, 2));
+  script(200, vd_body(kVin1));
+  EXPECT_EQ(d->poll(car).status, OEMLINK_OK);
+  EXPECT_EQ(host().requests[4].url, kRegion + "/api/1/vehicles");
+  EXPECT_EQ(host().requests[5].url, kRegion + "/api/1/vehicles?page=2&per_page=1");
+}
+
+TEST_F(TeslaPollTest, PagingIsBoundedAndMustMoveForward) {
+  create();
+  oemlink_conn* car = open_car(0, kVin1, "5");
+  script(200, token_reply(access1, "r1"));
+  script(200, region_reply(kRegion));
+  const int limit = TeslaAccount::kMaxVehicleListPages;
+  for (int p = 1; p <= limit + 5; ++p)
+    script(200, list_page({{std::to_string(1000 + p), kVin2, "online"}}, p, p + 1, 1, 1'000'000));
+  Completion& done = d->poll(car);
+  EXPECT_EQ(done.status, OEMLINK_RETRY);
+  EXPECT_NE(done.message.find("more than " + std::to_string(limit) + " pages"), std::string::npos)
+      << done.message;
+  EXPECT_EQ(counter("billed_vehicle_list"), uint64_t(limit));
+  EXPECT_EQ(counter("vehicle_list_page_errors"), 1u);
+
+  // A page naming itself (or an earlier one) as the next stops at once.
+  create();
+  car = open_car(0, kVin1, "5");
+  script(200, token_reply(access1, "r1"));
+  script(200, region_reply(kRegion));
+  script(200, list_page({{"1", kVin2, "online"}}, 1, 1, 1, 3));
+  Completion& loop = d->poll(car);
+  EXPECT_EQ(loop.status, OEMLINK_RETRY);
+  EXPECT_NE(loop.message.find("names page 1 as the next"), std::string::npos) << loop.message;
+  EXPECT_EQ(counter("billed_vehicle_list"), 1u);
 }
 
 }  // namespace

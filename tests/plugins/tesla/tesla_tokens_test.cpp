@@ -218,13 +218,16 @@ TEST_F(TeslaDriverTest, AccountSharesOneChainAndPicksTheNewestPair) {
   script(200, vd_body(kVin1));
   EXPECT_EQ(d->poll(a).status, OEMLINK_OK);
   EXPECT_EQ(host().requests[0].body, "grant_type=refresh_token&client_id=cid&refresh_token=r-new");
-  // One refresh, written to every connection of the account.
-  EXPECT_EQ(host().secret_put_calls, 2);
+  // One refresh, one write: to the connection whose poll refreshed.
+  EXPECT_EQ(host().secret_put_calls, 1);
   EXPECT_EQ(secret(a, "refresh_token"), "r3");
-  EXPECT_EQ(secret(b, "refresh_token"), "r3");
-  // The second car uses the same token, region and cached vehicle list: one call.
+  EXPECT_EQ(secret(b, "refresh_token"), "r-new");
+  // The second car uses the same token, region and cached vehicle list: one call; its poll
+  // copies the pair to its own secrets.
   script(200, vd_body(kVin2));
   EXPECT_EQ(d->poll(b).status, OEMLINK_OK);
+  EXPECT_EQ(host().secret_put_calls, 2);
+  EXPECT_EQ(secret(b, "refresh_token"), "r3");
   EXPECT_EQ(host().requests.size(), 5u);
   EXPECT_EQ(host().requests[4].url, vehicle_data_url("2"));
   EXPECT_EQ(counter("token_refreshes"), 1u);
@@ -300,6 +303,160 @@ TEST_F(TeslaDriverTest, BadAnswerWithANewRefreshTokenKeepsIt) {
   EXPECT_EQ(d->poll(car).status, OEMLINK_OK);
   EXPECT_NE(host().requests[1].body.find("refresh_token=r1"), std::string::npos);
   EXPECT_EQ(secret(car, "refresh_token"), "r2");
+}
+
+// One rotation is one durable write, whatever the account's size (each is an fsync on the host's
+// event loop); the others copy it in their own polls, one write per poll, once.
+TEST_F(TeslaDriverTest, ARotationIsOneWriteAndEachMemberCopiesItOnItsNextPoll) {
+  create();
+  oemlink_conn* a = open_car(0, kVin1, "1", "alice");
+  oemlink_conn* b = open_car(1, kVin2, "2", "alice");
+  oemlink_conn* c = open_car(2, "5YJ3E1EA7KF000003", "3", "alice");
+  const std::vector<ListedCar> cars = {
+      {"1", kVin1, "online"}, {"2", kVin2, "online"}, {"3", "5YJ3E1EA7KF000003", "online"}};
+  script_login(access1, "r1", cars);
+  script(200, vd_body(kVin2));
+  EXPECT_EQ(d->poll(b).status, OEMLINK_OK);
+  EXPECT_EQ(host().secret_put_calls, 1);
+  EXPECT_EQ(secret(b, "refresh_token"), "r1");  // the connection that refreshed
+  EXPECT_EQ(secret(b, "issued_at_ms"), std::to_string(host().now_ms));
+  EXPECT_EQ(secret(a, "refresh_token"), "r0");
+  EXPECT_EQ(secret(c, "refresh_token"), "r0");
+
+  host().now_ms += 1000;
+  script(200, vd_body(kVin1));
+  EXPECT_EQ(d->poll(a).status, OEMLINK_OK);
+  EXPECT_EQ(host().secret_put_calls, 2);
+  EXPECT_EQ(secret(a, "refresh_token"), "r1");
+  EXPECT_EQ(secret(a, "access_token"), access1);
+  EXPECT_EQ(secret(a, "issued_at_ms"), secret(b, "issued_at_ms"));
+  EXPECT_EQ(secret(c, "refresh_token"), "r0");  // not its poll yet
+  script(200, vd_body(kVin1));
+  EXPECT_EQ(d->poll(a).status, OEMLINK_OK);
+  EXPECT_EQ(host().secret_put_calls, 2);  // up to date: no second write
+  script(200, vd_body("5YJ3E1EA7KF000003"));
+  EXPECT_EQ(d->poll(c).status, OEMLINK_OK);
+  EXPECT_EQ(host().secret_put_calls, 3);
+  EXPECT_EQ(secret(c, "refresh_token"), "r1");
+  script(200, vd_body(kVin2));
+  script(200, vd_body("5YJ3E1EA7KF000003"));
+  d->poll(b);
+  d->poll(c);
+  EXPECT_EQ(host().secret_put_calls, 3);
+  EXPECT_EQ(counter("token_refreshes"), 1u);
+  EXPECT_EQ(counter("token_persist_failures"), 0u);
+}
+
+TEST_F(TeslaDriverTest, AFailedWriteFallsOverToTheNextMember) {
+  create();
+  oemlink_conn* a = open_car(0, kVin1, "1", "alice");
+  oemlink_conn* b = open_car(1, kVin2, "2", "alice");
+  host().fail_next_secret_puts = 1;  // b's own write
+  script_login(access1, "r1", {{"1", kVin1, "online"}, {"2", kVin2, "online"}});
+  script(200, vd_body(kVin2));
+  Completion& done = d->poll(b);
+  EXPECT_EQ(done.status, OEMLINK_OK) << done.message;  // durable on a: usable
+  EXPECT_EQ(host().secret_put_calls, 2);
+  EXPECT_EQ(secret(b, "refresh_token"), "r0");
+  EXPECT_EQ(secret(a, "refresh_token"), "r1");
+  EXPECT_EQ(counter("token_persist_failures"), 1u);
+  EXPECT_EQ(host().requests.at(1).header("Authorization"), "Bearer " + access1);
+  // b catches up on its next poll.
+  script(200, vd_body(kVin2));
+  EXPECT_EQ(d->poll(b).status, OEMLINK_OK);
+  EXPECT_EQ(host().secret_put_calls, 3);
+  EXPECT_EQ(secret(b, "refresh_token"), "r1");
+}
+
+TEST_F(TeslaDriverTest, ACopyThatFailsIsTriedAgainOnTheNextPoll) {
+  create();
+  oemlink_conn* a = open_car(0, kVin1, "1", "alice");
+  oemlink_conn* b = open_car(1, kVin2, "2", "alice");
+  script_login(access1, "r1", {{"1", kVin1, "online"}, {"2", kVin2, "online"}});
+  script(200, vd_body(kVin1));
+  d->poll(a);
+  host().fail_next_secret_puts = 1;
+  script(200, vd_body(kVin2));
+  EXPECT_EQ(d->poll(b).status, OEMLINK_OK);  // the copy is not the poll's business
+  EXPECT_EQ(secret(b, "refresh_token"), "r0");
+  EXPECT_EQ(counter("token_persist_failures"), 1u);
+  script(200, vd_body(kVin2));
+  d->poll(b);
+  EXPECT_EQ(secret(b, "refresh_token"), "r1");
+  EXPECT_EQ(host().secret_put_calls, 3);
+}
+
+// Polls of other members while a refresh is in flight write nothing: the pair they would copy is
+// about to be spent.
+TEST_F(TeslaDriverTest, NoCopyWhileARefreshIsInFlight) {
+  create();
+  oemlink_conn* a = open_car(0, kVin1, "1", "alice");
+  oemlink_conn* b = open_car(1, kVin2, "2", "alice");
+  script_login(access1, "r1", {{"1", kVin1, "online"}, {"2", kVin2, "online"}});
+  script(200, vd_body(kVin1));
+  d->poll(a);
+  ASSERT_EQ(host().secret_put_calls, 1);
+  ASSERT_EQ(secret(b, "refresh_token"), "r0");
+
+  host().now_ms += 28'800'000;  // expired: the next poll refreshes
+  host().answer_http_inline = false;
+  Completion& ca = d->poll(a);
+  ASSERT_EQ(host().requests.back().url, kAuth + "/oauth2/v3/token");
+  Completion& cb = d->poll(b);  // waits behind the refresh; copies nothing
+  EXPECT_EQ(host().secret_put_calls, 1);
+  EXPECT_EQ(secret(b, "refresh_token"), "r0");
+  script(200, token_reply(access2, "r2"));
+  script(200, list_reply({{"1", kVin1, "online"}, {"2", kVin2, "online"}}));
+  script(200, vd_body(kVin1));
+  script(200, vd_body(kVin2));
+  while (host().deliver_http() > 0) {
+  }
+  EXPECT_EQ(ca.status, OEMLINK_OK);
+  EXPECT_EQ(cb.status, OEMLINK_OK);
+  EXPECT_EQ(host().secret_put_calls, 2);  // the rotation, on a
+  EXPECT_EQ(secret(a, "refresh_token"), "r2");
+  EXPECT_EQ(secret(b, "refresh_token"), "r0");
+  host().answer_http_inline = true;
+  script(200, vd_body(kVin2));
+  d->poll(b);
+  EXPECT_EQ(host().secret_put_calls, 3);
+  EXPECT_EQ(secret(b, "refresh_token"), "r2");  // straight to the newest
+}
+
+// What a crash leaves (the newest pair on one member only) is what the next start uses.
+TEST_F(TeslaDriverTest, ARestartUsesTheNewestPairWhicheverMemberHoldsIt) {
+  create();
+  oemlink_conn* a = open_car(0, kVin1, "1", "alice");
+  open_car(1, kVin2, "2", "alice");
+  script_login(access1, "r1", {{"1", kVin1, "online"}, {"2", kVin2, "online"}});
+  script(200, vd_body(kVin1));
+  d->poll(a);
+  const auto stored = host().secrets;  // r1 on a only: b never polled
+  const int64_t now = host().now_ms;
+
+  create();  // a new process: same store
+  host().secrets = stored;
+  host().now_ms = now + 1000;
+  open_car(0, kVin1, "1", "alice", "");
+  oemlink_conn* b = open_car(1, kVin2, "2", "alice", "");
+  ASSERT_EQ(secret(b, "refresh_token"), "r0");
+  script(200, region_reply(kRegion));
+  script(200, list_reply({{"1", kVin1, "online"}, {"2", kVin2, "online"}}));
+  script(200, vd_body(kVin2));
+  EXPECT_EQ(d->poll(b).status, OEMLINK_OK);
+  // a's stored access token, still valid: no refresh, no refusal of the spent r0.
+  EXPECT_EQ(counter("token_refreshes"), 0u);
+  for (const auto& r : host().requests) EXPECT_NE(r.url, kAuth + "/oauth2/v3/token");
+  EXPECT_EQ(host().requests.at(0).header("Authorization"), "Bearer " + access1);
+
+  // When it expires, the refresh sends a's r1, not b's spent r0.
+  host().now_ms += 28'800'000;
+  script(200, token_reply(access2, "r2"));
+  script(200, list_reply({{"1", kVin1, "online"}, {"2", kVin2, "online"}}));
+  script(200, vd_body(kVin2));
+  EXPECT_EQ(d->poll(b).status, OEMLINK_OK);
+  const auto& token_req = host().requests.at(3);
+  EXPECT_EQ(token_req.body, "grant_type=refresh_token&client_id=cid&refresh_token=r1");
 }
 
 }  // namespace

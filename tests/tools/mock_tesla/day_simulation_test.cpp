@@ -18,7 +18,7 @@ using tesla::DaySimulation;
 
 CarRecord car() {
   CarRecord c;
-  c.vin = "5YJ3MOCK000000001";
+  c.vin = "5YJ3SYNTH00000001";
   c.capture = std::make_shared<json::object>(json::parse(R"({
     "id": 1,
     "charge_state": {"battery_level": 60, "battery_range": 180.0, "charge_limit_soc": 80},

@@ -1,10 +1,13 @@
 // Vehicles, vehicle_data (sections, location, fresh timestamps), sleeping cars, wake_up,
 // fleet_status and the billing counters, spoken to over HTTP.
 #include "tests/tools/mock_tesla/mock_tesla_process.hpp"
+#include "tools/mock-oem/tesla/capture_store.hpp"
 
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <set>
+#include <string_view>
 #include <thread>
 
 namespace oemlink::mock_oem::testing {
@@ -62,6 +65,43 @@ TEST(MockTeslaVehicles, ListIsPagedAndShowsEachCarsState) {
   EXPECT_EQ(mock.get(data_path(kVinModel3), token).status, 200);
   EXPECT_EQ(http("POST", mock.base() + "/mock/state", R"({"vin":"nope","state":"online"})").status,
             400);
+}
+
+// What the host's config check accepts as a VIN (core/config/value_checks.cpp).
+bool host_accepts_vin(std::string_view vin) {
+  if (vin.size() != 17) return false;
+  for (char c : vin) {
+    const bool digit = c >= '0' && c <= '9', upper = c >= 'A' && c <= 'Z';
+    if (!(digit || upper) || c == 'I' || c == 'O' || c == 'Q') return false;
+  }
+  return true;
+}
+
+TEST(MockTeslaVehicles, SynthesizedCarsHaveDistinctValidVinsOverSeveralPages) {
+  MockTesla mock(
+      {"--accept-refresh-token", "s", "--synthesize", "250", "--vehicles-per-page", "100"});
+  ASSERT_TRUE(mock.running());
+  const std::string token = mock.access_token("s");
+  std::set<std::string> vins;
+  for (int page = 1; page <= 3; ++page) {
+    const HttpAnswer a = mock.get("/api/1/vehicles?page=" + std::to_string(page), token);
+    ASSERT_EQ(a.status, 200) << a.body;
+    const json::value v = a.json();
+    EXPECT_EQ(v.at("pagination").at("pages").as_int64(), 3);
+    for (const auto& car : v.at("response").as_array()) {
+      const std::string vin(car.at("vin").as_string());
+      EXPECT_TRUE(host_accepts_vin(vin)) << vin;
+      EXPECT_EQ(vin.rfind("5YJ3SYNTH", 0), 0u) << vin << " is not recognisably synthetic";
+      vins.insert(vin);
+    }
+  }
+  EXPECT_EQ(vins.size(), 250u);
+  EXPECT_TRUE(vins.count("5YJ3SYNTH00000000"));
+  EXPECT_TRUE(vins.count("5YJ3SYNTH00000249"));
+  // The largest --synthesize still fits.
+  EXPECT_TRUE(host_accepts_vin(tesla::synthetic_vin(9'999'999))) << tesla::synthetic_vin(9'999'999);
+  // A synthesized VIN names its car in vehicle_data.
+  EXPECT_EQ(mock.get(data_path("5YJ3SYNTH00000007"), token).status, 200);
 }
 
 TEST(MockTeslaVehicles, VehicleDataServesOnlyTheAskedSectionsWithFreshTimestamps) {

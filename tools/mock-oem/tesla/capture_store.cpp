@@ -108,6 +108,12 @@ const std::set<std::string, std::less<>>& vehicle_data_sections() {
   return kSections;
 }
 
+std::string synthetic_vin(int n) {
+  char vin[32];
+  std::snprintf(vin, sizeof vin, "5YJ3SYNTH%08d", n);
+  return vin;
+}
+
 std::vector<CarRecord> load_captures(const fs::path& dir, int synthesize) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
@@ -139,9 +145,7 @@ std::vector<CarRecord> load_captures(const fs::path& dir, int synthesize) {
   made.reserve(static_cast<size_t>(synthesize));
   for (int n = 0; n < synthesize; ++n) {
     CarRecord car = cars[static_cast<size_t>(n) % cars.size()];
-    char vin[32];
-    std::snprintf(vin, sizeof vin, "5YJ3MOCK%09d", n);
-    car.vin = vin;
+    car.vin = synthetic_vin(n);
     car.id = 100000000000ull + static_cast<uint64_t>(n);
     car.display_name = "mock " + std::to_string(n);
     made.push_back(std::move(car));

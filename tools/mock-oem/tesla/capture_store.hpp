@@ -28,8 +28,12 @@ struct CarRecord {
 // members to drive_state).
 const std::set<std::string, std::less<>>& vehicle_data_sections();
 
+// The VIN of synthesized car n (0 <= n < 100,000,000): "5YJ3SYNTH" + n in 8 digits. Valid as a
+// VIN is checked (17 characters of 0-9 and A-Z without I, O and Q), plainly not a real car's.
+std::string synthetic_vin(int n);
+
 // Reads every *.json in dir. synthesize > 0 replaces them with that many cars made round-robin
-// from the captures (VIN 5YJ3MOCK + 9 digits, id 100000000000 + n). Throws std::runtime_error
+// from the captures (VIN synthetic_vin(n), id 100000000000 + n). Throws std::runtime_error
 // naming the file and what is wrong with it.
 std::vector<CarRecord> load_captures(const std::filesystem::path& dir, int synthesize);
 

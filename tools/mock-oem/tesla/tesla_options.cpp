@@ -27,6 +27,7 @@ Server:
 Cars:
   --captures DIR              DIR/<VIN>.json vehicle_data captures (required)
   --synthesize N              serve N cars made round-robin from the captures
+                              (VIN 5YJ3SYNTH + n in 8 digits, id 100000000000 + n)
   --state CAR=STATE           online|asleep|offline for a car (VIN or id); repeatable
   --default-state STATE       state of every other car (default online)
   --wake-delay-ms N           an asleep car comes online N ms after wake_up (default 10000)
