@@ -110,6 +110,14 @@ struct OutboxStore::Impl {
   Db db;
   std::map<std::string, SinkState, std::less<>> sinks;
   uint64_t committed_seq = 0;  // highest seq whose transaction has committed
+  // The connection is not at synchronous=FULL (an acknowledgement set it to NORMAL and could not
+  // set it back): the next append commit restores FULL first, so no append is ever unsynced.
+  bool sync_relaxed = false;
+  void full_sync() {
+    if (!sync_relaxed) return;
+    db.exec("PRAGMA synchronous=FULL");
+    sync_relaxed = false;
+  }
 
   // mu guards everything below.
   std::mutex mu;
@@ -186,6 +194,7 @@ void OutboxStore::Impl::commit(std::vector<Pending>& batch) {
       const uint64_t last = batch.back().seq;
       {
         std::lock_guard db_lock(db_mu);
+        full_sync();
         Transaction tx(db);
         {
           Stmt ins(db,
@@ -550,6 +559,26 @@ void OutboxStore::ack(std::string_view sink, const std::vector<uint64_t>& seqs) 
   }
   if (fresh.empty()) return;
   const uint64_t next = m.next_cursor(s);
+  // Not fsynced: an acknowledgement lost with the machine (power, kernel) only repeats a
+  // delivery, which the receiver recognises by its event id; lost with the process it is not
+  // lost (the WAL write had reached the kernel). The next append commit, at FULL, syncs the WAL
+  // and these frames with it. A sync here cost an fsync per ack batch under db_mu, and every
+  // append commit (so every held webhook 2xx and poll completion) queued behind it.
+  m.db.exec("PRAGMA synchronous=NORMAL");
+  m.sync_relaxed = true;
+  struct Restore {
+    Impl& m;
+    ~Restore() {
+      try {
+        m.full_sync();
+      } catch (const std::exception& e) {
+        spdlog::warn(
+            "outbox {}: synchronous=FULL not restored after an ack ({}); the next "
+            "append commit restores it first",
+            m.opt.path.string(), e.what());
+      }
+    }
+  } restore{m};
   Transaction tx(m.db);
   // Acknowledgements the cursor cannot cover yet are written down, so that after a crash only
   // the deliveries that were really in flight are repeated.

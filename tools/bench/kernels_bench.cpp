@@ -1,5 +1,6 @@
 // Google Benchmark kernels for the host's hot paths: one poll's scheduling bookkeeping at a
-// million connections, and one event built from a mock-sized batch of readings.
+// million connections, one event built from a mock-sized batch of readings, and the least a
+// verified webhook costs (HMAC of the raw body + JSON parse: the webhook benchmark's baseline).
 #include "core/pipeline/event_builder.hpp"
 #include "core/pipeline/pipeline.hpp"
 #include "core/schedule/poll_scheduler.hpp"
@@ -8,6 +9,15 @@
 #include <oemlink/driver.hpp>
 
 #include <benchmark/benchmark.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <boost/json/monotonic_resource.hpp>
+#include <boost/json/parse.hpp>
+
+#include <fstream>
+#include <sstream>
 
 namespace {
 
@@ -71,6 +81,50 @@ void BM_PipelineSubmit16Readings(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_PipelineSubmit16Readings);
+
+// What every Smartcar delivery costs before any of oemlink's own work: SC-Signature checked as
+// the driver checks it (hex HMAC-SHA256 of the raw body under the AMT, constant-time compare),
+// then the body parsed into a JSON document, into a 16 KiB stack arena as the driver does
+// (arena:1, the baseline) or with the default allocator (arena:0). The payload is the
+// real-shaped 4.0 VEHICLE_STATE example the webhook benchmark sends
+// (tools/bench/webhook_load_bench.sh), with a signature header.
+void BM_WebhookHmacAndParse(benchmark::State& state) {
+  std::ifstream in(OEMLINK_SOURCE_DIR
+                   "/tools/mock-oem/smartcar/examples/webhook_vehicle_state_4.0.json",
+                   std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string body = text.str(), key(64, 'k');
+  unsigned char mac[32];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac, &len);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string header;
+  for (unsigned char b : mac) header += {kHex[b >> 4], kHex[b & 15]};
+  boost::json::parse_options opts;
+  opts.max_depth = 64;
+  for (auto _ : state) {
+    unsigned char given[32], expected[32];
+    for (size_t i = 0; i < 32; ++i) {
+      auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
+      given[i] = static_cast<unsigned char>(nibble(header[2 * i]) << 4 | nibble(header[2 * i + 1]));
+    }
+    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+         reinterpret_cast<const unsigned char*>(body.data()), body.size(), expected, &len);
+    if (CRYPTO_memcmp(given, expected, 32) != 0) state.SkipWithError("signature mismatch");
+    boost::system::error_code ec;
+    unsigned char arena[16384];
+    boost::json::monotonic_resource mr(arena, sizeof arena);
+    boost::json::value doc = state.range(0) ? boost::json::parse(body, ec, &mr, opts)
+                                            : boost::json::parse(body, ec, {}, opts);
+    if (ec || !doc.is_object()) state.SkipWithError("payload is not JSON");
+    benchmark::DoNotOptimize(doc);
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(body.size()));
+}
+BENCHMARK(BM_WebhookHmacAndParse)->ArgName("arena")->Arg(0)->Arg(1);
 
 }  // namespace
 

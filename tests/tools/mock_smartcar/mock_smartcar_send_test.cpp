@@ -3,6 +3,7 @@
 #include "tests/tools/mock_smartcar/mock_process.hpp"
 #include "tools/mock-oem/common/mock_http_server.hpp"
 
+#include <map>
 #include <mutex>
 #include <set>
 
@@ -291,6 +292,46 @@ TEST(MockSmartcarSend, LoadModeSendsDistinctEventsAndReportsPercentiles) {
     EXPECT_NE(r.out.find(key), std::string::npos) << key;
   // 400 at 2000/s is 0.2 s of schedule; it must not take much longer.
   EXPECT_LT(r.seconds, 5.0);
+}
+
+TEST(MockSmartcarSend, LoadModeSpreadsDeliveriesOverTheVehicleIds) {
+  Receiver rx({status(200)}, 2);
+  const auto dir = scratch_dir();
+  std::ofstream(dir / "ids.txt") << "veh-a\nveh-b\r\n\nveh-c\n";
+  auto r = run_mock({"smartcar-send", "--url", rx.url(), "--amt", "amt", "--count", "9", "--rate",
+                     "1000", "--concurrency", "1", "--vehicle-ids", (dir / "ids.txt").string(),
+                     "--generate", "vehicle_state", "--trigger-shape", "docs"},
+                    dir);
+  EXPECT_EQ(r.rc, 0) << r.out << r.err;
+  auto got = rx.got();
+  ASSERT_EQ(got.size(), 9u);
+  std::map<std::string, int> per_vehicle;
+  for (const auto& g : got) {
+    ASSERT_EQ(g.signature, hmac_hex("amt", g.body));
+    auto doc = parse(g.body);
+    const std::string id(doc.at("data").at("vehicle").at("id").as_string());
+    EXPECT_EQ(std::string(doc.at("vehicleId").as_string()), id) << "docs shape names it twice";
+    ++per_vehicle[id];
+  }
+  EXPECT_EQ(per_vehicle, (std::map<std::string, int>{{"veh-a", 3}, {"veh-b", 3}, {"veh-c", 3}}));
+
+  // A payload that names no vehicle, or a single delivery, cannot take the option.
+  auto verify = run_mock({"smartcar-send", "--url", rx.url(), "--amt", "amt", "--count", "2",
+                          "--vehicle-ids", (dir / "ids.txt").string(), "--generate", "verify"},
+                         dir);
+  EXPECT_EQ(verify.rc, 2);
+  EXPECT_NE(verify.err.find("--vehicle-ids"), std::string::npos) << verify.err;
+  auto single = run_mock({"smartcar-send", "--url", rx.url(), "--amt", "amt", "--vehicle-ids",
+                          (dir / "ids.txt").string(), "--generate", "vehicle_state"},
+                         dir);
+  EXPECT_EQ(single.rc, 2);
+  std::ofstream(dir / "empty.txt") << "\n";
+  auto empty =
+      run_mock({"smartcar-send", "--url", rx.url(), "--amt", "amt", "--count", "2", "--vehicle-ids",
+                (dir / "empty.txt").string(), "--generate", "vehicle_state"},
+               dir);
+  EXPECT_EQ(empty.rc, 2);
+  EXPECT_NE(empty.err.find("empty.txt"), std::string::npos) << empty.err;
 }
 
 }  // namespace

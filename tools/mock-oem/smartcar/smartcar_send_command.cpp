@@ -32,6 +32,7 @@ constexpr const char* kUsage =
   --timeout-ms N              an answer must come within this              [15000]
   --count N --rate R          load mode: N deliveries, distinct eventIds, R per second
   --concurrency C             load mode: connections in flight             [64]
+  --vehicle-ids F             load mode: delivery k names vehicle k mod n of F (one id a line)
 Output, one line each: attempt=N status=S ms=T deliveryId=D [error=E]; replay=...; verify=ok|mismatch;
 result=delivered|dropped eventId=E attempts=N. Load mode: one line sent=.. ok=.. failed=..
 statuses=200:N,... seconds=.. rate=.. p50_ms=.. p90_ms=.. p99_ms=.. max_ms=..
@@ -132,7 +133,16 @@ int run_smartcar_send(int argc, char** argv) {
         load.rate = args.number(0.001, 1e7), load_mode = true;
       else if (name == "--concurrency")
         load.concurrency = static_cast<int>(args.integer(1, 4096));
-      else if (name.rfind("--", 0) == 0)
+      else if (name == "--vehicle-ids") {
+        const std::string path = args.value();
+        std::stringstream in(slurp(path));
+        for (std::string id; std::getline(in, id);) {
+          while (!id.empty() && (id.back() == '\r' || id.back() == ' ')) id.pop_back();
+          if (!id.empty()) load.vehicle_ids.push_back(id);
+        }
+        if (load.vehicle_ids.empty())
+          throw std::invalid_argument("--vehicle-ids: " + path + " has no vehicle id");
+      } else if (name.rfind("--", 0) == 0)
         args.unknown();
       else if (file.empty())
         file = name;
@@ -153,6 +163,12 @@ int run_smartcar_send(int argc, char** argv) {
     }
     if (load_mode && send.replay)
       throw std::invalid_argument("--replay does not apply to load mode");
+    if (!load.vehicle_ids.empty() && !load_mode)
+      throw std::invalid_argument("--vehicle-ids applies to load mode (--count/--rate) only");
+    if (!load.vehicle_ids.empty() && !delivery->names_vehicle())
+      throw std::invalid_argument(
+          (file.empty() ? std::string("the generated payload") : file) +
+          ": --vehicle-ids needs a 4.0 payload with data.vehicle or vehicleId");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "oemlink-mock-oem smartcar-send: %s\n", e.what());
     return 2;

@@ -56,6 +56,9 @@ LoadReport run_load(Delivery& delivery, const SendOptions& send, const LoadOptio
 
   auto launch = [&](Slot& s, Clock::time_point scheduled) {
     delivery.set_event_id(random_uuid());
+    if (!load.vehicle_ids.empty())
+      delivery.set_vehicle_id(
+          load.vehicle_ids[static_cast<size_t>(report.sent) % load.vehicle_ids.size()]);
     std::string delivery_id;
     auto [signature, body] = sign_for_sending(delivery.body_for_attempt(delivery_id), send);
     s.body = std::move(body);
@@ -123,9 +126,12 @@ LoadReport run_load(Delivery& delivery, const SendOptions& send, const LoadOptio
     if (next < load.count) {
       const auto due =
           start + std::chrono::duration_cast<Clock::duration>(interval * static_cast<double>(next));
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(due - Clock::now()).count();
-      wait_ms = static_cast<int>(std::clamp<int64_t>(left, 0, 100));
+      // Rounded up: a wait rounded down to 0 ms would spin until the send is due (at 1,000/s
+      // that is every gap, and the sender burned a core). A send at most 1 ms late is charged to
+      // the receiver's latency, which is measured from the scheduled time.
+      const auto left_us =
+          std::chrono::duration_cast<std::chrono::microseconds>(due - Clock::now()).count();
+      wait_ms = static_cast<int>(std::clamp<int64_t>((left_us + 999) / 1000, 0, 100));
       // Due but every connection busy: wait for an answer rather than spin.
       if (wait_ms == 0 && in_flight >= load.concurrency) wait_ms = 100;
     }

@@ -1,7 +1,8 @@
 // Load mode of smartcar-send: `count` deliveries with distinct eventIds at a steady `rate`, up to
-// `concurrency` in flight over keep-alive connections, no retries. Latency is measured from
-// each delivery's scheduled send time to its answer, so a receiver that falls behind shows it
-// (no coordinated omission).
+// `concurrency` in flight over keep-alive connections, no retries. With `vehicle_ids`, delivery k
+// is about vehicle_ids[k % size] (a fleet, as a receiver with many cars sees it). Latency is
+// measured from each delivery's scheduled send time to its answer, so a receiver that falls behind
+// shows it (no coordinated omission).
 #pragma once
 
 #include "tools/mock-oem/smartcar/webhook_payload.hpp"
@@ -10,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace oemlink::mock_oem::smartcar {
 
@@ -17,6 +19,7 @@ struct LoadOptions {
   int64_t count = 1000;
   double rate = 1000;  // deliveries per second
   int concurrency = 64;
+  std::vector<std::string> vehicle_ids;  // empty: every delivery names the payload's vehicle
 };
 
 struct LoadReport {

@@ -182,6 +182,23 @@ void Delivery::set_event_id(std::string id) {
   if (restamped_) parsed_.get_object()["eventId"] = std::move(id);
 }
 
+bool Delivery::names_vehicle() const {
+  if (!restamped_) return false;
+  const json::object& o = parsed_.get_object();
+  if (auto* data = o.if_contains("data"); data && data->is_object())
+    if (auto* v = data->get_object().if_contains("vehicle"); v && v->is_object()) return true;
+  return o.contains("vehicleId");
+}
+
+void Delivery::set_vehicle_id(const std::string& id) {
+  if (!restamped_) return;
+  json::object& o = parsed_.get_object();
+  if (auto* data = o.if_contains("data"); data && data->is_object())
+    if (auto* v = data->get_object().if_contains("vehicle"); v && v->is_object())
+      v->get_object()["id"] = id;
+  if (auto* top = o.if_contains("vehicleId")) *top = id;
+}
+
 std::string Delivery::body_for_attempt(std::string& delivery_id) {
   delivery_id.clear();
   if (!restamped_) return raw_;

@@ -30,6 +30,10 @@ class Delivery {
   bool restamped() const { return restamped_; }
   std::string event_id() const;
   void set_event_id(std::string id);  // load mode: a distinct event per request
+  // Load mode: the vehicle a 4.0 delivery is about (data.vehicle.id, and the docs' top-level
+  // vehicleId when the payload has one). False when the payload names no vehicle there.
+  bool names_vehicle() const;
+  void set_vehicle_id(const std::string& id);
 
   // The body of one attempt; `delivery_id` gets the attempt's deliveryId (empty when none).
   std::string body_for_attempt(std::string& delivery_id);
