@@ -1,6 +1,7 @@
 #include "core/cli/commands.hpp"
 #include "core/cli/driver_check.hpp"
 #include "core/cli/logging_setup.hpp"
+#include "core/common/early_stop_signal.hpp"
 #include "core/config/duration.hpp"
 #include "core/host/runtime.hpp"
 #include "core/loader/driver_library.hpp"
@@ -27,6 +28,8 @@ struct RunOptions {
 };
 
 int run_daemon(RunOptions& o) {
+  // From here a SIGINT/SIGTERM is recorded, not fatal: the runtime stops gracefully once it runs.
+  record_early_stop_signals();
   config::Config cfg;
   try {
     cfg = load_config_or_default(o.config);

@@ -1,5 +1,7 @@
 #include "core/host/runtime.hpp"
 
+#include "core/common/early_stop_signal.hpp"
+
 #include "core/common/data_dir.hpp"
 #include "core/common/secure_wipe.hpp"
 #include "core/host/data_dir_lock.hpp"
@@ -252,6 +254,11 @@ int Runtime::run() {
   if (opts_.handle_signals) {
     signals_ = std::make_unique<boost::asio::signal_set>(io_, SIGINT, SIGTERM);
     wait_for_signal();
+    // A stop asked for while we were starting (before the signal_set existed) still counts.
+    if (int sig = early_stop_signal(); sig != 0) {
+      spdlog::info("signal {} received while starting: stopping", sig);
+      request_stop();
+    }
   }
   if (opts_.duration.count() > 0) {
     duration_timer_.expires_after(opts_.duration);

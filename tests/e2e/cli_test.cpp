@@ -224,4 +224,28 @@ TEST_F(CliTest, SigtermStopsGracefullyAfterInFlightPollsFinish) {
   EXPECT_TRUE(fs::exists(dir_ / "data/events.jsonl"));
 }
 
+// `systemctl stop` right after a start: a SIGTERM while the daemon is still loading its config and
+// opening its stores is honoured once it runs, with a graceful exit, never the default action.
+// 20,000 connections make the start last a few hundred ms, so the signal lands inside it.
+TEST_F(CliTest, SigtermWhileStartingStillStopsGracefully) {
+  std::string yaml =
+      "data_dir: data\n"
+      "vault: {create_if_missing: true, kek: {file: data/kek.hex}}\n"
+      "drivers:\n"
+      "  - {name: mock, library: mock, poll_interval: 1h}\n"
+      "sinks:\n"
+      "  - {name: events, type: file, path: events.jsonl}\n"
+      "connections:\n";
+  for (int i = 1; i <= 20000; ++i)
+    yaml += "  - {id: c" + std::to_string(i) + ", driver: mock, key_child: " + std::to_string(i) +
+            "}\n";
+  auto f = write("early.yaml", yaml);
+  pid_t pid = spawn({"run", "--config", f.string()});
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  kill(pid, SIGTERM);
+  auto r = wait_for(pid);
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_HAS(r.err, "stopped");
+}
+
 }  // namespace

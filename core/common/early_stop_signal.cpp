@@ -1,0 +1,28 @@
+#include "core/common/early_stop_signal.hpp"
+
+#include <csignal>
+
+namespace oemlink {
+namespace {
+
+volatile std::sig_atomic_t g_signal = 0;
+
+extern "C" void record_signal(int sig) {
+  g_signal = sig;
+}
+
+}  // namespace
+
+void record_early_stop_signals() {
+  struct sigaction sa {};
+  sa.sa_handler = &record_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+int early_stop_signal() {
+  return g_signal;
+}
+
+}  // namespace oemlink
