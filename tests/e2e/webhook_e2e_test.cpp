@@ -70,6 +70,9 @@ TEST_F(WebhookE2eTest, AnAcknowledgedWebhookSurvivesKillMinus9) {
 
   // The restarted daemon delivers what the first acknowledged.
   pid_t again = spawn({"run", "--config", cfg.string()}, kExe, "second");
+  // Up before it is stopped: a SIGTERM while the executable is still being loaded (tens of ms
+  // under sanitizers, before `run` takes over signals) meets the default action.
+  ASSERT_TRUE(wait_for_listener(port, again)) << slurp(dir_ / "second.err");
   bool delivered = false;
   for (int i = 0; i < 1200 && !delivered; ++i) {  // up to 60 s: a sanitizer build starts slowly
     std::this_thread::sleep_for(50ms);
