@@ -169,6 +169,14 @@ struct DimoConfig {
   std::string vehicle_contract{dimo::kVehicleContract};
   std::string synthetic_device_contract{dimo::kSyntheticDeviceContract};
   std::string source{dimo::kIntegrationSource};
+  // Minting (dimo-wire.md §6/6a): the registry that verifies the EIP-712 signatures, this
+  // integration's connection (integration node) token id as a decimal uint256 (empty: linking
+  // answers without mint data), the struct field's name in the deployed contract's typed data,
+  // and manufacturer token ids by make ("Tesla" -> "137") for the new-vehicle path.
+  std::string registry_contract{dimo::kRegistryContract};
+  std::string connection_id;
+  std::string connection_field = "connectionId";  // or "integrationNode" (older contracts)
+  std::map<std::string, std::string> manufacturer_nodes;
   Position position;
   bool operator==(const DimoConfig&) const = default;
 };
@@ -209,9 +217,33 @@ struct ListenerConfig {
   bool operator==(const ListenerConfig&) const = default;
 };
 
+// The admin API's listener (`listeners.admin`): loopback by default; every request carries
+// `Authorization: Bearer <token>` (compared in constant time) or, with TLS and client_ca_file, a
+// client certificate that CA signed. At least one of the two is required.
+struct AdminListenerConfig {
+  std::string address = "127.0.0.1";
+  uint32_t port = 0;  // required: 1-65535 (0 only in tests: any free port)
+  std::string token;  // secret: use ${ENV} or ${file:...}
+  std::string tls_cert_file, tls_key_file, client_ca_file;
+  uint32_t max_connections = 64;
+  Position position;
+  bool tls() const { return !tls_cert_file.empty(); }
+  bool operator==(const AdminListenerConfig&) const = default;
+};
+
 struct ListenersConfig {
-  std::optional<ListenerConfig> inbound;  // absent: no inbound listener
+  std::optional<ListenerConfig> inbound;     // absent: no inbound listener (no webhooks, no linking)
+  std::optional<AdminListenerConfig> admin;  // absent: no admin API
   bool operator==(const ListenersConfig&) const = default;
+};
+
+// Linking cars through the makers' OAuth consent (GET /link/<driver>/start on listeners.inbound).
+struct LinkingConfig {
+  Duration state_ttl{600'000};    // a start's state (and its cookie) expires after this
+  uint32_t max_pending = 10'000;  // starts not yet called back; more are refused with 503
+  Duration grant_ttl{3'600'000};  // how long the callback's mint grant may submit an owner signature
+  Position position;
+  bool operator==(const LinkingConfig&) const = default;
 };
 
 // `listeners.<name>.tls`: both keys or neither.
@@ -237,6 +269,7 @@ struct Config {
   std::vector<ConnectionConfig> connections;
   std::vector<SinkConfig> sinks;
   ListenersConfig listeners;
+  LinkingConfig linking;
   // Accepted but worth fixing (deprecated keys), each "FILE:LINE:COL: key.path: message".
   std::vector<std::string> warnings;
 };

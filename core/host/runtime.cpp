@@ -4,6 +4,7 @@
 
 #include "core/common/data_dir.hpp"
 #include "core/common/secure_wipe.hpp"
+#include "core/host/connection_control.hpp"
 #include "core/host/data_dir_lock.hpp"
 #include "core/host/data_keys.hpp"
 #include "core/host/driver_timers.hpp"
@@ -161,7 +162,10 @@ void Runtime::start() {
 // Bound once the drivers can answer: a request waiting in the backlog is served when the loop
 // runs. A port that cannot be bound or a TLS file that does not load stops the start.
 void Runtime::start_listener() {
-  if (!cfg_.listeners.inbound) return;
+  if (!cfg_.listeners.inbound) {
+    build_components();
+    return;
+  }
   const config::ListenerConfig& lc = *cfg_.listeners.inbound;
   routes_ = std::make_unique<net::RouteTable>();
   webhooks_ = std::make_unique<WebhookRoutes>(
@@ -169,6 +173,7 @@ void Runtime::start_listener() {
   std::vector<std::string> routed;
   for (size_t i = 0; i < drivers_.size(); ++i)
     if (webhooks_->add(*routes_, drivers_[i])) routed.push_back(drivers_[i].name);
+  build_components();
   net::ListenerOptions o;
   o.name = "inbound";
   o.address = lc.address;
@@ -194,6 +199,21 @@ void Runtime::start_listener() {
   spdlog::info("listening on {}:{} ({}), public URL {}; webhooks for: {}", lc.address,
                listener_->port(), listener_->tls() ? "https" : "http", lc.public_url,
                names.empty() ? "none" : names);
+}
+
+void Runtime::build_components() {
+  if (opts_.components.empty()) return;
+  if (!control_) throw StartupError("internal: components need the connection control");
+  RuntimeContext ctx{.io = io_,
+                     .cfg = cfg_,
+                     .metrics = metrics_,
+                     .clock = clock_,
+                     .drivers = drivers_,
+                     .connections = *control_,
+                     .vault = assembly_->vault(),
+                     .inbound_routes = routes_.get()};
+  for (const ComponentFactory& make : opts_.components)
+    if (auto c = make(ctx)) components_.push_back(std::move(c));
 }
 
 uint16_t Runtime::listener_port() const {
@@ -341,6 +361,7 @@ void Runtime::begin_shutdown() {
   // no driver's webhook() is called from here on.
   if (listener_) listener_->stop_accepting();
   if (webhooks_) webhooks_->close();
+  for (auto& c : components_) c->stop_accepting();
   stats_timer_.cancel();
   flush_timer_.cancel();
   duration_timer_.cancel();
@@ -361,7 +382,11 @@ void Runtime::drain_and_close() {
   auto guard = boost::asio::make_work_guard(io_);  // run_for waits instead of spinning
   io_.restart();
   // The 503s given at begin_shutdown are written while the loop runs here.
-  auto answering = [this] { return listener_ ? listener_->answering() : 0; };
+  auto answering = [this] {
+    size_t n = listener_ ? listener_->answering() : 0;
+    for (auto& c : components_) n += c->answering();
+    return n;
+  };
   while ((in_flight() > 0 || answering() > 0) && Clock::now() < deadline && signals_seen_ < 2) {
     io_.run_for(std::chrono::milliseconds(20));
     io_.restart();
@@ -386,6 +411,10 @@ void Runtime::close_everything(bool abandoned_any) {
   // Transport and timers next, so every driver callback fires before close/destroy. Once
   // closed, new timers and requests are refused, so this terminates.
   if (webhooks_) webhooks_->close();
+  for (auto& c : components_) {
+    c->stop_accepting();
+    c->close();
+  }
   if (listener_) {
     listener_->stop_accepting();
     listener_->close_all();

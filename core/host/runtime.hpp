@@ -21,6 +21,7 @@
 #include "core/host/connection_table.hpp"
 #include "core/host/driver_set.hpp"
 #include "core/host/host_clock.hpp"
+#include "core/host/runtime_component.hpp"
 #include "core/pipeline/event_sink.hpp"
 #include "core/schedule/poll_scheduler.hpp"
 #include "core/uplink/sink_registry.hpp"
@@ -56,6 +57,7 @@ class MqttSubscriptions;
 class HostServices;
 class StatusWriter;
 class WebhookRoutes;
+class ConnectionControl;
 
 struct RuntimeOptions {
   std::vector<std::filesystem::path> plugin_dirs;  // empty: loader::default_plugin_dirs()
@@ -69,6 +71,9 @@ struct RuntimeOptions {
   std::vector<pipeline::EventSink*> extra_sinks;  // tests and benchmarks add their own
   bool quiet_startup = false;                     // no per-connection logging at start
   const HostClock* clock = nullptr;               // null: the system clock
+  // Built in order once the connections are open, before the listeners accept (the linking
+  // flow, the admin API: see runtime_component.hpp). `oemlink run` adds them.
+  std::vector<ComponentFactory> components;
 };
 
 // RuntimeOptions with the built-in sink types registered: what `oemlink run` uses.
@@ -103,6 +108,8 @@ class Runtime {
   // The inbound listener's routes, for more routes (linking, operations); null without
   // listeners.inbound. [loop] after start().
   net::RouteTable* routes() { return routes_.get(); }
+  // [loop] after start(): the connections' live control (add, pause, revoke, ...).
+  ConnectionControl& connections() { return *control_; }
   // The inbound listener's bound port; 0 without one.
   uint16_t listener_port() const;
   // [loop] Per-sink latency histograms start afresh.
@@ -113,6 +120,7 @@ class Runtime {
  private:
   void open_connections();
   void start_listener();
+  void build_components();
   void wait_for_signal();
   void begin_shutdown();
   void drain_and_close();
@@ -146,6 +154,9 @@ class Runtime {
   std::unique_ptr<WebhookRoutes> webhooks_;
   std::unique_ptr<net::RouteTable> routes_;
   std::unique_ptr<net::HttpListener> listener_;
+  std::unique_ptr<ConnectionControl> control_;
+  // After the listener: a component's routes may call into it until it is closed.
+  std::vector<std::unique_ptr<RuntimeComponent>> components_;
 
   boost::asio::steady_timer stats_timer_;
   boost::asio::steady_timer status_timer_;

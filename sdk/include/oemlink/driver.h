@@ -41,7 +41,7 @@ extern "C" {
 #endif
 
 #define OEMLINK_ABI_MAJOR 1
-#define OEMLINK_ABI_MINOR 1
+#define OEMLINK_ABI_MINOR 2
 
 #if defined(_WIN32)
 #define OEMLINK_CALL __cdecl
@@ -345,6 +345,96 @@ typedef struct oemlink_setting {
   const char* default_value; /* as YAML text, NULL when none */
   const char* description;
 } oemlink_setting;
+
+/* ---------------------------------------------------------------------------------------------
+ * Optional driver extension (ABI 1.2): linking a car through the maker's OAuth consent.
+ * Reached with driver->get_extension(instance, OEMLINK_EXTENSION_LINK); NULL: the driver cannot
+ * link cars (its connections come from the config or the admin API with their tokens).
+ *
+ * The host runs the browser flow (GET /link/<instance>/start and /callback on its inbound
+ * listener): it makes the `state`, binds it to the browser, makes the PKCE verifier, and creates
+ * the connections. The driver only speaks to its maker:
+ *   1. authorize_url  builds the maker's consent URL;
+ *   2. exchange_code  trades the code the owner's browser brought back for tokens, and hands the
+ *                     host the secrets each new connection will read with secret_get;
+ *   3. list_vehicles  lists the cars those secrets reach.
+ * The host then stores the secrets for each created connection in the same transaction as its
+ * row (a car never exists without its tokens, and a failed link leaves no token behind), and
+ * opens the connections as usual. A driver therefore calls no secret_put while linking: the
+ * connection does not exist yet.
+ * ------------------------------------------------------------------------------------------- */
+
+#define OEMLINK_EXTENSION_LINK "oemlink.link/1"
+
+/* oemlink_link_extension.flags */
+#define OEMLINK_LINK_PKCE_S256 ((uint32_t)1 << 0) /* the maker checks a PKCE S256 challenge */
+
+typedef struct oemlink_link_authorize {
+  uint32_t struct_size;
+  oemlink_str state;          /* opaque, URL-safe; send it unchanged */
+  oemlink_str redirect_uri;   /* the host's callback URL; send it unchanged */
+  oemlink_str code_challenge; /* base64url(SHA-256(verifier)), method S256; empty without PKCE */
+  oemlink_str vehicle_id;     /* re-authentication of one car: the maker's vehicle id, else empty */
+} oemlink_link_authorize;
+
+/* What the owner's browser brought back to the callback. */
+typedef struct oemlink_link_callback {
+  uint32_t struct_size;
+  oemlink_str code;          /* the authorization code */
+  oemlink_str query;         /* the callback's whole query string (maker extras: Smartcar's user_id) */
+  oemlink_str redirect_uri;  /* exactly as given to authorize_url */
+  oemlink_str code_verifier; /* the PKCE verifier; empty when the driver does not use PKCE */
+} oemlink_link_callback;
+
+/* [any-thread] The exchange finished. OEMLINK_OK: `keys`/`values` (`count` pairs) are the secrets
+ * every connection created from this consent stores, exactly what open() reads with secret_get;
+ * OEMLINK_ERROR: refused (bad or expired code: `message` says why, shown to the owner, so never a
+ * token); OEMLINK_RETRY: the maker could not be reached. Called exactly once per exchange_code that
+ * returned OEMLINK_OK. Everything passed is valid only during the call; the host copies it. */
+typedef void(OEMLINK_CALL* oemlink_link_exchanged_fn)(void* ctx, oemlink_status status,
+                                                      const oemlink_str* keys,
+                                                      const oemlink_str* values, size_t count,
+                                                      oemlink_str message);
+
+typedef struct oemlink_link_vehicle {
+  uint32_t struct_size;
+  oemlink_str vehicle_id;       /* the maker's id for the car; required, unique per instance */
+  oemlink_str vin;              /* may be empty when the maker does not give it */
+  oemlink_str display_name;     /* the owner's name for the car; may be empty */
+  oemlink_str identifiers_json; /* JSON object: the new connection's identifiers for open() */
+  oemlink_str make;             /* for the mint's device definition; empty when unknown */
+  oemlink_str model;
+  uint32_t year; /* 0 when unknown */
+} oemlink_link_vehicle;
+
+/* [any-thread] The vehicle list: OEMLINK_OK with `count` vehicles (valid only during the call), or
+ * OEMLINK_ERROR / OEMLINK_RETRY with `message`. Called exactly once per list_vehicles that
+ * returned OEMLINK_OK. */
+typedef void(OEMLINK_CALL* oemlink_link_vehicles_fn)(void* ctx, oemlink_status status,
+                                                     const oemlink_link_vehicle* vehicles,
+                                                     size_t count, oemlink_str message);
+
+typedef struct oemlink_link_extension {
+  uint32_t struct_size;
+  uint32_t flags; /* OEMLINK_LINK_* */
+  /* [any-thread] Writes the maker's authorize URL into `buf` (capacity `cap`, not
+   * NUL-terminated) and sets `*size`. OEMLINK_OK: written; OEMLINK_RETRY: `cap` too small,
+   * `*size` is what is needed; OEMLINK_ERROR: the instance cannot link (its settings lack a
+   * client id), with the reason written into `buf` as for OK. Never blocks. */
+  oemlink_status(OEMLINK_CALL* authorize_url)(oemlink_instance* instance,
+                                              const oemlink_link_authorize* request, char* buf,
+                                              size_t cap, size_t* size);
+  /* [any-thread] Starts the code exchange (host->http_request with a NULL conn); OEMLINK_OK means
+   * `done` will be called exactly once. */
+  oemlink_status(OEMLINK_CALL* exchange_code)(oemlink_instance* instance,
+                                              const oemlink_link_callback* callback,
+                                              oemlink_link_exchanged_fn done, void* ctx);
+  /* [any-thread] Lists the cars the given secrets (as exchange_code handed them) reach;
+   * OEMLINK_OK means `done` will be called exactly once. */
+  oemlink_status(OEMLINK_CALL* list_vehicles)(oemlink_instance* instance, const oemlink_str* keys,
+                                              const oemlink_str* values, size_t count,
+                                              oemlink_link_vehicles_fn done, void* ctx);
+} oemlink_link_extension;
 
 /* ---------------------------------------------------------------------------------------------
  * Calls into the driver

@@ -451,6 +451,47 @@ class Connection {
   virtual void stream_stop() {}
 };
 
+// Linking (the oemlink.link/1 extension, driver.h): a driver that can link cars through its
+// maker's OAuth consent returns a Linker from Driver::linker(). Every `done` must be called
+// exactly once (a dropped one reports an error to the owner instead of hanging the link); an
+// exception thrown from these calls becomes an error shown to the owner, so never put a token in
+// its message.
+struct LinkAuthorize {
+  std::string state, redirect_uri, code_challenge, vehicle_id;
+};
+struct LinkCallback {
+  std::string code, query, redirect_uri, code_verifier;
+};
+// The secrets each created connection stores, as open() reads them with secret_get.
+using LinkSecrets = std::vector<std::pair<std::string, std::string>>;
+struct LinkVehicle {
+  std::string vehicle_id, vin, display_name, identifiers_json = "{}", make, model;
+  uint32_t year = 0;
+};
+struct LinkExchangeResult {
+  oemlink_status status = OEMLINK_ERROR;
+  LinkSecrets secrets;  // with OEMLINK_OK
+  std::string message;  // with an error: why, for the owner's eyes
+};
+struct LinkVehiclesResult {
+  oemlink_status status = OEMLINK_ERROR;
+  std::vector<LinkVehicle> vehicles;
+  std::string message;
+};
+
+class Linker {
+ public:
+  virtual ~Linker() = default;
+  // OEMLINK_LINK_* flags (OEMLINK_LINK_PKCE_S256 when the maker checks PKCE).
+  virtual uint32_t link_flags() const { return 0; }
+  // The maker's consent URL. Throw to refuse (the message is shown).
+  virtual std::string authorize_url(const LinkAuthorize& request) = 0;
+  virtual void exchange_code(const LinkCallback& callback,
+                             std::function<void(LinkExchangeResult)> done) = 0;
+  virtual void list_vehicles(const LinkSecrets& secrets,
+                             std::function<void(LinkVehiclesResult)> done) = 0;
+};
+
 // One configured driver instance.
 class Driver {
  public:
@@ -466,6 +507,8 @@ class Driver {
                        std::function<void(int, std::string_view)> respond) {
     respond(404, "no webhook support");
   }
+  // The onboarding interface (oemlink.link/1); null when this driver cannot link cars.
+  virtual Linker* linker() { return nullptr; }
   virtual const void* extension(const char* /*id*/) { return nullptr; }
 };
 
@@ -477,6 +520,7 @@ inline void write_err(char* err, size_t cap, const char* msg) {
 
 struct InstanceBox {
   std::unique_ptr<Driver> driver;
+  oemlink_link_extension link{};  // filled on the first get_extension(OEMLINK_EXTENSION_LINK)
 };
 
 template <class D, class Table>
@@ -632,10 +676,165 @@ struct Adapter {
   }
   static const void* OEMLINK_CALL get_extension(oemlink_instance* i, const char* id) {
     try {
-      return i ? box(i)->driver->extension(id) : nullptr;
+      if (!i || !id) return nullptr;
+      if (std::strcmp(id, OEMLINK_EXTENSION_LINK) == 0) {
+        Linker* l = box(i)->driver->linker();
+        if (!l) return nullptr;
+        // One table per instance (flags differ by driver): kept in the instance's box.
+        InstanceBox* b = box(i);
+        b->link = oemlink_link_extension{};
+        b->link.struct_size = sizeof b->link;
+        b->link.flags = l->link_flags();
+        b->link.authorize_url = &link_authorize_url;
+        b->link.exchange_code = &link_exchange_code;
+        b->link.list_vehicles = &link_list_vehicles;
+        return &b->link;
+      }
+      return box(i)->driver->extension(id);
     } catch (...) {
       return nullptr;
     }
+  }
+
+  static oemlink_status OEMLINK_CALL link_authorize_url(oemlink_instance* i,
+                                                        const oemlink_link_authorize* r, char* buf,
+                                                        size_t cap, size_t* size) {
+    std::string out;
+    oemlink_status st = OEMLINK_OK;
+    try {
+      LinkAuthorize a;
+      a.state = std::string(to_view(r->state));
+      a.redirect_uri = std::string(to_view(r->redirect_uri));
+      a.code_challenge = std::string(to_view(r->code_challenge));
+      a.vehicle_id = std::string(to_view(r->vehicle_id));
+      out = box(i)->driver->linker()->authorize_url(a);
+    } catch (const std::exception& e) {
+      out = e.what();
+      st = OEMLINK_ERROR;
+    } catch (...) {
+      out = "unknown exception in authorize_url";
+      st = OEMLINK_ERROR;
+    }
+    *size = out.size();
+    if (out.size() > cap) return st == OEMLINK_OK ? OEMLINK_RETRY : OEMLINK_ERROR;
+    if (!out.empty()) std::memcpy(buf, out.data(), out.size());
+    return st;
+  }
+
+  // Calls `fn` exactly once even when the driver drops its `done` or throws.
+  template <class Result>
+  struct OnceGuard {
+    std::function<void(Result)> deliver;
+    bool fired = false;
+    ~OnceGuard() {
+      if (!fired) {
+        Result r;
+        r.status = OEMLINK_ERROR;
+        r.message = "link completion dropped by the driver";
+        deliver(std::move(r));
+      }
+    }
+  };
+
+  static void deliver_exchange(oemlink_link_exchanged_fn fn, void* ctx,
+                               const LinkExchangeResult& r) {
+    std::vector<oemlink_str> keys, values;
+    for (auto& [k, v] : r.secrets) {
+      keys.push_back(to_str(k));
+      values.push_back(to_str(v));
+    }
+    fn(ctx, r.status, keys.data(), values.data(), keys.size(), to_str(r.message));
+  }
+  static oemlink_status OEMLINK_CALL link_exchange_code(oemlink_instance* i,
+                                                        const oemlink_link_callback* c,
+                                                        oemlink_link_exchanged_fn fn, void* ctx) {
+    auto guard = std::make_shared<OnceGuard<LinkExchangeResult>>();
+    guard->deliver = [fn, ctx](LinkExchangeResult r) { deliver_exchange(fn, ctx, r); };
+    try {
+      LinkCallback cb;
+      cb.code = std::string(to_view(c->code));
+      cb.query = std::string(to_view(c->query));
+      cb.redirect_uri = std::string(to_view(c->redirect_uri));
+      cb.code_verifier = std::string(to_view(c->code_verifier));
+      box(i)->driver->linker()->exchange_code(cb, [guard](LinkExchangeResult r) {
+        if (std::exchange(guard->fired, true)) return;
+        deliver_exchange_wiped(guard->deliver, std::move(r));
+      });
+    } catch (const std::exception& e) {
+      if (!std::exchange(guard->fired, true)) {
+        LinkExchangeResult r;
+        r.message = e.what();
+        guard->deliver(std::move(r));
+      }
+    } catch (...) {
+      if (!std::exchange(guard->fired, true)) {
+        LinkExchangeResult r;
+        r.message = "unknown exception in exchange_code";
+        guard->deliver(std::move(r));
+      }
+    }
+    return OEMLINK_OK;
+  }
+  // Token copies are zeroed once the host has taken them.
+  static void deliver_exchange_wiped(const std::function<void(LinkExchangeResult)>& deliver,
+                                     LinkExchangeResult r) {
+    deliver(r);
+    for (auto& [k, v] : r.secrets) {
+      volatile char* p = v.data();
+      for (size_t n = 0; n < v.size(); ++n) p[n] = 0;
+    }
+  }
+
+  static void deliver_vehicles(oemlink_link_vehicles_fn fn, void* ctx,
+                               const LinkVehiclesResult& r) {
+    std::vector<oemlink_link_vehicle> vs;
+    vs.reserve(r.vehicles.size());
+    for (const LinkVehicle& v : r.vehicles) {
+      oemlink_link_vehicle x{};
+      x.struct_size = sizeof x;
+      x.vehicle_id = to_str(v.vehicle_id);
+      x.vin = to_str(v.vin);
+      x.display_name = to_str(v.display_name);
+      x.identifiers_json = to_str(v.identifiers_json);
+      x.make = to_str(v.make);
+      x.model = to_str(v.model);
+      x.year = v.year;
+      vs.push_back(x);
+    }
+    fn(ctx, r.status, vs.data(), vs.size(), to_str(r.message));
+  }
+  static oemlink_status OEMLINK_CALL link_list_vehicles(oemlink_instance* i,
+                                                        const oemlink_str* keys,
+                                                        const oemlink_str* values, size_t count,
+                                                        oemlink_link_vehicles_fn fn, void* ctx) {
+    auto guard = std::make_shared<OnceGuard<LinkVehiclesResult>>();
+    guard->deliver = [fn, ctx](LinkVehiclesResult r) { deliver_vehicles(fn, ctx, r); };
+    try {
+      LinkSecrets secrets;
+      for (size_t k = 0; k < count; ++k)
+        secrets.emplace_back(std::string(to_view(keys[k])), std::string(to_view(values[k])));
+      box(i)->driver->linker()->list_vehicles(secrets, [guard](LinkVehiclesResult r) {
+        if (std::exchange(guard->fired, true)) return;
+        guard->deliver(std::move(r));
+      });
+      for (auto& [k, v] : secrets) {
+        volatile char* p = v.data();
+        for (size_t n = 0; n < v.size(); ++n) p[n] = 0;
+      }
+    } catch (const std::exception& e) {
+      if (!std::exchange(guard->fired, true)) {
+        LinkVehiclesResult r;
+        r.message = e.what();
+        guard->deliver(std::move(r));
+      }
+    } catch (...) {
+      if (!std::exchange(guard->fired, true)) {
+        LinkVehiclesResult r;
+        r.message = "unknown exception in list_vehicles";
+        guard->deliver(std::move(r));
+      }
+    }
+    return OEMLINK_OK;
   }
 };
 
