@@ -22,6 +22,8 @@ class DataDir {
   // Drivers' OAuth tokens, and their sealed data key.
   std::filesystem::path secrets_db() const { return root_ / "secrets.db"; }
   std::filesystem::path secrets_key() const { return root_ / "secrets.key"; }
+  // Every connection the daemon serves (YAML ones reconciled in, linked ones), with its state.
+  std::filesystem::path connections_db() const { return root_ / "connections.db"; }
   // Key child numbers claimed by connections, for good.
   std::filesystem::path keys_db() const { return root_ / "keys.db"; }
   // The sealed master seed and keyd's socket, unless the config places them elsewhere.
