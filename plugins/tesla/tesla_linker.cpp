@@ -85,6 +85,8 @@ void TeslaLinker::require_client_credentials() const {
 
 std::string TeslaLinker::authorize_url(const LinkAuthorize& request) {
   require_client_credentials();
+  // request.vehicle_id (re-authentication of one car) is not sent: Tesla's consent covers the
+  // whole account, and the host finds the car again by vehicle_id in list_vehicles' answer.
   if (request.state.empty()) throw std::invalid_argument("tesla: linking needs a state");
   if (request.redirect_uri.empty())
     throw std::invalid_argument("tesla: linking needs a redirect URI");
