@@ -5,8 +5,9 @@
 #include <boost/json.hpp>
 
 namespace oemlink::tesla {
+namespace {
 
-std::optional<std::vector<std::string>> jwt_scopes(std::string_view token) {
+std::optional<boost::json::value> jwt_payload(std::string_view token) {
   const size_t a = token.find('.');
   if (a == std::string_view::npos) return std::nullopt;
   const size_t b = token.find('.', a + 1);
@@ -16,6 +17,23 @@ std::optional<std::vector<std::string>> jwt_scopes(std::string_view token) {
   boost::system::error_code ec;
   boost::json::value v = boost::json::parse(*payload, ec);
   if (ec || !v.is_object()) return std::nullopt;
+  return v;
+}
+
+}  // namespace
+
+std::optional<std::string> jwt_subject(std::string_view token) {
+  auto v = jwt_payload(token);
+  if (!v) return std::nullopt;
+  const boost::json::value* sub = v->as_object().if_contains("sub");
+  if (!sub || !sub->is_string() || sub->as_string().empty()) return std::nullopt;
+  return std::string(sub->as_string());
+}
+
+std::optional<std::vector<std::string>> jwt_scopes(std::string_view token) {
+  auto payload = jwt_payload(token);
+  if (!payload) return std::nullopt;
+  const boost::json::value& v = *payload;
   std::vector<std::string> out;
   if (auto* scp = v.as_object().if_contains("scp"); scp && scp->is_array()) {
     for (const auto& s : scp->as_array())

@@ -4,6 +4,7 @@
 #include "schnorr_p256.hpp"
 #include "telemetry_config_jws.hpp"
 #include "tesla_connection.hpp"
+#include "tesla_linker.hpp"
 #include "tesla_settings.hpp"
 
 #include <oemlink/driver.hpp>
@@ -18,7 +19,8 @@ namespace {
 class TeslaDriver final : public Driver {
  public:
   TeslaDriver(Host host, std::string_view settings_json)
-      : state_(std::make_shared<DriverState>(host, parse_settings(settings_json))) {
+      : state_(std::make_shared<DriverState>(host, parse_settings(settings_json))),
+        linker_(host, state_->settings) {
     state_->start();
     const TeslaSettings& s = *state_->settings;
     if (s.telemetry_config_enabled) {
@@ -36,6 +38,8 @@ class TeslaDriver final : public Driver {
   }
 
   ~TeslaDriver() override { stop_subscription(); }
+
+  Linker* linker() override { return &linker_; }
 
   std::unique_ptr<Connection> open(ConnHandle conn, const ConnInfo& info) override {
     return std::make_unique<TeslaConnection>(state_, conn, info);
@@ -95,6 +99,7 @@ class TeslaDriver final : public Driver {
   }
 
   std::shared_ptr<DriverState> state_;
+  TeslaLinker linker_;
   std::unique_ptr<MqttSubscriptionHandle> subscription_;
   StreamEnded ended_;
 };

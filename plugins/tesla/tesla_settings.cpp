@@ -82,6 +82,8 @@ TeslaSettings parse_settings(std::string_view json) {
   };
   or_default(s.auth_base_url, "https://fleet-auth.prd.vn.cloud.tesla.com");
   or_default(s.fleet_api_base_url, "https://fleet-api.prd.na.vn.cloud.tesla.com");
+  or_default(s.authorize_base_url, "https://auth.tesla.com");
+  or_default(s.scopes, "openid offline_access user_data vehicle_device_data vehicle_location");
   or_default(s.stream_topic_base, "telemetry");
   if (s.telemetry_fields.text.empty()) s.telemetry_fields.text = kDefaultTelemetryFields;
   if (s.endpoints.empty())
@@ -90,6 +92,14 @@ TeslaSettings parse_settings(std::string_view json) {
   if (s.client_id.empty()) fail("client_id", "must not be empty");
   check_url("auth_base_url", s.auth_base_url);
   check_url("fleet_api_base_url", s.fleet_api_base_url);
+  check_url("authorize_base_url", s.authorize_base_url);
+  for (char c : s.scopes)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+      fail("scopes", "must be scope names separated by spaces");
+  if ((" " + s.scopes + " ").find(" offline_access ") == std::string::npos)
+    fail("scopes",
+         "must include offline_access: without a refresh token a linked car stops "
+         "after 8 hours");
   for (const std::string& e : s.endpoints) {
     if (!kKnownEndpoints.count(e)) fail("endpoints", "names an unknown section '" + e + "'");
     if (e == "location_data") fail("endpoints", "must not list location_data: use location_data");

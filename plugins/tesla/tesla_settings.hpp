@@ -26,6 +26,8 @@ struct TeslaSettings {
   std::string client_id;
   std::string client_secret;
   std::string auth_base_url = "https://fleet-auth.prd.vn.cloud.tesla.com";
+  std::string authorize_base_url = "https://auth.tesla.com";
+  std::string scopes = "openid offline_access user_data vehicle_device_data vehicle_location";
   std::string fleet_api_base_url = "https://fleet-api.prd.na.vn.cloud.tesla.com";
   std::vector<std::string> endpoints;
   bool location_data = false;
@@ -93,6 +95,15 @@ inline constexpr SettingsTable kSettingsTable{
     field("auth_base_url", OEMLINK_SETTING_STRING, 0, "https://fleet-auth.prd.vn.cloud.tesla.com",
           "OAuth server; the token endpoint is <auth_base_url>/oauth2/v3/token",
           &TeslaSettings::auth_base_url),
+    field("authorize_base_url", OEMLINK_SETTING_STRING, 0, "https://auth.tesla.com",
+          "Where owners give consent when linking a car: <authorize_base_url>/oauth2/v3/authorize "
+          "(China: https://auth.tesla.cn)",
+          &TeslaSettings::authorize_base_url),
+    field("scopes", OEMLINK_SETTING_STRING, 0,
+          "openid offline_access user_data vehicle_device_data vehicle_location",
+          "OAuth scopes asked for when linking a car (space-separated); offline_access gives the "
+          "refresh token",
+          &TeslaSettings::scopes),
     field("fleet_api_base_url", OEMLINK_SETTING_STRING, 0,
           "https://fleet-api.prd.na.vn.cloud.tesla.com",
           "Fleet API host asked for each account's region (/api/1/users/region); also the "

@@ -2,8 +2,7 @@
 
 #include "fleet_api_status.hpp"
 #include "form_encoding.hpp"
-
-#include <boost/json.hpp>
+#include "token_answer.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -13,9 +12,6 @@ namespace {
 
 constexpr int64_t kFirstBackoffMs = 30'000;
 constexpr int64_t kMaxBackoffMs = 30 * 60'000;
-// Bounds on an answer's expires_in (Tesla's is 28800).
-constexpr int64_t kMinLifetimeS = 60;
-constexpr int64_t kMaxLifetimeS = 30 * 86400;
 
 int64_t parse_ms(const std::string& s) {
   int64_t v = 0;
@@ -64,16 +60,39 @@ void TokenChain::merge(TokenPair pair) {
   if (pair.refresh_token == current_.refresh_token) return;
   for (const TokenPair& f : fallbacks_)
     if (f.refresh_token == pair.refresh_token) return;
-  // A refresh token nobody here has tried: the chain may live again (an operator re-seeded).
+  // A refresh token nobody here has tried: the chain may live again (an owner re-linked a car,
+  // linked another car of the account, or an operator re-seeded).
   reauth_reason_.clear();
-  if (pair.issued_at_ms > current_.issued_at_ms && !pending_persist_ && !refreshing_) {
-    fallbacks_.insert(fallbacks_.begin(), std::move(current_));
+  if (pair.issued_at_ms > current_.issued_at_ms && !refreshing_) {
+    // Tesla voids a user's older tokens when it issues new ones (a re-link is a new consent), so
+    // the newest pair is the live one. A rotated pair still waiting to be stored is older than
+    // this one: storing it later would overwrite the new pair with a dead one.
+    if (pending_persist_) {
+      pending_persist_ = false;
+      host_.log(OEMLINK_LOG_WARN, "tesla: account " + name_ +
+                                      ": an unstored rotated pair was superseded by a newer stored "
+                                      "one (re-linked)");
+    } else {
+      fallbacks_.insert(fallbacks_.begin(), std::move(current_));
+    }
     current_ = std::move(pair);
-  } else {
-    auto at = std::find_if(fallbacks_.begin(), fallbacks_.end(),
-                           [&](const TokenPair& f) { return f.issued_at_ms < pair.issued_at_ms; });
-    fallbacks_.insert(at, std::move(pair));
+    backoff_ms_ = 0;
+    next_attempt_ms_ = 0;
+    return;
   }
+  // Older, or a refresh is in flight (its answer replaces current_): kept as a fall-back, tried
+  // when the current refresh token is refused. One newer than the refresh's start survives the
+  // refresh's success (drop_fallbacks_voided_by_refresh).
+  auto at = std::find_if(fallbacks_.begin(), fallbacks_.end(),
+                         [&](const TokenPair& f) { return f.issued_at_ms < pair.issued_at_ms; });
+  fallbacks_.insert(at, std::move(pair));
+}
+
+void TokenChain::drop_fallbacks_voided_by_refresh() {
+  // The rotation voided every older token of this user; a pair stored while the refresh was in
+  // flight may be newer than the one it rotated, and is kept.
+  std::erase_if(fallbacks_,
+                [&](const TokenPair& f) { return f.issued_at_ms <= refresh_started_ms_; });
 }
 
 void TokenChain::remove_member(ConnHandle conn) {
@@ -192,6 +211,7 @@ void TokenChain::refresh_after_401(const std::string& rejected, ConnHandle askin
 
 void TokenChain::start_refresh(std::unique_lock<std::mutex>& lock) {
   refreshing_ = true;
+  refresh_started_ms_ = host_.now_ms();
   HttpRequest req;
   req.method = "POST";
   req.url = settings_->auth_base_url + "/oauth2/v3/token";
@@ -222,47 +242,36 @@ void TokenChain::on_refresh_response(const HttpResponse& r, std::string used_ref
   }
   const std::string error = envelope_error(r.body);
   if (r.http_status == 200) {
-    boost::system::error_code ec;
-    boost::json::value v = boost::json::parse(r.body, ec);
-    const boost::json::object* o = (!ec && v.is_object()) ? &v.as_object() : nullptr;
-    const boost::json::value* access = o ? o->if_contains("access_token") : nullptr;
-    const boost::json::value* refresh = o ? o->if_contains("refresh_token") : nullptr;
-    const boost::json::value* expires_in = o ? o->if_contains("expires_in") : nullptr;
-    const bool new_refresh = refresh && refresh->is_string() && !refresh->as_string().empty();
-    if (!access || !access->is_string() || access->as_string().empty() || !expires_in ||
-        !expires_in->is_number() || (refresh && !new_refresh)) {
+    const TokenAnswer answer = parse_token_answer(r.body);
+    const bool new_refresh = !answer.refresh_token.empty();
+    if (!answer.well_formed) {
       host_.count("token_refresh_bad_answers");
       if (new_refresh) {
         // Tesla voided the refresh token we sent when it issued this one: losing it would lose
         // the chain. Kept (with no access token, so the next get() refreshes with it).
         TokenPair kept;
-        kept.refresh_token = std::string(refresh->as_string());
+        kept.refresh_token = answer.refresh_token;
         kept.issued_at_ms = now;
         load_members();
         current_ = std::move(kept);
         have_current_ = true;
-        fallbacks_.clear();
+        drop_fallbacks_voided_by_refresh();
         if (!persist(current_, refresh_for_)) pending_persist_ = true;
       }
       fail_retry(lock, "token endpoint answered 200 without access_token/expires_in");
       return;
     }
     TokenPair pair;
-    pair.access_token = std::string(access->as_string());
+    pair.access_token = answer.access_token;
     // No new refresh token means the old one was not rotated and stays valid.
-    pair.refresh_token = new_refresh ? std::string(refresh->as_string()) : used_refresh;
-    // Clamped: 0 or a negative lifetime would refresh (and rotate) on every call, and a huge
-    // one overflows the conversion to ms.
-    double lifetime_s = expires_in->to_number<double>();
-    if (!(lifetime_s >= double(kMinLifetimeS))) lifetime_s = double(kMinLifetimeS);
-    if (lifetime_s > double(kMaxLifetimeS)) lifetime_s = double(kMaxLifetimeS);
-    pair.access_expires_at_ms = now + int64_t(lifetime_s * 1000);
+    pair.refresh_token = new_refresh ? answer.refresh_token : used_refresh;
+    pair.access_expires_at_ms = now + answer.lifetime_ms;
     pair.issued_at_ms = now;
     host_.count("token_refreshes");
     load_members();  // a member opened during the refresh: read its pair before a write replaces it
     current_ = std::move(pair);
     have_current_ = true;
-    fallbacks_.clear();  // the rotation voided every older token of this user
+    drop_fallbacks_voided_by_refresh();
     if (!persist(current_, refresh_for_)) {
       // Not used until stored: a crash now loses it either way, but a live token handed out
       // unstored could be rotated again and lose the whole chain on the next crash.

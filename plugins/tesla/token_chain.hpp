@@ -10,7 +10,10 @@
 //  - the other members catch up lazily: each one's poll calls propagate_to(), which writes the
 //    current pair to that member when what it stores is older (at most one write per call);
 //  - at load (first use), the member holding the newest pair (issued_at_ms) wins; older distinct
-//    refresh tokens stay as fall-backs tried once each if the newest is refused.
+//    refresh tokens stay as fall-backs tried once each if the newest is refused;
+//  - a member opened later (a re-linked car, another car of the account linked, a re-seed)
+//    is read at the chain's next use the same way: a pair newer than the chain's becomes current
+//    (the other members then copy it lazily) and revives a chain that needed re-auth.
 // login_required / invalid_grant -> re-auth with the reason; anything else -> retry later with
 // back-off (30 s doubling to 30 min), never a loop.
 #ifndef OEMLINK_TESLA_TOKEN_CHAIN_HPP
@@ -80,7 +83,11 @@ class TokenChain : public std::enable_shared_from_this<TokenChain> {
  private:
   // Reads the pairs of members not read yet and merges them (newest issued_at_ms current).
   void load_members();
+  // A stored pair newer (issued_at_ms) than the current one becomes current, even over a rotated
+  // pair still waiting to be stored (which Tesla voided when it issued the newer one); others
+  // become fall-backs.
   void merge(TokenPair pair);
+  void drop_fallbacks_voided_by_refresh();
   void start_refresh(std::unique_lock<std::mutex>& lock);
   void on_refresh_response(const HttpResponse& r, std::string used_refresh);
   // Writes `pair` to ONE member: `first` when it is a member, else (or when its write fails) the
@@ -108,6 +115,7 @@ class TokenChain : public std::enable_shared_from_this<TokenChain> {
   ConnHandle refresh_for_ = nullptr;  // the connection whose call started the refresh
   std::string reauth_reason_;         // non-empty: the chain is dead until re-seeded
   int64_t next_attempt_ms_ = 0;
+  int64_t refresh_started_ms_ = 0;
   int64_t backoff_ms_ = 0;
   std::vector<Callback> waiters_;
 };

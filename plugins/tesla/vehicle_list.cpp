@@ -41,6 +41,8 @@ std::optional<VehiclePage> parse_vehicle_page(std::string_view body) {
     }
     if (auto* vin = o.if_contains("vin"); vin && vin->is_string()) e.vin = vin->as_string();
     if (auto* st = o.if_contains("state"); st && st->is_string()) e.state = st->as_string();
+    if (auto* name = o.if_contains("display_name"); name && name->is_string())
+      e.display_name = name->as_string();
     if (e.id.empty() || e.vin.empty()) continue;  // an energy product, not a car
     out.push_back(std::move(e));
   }

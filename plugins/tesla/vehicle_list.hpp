@@ -15,7 +15,8 @@ namespace oemlink::tesla {
 struct VehicleEntry {
   std::string id;  // numeric id as text (id_s, else id)
   std::string vin;
-  std::string state;  // online | asleep | offline | ...
+  std::string state;         // online | asleep | offline | ...
+  std::string display_name;  // the owner's name for the car; may be empty
 };
 
 struct VehiclePage {

@@ -1,5 +1,6 @@
 #include "tools/mock-oem/tesla/fleet_api.hpp"
 
+#include "tools/mock-oem/tesla/form_codec.hpp"
 #include "tools/mock-oem/tesla/json_text.hpp"
 #include "tools/mock-oem/tesla/telemetry_jws.hpp"
 
@@ -46,45 +47,6 @@ std::vector<std::string> split_path(std::string_view path) {
     if (slash != 0) out.emplace_back(path.substr(0, slash));
     if (slash == std::string_view::npos) break;
     path.remove_prefix(slash + 1);
-  }
-  return out;
-}
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// application/x-www-form-urlencoded: '+' is a space, %XX a byte.
-std::string form_decode(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out += ' ';
-    } else if (s[i] == '%' && i + 2 < s.size() && hex_digit(s[i + 1]) >= 0 &&
-               hex_digit(s[i + 2]) >= 0) {
-      out += char(hex_digit(s[i + 1]) * 16 + hex_digit(s[i + 2]));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
-std::map<std::string, std::string> parse_form(std::string_view body) {
-  std::map<std::string, std::string> out;
-  while (!body.empty()) {
-    const size_t amp = body.find('&');
-    const std::string_view pair = body.substr(0, amp);
-    const size_t eq = pair.find('=');
-    if (!pair.empty())
-      out[form_decode(pair.substr(0, eq))] =
-          eq == std::string_view::npos ? std::string() : form_decode(pair.substr(eq + 1));
-    if (amp == std::string_view::npos) break;
-    body.remove_prefix(amp + 1);
   }
   return out;
 }
@@ -170,6 +132,16 @@ FleetApi::FleetApi(const TeslaOptions& options, TokenAuthority& tokens, Fleet& f
       fleet_(fleet),
       injections_(injections),
       billing_(billing),
+      consent_(
+          options.tokens.client_id,
+          [&options] {
+            // "default" first: the page's preselected account.
+            std::vector<std::string> names{"default"};
+            for (const auto& [name, profile] : options.accounts)
+              if (name != "default") names.push_back(name);
+            return names;
+          }(),
+          tokens, fleet),
       registered_regions_(options.registered_regions) {}
 
 int FleetApi::latency_ms() {
@@ -207,9 +179,12 @@ Reply FleetApi::handle(const Request& request) {
   }
   call.segments = split_path(call.path);
 
-  Reply reply = call.segments == std::vector<std::string>{"oauth2", "v3", "token"}
+  const bool oauth =
+      call.segments.size() >= 3 && call.segments[0] == "oauth2" && call.segments[1] == "v3";
+  Reply reply = oauth && call.segments.size() == 3 && call.segments[2] == "token"
                     ? answer_token(call)
-                    : answer_api(call);
+                : oauth && call.segments[2] == "authorize" ? answer_consent(call)
+                                                           : answer_api(call);
   const unsigned recorded = reply.drop ? 0 : reply.status;
   billing_.record_request(call.endpoint, recorded,
                           reply.drop ? BillingCategory::kFree : call.category, call.vin,
@@ -222,11 +197,40 @@ Reply FleetApi::answer_token(Call& call) {
   call.endpoint = "POST /oauth2/v3/token";
   if (call.req.method() != http::verb::post)
     return json_reply(405, json::object{{"error", "method_not_allowed"}});
-  const TokenAnswer a = tokens_.token_endpoint(parse_form(call.req.body()));
+  const auto form = parse_form(call.req.body());
+  const auto audience = form.find("audience");
+  const TokenAnswer a = tokens_.token_endpoint(
+      form, audience != form.end() && audience_is_region(call, audience->second));
   Reply r;
   r.status = a.status;
   r.body = a.body;
   return r;
+}
+
+bool FleetApi::audience_is_region(const Call& call, const std::string& audience) const {
+  std::string a = audience;
+  while (a.ends_with('/')) a.pop_back();
+  const std::string na = base_url(call, "na");
+  if (a == na.substr(0, na.size() - std::string_view("/na").size())) return true;  // no prefix
+  for (const char* region : {"na", "eu", "cn"})
+    if (a == base_url(call, region)) return true;
+  return a == "https://fleet-api.prd.na.vn.cloud.tesla.com" ||
+         a == "https://fleet-api.prd.eu.vn.cloud.tesla.com" ||
+         a == "https://fleet-api.prd.cn.vn.cloud.tesla.cn";
+}
+
+Reply FleetApi::answer_consent(Call& call) {
+  const auto method = call.req.method();
+  if (call.segments.size() == 3 && method == http::verb::get) {
+    call.endpoint = "GET /oauth2/v3/authorize";
+    return consent_.authorize(call.query);
+  }
+  if (call.segments.size() == 4 && call.segments[3] == "decision" && method == http::verb::post) {
+    call.endpoint = "POST /oauth2/v3/authorize/decision";
+    return consent_.decide(parse_form(call.req.body()));
+  }
+  call.endpoint = "unknown";
+  return json_reply(405, json::object{{"error", "method_not_allowed"}});
 }
 
 Reply FleetApi::answer_api(Call& call) {
@@ -582,7 +586,18 @@ Reply FleetApi::answer_control(Call& call) {
                                   {"issued_at_ms", t.issued_at_ms},
                                   {"refresh_uses", t.refresh_uses},
                                   {"access_uses", t.access_uses}});
-    return json_reply(200, json::object{{"tokens", std::move(list)}});
+    json::array codes;
+    for (const IssuedCode& c : tokens_.codes())
+      codes.push_back(json::object{{"code", c.code},
+                                   {"account", c.account},
+                                   {"redirect_uri", c.redirect_uri},
+                                   {"pkce", c.pkce},
+                                   {"seeded", c.seeded},
+                                   {"issued_at_ms", c.issued_at_ms},
+                                   {"expires_at_ms", c.expires_at_ms},
+                                   {"used", !c.outcome.empty()},
+                                   {"outcome", c.outcome}});
+    return json_reply(200, json::object{{"tokens", std::move(list)}, {"codes", std::move(codes)}});
   }
   if (call.path == "/mock/cars" && method == V::get) {
     json::array cars;

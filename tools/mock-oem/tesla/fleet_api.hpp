@@ -1,10 +1,12 @@
-// The HTTP face of the mock Tesla: the Fleet API routes, the token endpoint, the control API
-// (/mock/...) and GET /stats, on one MockHttpServer handler. Region hosts are path prefixes
+// The HTTP face of the mock Tesla: the Fleet API routes, the consent pages and token endpoint,
+// the control API (/mock/...) and GET /stats, on one MockHttpServer handler. Region hosts are path
+// prefixes
 // (/na, /eu, /cn; none = na) so one process can answer 421 for a user in another region.
 #pragma once
 
 #include "tools/mock-oem/common/mock_http_server.hpp"
 #include "tools/mock-oem/tesla/billing.hpp"
+#include "tools/mock-oem/tesla/consent.hpp"
 #include "tools/mock-oem/tesla/fleet.hpp"
 #include "tools/mock-oem/tesla/injection.hpp"
 #include "tools/mock-oem/tesla/tesla_options.hpp"
@@ -29,6 +31,10 @@ class FleetApi {
 
   Reply answer_api(Call& call);
   Reply answer_token(Call& call);
+  Reply answer_consent(Call& call);
+  // Whether a token request's `audience` is one of this mock's region base URLs (with or without
+  // the region prefix) or a real Fleet API region base URL.
+  bool audience_is_region(const Call& call, const std::string& audience) const;
   Reply answer_control(Call& call);
   Reply answer_vehicles(Call& call);
   Reply answer_vehicle(Call& call);
@@ -51,6 +57,7 @@ class FleetApi {
   Fleet& fleet_;
   InjectionTable& injections_;
   Billing& billing_;
+  Consent consent_;
   std::mutex mu_;  // guards rng_ and registered_regions_
   std::mt19937 rng_{20250201};
   std::set<std::string> registered_regions_;

@@ -38,6 +38,8 @@ Tokens and accounts (account "default" owns every car unless --account-vins says
   --accept-refresh-token T[@ACCOUNT]   a seeded refresh token; repeatable
   --accept-auth-code C[@ACCOUNT]       a one-time authorization code; repeatable
   --access-token-lifetime S   expires_in of access tokens, seconds (default 28800)
+  --auth-code-lifetime S      life of an authorization code from the consent page, seconds
+                              (default 600)
   --refresh-token-lifetime S  refresh token life, seconds (default 7776000 = 90 days)
   --scopes A,B,...            scopes of user tokens (default openid,offline_access,user_data,
                               vehicle_device_data,vehicle_cmds,vehicle_charging_cmds; add
@@ -215,6 +217,8 @@ ParseOutcome parse_tesla_options(int argc, char** argv, TeslaOptions& o) {
       account_names.insert(account);
     } else if (arg == "--access-token-lifetime") {
       o.tokens.access_lifetime = std::chrono::seconds(to_int(arg, next(), 1, 365 * 86400));
+    } else if (arg == "--auth-code-lifetime") {
+      o.tokens.auth_code_lifetime = std::chrono::seconds(to_int(arg, next(), 1, 86400));
     } else if (arg == "--refresh-token-lifetime") {
       o.tokens.refresh_lifetime = std::chrono::seconds(to_int(arg, next(), 1, 3650 * 86400));
     } else if (arg == "--scopes") {

@@ -3,11 +3,13 @@
 #include "tools/mock-oem/tesla/base64.hpp"
 
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <stdexcept>
 
 namespace oemlink::mock_oem::tesla {
@@ -48,6 +50,13 @@ std::string form_value(const std::map<std::string, std::string>& form, const cha
 
 int64_t unix_ms(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+// base64url(SHA-256(verifier)) without padding (RFC 7636, S256).
+std::string s256_challenge(const std::string& verifier) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(verifier.data()), verifier.size(), digest);
+  return base64url_encode(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
 }
 
 std::vector<std::string> split_scopes(std::string_view text) {
@@ -105,7 +114,35 @@ std::vector<IssuedToken> TokenAuthority::issued() const {
 void TokenAuthority::accept_auth_code(const std::string& code, const std::string& account) {
   std::lock_guard lock(mu_);
   account_locked(account);
-  auth_codes_[code] = account;
+  const auto now = Clock::now();
+  AuthCodeGrant grant;
+  grant.account = account;
+  auth_codes_[code] = CodeRecord{grant, now + config_.auth_code_lifetime, codes_.size()};
+  codes_.push_back(IssuedCode{
+      code, account, {}, false, true, unix_ms(now), unix_ms(now + config_.auth_code_lifetime), {}});
+}
+
+std::string TokenAuthority::issue_auth_code(AuthCodeGrant grant) {
+  std::lock_guard lock(mu_);
+  account_locked(grant.account);
+  const auto now = Clock::now();
+  const std::string code = "NA_" + random_hex(24);
+  codes_.push_back(IssuedCode{code,
+                              grant.account,
+                              grant.redirect_uri,
+                              !grant.code_challenge.empty(),
+                              false,
+                              unix_ms(now),
+                              unix_ms(now + config_.auth_code_lifetime),
+                              {}});
+  auth_codes_[code] =
+      CodeRecord{std::move(grant), now + config_.auth_code_lifetime, codes_.size() - 1};
+  return code;
+}
+
+std::vector<IssuedCode> TokenAuthority::codes() const {
+  std::lock_guard lock(mu_);
+  return codes_;
 }
 
 void TokenAuthority::revoke(const std::string& account) {
@@ -149,17 +186,20 @@ std::string TokenAuthority::new_access_token_locked(const std::string& subject,
 }
 
 std::string TokenAuthority::issue_pair_locked(const std::string& account_name,
-                                              const std::string& kind) {
+                                              const std::string& kind, bool with_refresh) {
   Account& a = account_locked(account_name);
   // One chain per user: the new pair voids every earlier refresh and access token.
   ++a.generation;
   a.live_refresh.clear();
-  const std::string refresh = upper(a.profile.region) + "_" + random_hex(32);
-  a.live_refresh.insert(refresh);
-  refresh_[refresh] = RefreshRecord{account_name, Clock::now()};
+  const std::string refresh = with_refresh ? upper(a.profile.region) + "_" + random_hex(32) : "";
+  if (with_refresh) {
+    a.live_refresh.insert(refresh);
+    refresh_[refresh] = RefreshRecord{account_name, Clock::now()};
+  }
   const std::string access = new_access_token_locked(
-      account_name, a.profile.region, a.profile.scopes, false, a.generation, account_name);
-  issued_by_refresh_[refresh] = issued_.size();
+      account_name, a.profile.region, a.granted_scopes ? *a.granted_scopes : a.profile.scopes,
+      false, a.generation, account_name);
+  if (with_refresh) issued_by_refresh_[refresh] = issued_.size();
   issued_by_access_[access] = issued_.size();
   issued_.push_back(IssuedToken{issued_.size() + 1, kind, account_name, a.generation, refresh,
                                 access, unix_ms(Clock::now())});
@@ -168,10 +208,58 @@ std::string TokenAuthority::issue_pair_locked(const std::string& account_name,
                     {"id_token", base64url_encode(random_bytes(24))},
                     {"expires_in", config_.access_lifetime.count()},
                     {"token_type", "Bearer"}};
+  if (!with_refresh) body.erase("refresh_token");
   return json::serialize(body);
 }
 
-TokenAnswer TokenAuthority::token_endpoint(const std::map<std::string, std::string>& form) {
+TokenAnswer TokenAuthority::redeem_code_locked(const std::map<std::string, std::string>& form) {
+  auto it = auth_codes_.find(form_value(form, "code"));
+  if (it == auth_codes_.end())
+    return error_answer(400, "invalid_auth_code", "The authorization code is invalid or expired");
+  // Single use: whatever this request gets, the code is gone.
+  const CodeRecord record = std::move(it->second);
+  auth_codes_.erase(it);
+  IssuedCode& shown = codes_[record.index];
+  const AuthCodeGrant& grant = record.grant;
+  if (Clock::now() > record.expires) {
+    shown.outcome = "expired";
+    return error_answer(400, "invalid_auth_code", "The authorization code is invalid or expired",
+                        grant.account);
+  }
+  if (!grant.redirect_uri.empty() && form_value(form, "redirect_uri") != grant.redirect_uri) {
+    shown.outcome = "redirect_uri_mismatch";
+    return error_answer(400, "invalid_grant",
+                        "redirect_uri does not match the one of the authorize request",
+                        grant.account);
+  }
+  if (!grant.code_challenge.empty()) {
+    const std::string verifier = form_value(form, "code_verifier");
+    const bool well_formed = verifier.size() >= 43 && verifier.size() <= 128 &&
+                             std::all_of(verifier.begin(), verifier.end(), [](char c) {
+                               return std::isalnum(static_cast<unsigned char>(c)) || c == '-' ||
+                                      c == '.' || c == '_' || c == '~';
+                             });
+    if (!well_formed || s256_challenge(verifier) != grant.code_challenge) {
+      shown.outcome = "pkce_failed";
+      return error_answer(400, "invalid_grant",
+                          verifier.empty() ? "code_verifier is required"
+                                           : "code_verifier does not match the code_challenge",
+                          grant.account);
+    }
+  }
+  shown.outcome = "issued";
+  Account& a = account_locked(grant.account);
+  bool with_refresh = true;
+  if (!grant.scopes.empty()) {
+    a.granted_scopes = grant.scopes;
+    with_refresh =
+        std::find(grant.scopes.begin(), grant.scopes.end(), "offline_access") != grant.scopes.end();
+  }
+  return {200, issue_pair_locked(grant.account, "auth_code", with_refresh), grant.account};
+}
+
+TokenAnswer TokenAuthority::token_endpoint(const std::map<std::string, std::string>& form,
+                                           bool audience_is_region) {
   const std::string grant = form_value(form, "grant_type");
   const std::string client_id = form_value(form, "client_id");
   std::lock_guard lock(mu_);
@@ -198,12 +286,9 @@ TokenAnswer TokenAuthority::token_endpoint(const std::map<std::string, std::stri
       return error_answer(401, "invalid_client", "Unknown client_id or wrong client_secret");
     if (form_value(form, "audience").empty())
       return error_answer(400, "invalid_request", "audience is required");
-    auto it = auth_codes_.find(form_value(form, "code"));
-    if (it == auth_codes_.end())
-      return error_answer(400, "invalid_auth_code", "The authorization code is invalid or expired");
-    const std::string account_name = it->second;
-    auth_codes_.erase(it);
-    return {200, issue_pair_locked(account_name, "auth_code"), account_name};
+    if (!audience_is_region)
+      return error_answer(400, "invalid_request", "audience must be a Fleet API region base URL");
+    return redeem_code_locked(form);
   }
   if (grant == "client_credentials") {
     if (client_id != config_.client_id ||

@@ -23,6 +23,28 @@ struct TokenAuthorityConfig {
   std::chrono::seconds access_lifetime{28800};
   std::chrono::seconds refresh_lifetime{90 * 86400};
   std::vector<std::string> partner_scopes;
+  std::chrono::seconds auth_code_lifetime{600};
+};
+
+// What an owner approved on the consent page; becomes a one-time authorization code.
+struct AuthCodeGrant {
+  std::string account;
+  std::string redirect_uri;    // the token request must send the same
+  std::string code_challenge;  // S256; empty: the authorize request gave none
+  std::vector<std::string> scopes;
+};
+
+// One authorization code, for GET /mock/tokens.
+struct IssuedCode {
+  std::string code;
+  std::string account;
+  std::string redirect_uri;  // empty for a seeded code (any redirect_uri accepted)
+  bool pkce = false;
+  bool seeded = false;
+  int64_t issued_at_ms = 0;
+  int64_t expires_at_ms = 0;
+  std::string outcome;  // "" while unused, else what its one token request got: issued |
+                        // expired | redirect_uri_mismatch | pkce_failed
 };
 
 struct AccountProfile {
@@ -69,24 +91,37 @@ class TokenAuthority {
   // Starts (or adds to) an account's chain with a token the operator seeded.
   void accept_refresh_token(const std::string& token, const std::string& account);
   void accept_auth_code(const std::string& code, const std::string& account);
+  // A fresh random code for an approved consent, valid auth_code_lifetime, single use.
+  std::string issue_auth_code(AuthCodeGrant grant);
   // Consent revoked / password changed: every refresh and access token of the account dies.
   void revoke(const std::string& account);
   // The account's data moves to another region (its tokens stay valid): requests at the old
   // region's host now get 421.
   void set_region(const std::string& account, const std::string& region);
 
-  // POST /oauth2/v3/token with its form fields decoded.
-  TokenAnswer token_endpoint(const std::map<std::string, std::string>& form);
+  // POST /oauth2/v3/token with its form fields decoded. `audience_is_region`: whether the form's
+  // audience names a Fleet API region base URL (the caller knows the mock's own base URLs).
+  TokenAnswer token_endpoint(const std::map<std::string, std::string>& form,
+                             bool audience_is_region = true);
   Bearer check_bearer(std::string_view token) const;
   std::optional<AccountProfile> account(const std::string& name) const;
   // Every token issued or seeded so far, in order.
   std::vector<IssuedToken> issued() const;
+  // Every authorization code issued or seeded so far, in order.
+  std::vector<IssuedCode> codes() const;
 
  private:
   struct Account {
     AccountProfile profile;
     uint64_t generation = 0;
     std::set<std::string> live_refresh;
+    // The scopes of the owner's last consent; a refresh keeps them. Unset: the profile's.
+    std::optional<std::vector<std::string>> granted_scopes;
+  };
+  struct CodeRecord {
+    AuthCodeGrant grant;
+    Clock::time_point expires;
+    size_t index = 0;  // into codes_
   };
   struct RefreshRecord {
     std::string account;
@@ -101,7 +136,11 @@ class TokenAuthority {
   };
 
   Account& account_locked(const std::string& name);
-  std::string issue_pair_locked(const std::string& account_name, const std::string& kind);
+  // The new pair's answer body; without a refresh token when `with_refresh` is false (no
+  // offline_access consented).
+  std::string issue_pair_locked(const std::string& account_name, const std::string& kind,
+                                bool with_refresh = true);
+  TokenAnswer redeem_code_locked(const std::map<std::string, std::string>& form);
   std::string new_access_token_locked(const std::string& subject, const std::string& region,
                                       const std::vector<std::string>& scopes, bool partner,
                                       uint64_t generation, const std::string& account);
@@ -109,8 +148,9 @@ class TokenAuthority {
   TokenAuthorityConfig config_;
   mutable std::mutex mu_;
   std::map<std::string, Account> accounts_;
-  std::map<std::string, RefreshRecord> refresh_;   // every refresh token ever seen
-  std::map<std::string, std::string> auth_codes_;  // unused codes -> account
+  std::map<std::string, RefreshRecord> refresh_;  // every refresh token ever seen
+  std::map<std::string, CodeRecord> auth_codes_;  // unused codes
+  std::vector<IssuedCode> codes_;
   std::map<std::string, AccessRecord, std::less<>> access_;
   // What GET /mock/tokens lists, with use counts (check_bearer is const, hence mutable); the
   // maps index into it.
