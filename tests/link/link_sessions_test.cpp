@@ -5,6 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <malloc.h>
+
+#include <chrono>
+#include <cstdio>
 #include <set>
 
 namespace oemlink::link {
@@ -124,6 +128,38 @@ TEST(LinkSessions, CancelForgetsAStartThatFailed) {
   s.cancel(a->state);
   EXPECT_EQ(s.pending(), 0u);
   EXPECT_EQ(s.take("mock", a->state, a->nonce, 1).verdict, Verdict::unknown);
+}
+
+// linking.max_pending's default: what it costs in memory and time (printed for BENCHMARKS.md).
+TEST(LinkSessions, TenThousandPendingLinksCostLittle) {
+  constexpr int kLinks = 10'000;
+  LinkSessions s(10min, kLinks);
+  std::vector<std::pair<std::string, std::string>> kept;  // state, nonce
+  kept.reserve(kLinks);
+  const size_t heap_before = mallinfo2().uordblks;
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < kLinks; ++i) {
+    auto started = s.begin(request_for("mock", "0x00000000000000000000000000000000000000aa"),
+                           /*pkce=*/true, i);
+    ASSERT_TRUE(started);
+    kept.emplace_back(std::move(started->state), std::move(started->nonce));
+  }
+  auto t1 = std::chrono::steady_clock::now();
+  // What the test keeps is 2 strings of 43 characters per link, outside the sessions.
+  const double bytes_per_link =
+      (static_cast<double>(mallinfo2().uordblks - heap_before) / kLinks) - 2 * 48;
+  EXPECT_FALSE(s.begin(request_for("mock"), true, kLinks));  // full
+  for (const auto& [state, nonce] : kept)
+    ASSERT_EQ(s.take("mock", state, nonce, kLinks).verdict, Verdict::ok);
+  auto t2 = std::chrono::steady_clock::now();
+  const double start_us = std::chrono::duration<double, std::micro>(t1 - t0).count() / kLinks;
+  const double take_us = std::chrono::duration<double, std::micro>(t2 - t1).count() / kLinks;
+  std::printf("[ measured ] %d pending links: %.0f bytes each; start %.1f us, callback check "
+              "%.1f us\n",
+              kLinks, bytes_per_link, start_us, take_us);
+  EXPECT_LT(bytes_per_link, 1024);  // a few MB at the default cap
+  EXPECT_LT(start_us, 1000);        // three RAND_bytes and two SHA-256s, not a bottleneck
+  EXPECT_EQ(s.pending(), 0u);
 }
 
 TEST(MintGrants, AGrantCoversItsConnectionsOfItsDriverUntilItExpires) {
