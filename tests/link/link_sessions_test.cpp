@@ -154,9 +154,10 @@ TEST(LinkSessions, TenThousandPendingLinksCostLittle) {
   auto t2 = std::chrono::steady_clock::now();
   const double start_us = std::chrono::duration<double, std::micro>(t1 - t0).count() / kLinks;
   const double take_us = std::chrono::duration<double, std::micro>(t2 - t1).count() / kLinks;
-  std::printf("[ measured ] %d pending links: %.0f bytes each; start %.1f us, callback check "
-              "%.1f us\n",
-              kLinks, bytes_per_link, start_us, take_us);
+  std::printf(
+      "[ measured ] %d pending links: %.0f bytes each; start %.1f us, callback check "
+      "%.1f us\n",
+      kLinks, bytes_per_link, start_us, take_us);
   EXPECT_LT(bytes_per_link, 1024);  // a few MB at the default cap
   EXPECT_LT(start_us, 1000);        // three RAND_bytes and two SHA-256s, not a bottleneck
   EXPECT_EQ(s.pending(), 0u);
