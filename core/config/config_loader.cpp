@@ -125,6 +125,10 @@ class ConfigReader {
       if (const Field* inbound = named.find("inbound"))
         config.listeners.inbound = read_listener(*inbound);
     }
+    if (const Field* linking = top.find("linking")) {
+      config.linking.position = diagnostics_.position(linking->mark);
+      read_block(reader_, *linking, kLinkingBlock, config.linking, bases_);
+    }
     if (const Field* logging = top.find("logging"); logging && !config.logging.file.empty())
       outputs.emplace_back(config.logging.file, *logging);
     check_outputs_spare_the_state(config, outputs);

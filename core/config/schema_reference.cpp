@@ -111,6 +111,7 @@ void write_schema_reference(std::ostream& out) {
   write_block(out, kListenersBlock);
   write_block(out, kListenerBlock);
   write_block(out, kListenerTlsBlock);
+  write_block(out, kLinkingBlock);
 }
 
 }  // namespace oemlink::config

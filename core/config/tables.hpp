@@ -42,4 +42,6 @@ extern const SettingBlock<ListenersConfig> kListenersBlock;
 extern const SettingBlock<ListenerConfig> kListenerBlock;
 extern const SettingBlock<ListenerTlsKeys> kListenerTlsBlock;
 
+extern const SettingBlock<LinkingConfig> kLinkingBlock;
+
 }  // namespace oemlink::config

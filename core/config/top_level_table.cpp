@@ -30,6 +30,7 @@ const Setting<Config> kRows[] = {
       .default_note = "none: no inbound HTTP",
       .description = "inbound HTTP (webhooks): see `listeners`"},
      {}},
+    {{.key = "linking", .type = SettingType::block, .description = "see `linking`"}, {}},
 };
 
 }  // namespace

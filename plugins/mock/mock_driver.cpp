@@ -1,5 +1,6 @@
 // The mock driver: simulated electric cars for tests, demos and load tests of the host.
 #include "mock_connection.hpp"
+#include "mock_linker.hpp"
 #include "mock_settings.hpp"
 #include "prng.hpp"
 
@@ -17,6 +18,7 @@ class MockDriver final : public Driver {
   MockDriver(Host host, std::string_view settings_json) {
     instance_.host = host;
     instance_.settings = parse_settings(settings_json);
+    linker_ = std::make_unique<MockLinker>(instance_.settings.link_authorize_url);
     if (instance_.settings.fail_create) throw std::runtime_error("mock: fail_create is set");
     instance_.rate_limited_reason =
         "mock: 429 Retry-After " +
@@ -41,8 +43,11 @@ class MockDriver final : public Driver {
     respond(a.status, a.body);
   }
 
+  Linker* linker() override { return linker_.get(); }
+
  private:
   MockInstance instance_;
+  std::unique_ptr<MockLinker> linker_;
 };
 
 }  // namespace

@@ -27,6 +27,7 @@ struct MockSettings {
   uint32_t stream_interval_ms = 1000;
   bool fail_create = false;
   bool webhook = false;
+  std::string link_authorize_url = "https://mock-oem.invalid/authorize";
   std::optional<std::vector<std::string>> signals;  // nullopt: all
 
   uint32_t signal_mask = ~0u;  // from `signals`: bit i = SignalId i (see car_sim.hpp)
@@ -61,6 +62,9 @@ inline constexpr SettingsTable kSettingsTable{
     field("webhook", OEMLINK_SETTING_BOOL, 0, "false",
           "Serve POST /webhooks/<instance> for this instance's connections (off: 404)",
           &MockSettings::webhook),
+    field("link_authorize_url", OEMLINK_SETTING_STRING, 0, "https://mock-oem.invalid/authorize",
+          "Consent page the linking flow redirects to (oemlink.link/1; a test double)",
+          &MockSettings::link_authorize_url),
     field("signals", OEMLINK_SETTING_OBJECT, 0, nullptr,
           "List of DIMO signal names to emit; default all", &MockSettings::signals),
 };

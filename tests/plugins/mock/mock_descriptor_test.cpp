@@ -48,6 +48,7 @@ TEST(MockDescriptor, SettingsTableListsEveryKnobWithTypeAndDefault) {
       {"stream_interval", {OEMLINK_SETTING_DURATION_MS, "1s"}},
       {"fail_create", {OEMLINK_SETTING_BOOL, "false"}},
       {"webhook", {OEMLINK_SETTING_BOOL, "false"}},
+      {"link_authorize_url", {OEMLINK_SETTING_STRING, "https://mock-oem.invalid/authorize"}},
       {"signals", {OEMLINK_SETTING_OBJECT, nullptr}},
   };
   ASSERT_EQ(d->setting_count, expected.size());
