@@ -264,11 +264,7 @@ void CarState::report(oemlink_conn_state state, int64_t until_ms, std::string_vi
 }
 
 TokenChain& CarState::tokens() {
-  if (!chain) {
-    std::string grant;
-    if (!user.empty()) ctx->host.secret_get(conn, kGrantIdKey, grant);
-    chain = ctx->chains.join(user, grant, conn, vehicle_id);
-  }
+  if (!chain) chain = ctx->chains.chain_of(user, conn, vehicle_id);
   return *chain;
 }
 
@@ -279,11 +275,15 @@ SmartcarConnection::SmartcarConnection(std::shared_ptr<InstanceContext> ctx, Con
   car_->conn = conn;
   car_->vehicle_id = std::move(vehicle_id);
   car_->user = std::move(user);
+  if (!car_->user.empty()) car_->ctx->chains.enroll(car_->user, conn, car_->vehicle_id);
 }
 
 SmartcarConnection::~SmartcarConnection() {
   car_->ctx->registry.remove(car_->vehicle_id, car_->conn);
-  if (car_->chain) car_->chain->remove_member(car_->conn);
+  if (!car_->user.empty())
+    car_->ctx->chains.leave(car_->user, car_->conn);
+  else if (car_->chain)
+    car_->chain->remove_member(car_->conn);
 }
 
 void SmartcarConnection::poll(PollDone done) {

@@ -22,13 +22,13 @@ struct CarState {
   ConnHandle conn = nullptr;
   std::string vehicle_id;
   std::string user;                   // identifiers.smartcar_user; "" = tokens of its own
-  std::shared_ptr<TokenChain> chain;  // joined at the first poll (secrets are readable then)
+  std::shared_ptr<TokenChain> chain;  // seated at the first poll (secrets are readable then)
   std::string failed_reason;          // set after a permanent failure (430 BILLING, 404...)
   int64_t not_before_ms = 0;          // a vehicle-level 429's Retry-After
   std::atomic<oemlink_conn_state> last_state{OEMLINK_STATE_OK};  // webhooks report too
 
   void report(oemlink_conn_state state, int64_t until_ms, std::string_view reason);
-  // Its token chain, joined on first use by its user and stored grant_id (chain_directory.hpp).
+  // Its token chain, found on first use by its user and stored grant_id (chain_directory.hpp).
   TokenChain& tokens();
 };
 
