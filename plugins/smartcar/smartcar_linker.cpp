@@ -11,6 +11,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <set>
 #include <stdexcept>
@@ -355,7 +357,14 @@ void SmartcarLinker::exchange_code(const LinkCallback& callback,
                                    (description.empty() ? "" : ": " + description.substr(0, 200))));
   }
   // Smartcar's redirect carries the user since API v3; without it list_vehicles asks /user.
+  // The browser brought it, so it is only a label: token chains are keyed by our own grant_id
+  // too, and a forged user_id cannot join another owner's chain. Odd values are dropped.
   std::string user = query_param(callback.query, "user_id");
+  const bool id_like =
+      user.size() <= 128 && std::all_of(user.begin(), user.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+      });
+  if (!id_like) user.clear();
   const SmartcarSettings& s = *ctx_->settings;
   HttpRequest req;
   req.method = "POST";

@@ -125,6 +125,10 @@ TEST(SmartcarLink, ExchangeTradesTheCodeForTheSecretsEachConnectionStores) {
   ASSERT_EQ(second.status, OEMLINK_OK);
   EXPECT_NE(second.secret("grant_id"), out.secret("grant_id"));
   EXPECT_EQ(second.secret("user_id"), "");  // not in the redirect: list_vehicles asks /user
+  d.host().script_http(HttpReply::with_status(200, token_answer("at-3", "rt-3")));
+  ExchangeOutcome& odd =
+      d.client->exchange("code-789", "code=code-789&user_id=%3Cscript%3E", kRedirect);
+  EXPECT_EQ(odd.secret("user_id"), "");  // not an id: dropped, /user names it instead
   d.expect_no_secret_in_logs({"code-123", "code-456", "at-new", "rt-new", "csecret"});
 }
 
