@@ -45,7 +45,7 @@ TEST(SmartcarLink, OffersTheExtensionWithoutPkce) {
   EXPECT_EQ(d.client->extension()->flags & OEMLINK_LINK_PKCE_S256, 0u);
 }
 
-TEST(SmartcarLink, AuthorizeUrlIsConnectsWithTheDefaultReadScopes) {
+TEST(SmartcarLink, AuthorizeUrlOpensConnectWithTheDefaultReadScopes) {
   LinkDriver d;
   oemlink_status st = -1;
   const std::string url = d.client->authorize_url("st-1.abc_~", kRedirect, {}, &st);
