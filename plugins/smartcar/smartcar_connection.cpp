@@ -2,6 +2,7 @@
 
 #include "error_classifier.hpp"
 #include "json_fields.hpp"
+#include "reauth_link.hpp"
 #include "signal_mapper.hpp"
 #include "signals_client.hpp"
 #include "v2_responses.hpp"
@@ -31,6 +32,7 @@ class PollRound : public std::enable_shared_from_this<PollRound> {
                    "smartcar: vehicle rate limit (Retry-After) not over yet");
       return done_.retry("rate limited by Smartcar");
     }
+    car_->tokens().propagate_to(car_->conn);
     with_token(false, [](PollRound& self) { self.request(self.first_url()); });
   }
 
@@ -42,13 +44,16 @@ class PollRound : public std::enable_shared_from_this<PollRound> {
     return signals_url(s.api_base_url, car_->vehicle_id);
   }
 
+  // `after_401`: the access token just used was refused; the chain refreshes unless another car
+  // of the consent already did.
   template <class Next>
-  void with_token(bool force, Next next) {
+  void with_token(bool after_401, Next next) {
     auto self = shared_from_this();
-    car_->tokens->ensure(force, [self, next](const TokenResult& t) {
+    auto on_token = [self, next](const TokenResult& t) {
       using O = TokenResult::Outcome;
       switch (t.outcome) {
         case O::ready:
+          self->access_ = t.access_token;
           return next(*self);
         case O::retry:
           return self->finish_retry(t.reason);
@@ -58,7 +63,11 @@ class PollRound : public std::enable_shared_from_this<PollRound> {
         case O::reauth:
           return self->needs_reauth(t.reason, t.reauth_url);
       }
-    });
+    };
+    if (after_401)
+      car_->tokens().refresh_after_401(access_, car_->conn, std::move(on_token));
+    else
+      car_->tokens().get(car_->conn, std::move(on_token));
   }
 
   void request(std::string url) {
@@ -77,7 +86,7 @@ class PollRound : public std::enable_shared_from_this<PollRound> {
     HttpRequest req;
     req.url = url;
     req.timeout_ms = static_cast<uint32_t>(s.request_timeout.count());
-    req.headers = {{"Authorization", "Bearer " + car_->tokens->access_token()},
+    req.headers = {{"Authorization", "Bearer " + access_},
                    {"Accept", "application/json"},
                    {"User-Agent", "oemlink-smartcar/0.1"}};
     if (s.use_v2_batch) {
@@ -231,9 +240,7 @@ class PollRound : public std::enable_shared_from_this<PollRound> {
 
   void needs_reauth(const std::string& why, const std::string& url) {
     emit_collected();
-    const std::string link = url.empty() ? ctx_.reauth_url(car_->vehicle_id) : url;
-    const std::string reason =
-        "smartcar: the owner must re-authenticate the vehicle at " + link + " (" + why + ")";
+    const std::string reason = reauth_reason(*ctx_.settings, car_->vehicle_id, url, why);
     car_->report(OEMLINK_STATE_NEEDS_REAUTH, 0, reason);
     done_.error(reason);
   }
@@ -243,6 +250,7 @@ class PollRound : public std::enable_shared_from_this<PollRound> {
   PollDone done_;
   std::vector<oemlink_reading> readings_;
   MapStats stats_;
+  std::string access_;  // the token of this round's requests
   int64_t pages_ = 0;
   int requests_ = 0;
   bool auth_retried_ = false;
@@ -255,17 +263,27 @@ void CarState::report(oemlink_conn_state state, int64_t until_ms, std::string_vi
   ctx->host.report_state(conn, state, until_ms, reason);
 }
 
+TokenChain& CarState::tokens() {
+  if (!chain) chain = ctx->chains.chain_of(user, conn, vehicle_id);
+  return *chain;
+}
+
 SmartcarConnection::SmartcarConnection(std::shared_ptr<InstanceContext> ctx, ConnHandle conn,
-                                       std::string vehicle_id)
+                                       std::string vehicle_id, std::string user)
     : car_(std::make_shared<CarState>()) {
   car_->ctx = std::move(ctx);
   car_->conn = conn;
   car_->vehicle_id = std::move(vehicle_id);
-  car_->tokens = std::make_shared<TokenRefresher>(car_->ctx->host, conn, car_->ctx->settings);
+  car_->user = std::move(user);
+  if (!car_->user.empty()) car_->ctx->chains.enroll(car_->user, conn, car_->vehicle_id);
 }
 
 SmartcarConnection::~SmartcarConnection() {
   car_->ctx->registry.remove(car_->vehicle_id, car_->conn);
+  if (!car_->user.empty())
+    car_->ctx->chains.leave(car_->user, car_->conn);
+  else if (car_->chain)
+    car_->chain->remove_member(car_->conn);
 }
 
 void SmartcarConnection::poll(PollDone done) {

@@ -3,6 +3,7 @@
 #include "instance_context.hpp"
 #include "json_fields.hpp"
 #include "smartcar_connection.hpp"
+#include "smartcar_linker.hpp"
 #include "smartcar_settings.hpp"
 #include "webhook_handler.hpp"
 
@@ -21,7 +22,8 @@ class SmartcarDriver : public Driver {
  public:
   SmartcarDriver(Host host, std::string_view settings_json)
       : ctx_(std::make_shared<InstanceContext>(host, parse_settings(settings_json))),
-        webhooks_(ctx_) {
+        webhooks_(ctx_),
+        linker_(ctx_) {
     const std::string url = host.webhook_url();
     if (url.empty()) {
       host.log(OEMLINK_LOG_INFO,
@@ -46,12 +48,15 @@ class SmartcarDriver : public Driver {
     if (vehicle_id.empty())
       throw std::invalid_argument("smartcar: connection " + info.id +
                                   " has no identifiers.smartcar_id (the Smartcar vehicle id)");
+    // A car linked through Connect names its Smartcar user: the cars of one consent share its
+    // tokens (chain_directory.hpp).
+    std::string user(ec ? std::string_view() : json::text(&ids, "smartcar_user"));
     std::string id(vehicle_id);
     if (!ctx_->registry.add(id, conn))
       throw std::invalid_argument("smartcar: connection " + info.id + ": vehicle " + id +
                                   " is already linked by another connection of this driver");
     try {
-      return std::make_unique<SmartcarConnection>(ctx_, conn, std::move(id));
+      return std::make_unique<SmartcarConnection>(ctx_, conn, std::move(id), std::move(user));
     } catch (...) {
       ctx_->registry.remove(std::string(vehicle_id), conn);
       throw;
@@ -63,9 +68,12 @@ class SmartcarDriver : public Driver {
     webhooks_.handle(req, respond);
   }
 
+  Linker* linker() override { return &linker_; }
+
  private:
   std::shared_ptr<InstanceContext> ctx_;
   WebhookHandler webhooks_;
+  SmartcarLinker linker_;
 };
 
 }  // namespace

@@ -16,6 +16,31 @@ void check_base_url(std::string_view key, std::string& url) {
   while (url.ends_with('/')) url.pop_back();  // paths are appended with their own '/'
 }
 
+// Space-separated permission names; Smartcar answers an unknown one with an error page the owner
+// would see, so a typo is caught at start instead.
+void check_scope(const std::string& scope) {
+  size_t names = 0;
+  size_t i = 0;
+  while (i < scope.size()) {
+    if (scope[i] == ' ') {
+      ++i;
+      continue;
+    }
+    size_t end = scope.find(' ', i);
+    if (end == std::string::npos) end = scope.size();
+    std::string_view name = std::string_view(scope).substr(i, end - i);
+    if (name.starts_with("required:")) name.remove_prefix(9);
+    const bool ok = (name.starts_with("read_") || name.starts_with("control_")) &&
+                    name.find_first_not_of("abcdefghijklmnopqrstuvwxyz_") == std::string_view::npos;
+    if (!ok)
+      bad("scope", "has '" + std::string(scope.substr(i, end - i)) +
+                       "', not a Smartcar permission (read_... or control_...)");
+    ++names;
+    i = end;
+  }
+  if (names == 0) bad("scope", "is empty");
+}
+
 }  // namespace
 
 SmartcarSettings parse_settings(std::string_view json) {
@@ -26,6 +51,9 @@ SmartcarSettings parse_settings(std::string_view json) {
   check_base_url("api_base_url", s.api_base_url);
   check_base_url("v2_base_url", s.v2_base_url);
   check_base_url("connect_base_url", s.connect_base_url);
+  if (s.mode != "live" && s.mode != "test" && s.mode != "simulated")
+    bad("mode", "must be live, test or simulated, got '" + s.mode + "'");
+  check_scope(s.scope);
   if (s.v2_unit_system != "metric" && s.v2_unit_system != "imperial")
     bad("v2_unit_system", "must be metric or imperial, got '" + s.v2_unit_system + "'");
   for (const std::string& p : s.v2_batch_paths)

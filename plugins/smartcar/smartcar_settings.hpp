@@ -13,6 +13,12 @@
 
 namespace oemlink::smartcar {
 
+// The permissions the linking flow asks for: what the mapped signals need (signal_mapper.cpp),
+// plus read_vehicle_info and read_vin for the vehicle list.
+inline constexpr std::string_view kDefaultScope =
+    "read_vehicle_info read_vin read_odometer read_battery read_charge read_location read_tires "
+    "read_fuel read_speedometer read_thermometer";
+
 // Initializers repeat the table's defaults, so a test passing "{}" plus the required keys gets
 // what the host would fill in.
 struct SmartcarSettings {
@@ -23,6 +29,8 @@ struct SmartcarSettings {
   std::string api_base_url = "https://vehicle.api.smartcar.com/v3";
   std::string v2_base_url = "https://api.smartcar.com/v2.0";
   std::string connect_base_url = "https://connect.smartcar.com";
+  std::string mode = "live";  // Smartcar Connect mode of the linking flow
+  std::string scope = std::string(kDefaultScope);
   bool use_v2_batch = false;
   std::vector<std::string> v2_batch_paths = {
       "/odometer", "/location", "/battery", "/charge", "/charge/limit", "/fuel", "/tires/pressure"};
@@ -52,10 +60,19 @@ inline constexpr SettingsTable kSettingsTable{
           "Vehicle API v3 base (GET <base>/vehicles/{id}/signals)",
           &SmartcarSettings::api_base_url),
     field("v2_base_url", OEMLINK_SETTING_STRING, 0, "https://api.smartcar.com/v2.0",
-          "Legacy v2.0 API base, used only with use_v2_batch", &SmartcarSettings::v2_base_url),
+          "Legacy v2.0 API base: linking (/user, /vehicles) and use_v2_batch",
+          &SmartcarSettings::v2_base_url),
     field("connect_base_url", OEMLINK_SETTING_STRING, 0, "https://connect.smartcar.com",
-          "Smartcar Connect base, for the re-auth URL when an error carries none",
+          "Smartcar Connect base: the linking consent page, and the re-auth URL when an error "
+          "carries none",
           &SmartcarSettings::connect_base_url),
+    field("mode", OEMLINK_SETTING_STRING, 0, "live",
+          "Smartcar Connect mode of the linking flow: live, test or simulated",
+          &SmartcarSettings::mode),
+    field("scope", OEMLINK_SETTING_STRING, 0, kDefaultScope.data(),  // a literal: NUL-terminated
+          "Permissions the linking flow asks for, space-separated (a required: prefix is "
+          "allowed)",
+          &SmartcarSettings::scope),
     field("use_v2_batch", OEMLINK_SETTING_BOOL, 0, "false",
           "Poll with v2 POST /vehicles/{id}/batch instead of v3 signals (retired in 2026)",
           &SmartcarSettings::use_v2_batch),

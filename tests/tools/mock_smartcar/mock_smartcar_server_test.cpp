@@ -131,7 +131,10 @@ TEST(MockSmartcarToken, AuthorizationCodeIsSingleUseAndAccessTokensExpire) {
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.json().at("expires_in"), 1);
   const std::string access = std::string(r.json().at("access_token").as_string());
-  EXPECT_EQ(mock.post_form("grant_type=authorization_code&code=code-1").status, 401);
+  // A spent code gets OAuth's 400 invalid_grant, as a real token endpoint answers it.
+  auto reused = mock.post_form("grant_type=authorization_code&code=code-1");
+  EXPECT_EQ(reused.status, 400);
+  EXPECT_EQ(reused.json().at("error"), "invalid_grant");
   EXPECT_EQ(mock.signals(kVw, access).status, 200);
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   auto expired = mock.signals(kVw, access);

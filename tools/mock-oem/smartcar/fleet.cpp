@@ -142,7 +142,8 @@ VehicleSpec parse_vehicle(const json::value& v, const std::string& where) {
   const json::object& o = v.get_object();
   static constexpr std::string_view kKeys[] = {
       "id",   "make",           "model",           "year",          "powertrainType",
-      "mode", "refresh_tokens", "update_period_s", "monthly_quota", "signals"};
+      "mode", "refresh_tokens", "update_period_s", "monthly_quota", "signals",
+      "user"};
   for (const auto& [key, value] : o) {
     if (std::find(std::begin(kKeys), std::end(kKeys), std::string_view(key)) == std::end(kKeys))
       fail(where, "unknown key \"" + std::string(key) + "\"");
@@ -159,6 +160,10 @@ VehicleSpec parse_vehicle(const json::value& v, const std::string& where) {
   if (vehicle.year == 0) fail(here, "missing \"year\"");
   vehicle.powertrain_type = get_string(o, "powertrainType", here, false);
   vehicle.mode = get_string(o, "mode", here, false, "live");
+  if (vehicle.mode != "live" && vehicle.mode != "test" && vehicle.mode != "simulated")
+    fail(here, "\"mode\" must be live, test or simulated");
+  vehicle.user = get_string(o, "user", here, false, std::string(kDefaultUser));
+  if (vehicle.user.empty()) fail(here, "\"user\" must not be empty");
   vehicle.update_period_s = static_cast<int>(get_int(o, "update_period_s", here, 300));
   if (vehicle.update_period_s <= 0) fail(here, "\"update_period_s\" must be positive");
   vehicle.monthly_quota = get_int(o, "monthly_quota", here, -1);

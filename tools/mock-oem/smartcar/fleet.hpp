@@ -29,8 +29,13 @@ struct SignalSpec {
   std::optional<std::chrono::system_clock::time_point> set_at;
 };
 
+// The Smartcar user of a vehicle whose file entry names none: every built-in car is this
+// owner's, so one consent page shows them all.
+inline constexpr std::string_view kDefaultUser = "9a7c1e52-3b6f-4d0e-8c21-5f4a2d9b7e10";
+
 struct VehicleSpec {
   std::string id, make, model;
+  std::string user = std::string(kDefaultUser);  // the owner's Smartcar user id (Connect)
   int year = 0;
   std::string powertrain_type, mode = "live";
   std::vector<std::string> refresh_tokens;  // seeded as accepted refresh tokens for this car

@@ -26,6 +26,7 @@ constexpr const char* kUsage = R"(usage: oemlink-mock-oem smartcar [options]
   --refresh-grace-ms N        a used refresh token dies this long after first use    [60000]
   --access-ttl-s N            access token lifetime (expires_in)                     [7200]
   --refresh-ttl-s N           refresh token lifetime                                 [5184000]
+  --auth-code-ttl-s N         lifetime of a Connect authorization code               [600]
   --vehicles FILE             cars and signals (JSON; format in tools/mock-oem/README.md)
   --page-size N               v3 signals per page                                    [50]
   --time-format s|ms|iso      v3 signal meta times: epoch s, epoch ms, ISO-8601      [s]
@@ -69,6 +70,8 @@ Parsed parse(int argc, char** argv) {
       p.service.access_tokens.push_back(args.value());
     else if (name == "--accept-auth-code")
       p.service.auth_codes.push_back(args.value());
+    else if (name == "--auth-code-ttl-s")
+      p.service.tokens.auth_code_ttl = std::chrono::seconds(args.integer(0, 1LL << 31));
     else if (name == "--refresh-grace-ms")
       p.service.tokens.refresh_grace = std::chrono::milliseconds(args.integer(0, 1LL << 40));
     else if (name == "--access-ttl-s")

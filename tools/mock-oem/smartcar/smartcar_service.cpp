@@ -96,6 +96,7 @@ SmartcarService::SmartcarService(ServiceOptions options, Fleet fleet)
     : options_(std::move(options)),
       fleet_(std::move(fleet)),
       tokens_(options_.tokens),
+      consent_(options_.client_id),
       bucket_(options_.bucket_capacity, options_.bucket_refill_per_minute, Clock::now()) {
   const auto now = Clock::now();
   for (const auto& t : options_.refresh_tokens) tokens_.accept_refresh_token(t, "", now);
@@ -165,6 +166,19 @@ Reply SmartcarService::route(const Request& request, Route& r) {
       return error(r, documented_error(404, "PATH"), ErrorShape::v2);
     return token(request, r);
   }
+  if (r.path == "/oauth/authorize") {
+    r.label = "GET /oauth/authorize";
+    if (!is_get) return error(r, documented_error(404, "PATH"), ErrorShape::v2);
+    return consent_.authorize(r.query, fleet_, r.steady);
+  }
+  if (r.path == "/oauth/authorize/decision") {
+    r.label = "POST /oauth/authorize/decision";
+    if (request.method() != http::verb::post)
+      return error(r, documented_error(404, "PATH"), ErrorShape::v2);
+    return consent_.decide(request.body(), fleet_, tokens_, r.steady);
+  }
+  if (parts.size() == 2 && parts[0] == "v2.0" && (parts[1] == "user" || parts[1] == "vehicles"))
+    return account_api(request, r);
   if (parts.size() >= 3 && (parts[0] == "v3" || parts[0] == "v2.0") && parts[1] == "vehicles")
     return vehicle_api(request, r);
   return error(r, documented_error(404, "PATH"),
@@ -213,11 +227,20 @@ Reply SmartcarService::token(const Request& request, Route& r) {
       return error(r, e, ErrorShape::v2);
     }
   } else if (grant == "authorization_code") {
-    if (!tokens_.exchange_code(form["code"], r.steady, pair)) {
-      ApiError e = documented_error(401);
-      e.description = "The authorization code is invalid, expired or already used.";
-      e.resolution_url = reauthenticate_url(options_.client_id, "");
-      return error(r, e, ErrorShape::v2);
+    TokenLedger::CodeRefused why{};
+    if (!tokens_.exchange_code(form["code"], form["redirect_uri"], r.steady, pair, why)) {
+      // OAuth 2.0's answer to a bad code (RFC 6749 5.2), not Smartcar's API error shape.
+      const char* description =
+          why == TokenLedger::CodeRefused::redirect_mismatch
+              ? "redirect_uri does not match the one of the authorization request."
+          : why == TokenLedger::CodeRefused::expired
+              ? "The authorization code has expired."
+              : "Invalid or already used authorization code.";
+      Reply reply = json_reply(
+          400, json::object{{"error", "invalid_grant"}, {"error_description", description}},
+          r.request_id);
+      reply.headers.emplace_back("Cache-Control", "no-store");
+      return reply;
     }
   } else {
     ApiError e = documented_error(400);
@@ -306,6 +329,13 @@ Reply SmartcarService::vehicle_api(const Request& request, Route& r) {
     e.description = "No vehicle with this id is connected to your application.";
     return error(r, e, shape);
   }
+  // A consent's token reaches only the cars the owner picked.
+  if (GrantRef grant = tokens_.grant_of(auth.substr(7)); grant && !grant->reaches(vehicle->id)) {
+    ApiError e = documented_error(403);
+    e.description = "The owner did not grant this access token access to this vehicle.";
+    e.resolution_url = reauthenticate_url(options_.client_id, r.vehicle);
+    return error(r, e, shape);
+  }
   auto& counters = vehicles_[vehicle->id];
   const int64_t quota =
       vehicle->monthly_quota >= 0 ? vehicle->monthly_quota : options_.monthly_quota;
@@ -314,6 +344,53 @@ Reply SmartcarService::vehicle_api(const Request& request, Route& r) {
   ++counters.reads;
   ++counters.by_endpoint[r.label];
   return v3_api ? v3(request, r, *vehicle) : v2(request, r, *vehicle);
+}
+
+Reply SmartcarService::account_api(const Request& request, Route& r) {
+  const bool user_route = r.path == "/v2.0/user";
+  r.label = user_route ? "GET /v2.0/user" : "GET /v2.0/vehicles";
+  if (request.method() != http::verb::get)
+    return error(r, documented_error(404, "PATH"), ErrorShape::v2);
+  const std::string_view auth = request[http::field::authorization];
+  if (auth.size() < 7 || auth.substr(0, 7) != "Bearer " ||
+      tokens_.check_access(auth.substr(7), r.steady) != TokenLedger::AccessCheck::valid)
+    return error(r, documented_error(401), ErrorShape::v2);
+  int retry_after = 0;
+  if (!bucket_.take(r.steady, retry_after)) {
+    ApiError e = documented_error(429, "SMARTCAR_API");
+    e.retry_after_s = retry_after;
+    return error(r, e, ErrorShape::v2);
+  }
+  const GrantRef grant = tokens_.grant_of(auth.substr(7));
+  if (user_route)
+    return json_reply(
+        200, json::object{{"id", grant->user.empty() ? std::string(kDefaultUser) : grant->user}},
+        r.request_id);
+  // Smartcar's paging: limit (default 10, at most 50) and offset; paging.count is the total.
+  auto params = parse_params(r.query);
+  int limit = 10, offset = 0;
+  if (params.count("limit") && (!parse_int(params["limit"], limit) || limit < 1 || limit > 50)) {
+    ApiError e = documented_error(400);
+    e.description = "\"limit\" must be an integer from 1 to 50.";
+    return error(r, e, ErrorShape::v2);
+  }
+  if (params.count("offset") && (!parse_int(params["offset"], offset) || offset < 0)) {
+    ApiError e = documented_error(400);
+    e.description = "\"offset\" must be a non-negative integer.";
+    return error(r, e, ErrorShape::v2);
+  }
+  std::vector<std::string> reachable;
+  for (const VehicleSpec& v : fleet_.vehicles())
+    if (grant->reaches(v.id)) reachable.push_back(v.id);
+  json::array ids;
+  for (size_t i = static_cast<size_t>(offset);
+       i < reachable.size() && i < static_cast<size_t>(offset) + static_cast<size_t>(limit); ++i)
+    ids.emplace_back(reachable[i]);
+  return json_reply(
+      200,
+      json::object{{"vehicles", std::move(ids)},
+                   {"paging", json::object{{"count", reachable.size()}, {"offset", offset}}}},
+      r.request_id);
 }
 
 Reply SmartcarService::v3(const Request&, Route& r, VehicleSpec& vehicle) {
@@ -603,6 +680,8 @@ json::object SmartcarService::stats() {
       {"requests", std::move(requests)},
       {"tokens", json::object{{"refreshes", tokens_.refreshes()},
                               {"code_exchanges", tokens_.code_exchanges()},
+                              {"consents_approved", consent_.approved()},
+                              {"consents_denied", consent_.denied()},
                               {"refused", tokens_.refused()}}},
       {"vehicles", std::move(vehicles)},
       {"bucket", json::object{{"enabled", bucket_.enabled()},

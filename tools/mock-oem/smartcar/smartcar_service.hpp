@@ -1,10 +1,12 @@
-// The mock Smartcar's HTTP surface: token endpoint, v3 vehicle API, legacy v2 API (single reads
+// The mock Smartcar's HTTP surface: Connect's consent (authorize, decision), token endpoint,
+// account API (v2 /user, /vehicles), v3 vehicle API, legacy v2 API (single reads
 // and /batch), the control API (/mock/...) and /stats. One lock serialises the state; the
 // mock's throughput is not what is under test.
 #pragma once
 
 #include "tools/mock-oem/common/mock_http_server.hpp"
 #include "tools/mock-oem/smartcar/api_error.hpp"
+#include "tools/mock-oem/smartcar/connect_consent.hpp"
 #include "tools/mock-oem/smartcar/fault_injector.hpp"
 #include "tools/mock-oem/smartcar/fleet.hpp"
 #include "tools/mock-oem/smartcar/rate_bucket.hpp"
@@ -52,6 +54,7 @@ class SmartcarService {
 
   Reply route(const Request& request, Route& r);
   Reply token(const Request& request, Route& r);
+  Reply account_api(const Request& request, Route& r);
   Reply vehicle_api(const Request& request, Route& r);
   Reply v3(const Request& request, Route& r, VehicleSpec& vehicle);
   Reply v2(const Request& request, Route& r, VehicleSpec& vehicle);
@@ -64,6 +67,7 @@ class SmartcarService {
   std::mutex mutex_;
   Fleet fleet_;
   TokenLedger tokens_;
+  ConnectConsent consent_;
   RateBucket bucket_;
   FaultInjector faults_;
   std::map<std::string, std::map<unsigned, uint64_t>> requests_;  // endpoint -> status -> n
