@@ -39,6 +39,10 @@
 #include <utility>
 #include <vector>
 
+namespace oemlink::store {
+class ConnectionStore;
+}
+
 namespace oemlink::net {
 class CurlMultiClient;
 class HttpListener;
@@ -110,6 +114,9 @@ class Runtime {
   net::RouteTable* routes() { return routes_.get(); }
   // [loop] after start(): the connections' live control (add, pause, revoke, ...).
   ConnectionControl& connections() { return *control_; }
+  // After start(): <data_dir>/connections.db, open for the life of the Runtime. Every connection
+  // the table holds is a row of it (the YAML's reconciled in at start).
+  store::ConnectionStore& connection_store() { return *store_; }
   // The inbound listener's bound port; 0 without one.
   uint16_t listener_port() const;
   // [loop] Per-sink latency histograms start afresh.
@@ -118,6 +125,11 @@ class Runtime {
   std::vector<std::pair<std::string, uplink::DispatcherStats>> sink_stats() const;
 
  private:
+  // runtime_connections.cpp: opens the store and reconciles the YAML into it; returns how many
+  // rows are not revoked (the table's size, give or take rows of unknown drivers).
+  size_t open_connection_store();
+  // Loads every row that is not revoked into the table and the scheduler, claims their key
+  // children, and opens those to be served.
   void open_connections();
   void start_listener();
   void build_components();
@@ -135,6 +147,8 @@ class Runtime {
   config::Config cfg_;
   RuntimeOptions opts_;
   std::unique_ptr<DataDirLock> lock_;  // held from start() to destruction: one daemon per dir
+  // Opened under the lock; outlives everything that may write to it (control_, components_).
+  std::unique_ptr<store::ConnectionStore> store_;
   const HostClock& clock_;
   boost::asio::io_context io_;
   MetricsRegistry metrics_;
