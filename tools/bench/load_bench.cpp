@@ -188,28 +188,18 @@ int seed_store(const Args& a, const fs::path& dir) {
       t0 = Clock::now();
       store::ReconcileReport again = s.reconcile_config(cfg.connections, unix_ms());
       double same_s = std::chrono::duration<double>(Clock::now() - t0).count();
-      std::printf(
-          "  seed: reconcile %zu YAML connections into an empty store: %.2f s
-          ",
-          r.inserted,
-          insert_s);
-      std::printf(
-          "  seed: reconcile them again, unchanged (%zu):           %.2f s
-          ",
-          again.unchanged,
-          same_s);
+      std::printf("  seed: reconcile %zu YAML connections into an empty store: %.2f s\n",
+                  r.inserted, insert_s);
+      std::printf("  seed: reconcile them again, unchanged (%zu): %.2f s\n", again.unchanged,
+                  same_s);
     }
     auto t0 = Clock::now();
     host::Runtime rt(std::move(cfg), capacity_options());
     rt.start();
-    std::printf(
-        "  seed: first start from the store (claims the key children): %.2f s
-        ",
-        std::chrono::duration<double>(Clock::now() - t0)
-            .count());
+    std::printf("  seed: first start, YAML into the new store (claims the key children): %.2f s\n",
+                std::chrono::duration<double>(Clock::now() - t0).count());
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "oemlink-bench: seeding: %s
-", e.what());
+    std::fprintf(stderr, "oemlink-bench: seeding: %s\n", e.what());
     rc = 1;
   }
   std::fflush(stdout);
