@@ -336,54 +336,65 @@ ReconcileReport ConnectionStore::reconcile_config(std::span<const config::Connec
                                                   int64_t now_ms) {
   return guarded([&] {
     ReconcileReport report;
-    // A merge of the YAML, sorted by id, against the table read once in id order: no lookup per
-    // connection, and nothing of the table kept but the row numbers to change.
+    // The table is read once, in its own (rowid) order, so pages are visited sequentially even
+    // when a million rows do not fit SQLite's cache; each row finds its YAML entry by binary
+    // search in an index sorted by id. Nothing of the table is kept but the row numbers to
+    // change.
     std::vector<uint32_t> order(yaml.size());
     std::iota(order.begin(), order.end(), 0u);
-    std::sort(order.begin(), order.end(),
-              [&](uint32_t a, uint32_t b) { return yaml[a].id < yaml[b].id; });
+    std::stable_sort(order.begin(), order.end(),
+                     [&](uint32_t a, uint32_t b) { return yaml[a].id < yaml[b].id; });
+    enum Fate : uint8_t { kNew, kSeen, kTwice };
+    std::vector<Fate> fate(yaml.size(), kNew);
     // The config loader refuses a repeated id; a caller that did not load through it still
-    // gets one row per id.
-    auto dup = std::adjacent_find(order.begin(), order.end(),
-                                  [&](uint32_t a, uint32_t b) { return yaml[a].id == yaml[b].id; });
-    if (dup != order.end()) {
+    // gets one row per id (the first listed).
+    if (std::adjacent_find(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+          return yaml[a].id == yaml[b].id;
+        }) != order.end()) {
       std::vector<uint32_t> unique;
       unique.reserve(order.size());
       for (uint32_t i : order) {
         if (!unique.empty() && yaml[unique.back()].id == yaml[i].id) {
-          report.refused.push_back(yaml[i].id + ": listed twice in the config");
-          report.refused_at.push_back(i);
+          fate[i] = kTwice;
           continue;
         }
         unique.push_back(i);
       }
       order.swap(unique);
+      for (uint32_t i = 0; i < yaml.size(); ++i) {
+        if (fate[i] != kTwice) continue;
+        report.refused.push_back(yaml[i].id + ": listed twice in the config");
+        report.refused_at.push_back(i);
+      }
     }
+    auto find_yaml = [&](std::string_view id) -> const uint32_t* {
+      auto it = std::lower_bound(
+          order.begin(), order.end(), id,
+          [&](uint32_t i, std::string_view v) { return std::string_view(yaml[i].id) < v; });
+      return it != order.end() && yaml[*it].id == id ? &*it : nullptr;
+    };
 
     std::lock_guard lock(impl_->write_mu);
     Db& db = *impl_->writer;
     Transaction tx(db);
     std::vector<int64_t> deletes;                       // rowids
     std::vector<std::pair<uint32_t, int64_t>> updates;  // YAML index, rowid
-    std::vector<uint32_t> inserts;                      // YAML indexes
     {
       Stmt scan(db,
                 "SELECT rowid, id, source, state, changed_ms, driver, vin, identifiers_json,"
                 " vehicle_token_id, synthetic_token_id, key_child, poll_interval_ms"
-                " FROM connections ORDER BY id");
-      size_t k = 0;
+                " FROM connections");
       while (scan.step()) {
-        std::string_view id = scan.text_view(1);
-        while (k < order.size() && std::string_view(yaml[order[k]].id) < id)
-          inserts.push_back(order[k++]);
         std::string_view source = scan.text_view(2);
         std::string_view state = scan.text_view(3);
-        if (k == order.size() || std::string_view(yaml[order[k]].id) != id) {
+        const uint32_t* found = find_yaml(scan.text_view(1));
+        if (found == nullptr) {
           // Not in the YAML. A revoked row stays, so its id can never be brought back.
           if (source == "config" && state != "revoked") deletes.push_back(scan.integer(0));
           continue;
         }
-        const uint32_t at = order[k++];
+        const uint32_t at = *found;
+        fate[at] = kSeen;
         const config::ConnectionConfig& cc = yaml[at];
         if (source != "config") {
           report.refused.push_back(cc.id + ": the id belongs to a " + std::string(source) +
@@ -412,8 +423,9 @@ ReconcileReport ConnectionStore::reconcile_config(std::span<const config::Connec
         else
           updates.emplace_back(at, scan.integer(0));
       }
-      while (k < order.size()) inserts.push_back(order[k++]);
     }
+    order.clear();
+    order.shrink_to_fit();
 
     // Removals first: a VIN or key child they free may be taken by an insert below.
     {
@@ -460,13 +472,13 @@ ReconcileReport ConnectionStore::reconcile_config(std::span<const config::Connec
       }
     }
     // In YAML order, so on a first start the rows (and so the connections' indexes) follow it.
-    std::sort(inserts.begin(), inserts.end());
     StoredConnection row;
     row.state = "active";
     row.source = "config";
     row.changed_ms = now_ms;
     row.created_ms = now_ms;
-    for (uint32_t i : inserts) {
+    for (uint32_t i = 0; i < yaml.size(); ++i) {
+      if (fate[i] != kNew) continue;
       const config::ConnectionConfig& cc = yaml[i];
       row.id = cc.id;
       row.driver = cc.driver;

@@ -302,6 +302,19 @@ TEST_F(ConnectionStoreTest, ReconcileRefusesWhatBelongsToOthers) {
   EXPECT_EQ(r.updated, 0u);
 }
 
+TEST_F(ConnectionStoreTest, ReconcileTakesTheFirstOfARepeatedId) {
+  auto s = open();
+  std::vector<config::ConnectionConfig> yaml{yaml_conn("b", 1), yaml_conn("a", 2),
+                                             yaml_conn("a", 3), yaml_conn("c", 4)};
+  ReconcileReport r = s->reconcile_config(yaml, kNow);
+  EXPECT_EQ(r.inserted, 3u);
+  ASSERT_EQ(r.refused.size(), 1u);
+  EXPECT_EQ(r.refused[0], "a: listed twice in the config");
+  EXPECT_EQ(r.refused_at, std::vector<size_t>{2});
+  EXPECT_EQ(s->get("a")->key_child, 2u);
+  EXPECT_EQ(ids_of(*s), (std::vector<std::string>{"b", "a", "c"}));
+}
+
 TEST_F(ConnectionStoreTest, ReconcileFreesWhatRemovedRowsHeldBeforeInserting) {
   auto s = open();
   std::vector<config::ConnectionConfig> yaml{yaml_conn("old", 1, "VIN00000000000001")};
