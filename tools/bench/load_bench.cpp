@@ -8,6 +8,9 @@
 //       linked rows instead, as a linked fleet has; then a first start, which claims the key
 //       children), and the measured start is the second one: `all` with the YAML listing all N
 //       (reconciled unchanged), `none` with a YAML listing none (the N linked rows).
+//   oemlink-bench reconcile  [--connections N]
+//       the connection store alone (default 1,000,000): the YAML reconciled into an empty store,
+//       again unchanged, with 1% changed / removed / new, and one for_each over every row.
 //   oemlink-bench throughput [--connections N] [--seconds S] [--interval D]
 //       N connections due far more often than one loop can serve (default 10,000 at 100ms):
 //       polls/s end to end (scheduler -> mock driver -> validate -> sign -> durable outbox ->
@@ -237,6 +240,49 @@ int seed_store(const Args& a, const fs::path& dir) {
   }
   std::fflush(stdout);
   _exit(rc);
+}
+
+// The connection store alone: what reconcile_config and the start-up scan cost for N YAML rows.
+int reconcile_bench(const Args& a, const fs::path& dir) {
+  config::Config cfg = make_config(a, dir);
+  store::ConnectionStore s(DataDir(dir).connections_db());
+  auto timed = [](const char* what, auto&& f) {
+    auto t0 = Clock::now();
+    double c0 = cpu_seconds();
+    auto out = f();
+    // CPU beside wall time: on a shared machine the wall time is mostly the wait for a core.
+    std::printf("  %-50s %6.2f s wall, %6.2f s CPU\n", what,
+                std::chrono::duration<double>(Clock::now() - t0).count(), cpu_seconds() - c0);
+    return out;
+  };
+  std::printf("reconcile: connections=%llu\n", static_cast<unsigned long long>(a.connections));
+  long rss0 = rss_kib();
+  auto r = timed("YAML into an empty store (all new)",
+                 [&] { return s.reconcile_config(cfg.connections, unix_ms()); });
+  std::printf("    inserted %zu, refused %zu; RSS %+.1f MiB\n", r.inserted, r.refused.size(),
+              (rss_kib() - rss0) / 1024.0);
+  r = timed("the same YAML again (all unchanged)",
+            [&] { return s.reconcile_config(cfg.connections, unix_ms()); });
+  std::printf("    unchanged %zu\n", r.unchanged);
+  // 1% changed (VIN), 1% dropped, 1% new.
+  const size_t step = 100;
+  for (size_t i = 0; i < cfg.connections.size(); i += step) cfg.connections[i].vin += "X";
+  for (size_t i = 1; i < cfg.connections.size(); i += step) cfg.connections[i].id += "-new";
+  r = timed("1% changed, 1% removed, 1% new",
+            [&] { return s.reconcile_config(cfg.connections, unix_ms()); });
+  std::printf("    updated %zu, removed %zu, inserted %zu, unchanged %zu, refused %zu\n", r.updated,
+              r.removed, r.inserted, r.unchanged, r.refused.size());
+  size_t rows = timed("for_each over every row (what a start streams)", [&] {
+    size_t n = 0;
+    s.for_each([&](const store::StoredConnection&) {
+      ++n;
+      return true;
+    });
+    return n;
+  });
+  std::printf("    %zu rows; file %.1f MiB\n", rows,
+              static_cast<double>(fs::file_size(DataDir(dir).connections_db())) / (1 << 20));
+  return 0;
 }
 
 int capacity(const Args& a, const fs::path& dir) {
@@ -573,14 +619,14 @@ int main(int argc, char** argv) {
   Args a;
   if (argc < 2) {
     std::fprintf(stderr,
-                 "usage: oemlink-bench capacity|throughput [--connections N] "
+                 "usage: oemlink-bench capacity|throughput|uplink|reconcile [--connections N] "
                  "[--seconds S] [--interval D] [--stored none|all (capacity)]\n");
     return 2;
   }
   a.mode = argv[1];
   bool cap = a.mode == "capacity";
   bool up = a.mode == "uplink";
-  a.connections = cap ? 1'000'000 : up ? 1'000 : 10'000;
+  a.connections = cap || a.mode == "reconcile" ? 1'000'000 : up ? 1'000 : 10'000;
   a.seconds = cap ? 30 : 10;
   a.interval = cap ? std::chrono::hours(1) : std::chrono::milliseconds(100);
   for (int i = 2; i + 1 < argc; i += 2) {
@@ -609,6 +655,7 @@ int main(int argc, char** argv) {
   int rc = 2;
   try {
     if (a.mode == "capacity") rc = capacity(a, dir);
+    if (a.mode == "reconcile") rc = reconcile_bench(a, dir);
     if (a.mode == "throughput") rc = throughput(a, dir);
     if (a.mode == "uplink") rc = uplink_bench(a, dir);
   } catch (const std::exception& e) {
