@@ -1,6 +1,8 @@
 // Runtime: the order in which the host starts, runs and stops. Each job lives in its own part:
 //   PipelineAssembly  vault, outbox, pipeline, signing stage, sink dispatchers
 //   DriverSet         driver libraries and instances (and what outlives a busy driver)
+//   ConnectionStore   every connection, durable (<data_dir>/connections.db); the YAML is
+//                     reconciled into it and the table loaded from it (runtime_connections.cpp)
 //   ConnectionTable   connections, their handles, key-child claims, open/close
 //   PollDispatcher    schedule → polls and streams, tickets, states, watchdog
 //   DurabilityGate    poll completions held until their events are durable
@@ -91,8 +93,9 @@ class Runtime {
   Runtime& operator=(const Runtime&) = delete;
 
   // Checks the drivers (the same checks as check-config) before anything opens, locks the data
-  // dir (a second daemon on it is refused, naming the holder's pid), then builds the event path,
-  // creates the drivers and opens every connection. Throws StartupError naming the
+  // dir (a second daemon on it is refused, naming the holder's pid), opens the connection store
+  // and reconciles the YAML into it, then builds the event path, creates the drivers and opens
+  // every stored connection that is active or needs re-authentication. Throws StartupError naming the
   // driver, file, sink or connection at fault.
   void start();
 
