@@ -1,22 +1,21 @@
 #include "core/store/connection_store.hpp"
 
 #include "core/common/private_files.hpp"
-#include "core/config/config.hpp"
-#include "core/store/secret_store.hpp"
-#include "core/store/sqlite_db.hpp"
+#include "core/store/connection_store_impl.hpp"
 
 #include <sqlite3.h>
 
 #include <algorithm>
 #include <ctime>
 #include <limits>
-#include <mutex>
-#include <numeric>
 
 namespace oemlink::store {
 namespace {
 
 namespace fs = std::filesystem;
+using connection_db::BulkWriteCache;
+using connection_db::guarded;
+using connection_db::utc_time;
 
 constexpr int64_t kSchemaVersion = 1;
 constexpr int kBusyTimeoutMs = 10'000;
@@ -85,54 +84,15 @@ std::optional<StoredConnection> one_row(Stmt& s) {
   return out;
 }
 
-// The same JSON ConnectionTable builds from a YAML connection's identifiers, so a restart with an
-// unchanged YAML compares equal.
-void append_json_string(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out.push_back('"');
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c >= 0x20) {
-          out.push_back(ch);
-        } else {
-          out += "\\u00";
-          out.push_back(kHex[c >> 4]);
-          out.push_back(kHex[c & 15]);
-        }
-    }
-  }
-  out.push_back('"');
+void configure(Db& db) {
+  sqlite3_busy_timeout(db.handle(), kBusyTimeoutMs);
+  // The file is untrusted input (it may have been copied or edited).
+  db.exec("PRAGMA trusted_schema=OFF");
 }
 
-std::string identifiers_json(const std::map<std::string, std::string>& m) {
-  std::string out = "{";
-  for (const auto& [k, v] : m) {
-    if (out.size() > 1) out += ",";
-    append_json_string(out, k);
-    out += ":";
-    append_json_string(out, v);
-  }
-  return out + "}";
-}
+}  // namespace
 
-std::string utc_time(int64_t ms) {
+std::string connection_db::utc_time(int64_t ms) {
   std::time_t t = static_cast<std::time_t>(ms / 1000);
   std::tm tm{};
   gmtime_r(&t, &tm);
@@ -140,70 +100,6 @@ std::string utc_time(int64_t ms) {
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
 }
-
-void configure(Db& db) {
-  sqlite3_busy_timeout(db.handle(), kBusyTimeoutMs);
-  // The file is untrusted input (it may have been copied or edited).
-  db.exec("PRAGMA trusted_schema=OFF");
-}
-
-// A bulk write (a million YAML rows) inserts into four indexes in an order that is random for
-// most of them. With SQLite's default 2 MiB cache, dirty index pages are spilled to the WAL over
-// and over inside the one transaction; a cache the size of the indexes writes each page once.
-// The memory goes back when the write is done.
-class BulkWriteCache {
- public:
-  BulkWriteCache(Db& db, size_t rows) : db_(db), on_(rows >= kMinRows) {
-    if (on_) db_.exec("PRAGMA cache_size = -262144");  // KiB: up to 256 MiB, used as needed
-  }
-  ~BulkWriteCache() {
-    if (!on_) return;
-    sqlite3_exec(db_.handle(), "PRAGMA cache_size = -2000", nullptr, nullptr, nullptr);
-    sqlite3_db_release_memory(db_.handle());
-  }
-  BulkWriteCache(const BulkWriteCache&) = delete;
-  BulkWriteCache& operator=(const BulkWriteCache&) = delete;
-
- private:
-  static constexpr size_t kMinRows = 10'000;
-  Db& db_;
-  bool on_;
-};
-
-// Any SQLite failure leaves as ConnectionStoreError; its message already names the file.
-template <class F>
-auto guarded(F&& f) -> decltype(f()) {
-  try {
-    return f();
-  } catch (const StoreError& e) {
-    throw ConnectionStoreError(e.what());
-  }
-}
-
-}  // namespace
-
-struct ConnectionStore::Impl {
-  fs::path path;
-
-  // Writes, one at a time. Declared before their statements: statements are finalised first.
-  std::mutex write_mu;
-  std::unique_ptr<Db> writer;
-  std::unique_ptr<Stmt> insert, w_by_id, w_by_child, w_live_vehicle, w_live_vin, state_of,
-      set_state, set_tokens, mint_set, mint_get;
-
-  // Reads. Recursive: a for_each callback may read again on this thread.
-  std::recursive_mutex read_mu;
-  std::unique_ptr<Db> reader;
-  std::unique_ptr<Stmt> get, live_vehicle, live_vin, page_all, page_state, count_all, count_state,
-      count_live, counts;
-
-  void open_writer();
-  void open_reader();
-  void bind_row(Stmt& s, const StoredConnection& r);
-  // Inserts `r` on the writer; "" or why not, naming the connection that is in the way.
-  std::string insert_row(const StoredConnection& r);
-  std::string conflict(const StoredConnection& r, bool row_exists);
-};
 
 void ConnectionStore::Impl::open_writer() {
   writer = std::make_unique<Db>(path, kLabel);
@@ -353,177 +249,6 @@ ConnectionStore::~ConnectionStore() = default;
 
 const fs::path& ConnectionStore::path() const {
   return impl_->path;
-}
-
-ReconcileReport ConnectionStore::reconcile_config(std::span<const config::ConnectionConfig> yaml,
-                                                  int64_t now_ms) {
-  return guarded([&] {
-    ReconcileReport report;
-    // The table is read once, in its own (rowid) order, so pages are visited sequentially even
-    // when a million rows do not fit SQLite's cache; each row finds its YAML entry by binary
-    // search in an index sorted by id. Nothing of the table is kept but the row numbers to
-    // change.
-    std::vector<uint32_t> order(yaml.size());
-    std::iota(order.begin(), order.end(), 0u);
-    std::stable_sort(order.begin(), order.end(),
-                     [&](uint32_t a, uint32_t b) { return yaml[a].id < yaml[b].id; });
-    enum Fate : uint8_t { kNew, kSeen, kTwice };
-    std::vector<Fate> fate(yaml.size(), kNew);
-    // The config loader refuses a repeated id; a caller that did not load through it still
-    // gets one row per id (the first listed).
-    if (std::adjacent_find(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-          return yaml[a].id == yaml[b].id;
-        }) != order.end()) {
-      std::vector<uint32_t> unique;
-      unique.reserve(order.size());
-      for (uint32_t i : order) {
-        if (!unique.empty() && yaml[unique.back()].id == yaml[i].id) {
-          fate[i] = kTwice;
-          continue;
-        }
-        unique.push_back(i);
-      }
-      order.swap(unique);
-      for (uint32_t i = 0; i < yaml.size(); ++i) {
-        if (fate[i] != kTwice) continue;
-        report.refused.push_back(yaml[i].id + ": listed twice in the config");
-        report.refused_at.push_back(i);
-      }
-    }
-    auto find_yaml = [&](std::string_view id) -> const uint32_t* {
-      auto it = std::lower_bound(
-          order.begin(), order.end(), id,
-          [&](uint32_t i, std::string_view v) { return std::string_view(yaml[i].id) < v; });
-      return it != order.end() && yaml[*it].id == id ? &*it : nullptr;
-    };
-
-    std::lock_guard lock(impl_->write_mu);
-    Db& db = *impl_->writer;
-    Transaction tx(db);
-    std::vector<int64_t> deletes;                       // rowids
-    std::vector<std::pair<uint32_t, int64_t>> updates;  // YAML index, rowid
-    {
-      Stmt scan(db,
-                "SELECT rowid, id, source, state, changed_ms, driver, vin, identifiers_json,"
-                " vehicle_token_id, synthetic_token_id, key_child, poll_interval_ms"
-                " FROM connections");
-      while (scan.step()) {
-        std::string_view source = scan.text_view(2);
-        std::string_view state = scan.text_view(3);
-        const uint32_t* found = find_yaml(scan.text_view(1));
-        if (found == nullptr) {
-          // Not in the YAML. A revoked row stays, so its id can never be brought back.
-          if (source == "config" && state != "revoked") deletes.push_back(scan.integer(0));
-          continue;
-        }
-        const uint32_t at = *found;
-        fate[at] = kSeen;
-        const config::ConnectionConfig& cc = yaml[at];
-        if (source != "config") {
-          report.refused.push_back(cc.id + ": the id belongs to a " + std::string(source) +
-                                   " connection (" + std::string(state) +
-                                   "); give the YAML connection another id");
-          report.refused_at.push_back(at);
-          continue;
-        }
-        if (state == "revoked") {
-          report.refused.push_back(cc.id + ": revoked at " + utc_time(scan.integer(4)) +
-                                   ": remove it from the config");
-          report.refused_at.push_back(at);
-          continue;
-        }
-        int64_t poll_ms = cc.poll_interval ? cc.poll_interval->count() : 0;
-        bool same = scan.text_view(5) == cc.driver && scan.text_view(6) == cc.vin &&
-                    scan.integer(10) == int64_t{cc.key_child} &&
-                    (scan.is_null(11) ? 0 : scan.integer(11)) == poll_ms &&
-                    (cc.vehicle_token_id == 0 ||
-                     scan.integer(8) == static_cast<int64_t>(cc.vehicle_token_id)) &&
-                    (cc.synthetic_token_id == 0 ||
-                     scan.integer(9) == static_cast<int64_t>(cc.synthetic_token_id)) &&
-                    scan.text_view(7) == identifiers_json(cc.identifiers);
-        if (same)
-          ++report.unchanged;
-        else
-          updates.emplace_back(at, scan.integer(0));
-      }
-    }
-    order.clear();
-    order.shrink_to_fit();
-    // The scan reads pages in order and needs no cache; the writes below may.
-    BulkWriteCache cache(db, deletes.size() + updates.size() +
-                                 static_cast<size_t>(std::count(fate.begin(), fate.end(), kNew)));
-
-    // Removals first: a VIN or key child they free may be taken by an insert below.
-    {
-      Stmt del(db, "DELETE FROM connections WHERE rowid = ?1");
-      for (int64_t rowid : deletes) {
-        del.bind(1, rowid);
-        del.step();
-        del.reset();
-      }
-      report.removed = deletes.size();
-    }
-    {
-      Stmt upd(db,
-               "UPDATE connections SET driver = ?2, vin = ?3, identifiers_json = ?4,"
-               " key_child = ?5, poll_interval_ms = ?6,"
-               " vehicle_token_id = COALESCE(?7, vehicle_token_id),"
-               " synthetic_token_id = COALESCE(?8, synthetic_token_id) WHERE rowid = ?1");
-      for (auto [i, rowid] : updates) {
-        const config::ConnectionConfig& cc = yaml[i];
-        std::string ids = identifiers_json(cc.identifiers);
-        upd.bind(1, rowid);
-        upd.bind(2, cc.driver);
-        upd.bind(3, cc.vin);
-        upd.bind(4, ids);
-        upd.bind(5, int64_t{cc.key_child});
-        if (cc.poll_interval) upd.bind(6, static_cast<int64_t>(cc.poll_interval->count()));
-        if (cc.vehicle_token_id) upd.bind(7, static_cast<int64_t>(cc.vehicle_token_id));
-        if (cc.synthetic_token_id) upd.bind(8, static_cast<int64_t>(cc.synthetic_token_id));
-        bool violated = false;
-        upd.step(violated);
-        upd.reset();
-        if (!violated) {
-          ++report.updated;
-          continue;
-        }
-        StoredConnection wanted;
-        wanted.id = cc.id;
-        wanted.driver = cc.driver;
-        wanted.vin = cc.vin;
-        wanted.key_child = cc.key_child;
-        report.refused.push_back(cc.id + ": change not taken, the stored connection is kept: " +
-                                 impl_->conflict(wanted, /*row_exists=*/true));
-        report.refused_at.push_back(i);
-      }
-    }
-    // In YAML order, so on a first start the rows (and so the connections' indexes) follow it.
-    StoredConnection row;
-    row.state = "active";
-    row.source = "config";
-    row.changed_ms = now_ms;
-    row.created_ms = now_ms;
-    for (uint32_t i = 0; i < yaml.size(); ++i) {
-      if (fate[i] != kNew) continue;
-      const config::ConnectionConfig& cc = yaml[i];
-      row.id = cc.id;
-      row.driver = cc.driver;
-      row.vin = cc.vin;
-      row.identifiers_json = identifiers_json(cc.identifiers);
-      row.vehicle_token_id = cc.vehicle_token_id;
-      row.synthetic_token_id = cc.synthetic_token_id;
-      row.key_child = cc.key_child;
-      row.poll_interval_ms = cc.poll_interval ? cc.poll_interval->count() : 0;
-      if (std::string why = impl_->insert_row(row); !why.empty()) {
-        report.refused.push_back(cc.id + ": " + why);
-        report.refused_at.push_back(i);
-      } else {
-        ++report.inserted;
-      }
-    }
-    tx.commit();
-    return report;
-  });
 }
 
 void ConnectionStore::for_each(const std::function<bool(const StoredConnection&)>& fn) {
