@@ -174,6 +174,8 @@ TEST_F(StoredConnectionsTest, ServesStoredRowsTheYamlDoesNotListInTheirStates) {
         row("api-linking", 15, "linking"), row("api-gone-driver", 16, "active"),
     };
     rows.back().driver = "tesla-old";  // an instance no longer configured
+    rows.push_back(row("api-slow", 17, "active"));
+    rows.back().poll_interval_ms = 600'000;  // the stored override beats the driver's 50 ms
     ASSERT_EQ(s->insert(rows), std::vector<std::string>(rows.size()));
   }
   RunResult r = run({1});
@@ -184,15 +186,17 @@ TEST_F(StoredConnectionsTest, ServesStoredRowsTheYamlDoesNotListInTheirStates) {
   EXPECT_EQ(r.events[14], 0u);
   EXPECT_EQ(r.events[15], 0u);
   EXPECT_EQ(r.events[16], 0u);
+  EXPECT_GE(r.events[11], 4u);
+  EXPECT_LE(r.events[17], 1u);
   // Revoked rows and rows of an unknown driver get no slot; paused and linking ones do.
-  EXPECT_EQ(r.phase.size(), 5u);
+  EXPECT_EQ(r.phase.size(), 6u);
   EXPECT_EQ(r.phase.count("api-revoked"), 0u);
   EXPECT_EQ(r.phase.count("api-gone-driver"), 0u);
   EXPECT_EQ(r.phase["api-paused"], schedule::Phase::stopped);
   EXPECT_EQ(r.phase["api-linking"], schedule::Phase::stopped);
   EXPECT_EQ(r.open_failed, 1u);  // the unknown driver's
   // The API row survives the YAML's reconcile (only "config" rows are the YAML's).
-  EXPECT_EQ(open_store()->count(), 7u);
+  EXPECT_EQ(open_store()->count(), 8u);
 }
 
 TEST_F(StoredConnectionsTest, YamlConnectionWithARevokedRowIsRefusedTheOthersRun) {
