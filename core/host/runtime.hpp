@@ -95,8 +95,8 @@ class Runtime {
   // Checks the drivers (the same checks as check-config) before anything opens, locks the data
   // dir (a second daemon on it is refused, naming the holder's pid), opens the connection store
   // and reconciles the YAML into it, then builds the event path, creates the drivers and opens
-  // every stored connection that is active or needs re-authentication. Throws StartupError naming the
-  // driver, file, sink or connection at fault.
+  // every stored connection that is active or needs re-authentication. Throws StartupError naming
+  // the driver, file, sink or connection at fault.
   void start();
 
   // Runs the event loop until a stop is requested, then shuts down gracefully. Returns the
