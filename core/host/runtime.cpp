@@ -19,13 +19,13 @@
 #include "core/net/http_client.hpp"
 #include "core/net/http_listener.hpp"
 #include "core/net/route_table.hpp"
+#include "core/store/connection_store.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 
 #include <csignal>
-#include <map>
 
 namespace oemlink::host {
 
@@ -88,6 +88,7 @@ void Runtime::start() {
   } catch (const std::exception& e) {
     throw StartupError(e.what());
   }
+  const size_t live_connections = open_connection_store();
   net::HttpClientOptions http;
   http.default_timeout = cfg_.http.default_timeout;
   http.allow_plain_http = cfg_.http.allow_plain_http;
@@ -116,7 +117,7 @@ void Runtime::start() {
 
   store::OutboxStore* outbox = assembly_->outbox();
   gate_ = std::make_unique<DurabilityGate>(
-      cfg_.connections.size(), outbox != nullptr, outbox ? outbox->stats().durable_seq : 0,
+      live_connections, outbox != nullptr, outbox ? outbox->stats().durable_seq : 0,
       [this](uint32_t c, oemlink_status st, const std::string& msg) {
         dispatcher_->apply_completion(c, st, msg);
       });
@@ -218,52 +219,6 @@ void Runtime::build_components() {
 
 uint16_t Runtime::listener_port() const {
   return listener_ ? listener_->port() : 0;
-}
-
-void Runtime::open_connections() {
-  std::map<std::string_view, DriverInstance*> by_name;
-  for (size_t i = 0; i < drivers_.size(); ++i) by_name[drivers_[i].name] = &drivers_[i];
-  std::vector<std::string> refused =
-      ConnectionTable::claim_key_children(assembly_->vault(), cfg_.connections);
-  conns_.reserve(cfg_.connections.size());
-  for (const config::ConnectionConfig& cc : cfg_.connections) {
-    DriverInstance& d = *by_name.at(cc.driver);  // the config loader checked the name exists
-    uint32_t c = conns_.add(cc, d.index);
-    // Every connection has a scheduler slot with the same index, even one that is not served,
-    // so handles stay a plain index.
-    if (d.skipped || !d.inst || !refused[c].empty()) {
-      dispatcher_->add_unserved_connection(c);
-      if (!refused[c].empty()) {
-        spdlog::error("connection {} not opened: {}", cc.id, refused[c]);
-        conns_open_failed_.add();
-      } else {
-        conns_skipped_.add();
-      }
-      continue;
-    }
-    dispatcher_->add_connection(c, d, cc.poll_interval);
-    std::string error;
-    auto t0 = Clock::now();
-    bool opened = conns_.open(c, d, error);
-    dispatcher_->note_call(
-        d, "open", c,
-        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count());
-    if (!opened) {
-      // One bad car must not stop the fleet: report it, count it, keep going.
-      spdlog::error("connection {} (driver {}): open failed: {}", cc.id, d.name, error);
-      conns_open_failed_.add();
-      dispatcher_->stop_connection(c);
-      continue;
-    }
-    if (!opts_.quiet_startup)
-      spdlog::debug("connection {} opened (driver {}, vin {})", cc.id, d.name, cc.vin);
-  }
-  // The table now holds what connections need; a million parsed entries (positions, maps)
-  // would otherwise stay resident for the life of the process.
-  std::vector<config::ConnectionConfig>().swap(cfg_.connections);
-  spdlog::info("{} connections opened, {} failed, {} skipped",
-               conns_.size() - conns_open_failed_.value() - conns_skipped_.value(),
-               conns_open_failed_.value(), conns_skipped_.value());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 // Runtime: the order in which the host starts, runs and stops. Each job lives in its own part:
 //   PipelineAssembly  vault, outbox, pipeline, signing stage, sink dispatchers
 //   DriverSet         driver libraries and instances (and what outlives a busy driver)
+//   ConnectionStore   every connection, durable (<data_dir>/connections.db); the YAML is
+//                     reconciled into it and the table loaded from it (runtime_connections.cpp)
 //   ConnectionTable   connections, their handles, key-child claims, open/close
 //   PollDispatcher    schedule → polls and streams, tickets, states, watchdog
 //   DurabilityGate    poll completions held until their events are durable
@@ -38,6 +40,10 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+namespace oemlink::store {
+class ConnectionStore;
+}
 
 namespace oemlink::net {
 class CurlMultiClient;
@@ -87,9 +93,10 @@ class Runtime {
   Runtime& operator=(const Runtime&) = delete;
 
   // Checks the drivers (the same checks as check-config) before anything opens, locks the data
-  // dir (a second daemon on it is refused, naming the holder's pid), then builds the event path,
-  // creates the drivers and opens every connection. Throws StartupError naming the
-  // driver, file, sink or connection at fault.
+  // dir (a second daemon on it is refused, naming the holder's pid), opens the connection store
+  // and reconciles the YAML into it, then builds the event path, creates the drivers and opens
+  // every stored connection that is active or needs re-authentication. Throws StartupError naming
+  // the driver, file, sink or connection at fault.
   void start();
 
   // Runs the event loop until a stop is requested, then shuts down gracefully. Returns the
@@ -110,6 +117,9 @@ class Runtime {
   net::RouteTable* routes() { return routes_.get(); }
   // [loop] after start(): the connections' live control (add, pause, revoke, ...).
   ConnectionControl& connections() { return *control_; }
+  // After start(): <data_dir>/connections.db, open for the life of the Runtime. Every connection
+  // the table holds is a row of it (the YAML's reconciled in at start).
+  store::ConnectionStore& connection_store() { return *store_; }
   // The inbound listener's bound port; 0 without one.
   uint16_t listener_port() const;
   // [loop] Per-sink latency histograms start afresh.
@@ -118,6 +128,11 @@ class Runtime {
   std::vector<std::pair<std::string, uplink::DispatcherStats>> sink_stats() const;
 
  private:
+  // runtime_connections.cpp: opens the store and reconciles the YAML into it; returns how many
+  // rows are not revoked (the table's size, give or take rows of unknown drivers).
+  size_t open_connection_store();
+  // Loads every row that is not revoked into the table and the scheduler, claims their key
+  // children, and opens those to be served.
   void open_connections();
   void start_listener();
   void build_components();
@@ -135,6 +150,8 @@ class Runtime {
   config::Config cfg_;
   RuntimeOptions opts_;
   std::unique_ptr<DataDirLock> lock_;  // held from start() to destruction: one daemon per dir
+  // Opened under the lock; outlives everything that may write to it (control_, components_).
+  std::unique_ptr<store::ConnectionStore> store_;
   const HostClock& clock_;
   boost::asio::io_context io_;
   MetricsRegistry metrics_;

@@ -76,6 +76,18 @@ bool Stmt::step() {
   db_.fail(sql_);
 }
 
+bool Stmt::step(bool& violated) {
+  violated = false;
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+    violated = true;
+    return false;
+  }
+  db_.fail(sql_);
+}
+
 void Stmt::reset() {
   sqlite3_reset(stmt_);
   sqlite3_clear_bindings(stmt_);
@@ -93,6 +105,21 @@ std::string Stmt::text(int column) const {
   int n = sqlite3_column_bytes(stmt_, column);
   if (data == nullptr || n <= 0) return {};
   return {reinterpret_cast<const char*>(data), static_cast<size_t>(n)};
+}
+
+std::string_view Stmt::text_view(int column) const {
+  const unsigned char* data = sqlite3_column_text(stmt_, column);
+  int n = sqlite3_column_bytes(stmt_, column);
+  if (data == nullptr || n <= 0) return {};
+  return {reinterpret_cast<const char*>(data), static_cast<size_t>(n)};
+}
+
+int64_t Stmt::integer(int column) const {
+  return sqlite3_column_int64(stmt_, column);
+}
+
+bool Stmt::is_null(int column) const {
+  return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
 }
 
 Transaction::Transaction(Db& db) : db_(db) {

@@ -48,10 +48,18 @@ class Stmt {
   void bind(int index, int64_t value);
   // True while a row is available; false when done.
   bool step();
+  // Like step(), but a constraint violation (UNIQUE, NOT NULL, ...) returns false and sets
+  // `violated` instead of throwing: the statement's own changes are undone, the transaction
+  // goes on. Call reset() before the next use.
+  bool step(bool& violated);
   // Ready for the next set of bindings.
   void reset();
   std::span<const uint8_t> blob(int column) const;
   std::string text(int column) const;
+  // Valid until the next step() or reset(): for comparing without a copy.
+  std::string_view text_view(int column) const;
+  int64_t integer(int column) const;  // NULL reads as 0
+  bool is_null(int column) const;
 
  private:
   Db& db_;

@@ -1,8 +1,16 @@
 // oemlink-bench: the whole host under load, for BENCHMARKS.md.
 //
-//   oemlink-bench capacity   [--connections N] [--seconds S] [--interval D]
+//   oemlink-bench capacity   [--connections N] [--seconds S] [--interval D] [--stored none|all]
 //       N mock connections polled every D (default 1,000,000 at 1h): RSS per connection and the
-//       CPU the loop uses while the fleet is mostly idle.
+//       CPU the loop uses while the fleet is mostly idle. With --stored the connections live in
+//       the connection store: a child process seeds it first (N YAML connections reconciled
+//       into an empty store, then again unchanged, both timed; with `none` the store then gets N
+//       linked rows instead, as a linked fleet has; then a first start, which claims the key
+//       children), and the measured start is the second one: `all` with the YAML listing all N
+//       (reconciled unchanged), `none` with a YAML listing none (the N linked rows).
+//   oemlink-bench reconcile  [--connections N]
+//       the connection store alone (default 1,000,000): the YAML reconciled into an empty store,
+//       again unchanged, with 1% changed / removed / new, and one for_each over every row.
 //   oemlink-bench throughput [--connections N] [--seconds S] [--interval D]
 //       N connections due far more often than one loop can serve (default 10,000 at 100ms):
 //       polls/s end to end (scheduler -> mock driver -> validate -> sign -> durable outbox ->
@@ -17,13 +25,16 @@
 //       acknowledgement latency (p50/p99) at half of (2)'s rate.
 //
 // Drivers are found through the normal plugin search (<exe dir>/../plugins in a build tree).
+#include "core/common/data_dir.hpp"
 #include "core/common/locked_buffer.hpp"
+#include "core/common/wall_clock.hpp"
 #include "core/config/config.hpp"
 #include "core/config/duration.hpp"
 #include "core/host/runtime.hpp"
 #include "core/host/vault_wiring.hpp"
 #include "core/loader/driver_library.hpp"
 #include "core/pipeline/pipeline.hpp"
+#include "core/store/connection_store.hpp"
 #include "core/uplink/jsonl_file_sink.hpp"
 #include "core/vault/in_process_vault.hpp"
 
@@ -71,6 +82,7 @@ struct Args {
   uint64_t connections = 0;
   double seconds = 0;
   config::Duration interval{0};
+  std::string stored;  // capacity: "" (YAML only, a fresh data dir), "none" or "all"
 };
 
 struct SinkOverride {
@@ -151,14 +163,139 @@ void run_window(host::Runtime& rt, Window& w) {
   monitor.join();
 }
 
-int capacity(const Args& a, const fs::path& dir) {
-  long rss0 = rss_kib();
-  auto t0 = Clock::now();
+host::RuntimeOptions capacity_options() {
   host::RuntimeOptions opts = host::default_runtime_options();
   opts.handle_signals = false;
   opts.quiet_startup = true;
   opts.stats_interval = std::chrono::milliseconds(0);
-  host::Runtime rt(make_config(a, dir), opts);
+  return opts;
+}
+
+// In a child process, so the measured start's RSS owes nothing to the seeding.
+int seed_store(const Args& a, const fs::path& dir) {
+  std::fflush(stdout);
+  pid_t pid = fork();
+  if (pid < 0) return 1;
+  if (pid > 0) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+  }
+  int rc = 0;
+  try {
+    config::Config cfg = make_config(a, dir);
+    const fs::path db = DataDir(dir).connections_db();
+    {
+      // With --stored none the timing runs on a scratch file: the rows that stay are linked ones.
+      const fs::path timed = a.stored == "all" ? db : dir / "reconcile-timing.db";
+      store::ConnectionStore s(timed);
+      auto t0 = Clock::now();
+      store::ReconcileReport r = s.reconcile_config(cfg.connections, unix_ms());
+      double insert_s = std::chrono::duration<double>(Clock::now() - t0).count();
+      t0 = Clock::now();
+      store::ReconcileReport again = s.reconcile_config(cfg.connections, unix_ms());
+      double same_s = std::chrono::duration<double>(Clock::now() - t0).count();
+      std::printf("  seed: reconcile %zu YAML connections into an empty store: %.2f s\n",
+                  r.inserted, insert_s);
+      std::printf("  seed: reconcile them again, unchanged (%zu): %.2f s\n", again.unchanged,
+                  same_s);
+    }
+    if (a.stored == "none") {
+      for (const char* suffix : {"", "-wal", "-shm"})
+        fs::remove(dir / (std::string("reconcile-timing.db") + suffix));
+      // What a linked fleet looks like: rows only the store knows, with the maker's vehicle id.
+      store::ConnectionStore s(db);
+      auto t0 = Clock::now();
+      std::vector<store::StoredConnection> rows;
+      size_t stored = 0;
+      for (size_t i = 0; i < cfg.connections.size(); ++i) {
+        const config::ConnectionConfig& cc = cfg.connections[i];
+        store::StoredConnection& r = rows.emplace_back();
+        r.id = cc.id;
+        r.driver = cc.driver;
+        r.vehicle_id = "veh-" + std::to_string(i);
+        r.vin = cc.vin;
+        r.vehicle_token_id = cc.vehicle_token_id;
+        r.synthetic_token_id = cc.synthetic_token_id;
+        r.key_child = cc.key_child;
+        r.source = "linked";
+        r.created_ms = r.changed_ms = unix_ms();
+        if (rows.size() == 100'000 || i + 1 == cfg.connections.size()) {
+          for (const std::string& why : s.insert(rows)) stored += why.empty();
+          rows.clear();
+        }
+      }
+      std::printf("  seed: insert %zu linked connections (100,000 a transaction): %.2f s\n", stored,
+                  std::chrono::duration<double>(Clock::now() - t0).count());
+      std::vector<config::ConnectionConfig>().swap(cfg.connections);
+    }
+    auto t0 = Clock::now();
+    host::Runtime rt(std::move(cfg), capacity_options());
+    rt.start();
+    std::printf("  seed: first start from the store (claims the key children): %.2f s\n",
+                std::chrono::duration<double>(Clock::now() - t0).count());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "oemlink-bench: seeding: %s\n", e.what());
+    rc = 1;
+  }
+  std::fflush(stdout);
+  _exit(rc);
+}
+
+// The connection store alone: what reconcile_config and the start-up scan cost for N YAML rows.
+int reconcile_bench(const Args& a, const fs::path& dir) {
+  config::Config cfg = make_config(a, dir);
+  store::ConnectionStore s(DataDir(dir).connections_db());
+  auto timed = [](const char* what, auto&& f) {
+    auto t0 = Clock::now();
+    double c0 = cpu_seconds();
+    auto out = f();
+    // CPU beside wall time: on a shared machine the wall time is mostly the wait for a core.
+    std::printf("  %-50s %6.2f s wall, %6.2f s CPU\n", what,
+                std::chrono::duration<double>(Clock::now() - t0).count(), cpu_seconds() - c0);
+    return out;
+  };
+  std::printf("reconcile: connections=%llu\n", static_cast<unsigned long long>(a.connections));
+  long rss0 = rss_kib();
+  auto r = timed("YAML into an empty store (all new)",
+                 [&] { return s.reconcile_config(cfg.connections, unix_ms()); });
+  std::printf("    inserted %zu, refused %zu; RSS %+.1f MiB\n", r.inserted, r.refused.size(),
+              (rss_kib() - rss0) / 1024.0);
+  r = timed("the same YAML again (all unchanged)",
+            [&] { return s.reconcile_config(cfg.connections, unix_ms()); });
+  std::printf("    unchanged %zu\n", r.unchanged);
+  // 1% changed (VIN), 1% dropped, 1% new.
+  const size_t step = 100;
+  for (size_t i = 0; i < cfg.connections.size(); i += step) cfg.connections[i].vin += "X";
+  for (size_t i = 1; i < cfg.connections.size(); i += step) cfg.connections[i].id += "-new";
+  r = timed("1% changed, 1% removed, 1% new",
+            [&] { return s.reconcile_config(cfg.connections, unix_ms()); });
+  std::printf("    updated %zu, removed %zu, inserted %zu, unchanged %zu, refused %zu\n", r.updated,
+              r.removed, r.inserted, r.unchanged, r.refused.size());
+  size_t rows = timed("for_each over every row (what a start streams)", [&] {
+    size_t n = 0;
+    s.for_each([&](const store::StoredConnection&) {
+      ++n;
+      return true;
+    });
+    return n;
+  });
+  std::printf("    %zu rows; file %.1f MiB\n", rows,
+              static_cast<double>(fs::file_size(DataDir(dir).connections_db())) / (1 << 20));
+  return 0;
+}
+
+int capacity(const Args& a, const fs::path& dir) {
+  if (!a.stored.empty()) {
+    std::printf("capacity --stored %s: seeding the store with %llu connections\n", a.stored.c_str(),
+                static_cast<unsigned long long>(a.connections));
+    if (int rc = seed_store(a, dir); rc != 0) return rc;
+  }
+  Args yaml = a;
+  if (a.stored == "none") yaml.connections = 0;
+  long rss0 = rss_kib();
+  auto t0 = Clock::now();
+  host::Runtime rt(make_config(yaml, dir), capacity_options());
   rt.start();
   malloc_trim(0);  // return the parsed-config pages, as a long-running process would
   double start_s = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -170,7 +307,10 @@ int capacity(const Args& a, const fs::path& dir) {
   std::printf("capacity: connections=%llu interval=%llds\n",
               static_cast<unsigned long long>(a.connections),
               static_cast<long long>(a.interval.count() / 1000));
-  std::printf("  start-up (load, open all):  %.2f s\n", start_s);
+  std::printf("  start-up (load, open all):  %.2f s%s\n", start_s,
+              a.stored.empty()    ? " (YAML into a new store)"
+              : a.stored == "all" ? " (second start; the YAML lists all of them)"
+                                  : " (second start; the YAML lists none)");
   std::printf("  RSS before / after start / after run: %.1f / %.1f / %.1f MiB\n", rss0 / 1024.0,
               rss1 / 1024.0, rss2 / 1024.0);
   std::printf("  RSS per connection:         %.0f bytes (target <= 2147 for 1M in 2 GiB)\n",
@@ -479,14 +619,14 @@ int main(int argc, char** argv) {
   Args a;
   if (argc < 2) {
     std::fprintf(stderr,
-                 "usage: oemlink-bench capacity|throughput [--connections N] "
-                 "[--seconds S] [--interval D]\n");
+                 "usage: oemlink-bench capacity|throughput|uplink|reconcile [--connections N] "
+                 "[--seconds S] [--interval D] [--stored none|all (capacity)]\n");
     return 2;
   }
   a.mode = argv[1];
   bool cap = a.mode == "capacity";
   bool up = a.mode == "uplink";
-  a.connections = cap ? 1'000'000 : up ? 1'000 : 10'000;
+  a.connections = cap || a.mode == "reconcile" ? 1'000'000 : up ? 1'000 : 10'000;
   a.seconds = cap ? 30 : 10;
   a.interval = cap ? std::chrono::hours(1) : std::chrono::milliseconds(100);
   for (int i = 2; i + 1 < argc; i += 2) {
@@ -495,6 +635,8 @@ int main(int argc, char** argv) {
       a.connections = std::stoull(v);
     } else if (k == "--seconds") {
       a.seconds = std::stod(v);
+    } else if (k == "--stored" && cap && (v == "none" || v == "all")) {
+      a.stored = v;
     } else if (k == "--interval") {
       auto d = config::parse_duration(v);
       if (!d.value) {
@@ -513,6 +655,7 @@ int main(int argc, char** argv) {
   int rc = 2;
   try {
     if (a.mode == "capacity") rc = capacity(a, dir);
+    if (a.mode == "reconcile") rc = reconcile_bench(a, dir);
     if (a.mode == "throughput") rc = throughput(a, dir);
     if (a.mode == "uplink") rc = uplink_bench(a, dir);
   } catch (const std::exception& e) {
