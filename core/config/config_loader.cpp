@@ -149,7 +149,8 @@ class ConfigReader {
       const Config& config, const std::vector<std::pair<std::filesystem::path, Field>>& outputs) {
     const DataDir dir(config.data_dir);
     std::vector<std::pair<std::filesystem::path, std::string>> state;
-    for (const std::filesystem::path& db : {dir.outbox_db(), dir.secrets_db(), dir.keys_db()}) {
+    for (const std::filesystem::path& db :
+         {dir.outbox_db(), dir.secrets_db(), dir.keys_db(), dir.connections_db()}) {
       state.emplace_back(db, db.filename().string());
       for (const char* suffix : {"-wal", "-shm", "-journal"})
         state.emplace_back(db.string() + suffix, db.filename().string() + suffix);
