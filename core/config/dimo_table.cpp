@@ -7,6 +7,17 @@ namespace {
 constexpr TextCheck kAddress{is_ethereum_address,
                              "expected an Ethereum address (0x + 40 hex digits)"};
 
+constexpr TextCheck kChecksummedAddress{
+    is_checksum_valid_ethereum_address,
+    "expected an Ethereum address (0x + 40 hex digits); in mixed case it must be a valid EIP-55 "
+    "checksum (or write it all lowercase)"};
+constexpr TextCheck kTokenId{is_token_id,
+                             "expected a token id: a decimal integer from 1 to 2^256 - 1, without "
+                             "sign or leading zeros"};
+constexpr TextCheck kTokenIdOrEmpty{is_token_id_or_empty, kTokenId.problem};
+
+constexpr std::string_view kConnectionFields[] = {"connectionId", "integrationNode"};
+
 const Setting<DimoConfig> kRows[] = {
     {{.key = "chain_id",
       .type = SettingType::integer,
@@ -35,6 +46,37 @@ const Setting<DimoConfig> kRows[] = {
       .check = kAddress,
       .shape = "address"},
      &DimoConfig::source},
+    {{.key = "registry_contract",
+      .type = SettingType::string,
+      .default_value = "0xFA8beC73cebB9D88FF88a2f75E7D7312f2Fd39EC",
+      .description = "the DIMO registry: the `verifyingContract` of every mint signature's "
+                     "EIP-712 domain, and the contract the mint request calls",
+      .check = kChecksummedAddress,
+      .shape = "address; mixed case must be a valid EIP-55 checksum"},
+     &DimoConfig::registry_contract},
+    {{.key = "connection_id",
+      .type = SettingType::string,
+      .default_note = "unset: linking answers without mint data",
+      .description = "this integration's connection (integration node) token id, signed into "
+                     "every mint; a YAML integer or a string, as it may exceed 64 bits",
+      .check = kTokenIdOrEmpty,
+      .shape = "decimal uint256"},
+     &DimoConfig::connection_id},
+    {{.key = "connection_field",
+      .type = SettingType::choice,
+      .default_value = "connectionId",
+      .description = "the name of that token id's field in the registry's typed data: "
+                     "`integrationNode` for older registry deployments",
+      .choices = kConnectionFields},
+     &DimoConfig::connection_field},
+    {{.key = "manufacturer_nodes",
+      .type = SettingType::string_map,
+      .default_note = "empty",
+      .description = "manufacturer token id by make (`Tesla: \"137\"`), for minting a new "
+                     "vehicle NFT",
+      .check = kTokenId,
+      .shape = "make: decimal uint256"},
+     &DimoConfig::manufacturer_nodes},
 };
 
 }  // namespace
@@ -42,8 +84,9 @@ const Setting<DimoConfig> kRows[] = {
 const SettingBlock<DimoConfig> kDimoBlock{
     .path = "dimo",
     .intro =
-        "Chain constants for every event's envelope. Defaults are DIMO's production values, "
-        "kept in configuration so that a testnet or another integration needs no rebuild.",
+        "Chain constants for every event's envelope and for minting linked cars' synthetic "
+        "devices. Defaults are DIMO's production values, kept in configuration so that a testnet "
+        "or another integration needs no rebuild.",
     .rows = kRows,
 };
 

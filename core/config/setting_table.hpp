@@ -60,7 +60,8 @@ inline constexpr Range kPositive{1, std::numeric_limits<double>::infinity(),
 inline constexpr Range kAtLeastOne{1, std::numeric_limits<double>::infinity(), "must be at least 1",
                                    "≥ 1"};
 
-// A check on a text value beyond its type (a name pattern, an address).
+// A check on a text value beyond its type (a name pattern, an address); on a string_map row it
+// applies to every value.
 struct TextCheck {
   bool (*valid)(std::string_view text) = nullptr;
   std::string_view problem;  // "must match [a-z0-9_-]+"

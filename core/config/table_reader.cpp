@@ -92,6 +92,8 @@ std::optional<std::map<std::string, std::string>> read_string_map(YamlReader& re
   bool complete = true;
   for (const auto& [name, value] : entries.entries()) {
     std::optional<std::string> text = reader.text(value, (spec.flags & kSecret) != 0);
+    // The row's text check applies to each value (a map of token ids checks every id).
+    if (text && !passes_text_checks(reader, value, spec, *text)) text.reset();
     if (text) out[name] = std::move(*text);
     complete = complete && text.has_value();
   }

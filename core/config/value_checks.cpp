@@ -2,6 +2,9 @@
 
 #include <cctype>
 
+#include "core/common/eip55.hpp"
+#include "core/common/uint256.hpp"
+
 namespace oemlink::config {
 namespace {
 
@@ -46,6 +49,20 @@ bool is_ethereum_address(std::string_view text) {
     if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
   }
   return true;
+}
+
+bool is_checksum_valid_ethereum_address(std::string_view text) {
+  return is_checksum_valid_address(text);
+}
+
+bool is_token_id(std::string_view text) {
+  // Canonical text only: "007" or "0" would be read by one tool and refused by another.
+  const std::optional<Uint256> v = parse_uint256_decimal(text);
+  return v && text != "0" && text[0] != '0';
+}
+
+bool is_token_id_or_empty(std::string_view text) {
+  return text.empty() || is_token_id(text);
 }
 
 bool is_http_url(std::string_view text) {

@@ -1,6 +1,7 @@
 // Text forms: EIP-55 addresses and 0x-hex signatures.
 #include "core/crypto/secp256k1_signer.hpp"
 
+#include "core/common/eip55.hpp"
 #include "core/common/hex.hpp"
 
 namespace oemlink::crypto {
@@ -26,15 +27,7 @@ std::optional<std::array<uint8_t, N>> parse_0x_hex(std::string_view text) {
 }  // namespace
 
 std::string to_checksum_address(const Address20& a) {
-  std::string out = to_0x_hex(a);
-  // EIP-55: the hash is over the 40 lowercase ASCII digits without "0x".
-  const Hash32 h = keccak256(std::string_view(out).substr(2));
-  for (size_t i = 0; i < 40; ++i) {
-    const uint8_t nibble = (i % 2 == 0) ? (h[i / 2] >> 4) : (h[i / 2] & 0xf);
-    char& c = out[2 + i];
-    if (nibble >= 8 && c >= 'a' && c <= 'f') c = static_cast<char>(c - 'a' + 'A');
-  }
-  return out;
+  return eip55_address(to_hex(a));
 }
 
 std::optional<Address20> parse_address(std::string_view text) {

@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <chrono>
+#include <ctime>
 #include <mutex>
 
 #include "core/common/private_files.hpp"
@@ -198,6 +199,73 @@ std::vector<std::pair<size_t, std::string>> ChildRegistry::claim_all(
   }
   impl_->exec("COMMIT");
   return failures;
+}
+
+namespace {
+
+// "2026-05-01 12:00:00 UTC": when a child was retired, for the operator reading the refusal.
+std::string utc_text(int64_t ms) {
+  const std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
+  return buf;
+}
+
+}  // namespace
+
+uint32_t ChildRegistry::claim_next(std::string_view connection_id) {
+  if (connection_id.empty())
+    throw VaultError("cannot claim a key child: the connection id is empty");
+  std::lock_guard lock(impl_->mu);
+  // IMMEDIATE: the write lock is taken before MAX(child) is read, so a second process claiming
+  // at the same moment waits and then sees this claim.
+  impl_->exec("BEGIN IMMEDIATE");
+  try {
+    uint32_t child = 0;
+    bool existing = false;
+    {
+      Impl::Stmt by_id(*impl_, "SELECT child, retired_ms FROM children WHERE connection_id = ?1");
+      sqlite3_bind_text(by_id.s, 1, connection_id.data(), static_cast<int>(connection_id.size()),
+                        SQLITE_STATIC);
+      if (by_id.step()) {
+        child = static_cast<uint32_t>(sqlite3_column_int64(by_id.s, 0));
+        if (sqlite3_column_type(by_id.s, 1) != SQLITE_NULL) {
+          throw VaultError("connection " + std::string(connection_id) + "'s key child " +
+                           std::to_string(child) + " was retired on " +
+                           utc_text(sqlite3_column_int64(by_id.s, 1)) +
+                           "; a retired child never signs again, and the connection keeps its "
+                           "child for good (link the car as a new connection)");
+        }
+        existing = true;
+      }
+    }
+    if (!existing) {
+      {
+        Impl::Stmt max(*impl_, "SELECT MAX(child) FROM children");
+        if (max.step() && sqlite3_column_type(max.s, 0) != SQLITE_NULL) {
+          const int64_t highest = sqlite3_column_int64(max.s, 0);
+          if (highest >= 0x7FFF'FFFF)
+            throw VaultError("child registry " + impl_->path.string() +
+                             ": every child number has been used");
+          child = static_cast<uint32_t>(highest + 1);
+        }
+      }
+      Impl::Stmt insert(
+          *impl_, "INSERT INTO children(child, connection_id, created_ms) VALUES(?1, ?2, ?3)");
+      sqlite3_bind_int64(insert.s, 1, child);
+      sqlite3_bind_text(insert.s, 2, connection_id.data(), static_cast<int>(connection_id.size()),
+                        SQLITE_STATIC);
+      sqlite3_bind_int64(insert.s, 3, now_ms());
+      insert.step();
+    }
+    impl_->exec("COMMIT");
+    return child;
+  } catch (...) {
+    sqlite3_exec(impl_->db, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
 }
 
 uint32_t ChildRegistry::next_free() {

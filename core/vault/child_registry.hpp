@@ -50,6 +50,14 @@ class ChildRegistry {
   std::vector<std::pair<size_t, std::string>> claim_all(
       std::span<const std::pair<uint32_t, std::string_view>> claims);
 
+  // [any-thread] Gives `connection_id` a child never claimed before (one more than the highest
+  // ever claimed, retired ones included) and records it, in one write transaction (BEGIN
+  // IMMEDIATE), so two threads or processes never get the same child. Idempotent: a connection
+  // that holds an active child gets that child back. Throws VaultError when the connection's
+  // child was retired ("connection X's key child N was retired on <date>"), when the id is
+  // empty, or when every child number is used.
+  [[nodiscard]] uint32_t claim_next(std::string_view connection_id);
+
   struct Impl;
 
   // [any-thread] One more than the highest child ever claimed (0 for an empty registry), so

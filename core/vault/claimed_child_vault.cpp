@@ -72,6 +72,16 @@ std::vector<std::pair<size_t, std::string>> ClaimedChildVault::claim_all(ClaimLi
   return refused;
 }
 
+uint32_t ClaimedChildVault::claim_next(std::string_view connection_id) {
+  const uint32_t child = registry_.claim_next(connection_id);
+  // A new child is the highest ever claimed, so this is an append unless another process
+  // sharing the registry claimed past it meanwhile (then the insert keeps the order).
+  std::unique_lock lock(mu_);
+  const auto it = std::lower_bound(active_.begin(), active_.end(), child);
+  if (it == active_.end() || *it != child) active_.insert(it, child);
+  return child;
+}
+
 void ClaimedChildVault::retire(uint32_t child) {
   // The set first: from here on the child signs nothing, even while the row is being written.
   {

@@ -81,6 +81,12 @@ void InProcessVault::retire(uint32_t) {
       "through the configured vault");
 }
 
+uint32_t InProcessVault::claim_next(std::string_view) {
+  throw VaultError(
+      "this vault keeps no child registry (a one-shot tool's); new children are claimed "
+      "through the configured vault");
+}
+
 size_t InProcessVault::cached_children() {
   std::lock_guard lock(mu_);
   return cache_.size();

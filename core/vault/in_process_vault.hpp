@@ -26,6 +26,7 @@ class InProcessVault final : public KeyVault {
   [[nodiscard]] crypto::Signature65 sign_hash(uint32_t child,
                                               const crypto::Hash32& hash32) override;
   [[nodiscard]] std::vector<std::pair<size_t, std::string>> claim_all(ClaimList claims) override;
+  [[nodiscard]] uint32_t claim_next(std::string_view connection_id) override;
   void retire(uint32_t child) override;
 
   // For tests: how many children are cached now.

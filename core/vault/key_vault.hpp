@@ -40,6 +40,14 @@ class KeyVault {
   using ClaimList = std::span<const std::pair<uint32_t, std::string_view>>;
   [[nodiscard]] virtual std::vector<std::pair<size_t, std::string>> claim_all(ClaimList claims) = 0;
 
+  // [any-thread] Claims a child number never claimed before (one more than the highest ever
+  // claimed, retired ones included) for `connection_id`, in one transaction, and returns it; it
+  // may sign from then on. Idempotent: a connection that already holds an active child gets that
+  // child back. Throws VaultError when the connection's child was retired ("connection X's key
+  // child N was retired on <date>"), when the registry is unreachable, or when the backend keeps
+  // no registry (a bare InProcessVault) or does not know the call (an older oemlink-keyd).
+  [[nodiscard]] virtual uint32_t claim_next(std::string_view connection_id) = 0;
+
   // [any-thread] Retires a claimed child: it never signs or claims again. Throws VaultError.
   virtual void retire(uint32_t child) = 0;
 };

@@ -161,6 +161,13 @@ struct KeydClientVault::Pool {
 
   // Sends a whole request frame; returns the ok payload or throws keyd's error as a VaultError.
   std::vector<uint8_t> call_frame(const std::vector<uint8_t>& request, uint32_t max_body) {
+    std::vector<uint8_t> body = call_raw(request, max_body);
+    if (body[0] == static_cast<uint8_t>(keyd::Status::ok)) return {body.begin() + 1, body.end()};
+    throw VaultError(name() + ": " + std::string(body.begin() + 1, body.end()));
+  }
+
+  // Sends a whole request frame; returns the response body (status byte first), ok or not.
+  std::vector<uint8_t> call_raw(const std::vector<uint8_t>& request, uint32_t max_body) {
     for (int attempt = 0;; ++attempt) {
       bool reused = false;
       const int fd = acquire(reused);
@@ -175,8 +182,7 @@ struct KeydClientVault::Pool {
         throw VaultError(name() + ": " + e.what);
       }
       release(fd);
-      if (body[0] == static_cast<uint8_t>(keyd::Status::ok)) return {body.begin() + 1, body.end()};
-      throw VaultError(name() + ": " + std::string(body.begin() + 1, body.end()));
+      return body;
     }
   }
 };
@@ -193,7 +199,7 @@ void KeydClientVault::check_reachable() {
 
 crypto::Address20 KeydClientVault::address(uint32_t child) {
   check_child_number(child);
-  const auto payload = pool_->call({keyd::Op::address, child, {}, {}}, 20);
+  const auto payload = pool_->call({keyd::Op::address, child, {}, {}, {}}, 20);
   crypto::Address20 a;
   std::copy(payload.begin(), payload.end(), a.begin());
   return a;
@@ -217,14 +223,41 @@ std::vector<std::pair<size_t, std::string>> KeydClientVault::claim_all(ClaimList
   return refused;
 }
 
+uint32_t KeydClientVault::claim_next(std::string_view connection_id) {
+  if (connection_id.empty())
+    throw VaultError("cannot claim a key child: the connection id is empty");
+  if (connection_id.size() > keyd::kMaxConnectionIdBytes)
+    throw VaultError("cannot claim a key child: the connection id is longer than " +
+                     std::to_string(keyd::kMaxConnectionIdBytes) + " bytes");
+  keyd::Request req;
+  req.op = keyd::Op::claim_next;
+  req.connection_id = std::string(connection_id);
+  const std::vector<uint8_t> body =
+      pool_->call_raw(keyd::encode_request(req), keyd::kMaxResponseBody);
+  const std::string_view text(reinterpret_cast<const char*>(body.data() + 1), body.size() - 1);
+  if (body[0] != static_cast<uint8_t>(keyd::Status::ok)) {
+    if (text.starts_with(keyd::kUnknownOpPrefix))
+      throw VaultError(pool_->name() +
+                       " is older than this host and cannot allocate key children (it answered '" +
+                       std::string(text) + "'); upgrade oemlink-keyd to link new cars");
+    throw VaultError(pool_->name() + ": " + std::string(text));
+  }
+  if (body.size() != 5)
+    throw VaultError(pool_->name() + ": malformed response (" + std::to_string(body.size() - 1) +
+                     " bytes, expected 4)");
+  const uint32_t child = keyd::get_u32(body.data() + 1);
+  check_child_number(child);
+  return child;
+}
+
 void KeydClientVault::retire(uint32_t child) {
   check_child_number(child);
-  (void)pool_->call({keyd::Op::retire, child, {}, {}}, 0);
+  (void)pool_->call({keyd::Op::retire, child, {}, {}, {}}, 0);
 }
 
 crypto::Signature65 KeydClientVault::sign_hash(uint32_t child, const crypto::Hash32& hash32) {
   check_child_number(child);
-  const auto payload = pool_->call({keyd::Op::sign, child, hash32, {}}, 65);
+  const auto payload = pool_->call({keyd::Op::sign, child, hash32, {}, {}}, 65);
   crypto::Signature65 sig;
   std::copy(payload.begin(), payload.end(), sig.begin());
   return sig;

@@ -33,6 +33,7 @@ class KeydClientVault final : public KeyVault {
                                               const crypto::Hash32& hash32) override;
   // In batches of keyd::kMaxClaimsPerRequest, each one transaction in keyd.
   [[nodiscard]] std::vector<std::pair<size_t, std::string>> claim_all(ClaimList claims) override;
+  [[nodiscard]] uint32_t claim_next(std::string_view connection_id) override;
   void retire(uint32_t child) override;
 
   // Connects once (and keeps the connection for reuse), so a missing or unreachable keyd is

@@ -82,6 +82,11 @@ std::vector<uint8_t> encode_request(const Request& req) {
     std::vector<std::pair<uint32_t, std::string_view>> views(req.claims.begin(), req.claims.end());
     return encode_claim_request(views);
   }
+  if (req.op == Op::claim_next) {
+    std::vector<uint8_t> rest;
+    append_text(rest, std::string_view(req.connection_id).substr(0, kMaxConnectionIdBytes));
+    return frame(static_cast<uint8_t>(Op::claim_next), rest);
+  }
   std::vector<uint8_t> rest(4);
   put_u32(rest.data(), req.child);
   if (req.op == Op::sign) rest.insert(rest.end(), req.hash.begin(), req.hash.end());
@@ -124,8 +129,19 @@ std::optional<Request> decode_request(std::span<const uint8_t> body, std::string
       break;
     case static_cast<uint8_t>(Op::claim):
       return decode_claims(body, why);
+    case static_cast<uint8_t>(Op::claim_next): {
+      Cursor c{body, 1};
+      req.op = Op::claim_next;
+      req.connection_id = c.text();
+      if (!c.ok || c.at != body.size() || req.connection_id.empty() ||
+          req.connection_id.size() > kMaxConnectionIdBytes) {
+        why = "malformed claim-next request";
+        return std::nullopt;
+      }
+      return req;
+    }
     default:
-      why = "unknown op " + std::to_string(body[0]);
+      why = std::string(kUnknownOpPrefix) + " " + std::to_string(body[0]);
       return std::nullopt;
   }
   req.child = get_u32(body.data() + 1);

@@ -4,8 +4,9 @@
 //     1 address: child (u32 BE)                     2 sign: child (u32 BE) || hash (32 bytes)
 //     3 claim:   count (u32 BE) || count × (child (u32 BE) || id length (u16 BE) || id)
 //     4 retire:  child (u32 BE)
+//     5 claim next: id length (u16 BE) || id      (keyd picks the child; older keyds: unknown op)
 //   response body: status (u8: 0 = ok, 1 = error) || payload
-//     address: 20 bytes; sign: 65 bytes; retire: empty;
+//     address: 20 bytes; sign: 65 bytes; retire: empty; claim next: child (u32 BE);
 //     claim: refused count (u32 BE) || refused × (index (u32 BE) || length (u16 BE) || reason)
 //     error: UTF-8 text
 // A connection carries any number of request/response pairs, strictly in turn.
@@ -36,7 +37,7 @@ inline constexpr size_t kMaxClaimsPerRequest = 16'384;
 inline constexpr size_t kMaxConnectionIdBytes = 1024;
 inline constexpr size_t kMaxReasonBytes = 400;
 
-enum class Op : uint8_t { address = 1, sign = 2, claim = 3, retire = 4 };
+enum class Op : uint8_t { address = 1, sign = 2, claim = 3, retire = 4, claim_next = 5 };
 enum class Status : uint8_t { ok = 0, error = 1 };
 
 struct Request {
@@ -44,6 +45,7 @@ struct Request {
   uint32_t child = 0;                                    // address, sign, retire
   crypto::Hash32 hash{};                                 // sign only
   std::vector<std::pair<uint32_t, std::string>> claims;  // claim only
+  std::string connection_id;                             // claim_next only
 };
 
 inline void put_u32(uint8_t* p, uint32_t v) {
@@ -62,6 +64,9 @@ std::vector<uint8_t> encode_request(const Request& req);
 // A whole claim frame for claims[begin, end) (no copy of the ids into a Request).
 std::vector<uint8_t> encode_claim_request(
     std::span<const std::pair<uint32_t, std::string_view>> claims);
+// What an older keyd answers (status 1) to an op it does not know, e.g. "unknown op 5".
+inline constexpr std::string_view kUnknownOpPrefix = "unknown op";
+
 // Parses a request body; nullopt with `why` set when malformed.
 std::optional<Request> decode_request(std::span<const uint8_t> body, std::string& why);
 

@@ -106,6 +106,13 @@ class Session : public std::enable_shared_from_this<Session> {
                                                                     req->claims.end());
           return keyd::encode_claim_answer(vault_.claim_all(claims));
         }
+        case keyd::Op::claim_next: {
+          const uint32_t child = vault_.claim_next(req->connection_id);
+          spdlog::info("keyd: key child {} claimed by connection '{}'", child, req->connection_id);
+          uint8_t payload[4];
+          keyd::put_u32(payload, child);
+          return keyd::encode_ok(payload);
+        }
         case keyd::Op::retire:
           vault_.retire(req->child);
           spdlog::info("keyd: key child {} retired", req->child);

@@ -97,5 +97,67 @@ dimo:
   EXPECT_THAT(load_error("vault: {kek: {vault: x}}\n"), HasSubstr("unknown key \"vault\""));
 }
 
+TEST(DimoVaultConfig, MintKeysDefaultToDimoProductionAndUnset) {
+  Config c = load_config_text("data_dir: /srv/oemlink\n", "test.yaml", "/etc/oemlink");
+  EXPECT_EQ(c.dimo.registry_contract, "0xFA8beC73cebB9D88FF88a2f75E7D7312f2Fd39EC");
+  EXPECT_EQ(c.dimo.connection_id, "");
+  EXPECT_EQ(c.dimo.connection_field, "connectionId");
+  EXPECT_TRUE(c.dimo.manufacturer_nodes.empty());
+}
+
+TEST(DimoVaultConfig, ReadsTheMintKeys) {
+  // connection_id as a YAML integer bigger than 64 bits (2^256 - 1), and as a string.
+  Config c = load_config_text(yaml(R"(
+dimo:
+  registry_contract: "0xfa8bec73cebb9d88ff88a2f75e7d7312f2fd39ec"
+  connection_id: 115792089237316195423570985008687907853269984665640564039457584007913129639935
+  connection_field: integrationNode
+  manufacturer_nodes:
+    Tesla: 137
+    Ford: "42"
+)"),
+                              "test.yaml", "/etc/oemlink");
+  EXPECT_EQ(c.dimo.registry_contract, "0xfa8bec73cebb9d88ff88a2f75e7d7312f2fd39ec");
+  EXPECT_EQ(c.dimo.connection_id,
+            "115792089237316195423570985008687907853269984665640564039457584007913129639935");
+  EXPECT_EQ(c.dimo.connection_field, "integrationNode");
+  EXPECT_EQ(c.dimo.manufacturer_nodes,
+            (std::map<std::string, std::string>{{"Ford", "42"}, {"Tesla", "137"}}));
+  EXPECT_EQ(load_config_text("dimo: {connection_id: \"12345678901234567890123\"}\n", "t.yaml", "/")
+                .dimo.connection_id,
+            "12345678901234567890123");
+}
+
+TEST(DimoVaultConfig, BadMintKeysArePositioned) {
+  // One mistyped character of a checksummed address (the last C made lowercase).
+  EXPECT_THAT(load_error(yaml(R"(
+dimo:
+  registry_contract: "0xFA8beC73cebB9D88FF88a2f75E7D7312f2Fd39Ec"
+)")),
+              HasSubstr("test.yaml:2:22: dimo.registry_contract: expected an Ethereum address "
+                        "(0x + 40 hex digits); in mixed case it must be a valid EIP-55 checksum"));
+  EXPECT_THAT(load_error("dimo: {registry_contract: 0x12}\n"),
+              HasSubstr("dimo.registry_contract: expected an Ethereum address"));
+  // 2^256 overflows; signs, leading zeros, hex and decimals are refused.
+  for (const char* bad :
+       {"115792089237316195423570985008687907853269984665640564039457584007913129639936", "-5",
+        "+5", "007", "0", "0x10", "1.5", "\" 5\""}) {
+    EXPECT_THAT(load_error(std::string("dimo: {connection_id: ") + bad + "}\n"),
+                HasSubstr("test.yaml:1:23: dimo.connection_id: expected a token id"))
+        << bad;
+  }
+  EXPECT_THAT(load_error("dimo: {connection_field: vehicleNode}\n"),
+              HasSubstr("dimo.connection_field"));
+  EXPECT_THAT(load_error(yaml(R"(
+dimo:
+  manufacturer_nodes:
+    Tesla: 137
+    Ford: -1
+)")),
+              HasSubstr("test.yaml:4:11: dimo.manufacturer_nodes.Ford: expected a token id"));
+  EXPECT_THAT(load_error("dimo: {manufacturer_nodes: [Tesla]}\n"),
+              HasSubstr("dimo.manufacturer_nodes"));
+}
+
 }  // namespace
 }  // namespace oemlink::config

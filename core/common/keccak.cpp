@@ -1,11 +1,10 @@
-#include "core/crypto/keccak.hpp"
+#include "core/common/keccak.hpp"
 
 #include <algorithm>
 #include <bit>
 #include <cstring>
-#include <string>
 
-namespace oemlink::crypto {
+namespace oemlink {
 namespace {
 
 constexpr std::array<uint64_t, 24> kRoundConstants = {
@@ -119,15 +118,4 @@ Hash32 keccak256(std::span<const uint8_t> data) {
   return h.finalize();
 }
 
-Hash32 eip191_hash(std::span<const uint8_t> message) {
-  const std::string prefix =
-      "\x19"
-      "Ethereum Signed Message:\n" +
-      std::to_string(message.size());
-  Keccak256 h;
-  h.update({reinterpret_cast<const uint8_t*>(prefix.data()), prefix.size()});
-  h.update(message);
-  return h.finalize();
-}
-
-}  // namespace oemlink::crypto
+}  // namespace oemlink
