@@ -1,18 +1,11 @@
 #include "core/link/mint_source.hpp"
 
 #include "core/config/config.hpp"
-
-// The builder is written beside the linking flow (core/link/mint_request.*); until both are
-// merged this file builds without it and every mint is refused with a clear message.
-#if __has_include("core/link/mint_request.hpp")
 #include "core/link/mint_request.hpp"
-#define OEMLINK_LINK_HAS_MINT_BUILDER 1
-#endif
+#include "core/vault/key_vault.hpp"
 
 namespace oemlink::link {
 namespace {
-
-#ifdef OEMLINK_LINK_HAS_MINT_BUILDER
 
 MintInputs inputs_of(const MintFields& f) {
   MintInputs in;
@@ -32,53 +25,35 @@ class BuilderMintSource final : public MintSource {
       : builder_(dimo, vault) {}
 
   MintAnswer prepare(const host::ConnectionView& c, const MintFields& in) override {
-    try {
-      return {true, builder_.prepare(c, inputs_of(in))};
-    } catch (const MintError& e) {
-      return {false, e.what()};
-    }
+    return guarded([&] { return builder_.prepare(c, inputs_of(in)); });
   }
   MintAnswer complete(const host::ConnectionView& c, const MintFields& in,
                       std::string_view owner_signature) override {
+    return guarded([&] { return builder_.complete(c, inputs_of(in), owner_signature); });
+  }
+
+ private:
+  // Bad input is the owner's to fix; a vault that cannot sign (keyd down, child retired) is
+  // named as such, so the answer does not blame the owner.
+  template <class Fn>
+  static MintAnswer guarded(Fn&& fn) {
     try {
-      return {true, builder_.complete(c, inputs_of(in), owner_signature)};
+      return {true, fn()};
     } catch (const MintError& e) {
       return {false, e.what()};
+    } catch (const vault::VaultError& e) {
+      return {false, std::string("the key vault could not sign: ") + e.what()};
     }
   }
 
- private:
   MintRequestBuilder builder_;
 };
-
-#else
-
-class UnbuiltMintSource final : public MintSource {
- public:
-  MintAnswer prepare(const host::ConnectionView&, const MintFields&) override { return refuse(); }
-  MintAnswer complete(const host::ConnectionView&, const MintFields&, std::string_view) override {
-    return refuse();
-  }
-
- private:
-  static MintAnswer refuse() {
-    return {false, "this oemlink was built without the EIP-712 mint request builder"};
-  }
-};
-
-#endif
 
 }  // namespace
 
 std::unique_ptr<MintSource> make_mint_source(const config::DimoConfig& dimo,
                                              vault::KeyVault& vault) {
-#ifdef OEMLINK_LINK_HAS_MINT_BUILDER
   return std::make_unique<BuilderMintSource>(dimo, vault);
-#else
-  (void)dimo;
-  (void)vault;
-  return std::make_unique<UnbuiltMintSource>();
-#endif
 }
 
 }  // namespace oemlink::link

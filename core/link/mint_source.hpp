@@ -1,7 +1,7 @@
 // MintSource: what the linking routes need from the EIP-712 mint request builder
 // (mint_request.hpp, dimo-wire.md §6/6a): the typed data and device signature for a connection,
 // and the complete request once the owner has signed. Behind this interface the routes are
-// tested without a vault, and they build before the builder does.
+// tested without a vault.
 //
 // Threading: the host loop thread (the vault's sign_hash is quick and in memory or one local
 // round trip to keyd).
@@ -47,8 +47,7 @@ class MintSource {
                               std::string_view owner_signature) = 0;
 };
 
-// The builder of mint_request.hpp on `dimo` and `vault`, or, in a build without it, a source that
-// refuses every mint naming why.
+// The builder of mint_request.hpp on `dimo` and `vault`.
 std::unique_ptr<MintSource> make_mint_source(const config::DimoConfig& dimo,
                                              vault::KeyVault& vault);
 
