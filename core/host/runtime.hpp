@@ -58,6 +58,8 @@ class HostServices;
 class StatusWriter;
 class WebhookRoutes;
 class ConnectionControl;
+class ConnectionLifecycle;
+class ConnectionRows;
 
 struct RuntimeOptions {
   std::vector<std::filesystem::path> plugin_dirs;  // empty: loader::default_plugin_dirs()
@@ -109,7 +111,7 @@ class Runtime {
   // listeners.inbound. [loop] after start().
   net::RouteTable* routes() { return routes_.get(); }
   // [loop] after start(): the connections' live control (add, pause, revoke, ...).
-  ConnectionControl& connections() { return *control_; }
+  ConnectionControl& connections();
   // The inbound listener's bound port; 0 without one.
   uint16_t listener_port() const;
   // [loop] Per-sink latency histograms start afresh.
@@ -119,6 +121,7 @@ class Runtime {
 
  private:
   void open_connections();
+  void open_connection_control();
   void start_listener();
   void build_components();
   void wait_for_signal();
@@ -154,7 +157,9 @@ class Runtime {
   std::unique_ptr<WebhookRoutes> webhooks_;
   std::unique_ptr<net::RouteTable> routes_;
   std::unique_ptr<net::HttpListener> listener_;
-  std::unique_ptr<ConnectionControl> control_;
+  // The lifecycle's view of the connection store; control_ exists when it does.
+  std::unique_ptr<ConnectionRows> rows_;
+  std::unique_ptr<ConnectionLifecycle> control_;
   // After the listener: a component's routes may call into it until it is closed.
   std::vector<std::unique_ptr<RuntimeComponent>> components_;
 

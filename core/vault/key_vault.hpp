@@ -40,6 +40,18 @@ class KeyVault {
   using ClaimList = std::span<const std::pair<uint32_t, std::string_view>>;
   [[nodiscard]] virtual std::vector<std::pair<size_t, std::string>> claim_all(ClaimList claims) = 0;
 
+  // [any-thread] Claims a child number never claimed before (one more than the highest ever
+  // claimed, retired ones included) for `connection_id`, in one transaction, and returns it; it
+  // may sign from then on. Idempotent: a connection that already holds an active child gets that
+  // child back. Throws VaultError when the connection's child was retired, when the registry is
+  // unreachable, or when the backend keeps no registry.
+  // (Declared here for the connection lifecycle; the vault work implements it in every backend
+  // and makes it pure. Until then a backend without it refuses.)
+  [[nodiscard]] virtual uint32_t claim_next(std::string_view connection_id) {
+    throw VaultError("connection " + std::string(connection_id) +
+                     ": this vault cannot allocate key children yet");
+  }
+
   // [any-thread] Retires a claimed child: it never signs or claims again. Throws VaultError.
   virtual void retire(uint32_t child) = 0;
 };
