@@ -107,7 +107,7 @@ TEST_F(RuntimeLifecycleTest, AConnectionAddedLivePollsSignsAndIsRevokedWithoutAR
   rt.start();
 
   std::optional<ControlResult> added, revoked;
-  std::string sealed_before;
+  std::string sealed_before, address_after;
   size_t events_at_revoke = 0;
   boost::asio::steady_timer later(rt.io());
   boost::asio::post(rt.io(), [&] {
@@ -128,6 +128,8 @@ TEST_F(RuntimeLifecycleTest, AConnectionAddedLivePollsSignsAndIsRevokedWithoutAR
         rt.connections().revoke("live-1", "owner unlinked", [&](ControlResult r2) {
           revoked = std::move(r2);
           events_at_revoke = sink.signers_of(777).size();
+          // The vault answers nothing for a retired child.
+          if (auto found = rt.connections().find("live-1")) address_after = found->device_address;
           // A second later: nothing more from it; stop.
           later.expires_after(1s);
           later.async_wait([&](auto) { rt.request_stop(); });
@@ -150,6 +152,7 @@ TEST_F(RuntimeLifecycleTest, AConnectionAddedLivePollsSignsAndIsRevokedWithoutAR
   EXPECT_EQ(revoked->connections[0].state, ConnectionState::revoked);
   EXPECT_EQ(sink.signers_of(777).size(), events_at_revoke) << "events after the revocation";
   EXPECT_EQ(rt.connection_store().get("live-1")->state, "revoked");
+  EXPECT_EQ(address_after, "") << "the retired child still has an address in the vault";
 
   ASSERT_GT(sealed_before.size(), 16u) << "the token was stored sealed";
   std::string files = file_bytes(dir_ / "secrets.db") + file_bytes(dir_ / "secrets.db-wal");
