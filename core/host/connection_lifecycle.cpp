@@ -564,6 +564,8 @@ void ConnectionLifecycle::revoke_on_worker(const std::string& id, std::string dr
   try {
     p_.rows.set_state(id, state_name(ConnectionState::revoked), reason, p_.clock.wall_ms());
     p_.secrets.erase(SecretAccess::connection_owner(driver, id));
+    // Rows an older version kept under "conn:<id>" and no driver has adopted yet go too.
+    p_.secrets.erase(SecretAccess::legacy_connection_owner(id));
     p_.vault.retire(key_child);  // idempotent: a second revoke retires again harmlessly
     row = p_.rows.get(id);
   } catch (const std::exception& e) {
