@@ -4,6 +4,7 @@
 #include "core/common/early_stop_signal.hpp"
 #include "core/config/duration.hpp"
 #include "core/host/runtime.hpp"
+#include "core/link/link_component.hpp"
 #include "core/loader/driver_library.hpp"
 #include "core/uplink/sink_registry.hpp"
 
@@ -21,10 +22,18 @@ connection, and writes events to the configured sinks. Without --config it runs 
 default configuration (the mock driver with a few simulated cars writing to ./var/oemlink).
 Exit status: 0 stopped cleanly, 1 invalid configuration or failure, 2 usage error.)";
 
+// What `oemlink run` builds beyond the host: the linking flow (with listeners.inbound); each
+// component builds nothing when its listener is not configured.
+host::RuntimeOptions run_options() {
+  host::RuntimeOptions o = host::default_runtime_options();
+  o.components.push_back(link::make_link_component);
+  return o;
+}
+
 struct RunOptions {
   std::string config;
   // The sink types this executable delivers to are registered here, explicitly.
-  host::RuntimeOptions runtime = host::default_runtime_options();
+  host::RuntimeOptions runtime = run_options();
 };
 
 int run_daemon(RunOptions& o) {

@@ -3,6 +3,10 @@
 #include "core/host/driver_set.hpp"
 #include "core/pipeline/json_writer.hpp"
 
+#include <algorithm>
+#include <bit>
+#include <functional>
+
 namespace oemlink::host {
 namespace {
 
@@ -27,8 +31,8 @@ std::vector<void*>& unclosed_contexts() {
 }  // namespace
 
 ConnectionTable::~ConnectionTable() {
-  for (auto& r : records_)
-    if (r.open) unclosed_contexts().push_back(r.driver_ctx);
+  for (size_t c = 0; c < records_.size(); ++c)
+    if (records_[c].open) unclosed_contexts().push_back(records_[c].driver_ctx);
 }
 
 std::vector<std::string> ConnectionTable::claim_key_children(
@@ -46,16 +50,63 @@ std::vector<std::string> ConnectionTable::claim_key_children(
 }
 
 uint32_t ConnectionTable::add(const config::ConnectionConfig& cc, uint32_t instance) {
-  ConnectionRecord r;
-  r.id = cc.id;
-  r.vin = cc.vin;
-  r.identifiers_json = json_object(cc.identifiers);
-  r.vehicle_token_id = cc.vehicle_token_id;
-  r.synthetic_token_id = cc.synthetic_token_id;
-  r.key_child = cc.key_child;
-  r.instance = instance;
-  records_.push_back(std::move(r));
-  return static_cast<uint32_t>(records_.size() - 1);
+  return add(ConnectionFields{.id = cc.id,
+                              .vin = cc.vin,
+                              .identifiers_json = json_object(cc.identifiers),
+                              .vehicle_token_id = cc.vehicle_token_id,
+                              .synthetic_token_id = cc.synthetic_token_id,
+                              .key_child = cc.key_child,
+                              .instance = instance});
+}
+
+uint32_t ConnectionTable::add(const ConnectionFields& f) {
+  auto c = static_cast<uint32_t>(records_.append([&](ConnectionRecord& r) {
+    r.id = f.id;
+    r.vin = f.vin;
+    r.identifiers_json = f.identifiers_json;
+    r.vehicle_token_id.store(f.vehicle_token_id, std::memory_order_relaxed);
+    r.synthetic_token_id.store(f.synthetic_token_id, std::memory_order_relaxed);
+    r.key_child = f.key_child;
+    r.instance = f.instance;
+    r.state = f.state;
+  }));
+  index_insert(c);
+  return c;
+}
+
+void ConnectionTable::reserve(size_t n) {
+  n = std::max(n, records_.size() + 1);
+  if (by_id_.size() >= 2 * n) return;
+  size_t cap = std::bit_ceil(std::max<size_t>(16, 2 * n));
+  std::vector<uint32_t>(cap, kNoConn).swap(by_id_);
+  for (uint32_t c = 0; c < records_.size(); ++c) index_insert(c);
+}
+
+// Linear probing: an entry holding the same id is replaced (the newest record wins).
+void ConnectionTable::index_insert(uint32_t c) {
+  if (2 * (records_.size() + 1) > by_id_.size()) {
+    reserve(std::max<size_t>(records_.size() + 1, by_id_.size()));  // doubles; re-inserts c too
+    return;
+  }
+  const std::string& id = records_[c].id;
+  size_t mask = by_id_.size() - 1;
+  for (size_t i = std::hash<std::string_view>{}(id)&mask;; i = (i + 1) & mask) {
+    uint32_t& e = by_id_[i];
+    if (e == kNoConn || records_[e].id == id) {
+      e = c;  // records are inserted in index order, so c is the newest
+      return;
+    }
+  }
+}
+
+uint32_t ConnectionTable::find(std::string_view id) const {
+  if (by_id_.empty()) return kNoConn;
+  size_t mask = by_id_.size() - 1;
+  for (size_t i = std::hash<std::string_view>{}(id)&mask;; i = (i + 1) & mask) {
+    uint32_t e = by_id_[i];
+    if (e == kNoConn) return kNoConn;
+    if (records_[e].id == id) return e;
+  }
 }
 
 bool ConnectionTable::open(uint32_t c, DriverInstance& d, std::string& error) {
@@ -65,8 +116,8 @@ bool ConnectionTable::open(uint32_t c, DriverInstance& d, std::string& error) {
   info.id = {r.id.data(), r.id.size()};
   info.vin = {r.vin.data(), r.vin.size()};
   info.identifiers_json = {r.identifiers_json.data(), r.identifiers_json.size()};
-  info.vehicle_token_id = r.vehicle_token_id;
-  info.synthetic_token_id = r.synthetic_token_id;
+  info.vehicle_token_id = r.vehicle_token_id.load(std::memory_order_relaxed);
+  info.synthetic_token_id = r.synthetic_token_id.load(std::memory_order_relaxed);
   char err[1024] = {};
   // Open before the call: driver.h tells drivers to read their secrets when a connection opens,
   // and the host serves a connection's services only to an open handle.

@@ -6,15 +6,19 @@ namespace oemlink::host {
 
 DurabilityGate::DurabilityGate(size_t connections, bool with_outbox, uint64_t durable_seq,
                                Release release)
-    : durable_seq_(durable_seq),
-      release_(std::move(release)),
-      signing_(std::make_unique<std::atomic<uint32_t>[]>(connections + 1)),
-      receipts_(with_outbox ? std::make_unique<uint64_t[]>(connections + 1) : nullptr) {}
+    : durable_seq_(durable_seq), release_(std::move(release)), with_outbox_(with_outbox) {
+  grow_to(connections);
+}
+
+void DurabilityGate::grow_to(size_t connections) {
+  signing_.grow_to(connections);
+  if (with_outbox_) receipts_.grow_to(connections);
+}
 
 void DurabilityGate::batch_settled(uint32_t c, uint64_t receipt) {
   signing_[c].fetch_sub(1);
   // Only the loop writes receipts (settlements are posted to it), so a plain max will do.
-  if (receipt && receipts_) receipts_[c] = std::max(receipts_[c], receipt);
+  if (receipt && with_outbox_) receipts_[c] = std::max(receipts_[c], receipt);
   ++settled_batches_;
   receipt_high_ = std::max(receipt_high_, receipt);
   try_release(c);
@@ -55,7 +59,7 @@ void DurabilityGate::release_marks() {
 }
 
 void DurabilityGate::wait_durable(uint64_t receipt, std::function<void()> ready) {
-  if (!receipts_ || receipt <= durable_seq_) {
+  if (!with_outbox_ || receipt <= durable_seq_) {
     ready();
     return;
   }
@@ -64,7 +68,7 @@ void DurabilityGate::wait_durable(uint64_t receipt, std::function<void()> ready)
 
 bool DurabilityGate::must_wait(uint32_t c) const {
   if (signing_[c].load() > 0) return true;
-  return receipts_ && receipts_[c] > durable_seq_;
+  return with_outbox_ && receipts_[c] > durable_seq_;
 }
 
 void DurabilityGate::complete(uint32_t c, oemlink_status status, std::string message) {

@@ -12,9 +12,15 @@
 // batch up to the mark is settled; the highest receipt seen by then bounds what must be durable.
 // The mark covers other drivers' batches too: a webhook waits at most for the queue ahead of it.
 //
+// Connections are added while the daemon runs: the per-connection counters live in
+// SegmentedVectors, so a driver thread counting a batch never sees them move; grow_to() makes
+// room before a new connection's handle exists.
+//
 // Threading: batch_submitted/batch_refused on any thread (drivers emit from their own threads);
 // everything else on the host loop. No clock and no I/O: unit-tested as a plain class.
 #pragma once
+
+#include "core/common/segmented_vector.hpp"
 
 #include <oemlink/driver.h>
 
@@ -37,6 +43,10 @@ class DurabilityGate {
   // an outbox only the signing stage is waited for. `durable_seq`: what the outbox had
   // committed when it opened.
   DurabilityGate(size_t connections, bool with_outbox, uint64_t durable_seq, Release release);
+
+  // [loop] Room for connections 0..n-1 (never shrinks). Called before a new connection opens.
+  void grow_to(size_t connections);
+  size_t capacity() const { return signing_.size(); }
 
   // [any-thread] A batch of connection c went to the signing stage. Counted before the hand-over,
   // so a completion racing the signing stage still waits.
@@ -78,8 +88,9 @@ class DurabilityGate {
   };
   uint64_t durable_seq_;
   Release release_;
-  std::unique_ptr<std::atomic<uint32_t>[]> signing_;        // per connection: batches being signed
-  std::unique_ptr<uint64_t[]> receipts_;                    // per connection: latest outbox receipt
+  bool with_outbox_;
+  SegmentedVector<std::atomic<uint32_t>> signing_;  // per connection: batches being signed
+  SegmentedVector<uint64_t> receipts_;  // per connection: latest outbox receipt (with an outbox)
   std::unordered_map<uint32_t, Held> held_;                 // by connection
   std::multimap<uint64_t, uint32_t> by_receipt_;            // receipt -> connection waiting for it
   uint64_t settled_batches_ = 0;                            // batch_settled calls so far

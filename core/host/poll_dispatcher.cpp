@@ -108,6 +108,7 @@ void PollDispatcher::add_connection([[maybe_unused]] uint32_t c, const DriverIns
   [[maybe_unused]] schedule::ConnIndex i =
       sched_.add_connection(d.lane, clock_.steady_ms(), interval, mode_of(*d.cfg));
   assert(i == c);
+  if (started_) schedule_dispatch();
 }
 
 void PollDispatcher::add_unserved_connection(uint32_t c) {
@@ -140,6 +141,7 @@ void PollDispatcher::note_call(const DriverInstance& d, const char* call, uint32
 
 void PollDispatcher::start() {
   loop_thread_ = std::this_thread::get_id();
+  started_ = true;
   for (size_t i = 0; i < drivers_.size(); ++i) {
     DriverInstance& d = drivers_[i];
     if (d.inst && has_driver_stream(*d.cfg)) start_driver_stream(d);
@@ -250,8 +252,10 @@ void PollDispatcher::finish_poll(TicketRef ref, oemlink_status status, const std
     return;
   }
   if (t->abandoned) {  // the watchdog already failed this poll; only the ticket was waiting
+    uint32_t c = t->conn;
     tickets_.release(t);
     late_completions_.add();
+    if (!close_waiters_.empty()) notify_idle(c);
     return;
   }
   uint32_t c = t->conn;
@@ -290,6 +294,7 @@ void PollDispatcher::apply_completion(uint32_t c, oemlink_status status,
     }
   }
   ++polls_completed_;
+  if (!settle_waiters_.empty()) notify_settled(c);
   if (opts_.stop_after_polls && polls_completed_ >= opts_.stop_after_polls && opts_.on_poll_limit)
     opts_.on_poll_limit();
   schedule_dispatch();
@@ -311,6 +316,10 @@ void PollDispatcher::sweep_hung_polls() {
     hung_polls_.add();
     polls_error_.add();
     sched_.complete(t->conn, schedule::Outcome::error, now);
+    if (!settle_waiters_.empty()) {
+      uint32_t c = t->conn;
+      boost::asio::post(io_, [this, c] { notify_settled(c); });  // not inside for_each_live
+    }
     spdlog::error(
         "connection {} (driver {}): poll has not completed after {} s; counted as hung and "
         "failed (a late completion will be ignored)",
@@ -362,10 +371,12 @@ void PollDispatcher::apply_state(uint32_t c, oemlink_conn_state state, int64_t u
   // OK for a stopped car is the driver's positive evidence that it works again (a webhook's
   // VEHICLE_ERROR resolved, tokens re-seeded): polling resumes. A stopped per-connection stream
   // is left alone; its restart belongs to the stream's own life cycle.
-  if (rs == RS::ok && before == schedule::Phase::stopped && !sched_.is_stream(c)) {
+  if (rs == RS::ok && before == schedule::Phase::stopped && !sched_.is_stream(c) &&
+      !sched_.paused(c)) {
     sched_.resume(c, now);
     spdlog::info("connection {} (driver {}): reported OK again; polling resumes", r.id, driver);
     metrics_.counter("connections_resumed").add();
+    if (state_hook_) state_hook_(c, rs, reason);
     schedule_dispatch();
     return;
   }
@@ -394,6 +405,7 @@ void PollDispatcher::apply_state(uint32_t c, oemlink_conn_state state, int64_t u
     case RS::ok:
       break;
   }
+  if (state_hook_ && (rs == RS::needs_reauth || rs == RS::ok)) state_hook_(c, rs, reason);
   // A running per-connection stream whose tokens died is stopped — from the loop, not from
   // inside whatever driver call reported it, so calls for one connection never nest.
   if (before == schedule::Phase::streaming && sched_.phase(c) == schedule::Phase::stopped &&
@@ -491,6 +503,68 @@ void PollDispatcher::stop_stream(uint32_t c) {
   tickets_.for_each_live([&](Ticket* t) {
     if (t->stream && t->conn == c) tickets_.release(t);
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// A connection's life while running
+// ---------------------------------------------------------------------------------------------
+
+void PollDispatcher::pause_connection(uint32_t c, std::function<void()> settled) {
+  bool streaming = sched_.phase(c) == schedule::Phase::streaming && sched_.is_stream(c);
+  bool in_flight = sched_.pause(c);
+  if (streaming && conns_[c].open) stop_stream(c);
+  if (!in_flight) {
+    settled();
+    return;
+  }
+  settle_waiters_[c].push_back(std::move(settled));
+}
+
+void PollDispatcher::notify_settled(uint32_t c) {
+  if (sched_.phase(c) == schedule::Phase::in_flight) return;
+  auto it = settle_waiters_.find(c);
+  if (it == settle_waiters_.end()) return;
+  std::vector<std::function<void()>> waiting = std::move(it->second);
+  settle_waiters_.erase(it);
+  for (auto& fn : waiting) fn();
+}
+
+bool PollDispatcher::has_live_poll(uint32_t c) {
+  bool live = false;
+  tickets_.for_each_live([&](Ticket* t) {
+    if (!t->stream && t->conn == c) live = true;
+  });
+  return live;
+}
+
+void PollDispatcher::close_when_idle(uint32_t c) {
+  if (sched_.phase(c) != schedule::Phase::in_flight && !has_live_poll(c)) {
+    DriverInstance& d = drivers_[conns_[c].instance];
+    conns_.close(c, d);
+    return;
+  }
+  close_waiters_.insert(c);
+}
+
+void PollDispatcher::notify_idle(uint32_t c) {
+  if (!close_waiters_.contains(c) || has_live_poll(c)) return;
+  close_waiters_.erase(c);
+  DriverInstance& d = drivers_[conns_[c].instance];
+  conns_.close(c, d);
+}
+
+bool PollDispatcher::resume_connection(uint32_t c, const DriverInstance& d,
+                                       std::optional<std::chrono::milliseconds> poll_interval) {
+  int64_t interval = poll_interval ? poll_interval->count() : 0;
+  if (!sched_.restart(c, d.lane, interval, mode_of(*d.cfg), clock_.steady_ms())) return false;
+  if (started_) schedule_dispatch();
+  return true;
+}
+
+bool PollDispatcher::poll_now(uint32_t c) {
+  if (!sched_.poll_now(c, clock_.steady_ms())) return false;
+  if (started_) schedule_dispatch();
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------

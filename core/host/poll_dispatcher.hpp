@@ -31,6 +31,8 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace oemlink::host {
@@ -54,11 +56,16 @@ class PollDispatcher {
   PollDispatcher& operator=(const PollDispatcher&) = delete;
 
   void set_complete_hook(CompleteHook hook) { complete_ = std::move(hook); }
+  // Told (on the loop) of every NEEDS_REAUTH and OK a driver reports for a connection, after the
+  // schedule applied it: the lifecycle persists the transitions.
+  using StateHook = std::function<void(uint32_t conn, schedule::ReportedState, const std::string&)>;
+  void set_state_hook(StateHook hook) { state_hook_ = std::move(hook); }
 
   // ---- set-up, before start() ----
   // Gives the driver its scheduler lane (its concurrency cap, rate limit and intervals).
   void add_driver(DriverInstance& d);
-  // Schedules connection c (its index in the table) for its driver's mode.
+  // Schedules connection c (its index in the table) for its driver's mode. Also while running
+  // (a connection added live): it is dispatched as soon as it is due.
   void add_connection(uint32_t c, const DriverInstance& d,
                       std::optional<std::chrono::milliseconds> poll_interval);
   // A connection that is not served (its driver was skipped, its open or key claim failed):
@@ -83,6 +90,26 @@ class PollDispatcher {
   void apply_state(uint32_t c, oemlink_conn_state state, int64_t until_ms,
                    const std::string& reason);
 
+  // ---- a connection's life while running [loop] ----
+  // No new polls or stream starts for c; a running stream is stopped. `settled` runs (on the
+  // loop, possibly at once) when no poll of c is in flight any more: its completion has been
+  // applied (after its events were durable) or the watchdog gave it up.
+  void pause_connection(uint32_t c, std::function<void()> settled);
+  // Calls the driver's close for c once none of its polls is with the driver any more (a poll
+  // the watchdog gave up on may still be: close waits for its late completion). Returns at once.
+  void close_when_idle(uint32_t c);
+  // Whether a close_when_idle is still waiting for c's driver.
+  bool closing(uint32_t c) const { return close_waiters_.contains(c); }
+  // Forgets a pending close_when_idle (the connection is resumed before its close happened).
+  void cancel_close(uint32_t c) { close_waiters_.erase(c); }
+  // Ends a pause, or a stop the driver caused (needs re-auth): scheduled now with its driver's
+  // lane and mode (a connection loaded paused had no lane). False when c was neither.
+  bool resume_connection(uint32_t c, const DriverInstance& d,
+                         std::optional<std::chrono::milliseconds> poll_interval);
+  // A waiting connection becomes due now (its driver's concurrency and rate limit still apply).
+  bool poll_now(uint32_t c);
+  bool paused(uint32_t c) const { return sched_.paused(c); }
+
   // ---- shutdown ----
   // [loop] No new polls or stream restarts; timers cancelled.
   void stop_scheduling();
@@ -95,6 +122,7 @@ class PollDispatcher {
   // ---- figures ----
   const schedule::ScheduleStats& stats() const { return sched_.stats(); }
   schedule::Phase phase(uint32_t c) const { return sched_.phase(c); }
+  schedule::ReportedState last_reported(uint32_t c) const { return sched_.last_reported(c); }
   size_t stopped_connections() const;
   uint64_t completed_polls() const { return polls_completed_; }
   // [loop] A timed driver call: counted and logged when it took longer than slow_call_warning.
@@ -113,6 +141,9 @@ class PollDispatcher {
   void finish_poll(TicketRef ref, oemlink_status status, const std::string& message);
   void finish_stream(TicketRef ref, oemlink_status status, const std::string& message);
   void stop_stream(uint32_t c);
+  void notify_settled(uint32_t c);
+  void notify_idle(uint32_t c);
+  bool has_live_poll(uint32_t c);
 
   boost::asio::io_context& io_;
   const HostClock& clock_;
@@ -125,7 +156,12 @@ class PollDispatcher {
   uint16_t unserved_lane_ = 0;
   TicketPool tickets_;
   CompleteHook complete_;
+  StateHook state_hook_;
   SlowCallLog slow_;
+  // Few at a time (pauses being carried out), so a map each; the hot path checks empty().
+  std::unordered_map<uint32_t, std::vector<std::function<void()>>> settle_waiters_;
+  std::unordered_set<uint32_t> close_waiters_;
+  bool started_ = false;
 
   boost::asio::steady_timer timer_;
   boost::asio::steady_timer watchdog_;

@@ -5,6 +5,8 @@
 #include "core/common/data_dir.hpp"
 #include "core/common/secure_wipe.hpp"
 #include "core/host/connection_control.hpp"
+#include "core/host/connection_lifecycle.hpp"
+#include "core/host/connection_rows.hpp"
 #include "core/host/data_dir_lock.hpp"
 #include "core/host/data_keys.hpp"
 #include "core/host/driver_timers.hpp"
@@ -15,6 +17,7 @@
 #include "core/host/runtime_report.hpp"
 #include "core/host/secret_access.hpp"
 #include "core/host/status_writer.hpp"
+#include "core/host/store_connection_rows.hpp"
 #include "core/host/webhook_routes.hpp"
 #include "core/net/http_client.hpp"
 #include "core/net/http_listener.hpp"
@@ -157,7 +160,28 @@ void Runtime::start() {
   for (size_t i = 0; i < drivers_.size(); ++i)
     if (drivers_[i].inst) dispatcher_->add_driver(drivers_[i]);
   open_connections();
+  // Rows loaded from the store may outnumber the YAML's connections.
+  gate_->grow_to(conns_.size());
+  open_connection_control();
   start_listener();
+}
+
+// The connections' live control over the connection store's rows (store_, opened by
+// open_connections). Before the listener and the components, which call into it.
+void Runtime::open_connection_control() {
+  rows_ = std::make_unique<StoreConnectionRows>(*store_);
+  control_ = std::make_unique<ConnectionLifecycle>(LifecycleParts{
+      .io = io_,
+      .clock = clock_,
+      .metrics = metrics_,
+      .conns = conns_,
+      .drivers = drivers_,
+      .dispatcher = *dispatcher_,
+      .gate = *gate_,
+      .secrets = *secrets_,
+      .vault = assembly_->vault(),
+      .rows = *rows_,
+  });
 }
 
 // Bound once the drivers can answer: a request waiting in the backlog is served when the loop
@@ -215,6 +239,10 @@ void Runtime::build_components() {
                      .inbound_routes = routes_.get()};
   for (const ComponentFactory& make : opts_.components)
     if (auto c = make(ctx)) components_.push_back(std::move(c));
+}
+
+ConnectionControl& Runtime::connections() {
+  return *control_;
 }
 
 uint16_t Runtime::listener_port() const {
@@ -317,6 +345,7 @@ void Runtime::begin_shutdown() {
   if (listener_) listener_->stop_accepting();
   if (webhooks_) webhooks_->close();
   for (auto& c : components_) c->stop_accepting();
+  if (control_) control_->stop_accepting();
   stats_timer_.cancel();
   flush_timer_.cancel();
   duration_timer_.cancel();
@@ -340,6 +369,7 @@ void Runtime::drain_and_close() {
   auto answering = [this] {
     size_t n = listener_ ? listener_->answering() : 0;
     for (auto& c : components_) n += c->answering();
+    if (control_) n += control_->pending();  // adds, pauses, revocations under way
     return n;
   };
   while ((in_flight() > 0 || answering() > 0) && Clock::now() < deadline && signals_seen_ < 2) {
@@ -374,6 +404,8 @@ void Runtime::close_everything(bool abandoned_any) {
     listener_->stop_accepting();
     listener_->close_all();
   }
+  // Its worker finishes what it holds (store writes) before the store and the drivers go.
+  if (control_) control_->close();
   if (services_) services_->close();
   if (http_) http_->shutdown();
   if (timers_) timers_->drain();

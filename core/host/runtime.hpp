@@ -64,6 +64,8 @@ class HostServices;
 class StatusWriter;
 class WebhookRoutes;
 class ConnectionControl;
+class ConnectionLifecycle;
+class ConnectionRows;
 
 struct RuntimeOptions {
   std::vector<std::filesystem::path> plugin_dirs;  // empty: loader::default_plugin_dirs()
@@ -116,7 +118,7 @@ class Runtime {
   // listeners.inbound. [loop] after start().
   net::RouteTable* routes() { return routes_.get(); }
   // [loop] after start(): the connections' live control (add, pause, revoke, ...).
-  ConnectionControl& connections() { return *control_; }
+  ConnectionControl& connections();
   // After start(): <data_dir>/connections.db, open for the life of the Runtime. Every connection
   // the table holds is a row of it (the YAML's reconciled in at start).
   store::ConnectionStore& connection_store() { return *store_; }
@@ -134,6 +136,7 @@ class Runtime {
   // Loads every row that is not revoked into the table and the scheduler, claims their key
   // children, and opens those to be served.
   void open_connections();
+  void open_connection_control();
   void start_listener();
   void build_components();
   void wait_for_signal();
@@ -171,7 +174,9 @@ class Runtime {
   std::unique_ptr<WebhookRoutes> webhooks_;
   std::unique_ptr<net::RouteTable> routes_;
   std::unique_ptr<net::HttpListener> listener_;
-  std::unique_ptr<ConnectionControl> control_;
+  // The lifecycle's view of the connection store; control_ exists when it does.
+  std::unique_ptr<ConnectionRows> rows_;
+  std::unique_ptr<ConnectionLifecycle> control_;
   // After the listener: a component's routes may call into it until it is closed.
   std::vector<std::unique_ptr<RuntimeComponent>> components_;
 

@@ -1,7 +1,7 @@
 #include "core/host/secret_access.hpp"
 
-#include "core/common/secure_wipe.hpp"
 #include <spdlog/spdlog.h>
+#include "core/common/secure_wipe.hpp"
 
 #include <cstring>
 
@@ -52,6 +52,15 @@ void SecretAccess::put(const std::string& owner,
   // already hold secrets).
   adopt_once(owner, legacy_owner);
   store().put(owner, pairs);
+}
+
+void SecretAccess::replace(const std::string& owner,
+                           std::span<const std::pair<std::string_view, std::string_view>> pairs) {
+  store().replace(owner, pairs);
+}
+
+void SecretAccess::erase(const std::string& owner) {
+  store().erase_connection(owner);
 }
 
 }  // namespace oemlink::host

@@ -55,6 +55,12 @@ class SecretAccess {
   void put(const std::string& owner,
            std::span<const std::pair<std::string_view, std::string_view>> pairs,
            const std::string& legacy_owner = {});
+  // Every secret of `owner` replaced by `pairs`, in one durable transaction (re-authentication).
+  void replace(const std::string& owner,
+               std::span<const std::pair<std::string_view, std::string_view>> pairs);
+  // Every secret of `owner` gone from the store's files (revocation). Throws when the store
+  // fails or could not make the wipe complete.
+  void erase(const std::string& owner);
 
  private:
   store::SecretStore& store();

@@ -39,18 +39,21 @@ uint16_t PollScheduler::add_driver(const DriverLimits& limits) {
   return static_cast<uint16_t>(lanes_.size() - 1);
 }
 
-ConnIndex PollScheduler::add_connection(uint16_t driver, int64_t now_ms, int64_t interval_ms,
-                                        ConnMode mode) {
-  bool stream = mode == ConnMode::stream;
+void PollScheduler::set_lane(Slot& s, uint16_t driver, int64_t interval_ms, ConnMode mode) {
   const Lane& lane = lanes_.at(driver);
   int64_t interval = interval_ms > 0 ? interval_ms : lane.limits.poll_interval_ms;
   interval = std::clamp<int64_t>(interval, 1, std::numeric_limits<uint32_t>::max());
-  Slot s;
   s.interval = static_cast<uint32_t>(interval);
   s.driver = driver;
-  s.stream = stream ? 1 : 0;
-  slots_.push_back(s);
-  auto c = static_cast<ConnIndex>(slots_.size() - 1);
+  s.stream = mode == ConnMode::stream ? 1 : 0;
+}
+
+ConnIndex PollScheduler::add_connection(uint16_t driver, int64_t now_ms, int64_t interval_ms,
+                                        ConnMode mode) {
+  bool stream = mode == ConnMode::stream;
+  auto c = static_cast<ConnIndex>(
+      slots_.append([&](Slot& s) { set_lane(s, driver, interval_ms, mode); }));
+  int64_t interval = slots_[c].interval;
   if (mode == ConnMode::passive) {
     slots_[c].phase = static_cast<uint8_t>(Phase::streaming);
     return c;
@@ -131,6 +134,13 @@ void PollScheduler::complete(ConnIndex c, Outcome outcome, int64_t now_ms) {
   Slot& s = slots_[c];
   if (s.phase != static_cast<uint8_t>(Phase::in_flight)) return;
   finish_in_flight(s);
+  if (s.paused) {
+    (outcome == Outcome::ok      ? stats_.completed_ok
+     : outcome == Outcome::retry ? stats_.completed_retry
+                                 : stats_.completed_error)++;
+    s.phase = static_cast<uint8_t>(Phase::stopped);
+    return;
+  }
   const Lane& lane = lanes_[s.driver];
   switch (static_cast<ReportedState>(s.reported)) {
     case ReportedState::needs_reauth:
@@ -225,10 +235,52 @@ void PollScheduler::report(ConnIndex c, ReportedState state, int64_t until_ms, i
 
 void PollScheduler::resume(ConnIndex c, int64_t now_ms) {
   Slot& s = slots_[c];
-  if (s.phase != static_cast<uint8_t>(Phase::stopped)) return;
+  if (s.phase != static_cast<uint8_t>(Phase::stopped) || s.paused) return;
   s.failures = 0;
   s.reported = static_cast<uint8_t>(ReportedState::ok);
   schedule_at(c, now_ms);
+}
+
+bool PollScheduler::pause(ConnIndex c) {
+  Slot& s = slots_[c];
+  s.paused = 1;
+  switch (static_cast<Phase>(s.phase)) {
+    case Phase::in_flight:
+      return true;  // stopped at complete() (a stream start: at stream_up, by the caller)
+    case Phase::queued: {
+      auto& ready = lanes_[s.driver].ready;
+      ready.erase(std::find(ready.begin(), ready.end(), c));
+      break;
+    }
+    default:
+      break;  // a waiting slot's heap entry goes stale by itself
+  }
+  s.phase = static_cast<uint8_t>(Phase::stopped);
+  return false;
+}
+
+bool PollScheduler::restart(ConnIndex c, uint16_t driver, int64_t interval_ms, ConnMode mode,
+                            int64_t now_ms) {
+  Slot& s = slots_[c];
+  if (s.phase != static_cast<uint8_t>(Phase::stopped)) return false;
+  set_lane(s, driver, interval_ms, mode);
+  s.paused = 0;
+  s.failures = 0;
+  s.until = 0;
+  s.reported = static_cast<uint8_t>(ReportedState::ok);
+  if (mode == ConnMode::passive) {
+    s.phase = static_cast<uint8_t>(Phase::streaming);
+    return true;
+  }
+  schedule_at(c, now_ms);
+  return true;
+}
+
+bool PollScheduler::poll_now(ConnIndex c, int64_t now_ms) {
+  Slot& s = slots_[c];
+  if (s.paused || s.phase != static_cast<uint8_t>(Phase::waiting)) return false;
+  if (s.due > now_ms) schedule_at(c, now_ms);  // the old heap entry goes stale
+  return true;
 }
 
 }  // namespace oemlink::schedule

@@ -3,13 +3,15 @@
 // controlled clock and driven in production by one Asio timer (see ScheduleLoop).
 //
 // Sized for a million connections in one process: a connection's state is one 32-byte slot in
-// a vector, and pending wake-ups live in a single binary heap of 16-byte entries, not one timer
-// object per connection. Entries are invalidated lazily: a heap entry counts only while it
-// matches its slot's `due` and the slot is waiting.
+// a SegmentedVector (connections added while running never copy the others), and pending wake-ups
+// live in a single binary heap of 16-byte entries, not one timer object per connection. Entries are
+// invalidated lazily: a heap entry counts only while it matches its slot's `due` and the slot is
+// waiting.
 //
 // Not thread-safe: owned by the host loop thread.
 #pragma once
 
+#include "core/common/segmented_vector.hpp"
 #include "core/common/splitmix64.hpp"
 #include "core/schedule/token_bucket.hpp"
 
@@ -98,8 +100,22 @@ class PollScheduler {
   // otherwise at once (e.g. a stream learned the token died).
   void report(ConnIndex c, ReportedState state, int64_t until_ms, int64_t now_ms);
 
-  // Takes a stopped connection back into the schedule (e.g. after re-authentication).
+  // Takes a stopped connection back into the schedule (e.g. after re-authentication). A paused
+  // one is resumed only by restart.
   void resume(ConnIndex c, int64_t now_ms);
+
+  // An operator's pause: no new polls or stream starts. A poll in flight completes normally and
+  // the connection stops then. Returns true when a poll (or stream start) is in flight.
+  bool pause(ConnIndex c);
+  bool paused(ConnIndex c) const { return slots_[c].paused != 0; }
+  // Takes a stopped connection (paused, or stopped by its driver's report) back into the
+  // schedule at once, ending any pause. Its lane, interval and mode may change (a connection
+  // loaded paused had no lane). Returns false when it was not stopped.
+  bool restart(ConnIndex c, uint16_t driver, int64_t interval_ms, ConnMode mode, int64_t now_ms);
+  // A waiting connection becomes due now (still within its lane's concurrency and rate budget).
+  // Returns false when it is not waiting (queued or in flight already: it polls soon anyway;
+  // streaming, stopped or paused: it does not poll).
+  bool poll_now(ConnIndex c, int64_t now_ms);
 
   Phase phase(ConnIndex c) const { return static_cast<Phase>(slots_[c].phase); }
   int64_t due(ConnIndex c) const { return slots_[c].due; }
@@ -130,6 +146,7 @@ class PollScheduler {
     uint8_t failures = 0;
     uint8_t reported = 0;
     uint8_t stream = 0;
+    uint8_t paused = 0;  // an operator's pause: stopped once nothing is in flight
   };
   static_assert(sizeof(Slot) == 32);
 
@@ -149,8 +166,10 @@ class PollScheduler {
   int64_t backoff(const Slot& s);
   void finish_in_flight(Slot& s);
 
+  void set_lane(Slot& s, uint16_t driver, int64_t interval_ms, ConnMode mode);
+
   SchedulePolicy policy_;
-  std::vector<Slot> slots_;
+  SegmentedVector<Slot> slots_;
   std::vector<HeapEntry> heap_;  // min-heap on due
   std::vector<Lane> lanes_;
   ScheduleStats stats_;

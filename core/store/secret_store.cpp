@@ -81,6 +81,7 @@ struct SecretStore::Impl {
 
   void configure();
   void check_key();
+  void checkpoint_truncate();
 
   LockedDataKey key;
   Db db;
@@ -97,6 +98,18 @@ void SecretStore::Impl::configure() {
   db.exec("PRAGMA synchronous=FULL");
   // The database file is untrusted input (it may have been copied or edited).
   db.exec("PRAGMA trusted_schema=OFF");
+  // Deleted or overwritten values are zeroed in their pages (and so in the WAL frames that carry
+  // those pages), instead of lingering in free space after a car is unlinked.
+  db.exec("PRAGMA secure_delete=ON");
+}
+
+// Moves the WAL into the database and truncates it to zero bytes: the frames that still carry
+// a deleted value's earlier page images leave the -wal file. Throws when a reader kept it from
+// completing (the caller's erase then reports failure rather than claiming a wipe it did not do).
+void SecretStore::Impl::checkpoint_truncate() {
+  Stmt cp(db, "PRAGMA wal_checkpoint(TRUNCATE)");
+  if (cp.step() && cp.text(0) != "0")
+    db.fail_plain("could not checkpoint the WAL after erasing secrets (a reader is active)");
 }
 
 void SecretStore::Impl::check_key() {
@@ -201,9 +214,39 @@ void SecretStore::erase_connection(std::string_view connection) {
   std::lock_guard lock(impl_->mu);
   Db& db = impl_->db;
   check_name(db, "connection id", connection);
-  Stmt del(db, "DELETE FROM secrets WHERE connection = ?1");
-  del.bind(1, connection);
-  del.step();
+  {
+    Stmt del(db, "DELETE FROM secrets WHERE connection = ?1");
+    del.bind(1, connection);
+    del.step();
+  }
+  impl_->checkpoint_truncate();
+}
+
+void SecretStore::replace(std::string_view connection,
+                          std::span<const std::pair<std::string_view, std::string_view>> pairs) {
+  std::lock_guard lock(impl_->mu);
+  Db& db = impl_->db;
+  check_name(db, "connection id", connection);
+  for (const auto& [key, value] : pairs) check_name(db, "secret key name", key);
+  const int64_t now = now_ms();
+  Transaction tx(db);
+  {
+    Stmt del(db, "DELETE FROM secrets WHERE connection = ?1");
+    del.bind(1, connection);
+    del.step();
+  }
+  Stmt ins(db, "INSERT INTO secrets(connection, key, value, updated_ms) VALUES(?1, ?2, ?3, ?4)");
+  for (const auto& [key, value] : pairs) {
+    std::vector<uint8_t> sealed =
+        aead::seal(impl_->key.get(), value, associated_data(connection, key));
+    ins.bind(1, connection);
+    ins.bind(2, key);
+    ins.bind(3, sealed);
+    ins.bind(4, now);
+    ins.step();
+    ins.reset();
+  }
+  tx.commit();
 }
 
 size_t SecretStore::adopt(std::string_view from, std::string_view to) {

@@ -56,8 +56,15 @@ class SecretStore {
   // stay sealed (nothing is decrypted).
   std::vector<SecretInfo> list(std::string_view connection);
 
-  // [any-thread] Removes every secret of a connection (unlinking a car).
+  // [any-thread] Removes every secret of a connection (unlinking a car), so that no byte of them
+  // stays in the files: deleted values are zeroed in their pages (secure_delete) and the WAL is
+  // checkpointed and truncated. Throws StoreError when the checkpoint could not complete.
   void erase_connection(std::string_view connection);
+
+  // [any-thread] Replaces every secret of a connection with `pairs` (new tokens after
+  // re-authentication), in one durable transaction: keys not in `pairs` are gone afterwards.
+  void replace(std::string_view connection,
+               std::span<const std::pair<std::string_view, std::string_view>> pairs);
 
   // [any-thread] Moves every secret of `from` to `to` (re-sealed: the owner is bound into each
   // value), in one transaction, unless `to` already holds secrets. Returns how many moved.

@@ -96,3 +96,38 @@ TEST(ConnectionTable, KeyChildrenAreClaimedOnceForGoodThroughTheVault) {
 
 }  // namespace
 }  // namespace oemlink::host
+
+namespace oemlink::host {
+namespace {
+
+ConnectionFields fields(std::string id, uint32_t child = 0) {
+  ConnectionFields f;
+  f.id = std::move(id);
+  f.key_child = child;
+  return f;
+}
+
+TEST(ConnectionTable, FindsConnectionsByIdWhileItGrowsAndRecordsNeverMove) {
+  ConnectionTable t;
+  t.add(fields("first"));
+  const ConnectionRecord* first = &t[0];
+  for (uint32_t i = 1; i < 50'000; ++i) ASSERT_EQ(t.add(fields("car-" + std::to_string(i), i)), i);
+  EXPECT_EQ(&t[0], first) << "a record moved while the table grew";
+  EXPECT_EQ(t.find("first"), 0u);
+  EXPECT_EQ(t.find("car-49999"), 49'999u);
+  EXPECT_EQ(t.find("car-50000"), kNoConn);
+  EXPECT_EQ(t.find(""), kNoConn);
+  for (uint32_t i = 1; i < 50'000; i += 997) ASSERT_EQ(t.find("car-" + std::to_string(i)), i);
+}
+
+TEST(ConnectionTable, AHandleBeyondWhatIsPublishedIsRefused) {
+  ConnectionTable t;
+  EXPECT_EQ(t.index_of(ConnectionTable::handle_of(0)), kNoConn);
+  t.add(fields("a"));
+  EXPECT_EQ(t.index_of(ConnectionTable::handle_of(0)), 0u);
+  EXPECT_EQ(t.index_of(ConnectionTable::handle_of(1)), kNoConn);
+  EXPECT_EQ(t.owned_by(ConnectionTable::handle_of(0), 0), kNoConn) << "not open";
+}
+
+}  // namespace
+}  // namespace oemlink::host

@@ -293,6 +293,74 @@ TEST(PollScheduler, PassiveConnectionsAreNeverScheduled) {
   EXPECT_EQ(s.phase(c), Phase::stopped);
 }
 
+TEST(PollScheduler, APauseLetsThePollInFlightCompleteThenStopsUntilRestarted) {
+  PollScheduler s({.jitter = 0});
+  auto d = s.add_driver({.max_concurrent = 1, .poll_interval_ms = kMin});
+  auto a = s.add_connection(d, kT0, 0);
+  auto b = s.add_connection(d, kT0, 0);
+  std::vector<ConnIndex> due;
+  s.take_due(kT0 + kMin, due);
+  ASSERT_EQ(due.size(), 1u);  // concurrency 1: one in flight, the other queued
+  ConnIndex running = due[0], queued = running == a ? b : a;
+  EXPECT_TRUE(s.pause(running)) << "in flight";
+  EXPECT_FALSE(s.pause(queued)) << "queued: taken out at once";
+  EXPECT_EQ(s.phase(queued), Phase::stopped);
+  EXPECT_EQ(s.queued(d), 0u);
+  EXPECT_EQ(s.phase(running), Phase::in_flight);
+  s.complete(running, Outcome::ok, kT0 + kMin + 5);
+  EXPECT_EQ(s.phase(running), Phase::stopped);
+  EXPECT_EQ(s.in_flight(d), 0u) << "the concurrency slot is free again";
+  EXPECT_EQ(s.stats().completed_ok, 1u);
+  // A driver's OK does not resume a paused connection; nothing polls for hours.
+  s.report(running, ReportedState::ok, 0, kT0 + kMin + 6);
+  s.resume(running, kT0 + kMin + 6);
+  Sim sim(s, kT0 + kMin + 6);
+  sim.run_until(kT0 + 3 * kHour);
+  EXPECT_TRUE(sim.starts.empty());
+  // Restarted: due at once, on a lane and interval given now.
+  auto fast = s.add_driver({.poll_interval_ms = kSec});
+  ASSERT_TRUE(s.restart(running, fast, 0, ConnMode::poll, sim.now));
+  EXPECT_FALSE(s.paused(running));
+  EXPECT_EQ(s.driver_of(running), fast);
+  sim.run_until(sim.now + 10 * kSec);
+  EXPECT_EQ(sim.starts[running].size(), 11u);
+  EXPECT_TRUE(sim.starts[queued].empty());
+  EXPECT_FALSE(s.restart(running, fast, 0, ConnMode::poll, sim.now)) << "not stopped";
+}
+
+TEST(PollScheduler, PollNowMakesOnlyAWaitingConnectionDueAtOnce) {
+  PollScheduler s({.jitter = 0});
+  auto d = s.add_driver({.poll_interval_ms = kHour});
+  auto c = s.add_connection(d, kT0, 0);
+  std::vector<ConnIndex> due;
+  s.take_due(kT0 + kHour, due);
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_FALSE(s.poll_now(c, kT0 + kHour)) << "in flight already";
+  s.complete(c, Outcome::ok, kT0 + kHour);
+  due.clear();
+  s.take_due(kT0 + kHour + kSec, due);
+  EXPECT_TRUE(due.empty());
+  ASSERT_TRUE(s.poll_now(c, kT0 + kHour + kSec));
+  s.take_due(kT0 + kHour + kSec, due);
+  EXPECT_EQ(due.size(), 1u);
+  s.complete(c, Outcome::ok, kT0 + kHour + kSec);
+  s.pause(c);
+  EXPECT_FALSE(s.poll_now(c, kT0 + kHour + 2 * kSec)) << "paused";
+}
+
+TEST(PollScheduler, ConnectionsAddedLaterAreScheduledWithoutMovingTheOthers) {
+  PollScheduler s({.jitter = 0});
+  auto d = s.add_driver({.poll_interval_ms = kMin});
+  Sim sim(s);
+  for (int i = 0; i < 100; ++i) s.add_connection(d, sim.now, 0);
+  sim.run_until(kT0 + 2 * kMin);
+  for (int i = 0; i < 5000; ++i) s.add_connection(d, sim.now, 0);
+  sim.run_until(kT0 + 4 * kMin);
+  EXPECT_EQ(s.size(), 5100u);
+  for (ConnIndex c = 0; c < 5100; ++c) ASSERT_GE(sim.starts[c].size(), 1u) << c;
+  EXPECT_EQ(sim.starts[0].size(), 4u);
+}
+
 TEST(PollScheduler, StateIsAFewDozenBytesPerConnection) {
   EXPECT_LE(PollScheduler::kBytesPerConnection, 48u);
 }
