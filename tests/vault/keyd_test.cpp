@@ -148,7 +148,7 @@ TEST_F(KeydTest, WrongKekExitsWithAClearMessage) {
   addr.sun_family = AF_UNIX;
   std::strncpy(addr.sun_path, socket.c_str(), sizeof addr.sun_path - 1);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) _exit(0);
-  const auto req = keyd::encode_request({keyd::Op::address, 0, {}, {}});
+  const auto req = keyd::encode_request({keyd::Op::address, 0, {}, {}, {}});
   (void)::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
   timeval tv{5, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
