@@ -111,6 +111,8 @@ void write_schema_reference(std::ostream& out) {
   write_block(out, kListenersBlock);
   write_block(out, kListenerBlock);
   write_block(out, kListenerTlsBlock);
+  write_block(out, kAdminListenerBlock);
+  write_block(out, kAdminTlsBlock);
 }
 
 }  // namespace oemlink::config

@@ -42,4 +42,12 @@ extern const SettingBlock<ListenersConfig> kListenersBlock;
 extern const SettingBlock<ListenerConfig> kListenerBlock;
 extern const SettingBlock<ListenerTlsKeys> kListenerTlsBlock;
 
+// `listeners.admin` and its `tls` (which adds client_ca_file).
+struct AdminTlsKeys {
+  std::string cert_file, key_file, client_ca_file;
+  bool operator==(const AdminTlsKeys&) const = default;
+};
+extern const SettingBlock<AdminListenerConfig> kAdminListenerBlock;
+extern const SettingBlock<AdminTlsKeys> kAdminTlsBlock;
+
 }  // namespace oemlink::config
