@@ -1,6 +1,7 @@
 // `oemlink connections list|show|add|pause|resume|set-tokens|revoke|poll`: the running daemon's
 // connections through its admin API (listeners.admin; core/admin/README.md). Output for people
 // by default, the API's JSON with --json.
+#include "core/admin/request_target.hpp"
 #include "core/cli/admin_client.hpp"
 #include "core/cli/commands.hpp"
 #include "core/cli/driver_check.hpp"
@@ -43,20 +44,10 @@ struct ConnectionsOptions {
   std::vector<std::string> identifiers;
 };
 
+// One path segment; "counts" is the counts route, and its encoded form still names the
+// connection.
 std::string quoted_id(const std::string& id) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (char ch : id) {
-    const auto u = static_cast<unsigned char>(ch);
-    if (std::isalnum(u) || ch == '-' || ch == '.' || ch == '_' || ch == '~') {
-      out += ch;
-    } else {
-      out += '%';
-      out += kHex[u >> 4];
-      out += kHex[u & 15];
-    }
-  }
-  // "counts" is the counts route; its percent-encoded form still names the connection.
+  std::string out = admin::percent_encode(id);
   return out == "counts" ? "%63ounts" : out;
 }
 
@@ -325,8 +316,10 @@ void add_connections_commands(CommandLine& cli) {
       ->type_name("N")
       ->check(CLI::PositiveNumber);
   cli.on(cmd, [o] {
-    if (!o->vehicle && !o->synthetic)
-      throw std::runtime_error("give --vehicle, --synthetic or both");
+    if (!o->vehicle && !o->synthetic) {
+      std::fprintf(stderr, "oemlink connections set-tokens: give --vehicle, --synthetic or both\n");
+      return static_cast<int>(kExitUsage);
+    }
     json::object body;
     if (o->vehicle) body["vehicle_token_id"] = *o->vehicle;
     if (o->synthetic) body["synthetic_token_id"] = *o->synthetic;
