@@ -251,7 +251,6 @@ CLI::App* verb(CommandLine& cli, CLI::App& group, const std::string& name,
   o = std::make_shared<ConnectionsOptions>();
   CLI::App* cmd = cli.add_command(group, name, summary);
   if (takes_id) cmd->add_option("ID", o->id, "the connection's id")->required()->check(not_empty);
-  add_common(*cmd, *o);
   return cmd;
 }
 
@@ -274,9 +273,11 @@ void add_connections_commands(CommandLine& cli) {
       ->check(CLI::Range(1, 1000));
   cmd->add_option("--after", o->after, "start after this id (the last one shown)")->type_name("ID");
   cmd->add_flag("--all", o->all, "every page");
+  add_common(*cmd, *o);
   cli.on(cmd, [o] { return list(*o); });
 
   cmd = verb(cli, *group, "show", "one connection, with its mint request", o, true);
+  add_common(*cmd, *o);
   cli.on(cmd, [o] { return show(*o); });
 
   cmd = verb(cli, *group, "add", "a connection for a car of a configured driver", o, false);
@@ -291,10 +292,12 @@ void add_connections_commands(CommandLine& cli) {
       ->type_name("K=V")
       ->check(key_value);
   cmd->add_option("--id", o->id, "the connection id (default: generated)")->type_name("ID");
+  add_common(*cmd, *o);
   cli.on(cmd, [o] { return add(*o); });
 
   cmd = verb(cli, *group, "pause", "stop polling and streaming until resumed", o, true);
   cmd->add_option("--reason", o->reason, "why, kept with the state")->type_name("R");
+  add_common(*cmd, *o);
   cli.on(cmd, [o] {
     json::object body;
     if (!o->reason.empty()) body["reason"] = o->reason;
@@ -302,6 +305,7 @@ void add_connections_commands(CommandLine& cli) {
   });
 
   cmd = verb(cli, *group, "resume", "active again, from paused or needs_reauth", o, true);
+  add_common(*cmd, *o);
   cli.on(cmd, [o] { return act(*o, "resume", {}); });
 
   cmd = verb(cli, *group, "set-tokens", "record the minted token ids", o, true);
@@ -315,6 +319,7 @@ void add_connections_commands(CommandLine& cli) {
          "the synthetic device's token id")
       ->type_name("N")
       ->check(CLI::PositiveNumber);
+  add_common(*cmd, *o);
   cli.on(cmd, [o] {
     if (!o->vehicle && !o->synthetic) {
       std::fprintf(stderr, "oemlink connections set-tokens: give --vehicle, --synthetic or both\n");
@@ -329,6 +334,7 @@ void add_connections_commands(CommandLine& cli) {
   cmd =
       verb(cli, *group, "revoke", "FINAL: stop the car, wipe its tokens, retire its key", o, true);
   cmd->add_option("--reason", o->reason, "why, kept with the state")->type_name("R");
+  add_common(*cmd, *o);
   cli.on(cmd, [o] {
     json::object body;
     if (!o->reason.empty()) body["reason"] = o->reason;
@@ -336,6 +342,7 @@ void add_connections_commands(CommandLine& cli) {
   });
 
   cmd = verb(cli, *group, "poll", "poll now, as the driver's limits allow", o, true);
+  add_common(*cmd, *o);
   cli.on(cmd, [o] { return act(*o, "poll", {}); });
 }
 

@@ -6,6 +6,8 @@
 #include "tests/net/test_pki.hpp"
 
 #include <gmock/gmock.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include <fstream>
 
@@ -26,6 +28,17 @@ struct Output {
     return v;
   }
 };
+
+// The server side logs in this process too: to stderr, as `oemlink` itself does, so stdout is
+// the command's output alone.
+struct LogToStderr : ::testing::Environment {
+  void SetUp() override {
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+        "admin-cli-test", std::make_shared<spdlog::sinks::stderr_sink_mt>()));
+  }
+};
+[[maybe_unused]] const auto* const kLogToStderr =
+    ::testing::AddGlobalTestEnvironment(new LogToStderr);
 
 Output oemlink(std::vector<std::string> args) {
   ::testing::internal::CaptureStdout();
@@ -141,6 +154,8 @@ TEST_F(ConnectionsCli, PauseResumePollSetTokensRevokeInBothForms) {
   EXPECT_EQ(find("car-1")->vehicle_token_id, 17u);
   o = run({"pause", "car-3", "--json"});
   EXPECT_EQ(o.json().at("state"), "paused");
+  o = run({"resume", "car-3"});
+  EXPECT_EQ(o.out, "car-3: active\n");
   o = run({"revoke", "car-1", "--reason", "sold"});
   EXPECT_EQ(o.out, "car-1: revoked for good; its tokens are wiped and key child 1 is retired\n");
   o = run({"revoke", "car-3", "--json"});
