@@ -33,6 +33,7 @@ class FakeConnectionControl final : public host::ConnectionControl {
     v.state = state;
     v.phase = "idle";
     v.created_ms = v.changed_ms = 1'700'000'000'000;
+    index(v);
     return rows_[id] = v;
   }
 
@@ -59,6 +60,7 @@ class FakeConnectionControl final : public host::ConnectionControl {
       v.vehicle_token_id = c.vehicle_token_id;
       v.synthetic_token_id = c.synthetic_token_id;
       v.source = c.source;
+      index(v);
       for (auto& [k, value] : c.secrets.items()) secrets[id][k] = value;
       if (c.poll_interval) poll_intervals[id] = *c.poll_interval;
       r.connections.push_back(v);
@@ -132,12 +134,14 @@ class FakeConnectionControl final : public host::ConnectionControl {
   std::optional<host::ConnectionView> find_vehicle(std::string_view driver,
                                                    std::string_view vehicle_id,
                                                    std::string_view vin) const override {
-    for (auto& [id, v] : rows_) {
-      if (v.driver != driver || v.state == host::ConnectionState::revoked) continue;
-      if (!vehicle_id.empty() ? v.vehicle_id == vehicle_id : (!vin.empty() && v.vin == vin))
-        return v;
-    }
-    return std::nullopt;
+    // Indexed, so that adding 10,000 measures the API rather than this fake.
+    auto it = !vehicle_id.empty() ? cars_.find(car_key(driver, "v", vehicle_id))
+              : !vin.empty()      ? cars_.find(car_key(driver, "vin", vin))
+                                  : cars_.end();
+    if (it == cars_.end()) return std::nullopt;
+    const host::ConnectionView& v = rows_.at(it->second);
+    if (v.state == host::ConnectionState::revoked) return std::nullopt;
+    return v;
   }
   host::ConnectionPage list(std::string_view after, size_t limit,
                             std::optional<host::ConnectionState> state) const override {
@@ -183,6 +187,15 @@ class FakeConnectionControl final : public host::ConnectionControl {
   }
 
  private:
+  static std::string car_key(std::string_view driver, std::string_view kind,
+                             std::string_view value) {
+    return std::string(driver) + "\n" + std::string(kind) + "\n" + std::string(value);
+  }
+  void index(const host::ConnectionView& v) {
+    if (!v.vehicle_id.empty()) cars_[car_key(v.driver, "v", v.vehicle_id)] = v.id;
+    if (!v.vin.empty()) cars_[car_key(v.driver, "vin", v.vin)] = v.id;
+  }
+
   host::ControlResult take_failure() {
     host::ControlResult r{*fail_next, "the store cannot be reached right now", {}, {}};
     fail_next.reset();
@@ -213,6 +226,7 @@ class FakeConnectionControl final : public host::ConnectionControl {
   }
 
   std::map<std::string, host::ConnectionView> rows_;
+  std::map<std::string, std::string> cars_;  // car_key -> id
   std::deque<std::function<void()>> held_;
   uint32_t next_child_ = 1;
 };
