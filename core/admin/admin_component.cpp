@@ -25,7 +25,7 @@ AdminServer::AdminServer(boost::asio::io_context& io, const config::AdminListene
                          host::ConnectionControl& control, MetricsRegistry& metrics)
     : routes_(std::make_unique<net::RouteTable>()) {
   AdminAuth auth{BearerToken(cfg.token), !cfg.client_ca_file.empty()};
-  admin_ = std::make_unique<AdminRoutes>(control, std::move(auth), metrics);
+  admin_ = std::make_unique<AdminRoutes>(io, control, std::move(auth), metrics);
   admin_->add_to(*routes_);
   net::ListenerOptions o;
   o.name = "admin";

@@ -7,6 +7,7 @@
 #include "core/config/scalars.hpp"
 
 #include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <utility>
@@ -19,6 +20,8 @@ namespace json = boost::json;
 constexpr std::string_view kCollection = "/admin/connections";
 constexpr std::string_view kItemPrefix = "/admin/connections/";
 constexpr size_t kDefaultLimit = 100, kMaxLimit = 1000;
+// Above these, an add's body is read and its answer written on the worker thread.
+constexpr size_t kInlineBody = 64 * 1024, kInlineViews = 200;
 
 void answer(const net::ResponderPtr& out, int status, std::string body,
             net::HeaderList extra = {}) {
@@ -68,12 +71,19 @@ host::ControlDone answer_action(net::ResponderPtr out, const host::ConnectionCon
 
 }  // namespace
 
-AdminRoutes::AdminRoutes(host::ConnectionControl& control, AdminAuth auth, MetricsRegistry& metrics)
-    : control_(control),
+AdminRoutes::AdminRoutes(boost::asio::io_context& io, host::ConnectionControl& control,
+                         AdminAuth auth, MetricsRegistry& metrics)
+    : io_(io),
+      control_(control),
       auth_(std::move(auth)),
       metrics_(metrics),
       auth_failures_(metrics.counter("admin_auth_failures")),
       requests_(metrics.counter("admin_requests")) {}
+
+AdminRoutes::~AdminRoutes() {
+  *alive_ = false;
+  pool_.join();  // a body being read finishes; what it posts back finds alive_ false
+}
 
 void AdminRoutes::add_to(net::RouteTable& routes) {
   routes.add("GET", std::string(kCollection), "list", guarded(&AdminRoutes::list));
@@ -154,21 +164,49 @@ void AdminRoutes::list(net::InboundRequest& req, const net::ResponderPtr& out, c
 
 void AdminRoutes::add(net::InboundRequest& req, const net::ResponderPtr& out,
                       const std::string& who) {
-  std::vector<host::NewConnection> connections;
-  std::string error;
-  if (!read_add_body(req.body, connections, error)) return answer_error(out, 400, error);
-  const size_t asked = connections.size();
-  control_.add(std::move(connections), [out, asked, who](host::ControlResult r) {
-    if (!r.ok()) return answer_error(out, http_status(r.error), r.message);
-    spdlog::info("admin: added {} of {} connections by {}", r.connections.size(), asked, who);
-    json::array created, refused;
-    for (const auto& v : r.connections) created.push_back(view_json(v));
-    for (const auto& [index, reason] : r.refused)
-      refused.push_back(json::object{{"index", index}, {"reason", reason}});
-    answer(out, 200,
-           json::serialize(
-               json::object{{"created", std::move(created)}, {"refused", std::move(refused)}}));
+  if (req.body.size() <= kInlineBody) {
+    std::vector<host::NewConnection> connections;
+    std::string error;
+    if (!read_add_body(req.body, connections, error)) return answer_error(out, 400, error);
+    return add_parsed(std::move(connections), out, who);
+  }
+  // A large body (10,000 cars is ~1.4 MB) is read on the worker: tens of milliseconds the loop
+  // would otherwise not poll.
+  boost::asio::post(pool_, [this, alive = alive_, body = std::move(req.body), out, who]() mutable {
+    auto connections = std::make_shared<std::vector<host::NewConnection>>();
+    std::string error;
+    const bool ok = read_add_body(body, *connections, error);
+    boost::asio::post(io_, [this, alive, ok, connections, error, out, who] {
+      if (!ok) return answer_error(out, 400, error);
+      if (!*alive || !accepting_) return answer_error(out, 503, "shutting down");
+      add_parsed(std::move(*connections), out, who);
+    });
   });
+}
+
+void AdminRoutes::add_parsed(std::vector<host::NewConnection> connections,
+                             const net::ResponderPtr& out, const std::string& who) {
+  const size_t asked = connections.size();
+  control_.add(
+      std::move(connections), [this, alive = alive_, out, asked, who](host::ControlResult r) {
+        if (!r.ok()) return answer_error(out, http_status(r.error), r.message);
+        spdlog::info("admin: added {} of {} connections by {}", r.connections.size(), asked, who);
+        auto write = [out, r = std::move(r)] {
+          json::array created, refused;
+          created.reserve(r.connections.size());
+          for (const auto& v : r.connections) created.push_back(view_json(v));
+          for (const auto& [index, reason] : r.refused)
+            refused.push_back(json::object{{"index", index}, {"reason", reason}});
+          answer(out, 200,
+                 json::serialize(json::object{{"created", std::move(created)},
+                                              {"refused", std::move(refused)}}));
+        };
+        // This runs on the loop, where the routes are destroyed: while they live, so does the pool.
+        if (*alive && asked > kInlineViews)
+          boost::asio::post(pool_, std::move(write));
+        else
+          write();
+      });
 }
 
 void AdminRoutes::counts(net::InboundRequest&, const net::ResponderPtr& out, const std::string&) {

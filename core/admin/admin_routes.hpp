@@ -10,7 +10,8 @@
 // percent-decoded path segment. README.md has the bodies and answers.
 //
 // Threading: handlers and ConnectionControl calls on the loop thread; an answer may come later
-// (ControlDone), through the request's Responder only, so nothing here is touched after close.
+// (ControlDone), through the request's Responder. A large add body is read, and a large add
+// answer written, on one worker thread of the routes' own.
 #pragma once
 
 #include "core/admin/bearer_token.hpp"
@@ -19,7 +20,12 @@
 #include "core/host/connection_control.hpp"
 #include "core/net/route_table.hpp"
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <memory>
 #include <string>
+#include <vector>
 
 namespace oemlink::admin {
 
@@ -30,7 +36,11 @@ struct AdminAuth {
 
 class AdminRoutes {
  public:
-  AdminRoutes(host::ConnectionControl& control, AdminAuth auth, MetricsRegistry& metrics);
+  AdminRoutes(boost::asio::io_context& io, host::ConnectionControl& control, AdminAuth auth,
+              MetricsRegistry& metrics);
+  ~AdminRoutes();  // [loop] waits for the worker
+  AdminRoutes(const AdminRoutes&) = delete;
+  AdminRoutes& operator=(const AdminRoutes&) = delete;
 
   void add_to(net::RouteTable& routes);
   // Shutdown: requests from now on are answered 503.
@@ -46,10 +56,13 @@ class AdminRoutes {
 
   void list(net::InboundRequest& req, const net::ResponderPtr& out, const std::string& who);
   void add(net::InboundRequest& req, const net::ResponderPtr& out, const std::string& who);
+  void add_parsed(std::vector<host::NewConnection> connections, const net::ResponderPtr& out,
+                  const std::string& who);
   void counts(net::InboundRequest& req, const net::ResponderPtr& out, const std::string& who);
   void show(net::InboundRequest& req, const net::ResponderPtr& out, const std::string& who);
   void action(net::InboundRequest& req, const net::ResponderPtr& out, const std::string& who);
 
+  boost::asio::io_context& io_;
   host::ConnectionControl& control_;
   AdminAuth auth_;
   MetricsRegistry& metrics_;
@@ -57,6 +70,10 @@ class AdminRoutes {
   Counter& requests_;
   LogGate refusal_log_{5};
   bool accepting_ = true;
+  // Reads large add bodies and writes large answers off the loop. alive_ is read and cleared on
+  // the loop only: what the worker posts back checks it before touching anything here.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  boost::asio::thread_pool pool_{1};
 };
 
 }  // namespace oemlink::admin
