@@ -3,6 +3,7 @@
 #include "core/admin/connection_json.hpp"
 #include "core/admin/request_body.hpp"
 #include "core/admin/request_target.hpp"
+#include "core/common/secure_wipe.hpp"
 #include "core/common/wall_clock.hpp"
 #include "core/config/scalars.hpp"
 
@@ -108,6 +109,7 @@ net::RouteHandler AdminRoutes::guarded(Handler handler) {
     if (!accepting_) return answer_error(out, 503, "shutting down");
     if (!authenticated(req)) {
       auth_failures_.add();
+      secure_wipe(req.body);  // an add carries OAuth secrets, refused or not
       const bool presented = !req.header("Authorization").empty();
       uint64_t suppressed = 0;
       // Neither the token nor the path is logged: a token pasted into a URL would land there.
