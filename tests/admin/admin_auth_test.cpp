@@ -122,5 +122,50 @@ TEST(AdminAuth, RefusalsAreLoggedAtMostAFewPerSecondButAllCounted) {
   EXPECT_LE(lines, 15u);  // 5 a second; the test may straddle a few seconds
 }
 
+// Once shutdown began, a request on a connection kept alive from before is answered 503.
+TEST(AdminAuth, AfterStopAcceptingAKeptAliveConnectionGets503) {
+  AdminHarness h;
+  h.start_with_token();
+  boost::asio::io_context io;
+  tcp::socket s(io);
+  s.connect({asio::ip::make_address("127.0.0.1"), h.port()});
+  auto ask = [&] {
+    http::request<http::string_body> req{http::verb::get, "/admin/connections/counts", 11};
+    req.set(http::field::host, "127.0.0.1");
+    req.set(http::field::authorization, std::string("Bearer ") + kToken);
+    http::write(s, req);
+    boost::beast::flat_buffer buf;
+    http::response<http::string_body> res;
+    http::read(s, buf, res);
+    return res.result_int();
+  };
+  EXPECT_EQ(ask(), 200);
+  h.on_loop([&] {
+    h.server().stop_accepting();
+    return 0;
+  });
+  EXPECT_EQ(ask(), 503);
+  EXPECT_THROW(tcp::socket(io).connect({asio::ip::make_address("127.0.0.1"), h.port()}),
+               boost::system::system_error);
+}
+
+TEST(AdminAuth, ANonLoopbackAddressWithoutTlsIsWarnedAbout) {
+  for (const char* address : {"0.0.0.0", "127.0.0.1"}) {
+    CapturedLog log;
+    boost::asio::io_context io;
+    FakeConnectionControl control;
+    MetricsRegistry metrics;
+    config::AdminListenerConfig cfg;
+    cfg.address = address;
+    cfg.token = kToken;
+    AdminServer server(io, cfg, control, metrics);
+    const bool warned = log.text().find(
+                            "without TLS: its bearer token crosses the network in "
+                            "clear") != std::string::npos;
+    EXPECT_EQ(warned, std::string(address) == "0.0.0.0") << address;
+    EXPECT_THAT(log.text(), Not(HasSubstr(kToken)));
+  }
+}
+
 }  // namespace
 }  // namespace oemlink::admin::testing

@@ -135,6 +135,7 @@ class AdminHarness {
   FakeConnectionControl& control() { return control_; }
   MetricsRegistry& metrics() { return metrics_; }
   asio::io_context& io() { return io_; }
+  AdminServer& server() { return *server_; }
   uint16_t port() const { return port_; }
   uint64_t counter(const std::string& name) { return metrics_.counter(name).value(); }
 
