@@ -3,6 +3,7 @@
 #include "core/cli/logging_setup.hpp"
 #include "core/common/early_stop_signal.hpp"
 #include "core/config/duration.hpp"
+#include "core/admin/admin_component.hpp"
 #include "core/host/runtime.hpp"
 #include "core/link/link_component.hpp"
 #include "core/loader/driver_library.hpp"
@@ -22,11 +23,12 @@ connection, and writes events to the configured sinks. Without --config it runs 
 default configuration (the mock driver with a few simulated cars writing to ./var/oemlink).
 Exit status: 0 stopped cleanly, 1 invalid configuration or failure, 2 usage error.)";
 
-// What `oemlink run` builds beyond the host: the linking flow (with listeners.inbound); each
-// component builds nothing when its listener is not configured.
+// What `oemlink run` builds beyond the host: the linking flow (with listeners.inbound) and the
+// admin API (with listeners.admin); each builds nothing when its listener is not configured.
 host::RuntimeOptions run_options() {
   host::RuntimeOptions o = host::default_runtime_options();
   o.components.push_back(link::make_link_component);
+  o.components.push_back(admin::make_admin_component);
   return o;
 }
 

@@ -46,6 +46,7 @@ CommandLine::CommandLine()
   add_status_command(*this);
   add_deadletter_command(*this);
   add_secrets_commands(*this);
+  add_connections_commands(*this);
 
   add_help_word(*this, app_, "oemlink");
   CLI::App* version = app_.add_subcommand("version")->group("");

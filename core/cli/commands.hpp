@@ -19,6 +19,8 @@ void add_verify_command(CommandLine& cli);        // cmd_verify.cpp
 void add_status_command(CommandLine& cli);        // cmd_status.cpp
 void add_deadletter_command(CommandLine& cli);    // cmd_deadletter.cpp
 void add_secrets_commands(CommandLine& cli);      // cmd_secrets.cpp: secrets set|list
+// cmd_connections.cpp: connections list|show|add|pause|resume|set-tokens|revoke|poll
+void add_connections_commands(CommandLine& cli);
 
 // `oemlink keys args...` in-process, for tests/vault/keys_cli_test.cpp.
 inline int cmd_keys(const std::vector<std::string>& args) {

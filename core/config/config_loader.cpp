@@ -124,6 +124,8 @@ class ConfigReader {
       Fields named = read_block(reader_, *listeners, kListenersBlock, config.listeners, bases_);
       if (const Field* inbound = named.find("inbound"))
         config.listeners.inbound = read_listener(*inbound);
+      if (const Field* admin = named.find("admin"))
+        config.listeners.admin = read_admin_listener(*admin, config.listeners.inbound);
     }
     if (const Field* linking = top.find("linking")) {
       config.linking.position = diagnostics_.position(linking->mark);
@@ -203,6 +205,53 @@ class ConfigReader {
       listener.tls_key_file = keys.key_file;
     }
     return listener;
+  }
+
+  // `listeners.admin`: a token or a client CA (or both); TLS files that exist; its own port.
+  AdminListenerConfig read_admin_listener(const Field& field,
+                                          const std::optional<ListenerConfig>& inbound) {
+    AdminListenerConfig admin;
+    admin.position = diagnostics_.position(field.mark);
+    if (field.value->is_null()) {
+      reader_.error(field, "give at least port and token (or tls.client_ca_file)");
+      return admin;
+    }
+    Fields fields = read_block(reader_, field, kAdminListenerBlock, admin, bases_);
+    if (const Field* tls = fields.find("tls")) {
+      AdminTlsKeys keys;
+      Fields given = read_block(reader_, *tls, kAdminTlsBlock, keys, bases_);
+      if (tls->value->is_null()) reader_.error(*tls, "give cert_file and key_file");
+      for (auto [key, path] :
+           {std::pair{"cert_file", &keys.cert_file}, std::pair{"key_file", &keys.key_file},
+            std::pair{"client_ca_file", &keys.client_ca_file}}) {
+        const Field* f = given.find(key);
+        std::error_code ec;
+        if (f && !path->empty() && !std::filesystem::is_regular_file(*path, ec))
+          reader_.error(*f, "file not found: " + *path);
+      }
+      admin.tls_cert_file = keys.cert_file;
+      admin.tls_key_file = keys.key_file;
+      admin.client_ca_file = keys.client_ca_file;
+    }
+    const Field* token = fields.find("token");
+    // The value is a secret: the messages describe it and never quote it.
+    const bool visible = std::all_of(admin.token.begin(), admin.token.end(),
+                                     [](char c) { return c > 0x20 && c < 0x7f; });
+    if (token && !admin.token.empty() && (admin.token.size() < 16 || !visible))
+      reader_.error(*token,
+                    "must be at least 16 visible ASCII characters without spaces (e.g. the "
+                    "output of openssl rand -hex 32)");
+    if (admin.token.empty() && admin.client_ca_file.empty() && fields.find("port"))
+      reader_.error(token ? *token : field,
+                    "give token (as ${ENV} or ${file:...}) or tls.client_ca_file: every admin "
+                    "request must be authenticated");
+    auto wildcard = [](const std::string& a) { return a == "0.0.0.0" || a == "::"; };
+    if (const Field* port = fields.find("port");
+        port && inbound && inbound->port == admin.port &&
+        (inbound->address == admin.address || wildcard(inbound->address) ||
+         wildcard(admin.address)))
+      reader_.error(*port, "is listeners.inbound's port; give the admin API a port of its own");
+    return admin;
   }
 
   Fields read_vault(const Field& field, VaultSettings& out) {

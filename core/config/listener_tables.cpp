@@ -11,6 +11,12 @@ const Setting<ListenersConfig> kListenersRows[] = {
       .description = "the front door for webhooks (`POST /webhooks/<driver name>`): see "
                      "`listeners.inbound`"},
      {}},
+    {{.key = "admin",
+      .type = SettingType::block,
+      .default_note = "none",
+      .description = "the admin API (`/admin/connections`, `oemlink connections`): see "
+                     "`listeners.admin`"},
+     {}},
 };
 
 constexpr Range kPort{1, 65535, "must be a port between 1 and 65535", "1–65535"};
@@ -93,6 +99,64 @@ const Setting<ListenerTlsKeys> kTlsRows[] = {
      &ListenerTlsKeys::key_file},
 };
 
+const Setting<AdminListenerConfig> kAdminListenerRows[] = {
+    {{.key = "address",
+      .type = SettingType::string,
+      .flags = kNotEmpty,
+      .default_value = "127.0.0.1",
+      .description = "address to bind; anything but loopback without TLS is logged as a warning "
+                     "(the bearer token would cross the network in clear)"},
+     &AdminListenerConfig::address},
+    {{.key = "port",
+      .type = SettingType::integer,
+      .flags = kRequired,
+      .description = "TCP port to listen on; not `listeners.inbound`'s",
+      .range = kPort},
+     &AdminListenerConfig::port},
+    {{.key = "token",
+      .type = SettingType::string,
+      .flags = kSecret,
+      .default_note = "none",
+      .description = "the bearer token every request must carry (`Authorization: Bearer …`), "
+                     "compared in constant time; at least 16 visible ASCII characters; give it "
+                     "as `${ENV}` or `${file:...}` (e.g. `openssl rand -hex 32`). Required "
+                     "unless `tls.client_ca_file` is set"},
+     &AdminListenerConfig::token},
+    {{.key = "max_connections",
+      .type = SettingType::integer,
+      .default_value = "64",
+      .description = "open connections at most; more are closed at accept and counted",
+      .range = kAtLeastOne},
+     &AdminListenerConfig::max_connections},
+    {{.key = "tls",
+      .type = SettingType::block,
+      .default_note = "none: plain HTTP",
+      .description = "serve HTTPS, optionally with client certificates: see "
+                     "`listeners.admin.tls`"},
+     {}},
+};
+
+const Setting<AdminTlsKeys> kAdminTlsRows[] = {
+    {{.key = "cert_file",
+      .type = SettingType::path,
+      .flags = kRequired | kNotEmpty,
+      .description = "PEM certificate chain, server certificate first"},
+     &AdminTlsKeys::cert_file},
+    {{.key = "key_file",
+      .type = SettingType::path,
+      .flags = kRequired | kNotEmpty,
+      .description = "PEM private key of the certificate"},
+     &AdminTlsKeys::key_file},
+    {{.key = "client_ca_file",
+      .type = SettingType::path,
+      .flags = kNotEmpty,
+      .default_note = "none: no client certificates",
+      .description = "PEM CA certificates: a client certificate they signed authenticates a "
+                     "request without the token; a certificate that does not verify fails the "
+                     "handshake. Without `token`, a certificate is required"},
+     &AdminTlsKeys::client_ca_file},
+};
+
 }  // namespace
 
 const SettingBlock<ListenersConfig> kListenersBlock{
@@ -116,6 +180,23 @@ const SettingBlock<ListenerTlsKeys> kListenerTlsBlock{
     .path = "listeners.inbound.tls",
     .intro = "HTTPS for the listener. Both files must exist when the configuration is read.",
     .rows = kTlsRows,
+};
+
+const SettingBlock<AdminListenerConfig> kAdminListenerBlock{
+    .path = "listeners.admin",
+    .intro =
+        "The admin API on its own listener: list, inspect, add, pause, resume, revoke and poll "
+        "connections and record their minted token ids (`oemlink connections …` is its "
+        "client; core/admin/README.md has the routes). Every request is authenticated by the "
+        "bearer `token` or, with `tls.client_ca_file`, a client certificate; at least one of "
+        "the two is required. Refusals answer 401 and count `admin_auth_failures`.",
+    .rows = kAdminListenerRows,
+};
+
+const SettingBlock<AdminTlsKeys> kAdminTlsBlock{
+    .path = "listeners.admin.tls",
+    .intro = "HTTPS for the admin API. Every file must exist when the configuration is read.",
+    .rows = kAdminTlsRows,
 };
 
 }  // namespace oemlink::config

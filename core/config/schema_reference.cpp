@@ -112,6 +112,8 @@ void write_schema_reference(std::ostream& out) {
   write_block(out, kListenerBlock);
   write_block(out, kListenerTlsBlock);
   write_block(out, kLinkingBlock);
+  write_block(out, kAdminListenerBlock);
+  write_block(out, kAdminTlsBlock);
 }
 
 }  // namespace oemlink::config

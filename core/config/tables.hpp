@@ -43,5 +43,12 @@ extern const SettingBlock<ListenerConfig> kListenerBlock;
 extern const SettingBlock<ListenerTlsKeys> kListenerTlsBlock;
 
 extern const SettingBlock<LinkingConfig> kLinkingBlock;
+// `listeners.admin` and its `tls` (which adds client_ca_file).
+struct AdminTlsKeys {
+  std::string cert_file, key_file, client_ca_file;
+  bool operator==(const AdminTlsKeys&) const = default;
+};
+extern const SettingBlock<AdminListenerConfig> kAdminListenerBlock;
+extern const SettingBlock<AdminTlsKeys> kAdminTlsBlock;
 
 }  // namespace oemlink::config

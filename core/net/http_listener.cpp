@@ -5,7 +5,10 @@
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
+
+#include <openssl/ssl.h>
 
 #include <sys/resource.h>
 
@@ -145,6 +148,26 @@ void cap_to_descriptor_limit(detail::ListenerCore& core) {
   core.opts.max_connections = fit;
 }
 
+// Clients present a certificate chaining to a CA of o.client_ca_file; one that does not verify
+// fails the handshake (verify_peer), and without one the handshake fails only when
+// client_cert_required (else the handler decides, by InboundRequest::client_verified).
+void require_client_certificates(asio::ssl::context& ctx, const ListenerOptions& o) {
+  error_code ec;
+  ctx.load_verify_file(o.client_ca_file, ec);
+  if (ec)
+    throw std::runtime_error("listener " + o.name + ": client CA file " + o.client_ca_file + ": " +
+                             ec.message());
+  // Names the acceptable CAs in the CertificateRequest, so a client holding several
+  // certificates offers the right one.
+  if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(o.client_ca_file.c_str()))
+    SSL_CTX_set_client_CA_list(ctx.native_handle(), names);
+  ctx.set_verify_mode(asio::ssl::verify_peer |
+                      (o.client_cert_required ? asio::ssl::verify_fail_if_no_peer_cert : 0));
+  // With verify_peer, OpenSSL refuses to resume a session that has no id context.
+  static constexpr unsigned char kContext[] = "oemlink-listener";
+  SSL_CTX_set_session_id_context(ctx.native_handle(), kContext, sizeof kContext - 1);
+}
+
 }  // namespace
 
 HttpListener::HttpListener(asio::io_context& io, ListenerOptions options, RouteTable& routes,
@@ -167,7 +190,10 @@ HttpListener::HttpListener(asio::io_context& io, ListenerOptions options, RouteT
     if (ec)
       throw std::runtime_error("listener " + o.name + ": TLS key " + o.tls_key_file + ": " +
                                ec.message());
+    if (!o.client_ca_file.empty()) require_client_certificates(*ctx, o);
     impl_->core->ssl = std::move(ctx);
+  } else if (!o.client_ca_file.empty()) {
+    throw std::runtime_error("listener " + o.name + ": client certificates need TLS");
   }
 }
 

@@ -48,6 +48,11 @@ struct ListenerOptions {
   uint16_t port = 0;          // 0: any free port (port() tells which)
   std::string tls_cert_file;  // PEM chain; TLS when both are set
   std::string tls_key_file;   // PEM
+  // With TLS: a client may present a certificate, which must chain to a CA in this PEM file or
+  // the handshake fails; InboundRequest::client_verified tells a handler it did. Empty: clients
+  // are not asked for one.
+  std::string client_ca_file;
+  bool client_cert_required = false;  // with client_ca_file: no certificate, no handshake
   size_t max_body = 64 * 1024;
   size_t max_header = 16 * 1024;
   std::chrono::milliseconds header_timeout{10'000};  // from accept (TLS included) to a full header

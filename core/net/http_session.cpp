@@ -7,6 +7,9 @@
 #include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/http.hpp>
 
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -85,6 +88,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
                                   self->close();
                                   return;
                                 }
+                                self->note_client_certificate();
                                 self->read_request(/*first=*/true);
                               });
     } else {
@@ -128,6 +132,21 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   }
 
   tcp::socket& lowest() { return beast::get_lowest_layer(stream_); }
+
+  // After the handshake: a certificate the client presented that verified against the
+  // listener's client CA. Nothing when the listener asks for none.
+  void note_client_certificate() {
+    if constexpr (kTls) {
+      if (core_->opts.client_ca_file.empty()) return;
+      SSL* ssl = stream_.native_handle();
+      X509* cert = SSL_get0_peer_certificate(ssl);
+      if (!cert || SSL_get_verify_result(ssl) != X509_V_OK) return;
+      client_verified_ = true;
+      char subject[256];
+      if (X509_NAME_oneline(X509_get_subject_name(cert), subject, sizeof subject))
+        client_subject_ = subject;
+    }
+  }
 
   void set_answering(bool on) {
     if (on == answering_) return;
@@ -355,6 +374,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   std::string route_name_ = "none";
   RouteHandler handler_;
   std::string peer_;
+  bool client_verified_ = false;
+  std::string client_subject_;
 };
 
 // Answers one exchange of one session; the session may be gone by the time it is called.
@@ -399,6 +420,8 @@ void Session<Stream>::dispatch() {
   for (auto& f : req) in.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
   in.body = std::move(req.body());
   in.peer = peer_;
+  in.client_verified = client_verified_;
+  in.client_subject = client_subject_;
   parser_.reset();
   phase_ = Phase::answer;
   set_answering(true);

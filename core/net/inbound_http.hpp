@@ -24,6 +24,10 @@ struct InboundRequest {
   HeaderList headers;  // as received, in order
   std::string body;    // raw
   std::string peer;    // "127.0.0.1:53124"
+  // The client presented a certificate that verified against ListenerOptions::client_ca_file;
+  // its subject ("/CN=ops") for the log. False and empty on a listener without client_ca_file.
+  bool client_verified = false;
+  std::string client_subject;
 
   // The first header named `name` (case-insensitive); empty when absent.
   std::string_view header(std::string_view name) const;

@@ -7,6 +7,7 @@ namespace oemlink::config::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using namespace std::chrono_literals;
 
 TEST(ListenerConfig, AbsentMeansNoListener) {
@@ -93,6 +94,124 @@ listeners:
   inbound: {port: 8443, public_url: "https://x", tls: {cert_file: c.pem}}
 )"));
   EXPECT_THAT(error, HasSubstr("key_file"));
+}
+
+// `listeners.admin`: its keys and defaults, the token from ${file:...}, and the rules that span
+// keys (a token or a client CA; a token worth the name; its own port).
+TEST(AdminListenerConfig, ReadsEveryKeyAndFillsDefaults) {
+  ScratchDir dir;
+  dir.write("tls/cert.pem", "x");
+  dir.write("tls/key.pem", "x");
+  dir.write("tls/clients.pem", "x");
+  dir.write("admin.token", "0123456789abcdef0123456789abcdef\n");
+  Config config = load_config_text(yaml(R"(
+listeners:
+  admin:
+    address: 0.0.0.0
+    port: 9444
+    token: ${file:admin.token}
+    max_connections: 8
+    tls: {cert_file: tls/cert.pem, key_file: tls/key.pem, client_ca_file: tls/clients.pem}
+)"),
+                                   "test.yaml", dir.path());
+  ASSERT_TRUE(config.listeners.admin);
+  EXPECT_FALSE(config.listeners.inbound);
+  const AdminListenerConfig& a = *config.listeners.admin;
+  EXPECT_EQ(a.address, "0.0.0.0");
+  EXPECT_EQ(a.port, 9444u);
+  EXPECT_EQ(a.token, "0123456789abcdef0123456789abcdef");  // one trailing newline dropped
+  EXPECT_EQ(a.max_connections, 8u);
+  EXPECT_EQ(a.tls_cert_file, (dir.path() / "tls/cert.pem").string());
+  EXPECT_EQ(a.tls_key_file, (dir.path() / "tls/key.pem").string());
+  EXPECT_EQ(a.client_ca_file, (dir.path() / "tls/clients.pem").string());
+  EXPECT_TRUE(a.tls());
+  EXPECT_EQ(a.position.line, 3);
+
+  ::setenv("OEMLINK_TEST_ADMIN_TOKEN", "fedcba9876543210fedcba98", 1);
+  Config plain =
+      load_config_text("listeners: {admin: {port: 9444, token: '${OEMLINK_TEST_ADMIN_TOKEN}'}}\n",
+                       "test.yaml", "/etc/oemlink");
+  ::unsetenv("OEMLINK_TEST_ADMIN_TOKEN");
+  ASSERT_TRUE(plain.listeners.admin);
+  EXPECT_EQ(plain.listeners.admin->address, "127.0.0.1");
+  EXPECT_EQ(plain.listeners.admin->token, "fedcba9876543210fedcba98");
+  EXPECT_EQ(plain.listeners.admin->max_connections, 64u);
+  EXPECT_FALSE(plain.listeners.admin->tls());
+}
+
+TEST(AdminListenerConfig, ATokenOrAClientCaIsRequired) {
+  std::string error = load_error("listeners:\n  admin:\n    port: 9444\n");
+  EXPECT_THAT(error, HasSubstr("test.yaml:3:5: listeners.admin: give token (as ${ENV} or "
+                               "${file:...}) or tls.client_ca_file"));
+  error = load_error("listeners:\n  admin:\n");
+  EXPECT_THAT(error, HasSubstr("listeners.admin: give at least port and token"));
+  error = load_error("listeners:\n  admin: {token: 0123456789abcdef0123}\n");
+  EXPECT_THAT(error, HasSubstr("listeners.admin.port"));
+  // An empty expansion is no token.
+  error = load_error("listeners:\n  admin: {port: 9444, token: '${OEMLINK_UNSET_VAR:-}'}\n");
+  EXPECT_THAT(error, HasSubstr("listeners.admin.token: give token"));
+  // A client CA alone will do.
+  ScratchDir dir;
+  dir.write("c.pem", "x");
+  dir.write("k.pem", "x");
+  dir.write("ca.pem", "x");
+  Config config = load_config_text(
+      "listeners:\n  admin:\n    port: 9444\n    tls: {cert_file: c.pem, key_file: k.pem, "
+      "client_ca_file: ca.pem}\n",
+      "test.yaml", dir.path());
+  EXPECT_TRUE(config.listeners.admin->token.empty());
+}
+
+TEST(AdminListenerConfig, AWeakTokenIsRefusedWithoutQuotingIt) {
+  for (const char* token :
+       {"short-token", "has a space in the middle of it", "tab\there-and-long"}) {
+    std::string error = load_error(
+        std::string("listeners:\n  admin:\n    port: 9444\n    token: \"") + token + "\"\n");
+    EXPECT_THAT(error, HasSubstr("listeners.admin.token: must be at least 16 visible ASCII "
+                                 "characters"))
+        << token;
+  }
+  ScratchDir dir;
+  dir.write("weak.token", "hunter2-weak");
+  try {
+    load_config_text("listeners: {admin: {port: 9444, token: '${file:weak.token}'}}\n", "test.yaml",
+                     dir.path());
+    FAIL() << "a weak token was accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("listeners.admin.token"));
+    EXPECT_THAT(e.what(), Not(HasSubstr("hunter2-weak")));  // the expanded value is not quoted
+  }
+}
+
+TEST(AdminListenerConfig, BadValuesMissingFilesAndASharedPortAreNamed) {
+  std::string error = load_error(yaml(R"(
+listeners:
+  inbound: {port: 8443, public_url: "https://x"}
+  admin:
+    port: 8443
+    token: 0123456789abcdef0123
+    max_connections: 0
+    tls: {cert_file: /nonexistent/c.pem, key_file: /nonexistent/k.pem, client_ca_file: /nonexistent/ca.pem}
+    colour: red
+)"));
+  EXPECT_THAT(error, HasSubstr("test.yaml:4:11: listeners.admin.port: is listeners.inbound's "
+                               "port"));
+  EXPECT_THAT(error, HasSubstr("listeners.admin.max_connections: must be at least 1"));
+  EXPECT_THAT(error,
+              HasSubstr("listeners.admin.tls.cert_file: file not found: /nonexistent/c.pem"));
+  EXPECT_THAT(error, HasSubstr("listeners.admin.tls.key_file: file not found"));
+  EXPECT_THAT(error, HasSubstr("listeners.admin.tls.client_ca_file: file not found: "
+                               "/nonexistent/ca.pem"));
+  EXPECT_THAT(error, HasSubstr("listeners.admin.colour"));
+  error = load_error(
+      "listeners:\n  admin: {port: 9444, token: 0123456789abcdef0123, tls: {cert_file: c.pem}}\n");
+  EXPECT_THAT(error, HasSubstr("key_file"));
+  // The same port on other addresses is fine.
+  Config config = load_config_text(
+      "listeners:\n  inbound: {address: 10.0.0.1, port: 8443, public_url: 'https://x'}\n"
+      "  admin: {port: 8443, token: 0123456789abcdef0123}\n",
+      "test.yaml", "/etc/oemlink");
+  EXPECT_EQ(config.listeners.admin->port, 8443u);
 }
 
 }  // namespace

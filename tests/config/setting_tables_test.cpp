@@ -57,6 +57,8 @@ TEST(ConfigTables, DefaultsAreTheStructDefaults) {
   expect_table_defaults_are_struct_defaults(kMqttSinkBlock);
   expect_table_defaults_are_struct_defaults(kListenerBlock);
   expect_table_defaults_are_struct_defaults(kListenerTlsBlock);
+  expect_table_defaults_are_struct_defaults(kAdminListenerBlock);
+  expect_table_defaults_are_struct_defaults(kAdminTlsBlock);
 }
 
 TEST(ConfigTables, EveryRowIsDescribed) {
@@ -87,6 +89,8 @@ TEST(ConfigTables, EveryRowIsDescribed) {
   check(kListenersBlock);
   check(kListenerBlock);
   check(kListenerTlsBlock);
+  check(kAdminListenerBlock);
+  check(kAdminTlsBlock);
 }
 
 TEST(ConfigTables, DeprecatedKeyWarnsAndChangesNothing) {
