@@ -420,7 +420,9 @@ typedef struct oemlink_link_extension {
   /* [any-thread] Writes the maker's authorize URL into `buf` (capacity `cap`, not
    * NUL-terminated) and sets `*size`. OEMLINK_OK: written; OEMLINK_RETRY: `cap` too small,
    * `*size` is what is needed; OEMLINK_ERROR: the instance cannot link (its settings lack a
-   * client id), with the reason written into `buf` as for OK, cut to `cap`. Never blocks. */
+   * client id), with the reason written into `buf` as for OK; when the reason does not fit,
+   * nothing is written and `*size` > `cap` says what is needed (the host calls again). Never
+   * blocks. */
   oemlink_status(OEMLINK_CALL* authorize_url)(oemlink_instance* instance,
                                               const oemlink_link_authorize* request, char* buf,
                                               size_t cap, size_t* size);

@@ -715,13 +715,8 @@ struct Adapter {
       out = "unknown exception in authorize_url";
       st = OEMLINK_ERROR;
     }
-    if (st == OEMLINK_OK && out.size() > cap) {
-      *size = out.size();
-      return OEMLINK_RETRY;
-    }
-    // A refusal's reason is cut to fit: the host shows what it got.
-    if (out.size() > cap) out.resize(cap);
     *size = out.size();
+    if (out.size() > cap) return st == OEMLINK_OK ? OEMLINK_RETRY : OEMLINK_ERROR;
     if (!out.empty()) std::memcpy(buf, out.data(), out.size());
     return st;
   }
