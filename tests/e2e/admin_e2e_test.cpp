@@ -30,8 +30,8 @@ drivers:
             (fs::path(OEMLINK_PLUGIN_DIR) / "oemlink-driver-mock.so").string() +
             R"(, mode: poll, poll_interval: 1s, settings: {seed: 7, asleep_rate: 0, error_rate: 0}}
 connections:
-  - {id: car-1, driver: mock, vin: 5YJ3E1EA7KF000001, key_child: 1}
-  - {id: car-2, driver: mock, vin: 5YJ3E1EA7KF000002, key_child: 2}
+  - {id: car-1, driver: mock, vin: 5YJ3E1EA7KF000001, key_child: 1, vehicle_token_id: 101}
+  - {id: car-2, driver: mock, vin: 5YJ3E1EA7KF000002, key_child: 2, vehicle_token_id: 102}
 sinks:
   - {name: events, type: file, path: events.jsonl}
 listeners:
@@ -57,12 +57,13 @@ listeners:
     EXPECT_EQ(r.err.find(kToken), std::string::npos);
     return r;
   }
-  // Lines of the events file that name `connection`.
+  // Events of `connection` in the events file, told apart by their subject's vehicle token id
+  // (the YAML gives car-N the vehicle token 10N; events carry no connection id).
   size_t events_of(const std::string& connection) {
+    const std::string subject = ":10" + connection.substr(connection.size() - 1) + "\"";
     std::string text = slurp(dir_ / "data" / "events.jsonl");
     size_t n = 0;
-    for (size_t at = 0; (at = text.find("\"" + connection + "\"", at)) != std::string::npos; ++at)
-      ++n;
+    for (size_t at = 0; (at = text.find(subject, at)) != std::string::npos; ++at) ++n;
     return n;
   }
 
