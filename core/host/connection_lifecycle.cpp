@@ -810,6 +810,13 @@ void ConnectionLifecycle::on_reported(uint32_t c, schedule::ReportedState state,
                                                   : reason;
   on_worker([this, id = r.id, to, why] {
     try {
+      // A pause or revocation written before this (its loop half still on its way when the
+      // driver reported) wins: the report is stale news for that car, and writing it would undo
+      // the pause on disk, so the next start would poll a car its operator paused.
+      auto row = p_.rows.get(id);
+      if (row && (row->state == state_name(ConnectionState::paused) ||
+                  row->state == state_name(ConnectionState::revoked)))
+        return;
       p_.rows.set_state(id, state_name(to), why, p_.clock.wall_ms());
     } catch (const std::exception& e) {
       persist_failures_.add();

@@ -508,6 +508,22 @@ TEST_F(ConnectionLifecycleTest, NeedsReauthIsPersistedOncePerTransitionAndOkRest
   EXPECT_EQ(polling().size(), 1u) << "polling resumed";
 }
 
+TEST_F(ConnectionLifecycleTest, ADriverReportRacingAPauseDoesNotUndoThePauseOnDisk) {
+  build(0);
+  ASSERT_TRUE(add(car("car-1")).ok());
+  oemlink_conn* h = handle("car-1");
+  std::optional<ControlResult> paused;
+  life->pause("car-1", "owner asked", [&](ControlResult r) { paused = std::move(r); });
+  // The driver reports before the pause's write has come back to the loop.
+  d->table.report_state(&d->table, h, OEMLINK_STATE_NEEDS_REAUTH, 0, {"refresh token revoked", 21});
+  ASSERT_TRUE(run_until([&] { return paused.has_value(); }));
+  ASSERT_TRUE(paused->ok()) << paused->message;
+  // One worker runs every write in order: a call through it comes after the report's.
+  ASSERT_TRUE(call([&](ControlDone done) { life->set_tokens("car-1", 7, 0, done); }).ok());
+  EXPECT_EQ(life->find("car-1")->state, ConnectionState::paused);
+  EXPECT_EQ(rows.get("car-1")->state, "paused") << "the next start would poll the paused car";
+}
+
 TEST_F(ConnectionLifecycleTest, SetTokensChangesWhatNewEventsCarry) {
   build(0);
   ASSERT_TRUE(add(car("car-1")).ok());
