@@ -80,6 +80,13 @@ void LinkRoutes::start(const std::string& driver, Linkable& l, const net::Inboun
              "connection " + c->id + " was revoked; link the car again as a new connection");
       return;
     }
+    if (c->state == host::ConnectionState::paused) {
+      // Re-authentication makes a connection active: a public link must not undo its operator.
+      refuse(out, html, driver, 409, "paused",
+             "connection " + c->id +
+                 " is paused by its operator; it can be re-authenticated once resumed");
+      return;
+    }
     request.reauth_connection = c->id;
     vehicle_id = c->vehicle_id;
   }

@@ -124,6 +124,33 @@ const void* OEMLINK_CALL splitting_extension(oemlink_instance*, const char* id) 
   return std::string_view(id) == OEMLINK_EXTENSION_LINK ? &kSplittingLink : nullptr;
 }
 
+// A driver whose code exchange never completes (the maker's token endpoint hangs): it keeps the
+// completion, which the test calls late.
+struct HangingExchange {
+  static inline oemlink_link_exchanged_fn fn = nullptr;
+  static inline void* ctx = nullptr;
+};
+oemlink_status OEMLINK_CALL plain_url(oemlink_instance*, const oemlink_link_authorize* a, char* buf,
+                                      size_t cap, size_t* size) {
+  const std::string url =
+      "https://consent.example/?state=" + std::string(a->state.data, a->state.size);
+  *size = url.size();
+  if (url.size() > cap) return OEMLINK_RETRY;
+  url.copy(buf, url.size());
+  return OEMLINK_OK;
+}
+oemlink_status OEMLINK_CALL hanging_exchange(oemlink_instance*, const oemlink_link_callback*,
+                                             oemlink_link_exchanged_fn fn, void* ctx) {
+  HangingExchange::fn = fn;
+  HangingExchange::ctx = ctx;
+  return OEMLINK_OK;
+}
+const oemlink_link_extension kHangingLink{sizeof(oemlink_link_extension), 0, &plain_url,
+                                          &hanging_exchange, &no_listing};
+const void* OEMLINK_CALL hanging_extension(oemlink_instance*, const char* id) {
+  return std::string_view(id) == OEMLINK_EXTENSION_LINK ? &kHangingLink : nullptr;
+}
+
 struct Started {
   Answer answer;
   std::string state, cookie;
@@ -146,6 +173,11 @@ class LinkRoutesTest : public ::testing::Test {
     splitting_desc_.get_extension = &splitting_extension;
     splitting_cfg_.name = "splitting";
     drivers_.adopt(splitting_cfg_, &splitting_desc_, reinterpret_cast<oemlink_instance*>(this),
+                   nullptr);
+    hanging_desc_.struct_size = sizeof(oemlink_driver);
+    hanging_desc_.get_extension = &hanging_extension;
+    hanging_cfg_.name = "hanging";
+    drivers_.adopt(hanging_cfg_, &hanging_desc_, reinterpret_cast<oemlink_instance*>(this),
                    nullptr);
     options_.public_url = "https://link.example.com/oem";
     make_routes();
@@ -199,8 +231,8 @@ class LinkRoutesTest : public ::testing::Test {
   host::testing::FakeClock clock_;
   config::Config cfg_;
   host::DriverSet drivers_{cfg_, {}};
-  config::DriverConfig mock_cfg_, plain_cfg_, splitting_cfg_;
-  oemlink_driver plain_desc_{}, splitting_desc_{};
+  config::DriverConfig mock_cfg_, plain_cfg_, splitting_cfg_, hanging_cfg_;
+  oemlink_driver plain_desc_{}, splitting_desc_{}, hanging_desc_{};
   test::DriverUnderTest mock_{test::mock_descriptor(), "{}"};
   FakeConnectionControl control_;
   FakeMint* mint_ = nullptr;
@@ -209,7 +241,7 @@ class LinkRoutesTest : public ::testing::Test {
 };
 
 TEST_F(LinkRoutesTest, OnlyDriversOfferingTheExtensionCanLink) {
-  EXPECT_EQ(routes_->linkable(), (std::vector<std::string>{"mock", "splitting"}));
+  EXPECT_EQ(routes_->linkable(), (std::vector<std::string>{"hanging", "mock", "splitting"}));
   Answer a = start("", "plain").answer;
   EXPECT_EQ(a.r.status, 404);
   EXPECT_THAT(a.r.body, HasSubstr("driver plain cannot link cars"));
@@ -239,6 +271,41 @@ TEST_F(LinkRoutesTest, StartRedirectsToTheConsentPageWithStateChallengeAndABrows
   EXPECT_THAT(s.answer.r.body, Not(HasSubstr(s.state)));
   EXPECT_EQ(routes_->pending_links(), 1u);
   EXPECT_EQ(counter("link_starts"), 1u);
+}
+
+TEST_F(LinkRoutesTest, AnExchangeThatNeverCompletesIsAnswered504AndItsLateTokensGoNowhere) {
+  options_.driver_timeout = 30ms;
+  make_routes();
+  Started s = start("", "hanging");
+  ASSERT_EQ(s.answer.r.status, 302);
+  s.cookie = "oemlink_link_hanging=" +
+             s.answer.header("Set-Cookie").substr(std::string("oemlink_link_hanging=").size(), 43);
+  net::InboundRequest req;
+  req.method = "GET";
+  req.target = "/link/hanging/callback?code=c1&state=" + s.state;
+  req.path = "/link/hanging/callback";
+  req.headers = {{"Cookie", s.cookie}};
+  auto a = std::make_shared<Answer>();
+  routes_->handle(std::move(req), std::make_shared<RecordingResponder>(a));
+  ASSERT_NE(HangingExchange::fn, nullptr);
+  EXPECT_EQ(routes_->answering(), 1u);
+  auto end = std::chrono::steady_clock::now() + 5s;
+  while (!a->got && std::chrono::steady_clock::now() < end) {
+    io_.restart();
+    io_.run_for(5ms);
+  }
+  EXPECT_EQ(a->r.status, 504);
+  EXPECT_THAT(a->r.body, HasSubstr("did not answer in time"));
+  EXPECT_EQ(routes_->answering(), 0u);
+  EXPECT_EQ(counter("link_refused_driver_timeout"), 1u);
+  // The maker answers at last: nothing is created, nothing crashes.
+  const oemlink_str key{"access_token", 12}, value{"late-token", 10};
+  HangingExchange::fn(HangingExchange::ctx, OEMLINK_OK, &key, &value, 1, {nullptr, 0});
+  HangingExchange::fn = nullptr;
+  io_.restart();
+  io_.poll();
+  EXPECT_EQ(control_.adds, 0);
+  EXPECT_TRUE(control_.rows.empty());
 }
 
 TEST_F(LinkRoutesTest, AnAuthorizeUrlThatWouldSplitTheHeadersIsRefused) {
@@ -477,6 +544,28 @@ TEST_F(LinkRoutesTest, ReAuthenticationNeedsALiveConnectionOfThisDriver) {
   EXPECT_EQ(start("connection=theirs").answer.r.status, 404);
   EXPECT_EQ(start("connection=nosuch").answer.r.status, 404);
   EXPECT_EQ(routes_->pending_links(), 0u);
+}
+
+TEST_F(LinkRoutesTest, APublicReAuthenticationDoesNotUndoAnOperatorsPause) {
+  Answer first = link("ok-1");
+  ASSERT_EQ(first.r.status, 200);
+  const std::string id(
+      first.json().at("connections").as_array()[0].at("connection_id").as_string());
+  control_.rows.at(id).view.state = host::ConnectionState::paused;
+  Answer a = start("connection=" + id).answer;
+  EXPECT_EQ(a.r.status, 409);
+  EXPECT_THAT(a.r.body, HasSubstr("paused by its operator"));
+  EXPECT_EQ(routes_->pending_links(), 0u);
+
+  // Paused while the owner was at the maker's consent page.
+  control_.rows.at(id).view.state = host::ConnectionState::needs_reauth;
+  Started s = start("connection=" + id);
+  ASSERT_EQ(s.answer.r.status, 302);
+  control_.rows.at(id).view.state = host::ConnectionState::paused;
+  EXPECT_EQ(callback(s, "ok-1").r.status, 409);
+  EXPECT_EQ(control_.reauths, 0);
+  EXPECT_EQ(control_.rows.at(id).view.state, host::ConnectionState::paused);
+  EXPECT_EQ(counter("link_refused_paused"), 2u);
 }
 
 TEST_F(LinkRoutesTest, BeyondMaxPendingStartsAreRefused) {
