@@ -199,9 +199,11 @@ std::string ConnectionLifecycle::phase_of(uint32_t c) const {
   return std::string(phase_name(p_.dispatcher.phase(c), p_.dispatcher.last_reported(c)));
 }
 
-ConnectionView ConnectionLifecycle::view_of(const store::StoredConnection& row, uint32_t c) const {
+ConnectionView ConnectionLifecycle::view_of(const store::StoredConnection& row, uint32_t c,
+                                            std::string address) const {
   ConnectionView v;
   v.id = row.id;
+  v.device_address = std::move(address);
   v.driver = row.driver;
   v.vehicle_id = row.vehicle_id;
   v.vin = row.vin;
@@ -475,7 +477,8 @@ void ConnectionLifecycle::pause(const std::string& id, std::string reason, Contr
     } catch (const std::exception& e) {
       error = std::string("connection store: ") + e.what();
     }
-    on_loop([this, c, id, row, error, done] {
+    std::string address = row ? device_address(row->key_child) : "";
+    on_loop([this, c, id, row, error, address, done] {
       if (!row) {
         finish(c, done, failure(ControlError::unavailable, error.empty() ? "row gone" : error));
         return;
@@ -487,7 +490,7 @@ void ConnectionLifecycle::pause(const std::string& id, std::string reason, Contr
       });
       spdlog::info("connection {} paused ({})", id, row->reason);
       ControlResult r;
-      r.connections.push_back(view_of(*row, c));
+      r.connections.push_back(view_of(*row, c, address));
       finish(c, done, std::move(r));
     });
   });
@@ -536,7 +539,8 @@ void ConnectionLifecycle::resume(const std::string& id, ControlDone done) {
     } catch (const std::exception& e) {
       error = std::string("connection store: ") + e.what();
     }
-    on_loop([this, c, id, row, error, reopened, done] {
+    std::string address = row ? device_address(row->key_child) : "";
+    on_loop([this, c, id, row, error, address, reopened, done] {
       if (!row) {
         if (reopened) p_.dispatcher.close_when_idle(c);
         finish(c, done, failure(ControlError::unavailable, error.empty() ? "row gone" : error));
@@ -548,7 +552,7 @@ void ConnectionLifecycle::resume(const std::string& id, ControlDone done) {
       p_.dispatcher.resume_connection(c, p_.drivers[p_.conns[c].instance], interval);
       spdlog::info("connection {} resumed", id);
       ControlResult r;
-      r.connections.push_back(view_of(*row, c));
+      r.connections.push_back(view_of(*row, c, address));
       finish(c, done, std::move(r));
     });
   });
@@ -648,7 +652,8 @@ void ConnectionLifecycle::reauthorize(const std::string& id, SecretPairs secrets
         error = e.what();
       }
       *shared = SecretPairs();
-      on_loop([this, c, id, row, error, done] {
+      std::string address = row ? device_address(row->key_child) : "";
+      on_loop([this, c, id, row, error, address, done] {
         DriverInstance& d = p_.drivers[p_.conns[c].instance];
         std::optional<std::chrono::milliseconds> interval;
         if (row && row->poll_interval_ms > 0)
@@ -678,7 +683,7 @@ void ConnectionLifecycle::reauthorize(const std::string& id, SecretPairs secrets
         p_.dispatcher.resume_connection(c, d, interval);
         spdlog::info("connection {} re-authorized", id);
         ControlResult r;
-        r.connections.push_back(view_of(*row, c));
+        r.connections.push_back(view_of(*row, c, address));
         finish(c, done, std::move(r));
       });
     });
@@ -737,7 +742,8 @@ void ConnectionLifecycle::set_tokens(const std::string& id, uint64_t vehicle_tok
     } catch (const std::exception& e) {
       error = std::string("connection store: ") + e.what();
     }
-    on_loop([this, c, row, error, done] {
+    std::string address = row ? device_address(row->key_child) : "";
+    on_loop([this, c, row, error, address, done] {
       if (!row) {
         finish(c, done, failure(ControlError::unavailable, error.empty() ? "row gone" : error));
         return;
@@ -746,7 +752,7 @@ void ConnectionLifecycle::set_tokens(const std::string& id, uint64_t vehicle_tok
       r.vehicle_token_id.store(row->vehicle_token_id, std::memory_order_relaxed);
       r.synthetic_token_id.store(row->synthetic_token_id, std::memory_order_relaxed);
       ControlResult res;
-      res.connections.push_back(view_of(*row, c));
+      res.connections.push_back(view_of(*row, c, address));
       finish(c, done, std::move(res));
     });
   });
@@ -810,6 +816,13 @@ void ConnectionLifecycle::on_reported(uint32_t c, schedule::ReportedState state,
                                                   : reason;
   on_worker([this, id = r.id, to, why] {
     try {
+      // A pause or revocation written before this (its loop half still on its way when the
+      // driver reported) wins: the report is stale news for that car, and writing it would undo
+      // the pause on disk, so the next start would poll a car its operator paused.
+      auto row = p_.rows.get(id);
+      if (row && (row->state == state_name(ConnectionState::paused) ||
+                  row->state == state_name(ConnectionState::revoked)))
+        return;
       p_.rows.set_state(id, state_name(to), why, p_.clock.wall_ms());
     } catch (const std::exception& e) {
       persist_failures_.add();

@@ -122,7 +122,10 @@ class ConnectionLifecycle final : public ConnectionControl {
   void revoke_on_worker(const std::string& id, std::string driver, uint32_t key_child,
                         std::string reason, std::function<void(ControlResult)> then);
 
-  ConnectionView view_of(const store::StoredConnection& row, uint32_t c) const;
+  // `address`: the key child's device address, looked up by the caller off the loop when the
+  // answer needs it (the vault may be a keyd round trip).
+  ConnectionView view_of(const store::StoredConnection& row, uint32_t c,
+                         std::string address = {}) const;
   std::string device_address(uint32_t key_child) const;
   std::string phase_of(uint32_t c) const;
   DriverInstance* loaded_driver(std::string_view name) const;

@@ -18,6 +18,15 @@ std::string text(oemlink_str s) {
 // A URL longer than this is a driver bug, not a consent page.
 constexpr size_t kMaxUrl = 64 * 1024;
 
+// The URL goes out verbatim as the Location header (Beast does not check field values): a CR or
+// LF in it would split the answer, so only an absolute http(s) URL of visible ASCII passes.
+bool is_location(std::string_view url) {
+  if (!url.starts_with("https://") && !url.starts_with("http://")) return false;
+  for (char c : url)
+    if (c <= 0x20 || c >= 0x7f) return false;
+  return true;
+}
+
 void OEMLINK_CALL exchanged(void* ctx, oemlink_status status, const oemlink_str* keys,
                             const oemlink_str* values, size_t count, oemlink_str message) {
   std::unique_ptr<std::function<void(ExchangeOutcome)>> done(
@@ -98,6 +107,10 @@ DriverLinker::Url DriverLinker::authorize_url(std::string_view state, std::strin
   out.ok = st == OEMLINK_OK && !buf.empty();
   out.text = std::move(buf);
   if (!out.ok && st == OEMLINK_OK) out.text = "the driver wrote an empty authorize URL";
+  if (out.ok && !is_location(out.text)) {
+    out.ok = false;
+    out.text = "the driver's authorize URL is not an absolute http(s) URL of printable ASCII";
+  }
   if (!out.ok && out.text.empty()) out.text = "the driver gave no reason";
   return out;
 }

@@ -190,6 +190,13 @@ void LinkRoutes::reauthorize(Link& link, std::vector<LinkedVehicle> vehicles) {
                 "connection " + cid + " was revoked or removed while its owner consented");
     return;
   }
+  if (c->state == host::ConnectionState::paused) {
+    refuse_link(link.id, 409, "paused",
+                "connection " + cid +
+                    " was paused by its operator while its owner consented; it can be "
+                    "re-authenticated once resumed");
+    return;
+  }
   auto match = std::find_if(vehicles.begin(), vehicles.end(), [&](const LinkedVehicle& v) {
     return c->vehicle_id.empty() ? same_vin(v.vin, c->vin) : v.vehicle_id == c->vehicle_id;
   });

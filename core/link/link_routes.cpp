@@ -95,7 +95,8 @@ void LinkRoutes::refuse(const net::ResponderPtr& out, bool html, const std::stri
                         int status, std::string_view reason, std::string_view message,
                         boost::json::object extra) {
   metrics_.counter("link_refused_" + std::string(reason)).add();
-  spdlog::info("link: driver {}: refused ({}): {}", sanitised(driver), reason, message);
+  // The message may carry what a request sent (an owner, a make): one printable line in the log.
+  spdlog::info("link: driver {}: refused ({}): {}", sanitised(driver), reason, sanitised(message));
   out->respond(error_answer(status, message, html, std::move(extra)));
 }
 

@@ -11,16 +11,21 @@
 namespace oemlink::link {
 namespace {
 
+// The form the mint builder reads (crypto::parse_address): "0x", then 40 hex digits of any case.
 bool is_address(std::string_view s) {
-  if (s.size() != 42 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X')) return false;
+  if (s.size() != 42 || !s.starts_with("0x")) return false;
   for (char c : s.substr(2))
     if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
   return true;
 }
 
 // "A,B" → {"A","B"}; nullopt when an entry is empty or there are too many.
+// Each pending start keeps its list for linking.state_ttl, and anyone may start: a list is an
+// owner's pick of cars (fleets link through the admin API), kept small so that max_pending
+// starts of the longest list stay tens of MB, not the GB that 1000 entries per start allowed.
 std::optional<std::vector<std::string>> vehicle_list(std::string_view text) {
-  constexpr size_t kMaxVehicles = 1000;  // a fleet account's consent, not a denial of service
+  constexpr size_t kMaxVehicles = 100, kMaxText = 2048;
+  if (text.size() > kMaxText) return std::nullopt;
   std::vector<std::string> out;
   while (true) {
     size_t comma = text.find(',');
@@ -57,7 +62,8 @@ void LinkRoutes::start(const std::string& driver, Linkable& l, const net::Inboun
     auto list = vehicle_list(it->second);
     if (!list) {
       refuse(out, html, driver, 400, "bad_request",
-             "vehicles must be a comma-separated list of VINs or vehicle ids (at most 1000)");
+             "vehicles must be a comma-separated list of VINs or vehicle ids (at most 100, "
+             "2048 characters)");
       return;
     }
     request.vehicles = std::move(*list);
@@ -72,6 +78,13 @@ void LinkRoutes::start(const std::string& driver, Linkable& l, const net::Inboun
     if (c->state == host::ConnectionState::revoked) {
       refuse(out, html, driver, 409, "revoked",
              "connection " + c->id + " was revoked; link the car again as a new connection");
+      return;
+    }
+    if (c->state == host::ConnectionState::paused) {
+      // Re-authentication makes a connection active: a public link must not undo its operator.
+      refuse(out, html, driver, 409, "paused",
+             "connection " + c->id +
+                 " is paused by its operator; it can be re-authenticated once resumed");
       return;
     }
     request.reauth_connection = c->id;

@@ -508,6 +508,38 @@ TEST_F(ConnectionLifecycleTest, NeedsReauthIsPersistedOncePerTransitionAndOkRest
   EXPECT_EQ(polling().size(), 1u) << "polling resumed";
 }
 
+TEST_F(ConnectionLifecycleTest, ADriverReportRacingAPauseDoesNotUndoThePauseOnDisk) {
+  build(0);
+  ASSERT_TRUE(add(car("car-1")).ok());
+  oemlink_conn* h = handle("car-1");
+  std::optional<ControlResult> paused;
+  life->pause("car-1", "owner asked", [&](ControlResult r) { paused = std::move(r); });
+  // The driver reports before the pause's write has come back to the loop.
+  d->table.report_state(&d->table, h, OEMLINK_STATE_NEEDS_REAUTH, 0, {"refresh token revoked", 21});
+  ASSERT_TRUE(run_until([&] { return paused.has_value(); }));
+  ASSERT_TRUE(paused->ok()) << paused->message;
+  // One worker runs every write in order: a call through it comes after the report's.
+  ASSERT_TRUE(call([&](ControlDone done) { life->set_tokens("car-1", 7, 0, done); }).ok());
+  EXPECT_EQ(life->find("car-1")->state, ConnectionState::paused);
+  EXPECT_EQ(rows.get("car-1")->state, "paused") << "the next start would poll the paused car";
+}
+
+TEST_F(ConnectionLifecycleTest, EveryActionsAnswerShowsTheDeviceAddress) {
+  build(0);
+  ControlResult added = add(car("car-1"));
+  ASSERT_TRUE(added.ok());
+  const std::string address = added.connections[0].device_address;
+  ASSERT_FALSE(address.empty());
+  for (const auto& act : std::vector<std::function<void(ControlDone)>>{
+           [&](ControlDone d) { life->pause("car-1", "", d); },
+           [&](ControlDone d) { life->resume("car-1", d); },
+           [&](ControlDone d) { life->set_tokens("car-1", 7, 0, d); }}) {
+    ControlResult r = call(act);
+    ASSERT_TRUE(r.ok()) << r.message;
+    EXPECT_EQ(r.connections[0].device_address, address);
+  }
+}
+
 TEST_F(ConnectionLifecycleTest, SetTokensChangesWhatNewEventsCarry) {
   build(0);
   ASSERT_TRUE(add(car("car-1")).ok());
@@ -557,6 +589,9 @@ TEST_F(ConnectionLifecycleTest, ReauthorizeReplacesTheSecretsAndReopensAfterTheP
   ASSERT_EQ(secrets->get(owner, "access_token", buf, sizeof buf, &size), OEMLINK_OK);
   EXPECT_EQ(std::string(buf, size), "new-access");
   EXPECT_EQ(out->connections[0].key_child, 0u) << "same child, same device address";
+  // The owner's answer (the link's re-authentication page) shows that address.
+  EXPECT_EQ(out->connections[0].device_address, life->find("car-1")->device_address);
+  EXPECT_FALSE(out->connections[0].device_address.empty());
   advance(0);
   EXPECT_EQ(polling().size(), 1u);
 }

@@ -9,9 +9,12 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 #include <boost/json.hpp>
 
 #include <cstddef>
+#include <sstream>
 
 namespace oemlink::link {
 namespace {
@@ -60,6 +63,26 @@ std::string param_of(const std::string& url, const std::string& name) {
   return url.substr(at, url.find('&', at) - at);
 }
 
+// Everything logged while it lives, at trace level, into one string.
+class CapturedLog {
+ public:
+  CapturedLog() : previous_(spdlog::default_logger()) {
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out_);
+    auto logger = std::make_shared<spdlog::logger>("captured", sink);
+    logger->set_level(spdlog::level::trace);
+    spdlog::set_default_logger(logger);
+  }
+  ~CapturedLog() { spdlog::set_default_logger(previous_); }
+  std::string text() {
+    spdlog::default_logger()->flush();
+    return out_.str();
+  }
+
+ private:
+  std::ostringstream out_;
+  std::shared_ptr<spdlog::logger> previous_;
+};
+
 class FakeMint final : public MintSource {
  public:
   int prepared = 0, completed = 0;
@@ -76,6 +99,57 @@ class FakeMint final : public MintSource {
     return {true, boost::json::serialize(o)};
   }
 };
+
+// A driver whose authorize URL would split the answer's headers (a CR LF from its settings or
+// from a vehicle id it did not encode).
+oemlink_status OEMLINK_CALL splitting_url(oemlink_instance*, const oemlink_link_authorize*,
+                                          char* buf, size_t cap, size_t* size) {
+  const std::string_view url = "https://consent.example/?a=1\r\nSet-Cookie: session=attacker";
+  *size = url.size();
+  if (url.size() > cap) return OEMLINK_RETRY;
+  url.copy(buf, url.size());
+  return OEMLINK_OK;
+}
+oemlink_status OEMLINK_CALL no_exchange(oemlink_instance*, const oemlink_link_callback*,
+                                        oemlink_link_exchanged_fn, void*) {
+  return OEMLINK_ERROR;
+}
+oemlink_status OEMLINK_CALL no_listing(oemlink_instance*, const oemlink_str*, const oemlink_str*,
+                                       size_t, oemlink_link_vehicles_fn, void*) {
+  return OEMLINK_ERROR;
+}
+const oemlink_link_extension kSplittingLink{sizeof(oemlink_link_extension), 0, &splitting_url,
+                                            &no_exchange, &no_listing};
+const void* OEMLINK_CALL splitting_extension(oemlink_instance*, const char* id) {
+  return std::string_view(id) == OEMLINK_EXTENSION_LINK ? &kSplittingLink : nullptr;
+}
+
+// A driver whose code exchange never completes (the maker's token endpoint hangs): it keeps the
+// completion, which the test calls late.
+struct HangingExchange {
+  static inline oemlink_link_exchanged_fn fn = nullptr;
+  static inline void* ctx = nullptr;
+};
+oemlink_status OEMLINK_CALL plain_url(oemlink_instance*, const oemlink_link_authorize* a, char* buf,
+                                      size_t cap, size_t* size) {
+  const std::string url =
+      "https://consent.example/?state=" + std::string(a->state.data, a->state.size);
+  *size = url.size();
+  if (url.size() > cap) return OEMLINK_RETRY;
+  url.copy(buf, url.size());
+  return OEMLINK_OK;
+}
+oemlink_status OEMLINK_CALL hanging_exchange(oemlink_instance*, const oemlink_link_callback*,
+                                             oemlink_link_exchanged_fn fn, void* ctx) {
+  HangingExchange::fn = fn;
+  HangingExchange::ctx = ctx;
+  return OEMLINK_OK;
+}
+const oemlink_link_extension kHangingLink{sizeof(oemlink_link_extension), 0, &plain_url,
+                                          &hanging_exchange, &no_listing};
+const void* OEMLINK_CALL hanging_extension(oemlink_instance*, const char* id) {
+  return std::string_view(id) == OEMLINK_EXTENSION_LINK ? &kHangingLink : nullptr;
+}
 
 struct Started {
   Answer answer;
@@ -95,6 +169,16 @@ class LinkRoutesTest : public ::testing::Test {
     plain_desc_.struct_size = offsetof(oemlink_driver, get_extension);
     plain_cfg_.name = "plain";
     drivers_.adopt(plain_cfg_, &plain_desc_, reinterpret_cast<oemlink_instance*>(this), nullptr);
+    splitting_desc_.struct_size = sizeof(oemlink_driver);
+    splitting_desc_.get_extension = &splitting_extension;
+    splitting_cfg_.name = "splitting";
+    drivers_.adopt(splitting_cfg_, &splitting_desc_, reinterpret_cast<oemlink_instance*>(this),
+                   nullptr);
+    hanging_desc_.struct_size = sizeof(oemlink_driver);
+    hanging_desc_.get_extension = &hanging_extension;
+    hanging_cfg_.name = "hanging";
+    drivers_.adopt(hanging_cfg_, &hanging_desc_, reinterpret_cast<oemlink_instance*>(this),
+                   nullptr);
     options_.public_url = "https://link.example.com/oem";
     make_routes();
   }
@@ -147,8 +231,8 @@ class LinkRoutesTest : public ::testing::Test {
   host::testing::FakeClock clock_;
   config::Config cfg_;
   host::DriverSet drivers_{cfg_, {}};
-  config::DriverConfig mock_cfg_, plain_cfg_;
-  oemlink_driver plain_desc_{};
+  config::DriverConfig mock_cfg_, plain_cfg_, splitting_cfg_, hanging_cfg_;
+  oemlink_driver plain_desc_{}, splitting_desc_{}, hanging_desc_{};
   test::DriverUnderTest mock_{test::mock_descriptor(), "{}"};
   FakeConnectionControl control_;
   FakeMint* mint_ = nullptr;
@@ -157,7 +241,7 @@ class LinkRoutesTest : public ::testing::Test {
 };
 
 TEST_F(LinkRoutesTest, OnlyDriversOfferingTheExtensionCanLink) {
-  EXPECT_EQ(routes_->linkable(), std::vector<std::string>{"mock"});
+  EXPECT_EQ(routes_->linkable(), (std::vector<std::string>{"hanging", "mock", "splitting"}));
   Answer a = start("", "plain").answer;
   EXPECT_EQ(a.r.status, 404);
   EXPECT_THAT(a.r.body, HasSubstr("driver plain cannot link cars"));
@@ -187,6 +271,52 @@ TEST_F(LinkRoutesTest, StartRedirectsToTheConsentPageWithStateChallengeAndABrows
   EXPECT_THAT(s.answer.r.body, Not(HasSubstr(s.state)));
   EXPECT_EQ(routes_->pending_links(), 1u);
   EXPECT_EQ(counter("link_starts"), 1u);
+}
+
+TEST_F(LinkRoutesTest, AnExchangeThatNeverCompletesIsAnswered504AndItsLateTokensGoNowhere) {
+  options_.driver_timeout = 30ms;
+  make_routes();
+  Started s = start("", "hanging");
+  ASSERT_EQ(s.answer.r.status, 302);
+  s.cookie = "oemlink_link_hanging=" +
+             s.answer.header("Set-Cookie").substr(std::string("oemlink_link_hanging=").size(), 43);
+  net::InboundRequest req;
+  req.method = "GET";
+  req.target = "/link/hanging/callback?code=c1&state=" + s.state;
+  req.path = "/link/hanging/callback";
+  req.headers = {{"Cookie", s.cookie}};
+  auto a = std::make_shared<Answer>();
+  routes_->handle(std::move(req), std::make_shared<RecordingResponder>(a));
+  ASSERT_NE(HangingExchange::fn, nullptr);
+  EXPECT_EQ(routes_->answering(), 1u);
+  auto end = std::chrono::steady_clock::now() + 5s;
+  while (!a->got && std::chrono::steady_clock::now() < end) {
+    io_.restart();
+    io_.run_for(5ms);
+  }
+  EXPECT_EQ(a->r.status, 504);
+  EXPECT_THAT(a->r.body, HasSubstr("did not answer in time"));
+  EXPECT_EQ(routes_->answering(), 0u);
+  EXPECT_EQ(counter("link_refused_driver_timeout"), 1u);
+  // The maker answers at last: nothing is created, nothing crashes.
+  const oemlink_str key{"access_token", 12}, value{"late-token", 10};
+  HangingExchange::fn(HangingExchange::ctx, OEMLINK_OK, &key, &value, 1, {nullptr, 0});
+  HangingExchange::fn = nullptr;
+  io_.restart();
+  io_.poll();
+  EXPECT_EQ(control_.adds, 0);
+  EXPECT_TRUE(control_.rows.empty());
+}
+
+TEST_F(LinkRoutesTest, AnAuthorizeUrlThatWouldSplitTheHeadersIsRefused) {
+  Answer a = start("", "splitting").answer;
+  EXPECT_EQ(a.r.status, 500);
+  EXPECT_EQ(a.header("Location"), "");
+  EXPECT_EQ(a.header("Set-Cookie"), "");
+  EXPECT_THAT(a.r.body, HasSubstr("not an absolute http(s) URL"));
+  EXPECT_THAT(a.r.body, Not(HasSubstr("attacker")));
+  EXPECT_EQ(routes_->pending_links(), 0u);  // the state is forgotten again
+  EXPECT_EQ(counter("link_refused_driver_refused"), 1u);
 }
 
 TEST_F(LinkRoutesTest, PlainHttpPublicUrlsGetNoSecureCookie) {
@@ -245,6 +375,19 @@ TEST_F(LinkRoutesTest, TheOwnerPicksCarsAndACarNotInTheConsentIsNamed) {
   EXPECT_EQ(control_.rows.size(), 1u);
 }
 
+TEST_F(LinkRoutesTest, AStartsListOfCarsIsBoundedSincePendingStartsKeepIt) {
+  std::string hundred, more;
+  for (int i = 0; i < 100; ++i)
+    hundred += (i ? "," : "") + std::string("mock-1-") + std::to_string(i);
+  EXPECT_EQ(start("vehicles=" + hundred).answer.r.status, 302);
+  EXPECT_EQ(start("vehicles=" + hundred + ",x").answer.r.status, 400);
+  // 2048 characters at most, whatever the count: 90 ids of 24 characters are too many.
+  std::string long_ids;
+  for (int i = 0; i < 90; ++i) long_ids += (i ? "," : "") + std::string(24, 'a' + i % 26);
+  EXPECT_EQ(start("vehicles=" + long_ids).answer.r.status, 400);
+  EXPECT_EQ(routes_->pending_links(), 1u);
+}
+
 TEST_F(LinkRoutesTest, AnOwnerGivenAtTheStartGetsEachCarsMintTypedData) {
   Answer a = link("ok-2", "owner=" + std::string(kOwner));
   ASSERT_EQ(a.r.status, 200) << a.r.body;
@@ -257,6 +400,8 @@ TEST_F(LinkRoutesTest, AnOwnerGivenAtTheStartGetsEachCarsMintTypedData) {
   }
   EXPECT_EQ(mint_->prepared, 2);
   EXPECT_EQ(start("owner=0x1234").answer.r.status, 400);
+  // What the mint builder reads as an address, and nothing else (it wants "0x").
+  EXPECT_EQ(start("owner=0X00000000000000000000000000000000000000aa").answer.r.status, 400);
 }
 
 TEST_F(LinkRoutesTest, AReplayedStateIsRefusedAndCreatesNothing) {
@@ -401,6 +546,28 @@ TEST_F(LinkRoutesTest, ReAuthenticationNeedsALiveConnectionOfThisDriver) {
   EXPECT_EQ(routes_->pending_links(), 0u);
 }
 
+TEST_F(LinkRoutesTest, APublicReAuthenticationDoesNotUndoAnOperatorsPause) {
+  Answer first = link("ok-1");
+  ASSERT_EQ(first.r.status, 200);
+  const std::string id(
+      first.json().at("connections").as_array()[0].at("connection_id").as_string());
+  control_.rows.at(id).view.state = host::ConnectionState::paused;
+  Answer a = start("connection=" + id).answer;
+  EXPECT_EQ(a.r.status, 409);
+  EXPECT_THAT(a.r.body, HasSubstr("paused by its operator"));
+  EXPECT_EQ(routes_->pending_links(), 0u);
+
+  // Paused while the owner was at the maker's consent page.
+  control_.rows.at(id).view.state = host::ConnectionState::needs_reauth;
+  Started s = start("connection=" + id);
+  ASSERT_EQ(s.answer.r.status, 302);
+  control_.rows.at(id).view.state = host::ConnectionState::paused;
+  EXPECT_EQ(callback(s, "ok-1").r.status, 409);
+  EXPECT_EQ(control_.reauths, 0);
+  EXPECT_EQ(control_.rows.at(id).view.state, host::ConnectionState::paused);
+  EXPECT_EQ(counter("link_refused_paused"), 2u);
+}
+
 TEST_F(LinkRoutesTest, BeyondMaxPendingStartsAreRefused) {
   options_.max_pending = 2;
   make_routes();
@@ -489,6 +656,22 @@ TEST_F(LinkRoutesTest, MintWithTheOwnersSignatureIsStoredOnceAndAnsweredTheSame)
             2);  // made by the second complete() (the first was bad)
   EXPECT_EQ(control_.rows.at(id).view.mint_json, first.r.body);
   EXPECT_EQ(counter("link_mints_stored"), 2u);
+}
+
+TEST_F(LinkRoutesTest, WhatAMintRequestSentCannotForgeALogLine) {
+  Answer linked = link("ok-1");  // no owner at the start: the mint request names one
+  boost::json::object o = linked.json();
+  const std::string auth = "Bearer " + std::string(o.at("mint_grant").as_string());
+  const std::string id(o.at("connections").as_array()[0].at("connection_id").as_string());
+  CapturedLog log;
+  Answer bad =
+      request("POST", "/link/mock/mint", {{"Authorization", auth}},
+              "{\"connection_id\":\"" + id +
+                  "\",\"owner\":\"0xaa\\n[info] link: FORGED\",\"owner_signature\":\"0xbad\"}");
+  EXPECT_EQ(bad.r.status, 422);
+  const std::string text = log.text();
+  EXPECT_THAT(text, HasSubstr("refused (mint_refused)"));
+  EXPECT_THAT(text, Not(HasSubstr("\n[info] link: FORGED")));
 }
 
 TEST_F(LinkRoutesTest, AtShutdownNewLinksAndLinksWaitingOnTheDriverGet503) {
