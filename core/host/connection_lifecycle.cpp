@@ -316,14 +316,6 @@ void ConnectionLifecycle::add_on_worker(const std::shared_ptr<AddJob>& job) {
         continue;
       }
       std::string owner = SecretAccess::connection_owner(n.driver, n.id);
-      if (!n.secrets.empty()) {
-        try {
-          p_.secrets.put(owner, pairs_of(n.secrets));
-        } catch (const std::exception& e) {
-          job->refused.emplace_back(i, std::string("secrets not stored: ") + e.what());
-          continue;
-        }
-      }
       store::StoredConnection row;
       row.id = n.id;
       row.driver = n.driver;
@@ -335,7 +327,10 @@ void ConnectionLifecycle::add_on_worker(const std::shared_ptr<AddJob>& job) {
       row.synthetic_token_id = n.synthetic_token_id;
       row.key_child = child;
       row.poll_interval_ms = n.poll_interval ? n.poll_interval->count() : 0;
-      row.state = std::string(state_name(ConnectionState::active));
+      // A connection with secrets is stored "linking" until they are on disk: a crash in
+      // between leaves a row the next start finds and wipes, never tokens no row points to.
+      row.state = std::string(
+          state_name(n.secrets.empty() ? ConnectionState::active : ConnectionState::linking));
       row.changed_ms = now;
       row.created_ms = now;
       row.source = std::string(source_name(n.source));
@@ -347,15 +342,29 @@ void ConnectionLifecycle::add_on_worker(const std::shared_ptr<AddJob>& job) {
     for (size_t k = 0; k < rows.size(); ++k) {
       if (k < why.size() && !why[k].empty()) {
         job->refused.emplace_back(item_of[k], why[k]);
-        if (!owners[k].empty()) p_.secrets.erase(owners[k]);
         continue;
+      }
+      if (!owners[k].empty()) {
+        try {
+          p_.secrets.put(owners[k], pairs_of(job->items[item_of[k]].secrets));
+        } catch (const std::exception& e) {
+          job->refused.emplace_back(item_of[k], std::string("secrets not stored: ") + e.what());
+          p_.rows.set_state(rows[k].id, state_name(ConnectionState::revoked),
+                            "its secrets could not be stored", now);
+          p_.vault.retire(rows[k].key_child);
+          continue;
+        }
+        p_.rows.set_state(rows[k].id, state_name(ConnectionState::active), "", now);
+        rows[k].state = std::string(state_name(ConnectionState::active));
+        owners[k].clear();  // settled: row and secrets both stored, nothing to take back
       }
       job->addresses.push_back(device_address(rows[k].key_child));
       job->item_of_row.push_back(item_of[k]);
       job->rows.push_back(std::move(rows[k]));
     }
   } catch (const std::exception& e) {
-    // The store is down: whatever was written for these connections goes again.
+    // The store is down: secrets of connections not yet settled go again (their rows, if any,
+    // are still "linking" and the next start wipes them too).
     for (const std::string& owner : owners) {
       if (owner.empty()) continue;
       try {

@@ -5,6 +5,7 @@
 #include "core/host/pipeline_assembly.hpp"
 #include "core/host/poll_dispatcher.hpp"
 #include "core/host/runtime.hpp"
+#include "core/host/secret_access.hpp"
 #include "core/store/connection_store.hpp"
 
 #include <spdlog/spdlog.h>
@@ -72,6 +73,11 @@ void Runtime::open_connections() {
   how.reserve(expected);
   poll_ms.reserve(expected);
   config::ConnectionConfig cc;  // reused: the table copies what it keeps
+  struct Interrupted {
+    std::string id, driver;
+    uint32_t child;
+  };
+  std::vector<Interrupted> interrupted;
   try {
     store_->for_each([&](const store::StoredConnection& row) {
       if (row.state == "revoked") return true;
@@ -82,11 +88,11 @@ void Runtime::open_connections() {
         conns_open_failed_.add();
         return true;
       }
-      if (row.state == "linking")
-        spdlog::warn(
-            "connection {} (driver {}) was still linking when the daemon stopped; it is "
-            "not served until it is linked again",
-            row.id, row.driver);
+      if (row.state == "linking") {
+        // An add that a crash interrupted between its row and its secrets: taken back below.
+        interrupted.push_back({row.id, row.driver, row.key_child});
+        return true;
+      }
       cc.id = row.id;
       cc.vin = row.vin;
       cc.vehicle_token_id = row.vehicle_token_id;
@@ -100,6 +106,23 @@ void Runtime::open_connections() {
     });
   } catch (const store::ConnectionStoreError& e) {
     throw StartupError(e.what());
+  }
+  // Never served, and their tokens (if they got that far) must not outlive them: wiped, the
+  // child retired, the row revoked with the reason. The car can be linked again.
+  for (const Interrupted& i : interrupted) {
+    try {
+      secrets_->erase(SecretAccess::connection_owner(i.driver, i.id));
+      store_->set_state(i.id, "revoked", "interrupted while being added: link the car again",
+                        clock_.wall_ms());
+      assembly_->vault().retire(i.child);
+      spdlog::warn(
+          "connection {} (driver {}) was being added when the daemon stopped; its "
+          "tokens were wiped and it is revoked: link the car again",
+          i.id, i.driver);
+    } catch (const std::exception& e) {
+      spdlog::error("connection {}: could not take back an interrupted add: {}", i.id, e.what());
+    }
+    conns_open_failed_.add();
   }
 
   // Every child in one registry transaction: a number that ever belonged to another connection

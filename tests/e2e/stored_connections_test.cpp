@@ -188,13 +188,19 @@ TEST_F(StoredConnectionsTest, ServesStoredRowsTheYamlDoesNotListInTheirStates) {
   EXPECT_EQ(r.events[16], 0u);
   EXPECT_GE(r.events[11], 4u);
   EXPECT_LE(r.events[17], 1u);
-  // Revoked rows and rows of an unknown driver get no slot; paused and linking ones do.
-  EXPECT_EQ(r.phase.size(), 6u);
+  // Revoked rows, rows of an unknown driver and adds a crash interrupted ("linking": a row whose
+  // secrets may not all be stored) get no slot; paused ones do.
+  EXPECT_EQ(r.phase.size(), 5u);
   EXPECT_EQ(r.phase.count("api-revoked"), 0u);
   EXPECT_EQ(r.phase.count("api-gone-driver"), 0u);
+  EXPECT_EQ(r.phase.count("api-linking"), 0u);
   EXPECT_EQ(r.phase["api-paused"], schedule::Phase::stopped);
-  EXPECT_EQ(r.phase["api-linking"], schedule::Phase::stopped);
-  EXPECT_EQ(r.open_failed, 1u);  // the unknown driver's
+  EXPECT_EQ(r.open_failed, 2u);  // the unknown driver's and the interrupted add
+  // The interrupted add is taken back for good: revoked, with the reason.
+  auto linking = open_store()->get("api-linking");
+  ASSERT_TRUE(linking);
+  EXPECT_EQ(linking->state, "revoked");
+  EXPECT_NE(linking->reason.find("interrupted while being added"), std::string::npos);
   // The API row survives the YAML's reconcile (only "config" rows are the YAML's).
   EXPECT_EQ(open_store()->count(), 8u);
 }
