@@ -679,6 +679,8 @@ void ConnectionLifecycle::reauthorize(const std::string& id, SecretPairs secrets
         spdlog::info("connection {} re-authorized", id);
         ControlResult r;
         r.connections.push_back(view_of(*row, c));
+        // The link's answer shows the owner the car's unchanged device address.
+        r.connections.back().device_address = device_address(row->key_child);
         finish(c, done, std::move(r));
       });
     });

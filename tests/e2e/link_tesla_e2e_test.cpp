@@ -216,7 +216,7 @@ TEST_F(TeslaLinkE2e, PauseResumeReauthenticateAndRevokeLiveThroughTheCli) {
   const json::object reanswer = parse_object(re.body);
   ASSERT_EQ(reanswer.at("connections").as_array().size(), 1u) << re.body;
   const json::value& again = reanswer.at("connections").as_array()[0];
-  EXPECT_EQ(str(again, "connection_id"), id3);
+  EXPECT_EQ(str(again, "connection_id"), id3) << re.body;
   EXPECT_EQ(str(again, "device_address"), addr3);
   EXPECT_EQ(again.at("key_child").to_number<int64_t>(), child3);
   ASSERT_TRUE(eventually([&] { return state_of(id3) == "active"; })) << show(id3);
@@ -243,7 +243,8 @@ TEST_F(TeslaLinkE2e, PauseResumeReauthenticateAndRevokeLiveThroughTheCli) {
   // `strings` over the data dir: no token the mock ever issued is stored in the clear anywhere.
   const HttpAnswer issued = mock_oem::testing::http("GET", tesla_->base() + "/mock/tokens");
   std::vector<std::string> tokens;
-  for (const json::value& t : issued.json().at("tokens").as_array())
+  const json::value issued_json = issued.json();
+  for (const json::value& t : issued_json.at("tokens").as_array())
     for (const char* k : {"access_token", "refresh_token"})
       if (std::string v = str(t, k); !v.empty()) tokens.push_back(v);
   ASSERT_GE(tokens.size(), 4u);
