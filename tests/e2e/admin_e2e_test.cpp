@@ -30,8 +30,8 @@ drivers:
             (fs::path(OEMLINK_PLUGIN_DIR) / "oemlink-driver-mock.so").string() +
             R"(, mode: poll, poll_interval: 1s, settings: {seed: 7, asleep_rate: 0, error_rate: 0}}
 connections:
-  - {id: car-1, driver: mock, vin: 5YJ3E1EA7KF000001, key_child: 1}
-  - {id: car-2, driver: mock, vin: 5YJ3E1EA7KF000002, key_child: 2}
+  - {id: car-1, driver: mock, vin: 5YJ3E1EA7KF000001, key_child: 1, synthetic_token_id: 101}
+  - {id: car-2, driver: mock, vin: 5YJ3E1EA7KF000002, key_child: 2, synthetic_token_id: 102}
 sinks:
   - {name: events, type: file, path: events.jsonl}
 listeners:
@@ -57,12 +57,14 @@ listeners:
     EXPECT_EQ(r.err.find(kToken), std::string::npos);
     return r;
   }
-  // Lines of the events file that name `connection`.
+  // Events of `connection`, by the producer (synthetic device token 101 or 102) each names: an
+  // event carries no connection id.
   size_t events_of(const std::string& connection) {
+    const std::string token = connection == "car-1" ? "101" : "102";
+    const std::string needle = ":" + token + "\",\"subject\"";
     std::string text = slurp(dir_ / "data" / "events.jsonl");
     size_t n = 0;
-    for (size_t at = 0; (at = text.find("\"" + connection + "\"", at)) != std::string::npos; ++at)
-      ++n;
+    for (size_t at = 0; (at = text.find(needle, at)) != std::string::npos; ++at) ++n;
     return n;
   }
 
