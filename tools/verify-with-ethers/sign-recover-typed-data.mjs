@@ -1,5 +1,5 @@
 // An owner's wallet and an independent verifier for end-to-end tests, with ethers.js (not our
-// C++ code): signs eip_signTypedData_v4 JSON with a private key as a wallet would, and recovers
+// C++ code): signs eth_signTypedData_v4 JSON with a private key as a wallet would, and recovers
 // the signer of a typed-data signature.
 //
 //   node sign-recover-typed-data.mjs REQUESTS.json
