@@ -12,7 +12,7 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   libyaml-cpp-dev libcurl4-openssl-dev libssl-dev libspdlog-dev libfmt-dev \
   libgtest-dev libgmock-dev googletest libbenchmark-dev \
   libsqlite3-dev libsecp256k1-dev libmosquitto-dev mosquitto libcli11-dev \
-  openssl ca-certificates curl python3 >/dev/null
+  openssl ca-certificates curl python3 faketime >/dev/null
 
 # ethers.js, for the test that checks our signatures with an independent Ethereum library.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then

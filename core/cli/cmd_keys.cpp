@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/cli/commands.hpp"
+#include "core/cli/known_connections.hpp"
 #include "core/common/data_dir.hpp"
 #include "core/common/kek_source_config.hpp"
 #include "core/config/config.hpp"
@@ -41,7 +42,9 @@ constexpr const char* kAddressDetails =
     "Prints the Ethereum address (EIP-55) of key child m/N' (0 <= N < 2^31).";
 
 constexpr const char* kListDetails =
-    R"(Prints connection id, key_child and address for every connection in the configuration.
+    R"(Prints connection id, key_child, address and state for every connection: those of the
+connection store (<data_dir>/connections.db: linked and API-added cars too, revoked ones
+included; read only) and the configuration's not stored yet.
 Exit 1 if two connections share a key_child.)";
 
 // What the keys subcommands share; each declares the options it accepts.
@@ -145,17 +148,18 @@ int keys_list(const Options& o) {
   const auto vault = open_in_process(o);
   int rc = kExitOk;
   std::map<uint32_t, std::string> first_user;
-  std::printf("%-24s %-10s %s\n", "CONNECTION", "KEY_CHILD", "ADDRESS");
-  for (const config::ConnectionConfig& c : cfg.connections) {
-    std::printf("%-24s %-10u %s\n", c.id.c_str(), c.key_child,
-                crypto::to_checksum_address(vault->address(c.key_child)).c_str());
+  std::printf("%-24s %-10s %-42s %s\n", "CONNECTION", "KEY_CHILD", "ADDRESS", "STATE");
+  for_each_known_connection(cfg, [&](const KnownConnection& c) {
+    std::printf("%-24s %-10u %-42s %s\n", c.id.c_str(), c.key_child,
+                crypto::to_checksum_address(vault->address(c.key_child)).c_str(), c.state.c_str());
     auto [it, fresh] = first_user.emplace(c.key_child, c.id);
     if (!fresh) {
       std::fprintf(stderr, "error: connections '%s' and '%s' share key_child %u\n",
                    it->second.c_str(), c.id.c_str(), c.key_child);
       rc = kExitFailure;
     }
-  }
+    return true;
+  });
   return rc;
 }
 

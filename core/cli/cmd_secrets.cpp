@@ -3,6 +3,7 @@
 // never written anywhere but the encrypted store: not to stdout, stderr, a log or an error.
 #include "core/cli/commands.hpp"
 #include "core/cli/driver_check.hpp"
+#include "core/cli/known_connections.hpp"
 #include "core/common/data_dir.hpp"
 #include "core/common/secure_wipe.hpp"
 #include "core/config/key_suggestion.hpp"
@@ -35,6 +36,8 @@ constexpr size_t kMaxKeyBytes = 128;
 constexpr const char* kSecretsDetails =
     R"(A connection's secrets (OAuth tokens) live in the encrypted secret store of the data dir
 (secrets.db, sealed under the data KEK), under the driver instance serving the connection.
+Connections are those of the connection store (linked and API-added cars too) and the
+configuration's; a revoked one takes no secret.
   set    store one value, read from --file F, or from stdin when F is - or --file is absent
          (a terminal does not echo it). One trailing newline is dropped. Nothing prints it.
   list   the connection's key names and when each was last written; never a value
@@ -63,20 +66,24 @@ class SecretsError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-const config::ConnectionConfig& find_connection(const config::Config& cfg, const std::string& id) {
-  for (const config::ConnectionConfig& c : cfg.connections)
-    if (c.id == id) return c;
+// The store's connections (linked and API-added ones live only there), then the YAML's.
+KnownConnection find_connection(const config::Config& cfg, const std::string& id) {
+  if (auto c = find_known_connection(cfg, id)) return *c;
   // Close ids only: a fleet's full list would bury the message.
   std::vector<std::pair<size_t, std::string>> close;
-  for (const config::ConnectionConfig& c : cfg.connections)
+  size_t known = 0;
+  for_each_known_connection(cfg, [&](const KnownConnection& c) {
+    ++known;
     if (size_t d = config::edit_distance(id, c.id); d <= 2) close.emplace_back(d, c.id);
+    return true;
+  });
   std::sort(close.begin(), close.end());
   std::string hint;
   for (size_t i = 0; i < close.size() && i < 3; ++i)
     hint += (i ? ", \"" : " (did you mean \"") + close[i].second + "\"";
   if (!hint.empty()) hint += "?)";
-  throw SecretsError("no connection \"" + id + "\" in " + cfg.source.string() + hint + "; " +
-                     std::to_string(cfg.connections.size()) + " connection(s) configured");
+  throw SecretsError("no connection \"" + id + "\" in " + known_connections_source(cfg) + hint +
+                     "; " + std::to_string(known) + " connection(s) known");
 }
 
 void check_key_name(const std::string& key) {
@@ -147,7 +154,10 @@ int set_secret(const SecretsOptions& o) {
   WipeOnExit wipe{value};
   try {
     config::Config cfg = load_config_or_default(o.config);
-    const config::ConnectionConfig& conn = find_connection(cfg, o.connection);
+    const KnownConnection conn = find_connection(cfg, o.connection);
+    // Revoking wiped its tokens for good: a value stored now would be a live token nobody uses.
+    if (conn.state == "revoked")
+      throw SecretsError("connection " + conn.id + " is revoked: its secrets were wiped for good");
     check_key_name(o.key);
     // Before reading the value, so an operator whose daemon runs is told before typing it.
     host::DataDirLock lock(DataDir(cfg.data_dir), "oemlink secrets set");
@@ -192,7 +202,7 @@ std::string utc(int64_t unix_ms) {
 int list_secrets(const SecretsOptions& o) {
   try {
     config::Config cfg = load_config_or_default(o.config);
-    const config::ConnectionConfig& conn = find_connection(cfg, o.connection);
+    const KnownConnection conn = find_connection(cfg, o.connection);
     DataDir dir(cfg.data_dir);
     std::vector<store::SecretInfo> rows;
     std::string owner = host::SecretAccess::connection_owner(conn.driver, conn.id);

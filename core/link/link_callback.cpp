@@ -289,12 +289,14 @@ void LinkRoutes::stored(uint64_t id, host::ControlResult result, boost::json::ar
   }
   boost::json::array connections;
   std::vector<std::string> ids;
+  std::map<std::string, CarFacts> facts;
   for (const host::ConnectionView& c : result.connections) {
     const LinkedVehicle* v = nullptr;
     for (const LinkedVehicle& x : link.vehicles)
       if (x.vehicle_id == c.vehicle_id) v = &x;
     connections.push_back(connection_json(c, v, link.request.owner));
     ids.push_back(c.id);
+    if (v) facts[c.id] = CarFacts{v->make, v->model, v->year};
   }
   std::string joined;
   for (const std::string& i : ids) joined += (joined.empty() ? "" : ", ") + i;
@@ -305,8 +307,8 @@ void LinkRoutes::stored(uint64_t id, host::ControlResult result, boost::json::ar
   body["driver"] = link.driver;
   body["connections"] = std::move(connections);
   body["refused"] = std::move(refused);
-  body["mint_grant"] =
-      grants_.issue(link.driver, std::move(ids), link.request.owner, clock_.steady_ms());
+  body["mint_grant"] = grants_.issue(link.driver, std::move(ids), link.request.owner,
+                                     clock_.steady_ms(), std::move(facts));
   body["mint_url"] = options_.public_url + "/link/" + link.driver + "/mint";
   std::unique_ptr<Link> done = std::move(it->second);
   live_.erase(it);

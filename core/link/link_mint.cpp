@@ -126,6 +126,11 @@ void LinkRoutes::mint(const std::string& driver, const net::InboundRequest& req,
     return;
   }
   if (in.vehicle_token_id == 0) in.vehicle_token_id = c->vehicle_token_id;
+  // The car as the maker listed it at the callback, unless the body says otherwise: the owner
+  // signs what the callback showed, so the request must be built from the same values.
+  if (in.make.empty()) in.make = grant.car.make;
+  if (in.model.empty()) in.model = grant.car.model;
+  if (in.year == 0) in.year = grant.car.year;
   if (signature.empty()) {
     MintAnswer a = mint_->prepare(*c, in);
     if (!a.ok) {

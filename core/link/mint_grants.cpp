@@ -23,7 +23,8 @@ void MintGrants::sweep(int64_t now_ms) {
 }
 
 std::string MintGrants::issue(std::string driver, std::vector<std::string> connection_ids,
-                              std::string owner, int64_t now_ms) {
+                              std::string owner, int64_t now_ms,
+                              std::map<std::string, CarFacts> facts) {
   sweep(now_ms);
   while (by_token_.size() >= max_grants_) {
     by_token_.erase(order_.front().key);
@@ -32,8 +33,8 @@ std::string MintGrants::issue(std::string driver, std::vector<std::string> conne
   }
   std::string token = random_token();
   std::string key = key_of(token);
-  order_.push_back(
-      Grant{key, std::move(driver), std::move(connection_ids), std::move(owner), now_ms});
+  order_.push_back(Grant{key, std::move(driver), std::move(connection_ids), std::move(owner),
+                         now_ms, std::move(facts)});
   by_token_.emplace(std::move(key), std::prev(order_.end()));
   return token;
 }
@@ -53,6 +54,7 @@ MintGrants::Check MintGrants::check(std::string_view token, std::string_view dri
   }
   out.verdict = Verdict::ok;
   out.owner = g.owner;
+  if (auto f = g.facts.find(std::string(connection_id)); f != g.facts.end()) out.car = f->second;
   return out;
 }
 

@@ -1,8 +1,10 @@
 // MintGrants: what lets the browser that finished a link submit the owner's signature to
 // POST /link/<driver>/mint. The callback hands out one random bearer token per link, bound to the
 // connections it created (or re-authenticated) and to the owner it was started for; it expires
-// after linking.grant_ttl. Kept in memory as SHA-256 of the token (a restart ends every grant:
-// the owner links again, or the operator's minting service takes over through the admin API).
+// after linking.grant_ttl. It also remembers what the maker said of each car (make, model, year):
+// the mint's typed data needs them, and the owner's browser should not have to send them back. Kept
+// in memory as SHA-256 of the token (a restart ends every grant: the owner links again, or the
+// operator's minting service takes over through the admin API).
 //
 // Threading: the host loop thread. Times are the caller's steady clock in ms.
 #pragma once
@@ -12,12 +14,19 @@
 #include <chrono>
 #include <cstdint>
 #include <list>
+#include <map>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
 namespace oemlink::link {
+
+// What the driver listed for a car, beyond its ids.
+struct CarFacts {
+  std::string make, model;
+  uint32_t year = 0;
+};
 
 class MintGrants {
  public:
@@ -26,8 +35,9 @@ class MintGrants {
   MintGrants(std::chrono::milliseconds ttl, size_t max_grants);
 
   // A new grant for `connection_ids` of `driver`; `owner` "" leaves the owner to the mint call.
+  // `facts` by connection id (any subset).
   std::string issue(std::string driver, std::vector<std::string> connection_ids, std::string owner,
-                    int64_t now_ms);
+                    int64_t now_ms, std::map<std::string, CarFacts> facts = {});
 
   enum class Verdict {
     ok,
@@ -37,6 +47,7 @@ class MintGrants {
   struct Check {
     Verdict verdict = Verdict::unknown;
     std::string owner;  // the grant's owner with ok ("" when the start named none)
+    CarFacts car;       // with ok: what the link learnt of this connection's car
   };
   Check check(std::string_view token, std::string_view driver, std::string_view connection_id,
               int64_t now_ms);
@@ -51,6 +62,7 @@ class MintGrants {
     std::vector<std::string> connection_ids;
     std::string owner;
     int64_t created_ms;
+    std::map<std::string, CarFacts> facts;
   };
   void sweep(int64_t now_ms);
 

@@ -178,6 +178,22 @@ TEST(MintGrants, AGrantCoversItsConnectionsOfItsDriverUntilItExpires) {
   EXPECT_EQ(g.size(), 0u);
 }
 
+// The callback's cars as the maker listed them travel with the grant to /mint, so the owner's
+// browser does not have to send make, model and year back.
+TEST(MintGrants, AGrantRemembersEachCarAsTheMakerListedIt) {
+  MintGrants g(1h, 10);
+  std::string t =
+      g.issue("tesla", {"c1", "c2"}, "0xowner", 0, {{"c1", {"Tesla", "Model 3", 2022}}});
+  MintGrants::Check c1 = g.check(t, "tesla", "c1", 1);
+  EXPECT_EQ(c1.car.make, "Tesla");
+  EXPECT_EQ(c1.car.model, "Model 3");
+  EXPECT_EQ(c1.car.year, 2022u);
+  MintGrants::Check c2 = g.check(t, "tesla", "c2", 1);
+  EXPECT_EQ(c2.verdict, MintGrants::Verdict::ok);
+  EXPECT_EQ(c2.car.make, "");
+  EXPECT_EQ(g.check(t, "tesla", "c3", 1).car.make, "");
+}
+
 TEST(MintGrants, BeyondTheCapTheOldestGoesAndIsCounted) {
   MintGrants g(1h, 2);
   std::string a = g.issue("mock", {"a"}, "", 0);
