@@ -364,8 +364,12 @@ TEST_F(AdminLoadE2e, TenThousandAddsWhileTwoHundredPollLoseNoEventAndBlockNoPoll
   EXPECT_EQ(ids.size(), lines);
   EXPECT_EQ(appended, built);
   EXPECT_EQ(written, lines);
-  EXPECT_EQ(delivered, lines);
-  EXPECT_EQ(lines + depth, appended);
+  // Each appended event was acknowledged by the file sink or is still in the outbox. A write that
+  // finished after the stop began is in the file but not acknowledged: it stays queued and is
+  // written again after a restart (at least once, recognisable by its id), never dropped.
+  EXPECT_EQ(delivered + depth, appended);
+  EXPECT_LE(lines, appended);
+  EXPECT_GE(lines, delivered);
   EXPECT_EQ(number(outbox, "dropped"), 0u);
   EXPECT_EQ(number(outbox, "refused"), 0u);
   EXPECT_EQ(number(counters, "pipeline_events_rejected"), 0u);
