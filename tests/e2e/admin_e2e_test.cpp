@@ -127,12 +127,14 @@ TEST_F(AdminE2e, ListPauseResumePollSetTokensRevokeLive) {
 
 // Issue 14's load case: 10,000 connections added through the API while 200 others poll every
 // 250 ms. The polled cars' events must keep reaching the file sink in every second of the adds
-// (an add that held the loop would open a gap), and at the end every event the daemon built is in
-// the outbox, each in the file once or still queued there.
+// (an add that held the loop would open a gap); each added car (polled every 15 s) goes live; and
+// at the end every event the daemon built is in the outbox, each in the file once or still queued
+// there.
 class AdminLoadE2e : public AdminE2e {
  protected:
   static constexpr int kPolled = 200, kRequests = 10, kPerRequest = 1000;
-  static constexpr uint64_t kApiTokenBase = 100'000;  // API cars' vehicle token ids start above
+  // The added cars' vehicle token ids start here, far above the polled cars' 1..200.
+  static constexpr uint64_t kApiTokenBase = 100'000;
 
   void start_loaded() {
     port_ = free_port();
@@ -173,7 +175,7 @@ connections:
       const int n = request * kPerRequest + i;
       if (i) b += ',';
       b += R"({"id":"api-)" + std::to_string(n) + R"(","driver":"mock","vehicle_token_id":)" +
-           std::to_string(kApiTokenBase + n) + R"(,"poll_interval":"1h"})";
+           std::to_string(kApiTokenBase + n) + R"(,"poll_interval":"15s"})";
     }
     return b + "]}";
   }
@@ -204,7 +206,7 @@ TEST_F(AdminLoadE2e, TenThousandAddsWhileTwoHundredPollLoseNoEventAndBlockNoPoll
   std::atomic<bool> watching{true};
   std::mutex m;
   std::vector<Clock::time_point> polled_seen;  // one entry per observation that found new ones
-  std::set<uint64_t> polled_cars;
+  std::set<uint64_t> polled_cars, added_cars;
   std::thread watcher([&] {
     std::ifstream in;
     std::streamoff offset = 0;
@@ -224,6 +226,8 @@ TEST_F(AdminLoadE2e, TenThousandAddsWhileTwoHundredPollLoseNoEventAndBlockNoPoll
           if (t >= 1 && t <= kPolled) {
             ++found;
             polled_cars.insert(t);
+          } else if (t >= kApiTokenBase) {
+            added_cars.insert(t);
           }
         }
         partial.erase(0, start);
@@ -316,6 +320,30 @@ TEST_F(AdminLoadE2e, TenThousandAddsWhileTwoHundredPollLoseNoEventAndBlockNoPoll
     EXPECT_EQ(v.at("total").to_number<uint64_t>(), uint64_t{kPolled + kRequests * kPerRequest});
   }
 
+  // Each added car goes live: its first event reaches the file within its poll interval.
+  const auto live_from = Clock::now();
+  size_t live = 0;
+  for (int i = 0; i < 450 && live < static_cast<size_t>(kRequests * kPerRequest); ++i) {
+    std::this_thread::sleep_for(100ms);
+    std::lock_guard lock(m);
+    live = added_cars.size();
+  }
+  std::cout << "[ info ] " << live << " added cars had an event in the file "
+            << std::chrono::duration<double>(Clock::now() - live_from).count()
+            << " s after the last add\n";
+  EXPECT_EQ(live, static_cast<size_t>(kRequests * kPerRequest));
+  if (live < static_cast<size_t>(kRequests * kPerRequest)) {
+    std::lock_guard lock(m);
+    for (int n = 0, shown = 0; n < kRequests * kPerRequest && shown < 5; ++n) {
+      if (added_cars.count(kApiTokenBase + static_cast<uint64_t>(n))) continue;
+      ++shown;
+      const std::string needle = "api-" + std::to_string(n);
+      std::cout << "[ info ] " << needle << " has no event in the file:\n";
+      Result show = connections({"show", needle});
+      std::cout << show.out << show.err;
+    }
+  }
+
   watching = false;
   watcher.join();
   kill(daemon_, SIGTERM);
@@ -338,7 +366,7 @@ TEST_F(AdminLoadE2e, TenThousandAddsWhileTwoHundredPollLoseNoEventAndBlockNoPoll
       if (!ids.insert(std::string(v.at("id").as_string())).second) ++duplicates;
       const uint64_t t = subject_token(line);
       if (t >= 1 && t <= kPolled) ++polled_events;
-      if (t > kApiTokenBase) ++api_events;
+      if (t >= kApiTokenBase) ++api_events;
     }
   }
   boost::system::error_code ec;
