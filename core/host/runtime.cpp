@@ -58,6 +58,9 @@ Runtime::~Runtime() {
   // A driver still busy is kept alive (DriverSet); from here on its host table refuses, and its
   // late completions find no dispatcher.
   drivers_.detach_services();
+  // The components and the lifecycle hold hooks into the dispatcher: they go before it does.
+  components_.clear();
+  control_.reset();
   dispatcher_.reset();
 }
 
