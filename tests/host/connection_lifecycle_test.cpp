@@ -735,7 +735,12 @@ TEST_F(ConnectionLifecycleTest, TenThousandAddsWhileAThousandOthersPoll) {
   double seconds = add_seconds;
   uint64_t polls_during = polls_of_pollers - polls_before;
   EXPECT_GE(polls_during, static_cast<uint64_t>(0.8 * kPollers * seconds * 1000 / kInterval));
+#if defined(__SANITIZE_ADDRESS__)
+  // Several times slower under sanitizers: only a stall of many intervals is a finding there.
+  EXPECT_LE(worst_gap, 20 * kInterval) << "a poller stalled for many intervals";
+#else
   EXPECT_LE(worst_gap, 2 * kInterval) << "a poller missed a whole interval";
+#endif
   // Every event emitted is delivered, once.
   EXPECT_EQ(sink.size(), emitted.load());
   std::set<std::string> ids;
