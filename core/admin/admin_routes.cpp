@@ -35,22 +35,6 @@ void answer_error(const net::ResponderPtr& out, int status, std::string_view mes
   answer(out, status, error_body(message));
 }
 
-int http_status(host::ControlError e) {
-  switch (e) {
-    case host::ControlError::none:
-      return 200;
-    case host::ControlError::not_found:
-      return 404;
-    case host::ControlError::conflict:
-      return 409;
-    case host::ControlError::bad_request:
-      return 400;
-    case host::ControlError::unavailable:
-      return 503;
-  }
-  return 500;
-}
-
 const char* kActionUsage =
     "POST /admin/connections/<id>/<pause|resume|revoke|poll|tokens> (the id percent-encoded)";
 
@@ -60,7 +44,7 @@ host::ControlDone answer_action(net::ResponderPtr out, const host::ConnectionCon
                                 std::string verb, std::string id, std::string who) {
   return [out = std::move(out), control, verb = std::move(verb), id = std::move(id),
           who = std::move(who)](host::ControlResult r) {
-    if (!r.ok()) return answer_error(out, http_status(r.error), r.message);
+    if (!r.ok()) return answer_error(out, host::http_status_of(r.error), r.message);
     spdlog::info("admin: {} {} by {}", verb, id, who);
     std::optional<host::ConnectionView> view;
     if (!r.connections.empty()) view = std::move(r.connections.front());
@@ -191,7 +175,7 @@ void AdminRoutes::add_parsed(std::vector<host::NewConnection> connections,
   const size_t asked = connections.size();
   control_.add(
       std::move(connections), [this, alive = alive_, out, asked, who](host::ControlResult r) {
-        if (!r.ok()) return answer_error(out, http_status(r.error), r.message);
+        if (!r.ok()) return answer_error(out, host::http_status_of(r.error), r.message);
         spdlog::info("admin: added {} of {} connections by {}", r.connections.size(), asked, who);
         auto write = [out, r = std::move(r)] {
           json::array created, refused;

@@ -39,4 +39,20 @@ std::string_view source_name(ConnectionSource s) {
   return "unknown";
 }
 
+int http_status_of(ControlError e) {
+  switch (e) {
+    case ControlError::none:
+      return 200;
+    case ControlError::not_found:
+      return 404;
+    case ControlError::conflict:
+      return 409;
+    case ControlError::bad_request:
+      return 400;
+    case ControlError::unavailable:
+      return 503;
+  }
+  return 500;
+}
+
 }  // namespace oemlink::host

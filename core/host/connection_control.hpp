@@ -117,6 +117,10 @@ enum class ControlError {
   unavailable,  // shutting down, or the store or vault cannot be reached right now
 };
 
+// The HTTP status an answer carries for `e` wherever ConnectionControl is served over HTTP (the
+// admin API, the linking flow): 200, 404, 409, 400, 503.
+int http_status_of(ControlError e);
+
 struct ControlResult {
   ControlError error = ControlError::none;
   std::string message;

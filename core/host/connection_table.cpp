@@ -1,7 +1,7 @@
 #include "core/host/connection_table.hpp"
 
+#include "core/common/json_string.hpp"
 #include "core/host/driver_set.hpp"
-#include "core/pipeline/json_writer.hpp"
 
 #include <algorithm>
 #include <bit>
@@ -9,17 +9,6 @@
 
 namespace oemlink::host {
 namespace {
-
-std::string json_object(const std::map<std::string, std::string>& m) {
-  std::string out = "{";
-  for (auto& [k, v] : m) {
-    if (out.size() > 1) out += ",";
-    pipeline::append_json_string(out, k);
-    out += ":";
-    pipeline::append_json_string(out, v);
-  }
-  return out + "}";
-}
 
 // Contexts of connections a busy driver was never asked to close: kept reachable, since that
 // driver (see DriverSet) may still use them.
@@ -52,7 +41,7 @@ std::vector<std::string> ConnectionTable::claim_key_children(
 uint32_t ConnectionTable::add(const config::ConnectionConfig& cc, uint32_t instance) {
   return add(ConnectionFields{.id = cc.id,
                               .vin = cc.vin,
-                              .identifiers_json = json_object(cc.identifiers),
+                              .identifiers_json = json_object_of(cc.identifiers),
                               .vehicle_token_id = cc.vehicle_token_id,
                               .synthetic_token_id = cc.synthetic_token_id,
                               .key_child = cc.key_child,

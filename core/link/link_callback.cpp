@@ -30,22 +30,6 @@ boost::json::object refused_car(std::string_view vehicle_id, std::string_view vi
   return {{"vehicle_id", vehicle_id}, {"vin", vin}, {"reason", reason}};
 }
 
-int status_of(host::ControlError e) {
-  switch (e) {
-    case host::ControlError::not_found:
-      return 404;
-    case host::ControlError::conflict:
-      return 409;
-    case host::ControlError::bad_request:
-      return 400;
-    case host::ControlError::unavailable:
-      return 503;
-    case host::ControlError::none:
-      break;
-  }
-  return 500;
-}
-
 }  // namespace
 
 void LinkRoutes::callback(const std::string& driver, Linkable& l, const net::InboundRequest& req,
@@ -271,7 +255,7 @@ void LinkRoutes::stored(uint64_t id, host::ControlResult result, boost::json::ar
   const bool reauth = !link.request.reauth_connection.empty();
   if (!result.ok()) {
     refuse_link(
-        id, status_of(result.error), reauth ? "reauthorize_failed" : "store_failed",
+        id, host::http_status_of(result.error), reauth ? "reauthorize_failed" : "store_failed",
         (reauth ? "could not re-authenticate connection " + link.request.reauth_connection + ": "
                 : std::string("could not store the new connections: ")) +
             result.message);

@@ -9,42 +9,12 @@
 #include <string_view>
 
 #include "core/common/hex.hpp"
+#include "core/common/json_string.hpp"
 
 namespace oemlink::pipeline {
 
-inline void append_json_string(std::string& out, std::string_view s) {
-  out.push_back('"');
-  // Runs that need no escaping (nearly everything: signal names, ids) go in one append.
-  size_t run = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s.data() + run, i - run);
-    run = i + 1;
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        out += "\\u00";
-        append_hex(out, {&c, 1});
-    }
-  }
-  out.append(s.data() + run, s.size() - run);
-  out.push_back('"');
-}
+// JSON strings are written the one way the store and the host write them too.
+using oemlink::append_json_string;
 
 // Shortest round-trip form; integers print without a fraction, -0 prints as 0.
 // Callers must have rejected NaN and infinities.

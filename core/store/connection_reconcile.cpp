@@ -1,4 +1,5 @@
 // ConnectionStore::reconcile_config: the YAML's connections merged into the store at start.
+#include "core/common/json_string.hpp"
 #include "core/config/config.hpp"
 #include "core/store/connection_store.hpp"
 #include "core/store/connection_store_impl.hpp"
@@ -15,53 +16,6 @@ namespace {
 using connection_db::BulkWriteCache;
 using connection_db::guarded;
 using connection_db::utc_time;
-
-// The same JSON ConnectionTable builds from a YAML connection's identifiers, so a restart with an
-// unchanged YAML compares equal.
-void append_json_string(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out.push_back('"');
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c >= 0x20) {
-          out.push_back(ch);
-        } else {
-          out += "\\u00";
-          out.push_back(kHex[c >> 4]);
-          out.push_back(kHex[c & 15]);
-        }
-    }
-  }
-  out.push_back('"');
-}
-
-std::string identifiers_json(const std::map<std::string, std::string>& m) {
-  std::string out = "{";
-  for (const auto& [k, v] : m) {
-    if (out.size() > 1) out += ",";
-    append_json_string(out, k);
-    out += ":";
-    append_json_string(out, v);
-  }
-  return out + "}";
-}
 
 }  // namespace
 
@@ -150,7 +104,7 @@ ReconcileReport ConnectionStore::reconcile_config(std::span<const config::Connec
                      scan.integer(8) == static_cast<int64_t>(cc.vehicle_token_id)) &&
                     (cc.synthetic_token_id == 0 ||
                      scan.integer(9) == static_cast<int64_t>(cc.synthetic_token_id)) &&
-                    scan.text_view(7) == identifiers_json(cc.identifiers);
+                    scan.text_view(7) == json_object_of(cc.identifiers);
         if (same)
           ++report.unchanged;
         else
@@ -181,7 +135,7 @@ ReconcileReport ConnectionStore::reconcile_config(std::span<const config::Connec
                " synthetic_token_id = COALESCE(?8, synthetic_token_id) WHERE rowid = ?1");
       for (auto [i, rowid] : updates) {
         const config::ConnectionConfig& cc = yaml[i];
-        std::string ids = identifiers_json(cc.identifiers);
+        std::string ids = json_object_of(cc.identifiers);
         upd.bind(1, rowid);
         upd.bind(2, cc.driver);
         upd.bind(3, cc.vin);
@@ -219,7 +173,7 @@ ReconcileReport ConnectionStore::reconcile_config(std::span<const config::Connec
       row.id = cc.id;
       row.driver = cc.driver;
       row.vin = cc.vin;
-      row.identifiers_json = identifiers_json(cc.identifiers);
+      row.identifiers_json = json_object_of(cc.identifiers);
       row.vehicle_token_id = cc.vehicle_token_id;
       row.synthetic_token_id = cc.synthetic_token_id;
       row.key_child = cc.key_child;
