@@ -71,9 +71,11 @@ TEST(SegmentedVector, ReadersSeeCompleteElementsWhileTheWriterAppends) {
   constexpr size_t kN = 200'000;
   std::atomic<bool> done{false};
   std::atomic<uint64_t> bad{0}, reads{0};
+  std::atomic<int> started{0};
   std::vector<std::thread> readers;
   for (int t = 0; t < 2; ++t) {
     readers.emplace_back([&] {
+      started.fetch_add(1);
       uint64_t seen = 0;
       while (!done.load()) {
         size_t n = v.size();
@@ -87,6 +89,9 @@ TEST(SegmentedVector, ReadersSeeCompleteElementsWhileTheWriterAppends) {
       reads.fetch_add(seen);
     });
   }
+  // On a loaded machine the appends can finish before a reader thread is first scheduled; the
+  // readers must be running while the writer appends, or the test reads nothing.
+  while (started.load() < 2) std::this_thread::yield();
   for (size_t i = 0; i < kN; ++i)
     v.append([i](Rec& r) {
       r.a = i;
