@@ -12,6 +12,7 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   libyaml-cpp-dev libcurl4-openssl-dev libssl-dev libspdlog-dev libfmt-dev \
   libgtest-dev libgmock-dev googletest libbenchmark-dev \
   libsqlite3-dev libsecp256k1-dev libmosquitto-dev mosquitto libcli11-dev \
+  prometheus-cpp-dev prometheus libsystemd-dev systemd \
   openssl ca-certificates curl python3 faketime >/dev/null
 
 # ethers.js, for the test that checks our signatures with an independent Ethereum library.

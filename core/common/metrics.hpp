@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <cctype>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -39,6 +40,19 @@ class MetricsRegistry {
     std::vector<std::pair<std::string, uint64_t>> out;
     out.reserve(counters_.size());
     for (auto& [k, v] : counters_) out.emplace_back(k, v->value());
+    return out;
+  }
+  // [loop] The Prometheus text exposition format (version 0.0.4) of every metric, for
+  // GET /metrics. Interim: each counter as `oemlink_<name>_total`; issue 15 moves the registry
+  // onto prometheus-cpp with labels, gauges and histograms.
+  std::string exposition() const {
+    std::string out;
+    for (auto& [k, v] : snapshot()) {
+      std::string name = "oemlink_";
+      for (char c : k) name += (std::isalnum(static_cast<unsigned char>(c)) ? c : '_');
+      name += "_total";
+      out += "# TYPE " + name + " counter\n" + name + " " + std::to_string(v) + "\n";
+    }
     return out;
   }
 

@@ -142,6 +142,9 @@ struct MqttSinkConfig {
 struct SinkConfig {
   std::string name;
   std::string type;  // file | dimo_https | mqtt
+  // Readiness (/readyz): a sink with events waiting that has delivered none for this long is
+  // not ready.
+  Duration staleness{300'000};
   FileSinkConfig file;
   HttpsSinkConfig https;
   MqttSinkConfig mqtt;
@@ -199,7 +202,7 @@ struct VaultSettings {
 };
 
 // One inbound HTTP listener (core/net HttpListener): `listeners.inbound` is the host's front door
-// for webhooks (and the linking flow). Issue 15 adds `listeners.operations` with the same table.
+// for webhooks (and the linking flow).
 struct ListenerConfig {
   std::string address = "127.0.0.1";
   uint32_t port = 0;       // required: 1-65535
@@ -231,9 +234,21 @@ struct AdminListenerConfig {
   bool operator==(const AdminListenerConfig&) const = default;
 };
 
+// The operations listener (`listeners.operations`): GET /metrics (Prometheus text format),
+// /healthz and /readyz. Loopback by default, unauthenticated like every Prometheus target: bind
+// it where only the scraper and the orchestrator reach it.
+struct OperationsListenerConfig {
+  std::string address = "127.0.0.1";
+  uint32_t port = 0;  // required: 1-65535 (0 only in tests: any free port)
+  uint32_t max_connections = 64;
+  Position position;
+  bool operator==(const OperationsListenerConfig&) const = default;
+};
+
 struct ListenersConfig {
-  std::optional<ListenerConfig> inbound;     // absent: no inbound listener (no webhooks, no linking)
-  std::optional<AdminListenerConfig> admin;  // absent: no admin API
+  std::optional<ListenerConfig> inbound;  // absent: no inbound listener (no webhooks, no linking)
+  std::optional<AdminListenerConfig> admin;            // absent: no admin API
+  std::optional<OperationsListenerConfig> operations;  // absent: no /metrics, /healthz, /readyz
   bool operator==(const ListenersConfig&) const = default;
 };
 
@@ -241,7 +256,8 @@ struct ListenersConfig {
 struct LinkingConfig {
   Duration state_ttl{600'000};    // a start's state (and its cookie) expires after this
   uint32_t max_pending = 10'000;  // starts not yet called back; more are refused with 503
-  Duration grant_ttl{3'600'000};  // how long the callback's mint grant may submit an owner signature
+  Duration grant_ttl{
+      3'600'000};  // how long the callback's mint grant may submit an owner signature
   Position position;
   bool operator==(const LinkingConfig&) const = default;
 };

@@ -126,6 +126,8 @@ class ConfigReader {
         config.listeners.inbound = read_listener(*inbound);
       if (const Field* admin = named.find("admin"))
         config.listeners.admin = read_admin_listener(*admin, config.listeners.inbound);
+      if (const Field* ops = named.find("operations"))
+        config.listeners.operations = read_operations_listener(*ops, config.listeners);
     }
     if (const Field* linking = top.find("linking")) {
       config.linking.position = diagnostics_.position(linking->mark);
@@ -252,6 +254,30 @@ class ConfigReader {
          wildcard(admin.address)))
       reader_.error(*port, "is listeners.inbound's port; give the admin API a port of its own");
     return admin;
+  }
+
+  // `listeners.operations`: a port of its own.
+  OperationsListenerConfig read_operations_listener(const Field& field,
+                                                    const ListenersConfig& others) {
+    OperationsListenerConfig ops;
+    ops.position = diagnostics_.position(field.mark);
+    if (field.value->is_null()) {
+      reader_.error(field, "give at least port");
+      return ops;
+    }
+    Fields fields = read_block(reader_, field, kOperationsListenerBlock, ops, bases_);
+    auto wildcard = [](const std::string& a) { return a == "0.0.0.0" || a == "::"; };
+    auto clashes = [&](const std::string& address, uint32_t port) {
+      return port == ops.port &&
+             (address == ops.address || wildcard(address) || wildcard(ops.address));
+    };
+    if (const Field* port = fields.find("port")) {
+      if (others.inbound && clashes(others.inbound->address, others.inbound->port))
+        reader_.error(*port, "is listeners.inbound's port; give the operations listener its own");
+      else if (others.admin && clashes(others.admin->address, others.admin->port))
+        reader_.error(*port, "is listeners.admin's port; give the operations listener its own");
+    }
+    return ops;
   }
 
   Fields read_vault(const Field& field, VaultSettings& out) {

@@ -17,6 +17,12 @@ const Setting<ListenersConfig> kListenersRows[] = {
       .description = "the admin API (`/admin/connections`, `oemlink connections`): see "
                      "`listeners.admin`"},
      {}},
+    {{.key = "operations",
+      .type = SettingType::block,
+      .default_note = "none",
+      .description = "Prometheus `/metrics`, `/healthz` and `/readyz`: see "
+                     "`listeners.operations`"},
+     {}},
 };
 
 constexpr Range kPort{1, 65535, "must be a port between 1 and 65535", "1–65535"};
@@ -136,6 +142,28 @@ const Setting<AdminListenerConfig> kAdminListenerRows[] = {
      {}},
 };
 
+const Setting<OperationsListenerConfig> kOperationsListenerRows[] = {
+    {{.key = "address",
+      .type = SettingType::string,
+      .flags = kNotEmpty,
+      .default_value = "127.0.0.1",
+      .description = "address to bind; the routes are unauthenticated (as Prometheus targets "
+                     "are): bind where only the scraper and the orchestrator reach it"},
+     &OperationsListenerConfig::address},
+    {{.key = "port",
+      .type = SettingType::integer,
+      .flags = kRequired,
+      .description = "TCP port to listen on; not another listener's",
+      .range = kPort},
+     &OperationsListenerConfig::port},
+    {{.key = "max_connections",
+      .type = SettingType::integer,
+      .default_value = "64",
+      .description = "open connections at most; more are closed at accept and counted",
+      .range = kAtLeastOne},
+     &OperationsListenerConfig::max_connections},
+};
+
 const Setting<AdminTlsKeys> kAdminTlsRows[] = {
     {{.key = "cert_file",
       .type = SettingType::path,
@@ -191,6 +219,17 @@ const SettingBlock<AdminListenerConfig> kAdminListenerBlock{
         "bearer `token` or, with `tls.client_ca_file`, a client certificate; at least one of "
         "the two is required. Refusals answer 401 and count `admin_auth_failures`.",
     .rows = kAdminListenerRows,
+};
+
+const SettingBlock<OperationsListenerConfig> kOperationsListenerBlock{
+    .path = "listeners.operations",
+    .intro =
+        "Operations endpoints on their own listener: `GET /metrics` (Prometheus text format, "
+        "every family prefixed `oemlink_`, no label per connection), `GET /healthz` (200 while "
+        "the process serves) and `GET /readyz` (200 when the config is loaded, the vault open, "
+        "the outbox writable and every sink delivering within its `staleness`; otherwise 503 "
+        "with a JSON body naming what is not ready).",
+    .rows = kOperationsListenerRows,
 };
 
 const SettingBlock<AdminTlsKeys> kAdminTlsBlock{

@@ -114,6 +114,7 @@ void write_schema_reference(std::ostream& out) {
   write_block(out, kLinkingBlock);
   write_block(out, kAdminListenerBlock);
   write_block(out, kAdminTlsBlock);
+  write_block(out, kOperationsListenerBlock);
 }
 
 }  // namespace oemlink::config

@@ -20,6 +20,13 @@ const Setting<SinkConfig> kRows[] = {
       .description = "which of the tables below applies",
       .choices = kSinkTypes},
      &SinkConfig::type},
+    {{.key = "staleness",
+      .type = SettingType::duration,
+      .default_value = "5m",
+      .description = "readiness: with events waiting for this sink and none delivered for this "
+                     "long, `/readyz` answers 503 naming the sink",
+      .range = kPositive},
+     &SinkConfig::staleness},
 };
 
 // Outputs live with the data: the file sink's path resolves against data_dir.

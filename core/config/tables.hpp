@@ -49,6 +49,8 @@ struct AdminTlsKeys {
   bool operator==(const AdminTlsKeys&) const = default;
 };
 extern const SettingBlock<AdminListenerConfig> kAdminListenerBlock;
+// `listeners.operations`: /metrics, /healthz, /readyz.
+extern const SettingBlock<OperationsListenerConfig> kOperationsListenerBlock;
 extern const SettingBlock<AdminTlsKeys> kAdminTlsBlock;
 
 }  // namespace oemlink::config

@@ -74,12 +74,22 @@ struct ChildRegistry::Impl {
 };
 
 void ChildRegistry::Impl::add_retired_column() {
-  bool present = false;
-  {
-    Stmt info(*this, "SELECT 1 FROM pragma_table_info('children') WHERE name = 'retired_ms'");
-    present = info.step();
+  // Check and alter under one write lock: two hosts (or threads on their own connections)
+  // opening an old registry at once would otherwise both see the column missing and the
+  // second ALTER would fail with "duplicate column name".
+  exec("BEGIN IMMEDIATE");
+  try {
+    bool present = false;
+    {
+      Stmt info(*this, "SELECT 1 FROM pragma_table_info('children') WHERE name = 'retired_ms'");
+      present = info.step();
+    }
+    if (!present) exec("ALTER TABLE children ADD COLUMN retired_ms INTEGER");
+    exec("COMMIT");
+  } catch (...) {
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
   }
-  if (!present) exec("ALTER TABLE children ADD COLUMN retired_ms INTEGER");
 }
 
 ChildRegistry::ChildRegistry(const fs::path& db_file) : impl_(std::make_unique<Impl>()) {
