@@ -2,6 +2,7 @@
 #include "core/cli/commands.hpp"
 #include "core/cli/doctor.hpp"
 
+#include <csignal>
 #include <cstdio>
 #include <memory>
 
@@ -27,6 +28,9 @@ struct DoctorOptions {
 };
 
 int doctor(const DoctorOptions& o) {
+  // A peer that refuses our certificate closes on us mid-write: that is a finding, not a reason
+  // to die of SIGPIPE (OpenSSL writes to the socket with plain write()).
+  std::signal(SIGPIPE, SIG_IGN);
   DoctorContext ctx;
   ctx.config_path = o.config;
   DoctorReport report;

@@ -185,6 +185,17 @@ void send_request(SSL* ssl, const TlsProbeRequest& r, TlsProbeResult& out) {
   if (SSL_write(ssl, request.data(), static_cast<int>(request.size())) <= 0) {
     out.request_error = openssl_errors("the connection closed while sending");
     out.request_refused = is_alert(out.request_error);
+    // A peer that refused our certificate sent its alert, then closed: the alert may still
+    // wait in the receive buffer, and it is the better answer.
+    ERR_clear_error();
+    char ignored[256];
+    if (SSL_read(ssl, ignored, sizeof ignored) <= 0) {
+      std::string alert = openssl_errors("");
+      if (is_alert(alert)) {
+        out.request_error = alert;
+        out.request_refused = true;
+      }
+    }
     return;
   }
   std::string head;
