@@ -74,7 +74,8 @@ void doctor_data_dir(DoctorContext& ctx, DoctorReport& report) {
   const fs::path dir = cfg.data_dir;
   struct stat st {};
   if (::stat(dir.c_str(), &st) != 0) {
-    if (errno != ENOENT) {
+    // ENOTDIR: a file stands where a parent directory should be; try_create says which.
+    if (errno != ENOENT && errno != ENOTDIR) {
       report.add("data dir", CheckResult::fail, dir.string() + ": " + std::strerror(errno));
       return;
     }
