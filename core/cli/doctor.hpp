@@ -59,6 +59,7 @@ const char* result_name(CheckResult result);
 
 // Shared wording: "3 days", "1.2 GiB", "2027-03-01".
 std::string human_bytes(uint64_t bytes);
+std::string counted(size_t n, const std::string& noun);  // "1 sink", "2 sinks"
 std::string utc_date(SystemTime t);
 // The check rows' prefix when the configuration did not load.
 inline constexpr const char* kNoConfig = "the configuration did not load";

@@ -16,9 +16,9 @@ void doctor_config(DoctorContext& ctx, DoctorReport& report) {
     return;
   }
   const config::Config& cfg = *ctx.cfg;
-  std::string detail = name + ": valid (" + std::to_string(cfg.drivers.size()) + " drivers, " +
-                       std::to_string(cfg.connections.size()) + " connections, " +
-                       std::to_string(cfg.sinks.size()) + " sinks)";
+  std::string detail = name + ": valid (" + counted(cfg.drivers.size(), "driver") + ", " +
+                       counted(cfg.connections.size(), "connection") + ", " +
+                       counted(cfg.sinks.size(), "sink") + ")";
   for (const std::string& w : cfg.warnings) detail += "\nwarning: " + w;
   report.add("config", cfg.warnings.empty() ? CheckResult::pass : CheckResult::warn, detail);
   // A read-only probe: doctor never takes the lock, so it runs beside the daemon.

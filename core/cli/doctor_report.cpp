@@ -49,12 +49,11 @@ std::string doctor_table(const DoctorReport& report) {
       out += c == '\n' ? "\n" + std::string(width + 10, ' ') : std::string(1, c);
     out += "\n";
   }
-  char summary[160];
-  std::snprintf(summary, sizeof summary, "%zu passed, %zu warnings, %zu failed, %zu skipped: %s\n",
-                count(report, CheckResult::pass), count(report, CheckResult::warn),
-                count(report, CheckResult::fail), count(report, CheckResult::skip),
-                report.ok() ? "OK" : "FAILED");
-  return out + summary;
+  return out + std::to_string(count(report, CheckResult::pass)) + " passed, " +
+         counted(count(report, CheckResult::warn), "warning") + ", " +
+         std::to_string(count(report, CheckResult::fail)) + " failed, " +
+         std::to_string(count(report, CheckResult::skip)) +
+         " skipped: " + (report.ok() ? "OK" : "FAILED") + "\n";
 }
 
 std::string doctor_json(const DoctorReport& report) {
@@ -85,6 +84,10 @@ std::string human_bytes(uint64_t bytes) {
   char buf[32];
   std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
   return buf;
+}
+
+std::string counted(size_t n, const std::string& noun) {
+  return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
 }
 
 std::string utc_date(SystemTime t) {
