@@ -11,6 +11,7 @@ namespace oemlink::cli {
 
 void add_run_command(CommandLine& cli);           // cmd_run.cpp
 void add_check_config_command(CommandLine& cli);  // cmd_check_config.cpp
+void add_doctor_command(CommandLine& cli);        // cmd_doctor.cpp
 void add_config_commands(CommandLine& cli);       // cmd_config.cpp: config schema
 void add_plugins_commands(CommandLine& cli);      // cmd_plugins.cpp: plugins list|info
 void add_keys_commands(CommandLine& cli);         // cmd_keys.cpp: keys init|import|address|list
