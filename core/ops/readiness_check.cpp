@@ -11,7 +11,7 @@ namespace oemlink::ops {
 std::string human_duration(std::chrono::milliseconds d) {
   const int64_t ms = d.count();
   if (ms < 1000) return fmt::format("{}ms", ms);
-  if (ms < 10'000 && ms % 1000 != 0) return fmt::format("{:.1f}s", static_cast<double>(ms) / 1000);
+  if (ms < 10'000 && ms / 100 % 10 != 0) return fmt::format("{}.{}s", ms / 1000, ms / 100 % 10);
   const int64_t s = ms / 1000;
   if (s < 60) return fmt::format("{}s", s);
   if (s < 3600) return s % 60 ? fmt::format("{}m{}s", s / 60, s % 60) : fmt::format("{}m", s / 60);

@@ -162,6 +162,10 @@ class OperationsE2e : public CliTest {
   std::optional<Response> ops(const std::string& target, const std::string& method = "GET") {
     return request(ops_port_, method, target);
   }
+  std::string readyz_body() {
+    auto r = ops("/readyz");
+    return r ? r->body() : "(no answer)";
+  }
 
   // A unix datagram socket for NOTIFY_SOCKET, set in the environment of what spawn() starts.
   void listen_for_notifications() {
@@ -199,7 +203,7 @@ boost::json::object json_of(const Response& r) {
 }
 
 TEST_F(OperationsE2e, RoutesAnswerWhatTheyShould) {
-  start_daemon(file_sink_config());
+  ASSERT_NO_FATAL_FAILURE(start_daemon(file_sink_config()));
   auto health = ops("/healthz");
   ASSERT_TRUE(health);
   EXPECT_EQ(health->result_int(), 200);
@@ -257,7 +261,7 @@ TEST_F(OperationsE2e, APortInUseStopsTheStartNamingTheListener) {
 TEST_F(OperationsE2e, ARealPrometheusScrapesTheCounters) {
   if (!fs::exists(kPrometheus))
     GTEST_SKIP() << kPrometheus << " is not installed (Debian: prometheus)";
-  start_daemon(file_sink_config());
+  ASSERT_NO_FATAL_FAILURE(start_daemon(file_sink_config()));
   const uint16_t prom_port = free_port();
   write("prometheus.yml",
         "global: {scrape_interval: 1s, scrape_timeout: 1s}\n"
@@ -315,15 +319,18 @@ TEST_F(OperationsE2e, ReadyzFollowsTheSinksPeerPastItsStaleness) {
   ASSERT_EQ(std::system(pki.c_str()), 0);
   const int port = start_ingest();
   ASSERT_NE(port, 0);
-  start_daemon(
+  ASSERT_NO_FATAL_FAILURE(start_daemon(
       config("  - {name: dimo, type: dimo_https, url: \"https://127.0.0.1:" + std::to_string(port) +
              "/\", client_cert: pki/client.crt, client_key: pki/client.key, "
-             "ca_file: pki/ca.crt, timeout: 2s, staleness: 2s}\n"));
+             "ca_file: pki/ca.crt, timeout: 2s, staleness: 2s}\n")));
   auto ready = [&] {
     auto r = ops("/readyz");
     return r && r->result_int() == 200;
   };
-  ASSERT_TRUE(eventually(ready, 30s)) << ops("/readyz")->body();
+  // Delivering: the ingest sink has stored events, and the sink is ready.
+  ASSERT_TRUE(eventually([&] { return !slurp(dir_ / "ingest.jsonl").empty(); }, 30s))
+      << slurp(dir_ / "daemon.err");
+  ASSERT_TRUE(eventually(ready, 30s)) << readyz_body();
 
   stop_ingest();  // events keep coming and wait in the outbox
   std::optional<Response> not_ready;
@@ -347,7 +354,7 @@ TEST_F(OperationsE2e, ReadyzFollowsTheSinksPeerPastItsStaleness) {
   EXPECT_EQ(ops("/healthz")->result_int(), 200);
 
   ASSERT_EQ(start_ingest(port), port);  // the peer returns on the same address
-  EXPECT_TRUE(eventually(ready, 60s)) << ops("/readyz")->body();
+  EXPECT_TRUE(eventually(ready, 60s)) << readyz_body();
   Result r = stop_daemon();
   EXPECT_EQ(r.rc, 0) << r.err;
 }

@@ -152,6 +152,8 @@ TEST(HumanDuration, ReadsAsAnOperatorWritesIt) {
   EXPECT_EQ(human_duration(850ms), "850ms");
   EXPECT_EQ(human_duration(2500ms), "2.5s");
   EXPECT_EQ(human_duration(2s), "2s");
+  EXPECT_EQ(human_duration(2001ms), "2s");
+  EXPECT_EQ(human_duration(2099ms), "2s");
   EXPECT_EQ(human_duration(12s), "12s");
   EXPECT_EQ(human_duration(12'700ms), "12s");
   EXPECT_EQ(human_duration(5min), "5m");
