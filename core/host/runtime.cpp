@@ -81,6 +81,36 @@ std::vector<std::pair<std::string, uplink::DispatcherStats>> Runtime::sink_stats
                    : std::vector<std::pair<std::string, uplink::DispatcherStats>>{};
 }
 
+RuntimeHealth Runtime::health() const {
+  RuntimeHealth h;
+  h.now_steady_ms = clock_.steady_ms();
+  // A component asks while start() is still building (never, today): it counts from now.
+  h.started_steady_ms = started_ ? started_steady_ms_ : h.now_steady_ms;
+  h.config_loaded = started_;
+  h.config_source = cfg_.source.string();
+  h.stopping = stopping_ || closed_;
+  h.vault_open = assembly_ != nullptr;  // the assembly exists only with its vault open
+  store::OutboxStore* outbox = assembly_ ? assembly_->outbox() : nullptr;
+  h.outbox_present = outbox != nullptr;
+  if (outbox) {
+    store::OutboxCommitHealth c = outbox->commit_health();
+    h.outbox_failing = c.failing;
+    h.outbox_consecutive_failures = c.consecutive_failures;
+    h.outbox_error = std::move(c.last_error);
+  }
+  for (auto& [name, stats] : sink_stats()) {
+    SinkHealth s;
+    s.name = name;
+    for (const config::SinkConfig& sc : cfg_.sinks)
+      if (sc.name == name) s.staleness = sc.staleness;
+    s.pending = stats.pending;
+    s.delivered = stats.delivered;
+    s.last_delivered_steady_ms = stats.last_delivered_steady_ms;
+    h.sinks.push_back(std::move(s));
+  }
+  return h;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Start-up
 // ---------------------------------------------------------------------------------------------
@@ -167,6 +197,8 @@ void Runtime::start() {
   gate_->grow_to(conns_.size());
   open_connection_control();
   start_listener();
+  started_ = true;
+  started_steady_ms_ = clock_.steady_ms();
 }
 
 // The connections' live control over the connection store's rows (store_, opened by
@@ -239,7 +271,8 @@ void Runtime::build_components() {
                      .drivers = drivers_,
                      .connections = *control_,
                      .vault = assembly_->vault(),
-                     .inbound_routes = routes_.get()};
+                     .inbound_routes = routes_.get(),
+                     .health = [this] { return health(); }};
   for (const ComponentFactory& make : opts_.components)
     if (auto c = make(ctx)) components_.push_back(std::move(c));
 }
@@ -340,6 +373,7 @@ void Runtime::flush_extra_sinks() {
 void Runtime::begin_shutdown() {
   if (stopping_) return;
   stopping_ = true;
+  if (opts_.on_stopping) opts_.on_stopping();
   spdlog::info("stopping: no new polls; waiting up to {} ms for {} in flight",
                cfg_.schedule.shutdown_timeout.count(), dispatcher_->in_flight());
   dispatcher_->stop_scheduling();

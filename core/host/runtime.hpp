@@ -24,6 +24,7 @@
 #include "core/host/driver_set.hpp"
 #include "core/host/host_clock.hpp"
 #include "core/host/runtime_component.hpp"
+#include "core/host/runtime_health.hpp"
 #include "core/pipeline/event_sink.hpp"
 #include "core/schedule/poll_scheduler.hpp"
 #include "core/uplink/sink_registry.hpp"
@@ -36,6 +37,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -82,6 +84,9 @@ struct RuntimeOptions {
   // Built in order once the connections are open, before the listeners accept (the linking
   // flow, the admin API: see runtime_component.hpp). `oemlink run` adds them.
   std::vector<ComponentFactory> components;
+  // [loop] Called once when shutdown begins (a signal, a duration, a poll limit), before
+  // anything closes: `oemlink run` tells systemd STOPPING=1 here.
+  std::function<void()> on_stopping;
 };
 
 // RuntimeOptions with the built-in sink types registered: what `oemlink run` uses.
@@ -128,6 +133,9 @@ class Runtime {
   void reset_sink_latency();
   // [loop, or after run() returned] Per-sink delivery figures.
   std::vector<std::pair<std::string, uplink::DispatcherStats>> sink_stats() const;
+  // [loop] What readiness is decided from (runtime_health.hpp); components get it through
+  // RuntimeContext::health.
+  RuntimeHealth health() const;
 
  private:
   // runtime_connections.cpp: opens the store and reconciles the YAML into it; returns how many
@@ -188,7 +196,9 @@ class Runtime {
 
   std::atomic<bool> stop_requested_{false};
   bool stopping_ = false;
-  bool closed_ = false;  // transport, timers and drivers closed: new work is refused
+  bool closed_ = false;   // transport, timers and drivers closed: new work is refused
+  bool started_ = false;  // start() completed
+  int64_t started_steady_ms_ = 0;
   int signals_seen_ = 0;
   Counter& conns_open_failed_;
   Counter& conns_skipped_;

@@ -139,6 +139,7 @@ struct OutboxStore::Impl {
   uint64_t corrupt = 0;
   uint64_t dead_letter_rows = 0;
   uint64_t commits = 0;
+  OutboxCommitHealth commit_health;
   uint64_t drops_unlogged = 0;
   Clock::time_point last_drop_log{};
   bool stopping = false;
@@ -232,6 +233,9 @@ void OutboxStore::Impl::commit(std::vector<Pending>& batch) {
         drops_unlogged += evicted.records;
         durable_seq = last;
         ++commits;
+        commit_health.failing = false;
+        commit_health.consecutive_failures = 0;
+        commit_health.last_error.clear();
       }
       if (failures > 0) {
         spdlog::info("outbox {}: commits work again after {} failures", opt.path.string(),
@@ -267,6 +271,10 @@ void OutboxStore::Impl::commit(std::vector<Pending>& batch) {
       {
         std::lock_guard lock(mu);
         stop = stopping;
+        commit_health.failing = true;
+        commit_health.consecutive_failures = failures;
+        commit_health.last_error = e.what();
+        ++commit_health.failures_total;
       }
       if (stop && failures >= 3) {
         spdlog::error(
@@ -791,6 +799,11 @@ OutboxStats OutboxStore::stats() {
   st.durable_seq = m.durable_seq;
   st.commits = m.commits;
   return st;
+}
+
+OutboxCommitHealth OutboxStore::commit_health() {
+  std::lock_guard lock(impl_->mu);
+  return impl_->commit_health;
 }
 
 }  // namespace oemlink::store

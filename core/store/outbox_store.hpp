@@ -68,6 +68,16 @@ struct OutboxStats {
   uint64_t commits = 0;  // writer transactions since open (appended / commits = batch)
 };
 
+// Whether the writer's last commit succeeded (readiness: "the outbox is writable"). Failing from
+// the first failed attempt of a batch until a commit succeeds again; the writer keeps retrying
+// (the batch stays in memory and nothing is acknowledged upstream meanwhile).
+struct OutboxCommitHealth {
+  bool failing = false;
+  uint64_t consecutive_failures = 0;  // attempts of the batch being retried
+  std::string last_error;             // SQLite's message for the last failure (never record data)
+  uint64_t failures_total = 0;        // failed attempts since open
+};
+
 struct DeadLetter {
   uint64_t seq = 0;
   std::string sink;
@@ -120,6 +130,8 @@ class OutboxStore {
   size_t purge_dead_letters(std::string_view sink = {}, std::optional<uint64_t> seq = {});
 
   OutboxStats stats();
+  // [any-thread] Cheap (one mutex, no query): readiness asks on every GET /readyz.
+  OutboxCommitHealth commit_health();
 
  private:
   struct Impl;

@@ -138,6 +138,7 @@ void UplinkDispatcher::finish(const std::string& conn, DeliveryResult result) {
   switch (result.kind) {
     case DeliveryResult::Kind::delivered: {
       delivered_.add();
+      last_delivered_steady_ms_ = clock_->steady_ms();
       int64_t ms = std::max<int64_t>(0, clock_->unix_ms() - rec.appended_ms);
       latency_max_ms_ = std::max(latency_max_ms_, ms);
       latency_ms_[std::min<size_t>(static_cast<size_t>(ms), latency_ms_.size() - 1)]++;
@@ -260,6 +261,7 @@ void UplinkDispatcher::stop() {
 DispatcherStats UplinkDispatcher::stats() const {
   DispatcherStats s{delivered_.value(), retried_.value(), dead_lettered_.value(), in_flight_,
                     pending_};
+  s.last_delivered_steady_ms = last_delivered_steady_ms_;
   uint64_t total = 0;
   for (uint64_t n : latency_ms_) total += n;
   if (total == 0) return s;
