@@ -44,7 +44,7 @@ uint64_t u(const boost::json::object& o, const char* k) {
 }
 
 // Cars are car-<n> with vehicle token 1000 + n, so their events are told apart by subject.
-struct Setup {
+struct Deployment {
   std::vector<int> cars;
   int ingest_port = 0;  // 0: no dimo_https sink
   int dimo_in_flight = 64;
@@ -54,7 +54,7 @@ struct Setup {
   std::string extra;  // appended verbatim (a syntax error, say)
 };
 
-std::string yaml_of(const Setup& s) {
+std::string yaml_of(const Deployment& s) {
   std::string y = "data_dir: " + s.data_dir +
                   "\n"
                   "logging: {level: info}\n"
@@ -113,7 +113,7 @@ class ReloadTest : public CliTest {
     return 0;
   }
 
-  fs::path write_config(const Setup& s) { return write("oemlink.yaml", yaml_of(s)); }
+  fs::path write_config(const Deployment& s) { return write("oemlink.yaml", yaml_of(s)); }
 
   // status.json as the daemon wrote it (what `oemlink status --json` prints; read directly, as
   // `status` needs a config that loads and some of these tests break it on purpose).
@@ -169,7 +169,9 @@ class ReloadTest : public CliTest {
 
 TEST_F(ReloadTest, SighupUnderLoadAddsRemovesAndChangesWithoutLosingAnEvent) {
   const int port = start_ingest();
-  Setup s{.cars = {1, 2, 3, 4, 5, 6}, .ingest_port = port};
+  Deployment s;
+  s.cars = {1, 2, 3, 4, 5, 6};
+  s.ingest_port = port;
   write_config(s);
   start_daemon();
   ASSERT_TRUE(eventually([&] { return witnessed() >= 100; }));
@@ -211,30 +213,33 @@ TEST_F(ReloadTest, SighupUnderLoadAddsRemovesAndChangesWithoutLosingAnEvent) {
   for (const auto& id : w) missing += g.count(id) ? 0 : 1;
   EXPECT_EQ(missing, 0u) << "of " << w.size()
                          << " events that entered the outbox, these never reached ingest";
-  EXPECT_EQ(w.size(), witness.size()) << "the unchanged witness sink delivered something twice";
-  std::cout << "[ info ] " << w.size() << " events, " << received.size() - g.size()
-            << " repeated deliveries (in flight when the dimo sink restarted)\n";
+  // Repeats are deliveries that were in flight when the dimo sink restarted or the daemon
+  // stopped (the file sink's too: written, not yet synced); receivers recognise the id.
+  std::cout << "[ info ] " << w.size() << " events; repeated deliveries: ingest "
+            << received.size() - g.size() << ", witness " << witness.size() - w.size() << "\n";
+  EXPECT_LE(received.size() - g.size(), 2u * 64) << "more than was in flight";
   EXPECT_EQ(u(status().at("outbox").as_object(), "depth"), 0u);
 }
 
 TEST_F(ReloadTest, ABadConfigOnSighupIsRefusedAndTheDaemonKeepsDelivering) {
-  Setup s{.cars = {1, 2}};
+  Deployment s;
+  s.cars = {1, 2};
   write_config(s);
   start_daemon();
   ASSERT_TRUE(eventually([&] { return witnessed() >= 10; }));
 
   struct Bad {
-    Setup setup;
+    Deployment setup;
     const char* expect;  // in status and log; for the first two, also what check-config says
   };
-  Setup syntax = s, driver = s, data_dir = s;
+  Deployment syntax = s, driver = s, data_dir = s;
   syntax.extra = "logging: [unclosed\n";
   driver.driver = "nosuch";
   data_dir.data_dir = "elsewhere";
   const std::vector<Bad> bad = {
       {syntax, nullptr},
       {driver, nullptr},
-      {data_dir, "reload refused: data_dir cannot change while running; restart to apply"}};
+      {data_dir, "reload refused: data_dir, vault cannot change while running; restart to apply"}};
   uint64_t number = 0;
   for (const Bad& b : bad) {
     write_config(b.setup);
@@ -262,7 +267,8 @@ TEST_F(ReloadTest, ABadConfigOnSighupIsRefusedAndTheDaemonKeepsDelivering) {
 }
 
 TEST_F(ReloadTest, TheReloadCommandValidatesFirstThenWaitsForTheOutcome) {
-  Setup s{.cars = {1, 2}};
+  Deployment s;
+  s.cars = {1, 2};
   write_config(s);
   // No daemon yet: nothing to signal.
   auto none = run({"reload", "--config", "oemlink.yaml"});
@@ -270,7 +276,7 @@ TEST_F(ReloadTest, TheReloadCommandValidatesFirstThenWaitsForTheOutcome) {
   EXPECT_HAS(none.err, "no daemon runs");
 
   start_daemon();
-  Setup bad = s;
+  Deployment bad = s;
   bad.driver = "nosuch";
   write_config(bad);
   auto check = run({"check-config", "oemlink.yaml"});
