@@ -51,7 +51,8 @@ struct Deployment {
   std::string data_dir = "data";
   std::string driver = "mock";  // what the connections name
   std::string interval = "50ms";
-  std::string extra;  // appended verbatim (a syntax error, say)
+  std::string extra;       // appended verbatim (a syntax error, say)
+  bool copy_sink = false;  // a second file sink, copy.jsonl
 };
 
 std::string yaml_of(const Deployment& s) {
@@ -78,6 +79,7 @@ std::string yaml_of(const Deployment& s) {
          "max_in_flight: " +
          std::to_string(s.dimo_in_flight) + ", timeout: 3s}\n";
   y += "  - {name: witness, type: file, path: witness.jsonl}\n";
+  if (s.copy_sink) y += "  - {name: copy, type: file, path: copy.jsonl}\n";
   return y + s.extra;
 }
 
@@ -297,6 +299,43 @@ TEST_F(ReloadTest, TheReloadCommandValidatesFirstThenWaitsForTheOutcome) {
   EXPECT_TRUE(eventually(
       [&] { return events_in(dir_ / "data/witness.jsonl").by_subject_token["1003"] > 0; }));
   EXPECT_EQ(u(status().at("counters").as_object(), "reloads_ok"), 1u);
+  EXPECT_EQ(stop_daemon(), 0);
+}
+
+TEST_F(ReloadTest, ASinkAddedLiveReceivesNewEventsAndARemovedOneStops) {
+  Deployment s;
+  s.cars = {1, 2};
+  write_config(s);
+  start_daemon();
+  ASSERT_TRUE(eventually([&] { return witnessed() >= 10; }));
+
+  s.copy_sink = true;
+  write_config(s);
+  kill(daemon_, SIGHUP);
+  auto r = reload_number(1);
+  EXPECT_EQ(r.at("summary").as_string(), "reload: sink copy added, 0 refused");
+  const fs::path copy = dir_ / "data/copy.jsonl";
+  ASSERT_TRUE(eventually([&] { return events_in(copy).ids.size() >= 20; }));
+  // It starts with what was appended after the reload: the witness (which has had everything
+  // from the start) gets each of its events too, and it has fewer.
+  const auto copied_ids = events_in(copy).ids;
+  ASSERT_TRUE(eventually([&] {
+    auto all = events_in(dir_ / "data/witness.jsonl").ids;
+    for (const auto& id : copied_ids)
+      if (!all.count(id)) return false;
+    return true;
+  }));
+  EXPECT_LE(copied_ids.size() + 10, events_in(dir_ / "data/witness.jsonl").ids.size());
+
+  s.copy_sink = false;
+  write_config(s);
+  kill(daemon_, SIGHUP);
+  r = reload_number(2);
+  EXPECT_EQ(r.at("summary").as_string(), "reload: sink copy removed, 0 refused");
+  const size_t copied = events_in(copy).ids.size();
+  const size_t before = witnessed();
+  ASSERT_TRUE(eventually([&] { return witnessed() >= before + 20; }));
+  EXPECT_EQ(events_in(copy).ids.size(), copied) << "a removed sink still delivers";
   EXPECT_EQ(stop_daemon(), 0);
 }
 
