@@ -299,6 +299,9 @@ TEST_F(ReloadTest, TheReloadCommandValidatesFirstThenWaitsForTheOutcome) {
   EXPECT_TRUE(eventually(
       [&] { return events_in(dir_ / "data/witness.jsonl").by_subject_token["1003"] > 0; }));
   EXPECT_EQ(u(status().at("counters").as_object(), "reloads_ok"), 1u);
+  auto shown = run({"status", "--config", "oemlink.yaml"});
+  EXPECT_HAS(shown.out, "last reload: #1 applied");
+  EXPECT_HAS(shown.out, "reload: +1 connection, 0 refused");
   EXPECT_EQ(stop_daemon(), 0);
 }
 
