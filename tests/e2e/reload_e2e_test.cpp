@@ -51,8 +51,9 @@ struct Deployment {
   std::string data_dir = "data";
   std::string driver = "mock";  // what the connections name
   std::string interval = "50ms";
-  std::string extra;       // appended verbatim (a syntax error, say)
-  bool copy_sink = false;  // a second file sink, copy.jsonl
+  std::string extra;            // appended verbatim (a syntax error, say)
+  bool copy_sink = false;       // a second file sink, copy.jsonl
+  std::map<int, int> token_of;  // a car's vehicle token when not 1000 + n
 };
 
 std::string yaml_of(const Deployment& s) {
@@ -67,8 +68,8 @@ std::string yaml_of(const Deployment& s) {
                   ", max_concurrent_requests: 1000, settings: {seed: 5}}\n"
                   "connections:\n";
   for (int n : s.cars)
-    y += "  - {id: car-" + std::to_string(n) + ", driver: " + s.driver +
-         ", vehicle_token_id: " + std::to_string(1000 + n) +
+    y += "  - {id: car-" + std::to_string(n) + ", driver: " + s.driver + ", vehicle_token_id: " +
+         std::to_string(s.token_of.count(n) ? s.token_of.at(n) : 1000 + n) +
          ", synthetic_token_id: " + std::to_string(2000 + n) + ", key_child: " + std::to_string(n) +
          "}\n";
   y += "sinks:\n";
@@ -339,6 +340,30 @@ TEST_F(ReloadTest, ASinkAddedLiveReceivesNewEventsAndARemovedOneStops) {
   const size_t before = witnessed();
   ASSERT_TRUE(eventually([&] { return witnessed() >= before + 20; }));
   EXPECT_EQ(events_in(copy).ids.size(), copied) << "a removed sink still delivers";
+  EXPECT_EQ(stop_daemon(), 0);
+}
+
+TEST_F(ReloadTest, AChangedConnectionReopensWithItsNewSettings) {
+  Deployment s;
+  s.cars = {1, 2};
+  write_config(s);
+  start_daemon();
+  ASSERT_TRUE(eventually([&] { return witnessed() >= 10; }));
+
+  s.token_of[2] = 1202;  // minted again, say: its events must carry the new token id
+  write_config(s);
+  kill(daemon_, SIGHUP);
+  auto r = reload_number(1);
+  EXPECT_EQ(r.at("summary").as_string(), "reload: 1 connection changed, 0 refused");
+  const fs::path witness = dir_ / "data/witness.jsonl";
+  ASSERT_TRUE(eventually([&] { return events_in(witness).by_subject_token["1202"] >= 5; }))
+      << slurp(dir_ / "oemlink.err");
+  const size_t old_token = events_in(witness).by_subject_token["1002"];
+  const size_t before = witnessed();
+  ASSERT_TRUE(eventually([&] { return witnessed() >= before + 20; }));
+  EXPECT_EQ(events_in(witness).by_subject_token["1002"], old_token)
+      << "the old record still produces events";
+  EXPECT_GT(events_in(witness).by_subject_token["1001"], 0u);
   EXPECT_EQ(stop_daemon(), 0);
 }
 
