@@ -367,4 +367,22 @@ TEST_F(ReloadTest, AChangedConnectionReopensWithItsNewSettings) {
   EXPECT_EQ(stop_daemon(), 0);
 }
 
+// A SIGHUP while the daemon is still starting (its default action would kill it) is served once
+// the loop runs. 20,000 connections make the start last long enough for the signal to land in
+// it, sent once the start holds the data-dir lock (see cli_test's SIGTERM-while-starting).
+TEST_F(ReloadTest, ASighupWhileStartingIsServedOnceRunning) {
+  Deployment s;
+  for (int i = 1; i <= 20000; ++i) s.cars.push_back(i);
+  s.interval = "1h";
+  write_config(s);
+  daemon_ = spawn({"run", "--config", "oemlink.yaml"}, kExe, "oemlink");
+  for (int i = 0; i < 2000 && !fs::exists(dir_ / "data/oemlink.lock"); ++i)
+    std::this_thread::sleep_for(5ms);
+  kill(daemon_, SIGHUP);
+  auto r = reload_number(1);
+  EXPECT_EQ(r.at("outcome").as_string(), "applied");
+  EXPECT_EQ(r.at("summary").as_string(), "reload: no changes, 0 refused");
+  EXPECT_EQ(stop_daemon(), 0) << slurp(dir_ / "oemlink.err");
+}
+
 }  // namespace
