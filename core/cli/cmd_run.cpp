@@ -23,6 +23,7 @@ constexpr const char* kRunDetails =
     R"(Runs the daemon until SIGINT or SIGTERM: loads the configured drivers, polls or streams every
 connection, and writes events to the configured sinks. Without --config it runs the built-in
 default configuration (the mock driver with a few simulated cars writing to ./var/oemlink).
+SIGHUP re-reads the configuration and applies what can change live (see `oemlink reload`).
 Exit status: 0 stopped cleanly, 1 invalid configuration or failure, 2 usage error.)";
 
 // What `oemlink run` builds beyond the host: the linking flow (with listeners.inbound), the
@@ -71,6 +72,8 @@ int run_daemon(RunOptions& o) {
                OEMLINK_VERSION, cfg.source.string(), cfg.drivers.size(), cfg.connections.size(),
                cfg.data_dir.string());
   for (const std::string& warning : cfg.warnings) spdlog::warn("{}", warning);
+  // SIGHUP re-reads the same file the same way (the built-in default when there was none).
+  o.runtime.reload_config = [file = o.config] { return load_config_or_default(file); };
   try {
     host::Runtime runtime(std::move(cfg), o.runtime);
     runtime.start();

@@ -62,6 +62,12 @@ void print_status(const host::StatusSnapshot& st, bool running) {
                 static_cast<unsigned long long>(k.dead_lettered),
                 static_cast<unsigned long long>(k.in_flight));
   }
+  if (const auto& r = st.reload) {
+    std::printf("last reload: #%llu %s %lld s ago: %s\n",
+                static_cast<unsigned long long>(r->number), r->outcome.c_str(),
+                static_cast<long long>((now - r->at_ms) / 1000), r->summary.c_str());
+    for (const std::string& e : r->errors) std::printf("  %s\n", e.c_str());
+  }
 }
 
 int status(const StatusOptions& o) {

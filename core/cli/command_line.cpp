@@ -45,6 +45,7 @@ CommandLine::CommandLine()
   add_data_keys_commands(*this);
   add_verify_command(*this);
   add_status_command(*this);
+  add_reload_command(*this);
   add_deadletter_command(*this);
   add_secrets_commands(*this);
   add_connections_commands(*this);

@@ -293,11 +293,14 @@ int Runtime::run() {
   if (opts_.handle_signals) {
     signals_ = std::make_unique<boost::asio::signal_set>(io_, SIGINT, SIGTERM);
     wait_for_signal();
+    hangups_ = std::make_unique<boost::asio::signal_set>(io_, SIGHUP);
+    wait_for_hangup();
     // A stop asked for while we were starting (before the signal_set existed) still counts.
     if (int sig = early_stop_signal(); sig != 0) {
       spdlog::info("signal {} received while starting: stopping", sig);
       request_stop();
     }
+    if (early_reload_requested()) request_reload();
   }
   if (opts_.duration.count() > 0) {
     duration_timer_.expires_after(opts_.duration);
@@ -381,6 +384,7 @@ void Runtime::begin_shutdown() {
   // no driver's webhook() is called from here on.
   if (listener_) listener_->stop_accepting();
   if (webhooks_) webhooks_->close();
+  if (hangups_) hangups_->cancel();
   for (auto& c : components_) c->stop_accepting();
   if (control_) control_->stop_accepting();
   stats_timer_.cancel();
@@ -476,6 +480,7 @@ void Runtime::write_status(bool running) {
     status_writer_ = std::make_unique<StatusWriter>(DataDir(cfg_.data_dir).status_json(), metrics_);
   StatusSnapshot s = status_snapshot({metrics_, *dispatcher_, *assembly_, conns_.size()}, running,
                                      clock_.wall_ms());
+  s.reload = last_reload_;
   // The last snapshot, as the daemon stops, is written before run() returns; the periodic ones
   // are written off the loop.
   if (running)

@@ -123,6 +123,18 @@ class OutboxStore {
   // [any-thread] The sink's cursor: every record <= it is delivered or dead-lettered.
   uint64_t cursor(std::string_view sink);
 
+  // [any-thread] A sink configured while the outbox is open (a reload). Its cursor starts at the
+  // highest committed record: it receives what is appended from now on, not the backlog the
+  // other sinks still hold (unlike a sink new at open, which receives everything stored). A sink
+  // that already has a cursor keeps it. Returns the cursor. Durable when it returns.
+  uint64_t add_sink(std::string_view sink);
+  // [any-thread] A sink no longer configured (a reload), after its dispatcher stopped: its
+  // cursor and acknowledgements go, and records only it was holding are deleted. Refused (throws
+  // StoreError) for the last sink: records would pile up with nobody to release them.
+  void remove_sink(std::string_view sink);
+  // [any-thread] The sinks that have a cursor, in name order.
+  std::vector<std::string> sinks();
+
   // Dead-letter administration (`oemlink deadletter list|retry|purge`).
   std::vector<DeadLetter> dead_letters(std::string_view sink = {}, size_t max = 1000);
   // Re-appends dead letters (all, or one seq) as new records for delivery; returns how many.

@@ -31,6 +31,12 @@ StatusSnapshot sample(int64_t pid = 4242) {
   s.counters = {{"polls_ok", 12}, {"pipeline_events_built", 40}, {"big", 1ull << 63}};
   s.outbox = OutboxSnapshot{3, 4096, 1'700'000'000'000, 40, 1, 2, 0, 7, 39};
   s.sinks = {{"dimo", 30, 4, 7, 2, 1, 12, 250}, {"witness", 40, 0, 0, 0, 0, 1, 3}};
+  s.reload =
+      ReloadSnapshot{2,
+                     1'700'000'000'500,
+                     "refused",
+                     "reload refused: data_dir cannot change while running; restart to apply",
+                     {"reload refused: data_dir cannot change while running; restart to apply"}};
   return s;
 }
 
@@ -87,6 +93,11 @@ TEST(StatusSnapshotJson, KeepsTheKeysOperatorsScriptsRead) {
   EXPECT_EQ(doc.at("sinks").at(0).at("name").as_string(), "dimo");
   EXPECT_EQ(doc.at("sinks").at(0).at("retried").to_number<uint64_t>(), 4u);
   EXPECT_EQ(doc.at("counters").at("polls_ok").to_number<uint64_t>(), 12u);
+  // `oemlink reload` waits for reload.number to move and prints reload.summary and errors.
+  EXPECT_EQ(doc.at("reload").at("number").to_number<uint64_t>(), 2u);
+  EXPECT_EQ(doc.at("reload").at("outcome").as_string(), "refused");
+  EXPECT_EQ(doc.at("reload").at("errors").at(0).as_string(),
+            "reload refused: data_dir cannot change while running; restart to apply");
 }
 
 TEST_F(StatusFileTest, WriteThenReadIsTheSameSnapshot) {
