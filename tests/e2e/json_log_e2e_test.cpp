@@ -45,7 +45,9 @@ std::vector<std::string> strings_of(const json::value& v) {
 
 TEST_F(JsonLogE2eTest, EveryLineIsJsonWithDriverAndConnectionFieldsAndNoSecret) {
   // Access tokens live 3 s: each car refreshes (and rotates its refresh token) every ~2 s.
-  start_mock({"--access-ttl-s", "3", "--refresh-grace-ms", "500", "--static-values"});
+  // The VW's first signals requests fail: the host's poll failure lines are about a car.
+  start_mock({"--access-ttl-s", "3", "--refresh-grace-ms", "500", "--static-values", "--inject",
+              "vehicle=" + kVw.smartcar_id + ",status=500,count=2,shape=v2"});
   json_config({kVw, kJaguar});
   std::vector<std::string> secrets = {client_secret_, amt_, admin_token_};
   for (const SmartcarCar& car : {kVw, kJaguar}) secrets.push_back(seed(car));
@@ -54,7 +56,8 @@ TEST_F(JsonLogE2eTest, EveryLineIsJsonWithDriverAndConnectionFieldsAndNoSecret) 
   ASSERT_TRUE(eventually([&] {
     return !readings_of(kVw, "powertrainTransmissionTravelledDistance").empty() &&
            !readings_of(kJaguar, "powertrainTransmissionTravelledDistance").empty() &&
-           token_stat(mock_stats(), "refreshes") >= 4;
+           token_stat(mock_stats(), "refreshes") >= 4 &&
+           log().find("poll retry") != std::string::npos;
   })) << log();
 
   // Webhooks: one good, one forged (the driver refuses it and says so), one for an unknown car.
@@ -111,7 +114,17 @@ TEST_F(JsonLogE2eTest, EveryLineIsJsonWithDriverAndConnectionFieldsAndNoSecret) 
       const std::string conn(o.at("connection").as_string());
       EXPECT_TRUE(conn == kVw.conn || conn == kJaguar.conn) << line;
       ++about_a_car;
-      if (msg.rfind("[smartcar] connection ", 0) == 0) ++from_the_driver;
+    }
+    // The driver's own lines (through the host's log callback) name it, and their connection.
+    if (msg.rfind("[smartcar] ", 0) == 0) {
+      ++from_the_driver;
+      EXPECT_EQ(o.contains("driver") ? o.at("driver") : json::value(), "smartcar") << line;
+      const std::string prefix = "[smartcar] connection ";
+      if (msg.rfind(prefix, 0) == 0) {
+        const std::string conn = msg.substr(prefix.size(), msg.find(':') - prefix.size());
+        EXPECT_EQ(o.contains("connection") ? o.at("connection") : json::value(), json::value(conn))
+            << line;
+      }
     }
     if (o.contains("route")) {
       EXPECT_EQ(o.at("route"), "/webhooks/smartcar") << line;
@@ -119,10 +132,10 @@ TEST_F(JsonLogE2eTest, EveryLineIsJsonWithDriverAndConnectionFieldsAndNoSecret) 
       ++on_the_route;
     }
   }
-  EXPECT_GT(lines, 20u);
+  EXPECT_GT(lines, 10u);
   EXPECT_EQ(text.back(), '\n');
   EXPECT_GT(about_a_car, 0u) << text;
-  EXPECT_GT(from_the_driver, 0u) << "no driver line carried its driver and connection:\n" << text;
+  EXPECT_GT(from_the_driver, 0u) << "the driver logged nothing:\n" << text;
   EXPECT_GT(on_the_route, 0u) << "no webhook line carried its route:\n" << text;
   EXPECT_TRUE(levels.contains("debug") || levels.contains("trace")) << "not at trace level";
   EXPECT_TRUE(levels.contains("warn")) << "the forged webhook and the wrong token warn";
