@@ -171,7 +171,6 @@ class PollDispatcher {
   bool stopping_ = false;
   std::vector<schedule::ConnIndex> due_;
   uint64_t polls_completed_ = 0;
-  LogGate poll_log_;
 
   MetricsRegistry& metrics_;
   Counter& polls_ok_;
@@ -180,6 +179,7 @@ class PollDispatcher {
   Counter& stream_restarts_;
   Counter& late_completions_;
   Counter& hung_polls_;
+  LogGate poll_log_;  // failed polls and ended streams, which a failing peer repeats
 };
 
 }  // namespace oemlink::host

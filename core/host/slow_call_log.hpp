@@ -18,7 +18,8 @@ class SlowCallLog {
   SlowCallLog(std::chrono::milliseconds threshold, MetricsRegistry& metrics, const HostClock& clock)
       : threshold_ms_(threshold.count()),
         slow_calls_(metrics.counter("driver_slow_calls")),
-        clock_(clock) {}
+        clock_(clock),
+        gate_(10, metrics) {}
 
   // `connection` empty for calls that concern no one connection. Every poll passes here, so a
   // call under the threshold costs one comparison and nothing else.

@@ -28,7 +28,8 @@ LinkRoutes::LinkRoutes(boost::asio::io_context& io, LinkOptions options, Metrics
       created_(metrics.counter("link_connections_created")),
       reauthorized_(metrics.counter("link_connections_reauthorized")),
       mints_prepared_(metrics.counter("link_mints_prepared")),
-      mints_stored_(metrics.counter("link_mints_stored")) {
+      mints_stored_(metrics.counter("link_mints_stored")),
+      refusal_log_(10, metrics) {
   door_->io = &io_;
   door_->owner = this;
   for (size_t i = 0; i < drivers.size(); ++i) {
@@ -96,7 +97,9 @@ void LinkRoutes::refuse(const net::ResponderPtr& out, bool html, const std::stri
                         boost::json::object extra) {
   metrics_.counter("link_refused_" + std::string(reason)).add();
   // The message may carry what a request sent (an owner, a make): one printable line in the log.
-  spdlog::info("link: driver {}: refused ({}): {}", sanitised(driver), reason, sanitised(message));
+  refusal_log_.log(clock_.wall_ms(), spdlog::level::info, LogFields{.listener = "inbound"},
+                   "link: driver {}: refused ({}): {}", sanitised(driver), reason,
+                   sanitised(message));
   out->respond(error_answer(status, message, html, std::move(extra)));
 }
 

@@ -21,6 +21,7 @@ UplinkDispatcher::UplinkDispatcher(boost::asio::io_context& io, store::OutboxSto
       delivered_(metrics.counter("sink_" + sink_ + "_delivered")),
       retried_(metrics.counter("sink_" + sink_ + "_retried")),
       dead_lettered_(metrics.counter("sink_" + sink_ + "_dead_lettered")),
+      log_(10, metrics),
       alive_(std::make_shared<bool>(true)) {
   latency_ms_.assign(60'001, 0);
 }
@@ -84,9 +85,8 @@ void UplinkDispatcher::refill() {
     try {
       batch = outbox_.read(sink_, from, want);
     } catch (const std::exception& e) {
-      uint64_t suppressed = 0;
-      if (log_.allow(clock_->unix_ms(), suppressed))
-        spdlog::error("sink {}: reading the outbox failed: {}", sink_, e.what());
+      log_.log(clock_->unix_ms(), spdlog::level::err, LogFields{.sink = sink_},
+               "sink {}: reading the outbox failed: {}", sink_, e.what());
     }
     boost::asio::post(io_, [this, alive, want, batch = std::move(batch)]() mutable {
       if (alive.expired()) return;
@@ -119,6 +119,8 @@ void UplinkDispatcher::start_next(const std::string& conn, ConnQueue& q) {
   q.busy = true;
   ++in_flight_;
   std::weak_ptr<bool> alive = alive_;
+  LogScope delivering(
+      LogFields{.connection = conn, .sink = sink_, .event_id = q.records.front().event_id});
   // deque::push_back keeps references valid, so front() stays put until finish() pops it.
   deliverer_->deliver(q.records.front(), [this, alive, conn](DeliveryResult r) {
     if (alive.expired()) return;
@@ -134,7 +136,7 @@ void UplinkDispatcher::finish(const std::string& conn, DeliveryResult result) {
   --in_flight_;
   if (stopped_) return;  // left in the outbox; delivered after the restart
   const store::OutboxRecord& rec = q.records.front();
-  uint64_t suppressed = 0;
+  const LogFields about{.connection = conn, .sink = sink_, .event_id = rec.event_id};
   switch (result.kind) {
     case DeliveryResult::Kind::delivered: {
       delivered_.add();
@@ -150,11 +152,10 @@ void UplinkDispatcher::finish(const std::string& conn, DeliveryResult result) {
     }
     case DeliveryResult::Kind::rejected:
       dead_lettered_.add();
-      if (log_.allow(clock_->unix_ms(), suppressed))
-        spdlog::error(
-            "sink {}: event {} (connection {}) rejected by the peer: {}; kept in the "
-            "dead-letter table (oemlink deadletter list)",
-            sink_, rec.event_id, conn, result.detail);
+      log_.log(clock_->unix_ms(), spdlog::level::err, about,
+               "sink {}: event {} (connection {}) rejected by the peer: {}; kept in the "
+               "dead-letter table (oemlink deadletter list)",
+               sink_, rec.event_id, conn, result.detail);
       queue_dead_letter(rec.seq, std::move(result.detail));
       q.failures = 0;
       q.records.pop_front();
@@ -164,10 +165,9 @@ void UplinkDispatcher::finish(const std::string& conn, DeliveryResult result) {
       retried_.add();
       if (q.failures < 30) ++q.failures;
       auto delay = std::max(backoff(q.failures), result.retry_after);
-      if (log_.allow(clock_->unix_ms(), suppressed))
-        spdlog::warn("sink {}: event {} (connection {}) not delivered: {}; retry #{} in {} ms{}",
-                     sink_, rec.event_id, conn, result.detail, q.failures, delay.count(),
-                     suppressed ? fmt::format(" [{} similar lines suppressed]", suppressed) : "");
+      log_.log(clock_->unix_ms(), spdlog::level::warn, about,
+               "sink {}: event {} (connection {}) not delivered: {}; retry #{} in {} ms", sink_,
+               rec.event_id, conn, result.detail, q.failures, delay.count());
       q.waiting = true;
       if (!q.timer) q.timer = clock_->make_timer();
       std::weak_ptr<bool> alive = alive_;
@@ -234,7 +234,8 @@ void UplinkDispatcher::ack_writer() {
       acks.clear();
     } catch (const std::exception& e) {
       // Kept for the next round: an unwritten acknowledgement only means a redelivery.
-      spdlog::error("sink {}: writing acknowledgements failed: {}", sink_, e.what());
+      log_.log(clock_->unix_ms(), spdlog::level::err, LogFields{.sink = sink_},
+               "sink {}: writing acknowledgements failed: {}", sink_, e.what());
       if (stopping) return;
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
