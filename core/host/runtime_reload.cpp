@@ -208,7 +208,7 @@ bool Runtime::serve_stored(const std::string& id, const char* what) {
 void Runtime::finish_reload(ReloadSnapshot r) {
   r.at_ms = clock_.wall_ms();
   last_reload_ = std::move(r);
-  ServiceNotifier::ready("reload " + last_reload_.outcome);
+  ServiceNotifier::ready("reload " + last_reload_->outcome);
   write_status(true);  // `oemlink reload` waits for this outcome
 }
 
