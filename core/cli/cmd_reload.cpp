@@ -5,7 +5,12 @@
 #include "core/host/data_dir_lock.hpp"
 #include "core/host/status_snapshot.hpp"
 
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <CLI/CLI.hpp>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include <signal.h>
 
@@ -44,6 +49,33 @@ uint64_t last_reload_number(const std::filesystem::path& status, pid_t pid) {
   return 0;
 }
 
+// The pid written in the lock file is only text: a stale file, or a daemon in another pid
+// namespace (a container sharing the volume), could name an unrelated process. Before a signal,
+// the kernel must agree: /proc/locks lists `pid` as the holder of the lock file's flock, and
+// /proc/<pid>/exe is an oemlink executable. Returns why not ("" when it is the daemon).
+std::string why_not_the_holder(const std::filesystem::path& lock_file, pid_t pid) {
+  struct stat st {};
+  if (::stat(lock_file.c_str(), &st) != 0) return "its lock file cannot be read";
+  char dev[64];
+  std::snprintf(dev, sizeof dev, "%02x:%02x:%llu", major(st.st_dev), minor(st.st_dev),
+                static_cast<unsigned long long>(st.st_ino));
+  std::ifstream locks("/proc/locks");
+  bool held = false;
+  for (std::string line; std::getline(locks, line);) {
+    std::istringstream in(line);
+    std::string n, kind, mode, rw, holder, where;
+    if (!(in >> n >> kind >> mode >> rw >> holder >> where)) continue;
+    if (kind == "FLOCK" && where == dev && holder == std::to_string(pid)) held = true;
+  }
+  if (!held) return "the kernel does not list it as the holder of the data dir's lock";
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/exe", ec);
+  if (ec) return "its executable cannot be read";
+  if (!exe.filename().string().starts_with("oemlink"))
+    return "it runs " + exe.filename().string() + ", not oemlink";
+  return "";
+}
+
 int reload(const ReloadOptions& o) {
   if (int rc = check_config(o.config); rc != kExitOk) return rc;
   const config::Config cfg = load_config_or_default(o.config);
@@ -70,6 +102,13 @@ int reload(const ReloadOptions& o) {
                  cfg.data_dir.c_str(), static_cast<int>(pid), dir.status_json().c_str());
     return kExitFailure;
   }
+  if (std::string why = why_not_the_holder(dir.lock_file(), pid); !why.empty()) {
+    std::fprintf(stderr,
+                 "oemlink reload: pid %d recorded in %s is not this data dir's daemon (%s); "
+                 "nothing signalled\n",
+                 static_cast<int>(pid), dir.lock_file().c_str(), why.c_str());
+    return kExitFailure;
+  }
   const uint64_t before = st->reload ? st->reload->number : 0;
   if (::kill(pid, SIGHUP) != 0) {
     std::fprintf(stderr, "oemlink reload: cannot signal pid %d: %s\n", static_cast<int>(pid),
@@ -81,7 +120,13 @@ int reload(const ReloadOptions& o) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling a file another
                                                                  // process writes
     if (last_reload_number(dir.status_json(), pid) <= before) continue;
-    auto now = host::read_status_file(dir.status_json());
+    std::optional<host::StatusSnapshot> now;
+    try {
+      now = host::read_status_file(dir.status_json());
+    } catch (const host::StatusFileError&) {
+      continue;  // being replaced: read again
+    }
+    if (!now || !now->reload) continue;
     const host::ReloadSnapshot& r = *now->reload;
     std::printf("%s\n", r.summary.c_str());
     for (const std::string& e : r.errors) std::fprintf(stderr, "%s\n", e.c_str());

@@ -110,7 +110,9 @@ void check_https(const config::SinkConfig& s, DoctorContext& ctx, DoctorReport& 
   const config::HttpsSinkConfig& h = s.https;
   const std::optional<Url> url = parse_url(h.url);
   if (!url) {
-    report.add(prefix + "reachable", CheckResult::fail, "cannot parse the URL " + h.url);
+    // Never echoed: a URL may carry a password (user:pass@) or a token in its query.
+    report.add(prefix + "reachable", CheckResult::fail,
+               "cannot parse the URL (expected https://host[:port]/path)");
     return;
   }
   TlsProbeRequest request{.host = url->host,
@@ -124,12 +126,14 @@ void check_https(const config::SinkConfig& s, DoctorContext& ctx, DoctorReport& 
   ctx.https_probes[s.name] = p;
   if (!p.connect_error.empty()) {
     report.add(prefix + "reachable", CheckResult::fail, p.connect_error);
-    check_client_certificate(prefix, h.client_cert, report);
+    if (!h.client_cert.empty()) check_client_certificate(prefix, h.client_cert, report);
     return;
   }
   report.add(prefix + "reachable", CheckResult::pass, "connected to " + p.connected_to);
   add_tls_rows(prefix, h.ca_file, p, report);
-  check_client_certificate(prefix, h.client_cert, report);
+  // A sink without a client certificate (both or neither) is valid; the peer decides whether
+  // it needs one, which the "accepted" row below tells.
+  if (!h.client_cert.empty()) check_client_certificate(prefix, h.client_cert, report);
   const std::string accepted = prefix + "client certificate accepted";
   if (!p.identity_error.empty())
     report.add(accepted, CheckResult::fail, p.identity_error);

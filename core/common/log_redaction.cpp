@@ -1,17 +1,26 @@
 #include "core/common/log_redaction.hpp"
 
-#include <array>
+#include <algorithm>
 #include <cctype>
+#include <iterator>
 
 namespace oemlink {
 namespace {
 
 // Keys whose value is a secret, matched case-insensitively as a whole word ('_' and '-' are
-// part of a word, so `vehicle_token_id` is not `token`).
-constexpr std::array<std::string_view, 16> kSecretKeys = {
-    "access_token", "refresh_token", "id_token",      "token",    "client_secret", "secret",
-    "password",     "passwd",        "api_key",       "apikey",   "code_verifier", "private_key",
-    "admin_token",  "amt",           "authorization", "x-api-key"};
+// part of a word, so `vehicle_token_id` is not `token`); camelCase spellings match through the
+// lower-casing (`accessToken` is `accesstoken`).
+constexpr std::string_view kSecretKeys[] = {
+    "access_token",  "refresh_token", "id_token",     "token",      "client_secret",
+    "secret",        "password",      "passwd",       "api_key",    "apikey",
+    "code_verifier", "private_key",   "admin_token",  "amt",        "authorization",
+    "x-api-key",     "accesstoken",   "refreshtoken", "idtoken",    "clientsecret",
+    "privatekey",    "x-auth-token",  "cookie",       "set-cookie", "proxy-authorization"};
+
+// Keys whose whole value, to the end of the line, is a credential whatever its shape
+// (`Authorization: Token abc`, `Digest ...`, `Cookie: a=1; b=2`).
+constexpr std::string_view kLineKeys[] = {"authorization", "proxy-authorization", "cookie",
+                                          "set-cookie"};
 
 bool word_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
@@ -72,6 +81,14 @@ class Redactor {
   std::string run() {
     size_t i = 0;
     while (i < s_.size()) {
+      if (size_t next = try_pem(i); next != i) {
+        i = next;
+        continue;
+      }
+      if (size_t next = try_userinfo(i); next != i) {
+        i = next;
+        continue;
+      }
       if (size_t next = try_scheme(i); next != i) {
         i = next;
         continue;
@@ -128,7 +145,11 @@ class Redactor {
         return p;
       }
       size_t v = p;
-      if (quote) {
+      const bool whole_line =
+          std::find(std::begin(kLineKeys), std::end(kLineKeys), key) != std::end(kLineKeys);
+      if (whole_line && !quote) {
+        while (v < s_.size() && s_[v] != '\n' && s_[v] != '\r') ++v;
+      } else if (quote) {
         while (v < s_.size() && s_[v] != quote) v += (s_[v] == '\\' && v + 1 < s_.size()) ? 2 : 1;
       } else {
         while (v < s_.size() && !value_end(s_[v])) ++v;
@@ -139,6 +160,34 @@ class Redactor {
       return v;
     }
     return i;
+  }
+
+  // `-----BEGIN ... PRIVATE KEY-----` through its END line (or the end of the message).
+  size_t try_pem(size_t i) {
+    if (s_.compare(i, 11, "-----BEGIN ") != 0) return i;
+    const size_t head_end = s_.find("-----", i + 11);
+    if (head_end == std::string_view::npos) return i;
+    const std::string_view head = s_.substr(i, head_end - i);
+    if (head.find("PRIVATE KEY") == std::string_view::npos) return i;
+    size_t end = s_.find("-----END ", head_end);
+    end = end == std::string_view::npos ? s_.size() : s_.find("-----", end + 9);
+    end = end == std::string_view::npos ? s_.size() : end + 5;
+    out_ += kRedacted;
+    return end;
+  }
+
+  // `scheme://user:password@host`: the password masked, the rest kept.
+  size_t try_userinfo(size_t i) {
+    if (s_.compare(i, 3, "://") != 0) return i;
+    size_t v = i + 3, colon = std::string_view::npos;
+    while (v < s_.size() && s_[v] != '@' && s_[v] != '/' && !value_end(s_[v])) {
+      if (s_[v] == ':' && colon == std::string_view::npos) colon = v;
+      ++v;
+    }
+    if (v >= s_.size() || s_[v] != '@' || colon == std::string_view::npos) return i;
+    out_.append(s_.substr(i, colon + 1 - i));
+    out_ += kRedacted;
+    return v;
   }
 
   // header.payload.signature, base64url, the header starting `eyJ` ({"...).

@@ -113,26 +113,32 @@ void PipelineAssembly::apply_sinks(SinkChanges changes) {
     return std::find_if(dispatchers_.begin(), dispatchers_.end(),
                         [&](const auto& d) { return d->name() == name; });
   };
+  // Every output that goes away or changes stops (its acknowledgements written, its files
+  // closed) before any new one starts: a changed or added file sink may take over a path that a
+  // removed one wrote and rotated, and two writers must never rotate one file.
+  for (const std::string& name : changes.removed) {
+    auto it = at(name);
+    if (it == dispatchers_.end()) continue;
+    (*it)->stop();
+    dispatchers_.erase(it);
+  }
+  std::vector<std::unique_ptr<uplink::UplinkDispatcher>*> restart;
   for (auto& fresh : changes.changed) {
     auto it = at(fresh->name());
     if (it == dispatchers_.end()) continue;  // not running: planned against another config
     (*it)->stop();  // its acknowledgements are written: the new one starts past them
+    it->reset();
     *it = std::move(fresh);
-    (*it)->start();
+    restart.push_back(&*it);
   }
+  for (auto* d : restart) (*d)->start();
   for (auto& fresh : changes.added) {
     outbox_->add_sink(fresh->name());
     dispatchers_.push_back(std::move(fresh));
     dispatchers_.back()->start();
   }
   // After the additions: the outbox refuses to lose its last sink.
-  for (const std::string& name : changes.removed) {
-    auto it = at(name);
-    if (it == dispatchers_.end()) continue;
-    (*it)->stop();
-    dispatchers_.erase(it);
-    outbox_->remove_sink(name);
-  }
+  for (const std::string& name : changes.removed) outbox_->remove_sink(name);
 }
 
 void PipelineAssembly::start_delivery() {

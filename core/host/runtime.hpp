@@ -233,6 +233,9 @@ class Runtime {
   // Changed YAML connections whose old record is still finishing its poll: served (from the
   // store's row as it is then) once it has; a later reload leaves them to that.
   std::set<std::string, std::less<>> awaiting_serve_;
+  // Connections a reload removed whose old record still has work in flight: one re-added
+  // meanwhile waits in awaiting_serve_ until the old record is idle (never two open handles).
+  std::set<std::string, std::less<>> closing_;
   Counter& conns_open_failed_;
   Counter& conns_skipped_;
 };

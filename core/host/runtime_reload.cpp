@@ -135,7 +135,16 @@ void Runtime::reload() {
   try {
     for (const std::string& id : reconciled.removed_ids) {
       awaiting_serve_.erase(id);  // a change still waiting is called off: the row is gone
-      if (control_->withdraw(id, {})) spdlog::info("reload: connection {} removed", id);
+      closing_.insert(id);
+      const bool was_live = control_->withdraw(id, [this, id] {
+        boost::asio::post(io_, [this, id] {
+          closing_.erase(id);
+          // Re-added by a later reload while this record was still busy: served now.
+          if (stopping_ || !awaiting_serve_.erase(id)) return;
+          serve_stored(id, "added");
+        });
+      });
+      if (was_live) spdlog::info("reload: connection {} removed", id);
     }
     for (const std::string& id : reconciled.updated_ids) {
       // Served again once the old record's poll in flight has completed; a change made while an
@@ -148,8 +157,13 @@ void Runtime::reload() {
         });
       });
     }
-    for (const std::string& id : reconciled.inserted_ids)
+    for (const std::string& id : reconciled.inserted_ids) {
+      if (closing_.count(id)) {  // its removed record is still busy: served once it is idle
+        awaiting_serve_.insert(id);
+        continue;
+      }
       if (!serve_stored(id, "added")) ++refused;
+    }
     assembly_->apply_sinks(std::move(sinks));
   } catch (const std::exception& e) {
     failures.push_back(e.what());
@@ -193,7 +207,16 @@ void Runtime::reload() {
 
 // The row as the store has it now (a later reload may have removed it: then nothing).
 bool Runtime::serve_stored(const std::string& id, const char* what) {
-  auto row = store_->get(id);
+  // Also runs from a posted completion, where an exception would reach io_.run() and end the
+  // daemon: a store that cannot be read fails this connection, named, not the process.
+  std::optional<store::StoredConnection> row;
+  try {
+    row = store_->get(id);
+  } catch (const std::exception& e) {
+    spdlog::error("reload: connection {} not served: connection store: {}", id, e.what());
+    conns_open_failed_.add();
+    return false;
+  }
   if (!row) return true;
   if (std::string why = control_->serve(*row); !why.empty()) {
     spdlog::error("reload: connection {} not served: {}", id, why);

@@ -736,8 +736,17 @@ void OutboxStore::remove_sink(std::string_view sink) {
     m.records -= removed.records;
     m.bytes -= removed.bytes;
   }
-  spdlog::info("outbox {}: sink '{}' removed (its cursor was at seq {}); {} records released",
-               m.opt.path.string(), sink, was, removed.records);
+  // A sink removed (or renamed: the new name starts at the newest record) with a backlog never
+  // receives it: said loudly, with the count, since that is the operator's call to undo.
+  const uint64_t undelivered = m.committed_seq > was ? m.committed_seq - was : 0;
+  if (undelivered > 0)
+    spdlog::warn(
+        "outbox {}: sink '{}' removed with {} events it had not delivered (cursor at seq {}, "
+        "newest {}); they will not be sent to it; {} records released",
+        m.opt.path.string(), sink, undelivered, was, m.committed_seq, removed.records);
+  else
+    spdlog::info("outbox {}: sink '{}' removed (its cursor was at seq {}); {} records released",
+                 m.opt.path.string(), sink, was, removed.records);
 }
 
 std::vector<std::string> OutboxStore::sinks() {

@@ -25,6 +25,27 @@ TEST(LogRedaction, AuthorizationCredentialsAreMaskedAndTheSchemeKept) {
   EXPECT_EQ(redact_secrets("Authorization: xyz-raw"), "Authorization: [redacted]");
 }
 
+// Forms an outside review found unmasked: other Authorization schemes, cookies, camelCase keys,
+// URL passwords and PEM private keys.
+TEST(LogRedaction, OtherSchemesCookiesCamelCaseUrlPasswordsAndPemKeys) {
+  EXPECT_EQ(redact_secrets("Authorization: Token 9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"),
+            "Authorization: [redacted]");
+  EXPECT_EQ(redact_secrets("Proxy-Authorization: Digest username=\"u\", response=\"r\"\nnext"),
+            "Proxy-Authorization: [redacted]\nnext");
+  EXPECT_EQ(redact_secrets("X-Auth-Token: abcdef123456"), "X-Auth-Token: [redacted]");
+  EXPECT_EQ(redact_secrets("Cookie: session=abc; other=def"), "Cookie: [redacted]");
+  EXPECT_EQ(
+      redact_secrets(R"({"accessToken":"a1","refreshToken":"r1","clientSecret":"c1"})"),
+      R"({"accessToken":"[redacted]","refreshToken":"[redacted]","clientSecret":"[redacted]"})");
+  EXPECT_EQ(redact_secrets("connecting to mqtts://user:s3cr3t@broker:8883 now"),
+            "connecting to mqtts://user:[redacted]@broker:8883 now");
+  EXPECT_EQ(redact_secrets("https://host:8443/path stays"), "https://host:8443/path stays");
+  EXPECT_EQ(redact_secrets("key -----BEGIN EC PRIVATE KEY-----\nMHcCAQEE\n-----END EC PRIVATE "
+                           "KEY----- done"),
+            "key [redacted] done");
+  EXPECT_EQ(redact_secrets("-----BEGIN CERTIFICATE-----"), "-----BEGIN CERTIFICATE-----");
+}
+
 TEST(LogRedaction, JwtShapedStringsAreMaskedAnywhere) {
   const std::string jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxMjMifQ.c2lnbmF0dXJlLWJ5dGVz-_";
   EXPECT_EQ(redact_secrets("got " + jwt + " back"), "got [redacted] back");

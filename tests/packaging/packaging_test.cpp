@@ -162,6 +162,16 @@ std::vector<std::string> instructions(const std::string& text) {
   return out;
 }
 
+// `COPY . .` takes the whole context: a developer's build tree would break the image's configure
+// (CMakeCache.txt names another directory) and a data dir would put a sealed vault, secrets and
+// an outbox into a layer.
+TEST(Dockerfile, ItsContextLeavesOutBuildTreesAndDataDirs) {
+  const std::string ignore = slurp(kSource / ".dockerignore");
+  for (const char* entry : {"build/", "var/", ".git/"})
+    EXPECT_NE(ignore.find(std::string("\n") + entry), std::string::npos)
+        << ".dockerignore must list " << entry;
+}
+
 TEST(Dockerfile, HasTheEssentials) {
   const auto lines = instructions(slurp(kSource / "packaging/Dockerfile"));
   auto is = [](const std::string& l, const char* word) { return l.rfind(word, 0) == 0; };
