@@ -65,6 +65,7 @@ class PipelineAssembly {
   void reset_sink_latency();
 
  private:
+  void register_outbox_metrics(MetricsRegistry& metrics);
   void open_outbox_and_sinks(const config::Config& cfg, boost::asio::io_context& io,
                              MetricsRegistry& metrics, const uplink::SinkRegistry& sinks);
 
@@ -77,6 +78,7 @@ class PipelineAssembly {
   std::vector<std::unique_ptr<uplink::UplinkDispatcher>> dispatchers_;
   std::unique_ptr<pipeline::Pipeline> pipeline_;
   std::unique_ptr<pipeline::SigningStage> signing_;
+  CollectorRegistration outbox_metrics_;  // reads outbox_: declared after it, destroyed first
 };
 
 }  // namespace oemlink::host

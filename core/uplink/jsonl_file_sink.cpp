@@ -32,9 +32,12 @@ JsonLinesFileSink::JsonLinesFileSink(std::string name, const config::FileSinkCon
     : name_(std::move(name)),
       cfg_(cfg),
       sync_fn_(std::move(sync)),
-      written_(metrics.counter("sink_" + name_ + "_events_written")),
-      failed_(metrics.counter("sink_" + name_ + "_write_failures")),
-      rotations_(metrics.counter("sink_" + name_ + "_rotations")) {
+      written_(metrics.counter("oemlink_file_sink_events_written_total",
+                               "Events a file sink wrote and synced", {{"sink", name_}})),
+      failed_(metrics.counter("oemlink_file_sink_write_failures_total",
+                              "Writes or syncs a file sink failed", {{"sink", name_}})),
+      rotations_(metrics.counter("oemlink_file_sink_rotations_total", "Files a file sink rotated",
+                                 {{"sink", name_}})) {
   open();
   next_rotation_at_ = cfg_.rotate_bytes;
 }
