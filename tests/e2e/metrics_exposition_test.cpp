@@ -82,7 +82,8 @@ class MetricsExpositionTest : public ::testing::Test {
     for (int i = 1; i <= kCars; ++i)
       y += "  - {id: car-" + std::to_string(i) + ", driver: mock, vin: 5YJ3E1EA7KF" +
            std::to_string(100000 + i) + ", vehicle_token_id: " + std::to_string(i) +
-           ", synthetic_token_id: " + std::to_string(1000 + i) + "}\n";
+           ", synthetic_token_id: " + std::to_string(1000 + i) +
+           ", key_child: " + std::to_string(i) + "}\n";
     config::Config cfg = config::load_config_text(y, "<test>", dir_);
     config::ListenerConfig inbound;
     inbound.port = 0;
@@ -97,9 +98,13 @@ class MetricsExpositionTest : public ::testing::Test {
     rt.start();
     // One request the listener refuses, so its families carry a non-zero series.
     std::thread client([port = rt.listener_port()] {
-      net::testing::RawClient c(port);
-      c.send("GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n");
-      c.response();
+      try {
+        net::testing::RawClient c(port);
+        c.send("GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n");
+        c.response();
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << "the request to the listener failed: " << e.what();
+      }
     });
     std::string text;
     boost::asio::steady_timer check(rt.io());
