@@ -23,9 +23,9 @@ DriverCounters::PerDriver& DriverCounters::per_driver(const std::string& driver)
   auto it = drivers_.find(driver);
   if (it != drivers_.end()) return it->second;
   PerDriver& p = drivers_[driver];
-  p.bad_name = &metrics_.counter("oemlink_driver_counter_refused_total", kRefusedHelp,
+  p.bad_name = &metrics_.counter("oemlink_driver_events_refused_total", kRefusedHelp,
                                  {{"driver", driver}, {"reason", "bad_name"}});
-  p.too_many = &metrics_.counter("oemlink_driver_counter_refused_total", kRefusedHelp,
+  p.too_many = &metrics_.counter("oemlink_driver_events_refused_total", kRefusedHelp,
                                  {{"driver", driver}, {"reason", "too_many_names"}});
   return p;
 }
@@ -44,7 +44,7 @@ void DriverCounters::add(const std::string& driver, std::string_view name, uint6
       p.warned = true;
       // The name is the driver's text: printed only when it is a plain identifier.
       spdlog::warn(
-          "driver {}: counter_add {}: not counted under its name (oemlink_driver_counter_"
+          "driver {}: counter_add {}: not counted under its name (oemlink_driver_events_"
           "refused_total); further refusals are counted silently",
           driver,
           bad ? std::string("with a name that is not 1-64 characters of [a-z0-9_]")
@@ -53,7 +53,7 @@ void DriverCounters::add(const std::string& driver, std::string_view name, uint6
     }
     return;
   }
-  Counter& c = metrics_.counter("oemlink_driver_counter_total",
+  Counter& c = metrics_.counter("oemlink_driver_events_total",
                                 "What drivers count through counter_add, by driver and name",
                                 {{"driver", driver}, {"name", std::string(name)}});
   p.names.emplace(std::string(name), &c);

@@ -1,8 +1,8 @@
-// What drivers count through the ABI's counter_add: oemlink_driver_counter_total{driver,name},
+// What drivers count through the ABI's counter_add: oemlink_driver_events_total{driver,name},
 // with at most `max_names` distinct names per driver instance, so a driver (buggy, or counting
 // something per car) cannot make the metrics unbounded. Names beyond the cap, and names that are
 // not 1-64 characters of [a-z0-9_], are not counted under their name but in
-// oemlink_driver_counter_refused_total{driver,reason=too_many_names|bad_name}, and logged once
+// oemlink_driver_events_refused_total{driver,reason=too_many_names|bad_name}, and logged once
 // per driver.
 //
 // Threading: [any-thread] (drivers call counter_add from their own threads).

@@ -227,7 +227,7 @@ TEST_F(RuntimeTest, HostServicesRotateSecretsCallHttpAndFireTimers) {
     Runtime rt(std::move(cfg), opts);
     rt.start();
     EXPECT_EQ(rt.run(), 0);
-    EXPECT_GE(rt.metrics().total("oemlink_driver_counter_total",
+    EXPECT_GE(rt.metrics().total("oemlink_driver_events_total",
                                  {{"driver", "probe"}, {"name", "token_rotations"}}),
               15u);
     EXPECT_GE(rt.metrics().total("oemlink_driver_http_requests_total", {{"driver", "probe"}}), 15u);
@@ -297,7 +297,7 @@ TEST_F(RuntimeTest, PollPlusDriverStreamPollsEveryCarAndRunsTheDriverWideStream)
   EXPECT_EQ(rt.run(), 0);
   uint64_t polls = rt.metrics().total("oemlink_polls_total", {{"outcome", "ok"}});
   EXPECT_GE(polls, 6u) << "every car polled, as in mode poll";
-  EXPECT_GE(rt.metrics().total("oemlink_driver_counter_total",
+  EXPECT_GE(rt.metrics().total("oemlink_driver_events_total",
                                {{"driver", "probe"}, {"name", "token_rotations"}}),
             polls);
   auto events = sink.by_subject();

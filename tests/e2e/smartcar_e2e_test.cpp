@@ -398,18 +398,18 @@ TEST_F(SmartcarWebhookTest, VerifiedDeliveriesBecomeSignedEventsAndEverythingEls
   EXPECT_TRUE(events_with(kOdometer, 16342).size() == 1u);
 
   EXPECT_EQ(
-      counter("oemlink_driver_counter_total", {{"driver", "smartcar"}, {"name", "webhook_verify"}}),
+      counter("oemlink_driver_events_total", {{"driver", "smartcar"}, {"name", "webhook_verify"}}),
       2);
-  EXPECT_EQ(counter("oemlink_driver_counter_total",
+  EXPECT_EQ(counter("oemlink_driver_events_total",
                     {{"driver", "smartcar"}, {"name", "webhook_bad_signature"}}),
             2);  // forged, truncated
-  EXPECT_EQ(counter("oemlink_driver_counter_total",
+  EXPECT_EQ(counter("oemlink_driver_events_total",
                     {{"driver", "smartcar"}, {"name", "webhook_unsigned"}}),
             1);
-  EXPECT_EQ(counter("oemlink_driver_counter_total",
+  EXPECT_EQ(counter("oemlink_driver_events_total",
                     {{"driver", "smartcar"}, {"name", "webhook_duplicates"}}),
             1);
-  EXPECT_EQ(counter("oemlink_driver_counter_total",
+  EXPECT_EQ(counter("oemlink_driver_events_total",
                     {{"driver", "smartcar"}, {"name", "webhook_unknown_vehicle"}}),
             1);
   EXPECT_EQ(counter("oemlink_http_requests_total",
@@ -424,7 +424,7 @@ TEST_F(SmartcarWebhookTest, VerifiedDeliveriesBecomeSignedEventsAndEverythingEls
                     {{"listener", "inbound"}, {"reason", "body_too_large"}}),
             1);
   // 2 VERIFY, 3 deliveries, 3 refused, the replayed pair, the unknown car: not the oversized.
-  EXPECT_EQ(counter("oemlink_driver_counter_total",
+  EXPECT_EQ(counter("oemlink_driver_events_total",
                     {{"driver", "smartcar"}, {"name", "webhook_requests"}}),
             11);
   // Every event in the sink, the webhooks' included, is signed by its connection's key.
@@ -487,9 +487,9 @@ TEST_F(SmartcarWebhookTest, ASlowOutboxGets503AndTheRetryIsStoredExactlyOnce) {
   EXPECT_EQ(r.rc, 0) << r.err;
   EXPECT_EQ(events_with(kOdometer, 55555.5).size(), 1u);
   EXPECT_EQ(
-      counter("oemlink_driver_counter_total", {{"driver", "smartcar"}, {"name", "webhook_events"}}),
+      counter("oemlink_driver_events_total", {{"driver", "smartcar"}, {"name", "webhook_events"}}),
       1);
-  EXPECT_GE(counter("oemlink_driver_counter_total",
+  EXPECT_GE(counter("oemlink_driver_events_total",
                     {{"driver", "smartcar"}, {"name", "webhook_duplicates"}}),
             1);  // the retries: recognised, not stored
   EXPECT_GE(counter("oemlink_webhook_answers_total",

@@ -184,7 +184,7 @@ TEST_F(TeslaEndToEnd, AsleepCarsAreNotPolledAnd408MeansAsleep) {
   ASSERT_TRUE(eventually([&] {
     return has_events_for(car_s85().vin, 3) &&
            requests(stats(), "GET /api/1/vehicles/{id}/vehicle_data", "408") >= 2 &&
-           metric("oemlink_driver_counter_total", {{"driver", "tesla"}, {"name", "asleep_408"}}) >=
+           metric("oemlink_driver_events_total", {{"driver", "tesla"}, {"name", "asleep_408"}}) >=
                2;
   })) << "no events or no 408";
   ASSERT_EQ(stop_oemlink(), 0);
@@ -221,7 +221,7 @@ TEST_F(TeslaEndToEnd, A429IsWaitedOutUntilRetryAfter) {
       << "a request was sent inside the Retry-After window";
   EXPECT_EQ(requests(s, "GET /api/1/vehicles/{id}/vehicle_data", "429"), 1u);
   EXPECT_GE(
-      metric("oemlink_driver_counter_total", {{"driver", "tesla"}, {"name", "rate_limited_car"}}),
+      metric("oemlink_driver_events_total", {{"driver", "tesla"}, {"name", "rate_limited_car"}}),
       1u);
   EXPECT_HAS(oemlink_logs(), "connection s85 (driver tesla): rate-limited for ");
 }
@@ -291,7 +291,7 @@ TEST_F(TeslaEndToEnd, RegionsAreDiscoveredAndA421IsFollowed) {
   ASSERT_EQ(stop_oemlink(), 0);
   EXPECT_HAS(oemlink_logs(), "wrong region (421); now " + mock_base() + "/na");
   EXPECT_GE(
-      metric("oemlink_driver_counter_total", {{"driver", "tesla"}, {"name", "region_redirects"}}),
+      metric("oemlink_driver_events_total", {{"driver", "tesla"}, {"name", "region_redirects"}}),
       1u);
   // Followed once, not bounced: the 421s are about one per call in flight at the move.
   s = stats();
@@ -479,7 +479,7 @@ TEST_F(TeslaEndToEnd, StreamedRecordsBecomeBatchedEventsAndStreamingCarsAreNotPo
   // Both cars park, stay awake 15 simulated minutes (still streaming now and then), sleep.
   ASSERT_TRUE(eventually(
       [&] {
-        return metric("oemlink_driver_counter_total",
+        return metric("oemlink_driver_events_total",
                       {{"driver", "tesla"}, {"name", "stream_car_disconnects"}}) >= 2;
       },
       45s))
@@ -543,10 +543,10 @@ TEST_F(TeslaEndToEnd, StreamedRecordsBecomeBatchedEventsAndStreamingCarsAreNotPo
     }
     EXPECT_TRUE(rich) << "no event batched several records";
   }
-  EXPECT_GE(metric("oemlink_driver_counter_total",
+  EXPECT_GE(metric("oemlink_driver_events_total",
                    {{"driver", "tesla"}, {"name", "polls_skipped_live_stream"}}),
             1u);
-  EXPECT_EQ(metric("oemlink_driver_counter_total",
+  EXPECT_EQ(metric("oemlink_driver_events_total",
                    {{"driver", "tesla"}, {"name", "stream_parse_errors"}}),
             0u);
   EXPECT_EQ(events_for(ev, car_model3().vin), 0u);
@@ -576,7 +576,7 @@ TEST_F(TeslaEndToEnd, TelemetryConfigIsSignedAcceptedAndReadBack) {
   const std::string jws = "POST /api/1/vehicles/fleet_telemetry_config_jws";
   ASSERT_TRUE(eventually([&] {
     return requests(stats(), jws, "200") >= 2 &&
-           metric("oemlink_driver_counter_total",
+           metric("oemlink_driver_events_total",
                   {{"driver", "tesla"}, {"name", "telemetry_config_key_unpaired"}}) >= 1 &&
            has_events_for(car_s85().vin) && has_events_for(car_model3().vin);
   })) << "no config posted";
@@ -586,14 +586,14 @@ TEST_F(TeslaEndToEnd, TelemetryConfigIsSignedAcceptedAndReadBack) {
   EXPECT_EQ(requests(s, jws, "412"), 0u) << "the mock's verifier refused the JWS";
   EXPECT_HAS(oemlink_logs(),
              "tesla: telemetry config of " + car_model3().vin + ": virtual key not paired");
-  EXPECT_GE(metric("oemlink_driver_counter_total",
+  EXPECT_GE(metric("oemlink_driver_events_total",
                    {{"driver", "tesla"}, {"name", "telemetry_config_problems"}}),
             1u);
 
   // A restart reads the configs back: in line for the keyed cars, no new post.
   start_oemlink(cfg);
   ASSERT_TRUE(eventually([&] {
-    return metric("oemlink_driver_counter_total",
+    return metric("oemlink_driver_events_total",
                   {{"driver", "tesla"}, {"name", "telemetry_config_in_line"}}) >= 2;
   })) << "the posted configs were not read back in line: "
       << json::serialize(counters());
