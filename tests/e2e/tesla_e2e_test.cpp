@@ -546,9 +546,9 @@ TEST_F(TeslaEndToEnd, StreamedRecordsBecomeBatchedEventsAndStreamingCarsAreNotPo
   EXPECT_GE(metric("oemlink_driver_events_total",
                    {{"driver", "tesla"}, {"name", "polls_skipped_live_stream"}}),
             1u);
-  EXPECT_EQ(metric("oemlink_driver_events_total",
-                   {{"driver", "tesla"}, {"name", "stream_parse_errors"}}),
-            0u);
+  EXPECT_EQ(
+      metric("oemlink_driver_events_total", {{"driver", "tesla"}, {"name", "stream_parse_errors"}}),
+      0u);
   EXPECT_EQ(events_for(ev, car_model3().vin), 0u);
 }
 

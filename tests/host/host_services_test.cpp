@@ -283,8 +283,7 @@ TEST_F(HostServicesTest, ReportStateReachesTheDispatcherForOwnConnectionsOnly) {
 TEST_F(HostServicesTest, DriverCountersAreNamespacedByDriver) {
   a->table.counter_add(&a->table, {"token_refreshes", 15}, 3);
   EXPECT_EQ(
-      count("oemlink_driver_events_total", {{"driver", "alpha"}, {"name", "token_refreshes"}}),
-      3u);
+      count("oemlink_driver_events_total", {{"driver", "alpha"}, {"name", "token_refreshes"}}), 3u);
 }
 
 TEST_F(HostServicesTest, OnceTheHostIsGoneEveryServiceRefuses) {
