@@ -91,7 +91,7 @@ TEST(StatusSnapshotJson, KeepsTheKeysOperatorsScriptsRead) {
   EXPECT_EQ(doc.at("outbox").at("depth").to_number<uint64_t>(), 3u);
   EXPECT_EQ(doc.at("sinks").at(0).at("name").as_string(), "dimo");
   EXPECT_EQ(doc.at("sinks").at(0).at("retried").to_number<uint64_t>(), 4u);
-  EXPECT_EQ(doc.at("metrics").at("oemlink_pipeline_events_built_total").as_int64(), 40);
+  EXPECT_EQ(doc.at("metrics").at("oemlink_pipeline_events_built_total").to_number<uint64_t>(), 40u);
   EXPECT_EQ(doc.at("metrics").at("oemlink_outbox_oldest_age_seconds").as_double(), 2.5);
 }
 
