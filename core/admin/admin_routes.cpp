@@ -64,7 +64,8 @@ AdminRoutes::AdminRoutes(boost::asio::io_context& io, host::ConnectionControl& c
       metrics_(metrics),
       auth_failures_(metrics.counter("oemlink_admin_auth_failures_total",
                                      "Admin API requests refused as unauthenticated (401)")),
-      requests_(metrics.counter("oemlink_admin_requests_total", "Admin API requests served")) {}
+      requests_(metrics.counter("oemlink_admin_requests_total", "Admin API requests served")),
+      refusal_log_(5, metrics) {}
 
 AdminRoutes::~AdminRoutes() {
   *alive_ = false;
@@ -96,12 +97,10 @@ net::RouteHandler AdminRoutes::guarded(Handler handler) {
       auth_failures_.add();
       secure_wipe(req.body);  // an add carries OAuth secrets, refused or not
       const bool presented = !req.header("Authorization").empty();
-      uint64_t suppressed = 0;
       // Neither the token nor the path is logged: a token pasted into a URL would land there.
-      if (refusal_log_.allow(unix_ms(), suppressed))
-        spdlog::warn("admin: refused {} from {}: {}{}", req.method, req.peer,
-                     presented ? "wrong credentials" : "no credentials",
-                     suppressed ? " (" + std::to_string(suppressed) + " more not logged)" : "");
+      refusal_log_.log(unix_ms(), spdlog::level::warn, LogFields{.listener = "admin"},
+                       "admin: refused {} from {}: {}", req.method, req.peer,
+                       presented ? "wrong credentials" : "no credentials");
       return answer(out, 401,
                     error_body(presented ? "the bearer token is not the admin token"
                                          : "authentication required: Authorization: Bearer "

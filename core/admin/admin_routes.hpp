@@ -68,7 +68,7 @@ class AdminRoutes {
   MetricsRegistry& metrics_;
   Counter& auth_failures_;
   Counter& requests_;
-  LogGate refusal_log_{5};
+  LogGate refusal_log_;
   bool accepting_ = true;
   // Reads large add bodies and writes large answers off the loop. alive_ is read and cleared on
   // the loop only: what the worker posts back checks it before touching anything here.

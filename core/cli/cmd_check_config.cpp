@@ -15,6 +15,8 @@ libraries are loaded, not started). It refuses what `oemlink run` would refuse b
 anything; warnings (deprecated keys, drivers skipped by on_load_error: skip) do not.
 Exit status: 0 valid, 1 invalid, 2 usage error.)";
 
+}  // namespace
+
 int check_config(const std::string& file) {
   config::Config cfg;
   try {
@@ -35,8 +37,6 @@ int check_config(const std::string& file) {
                 cfg.drivers.size(), cfg.connections.size(), cfg.sinks.size());
   return rc;
 }
-
-}  // namespace
 
 void add_check_config_command(CommandLine& cli) {
   auto file = std::make_shared<std::string>();

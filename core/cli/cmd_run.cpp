@@ -3,10 +3,12 @@
 #include "core/cli/driver_check.hpp"
 #include "core/cli/logging_setup.hpp"
 #include "core/common/early_stop_signal.hpp"
+#include "core/common/service_notifier.hpp"
 #include "core/config/duration.hpp"
 #include "core/host/runtime.hpp"
 #include "core/link/link_component.hpp"
 #include "core/loader/driver_library.hpp"
+#include "core/ops/operations_server.hpp"
 #include "core/uplink/sink_registry.hpp"
 
 #include <spdlog/spdlog.h>
@@ -21,14 +23,19 @@ constexpr const char* kRunDetails =
     R"(Runs the daemon until SIGINT or SIGTERM: loads the configured drivers, polls or streams every
 connection, and writes events to the configured sinks. Without --config it runs the built-in
 default configuration (the mock driver with a few simulated cars writing to ./var/oemlink).
+SIGHUP re-reads the configuration and applies what can change live (see `oemlink reload`).
 Exit status: 0 stopped cleanly, 1 invalid configuration or failure, 2 usage error.)";
 
-// What `oemlink run` builds beyond the host: the linking flow (with listeners.inbound) and the
-// admin API (with listeners.admin); each builds nothing when its listener is not configured.
+// What `oemlink run` builds beyond the host: the linking flow (with listeners.inbound), the
+// admin API (with listeners.admin) and /metrics, /healthz, /readyz (with listeners.operations);
+// each builds nothing when its listener is not configured. systemd hears STOPPING=1 as soon as
+// shutdown begins.
 host::RuntimeOptions run_options() {
   host::RuntimeOptions o = host::default_runtime_options();
   o.components.push_back(link::make_link_component);
   o.components.push_back(admin::make_admin_component);
+  o.components.push_back(ops::make_operations_component);
+  o.on_stopping = [] { ServiceNotifier::stopping(); };
   return o;
 }
 
@@ -65,9 +72,15 @@ int run_daemon(RunOptions& o) {
                OEMLINK_VERSION, cfg.source.string(), cfg.drivers.size(), cfg.connections.size(),
                cfg.data_dir.string());
   for (const std::string& warning : cfg.warnings) spdlog::warn("{}", warning);
+  // SIGHUP re-reads the same file the same way (the built-in default when there was none).
+  o.runtime.reload_config = [file = o.config] { return load_config_or_default(file); };
   try {
     host::Runtime runtime(std::move(cfg), o.runtime);
     runtime.start();
+    // The outbox, the drivers, the connections and every listener are up (a request waiting in
+    // a listener's backlog is served as soon as the loop runs): systemd may start what waits
+    // for us (Type=notify).
+    ServiceNotifier::ready(fmt::format("serving {} connections", runtime.connection_count()));
     int rc = runtime.run();
     spdlog::default_logger()->flush();
     return rc;

@@ -67,6 +67,19 @@ void print_status(const host::StatusSnapshot& st, bool running) {
                 static_cast<unsigned long long>(k.dead_lettered),
                 static_cast<unsigned long long>(k.in_flight));
   }
+  if (const auto& r = st.reload) {
+    std::printf("last reload: #%llu %s %lld s ago: %s\n",
+                static_cast<unsigned long long>(r->number), r->outcome.c_str(),
+                static_cast<long long>((now - r->at_ms) / 1000), r->summary.c_str());
+    for (const std::string& e : r->errors) std::printf("  %s\n", e.c_str());
+    std::printf("reloads:     applied %llu, refused %llu, failed %llu\n",
+                total(st, "oemlink_reloads_total", {{"outcome", "applied"}}),
+                total(st, "oemlink_reloads_total", {{"outcome", "refused"}}),
+                total(st, "oemlink_reloads_total", {{"outcome", "failed"}}));
+  }
+  std::printf("logs:        lines suppressed %llu, driver lines suppressed %llu\n",
+              total(st, "oemlink_log_lines_suppressed_total"),
+              total(st, "oemlink_driver_log_lines_suppressed_total"));
 }
 
 int status(const StatusOptions& o) {

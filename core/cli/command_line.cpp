@@ -38,12 +38,14 @@ CommandLine::CommandLine()
   app_.set_version_flag("--version", version_text(), "print the version and exit");
   add_run_command(*this);
   add_check_config_command(*this);
+  add_doctor_command(*this);
   add_config_commands(*this);
   add_plugins_commands(*this);
   add_keys_commands(*this);
   add_data_keys_commands(*this);
   add_verify_command(*this);
   add_status_command(*this);
+  add_reload_command(*this);
   add_deadletter_command(*this);
   add_secrets_commands(*this);
   add_connections_commands(*this);

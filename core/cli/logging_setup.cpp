@@ -1,33 +1,15 @@
 #include "core/cli/logging_setup.hpp"
 
+#include "core/common/log_line_format.hpp"
 #include "core/common/private_files.hpp"
-#include "core/pipeline/json_writer.hpp"
 
 #include <sys/stat.h>
 
-#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 namespace oemlink::cli {
-namespace {
-
-// The message as a JSON string: spdlog's %v is raw text, which breaks JSON on a quote.
-class JsonMessageFlag final : public spdlog::custom_flag_formatter {
- public:
-  void format(const spdlog::details::log_msg& msg, const std::tm&,
-              spdlog::memory_buf_t& dest) override {
-    std::string s;
-    pipeline::append_json_string(s, std::string_view(msg.payload.data(), msg.payload.size()));
-    dest.append(s.data(), s.data() + s.size());
-  }
-  std::unique_ptr<custom_flag_formatter> clone() const override {
-    return spdlog::details::make_unique<JsonMessageFlag>();
-  }
-};
-
-}  // namespace
 
 void setup_logging(const config::LoggingConfig& cfg) {
   std::shared_ptr<spdlog::logger> logger;
@@ -47,14 +29,10 @@ void setup_logging(const config::LoggingConfig& cfg) {
       throw std::runtime_error("logging.file " + cfg.file + ": " + e.what());
     }
   }
-  if (cfg.format == config::LogFormat::json) {
-    auto f = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
-    f->add_flag<JsonMessageFlag>('*').set_pattern(
-        R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","msg":%*})");
-    logger->set_formatter(std::move(f));
-  } else {
-    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ %v");
-  }
+  // Both styles redact secrets and carry the structured fields and suppression counts
+  // (core/common/log_line_format.hpp).
+  logger->set_formatter(make_log_formatter(
+      cfg.format == config::LogFormat::json ? LogLineStyle::json : LogLineStyle::text));
   logger->set_level(spdlog::level::from_str(cfg.level));
   logger->flush_on(spdlog::level::warn);
   spdlog::set_default_logger(logger);

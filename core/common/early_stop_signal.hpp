@@ -7,9 +7,13 @@
 
 namespace oemlink {
 
-// Installs a handler for SIGINT and SIGTERM that only records the signal (async-signal-safe).
+// Installs a handler for SIGINT and SIGTERM that only records the signal (async-signal-safe), and
+// one for SIGHUP (a reload asked for while starting: its default action would kill the process)
+// that records the request.
 void record_early_stop_signals();
 // The signal recorded so far, or 0.
 int early_stop_signal();
+// Whether a SIGHUP came since record_early_stop_signals (the runtime reloads once it runs).
+bool early_reload_requested();
 
 }  // namespace oemlink

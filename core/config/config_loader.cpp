@@ -396,8 +396,10 @@ class ConfigReader {
     std::vector<std::string_view> allowed = table_keys(kMqttSinkBlock.rows);
     if (sink.type == "file") allowed = table_keys(kFileSinkBlock.rows);
     if (sink.type == "dimo_https") allowed = table_keys(kHttpsSinkBlock.rows);
+    // Every type takes the common rows (name, type, staleness).
+    const std::vector<std::string_view> common = table_keys(kSinkBlock.rows);
+    allowed.insert(allowed.end(), common.begin(), common.end());
     for (const auto& [key, field] : fields.entries()) {
-      if (key == "name" || key == "type") continue;
       if (std::find(allowed.begin(), allowed.end(), key) == allowed.end())
         reader_.error(field, "does not apply to a " + sink.type + " sink");
     }

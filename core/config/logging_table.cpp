@@ -16,7 +16,9 @@ const Setting<LoggingConfig> kRows[] = {
     {{.key = "format",
       .type = SettingType::choice,
       .default_value = "text",
-      .description = "`json`: one object per line, for log collectors",
+      .description = "`json`: one object per line for log collectors (Fluent Bit, the "
+                     "OpenTelemetry Collector): `ts`, `level`, `msg`, and where known `driver`, "
+                     "`connection`, `sink`, `event_id`, `route`, `listener`, `suppressed`",
       .choices = kFormats},
      +[](LoggingConfig& out, size_t choice) {
        out.format = choice == 0 ? LogFormat::text : LogFormat::json;
@@ -34,7 +36,11 @@ const Setting<LoggingConfig> kRows[] = {
 
 const SettingBlock<LoggingConfig> kLoggingBlock{
     .path = "logging",
-    .intro = "What the daemon logs and where to.",
+    .intro =
+        "What the daemon logs and where to. Secret values (tokens, `Authorization` "
+        "credentials, client secrets) are masked in every line, the drivers' included; "
+        "repeated failures are rate-limited, and the next line that gets through says how "
+        "many were suppressed (counter `oemlink_log_lines_suppressed_total`).",
     .rows = kRows,
 };
 

@@ -445,6 +445,71 @@ void ConnectionLifecycle::add_on_loop(const std::shared_ptr<AddJob>& job) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// A reload's YAML connections
+// ---------------------------------------------------------------------------------------------
+
+bool ConnectionLifecycle::withdraw(const std::string& id, std::function<void()> then) {
+  const uint32_t c = p_.conns.find(id);
+  if (c == kNoConn || p_.conns[c].state == ConnectionState::revoked) {
+    if (then) then();
+    return false;
+  }
+  ConnectionRecord& r = p_.conns[c];
+  // The row is gone (or replaced): this record stops counting in any state. Marked revoked in
+  // memory only, so no report, pause or resume brings it back; the store is not told (the row
+  // of a changed connection lives on, served by a new record).
+  if (counts_[r.state] > 0) --counts_[r.state];
+  r.state = ConnectionState::revoked;
+  if (p_.dispatcher.closing(c)) p_.dispatcher.cancel_close(c);
+  p_.dispatcher.pause_connection(c, [this, c, then = std::move(then)] {
+    p_.dispatcher.close_when_idle(c);
+    if (then) then();
+  });
+  return true;
+}
+
+std::string ConnectionLifecycle::serve(const store::StoredConnection& row) {
+  DriverInstance* d = loaded_driver(row.driver);
+  if (!d) return "driver instance '" + row.driver + "' is not loaded";
+  const auto state = parse_state(row.state).value_or(ConnectionState::active);
+  if (state == ConnectionState::revoked || state == ConnectionState::linking)
+    return "its stored state is " + row.state;
+  try {
+    std::vector<std::pair<uint32_t, std::string_view>> claim{{row.key_child, row.id}};
+    auto refused = p_.vault.claim_all(claim);
+    if (!refused.empty()) return refused.front().second;
+  } catch (const std::exception& e) {
+    return std::string("key child registry: ") + e.what();
+  }
+  // Room in the gate before the handle exists: a driver may emit as soon as it is open.
+  p_.gate.grow_to(p_.conns.size() + 1);
+  const uint32_t c = p_.conns.add(ConnectionFields{.id = row.id,
+                                                   .vin = row.vin,
+                                                   .identifiers_json = row.identifiers_json,
+                                                   .vehicle_token_id = row.vehicle_token_id,
+                                                   .synthetic_token_id = row.synthetic_token_id,
+                                                   .key_child = row.key_child,
+                                                   .instance = d->index,
+                                                   .state = state});
+  ++counts_[state];
+  if (state == ConnectionState::paused) {  // as a start loads it: resume opens it
+    p_.dispatcher.add_unserved_connection(c);
+    p_.dispatcher.pause_connection(c, [] {});
+    return "";
+  }
+  std::optional<std::chrono::milliseconds> interval;
+  if (row.poll_interval_ms > 0) interval = std::chrono::milliseconds(row.poll_interval_ms);
+  p_.dispatcher.add_connection(c, *d, interval);
+  std::string error;
+  if (!p_.conns.open(c, *d, error)) {
+    open_failed_.add();
+    p_.dispatcher.stop_connection(c);
+    return "the driver would not open it: " + error;
+  }
+  return "";
+}
+
+// ---------------------------------------------------------------------------------------------
 // pause, resume, revoke, reauthorize
 // ---------------------------------------------------------------------------------------------
 

@@ -99,6 +99,19 @@ class ConnectionLifecycle final : public ConnectionControl {
   // dropped without touching the table or a driver.
   void close();
 
+  // ---- a reload's YAML connections [loop] (runtime_reload.cpp) ----
+  // The YAML no longer lists `id` (or lists it changed) and the store has been reconciled: no
+  // new polls or stream starts; the driver's close() once what is in flight has completed (its
+  // events kept and durable). Not a revocation: its tokens and key child stay, so listing it
+  // again serves the same car with the same device address. Its table record is retired for
+  // good (an index is never reused); `then` runs once nothing of it is in flight any more (at
+  // once when it was not served). False when the table holds no live record of `id`.
+  bool withdraw(const std::string& id, std::function<void()> then);
+  // Serves a stored row that a reload inserted or changed: claims its key child for its id (the
+  // same claim as at start), adds a table record, and opens and schedules it, or holds it when
+  // its row is paused. Returns why it is not served ("" when it is).
+  std::string serve(const store::StoredConnection& row);
+
   // [loop] From the dispatcher: a driver reported NEEDS_REAUTH or OK for connection c.
   void on_reported(uint32_t c, schedule::ReportedState state, const std::string& reason);
 

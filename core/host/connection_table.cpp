@@ -1,6 +1,7 @@
 #include "core/host/connection_table.hpp"
 
 #include "core/common/json_string.hpp"
+#include "core/common/log_fields.hpp"
 #include "core/host/driver_set.hpp"
 
 #include <algorithm>
@@ -111,6 +112,7 @@ bool ConnectionTable::open(uint32_t c, DriverInstance& d, std::string& error) {
   // Open before the call: driver.h tells drivers to read their secrets when a connection opens,
   // and the host serves a connection's services only to an open handle.
   r.open = true;
+  LogScope in_call(LogFields{.driver = d.name, .connection = r.id});
   oemlink_status st = d.d->open(d.inst, handle_of(c), &info, &r.driver_ctx, err, sizeof err - 1);
   if (st != OEMLINK_OK) {
     r.open = false;
@@ -124,6 +126,7 @@ void ConnectionTable::close(uint32_t c, DriverInstance& d) {
   ConnectionRecord& r = records_[c];
   if (!r.open) return;
   r.open = false;
+  LogScope in_call(LogFields{.driver = d.name, .connection = r.id});
   d.d->close(d.inst, handle_of(c), r.driver_ctx);
 }
 

@@ -38,14 +38,13 @@ HostServices::HostServices(ServiceParts parts)
           "Readings refused by validation (unknown signal, bad value or time)")),
       driver_log_suppressed_(parts.metrics.counter("oemlink_driver_log_lines_suppressed_total",
                                                    "Driver log lines dropped by the rate limit")),
+      log_suppressed_(parts.metrics.counter(kLogLinesSuppressed, kLogLinesSuppressedHelp)),
       driver_counters_(parts.metrics) {}
 
 void HostServices::failed(const DriverInstance& d, const char* service, std::string_view why) {
   failures_.add();
-  uint64_t suppressed = 0;
-  if (failure_log_.allow(parts_.clock.wall_ms(), suppressed))
-    spdlog::error("driver {}: {} failed: {}{}", d.name, service, why,
-                  suppressed ? fmt::format(" [{} similar lines suppressed]", suppressed) : "");
+  failure_log_.log(parts_.clock.wall_ms(), spdlog::level::err, LogFields{.driver = d.name},
+                   "driver {}: {} failed: {}", d.name, service, why);
 }
 
 uint32_t HostServices::own_connection(const DriverInstance& d, oemlink_conn* conn,
@@ -53,10 +52,8 @@ uint32_t HostServices::own_connection(const DriverInstance& d, oemlink_conn* con
   uint32_t c = parts_.conns.owned_by(conn, d.index);
   if (c != kNoConn) return c;
   bad_handles_.add();
-  uint64_t suppressed = 0;
-  if (misuse_log_.allow(parts_.clock.wall_ms(), suppressed))
-    spdlog::error("driver {}: {} for an unknown or closed connection handle{}", d.name, service,
-                  suppressed ? fmt::format(" [{} similar lines suppressed]", suppressed) : "");
+  misuse_log_.log(parts_.clock.wall_ms(), spdlog::level::err, LogFields{.driver = d.name},
+                  "driver {}: {} for an unknown or closed connection handle", d.name, service);
   return kNoConn;
 }
 
@@ -67,15 +64,18 @@ void HostServices::log(DriverInstance& d, oemlink_conn* conn, oemlink_log_level 
   uint64_t suppressed = 0;
   if (!d.log_gate.allow(parts_.clock.wall_ms(), suppressed)) {
     driver_log_suppressed_.add();
+    log_suppressed_.add();
     return;
   }
-  const std::string note =
-      suppressed ? fmt::format(" [{} earlier lines of this driver suppressed]", suppressed) : "";
+  // A driver's line names its driver and connection whichever thread it comes from (an HTTP
+  // completion, a timer, the MQTT thread); the message itself is redacted by the formatter.
   uint32_t c = parts_.conns.index_of(conn);
+  const std::string_view conn_id = c == kNoConn ? std::string_view() : parts_.conns[c].id;
+  LogScope line(LogFields{.driver = d.name, .connection = conn_id}, suppressed);
   if (c == kNoConn)
-    spdlog::log(lvl, "[{}] {}{}", d.name, msg, note);
+    spdlog::log(lvl, "[{}] {}", d.name, msg);
   else
-    spdlog::log(lvl, "[{}] connection {}: {}{}", d.name, parts_.conns[c].id, msg, note);
+    spdlog::log(lvl, "[{}] connection {}: {}", d.name, conn_id, msg);
 }
 
 oemlink_status HostServices::emit(DriverInstance& d, oemlink_conn* conn,
@@ -87,6 +87,7 @@ oemlink_status HostServices::emit(DriverInstance& d, oemlink_conn* conn,
   }
   if (count == 0) return OEMLINK_OK;
   if (!readings) return OEMLINK_ERROR;
+  LogScope about(LogFields{.driver = d.name, .connection = parts_.conns[c].id});
   // The array's stride is the driver's struct size: a driver built against a newer minor ABI
   // may have appended fields. Copy each into the host's layout.
   size_t stride = readings[0].struct_size;
@@ -164,7 +165,14 @@ oemlink_status HostServices::http(DriverInstance& d, oemlink_conn* conn,
       .counter("oemlink_driver_http_requests_total", "HTTP requests drivers made through the host",
                {{"driver", d.name}})
       .add();
-  parts_.http.request(std::move(r), [done, ctx](net::HttpResponse&& resp) {
+  // The driver's completion runs outside any poll: it is given the driver's (and the
+  // connection's) fields itself. Both names outlive the request (records never move).
+  const std::string* driver = &d.name;
+  const std::string* conn_id = nullptr;
+  if (conn) conn_id = &parts_.conns[parts_.conns.index_of(conn)].id;
+  parts_.http.request(std::move(r), [done, ctx, driver, conn_id](net::HttpResponse&& resp) {
+    LogScope in_call(
+        LogFields{.driver = *driver, .connection = conn_id ? std::string_view(*conn_id) : ""});
     std::vector<oemlink_http_header> hs;
     hs.reserve(resp.headers.size());
     for (auto& [k, v] : resp.headers) hs.push_back({{k.data(), k.size()}, {v.data(), v.size()}});

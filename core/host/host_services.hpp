@@ -105,12 +105,13 @@ class HostServices {
   std::thread::id loop_thread_ = std::this_thread::get_id();
   std::atomic<bool> closed_{false};
   std::string public_url_;  // written before any driver exists, then only read
-  LogGate misuse_log_;
-  LogGate failure_log_;
   Counter& bad_handles_;
   Counter& failures_;
   Counter& readings_rejected_;
   Counter& driver_log_suppressed_;
+  Counter& log_suppressed_;
+  LogGate misuse_log_{10, &log_suppressed_};
+  LogGate failure_log_{10, &log_suppressed_};
   DriverCounters driver_counters_;
 };
 

@@ -1,5 +1,7 @@
 #include "core/host/mqtt_subscriptions.hpp"
 
+#include "core/common/log_fields.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -114,11 +116,15 @@ uint64_t MqttSubscriptions::subscribe(uint32_t instance, const std::string& inst
   };
   auto status = [on_status, ctx, &losses, instance_name, id](bool connected,
                                                              const std::string& msg) {
+    // Reconnections are paced by the subscriber's back-off, so each is worth a line.
+    const LogFields about{.driver = instance_name};
     if (connected) {
-      spdlog::info("driver {}: mqtt subscription {}: {}", instance_name, id, msg);
+      log_with(about, spdlog::level::info, "driver {}: mqtt subscription {}: {}", instance_name, id,
+               msg);
     } else {
       losses.add();
-      spdlog::warn("driver {}: mqtt subscription {}: {}; reconnecting", instance_name, id, msg);
+      log_with(about, spdlog::level::warn, "driver {}: mqtt subscription {}: {}; reconnecting",
+               instance_name, id, msg);
     }
     if (on_status) on_status(ctx, connected ? 1 : 0, {msg.data(), msg.size()});
   };

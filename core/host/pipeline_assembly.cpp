@@ -18,7 +18,12 @@ PipelineAssembly::PipelineAssembly(const config::Config& cfg, boost::asio::io_co
                                    MetricsRegistry& metrics, const uplink::SinkRegistry& sinks,
                                    const std::vector<pipeline::EventSink*>& extra_sinks,
                                    AssemblyHooks hooks)
-    : hooks_(std::move(hooks)), has_extra_sinks_(!extra_sinks.empty()) {
+    : hooks_(std::move(hooks)),
+      io_(io),
+      metrics_(metrics),
+      registry_(sinks),
+      http_(cfg.http),
+      has_extra_sinks_(!extra_sinks.empty()) {
   // Every event is signed: without a usable vault there is nothing worth sending.
   try {
     vault_ = open_configured_vault(cfg);
@@ -26,7 +31,7 @@ PipelineAssembly::PipelineAssembly(const config::Config& cfg, boost::asio::io_co
     throw StartupError(std::string("key vault: ") + e.what());
   }
   signer_ = std::make_unique<VaultSigner>(*vault_);
-  open_outbox_and_sinks(cfg, io, metrics, sinks);
+  open_outbox_and_sinks(cfg);
   if (outbox_) register_outbox_metrics(metrics);
 
   std::vector<pipeline::EventSink*> sink_ptrs;
@@ -84,9 +89,7 @@ void PipelineAssembly::register_outbox_metrics(MetricsRegistry& m) {
 
 // Every event goes into the durable outbox first; each configured sink delivers from there at its
 // own cursor, so a slow or failing sink holds back only itself (within the outbox's bound).
-void PipelineAssembly::open_outbox_and_sinks(const config::Config& cfg, boost::asio::io_context& io,
-                                             MetricsRegistry& metrics,
-                                             const uplink::SinkRegistry& sinks) {
+void PipelineAssembly::open_outbox_and_sinks(const config::Config& cfg) {
   if (cfg.sinks.empty()) return;
   try {
     LockedDataKey key = open_sealed_data_key(cfg, DataKeyPurpose::outbox);
@@ -99,25 +102,71 @@ void PipelineAssembly::open_outbox_and_sinks(const config::Config& cfg, boost::a
                         : store::FullPolicy::block;
     o.max_commit_delay = cfg.outbox.commit_delay;
     for (const auto& s : cfg.sinks) o.sinks.push_back(s.name);
-    outbox_ = std::make_unique<store::OutboxStore>(o, key.get(), [this, &io](uint64_t seq) {
-      boost::asio::post(io, [this, seq] { hooks_.durable(seq); });
+    outbox_ = std::make_unique<store::OutboxStore>(o, key.get(), [this](uint64_t seq) {
+      boost::asio::post(io_, [this, seq] { hooks_.durable(seq); });
     });
   } catch (const std::exception& e) {
     throw StartupError(std::string("outbox: ") + e.what());
   }
   outbox_sink_ = std::make_unique<uplink::OutboxSink>(*outbox_);
 
-  uplink::SinkContext ctx{io, metrics, cfg.http};
-  for (const config::SinkConfig& s : cfg.sinks) {
-    std::unique_ptr<uplink::EventDeliverer> d;
-    try {
-      d = sinks.make(s, ctx);
-    } catch (const std::exception& e) {
-      throw StartupError("sink " + s.name + " (" + s.position.file + ":" +
-                         std::to_string(s.position.line) + "): " + e.what());
-    }
-    dispatchers_.push_back(
-        std::make_unique<uplink::UplinkDispatcher>(io, *outbox_, std::move(d), metrics));
+  for (const config::SinkConfig& s : cfg.sinks) dispatchers_.push_back(make_dispatcher(s));
+}
+
+std::unique_ptr<uplink::UplinkDispatcher> PipelineAssembly::make_dispatcher(
+    const config::SinkConfig& s) {
+  uplink::SinkContext ctx{io_, metrics_, http_};
+  std::unique_ptr<uplink::EventDeliverer> d;
+  try {
+    d = registry_.make(s, ctx);
+  } catch (const std::exception& e) {
+    throw StartupError("sink " + s.name + " (" + s.position.file + ":" +
+                       std::to_string(s.position.line) + "): " + e.what());
+  }
+  return std::make_unique<uplink::UplinkDispatcher>(io_, *outbox_, std::move(d), metrics_);
+}
+
+PipelineAssembly::SinkChanges PipelineAssembly::prepare_sinks(
+    const std::vector<config::SinkConfig>& next, const std::vector<std::string>& added,
+    const std::vector<std::string>& removed, const std::vector<std::string>& changed) {
+  SinkChanges c;
+  if (added.empty() && removed.empty() && changed.empty()) return c;
+  if (!outbox_) throw StartupError("sinks: no outbox is open (the daemon started without sinks)");
+  auto build = [&](const std::string& name) {
+    for (const auto& s : next)
+      if (s.name == name) return make_dispatcher(s);
+    throw StartupError("internal: sink " + name + " is not in the new configuration");
+  };
+  for (const std::string& name : changed) c.changed.push_back(build(name));
+  for (const std::string& name : added) c.added.push_back(build(name));
+  c.removed = removed;
+  return c;
+}
+
+void PipelineAssembly::apply_sinks(SinkChanges changes) {
+  auto at = [&](std::string_view name) {
+    return std::find_if(dispatchers_.begin(), dispatchers_.end(),
+                        [&](const auto& d) { return d->name() == name; });
+  };
+  for (auto& fresh : changes.changed) {
+    auto it = at(fresh->name());
+    if (it == dispatchers_.end()) continue;  // not running: planned against another config
+    (*it)->stop();  // its acknowledgements are written: the new one starts past them
+    *it = std::move(fresh);
+    (*it)->start();
+  }
+  for (auto& fresh : changes.added) {
+    outbox_->add_sink(fresh->name());
+    dispatchers_.push_back(std::move(fresh));
+    dispatchers_.back()->start();
+  }
+  // After the additions: the outbox refuses to lose its last sink.
+  for (const std::string& name : changes.removed) {
+    auto it = at(name);
+    if (it == dispatchers_.end()) continue;
+    (*it)->stop();
+    dispatchers_.erase(it);
+    outbox_->remove_sink(name);
   }
 }
 

@@ -64,12 +64,36 @@ class PipelineAssembly {
   std::vector<std::pair<std::string, uplink::DispatcherStats>> sink_stats() const;
   void reset_sink_latency();
 
+  // A reload's sinks (ReloadPlan), in two steps so that nothing changes unless everything could
+  // be built. prepare_sinks builds a dispatcher and deliverer for each added or changed sink and
+  // throws StartupError naming the one that cannot be built (nothing has changed then).
+  // apply_sinks: a changed sink's dispatcher stops (its in-flight deliveries fail back to the
+  // outbox, its acknowledgements are written) and the new one starts at the same cursor, so what
+  // was not delivered goes out under the new settings (a delivery that was in flight may be
+  // repeated: receivers recognise the event id); a removed sink's dispatcher stops the same way
+  // and its cursor is dropped; an added sink gets a cursor at the newest record
+  // (OutboxStore::add_sink: it receives what is appended from now on) and starts. [loop]
+  struct SinkChanges {
+    std::vector<std::unique_ptr<uplink::UplinkDispatcher>> changed, added;
+    std::vector<std::string> removed;
+  };
+  SinkChanges prepare_sinks(const std::vector<config::SinkConfig>& next,
+                            const std::vector<std::string>& added,
+                            const std::vector<std::string>& removed,
+                            const std::vector<std::string>& changed);
+  void apply_sinks(SinkChanges changes);
+
  private:
   void register_outbox_metrics(MetricsRegistry& metrics);
-  void open_outbox_and_sinks(const config::Config& cfg, boost::asio::io_context& io,
-                             MetricsRegistry& metrics, const uplink::SinkRegistry& sinks);
+  void open_outbox_and_sinks(const config::Config& cfg);
+
+  std::unique_ptr<uplink::UplinkDispatcher> make_dispatcher(const config::SinkConfig& s);
 
   AssemblyHooks hooks_;
+  boost::asio::io_context& io_;
+  MetricsRegistry& metrics_;
+  const uplink::SinkRegistry& registry_;
+  const config::HttpConfig& http_;  // the runtime's; not live, so it never changes
   bool has_extra_sinks_ = false;
   vault::KeyVaultPtr vault_;
   std::unique_ptr<pipeline::DataSigner> signer_;

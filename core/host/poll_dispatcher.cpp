@@ -118,7 +118,8 @@ PollDispatcher::PollDispatcher(boost::asio::io_context& io, const HostClock& clo
                                        "Driver streams that ended and were restarted")),
       late_completions_(metrics.counter(
           "oemlink_driver_late_completions_total",
-          "Poll or stream completions that came after the host had given up on them")) {
+          "Poll or stream completions that came after the host had given up on them")),
+      poll_log_(10, metrics) {
   slot_ = register_dispatcher(this);
   // Connections that are not served need a lane of their own: they are never scheduled.
   unserved_lane_ = sched_.add_driver(schedule::DriverLimits{});
@@ -262,6 +263,8 @@ void PollDispatcher::start_poll(uint32_t c) {
   poll_metrics(r.instance);  // the families exist from the first poll, whatever its outcome
   Ticket* t = issue_ticket(c, r.instance, false);
   TicketRef ref = ref_of(*t);
+  // Whatever the driver and the host log inside the call names the driver and the connection.
+  LogScope in_call(LogFields{.driver = d.name, .connection = r.id});
   auto t0 = std::chrono::steady_clock::now();
   oemlink_status st = d.d->poll(d.inst, ConnectionTable::handle_of(c), r.driver_ctx,
                                 &poll_done_trampoline, encode_ticket(slot_, *t));
@@ -319,6 +322,7 @@ void PollDispatcher::finish_poll(TicketRef ref, oemlink_status status, const std
 void PollDispatcher::apply_completion(uint32_t c, oemlink_status status,
                                       const std::string& message) {
   const DriverInstance& d = drivers_[conns_[c].instance];
+  LogScope about(LogFields{.driver = d.name, .connection = conns_[c].id});
   auto outcome = status == OEMLINK_OK      ? schedule::Outcome::ok
                  : status == OEMLINK_RETRY ? schedule::Outcome::retry
                                            : schedule::Outcome::error;
@@ -327,15 +331,12 @@ void PollDispatcher::apply_completion(uint32_t c, oemlink_status status,
   int64_t now = clock_.steady_ms();
   sched_.complete(c, outcome, now);
   if (status != OEMLINK_OK) {
-    uint64_t suppressed = 0;
-    if (poll_log_.allow(now, suppressed)) {
-      int64_t next = sched_.phase(c) == schedule::Phase::waiting ? sched_.due(c) - now : -1;
-      spdlog::warn("connection {} (driver {}): poll {}: {} (failure #{}, next poll in {} s){}",
-                   conns_[c].id, d.name, status_name(status),
-                   message.empty() ? "(no message)" : message, sched_.failures(c),
-                   next >= 0 ? next / 1000 : -1,
-                   suppressed ? fmt::format(" [{} similar lines suppressed]", suppressed) : "");
-    }
+    int64_t next = sched_.phase(c) == schedule::Phase::waiting ? sched_.due(c) - now : -1;
+    poll_log_.log(now, spdlog::level::warn, {},
+                  "connection {} (driver {}): poll {}: {} (failure #{}, next poll in {} s)",
+                  conns_[c].id, d.name, status_name(status),
+                  message.empty() ? "(no message)" : message, sched_.failures(c),
+                  next >= 0 ? next / 1000 : -1);
   }
   ++polls_completed_;
   if (!settle_waiters_.empty()) notify_settled(c);
@@ -365,10 +366,11 @@ void PollDispatcher::sweep_hung_polls() {
       uint32_t c = t->conn;
       boost::asio::post(io_, [this, c] { notify_settled(c); });  // not inside for_each_live
     }
-    spdlog::error(
-        "connection {} (driver {}): poll has not completed after {} s; counted as hung and "
-        "failed (a late completion will be ignored)",
-        conns_[t->conn].id, d.name, age / 1000);
+    poll_log_.log(now, spdlog::level::err,
+                  LogFields{.driver = d.name, .connection = conns_[t->conn].id},
+                  "connection {} (driver {}): poll has not completed after {} s; counted as hung "
+                  "and failed (a late completion will be ignored)",
+                  conns_[t->conn].id, d.name, age / 1000);
   });
   schedule_dispatch();
 }
@@ -378,6 +380,7 @@ void PollDispatcher::apply_state(uint32_t c, oemlink_conn_state state, int64_t u
   using RS = schedule::ReportedState;
   const ConnectionRecord& r = conns_[c];
   const std::string& driver = drivers_[r.instance].name;
+  LogScope about(LogFields{.driver = driver, .connection = r.id});
   RS rs;
   switch (state) {
     case OEMLINK_STATE_OK:
@@ -472,6 +475,7 @@ void PollDispatcher::start_stream(uint32_t c) {
   Ticket* t = issue_ticket(c, r.instance, true);
   TicketRef ref = ref_of(*t);
   sched_.stream_up(c);
+  LogScope in_call(LogFields{.driver = d.name, .connection = r.id});
   oemlink_status st = d.d->stream_start(d.inst, ConnectionTable::handle_of(c), r.driver_ctx,
                                         &stream_ended_trampoline, encode_ticket(slot_, *t));
   if (st != OEMLINK_OK && tickets_.find(ref)) {
@@ -501,6 +505,7 @@ void PollDispatcher::finish_stream(TicketRef ref, oemlink_status status,
     return;
   }
   DriverInstance& d = drivers_[t->instance];
+  LogScope about(LogFields{.driver = d.name});
   int64_t now = clock_.steady_ms();
   bool long_run = now - t->started_ms > kLongStreamMs;
   uint32_t c = t->conn;
@@ -522,11 +527,10 @@ void PollDispatcher::finish_stream(TicketRef ref, oemlink_status status,
     return;
   }
   sched_.stream_ended(c, long_run, now);
-  uint64_t suppressed = 0;
-  if (poll_log_.allow(now, suppressed))
-    spdlog::warn("connection {} (driver {}): stream ended ({}: {}); restart in {} ms", conns_[c].id,
-                 d.name, status_name(status), message,
-                 sched_.phase(c) == schedule::Phase::waiting ? sched_.due(c) - now : -1);
+  poll_log_.log(now, spdlog::level::warn, LogFields{.connection = conns_[c].id},
+                "connection {} (driver {}): stream ended ({}: {}); restart in {} ms", conns_[c].id,
+                d.name, status_name(status), message,
+                sched_.phase(c) == schedule::Phase::waiting ? sched_.due(c) - now : -1);
   schedule_dispatch();
 }
 
@@ -535,6 +539,7 @@ void PollDispatcher::start_driver_stream(DriverInstance& d) {
   Ticket* t = issue_ticket(kNoConn, d.index, true);
   TicketRef ref = ref_of(*t);
   d.stream_up = true;
+  LogScope in_call(LogFields{.driver = d.name});
   oemlink_status st = d.d->stream_start(d.inst, nullptr, nullptr, &stream_ended_trampoline,
                                         encode_ticket(slot_, *t));
   if (st != OEMLINK_OK && tickets_.find(ref)) finish_stream(ref, st, "stream did not start");
@@ -544,6 +549,7 @@ void PollDispatcher::start_driver_stream(DriverInstance& d) {
 // will not call `ended`, so the stream's ticket is released here.
 void PollDispatcher::stop_stream(uint32_t c) {
   DriverInstance& d = drivers_[conns_[c].instance];
+  LogScope in_call(LogFields{.driver = d.name, .connection = conns_[c].id});
   d.d->stream_stop(d.inst, ConnectionTable::handle_of(c), conns_[c].driver_ctx);
   tickets_.for_each_live([&](Ticket* t) {
     if (t->stream && t->conn == c) tickets_.release(t);
@@ -631,6 +637,7 @@ void PollDispatcher::stop_streams() {
     DriverInstance& d = drivers_[i];
     if (d.stream_restart) d.stream_restart->cancel();
     if (d.inst && d.stream_up) {
+      LogScope in_call(LogFields{.driver = d.name});
       d.d->stream_stop(d.inst, nullptr, nullptr);
       d.stream_up = false;
       tickets_.for_each_live([&](Ticket* t) {

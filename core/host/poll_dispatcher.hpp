@@ -171,7 +171,6 @@ class PollDispatcher {
   bool stopping_ = false;
   std::vector<schedule::ConnIndex> due_;
   uint64_t polls_completed_ = 0;
-  LogGate poll_log_;
 
   // Per driver instance, by DriverInstance::index; created on first use. [loop]
   struct DriverPollMetrics {
@@ -188,6 +187,7 @@ class PollDispatcher {
   std::vector<std::unique_ptr<DriverPollMetrics>> poll_metrics_;
   Counter& stream_restarts_;
   Counter& late_completions_;
+  LogGate poll_log_;  // failed polls and ended streams, which a failing peer repeats
 };
 
 }  // namespace oemlink::host

@@ -86,6 +86,36 @@ std::vector<std::pair<std::string, uplink::DispatcherStats>> Runtime::sink_stats
                    : std::vector<std::pair<std::string, uplink::DispatcherStats>>{};
 }
 
+RuntimeHealth Runtime::health() const {
+  RuntimeHealth h;
+  h.now_steady_ms = clock_.steady_ms();
+  // A component asks while start() is still building (never, today): it counts from now.
+  h.started_steady_ms = started_ ? started_steady_ms_ : h.now_steady_ms;
+  h.config_loaded = started_;
+  h.config_source = cfg_.source.string();
+  h.stopping = stopping_ || closed_;
+  h.vault_open = assembly_ != nullptr;  // the assembly exists only with its vault open
+  store::OutboxStore* outbox = assembly_ ? assembly_->outbox() : nullptr;
+  h.outbox_present = outbox != nullptr;
+  if (outbox) {
+    store::OutboxCommitHealth c = outbox->commit_health();
+    h.outbox_failing = c.failing;
+    h.outbox_consecutive_failures = c.consecutive_failures;
+    h.outbox_error = std::move(c.last_error);
+  }
+  for (auto& [name, stats] : sink_stats()) {
+    SinkHealth s;
+    s.name = name;
+    for (const config::SinkConfig& sc : cfg_.sinks)
+      if (sc.name == name) s.staleness = sc.staleness;
+    s.pending = stats.pending;
+    s.delivered = stats.delivered;
+    s.last_delivered_steady_ms = stats.last_delivered_steady_ms;
+    h.sinks.push_back(std::move(s));
+  }
+  return h;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Start-up
 // ---------------------------------------------------------------------------------------------
@@ -172,6 +202,8 @@ void Runtime::start() {
   gate_->grow_to(conns_.size());
   open_connection_control();
   start_listener();
+  started_ = true;
+  started_steady_ms_ = clock_.steady_ms();
 }
 
 // The connections' live control over the connection store's rows (store_, opened by
@@ -244,7 +276,8 @@ void Runtime::build_components() {
                      .drivers = drivers_,
                      .connections = *control_,
                      .vault = assembly_->vault(),
-                     .inbound_routes = routes_.get()};
+                     .inbound_routes = routes_.get(),
+                     .health = [this] { return health(); }};
   for (const ComponentFactory& make : opts_.components)
     if (auto c = make(ctx)) components_.push_back(std::move(c));
 }
@@ -265,11 +298,14 @@ int Runtime::run() {
   if (opts_.handle_signals) {
     signals_ = std::make_unique<boost::asio::signal_set>(io_, SIGINT, SIGTERM);
     wait_for_signal();
+    hangups_ = std::make_unique<boost::asio::signal_set>(io_, SIGHUP);
+    wait_for_hangup();
     // A stop asked for while we were starting (before the signal_set existed) still counts.
     if (int sig = early_stop_signal(); sig != 0) {
       spdlog::info("signal {} received while starting: stopping", sig);
       request_stop();
     }
+    if (early_reload_requested()) request_reload();
   }
   if (opts_.duration.count() > 0) {
     duration_timer_.expires_after(opts_.duration);
@@ -345,6 +381,7 @@ void Runtime::flush_extra_sinks() {
 void Runtime::begin_shutdown() {
   if (stopping_) return;
   stopping_ = true;
+  if (opts_.on_stopping) opts_.on_stopping();
   spdlog::info("stopping: no new polls; waiting up to {} ms for {} in flight",
                cfg_.schedule.shutdown_timeout.count(), dispatcher_->in_flight());
   dispatcher_->stop_scheduling();
@@ -352,6 +389,7 @@ void Runtime::begin_shutdown() {
   // no driver's webhook() is called from here on.
   if (listener_) listener_->stop_accepting();
   if (webhooks_) webhooks_->close();
+  if (hangups_) hangups_->cancel();
   for (auto& c : components_) c->stop_accepting();
   if (control_) control_->stop_accepting();
   stats_timer_.cancel();
@@ -447,6 +485,7 @@ void Runtime::write_status(bool running) {
     status_writer_ = std::make_unique<StatusWriter>(DataDir(cfg_.data_dir).status_json(), metrics_);
   StatusSnapshot s = status_snapshot({metrics_, *dispatcher_, *assembly_, conns_.size()}, running,
                                      clock_.wall_ms());
+  s.reload = last_reload_;
   // The last snapshot, as the daemon stops, is written before run() returns; the periodic ones
   // are written off the loop.
   if (running)

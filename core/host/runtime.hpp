@@ -10,6 +10,7 @@
 //   HttpListener      the inbound HTTP front door (listeners.inbound), its RouteTable, and
 //   WebhookRoutes     POST /webhooks/<driver> with the durability hold
 //   runtime_report    stats lines and status.json
+//   runtime_reload    SIGHUP: the config re-read, validated, and its live parts applied
 // Runtime builds them in that order on one Asio event loop, runs the loop until a signal, a
 // duration or a poll count says stop, then shuts down gracefully: no new polls, in-flight polls
 // get schedule.shutdown_timeout, drivers are closed, and everything accepted is made durable.
@@ -24,6 +25,8 @@
 #include "core/host/driver_set.hpp"
 #include "core/host/host_clock.hpp"
 #include "core/host/runtime_component.hpp"
+#include "core/host/runtime_health.hpp"
+#include "core/host/status_snapshot.hpp"
 #include "core/pipeline/event_sink.hpp"
 #include "core/schedule/poll_scheduler.hpp"
 #include "core/uplink/sink_registry.hpp"
@@ -36,7 +39,10 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -82,6 +88,12 @@ struct RuntimeOptions {
   // Built in order once the connections are open, before the listeners accept (the linking
   // flow, the admin API: see runtime_component.hpp). `oemlink run` adds them.
   std::vector<ComponentFactory> components;
+  // [loop] Called once when shutdown begins (a signal, a duration, a poll limit), before
+  // anything closes: `oemlink run` tells systemd STOPPING=1 here.
+  std::function<void()> on_stopping;
+  // What a reload (SIGHUP) reads: `oemlink run` passes the load check-config makes of the file
+  // it was started with. Null: config::load_config_file(the running config's source).
+  std::function<config::Config()> reload_config;
 };
 
 // RuntimeOptions with the built-in sink types registered: what `oemlink run` uses.
@@ -108,6 +120,20 @@ class Runtime {
   // [any-thread] Ask the loop to stop (what SIGINT/SIGTERM do).
   void request_stop();
 
+  // [any-thread] Ask the loop to reload the configuration (what SIGHUP does). Requests that
+  // arrive while one is waiting to run are coalesced into it; one that arrives while a reload
+  // runs is served after it (reading the file again).
+  void request_reload();
+  // [loop] Re-reads the configuration (RuntimeOptions::reload_config), validates it as
+  // check-config does (load + check_drivers), and refuses it whole, naming every setting that
+  // cannot change live (reload_plan.hpp); otherwise applies connections (reconciled into the
+  // store, then withdrawn, changed or served), sinks and logging.level. Logs one summary line,
+  // counts reloads_ok / reloads_refused / reloads_failed, and records the outcome for
+  // status.json (written at once). See runtime_reload.cpp.
+  void reload();
+  // [loop] The last reload's outcome; nullopt before the first.
+  const std::optional<ReloadSnapshot>& last_reload() const { return last_reload_; }
+
   MetricsRegistry& metrics() { return metrics_; }
   const schedule::ScheduleStats& schedule_stats() const;
   size_t connection_count() const { return conns_.size(); }
@@ -128,6 +154,9 @@ class Runtime {
   void reset_sink_latency();
   // [loop, or after run() returned] Per-sink delivery figures.
   std::vector<std::pair<std::string, uplink::DispatcherStats>> sink_stats() const;
+  // [loop] What readiness is decided from (runtime_health.hpp); components get it through
+  // RuntimeContext::health.
+  RuntimeHealth health() const;
 
  private:
   // runtime_connections.cpp: opens the store and reconciles the YAML into it; returns how many
@@ -140,6 +169,11 @@ class Runtime {
   void start_listener();
   void build_components();
   void wait_for_signal();
+  void wait_for_hangup();
+  // runtime_reload.cpp: the steps of reload().
+  std::vector<std::string> read_for_reload(config::Config& next);
+  bool serve_stored(const std::string& id, const char* what);
+  void finish_reload(ReloadSnapshot r);
   void begin_shutdown();
   void drain_and_close();
   void close_everything(bool abandoned_any);
@@ -186,11 +220,20 @@ class Runtime {
   boost::asio::steady_timer flush_timer_;
   boost::asio::steady_timer duration_timer_;
   std::unique_ptr<boost::asio::signal_set> signals_;
+  std::unique_ptr<boost::asio::signal_set> hangups_;  // SIGHUP: reload
 
   std::atomic<bool> stop_requested_{false};
   bool stopping_ = false;
-  bool closed_ = false;  // transport, timers and drivers closed: new work is refused
+  bool closed_ = false;   // transport, timers and drivers closed: new work is refused
+  bool started_ = false;  // start() completed
+  int64_t started_steady_ms_ = 0;
   int signals_seen_ = 0;
+  std::atomic<bool> reload_pending_{false};
+  uint64_t reloads_ = 0;
+  std::optional<ReloadSnapshot> last_reload_;
+  // Changed YAML connections whose old record is still finishing its poll: served (from the
+  // store's row as it is then) once it has; a later reload leaves them to that.
+  std::set<std::string, std::less<>> awaiting_serve_;
   Counter& conns_open_failed_;
   Counter& conns_skipped_;
 };

@@ -10,6 +10,7 @@
 #include "core/common/metrics.hpp"
 #include "core/config/config.hpp"
 #include "core/host/host_clock.hpp"
+#include "core/host/runtime_health.hpp"
 
 #include <boost/asio/io_context.hpp>
 
@@ -41,6 +42,8 @@ struct RuntimeContext {
   // The inbound listener's routes (listeners.inbound); null without one. A route added here
   // serves once the loop runs.
   net::RouteTable* inbound_routes = nullptr;
+  // [loop] A snapshot of what readiness is decided from (the operations listener's /readyz).
+  std::function<RuntimeHealth()> health;
 };
 
 class RuntimeComponent {

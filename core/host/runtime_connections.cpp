@@ -2,6 +2,7 @@
 // where they live; the YAML's are reconciled into it first, so a restart serves what the store
 // holds: YAML, linked and API-added connections alike, each in its stored state.
 #include "core/common/data_dir.hpp"
+#include "core/common/log_fields.hpp"
 #include "core/host/pipeline_assembly.hpp"
 #include "core/host/poll_dispatcher.hpp"
 #include "core/host/runtime.hpp"
@@ -184,7 +185,8 @@ void Runtime::open_connections() {
     }
     ++opened;
     if (!opts_.quiet_startup)
-      spdlog::debug("connection {} opened (driver {}, vin {})", r.id, d.name, r.vin);
+      log_with(LogFields{.driver = d.name, .connection = r.id}, spdlog::level::debug,
+               "connection {} opened (driver {}, vin {})", r.id, d.name, r.vin);
   }
   spdlog::info("{} connections opened, {} failed, {} skipped, {} paused or linking", opened, failed,
                skipped, held);

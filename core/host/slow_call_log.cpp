@@ -7,11 +7,10 @@ namespace oemlink::host {
 void SlowCallLog::slow(std::string_view driver, const char* call, std::string_view connection,
                        int64_t took_ms) {
   slow_calls_.add();
-  uint64_t suppressed = 0;
-  if (!gate_.allow(clock_.wall_ms(), suppressed)) return;
-  spdlog::warn("driver {}: {} took {} ms{} (driver calls must not block){}", driver, call, took_ms,
-               connection.empty() ? std::string() : " for connection " + std::string(connection),
-               suppressed ? fmt::format(" [{} similar lines suppressed]", suppressed) : "");
+  gate_.log(clock_.wall_ms(), spdlog::level::warn,
+            LogFields{.driver = driver, .connection = connection},
+            "driver {}: {} took {} ms{} (driver calls must not block)", driver, call, took_ms,
+            connection.empty() ? std::string() : " for connection " + std::string(connection));
 }
 
 }  // namespace oemlink::host

@@ -19,7 +19,8 @@ class SlowCallLog {
       : threshold_ms_(threshold.count()),
         slow_calls_(metrics.counter("oemlink_driver_slow_calls_total",
                                     "Driver calls that blocked the loop past the threshold")),
-        clock_(clock) {}
+        clock_(clock),
+        gate_(10, metrics) {}
 
   // `connection` empty for calls that concern no one connection. Every poll passes here, so a
   // call under the threshold costs one comparison and nothing else.

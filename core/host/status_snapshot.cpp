@@ -33,6 +33,16 @@ constexpr const char* kMetrics = "metrics";
 constexpr const char* kLegacyCounters = "counters";  // daemons before issue 15
 constexpr const char* kOutbox = "outbox";
 constexpr const char* kSinks = "sinks";
+constexpr const char* kReload = "reload";
+constexpr const char* kErrors = "errors";
+
+template <class Reload, class Visit>
+void reload_fields(Reload& r, Visit&& visit) {
+  visit("number", r.number, Presence::required);
+  visit("at_ms", r.at_ms, Presence::required);
+  visit("outcome", r.outcome, Presence::required);
+  visit("summary", r.summary, Presence::required);
+}
 
 template <class Outbox, class Visit>
 void outbox_fields(Outbox& o, Visit&& visit) {
@@ -181,6 +191,14 @@ json::value to_json(const StatusSnapshot& s) {
     sinks.push_back(std::move(sink));
   }
   doc[kSinks] = std::move(sinks);
+  if (s.reload) {
+    json::object reload;
+    reload_fields(*s.reload, ObjectWriter{reload});
+    json::array errors;
+    for (const std::string& e : s.reload->errors) errors.push_back(json::string(e));
+    reload[kErrors] = std::move(errors);
+    doc[kReload] = std::move(reload);
+  }
   return doc;
 }
 
@@ -209,6 +227,21 @@ void from_json(const json::value& v, StatusSnapshot& out) {
       SinkSnapshot k;
       sink_fields(k, ObjectReader{as_object(item, where), where + "."});
       s.sinks.push_back(std::move(k));
+    }
+  }
+  if (const json::value* reload = doc.if_contains(kReload)) {
+    const std::string where = std::string(kReload) + ".";
+    const json::object& r = as_object(*reload, kReload);
+    s.reload.emplace();
+    reload_fields(*s.reload, ObjectReader{r, where});
+    if (const json::value* errors = r.if_contains(kErrors)) {
+      if (!errors->is_array()) bad(where + kErrors, "expected an array");
+      size_t i = 0;
+      for (const json::value& e : errors->get_array()) {
+        std::string line;
+        read_value(e, line, where + kErrors + "[" + std::to_string(i++) + "]");
+        s.reload->errors.push_back(std::move(line));
+      }
     }
   }
   out = std::move(s);

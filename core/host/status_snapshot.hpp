@@ -41,6 +41,16 @@ struct SinkSnapshot {
   bool operator==(const SinkSnapshot&) const = default;
 };
 
+// The last reload (SIGHUP, `oemlink reload`) the daemon handled; absent until the first.
+struct ReloadSnapshot {
+  uint64_t number = 0;  // reloads handled since the daemon started: 1, 2, ...
+  int64_t at_ms = 0;    // Unix ms when it finished
+  std::string outcome;  // "applied", "refused" (nothing changed) or "failed" (partly applied)
+  std::string summary;  // the log's summary line
+  std::vector<std::string> errors;  // why it was refused or failed: check-config's lines
+  bool operator==(const ReloadSnapshot&) const = default;
+};
+
 struct StatusSnapshot {
   int64_t pid = 0;
   bool running = false;  // false in the last snapshot a daemon writes as it stops
@@ -50,6 +60,7 @@ struct StatusSnapshot {
   std::map<std::string, double> metrics;
   std::optional<OutboxSnapshot> outbox;  // absent when the daemon had no outbox open yet
   std::vector<SinkSnapshot> sinks;
+  std::optional<ReloadSnapshot> reload;
   bool operator==(const StatusSnapshot&) const = default;
 };
 

@@ -1,5 +1,7 @@
 #include "core/host/webhook_routes.hpp"
 
+#include "core/common/log_fields.hpp"
+
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -209,6 +211,9 @@ void WebhookRoutes::handle(DriverInstance& d, Counters& counters, net::InboundRe
   r.headers = headers.data();
   r.header_count = headers.size();
   r.body = str(req.body);
+  // The driver's lines about this delivery (a bad signature, an unknown car) name the route.
+  const std::string route = path_of(d.name);
+  LogScope in_call(LogFields{.driver = d.name, .route = route, .listener = "inbound"});
   oemlink_status st = d.d->webhook(d.inst, &r, &respond_trampoline, reinterpret_cast<void*>(id));
   // Non-OK means respond will not come; if it came anyway, that answer stands.
   if (st != OEMLINK_OK && respond_table().take(id)) {

@@ -32,7 +32,8 @@ LinkRoutes::LinkRoutes(boost::asio::io_context& io, LinkOptions options, Metrics
                                     "Connections re-linked with fresh tokens")),
       mints_prepared_(metrics.counter("oemlink_link_mints_prepared_total",
                                       "Mint requests prepared for the minting service")),
-      mints_stored_(metrics.counter("oemlink_link_mints_stored_total", "Mint requests stored")) {
+      mints_stored_(metrics.counter("oemlink_link_mints_stored_total", "Mint requests stored")),
+      refusal_log_(10, metrics) {
   door_->io = &io_;
   door_->owner = this;
   for (size_t i = 0; i < drivers.size(); ++i) {
@@ -103,7 +104,9 @@ void LinkRoutes::refuse(const net::ResponderPtr& out, bool html, const std::stri
                {{"reason", std::string(reason)}})
       .add();
   // The message may carry what a request sent (an owner, a make): one printable line in the log.
-  spdlog::info("link: driver {}: refused ({}): {}", sanitised(driver), reason, sanitised(message));
+  refusal_log_.log(clock_.wall_ms(), spdlog::level::info, LogFields{.listener = "inbound"},
+                   "link: driver {}: refused ({}): {}", sanitised(driver), reason,
+                   sanitised(message));
   out->respond(error_answer(status, message, html, std::move(extra)));
 }
 

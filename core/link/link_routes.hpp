@@ -20,6 +20,7 @@
 #pragma once
 
 #include "core/common/metrics.hpp"
+#include "core/common/rate_limited_log.hpp"
 #include "core/host/connection_control.hpp"
 #include "core/host/host_clock.hpp"
 #include "core/link/driver_linker.hpp"
@@ -138,6 +139,8 @@ class LinkRoutes {
   Counter& reauthorized_;
   Counter& mints_prepared_;
   Counter& mints_stored_;
+  // Refusals: any browser or script can ask for them in a loop.
+  LogGate refusal_log_;
 };
 
 }  // namespace oemlink::link

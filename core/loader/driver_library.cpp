@@ -160,6 +160,8 @@ std::vector<fs::path> default_plugin_dirs() {
   if (!ec) {
     dirs.push_back(exe.parent_path() / "plugins");
     dirs.push_back(exe.parent_path().parent_path() / "plugins");
+    // The install layout (`cmake --install`): <prefix>/bin/oemlink, <prefix>/lib/oemlink/drivers.
+    dirs.push_back(exe.parent_path().parent_path() / "lib" / "oemlink" / "drivers");
     dirs.push_back(exe.parent_path().parent_path() / "lib" / "oemlink" / "plugins");
   }
   return dirs;

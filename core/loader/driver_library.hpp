@@ -39,7 +39,8 @@ std::filesystem::path resolve_driver_library(const std::string& library,
                                              std::span<const std::filesystem::path> search_dirs);
 
 // Where bare driver names are looked up: $OEMLINK_PLUGIN_PATH (':'-separated), then
-// <dir of the running executable>/plugins, then <exe dir>/../lib/oemlink/plugins.
+// <dir of the running executable>/plugins, then <exe dir>/../plugins, then the install layout's
+// <exe dir>/../lib/oemlink/drivers, then <exe dir>/../lib/oemlink/plugins.
 std::vector<std::filesystem::path> default_plugin_dirs();
 
 // "poll, stream" for a capability mask.

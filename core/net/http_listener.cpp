@@ -1,5 +1,7 @@
 #include "core/net/http_listener.hpp"
 
+#include "core/common/rate_limited_log.hpp"
+#include "core/common/wall_clock.hpp"
 #include "core/net/http_session.hpp"
 #include "core/net/listener_core.hpp"
 
@@ -111,7 +113,10 @@ class HttpListener::Impl : public std::enable_shared_from_this<Impl> {
       if (ec == asio::error::operation_aborted) return;
       core->accept_errors.add();
       // Out of descriptors (or a transient network error): pause instead of spinning.
-      spdlog::warn("listener {}: accept failed: {}", core->opts.name, ec.message());
+      // Out of descriptors lasts as long as the flood: one line a second, the rest counted.
+      static LogGate accept_log(1);
+      accept_log.log(unix_ms(), spdlog::level::warn, LogFields{.listener = core->opts.name},
+                     "listener {}: accept failed: {}", core->opts.name, ec.message());
       retry.expires_after(std::chrono::milliseconds(100));
       retry.async_wait([self = shared_from_this()](const error_code& e) {
         if (!e && self->core->accepting) self->accept();

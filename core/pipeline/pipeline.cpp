@@ -25,7 +25,8 @@ Pipeline::Pipeline(EventBuilder builder, std::vector<EventSink*> sinks, MetricsR
       events_rejected_(metrics.counter("oemlink_pipeline_events_rejected_total",
                                        "Events refused by the durable sink or the envelope rules")),
       sign_failures_(metrics.counter("oemlink_pipeline_sign_failures_total",
-                                     "Events that could not be signed")) {}
+                                     "Events that could not be signed")),
+      reject_log_(10, metrics) {}
 
 size_t Pipeline::validate(const ConnectionIdentity& conn, std::span<const oemlink_reading> readings,
                           int64_t now_ms, std::vector<oemlink_reading>& valid) {
@@ -37,11 +38,8 @@ size_t Pipeline::validate(const ConnectionIdentity& conn, std::span<const oemlin
       continue;
     }
     rejected++;
-    uint64_t suppressed = 0;
-    if (reject_log_.allow(now_ms, suppressed)) {
-      spdlog::warn("connection {}: reading rejected: {}{}", conn.id, why,
-                   suppressed ? fmt::format(" ({} similar lines suppressed)", suppressed) : "");
-    }
+    reject_log_.log(now_ms, spdlog::level::warn, LogFields{.connection = conn.id},
+                    "connection {}: reading rejected: {}", conn.id, why);
   }
   readings_rejected_.add(rejected);
   return rejected;
@@ -69,9 +67,8 @@ SubmitResult Pipeline::deliver_valid(const ConnectionIdentity& conn,
   } catch (const std::exception& e) {
     // Signing failed (the key daemon is down, say): nothing was taken, the caller retries.
     sign_failures_.add();
-    uint64_t suppressed = 0;
-    if (reject_log_.allow(now_ms, suppressed))
-      spdlog::error("connection {}: event not built: {}", conn.id, e.what());
+    reject_log_.log(now_ms, spdlog::level::err, LogFields{.connection = conn.id},
+                    "connection {}: event not built: {}", conn.id, e.what());
     result.status = OEMLINK_RETRY;
     return result;
   }
@@ -80,9 +77,8 @@ SubmitResult Pipeline::deliver_valid(const ConnectionIdentity& conn,
     readings_rejected_.add(valid.size());
     result.rejected += valid.size();
     result.status = OEMLINK_ERROR;
-    uint64_t suppressed = 0;
-    if (reject_log_.allow(now_ms, suppressed))
-      spdlog::error("connection {}: event rejected before sending: {}", conn.id, why);
+    reject_log_.log(now_ms, spdlog::level::err, LogFields{.connection = conn.id, .event_id = ev.id},
+                    "connection {}: event rejected before sending: {}", conn.id, why);
     return result;
   }
   // The first sink is the primary: if it cannot take the event, nothing was taken from the
@@ -98,9 +94,9 @@ SubmitResult Pipeline::deliver_valid(const ConnectionIdentity& conn,
   for (size_t i = 1; i < sinks_.size(); ++i) {
     if (sinks_[i]->append(ev)) continue;
     mirror_failures_.add();
-    uint64_t suppressed = 0;
-    if (reject_log_.allow(now_ms, suppressed))
-      spdlog::error("sink {}: event {} not written (mirror sink; the primary has it)",
+    reject_log_.log(now_ms, spdlog::level::err,
+                    LogFields{.connection = conn.id, .sink = sinks_[i]->name(), .event_id = ev.id},
+                    "sink {}: event {} not written (mirror sink; the primary has it)",
                     sinks_[i]->name(), ev.id);
   }
   events_built_.add();

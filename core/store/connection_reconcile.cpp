@@ -20,7 +20,7 @@ using connection_db::utc_time;
 }  // namespace
 
 ReconcileReport ConnectionStore::reconcile_config(std::span<const config::ConnectionConfig> yaml,
-                                                  int64_t now_ms) {
+                                                  int64_t now_ms, bool list_ids) {
   return guarded([&] {
     ReconcileReport report;
     // The table is read once, in its own (rowid) order, so pages are visited sequentially even
@@ -77,7 +77,10 @@ ReconcileReport ConnectionStore::reconcile_config(std::span<const config::Connec
         const uint32_t* found = find_yaml(scan.text_view(1));
         if (found == nullptr) {
           // Not in the YAML. A revoked row stays, so its id can never be brought back.
-          if (source == "config" && state != "revoked") deletes.push_back(scan.integer(0));
+          if (source == "config" && state != "revoked") {
+            deletes.push_back(scan.integer(0));
+            if (list_ids) report.removed_ids.push_back(scan.text(1));
+          }
           continue;
         }
         const uint32_t at = *found;
@@ -149,6 +152,7 @@ ReconcileReport ConnectionStore::reconcile_config(std::span<const config::Connec
         upd.reset();
         if (!violated) {
           ++report.updated;
+          if (list_ids) report.updated_ids.push_back(cc.id);
           continue;
         }
         StoredConnection wanted;
@@ -183,6 +187,7 @@ ReconcileReport ConnectionStore::reconcile_config(std::span<const config::Connec
         report.refused_at.push_back(i);
       } else {
         ++report.inserted;
+        if (list_ids) report.inserted_ids.push_back(cc.id);
       }
     }
     tx.commit();

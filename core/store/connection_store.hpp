@@ -76,6 +76,8 @@ struct ReconcileReport {
   std::vector<std::string> refused;
   // Parallel to `refused`: each one's index in the YAML span (for its file position).
   std::vector<size_t> refused_at;
+  // Only with `list_ids` (a reload, which must act on each): the ids behind the counts above.
+  std::vector<std::string> inserted_ids, updated_ids, removed_ids;
 };
 
 // Every failure of the database (corrupt file, no permission, disk full) is thrown as this, with
@@ -102,7 +104,10 @@ class ConnectionStore {
   // A revoked "config" row is kept when the YAML drops it, so the id can never come back.
   // A change the unique indexes refuse (the VIN of another live connection, another row's key
   // child) is refused and the row is left as it was. Throws ConnectionStoreError.
-  ReconcileReport reconcile_config(std::span<const config::ConnectionConfig> yaml, int64_t now_ms);
+  // With `list_ids` the report also names the connections inserted, updated and removed (a
+  // reload; a start with a million rows does not keep their ids).
+  ReconcileReport reconcile_config(std::span<const config::ConnectionConfig> yaml, int64_t now_ms,
+                                   bool list_ids = false);
 
   // Every row, in insertion order (rowid), streamed: a million rows are never all in one vector
   // here. Revoked rows are included (the caller decides); `fn` returning false stops.

@@ -139,6 +139,7 @@ struct OutboxStore::Impl {
   uint64_t corrupt = 0;
   uint64_t dead_letter_rows = 0;
   uint64_t commits = 0;
+  OutboxCommitHealth commit_health;
   uint64_t drops_unlogged = 0;
   Clock::time_point last_drop_log{};
   bool stopping = false;
@@ -232,6 +233,9 @@ void OutboxStore::Impl::commit(std::vector<Pending>& batch) {
         drops_unlogged += evicted.records;
         durable_seq = last;
         ++commits;
+        commit_health.failing = false;
+        commit_health.consecutive_failures = 0;
+        commit_health.last_error.clear();
       }
       if (failures > 0) {
         spdlog::info("outbox {}: commits work again after {} failures", opt.path.string(),
@@ -267,6 +271,10 @@ void OutboxStore::Impl::commit(std::vector<Pending>& batch) {
       {
         std::lock_guard lock(mu);
         stop = stopping;
+        commit_health.failing = true;
+        commit_health.consecutive_failures = failures;
+        commit_health.last_error = e.what();
+        ++commit_health.failures_total;
       }
       if (stop && failures >= 3) {
         spdlog::error(
@@ -666,6 +674,79 @@ uint64_t OutboxStore::cursor(std::string_view sink) {
   return impl_->sink_state(sink).cursor;
 }
 
+uint64_t OutboxStore::add_sink(std::string_view sink) {
+  Impl& m = *impl_;
+  std::lock_guard db_lock(m.db_mu);
+  if (auto it = m.sinks.find(sink); it != m.sinks.end()) return it->second.cursor;
+  const uint64_t start = m.committed_seq;
+  Transaction tx(m.db);
+  {
+    // A cursor left by an earlier sink of this name (removed while not open) is replaced.
+    Stmt del(m.db, "DELETE FROM sink_acks WHERE sink = ?1");
+    del.bind(1, sink);
+    del.step();
+  }
+  {
+    Stmt ins(m.db, "INSERT OR REPLACE INTO cursors(sink, seq) VALUES(?1, ?2)");
+    ins.bind(1, sink);
+    ins.bind(2, static_cast<int64_t>(start));
+    ins.step();
+  }
+  tx.commit();
+  m.sinks[std::string(sink)].cursor = start;
+  spdlog::info("outbox {}: new sink '{}' starts after seq {}", m.opt.path.string(), sink, start);
+  return start;
+}
+
+void OutboxStore::remove_sink(std::string_view sink) {
+  Impl& m = *impl_;
+  std::lock_guard db_lock(m.db_mu);
+  auto it = m.sinks.find(sink);
+  if (it == m.sinks.end()) return;
+  if (m.sinks.size() == 1)
+    outbox::fail(m.db, "sink '" + std::string(sink) + "' is the last one and cannot be removed");
+  uint64_t min_cursor = UINT64_MAX;
+  for (const auto& [name, s] : m.sinks)
+    if (name != sink) min_cursor = std::min(min_cursor, s.cursor);
+  Removed removed;
+  Transaction tx(m.db);
+  {
+    Stmt del(m.db, "DELETE FROM cursors WHERE sink = ?1");
+    del.bind(1, sink);
+    del.step();
+  }
+  {
+    Stmt del(m.db, "DELETE FROM sink_acks WHERE sink = ?1");
+    del.bind(1, sink);
+    del.step();
+  }
+  {
+    Stmt del(m.db, "DELETE FROM records WHERE seq <= ?1 RETURNING size");
+    del.bind(1, static_cast<int64_t>(min_cursor));
+    while (del.step()) {
+      ++removed.records;
+      removed.bytes += as_seq(del, 0);
+    }
+  }
+  tx.commit();
+  const uint64_t was = it->second.cursor;
+  m.sinks.erase(it);
+  {
+    std::lock_guard lock(m.mu);
+    m.records -= removed.records;
+    m.bytes -= removed.bytes;
+  }
+  spdlog::info("outbox {}: sink '{}' removed (its cursor was at seq {}); {} records released",
+               m.opt.path.string(), sink, was, removed.records);
+}
+
+std::vector<std::string> OutboxStore::sinks() {
+  std::lock_guard db_lock(impl_->db_mu);
+  std::vector<std::string> out;
+  for (const auto& [name, s] : impl_->sinks) out.push_back(name);
+  return out;
+}
+
 std::vector<DeadLetter> OutboxStore::dead_letters(std::string_view sink, size_t max) {
   Impl& m = *impl_;
   std::vector<DeadLetter> out;
@@ -791,6 +872,11 @@ OutboxStats OutboxStore::stats() {
   st.durable_seq = m.durable_seq;
   st.commits = m.commits;
   return st;
+}
+
+OutboxCommitHealth OutboxStore::commit_health() {
+  std::lock_guard lock(impl_->mu);
+  return impl_->commit_health;
 }
 
 }  // namespace oemlink::store

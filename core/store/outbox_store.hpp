@@ -68,6 +68,16 @@ struct OutboxStats {
   uint64_t commits = 0;  // writer transactions since open (appended / commits = batch)
 };
 
+// Whether the writer's last commit succeeded (readiness: "the outbox is writable"). Failing from
+// the first failed attempt of a batch until a commit succeeds again; the writer keeps retrying
+// (the batch stays in memory and nothing is acknowledged upstream meanwhile).
+struct OutboxCommitHealth {
+  bool failing = false;
+  uint64_t consecutive_failures = 0;  // attempts of the batch being retried
+  std::string last_error;             // SQLite's message for the last failure (never record data)
+  uint64_t failures_total = 0;        // failed attempts since open
+};
+
 struct DeadLetter {
   uint64_t seq = 0;
   std::string sink;
@@ -113,6 +123,18 @@ class OutboxStore {
   // [any-thread] The sink's cursor: every record <= it is delivered or dead-lettered.
   uint64_t cursor(std::string_view sink);
 
+  // [any-thread] A sink configured while the outbox is open (a reload). Its cursor starts at the
+  // highest committed record: it receives what is appended from now on, not the backlog the
+  // other sinks still hold (unlike a sink new at open, which receives everything stored). A sink
+  // that already has a cursor keeps it. Returns the cursor. Durable when it returns.
+  uint64_t add_sink(std::string_view sink);
+  // [any-thread] A sink no longer configured (a reload), after its dispatcher stopped: its
+  // cursor and acknowledgements go, and records only it was holding are deleted. Refused (throws
+  // StoreError) for the last sink: records would pile up with nobody to release them.
+  void remove_sink(std::string_view sink);
+  // [any-thread] The sinks that have a cursor, in name order.
+  std::vector<std::string> sinks();
+
   // Dead-letter administration (`oemlink deadletter list|retry|purge`).
   std::vector<DeadLetter> dead_letters(std::string_view sink = {}, size_t max = 1000);
   // Re-appends dead letters (all, or one seq) as new records for delivery; returns how many.
@@ -120,6 +142,8 @@ class OutboxStore {
   size_t purge_dead_letters(std::string_view sink = {}, std::optional<uint64_t> seq = {});
 
   OutboxStats stats();
+  // [any-thread] Cheap (one mutex, no query): readiness asks on every GET /readyz.
+  OutboxCommitHealth commit_health();
 
  private:
   struct Impl;

@@ -32,6 +32,7 @@ JsonLinesFileSink::JsonLinesFileSink(std::string name, const config::FileSinkCon
     : name_(std::move(name)),
       cfg_(cfg),
       sync_fn_(std::move(sync)),
+      error_log_(10, metrics),
       written_(metrics.counter("oemlink_file_sink_events_written_total",
                                "Events a file sink wrote and synced", {{"sink", name_}})),
       failed_(metrics.counter("oemlink_file_sink_write_failures_total",
@@ -86,10 +87,9 @@ bool JsonLinesFileSink::sync_dir() {
   // Some filesystems cannot sync a directory at all; waiting for them would stop the sink.
   if (err == 0 || err == EINVAL) return true;
   failed_.add();
-  uint64_t suppressed = 0;
-  if (error_log_.allow(wall_ms(), suppressed))
-    spdlog::error("sink {}: syncing directory {} failed: {}; lines of {} are not confirmed", name_,
-                  dir.string(), std::strerror(err), cfg_.path.string());
+  error_log_.log(wall_ms(), spdlog::level::err, LogFields{.sink = name_},
+                 "sink {}: syncing directory {} failed: {}; lines of {} are not confirmed", name_,
+                 dir.string(), std::strerror(err), cfg_.path.string());
   return false;
 }
 
@@ -167,8 +167,7 @@ bool JsonLinesFileSink::append(const pipeline::Event& event) {
       open();
       next_rotation_at_ = size_ + cfg_.rotate_bytes;
     } catch (const std::exception& e) {
-      uint64_t suppressed = 0;
-      if (error_log_.allow(wall_ms(), suppressed)) spdlog::error("{}", e.what());
+      error_log_.log(wall_ms(), spdlog::level::err, LogFields{.sink = name_}, "{}", e.what());
       failed_.add();
       return false;
     }
@@ -189,10 +188,9 @@ bool JsonLinesFileSink::append(const pipeline::Event& event) {
       // The partial line stays; the next successful write starts on a fresh line.
       std::fputc('\n', file_);
     }
-    uint64_t suppressed = 0;
-    if (error_log_.allow(wall_ms(), suppressed))
-      spdlog::error("sink {}: write to {} failed: {}", name_, cfg_.path.string(),
-                    std::strerror(err));
+    error_log_.log(wall_ms(), spdlog::level::err, LogFields{.sink = name_},
+                   "sink {}: write to {} failed: {}", name_, cfg_.path.string(),
+                   std::strerror(err));
     failed_.add();
     return false;
   }
@@ -207,10 +205,8 @@ bool JsonLinesFileSink::sync() {
     const int err = errno;
     count_sync_failure();
     std::clearerr(file_);
-    uint64_t suppressed = 0;
-    if (error_log_.allow(wall_ms(), suppressed))
-      spdlog::error("sink {}: syncing {} failed: {}", name_, cfg_.path.string(),
-                    std::strerror(err));
+    error_log_.log(wall_ms(), spdlog::level::err, LogFields{.sink = name_},
+                   "sink {}: syncing {} failed: {}", name_, cfg_.path.string(), std::strerror(err));
     return false;
   }
   if (!dir_synced_) dir_synced_ = sync_dir();
@@ -234,10 +230,9 @@ void JsonLinesFileSink::flush() {
     // Buffered lines that fail here were already reported as written: count the failure so
     // the operator sees it, and say so.
     failed_.add();
-    uint64_t suppressed = 0;
-    if (error_log_.allow(wall_ms(), suppressed))
-      spdlog::error("sink {}: flush of {} failed: {}; buffered events may be lost", name_,
-                    cfg_.path.string(), std::strerror(errno));
+    error_log_.log(wall_ms(), spdlog::level::err, LogFields{.sink = name_},
+                   "sink {}: flush of {} failed: {}; buffered events may be lost", name_,
+                   cfg_.path.string(), std::strerror(errno));
     std::clearerr(file_);
   }
 }

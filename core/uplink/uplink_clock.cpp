@@ -27,6 +27,12 @@ int64_t SystemUplinkClock::unix_ms() const {
   return oemlink::unix_ms();
 }
 
+int64_t SystemUplinkClock::steady_ms() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 std::unique_ptr<BackoffTimer> SystemUplinkClock::make_timer() {
   return std::make_unique<SteadyBackoffTimer>(io_);
 }

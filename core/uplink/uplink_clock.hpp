@@ -26,6 +26,10 @@ class UplinkClock {
   virtual ~UplinkClock() = default;
   // [any-thread] Unix milliseconds.
   virtual int64_t unix_ms() const = 0;
+  // [any-thread] Milliseconds on a clock that never steps (std::chrono::steady_clock in
+  // production, the same clock as host::HostClock::steady_ms): when the sink last delivered,
+  // for readiness, must not move with an NTP step.
+  virtual int64_t steady_ms() const = 0;
   // [loop] A timer that fires on the loop.
   virtual std::unique_ptr<BackoffTimer> make_timer() = 0;
 };
@@ -36,6 +40,7 @@ class SystemUplinkClock final : public UplinkClock {
  public:
   explicit SystemUplinkClock(boost::asio::io_context& io) : io_(io) {}
   int64_t unix_ms() const override;
+  int64_t steady_ms() const override;
   std::unique_ptr<BackoffTimer> make_timer() override;
 
  private:

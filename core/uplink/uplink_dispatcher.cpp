@@ -37,6 +37,7 @@ UplinkDispatcher::UplinkDispatcher(boost::asio::io_context& io, store::OutboxSto
       latency_(metrics.histogram("oemlink_sink_delivery_latency_seconds",
                                  "From an event's append to the outbox to its acknowledgement",
                                  kDeliveryLatencyBuckets, {{"sink", sink_}})),
+      log_(10, metrics),
       alive_(std::make_shared<bool>(true)) {
   latency_ms_.assign(60'001, 0);
 }
@@ -100,9 +101,8 @@ void UplinkDispatcher::refill() {
     try {
       batch = outbox_.read(sink_, from, want);
     } catch (const std::exception& e) {
-      uint64_t suppressed = 0;
-      if (log_.allow(clock_->unix_ms(), suppressed))
-        spdlog::error("sink {}: reading the outbox failed: {}", sink_, e.what());
+      log_.log(clock_->unix_ms(), spdlog::level::err, LogFields{.sink = sink_},
+               "sink {}: reading the outbox failed: {}", sink_, e.what());
     }
     boost::asio::post(io_, [this, alive, want, batch = std::move(batch)]() mutable {
       if (alive.expired()) return;
@@ -135,6 +135,8 @@ void UplinkDispatcher::start_next(const std::string& conn, ConnQueue& q) {
   q.busy = true;
   ++in_flight_;
   std::weak_ptr<bool> alive = alive_;
+  LogScope delivering(
+      LogFields{.connection = conn, .sink = sink_, .event_id = q.records.front().event_id});
   // deque::push_back keeps references valid, so front() stays put until finish() pops it.
   deliverer_->deliver(q.records.front(), [this, alive, conn](DeliveryResult r) {
     if (alive.expired()) return;
@@ -150,10 +152,11 @@ void UplinkDispatcher::finish(const std::string& conn, DeliveryResult result) {
   --in_flight_;
   if (stopped_) return;  // left in the outbox; delivered after the restart
   const store::OutboxRecord& rec = q.records.front();
-  uint64_t suppressed = 0;
+  const LogFields about{.connection = conn, .sink = sink_, .event_id = rec.event_id};
   switch (result.kind) {
     case DeliveryResult::Kind::delivered: {
       delivered_.add();
+      last_delivered_steady_ms_ = clock_->steady_ms();
       int64_t ms = std::max<int64_t>(0, clock_->unix_ms() - rec.appended_ms);
       latency_max_ms_ = std::max(latency_max_ms_, ms);
       latency_ms_[std::min<size_t>(static_cast<size_t>(ms), latency_ms_.size() - 1)]++;
@@ -166,11 +169,10 @@ void UplinkDispatcher::finish(const std::string& conn, DeliveryResult result) {
     }
     case DeliveryResult::Kind::rejected:
       dead_lettered_.add();
-      if (log_.allow(clock_->unix_ms(), suppressed))
-        spdlog::error(
-            "sink {}: event {} (connection {}) rejected by the peer: {}; kept in the "
-            "dead-letter table (oemlink deadletter list)",
-            sink_, rec.event_id, conn, result.detail);
+      log_.log(clock_->unix_ms(), spdlog::level::err, about,
+               "sink {}: event {} (connection {}) rejected by the peer: {}; kept in the "
+               "dead-letter table (oemlink deadletter list)",
+               sink_, rec.event_id, conn, result.detail);
       queue_dead_letter(rec.seq, std::move(result.detail));
       q.failures = 0;
       q.records.pop_front();
@@ -180,10 +182,9 @@ void UplinkDispatcher::finish(const std::string& conn, DeliveryResult result) {
       retried_.add();
       if (q.failures < 30) ++q.failures;
       auto delay = std::max(backoff(q.failures), result.retry_after);
-      if (log_.allow(clock_->unix_ms(), suppressed))
-        spdlog::warn("sink {}: event {} (connection {}) not delivered: {}; retry #{} in {} ms{}",
-                     sink_, rec.event_id, conn, result.detail, q.failures, delay.count(),
-                     suppressed ? fmt::format(" [{} similar lines suppressed]", suppressed) : "");
+      log_.log(clock_->unix_ms(), spdlog::level::warn, about,
+               "sink {}: event {} (connection {}) not delivered: {}; retry #{} in {} ms", sink_,
+               rec.event_id, conn, result.detail, q.failures, delay.count());
       q.waiting = true;
       if (!q.timer) q.timer = clock_->make_timer();
       std::weak_ptr<bool> alive = alive_;
@@ -250,7 +251,8 @@ void UplinkDispatcher::ack_writer() {
       acks.clear();
     } catch (const std::exception& e) {
       // Kept for the next round: an unwritten acknowledgement only means a redelivery.
-      spdlog::error("sink {}: writing acknowledgements failed: {}", sink_, e.what());
+      log_.log(clock_->unix_ms(), spdlog::level::err, LogFields{.sink = sink_},
+               "sink {}: writing acknowledgements failed: {}", sink_, e.what());
       if (stopping) return;
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
@@ -277,6 +279,7 @@ void UplinkDispatcher::stop() {
 DispatcherStats UplinkDispatcher::stats() const {
   DispatcherStats s{delivered_.value(), retried_.value(), dead_lettered_.value(), in_flight_,
                     pending_};
+  s.last_delivered_steady_ms = last_delivered_steady_ms_;
   uint64_t total = 0;
   for (uint64_t n : latency_ms_) total += n;
   if (total == 0) return s;

@@ -45,6 +45,9 @@ struct DispatcherStats {
   size_t in_flight = 0, pending = 0;
   // Time from append to the peer's acknowledgement, over every delivery since start (ms).
   int64_t latency_p50_ms = 0, latency_p99_ms = 0, latency_max_ms = 0;
+  // UplinkClock::steady_ms() of the last delivery the peer acknowledged; 0: none since start.
+  // A dead letter is not a delivery. Readiness (/readyz) compares it with the sink's staleness.
+  int64_t last_delivered_steady_ms = 0;
 };
 
 class UplinkDispatcher {
@@ -125,6 +128,7 @@ class UplinkDispatcher {
 
   std::vector<uint64_t> latency_ms_;  // histogram, 1 ms buckets up to 60 s (last = beyond)
   int64_t latency_max_ms_ = 0;
+  int64_t last_delivered_steady_ms_ = 0;
   Counter& delivered_;
   Counter& retried_;
   Counter& dead_lettered_;

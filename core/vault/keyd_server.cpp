@@ -14,6 +14,8 @@
 #include <thread>
 
 #include "core/common/private_files.hpp"
+#include "core/common/rate_limited_log.hpp"
+#include "core/common/wall_clock.hpp"
 #include "core/vault/keyd_protocol.hpp"
 
 namespace oemlink::vault {
@@ -21,6 +23,12 @@ namespace {
 
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
+
+// Refused and broken clients: any local process can make these in a loop.
+LogGate& keyd_refusal_log() {
+  static LogGate gate(5);
+  return gate;
+}
 using Local = asio::local::stream_protocol;
 
 // A previous keyd that died leaves its socket file behind; bind() would fail on it. Only a socket
@@ -69,7 +77,8 @@ class Session : public std::enable_shared_from_this<Session> {
     const uint32_t len = keyd::get_u32(header_.data());
     if (len == 0 || len > keyd::kMaxRequestBody) {
       // Not speaking our protocol: there is no way to resynchronise, so drop the connection.
-      spdlog::warn("keyd: dropped a client that sent a {}-byte frame", len);
+      keyd_refusal_log().log(unix_ms(), spdlog::level::warn, {},
+                             "keyd: dropped a client that sent a {}-byte frame", len);
       return;
     }
     body_.resize(len);
@@ -187,8 +196,9 @@ bool KeydServer::Impl::allowed(Local::socket& s) {
   ucred cred{};
   socklen_t len = sizeof cred;
   if (::getsockopt(s.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
-    spdlog::warn("keyd: refused a client whose credentials cannot be read: {}",
-                 std::strerror(errno));
+    keyd_refusal_log().log(unix_ms(), spdlog::level::warn, {},
+                           "keyd: refused a client whose credentials cannot be read: {}",
+                           std::strerror(errno));
     return false;
   }
   // With --host-uid exactly that uid is the client, not keyd's own: a process that shares keyd's
@@ -199,8 +209,10 @@ bool KeydServer::Impl::allowed(Local::socket& s) {
       options.allowed_uids.end()) {
     return true;
   }
-  spdlog::warn("keyd: refused a client with uid {} (pid {}): only uid {}{} may connect", cred.uid,
-               cred.pid, client, options.allowed_uids.empty() ? "" : " and --allow-uid ones");
+  keyd_refusal_log().log(unix_ms(), spdlog::level::warn, {},
+                         "keyd: refused a client with uid {} (pid {}): only uid {}{} may connect",
+                         cred.uid, cred.pid, client,
+                         options.allowed_uids.empty() ? "" : " and --allow-uid ones");
   return false;
 }
 
@@ -215,7 +227,8 @@ void KeydServer::Impl::accept() {
         s.close(ignored);
       }
     } else {
-      spdlog::warn("keyd: accept failed: {}", ec.message());
+      keyd_refusal_log().log(unix_ms(), spdlog::level::warn, {}, "keyd: accept failed: {}",
+                             ec.message());
     }
     accept();
   });

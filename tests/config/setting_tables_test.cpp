@@ -156,5 +156,24 @@ TEST(ConfigTables, KeyOfAnotherSinkType) {
               HasSubstr("sinks[0].url: does not apply to a file sink"));
 }
 
+// staleness is a row of every sink type (readiness), not of one type's table.
+TEST(ConfigTables, StalenessAppliesToEverySinkType) {
+  Config config = load_config_text(yaml(R"(
+sinks:
+  - {name: f, type: file, path: e.jsonl, staleness: 2s}
+  - {name: d, type: dimo_https, url: "https://ingest.example/", staleness: 90s}
+  - {name: m, type: mqtt, host: broker.example, staleness: 1h}
+  - {name: dflt, type: file, path: g.jsonl}
+)"),
+                                   "test.yaml", "/");
+  ASSERT_EQ(config.sinks.size(), 4u);
+  EXPECT_EQ(config.sinks[0].staleness, std::chrono::seconds(2));
+  EXPECT_EQ(config.sinks[1].staleness, std::chrono::seconds(90));
+  EXPECT_EQ(config.sinks[2].staleness, std::chrono::hours(1));
+  EXPECT_EQ(config.sinks[3].staleness, std::chrono::minutes(5));
+  EXPECT_THAT(load_error("sinks: [{name: e, type: file, path: e.jsonl, staleness: 0s}]\n"),
+              HasSubstr("sinks[0].staleness"));
+}
+
 }  // namespace
 }  // namespace oemlink::config

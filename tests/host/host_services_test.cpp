@@ -3,6 +3,8 @@
 // counter, a log line and the status the ABI documents — whatever went wrong behind it.
 #include "core/host/host_services.hpp"
 
+#include "core/common/log_line_format.hpp"
+
 #include "tests/host/fake_clock.hpp"
 #include "tests/host/scripted_driver.hpp"
 #include "tests/uplink/mqtt_test_support.hpp"
@@ -14,6 +16,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 #include <boost/asio/post.hpp>
+#include <boost/json.hpp>
 
 #include <condition_variable>
 #include <filesystem>
@@ -153,6 +156,7 @@ TEST_F(HostServicesTest, EmitIsSignedAndItsBatchHoldsTheCompletionUntilSettled) 
 TEST_F(HostServicesTest, ADriverLoggingInBulkIsSummarisedAndDoesNotSilenceAnother) {
   std::ostringstream log;
   auto capture = std::make_shared<spdlog::sinks::ostream_sink_mt>(log);
+  capture->set_formatter(make_log_formatter(LogLineStyle::text));  // the daemon's
   spdlog::default_logger()->sinks().push_back(capture);
   for (int i = 0; i < 500; ++i)
     a->table.log(&a->table, nullptr, OEMLINK_LOG_WARN, {"refused a request", 17});
@@ -167,8 +171,27 @@ TEST_F(HostServicesTest, ADriverLoggingInBulkIsSummarisedAndDoesNotSilenceAnothe
   EXPECT_EQ(lines, kDriverLogLinesPerSecond + 1);
   EXPECT_EQ(count("oemlink_driver_log_lines_suppressed_total"), 500u - kDriverLogLinesPerSecond);
   EXPECT_THAT(text, ::testing::HasSubstr("beta still speaks"));
-  EXPECT_THAT(text, ::testing::HasSubstr(std::to_string(500 - kDriverLogLinesPerSecond) +
-                                         " earlier lines"));
+  EXPECT_EQ(count(kLogLinesSuppressed), 500u - kDriverLogLinesPerSecond);
+  EXPECT_THAT(text, ::testing::HasSubstr("refused a request (" +
+                                         std::to_string(500 - kDriverLogLinesPerSecond) +
+                                         " similar messages suppressed)"));
+}
+
+TEST_F(HostServicesTest, ADriversLineCarriesItsDriverAndConnectionAndNoSecretInJson) {
+  std::ostringstream log;
+  auto capture = std::make_shared<spdlog::sinks::ostream_sink_mt>(log);
+  capture->set_formatter(make_log_formatter(LogLineStyle::json));
+  spdlog::default_logger()->sinks().push_back(capture);
+  const std::string msg = "token answer {\"refresh_token\":\"rt-NEVER-LOGGED\"} \x01\xff";
+  a->table.log(&a->table, handle(0), OEMLINK_LOG_WARN, {msg.data(), msg.size()});
+  spdlog::default_logger()->flush();
+  spdlog::default_logger()->sinks().pop_back();
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(log.str(), ec);
+  ASSERT_FALSE(ec) << log.str();
+  EXPECT_EQ(v.at("driver"), "alpha") << log.str();
+  EXPECT_FALSE(v.at("connection").as_string().empty()) << log.str();
+  EXPECT_EQ(log.str().find("NEVER-LOGGED"), std::string::npos) << log.str();
 }
 
 TEST_F(HostServicesTest, AHandleOfAnotherDriverIsRefusedCountedAndDropsNothingElse) {

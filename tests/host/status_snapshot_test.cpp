@@ -36,6 +36,12 @@ StatusSnapshot sample(int64_t pid = 4242) {
                {"big", static_cast<double>(1ull << 63)}};
   s.outbox = OutboxSnapshot{3, 4096, 1'700'000'000'000, 40, 1, 2, 0, 7, 39};
   s.sinks = {{"dimo", 30, 4, 7, 2, 1, 12, 250}, {"witness", 40, 0, 0, 0, 0, 1, 3}};
+  s.reload =
+      ReloadSnapshot{2,
+                     1'700'000'000'500,
+                     "refused",
+                     "reload refused: data_dir cannot change while running; restart to apply",
+                     {"reload refused: data_dir cannot change while running; restart to apply"}};
   return s;
 }
 
@@ -93,6 +99,11 @@ TEST(StatusSnapshotJson, KeepsTheKeysOperatorsScriptsRead) {
   EXPECT_EQ(doc.at("sinks").at(0).at("retried").to_number<uint64_t>(), 4u);
   EXPECT_EQ(doc.at("metrics").at("oemlink_pipeline_events_built_total").to_number<uint64_t>(), 40u);
   EXPECT_EQ(doc.at("metrics").at("oemlink_outbox_oldest_age_seconds").as_double(), 2.5);
+  // `oemlink reload` waits for reload.number to move and prints reload.summary and errors.
+  EXPECT_EQ(doc.at("reload").at("number").to_number<uint64_t>(), 2u);
+  EXPECT_EQ(doc.at("reload").at("outcome").as_string(), "refused");
+  EXPECT_EQ(doc.at("reload").at("errors").at(0).as_string(),
+            "reload refused: data_dir cannot change while running; restart to apply");
 }
 
 TEST_F(StatusFileTest, WriteThenReadIsTheSameSnapshot) {

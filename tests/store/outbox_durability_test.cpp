@@ -212,6 +212,34 @@ TEST(OutboxDurability, RetryAfterAFailedCommitStoresTheBatch) {
   EXPECT_EQ(box.stats().corrupt, 0u);
 }
 
+// Readiness asks commit_health(): failing from the first failed attempt, with SQLite's reason,
+// and healthy again once a commit succeeds.
+TEST(OutboxDurability, CommitHealthReportsAFailingWriterUntilACommitSucceeds) {
+  TempDir dir;
+  OutboxStore box(options(dir), key_of(1), nullptr);
+  box.append("ev-0", "c", event_json(0));
+  box.flush();
+  EXPECT_FALSE(box.commit_health().failing);
+  RawDb raw(options(dir).path);
+  inject_insert_fault(raw);
+  box.append("ev-1", "c", event_json(1));
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!box.commit_health().failing && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(5ms);
+  OutboxCommitHealth h = box.commit_health();
+  ASSERT_TRUE(h.failing);
+  EXPECT_GE(h.consecutive_failures, 1u);
+  EXPECT_GE(h.failures_total, 1u);
+  EXPECT_NE(h.last_error.find("injected fault"), std::string::npos) << h.last_error;
+  raw.exec("DROP TRIGGER fault");
+  box.flush();
+  h = box.commit_health();
+  EXPECT_FALSE(h.failing);
+  EXPECT_EQ(h.consecutive_failures, 0u);
+  EXPECT_TRUE(h.last_error.empty());
+  EXPECT_GE(h.failures_total, 1u);
+}
+
 // A second writer on the same file takes the seq of a batch whose commit failed: the retry must
 // not count the other writer's row as its own (that lost events silently).
 TEST(OutboxDurability, RetryRefusesAnotherWritersRowAtItsSeq) {

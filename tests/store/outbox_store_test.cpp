@@ -341,3 +341,50 @@ TEST(OutboxStore, DeadLettersSurviveReopen) {
 
 }  // namespace
 }  // namespace oemlink::store
+
+namespace oemlink::store {
+namespace {
+
+// A reload adds and removes sinks while the outbox is open.
+TEST(OutboxStoreLiveSinks, AnAddedSinkReceivesWhatIsAppendedFromThenOn) {
+  TempDir dir;
+  {
+    OutboxStore box(options(dir), key_of(1), nullptr);
+    for (int i = 1; i <= 3; ++i) box.append("ev-" + std::to_string(i), "c", json_of(i));
+    box.flush();
+    EXPECT_EQ(box.add_sink("extra"), 3u);
+    EXPECT_EQ(box.add_sink("extra"), 3u);  // a second add keeps the cursor
+    EXPECT_TRUE(box.read("extra", 0, 10).empty());
+    box.append("ev-4", "c", json_of(4));
+    box.flush();
+    EXPECT_EQ(seqs_of(box.read("extra", 0, 10)), Seqs{4});
+    EXPECT_EQ(seqs_of(box.read("dimo", 0, 10)), (Seqs{1, 2, 3, 4}));
+    // Records are kept until both are past them.
+    box.ack("dimo", {1, 2, 3, 4});
+    EXPECT_EQ(box.stats().depth, 1u);
+    EXPECT_EQ((std::vector<std::string>{"dimo", "extra"}), box.sinks());
+  }
+  // Its cursor is durable: a restart with both configured keeps it.
+  OutboxStore again(options(dir, {"dimo", "extra"}), key_of(1), nullptr);
+  EXPECT_EQ(again.cursor("extra"), 3u);
+  EXPECT_EQ(seqs_of(again.read("extra", 0, 10)), Seqs{4});
+}
+
+TEST(OutboxStoreLiveSinks, ARemovedSinkReleasesWhatOnlyItHeld) {
+  TempDir dir;
+  OutboxStore box(options(dir, {"dimo", "slow"}), key_of(1), nullptr);
+  for (int i = 1; i <= 4; ++i) box.append("ev-" + std::to_string(i), "c", json_of(i));
+  box.flush();
+  box.ack("dimo", {1, 2, 3});
+  EXPECT_EQ(box.stats().depth, 4u);  // "slow" delivered nothing
+  box.remove_sink("slow");
+  EXPECT_EQ(box.stats().depth, 1u);
+  EXPECT_EQ(box.sinks(), std::vector<std::string>{"dimo"});
+  EXPECT_THROW(box.read("slow", 0, 10), StoreError);
+  // The last sink is never removed: its records would have nobody to release them.
+  EXPECT_THROW(box.remove_sink("dimo"), StoreError);
+  EXPECT_EQ(seqs_of(box.read("dimo", 0, 10)), Seqs{4});
+}
+
+}  // namespace
+}  // namespace oemlink::store

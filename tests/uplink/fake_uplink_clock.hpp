@@ -18,6 +18,8 @@ class FakeUplinkClock final : public UplinkClock {
   explicit FakeUplinkClock(int64_t start_ms = 1'741'089'660'000) : now_(start_ms) {}
 
   int64_t unix_ms() const override { return now_.load(); }
+  // Moves with unix_ms (advance() moves both); set_unix_ms is a wall-clock step and leaves it.
+  int64_t steady_ms() const override { return steady_.load(); }
   void set_unix_ms(int64_t ms) { now_ = ms; }
 
   std::unique_ptr<BackoffTimer> make_timer() override {
@@ -34,12 +36,12 @@ class FakeUplinkClock final : public UplinkClock {
       for (Timer* t : timers_)
         if (t->armed && t->due <= until && (!next || t->due < next->due)) next = t;
       if (!next) break;
-      now_ = std::max(now_.load(), next->due);
+      move_to(std::max(now_.load(), next->due));
       next->armed = false;
       auto fire = std::move(next->fire);
       fire();  // may re-arm timers or make new ones
     }
-    now_ = until;
+    move_to(until);
   }
 
   // Every delay a timer was started with, in order.
@@ -49,6 +51,11 @@ class FakeUplinkClock final : public UplinkClock {
   }
 
  private:
+  void move_to(int64_t unix) {
+    steady_ += unix - now_.load();
+    now_ = unix;
+  }
+
   struct Timer final : BackoffTimer {
     explicit Timer(FakeUplinkClock& c) : clock(c) {}
     ~Timer() override { std::erase(clock.timers_, this); }
@@ -66,6 +73,7 @@ class FakeUplinkClock final : public UplinkClock {
   };
 
   std::atomic<int64_t> now_;
+  std::atomic<int64_t> steady_{5'000'000};
   std::vector<Timer*> timers_;
   std::vector<std::chrono::milliseconds> delays_;
 };

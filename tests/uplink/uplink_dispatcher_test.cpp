@@ -170,6 +170,34 @@ TEST(UplinkDispatcher, KeepsOneDeliveryInFlightPerConnectionInOrder) {
   rig.dispatcher().stop();
 }
 
+// Readiness reads when a sink last delivered: a delivery sets it on the steady clock, a retry
+// and a dead letter leave it, and a wall-clock step does not move it.
+TEST(UplinkDispatcher, LastDeliveredIsTheSteadyTimeOfTheLastAcknowledgedDelivery) {
+  DispatcherRig rig;
+  uint64_t a1 = rig.append("car-a"), b1 = rig.append("car-b");
+  rig.dispatcher().start();
+  ASSERT_TRUE(rig.run_until([&] { return rig.deliverer().in_flight().size() == 2; }));
+  EXPECT_EQ(rig.dispatcher().stats().last_delivered_steady_ms, 0) << "nothing delivered yet";
+  rig.deliverer().complete(a1, {Kind::retry, "HTTP 503", {}});
+  EXPECT_EQ(rig.dispatcher().stats().last_delivered_steady_ms, 0) << "a retry is no delivery";
+  rig.clock().advance(1500ms);
+  const int64_t delivered_at = rig.clock().steady_ms();
+  rig.deliverer().complete(b1);
+  EXPECT_EQ(rig.dispatcher().stats().last_delivered_steady_ms, delivered_at);
+  rig.clock().set_unix_ms(rig.clock().unix_ms() - 3'600'000);  // NTP steps back an hour
+  ASSERT_TRUE(rig.run_until([&] { return rig.deliverer().in_flight().size() == 1; }));
+  rig.deliverer().complete(a1, {Kind::rejected, "HTTP 400", {}});
+  EXPECT_EQ(rig.dispatcher().stats().last_delivered_steady_ms, delivered_at)
+      << "a dead letter is no delivery";
+  uint64_t a2 = rig.append("car-a");
+  rig.dispatcher().wake();
+  ASSERT_TRUE(rig.run_until([&] { return rig.deliverer().in_flight().size() == 1; }));
+  rig.clock().advance(250ms);
+  rig.deliverer().complete(a2);
+  EXPECT_EQ(rig.dispatcher().stats().last_delivered_steady_ms, delivered_at + 250);
+  rig.dispatcher().stop();
+}
+
 TEST(UplinkDispatcher, NeverHasMoreInFlightThanTheDelivererAllows) {
   DispatcherRig rig(/*max_in_flight=*/2);
   Seqs seqs;

@@ -14,6 +14,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <ctime>
 #include <thread>
 #include <vector>
 
@@ -23,6 +24,17 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+
+// RFC 9110's IMF-fixdate, as DIS (Go's net/http) sends on every answer: `oemlink doctor` reads
+// its clock skew from it.
+std::string http_date_now() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return buf;
+}
 using asio::ip::tcp;
 using Stream = beast::ssl_stream<beast::tcp_stream>;
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
@@ -120,6 +132,7 @@ struct TlsServer::Session {
       http::response<http::string_body> response{static_cast<http::status>(reply.status),
                                                  request.version()};
       response.set(http::field::server, "oemlink-ingest-sink");
+      response.set(http::field::date, http_date_now());
       response.set(http::field::content_type, reply.content_type);
       response.keep_alive(request.keep_alive());
       response.body() = std::move(reply.body);

@@ -1,0 +1,225 @@
+// Runtime::reload: SIGHUP (and `oemlink reload`) re-read the configuration the daemon runs.
+//
+// Order, so that a reload either applies whole or changes nothing:
+//   1. read and validate exactly as check-config does (load, then check_drivers): any error
+//      refuses it, with check-config's lines;
+//   2. plan (reload_plan.hpp): any setting that cannot change live refuses it, named;
+//   3. build the new sinks' deliverers (one that cannot be built refuses it);
+//   4. reconcile the YAML's connections into the store (one transaction; a store failure
+//      refuses it);
+//   -- from here on it applies --
+//   5. connections: removed ones are withdrawn (no new polls; closed once their poll in flight
+//      has completed and its events are durable; tokens and key child kept), changed ones are
+//      withdrawn the same way and then served again from their new row, new ones are served;
+//   6. sinks: changed ones restart at their cursor, added ones start at the newest record,
+//      removed ones stop after writing their acknowledgements;
+//   7. logging.level.
+// Everything runs on the loop: reads of a config file, a driver library check and one store
+// transaction are short (a reload of a million YAML connections is not: it holds the loop for
+// the reconcile, as a start does).
+#include "core/common/data_dir.hpp"
+#include "core/common/service_notifier.hpp"
+#include "core/host/connection_lifecycle.hpp"
+#include "core/host/driver_check.hpp"
+#include "core/host/pipeline_assembly.hpp"
+#include "core/host/reload_plan.hpp"
+#include "core/host/runtime.hpp"
+#include "core/host/status_writer.hpp"
+#include "core/store/connection_store.hpp"
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
+
+#include <csignal>
+#include <sstream>
+
+namespace oemlink::host {
+namespace {
+
+// oemlink_reloads_total{outcome}: `applied`, `refused` (nothing changed) or `failed` (part way).
+void count_reload(MetricsRegistry& metrics, const char* outcome) {
+  metrics
+      .counter("oemlink_reloads_total",
+               "Configuration reloads (SIGHUP, oemlink reload) by outcome: applied, refused "
+               "(nothing changed), failed (part way)",
+               {{"outcome", outcome}})
+      .add();
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) out.push_back(line);
+  if (out.empty()) out.push_back(text);
+  return out;
+}
+
+std::string plural(size_t n, const char* one, const char* many) {
+  return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
+}  // namespace
+
+void Runtime::wait_for_hangup() {
+  hangups_->async_wait([this](const boost::system::error_code& ec, int) {
+    if (ec || stopping_) return;
+    spdlog::info("signal SIGHUP received: reloading {}", cfg_.source.string());
+    request_reload();
+    wait_for_hangup();
+  });
+}
+
+void Runtime::request_reload() {
+  if (reload_pending_.exchange(true)) return;  // coalesced into the one waiting to run
+  boost::asio::post(io_, [this] {
+    reload_pending_ = false;  // a request from here on reads the file again after this one
+    if (!stopping_) reload();
+  });
+}
+
+// Step 1: check-config's load and driver checks. Returns their error lines (empty: valid).
+std::vector<std::string> Runtime::read_for_reload(config::Config& next) {
+  try {
+    next = opts_.reload_config ? opts_.reload_config() : config::load_config_file(cfg_.source);
+  } catch (const std::exception& e) {
+    return lines_of(e.what());
+  }
+  for (const std::string& w : next.warnings) spdlog::warn("reload: {}", w);
+  DriverCheckReport drivers = check_drivers(next, opts_.plugin_dirs);
+  for (const std::string& w : drivers.warnings) spdlog::warn("reload: {}", w);
+  return drivers.errors;
+}
+
+void Runtime::reload() {
+  // systemd (Type=notify) hears RELOADING=1 now and READY=1 in finish_reload, taken or refused.
+  ServiceNotifier::reloading();
+  ReloadSnapshot r;
+  r.number = ++reloads_;
+  config::Config next;
+  std::vector<std::string> errors = read_for_reload(next);
+  ReloadPlan plan;
+  if (errors.empty()) {
+    plan = plan_reload(cfg_, next);
+    if (plan.refused()) errors.push_back(refusal_line(plan));
+  }
+  PipelineAssembly::SinkChanges sinks;
+  if (errors.empty()) {
+    try {
+      sinks = assembly_->prepare_sinks(next.sinks, plan.sinks_added, plan.sinks_removed,
+                                       plan.sinks_changed);
+    } catch (const std::exception& e) {
+      errors.push_back(e.what());
+    }
+  }
+  store::ReconcileReport reconciled;
+  if (errors.empty()) {
+    try {
+      reconciled = store_->reconcile_config(next.connections, clock_.wall_ms(), true);
+    } catch (const std::exception& e) {
+      errors.push_back(std::string("connection store: ") + e.what());
+    }
+  }
+  if (!errors.empty()) {
+    r.outcome = "refused";
+    r.errors = std::move(errors);
+    r.summary = r.errors.size() == 1 && r.errors[0].starts_with("reload refused")
+                    ? r.errors[0]
+                    : "reload refused: the configuration is not valid; the running one stays";
+    spdlog::error("reload of {} refused; the running configuration stays:\n{}",
+                  cfg_.source.string(), join_lines(r.errors));
+    count_reload(metrics_, "refused");
+    finish_reload(std::move(r));
+    return;
+  }
+
+  // Applying. A failure from here on (a store or outbox write) leaves it partly applied: said so.
+  size_t refused = reconciled.refused.size();
+  for (size_t i = 0; i < reconciled.refused.size(); ++i) {
+    const config::ConnectionConfig& cc = next.connections[reconciled.refused_at[i]];
+    spdlog::error("reload: connection {} ({}:{}) not served: {}", cc.id, cc.position.file,
+                  cc.position.line, reconciled.refused[i]);
+    conns_open_failed_.add();
+  }
+  std::vector<std::string> failures;
+  try {
+    for (const std::string& id : reconciled.removed_ids) {
+      awaiting_serve_.erase(id);  // a change still waiting is called off: the row is gone
+      if (control_->withdraw(id, {})) spdlog::info("reload: connection {} removed", id);
+    }
+    for (const std::string& id : reconciled.updated_ids) {
+      // Served again once the old record's poll in flight has completed; a change made while an
+      // earlier one still waits is picked up by it (it reads the row then).
+      if (!awaiting_serve_.insert(id).second) continue;
+      control_->withdraw(id, [this, id] {
+        boost::asio::post(io_, [this, id] {
+          if (stopping_ || !awaiting_serve_.erase(id)) return;
+          serve_stored(id, "re-opened with its new settings");
+        });
+      });
+    }
+    for (const std::string& id : reconciled.inserted_ids)
+      if (!serve_stored(id, "added")) ++refused;
+    assembly_->apply_sinks(std::move(sinks));
+  } catch (const std::exception& e) {
+    failures.push_back(e.what());
+  }
+  cfg_.sinks = next.sinks;
+  if (plan.logging_level) {
+    spdlog::default_logger()->set_level(spdlog::level::from_str(*plan.logging_level));
+    cfg_.logging.level = *plan.logging_level;
+  }
+
+  std::string summary = "reload: ";
+  std::vector<std::string> parts;
+  if (!reconciled.inserted_ids.empty())
+    parts.push_back("+" + plural(reconciled.inserted_ids.size(), "connection", "connections"));
+  if (!reconciled.removed_ids.empty())
+    parts.push_back("-" + plural(reconciled.removed_ids.size(), "connection", "connections"));
+  if (!reconciled.updated_ids.empty())
+    parts.push_back(plural(reconciled.updated_ids.size(), "connection", "connections") +
+                    " changed");
+  for (const auto& n : plan.sinks_added) parts.push_back("sink " + n + " added");
+  for (const auto& n : plan.sinks_removed) parts.push_back("sink " + n + " removed");
+  for (const auto& n : plan.sinks_changed) parts.push_back("sink " + n + " changed");
+  if (plan.logging_level) parts.push_back("logging.level " + *plan.logging_level);
+  if (parts.empty()) parts.push_back("no changes");
+  parts.push_back(std::to_string(refused) + " refused");
+  for (size_t i = 0; i < parts.size(); ++i) summary += (i ? ", " : "") + parts[i];
+  r.summary = summary;
+  if (failures.empty()) {
+    r.outcome = "applied";
+    spdlog::info("{}", summary);
+    count_reload(metrics_, "applied");
+  } else {
+    r.outcome = "failed";
+    r.errors = std::move(failures);
+    spdlog::error("{}; failed part way, restart to be sure of the configuration: {}", summary,
+                  join_lines(r.errors));
+    count_reload(metrics_, "failed");
+  }
+  finish_reload(std::move(r));
+}
+
+// The row as the store has it now (a later reload may have removed it: then nothing).
+bool Runtime::serve_stored(const std::string& id, const char* what) {
+  auto row = store_->get(id);
+  if (!row) return true;
+  if (std::string why = control_->serve(*row); !why.empty()) {
+    spdlog::error("reload: connection {} not served: {}", id, why);
+    conns_open_failed_.add();
+    return false;
+  }
+  spdlog::info("reload: connection {} {} (driver {}, key child {})", id, what, row->driver,
+               row->key_child);
+  return true;
+}
+
+void Runtime::finish_reload(ReloadSnapshot r) {
+  r.at_ms = clock_.wall_ms();
+  last_reload_ = std::move(r);
+  ServiceNotifier::ready("reload " + last_reload_->outcome);
+  write_status(true);  // `oemlink reload` waits for this outcome
+}
+
+}  // namespace oemlink::host
