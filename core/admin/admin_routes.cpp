@@ -62,8 +62,9 @@ AdminRoutes::AdminRoutes(boost::asio::io_context& io, host::ConnectionControl& c
       control_(control),
       auth_(std::move(auth)),
       metrics_(metrics),
-      auth_failures_(metrics.counter("admin_auth_failures")),
-      requests_(metrics.counter("admin_requests")),
+      auth_failures_(metrics.counter("oemlink_admin_auth_failures_total",
+                                     "Admin API requests refused as unauthenticated (401)")),
+      requests_(metrics.counter("oemlink_admin_requests_total", "Admin API requests served")),
       refusal_log_(5, metrics) {}
 
 AdminRoutes::~AdminRoutes() {

@@ -24,9 +24,10 @@ struct StatusOptions {
   bool json = false;
 };
 
-unsigned long long counter(const host::StatusSnapshot& s, const char* name) {
-  auto it = s.counters.find(name);
-  return it == s.counters.end() ? 0 : it->second;
+// Summed over drivers (and any other label but `match`'s).
+unsigned long long total(const host::StatusSnapshot& s, const char* name,
+                         const std::map<std::string, std::string>& match = {}) {
+  return static_cast<unsigned long long>(host::metric_total(s, name, match));
 }
 
 void print_status(const host::StatusSnapshot& st, bool running) {
@@ -35,15 +36,19 @@ void print_status(const host::StatusSnapshot& st, bool running) {
               running ? "running" : "NOT running", static_cast<long long>(st.pid),
               static_cast<long long>((now - st.updated_ms) / 1000));
   std::printf("connections: %llu   polls ok %llu, retry %llu, error %llu, hung %llu\n",
-              static_cast<unsigned long long>(st.connections), counter(st, "polls_ok"),
-              counter(st, "polls_retry"), counter(st, "polls_error"),
-              counter(st, "driver_hung_polls"));
+              static_cast<unsigned long long>(st.connections),
+              total(st, "oemlink_polls_total", {{"outcome", "ok"}}),
+              total(st, "oemlink_polls_total", {{"outcome", "retry"}}),
+              total(st, "oemlink_polls_total", {{"outcome", "error"}}),
+              total(st, "oemlink_polls_hung_total"));
   std::printf(
       "pipeline:    events %llu, readings accepted %llu, rejected %llu, events "
       "rejected %llu, back-pressured %llu\n",
-      counter(st, "pipeline_events_built"), counter(st, "pipeline_readings_accepted"),
-      counter(st, "pipeline_readings_rejected"), counter(st, "pipeline_events_rejected"),
-      counter(st, "pipeline_events_backpressured"));
+      total(st, "oemlink_pipeline_events_built_total"),
+      total(st, "oemlink_pipeline_readings_accepted_total"),
+      total(st, "oemlink_pipeline_readings_rejected_total"),
+      total(st, "oemlink_pipeline_events_rejected_total"),
+      total(st, "oemlink_pipeline_events_backpressured_total"));
   if (const auto& ob = st.outbox) {
     std::printf(
         "outbox:      depth %llu (%llu KiB), oldest %lld s; appended %llu, dropped %llu, "
@@ -67,7 +72,14 @@ void print_status(const host::StatusSnapshot& st, bool running) {
                 static_cast<unsigned long long>(r->number), r->outcome.c_str(),
                 static_cast<long long>((now - r->at_ms) / 1000), r->summary.c_str());
     for (const std::string& e : r->errors) std::printf("  %s\n", e.c_str());
+    std::printf("reloads:     applied %llu, refused %llu, failed %llu\n",
+                total(st, "oemlink_reloads_total", {{"outcome", "applied"}}),
+                total(st, "oemlink_reloads_total", {{"outcome", "refused"}}),
+                total(st, "oemlink_reloads_total", {{"outcome", "failed"}}));
   }
+  std::printf("logs:        lines suppressed %llu, driver lines suppressed %llu\n",
+              total(st, "oemlink_log_lines_suppressed_total"),
+              total(st, "oemlink_driver_log_lines_suppressed_total"));
 }
 
 int status(const StatusOptions& o) {

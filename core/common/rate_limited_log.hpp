@@ -1,7 +1,7 @@
 // The one gate for log lines that bad input or a failing peer can trigger in bulk (rejected
 // readings and requests, failing polls and deliveries, a driver's own lines): the first few per
-// second get through, the rest are counted (`log_lines_suppressed`, when the owner passes that
-// counter) and the next line that gets through says how many were dropped before it:
+// second get through, the rest are counted (`oemlink_log_lines_suppressed_total`, when the owner
+// passes that counter) and the next line that gets through says how many were dropped before it:
 // "(N similar messages suppressed)" in text, `"suppressed":N` in JSON (log_line_format.hpp).
 #pragma once
 
@@ -17,7 +17,9 @@
 namespace oemlink {
 
 // The counter every gate counts its dropped lines in.
-inline constexpr const char* kLogLinesSuppressed = "log_lines_suppressed";
+inline constexpr const char* kLogLinesSuppressed = "oemlink_log_lines_suppressed_total";
+inline constexpr const char* kLogLinesSuppressedHelp =
+    "Log lines dropped by a rate gate (bad input or a failing peer repeating itself)";
 
 class LogGate {
  public:
@@ -25,7 +27,7 @@ class LogGate {
   explicit LogGate(uint32_t per_second = 10, Counter* suppressed_lines = nullptr)
       : per_second_(per_second), suppressed_lines_(suppressed_lines) {}
   LogGate(uint32_t per_second, MetricsRegistry& metrics)
-      : LogGate(per_second, &metrics.counter(kLogLinesSuppressed)) {}
+      : LogGate(per_second, &metrics.counter(kLogLinesSuppressed, kLogLinesSuppressedHelp)) {}
 
   // [any-thread] True when this line may be logged. `suppressed` receives how many were dropped
   // since the last allowed line, so the line can say so.

@@ -75,9 +75,10 @@ const Setting<DriverConfig> kRows[] = {
     {{.key = "poll_timeout",
       .type = SettingType::duration,
       .default_value = "5m",
-      .description = "a poll whose completion has not arrived by then is logged as hung, "
-                     "counted (`driver_hung_polls`) and treated as failed; its late completion "
-                     "is ignored",
+      .description =
+          "a poll whose completion has not arrived by then is logged as hung, "
+          "counted (`oemlink_polls_hung_total`) and treated as failed; its late completion "
+          "is ignored",
       .range = kPositive},
      &DriverConfig::poll_timeout},
 };

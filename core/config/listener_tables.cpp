@@ -200,7 +200,7 @@ const SettingBlock<ListenerConfig> kListenerBlock{
     .intro =
         "The host's one HTTP front door: `POST /webhooks/<driver name>` for every driver "
         "that takes webhooks. Requests that break a limit are answered 4xx/408 (or closed), "
-        "counted (`listener_inbound_rejected_*`) and never reach a driver.",
+        "counted (`oemlink_http_rejected_total{listener=\"inbound\"}`) and never reach a driver.",
     .rows = kListenerRows,
 };
 
@@ -217,7 +217,7 @@ const SettingBlock<AdminListenerConfig> kAdminListenerBlock{
         "connections and record their minted token ids (`oemlink connections …` is its "
         "client; core/admin/README.md has the routes). Every request is authenticated by the "
         "bearer `token` or, with `tls.client_ca_file`, a client certificate; at least one of "
-        "the two is required. Refusals answer 401 and count `admin_auth_failures`.",
+        "the two is required. Refusals answer 401 and count `oemlink_admin_auth_failures_total`.",
     .rows = kAdminListenerRows,
 };
 

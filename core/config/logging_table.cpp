@@ -40,7 +40,7 @@ const SettingBlock<LoggingConfig> kLoggingBlock{
         "What the daemon logs and where to. Secret values (tokens, `Authorization` "
         "credentials, client secrets) are masked in every line, the drivers' included; "
         "repeated failures are rate-limited, and the next line that gets through says how "
-        "many were suppressed (counter `log_lines_suppressed`).",
+        "many were suppressed (counter `oemlink_log_lines_suppressed_total`).",
     .rows = kRows,
 };
 

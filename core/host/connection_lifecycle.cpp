@@ -94,10 +94,15 @@ struct ConnectionLifecycle::AddJob {
 ConnectionLifecycle::ConnectionLifecycle(LifecycleParts parts)
     : p_(parts),
       worker_("connection lifecycle"),
-      added_(parts.metrics.counter("connections_added")),
-      refused_(parts.metrics.counter("connections_add_refused")),
-      open_failed_(parts.metrics.counter("connections_open_failed")),
-      persist_failures_(parts.metrics.counter("connection_state_persist_failures")) {
+      added_(parts.metrics.counter("oemlink_connections_added_total",
+                                   "Connections added live (admin API, linking)")),
+      refused_(parts.metrics.counter("oemlink_connections_add_refused_total",
+                                     "Live connection adds refused")),
+      open_failed_(parts.metrics.counter("oemlink_connections_open_failed_total",
+                                         "Connections whose driver open() failed (not polled)")),
+      persist_failures_(
+          parts.metrics.counter("oemlink_connection_state_persist_failures_total",
+                                "Connection state changes the store failed to record")) {
   for (auto& [name, n] : p_.rows.counts_by_state())
     if (auto s = parse_state(name)) counts_[*s] = n;
   // The table learns which loaded connections are paused or need re-authentication from the
@@ -118,6 +123,19 @@ ConnectionLifecycle::ConnectionLifecycle(LifecycleParts parts)
   }
   p_.dispatcher.set_state_hook([this](uint32_t c, schedule::ReportedState s,
                                       const std::string& reason) { on_reported(c, s, reason); });
+  std::vector<std::pair<ConnectionState, Gauge*>> gauges;
+  for (ConnectionState s :
+       {ConnectionState::linking, ConnectionState::active, ConnectionState::paused,
+        ConnectionState::needs_reauth, ConnectionState::revoked})
+    gauges.emplace_back(
+        s, &parts.metrics.gauge("oemlink_connections", "Connections in the store, by state",
+                                {{"state", std::string(state_name(s))}}));
+  by_state_ = parts.metrics.add_collector([this, gauges = std::move(gauges)] {
+    for (auto& [s, g] : gauges) {
+      auto it = counts_.find(s);
+      g->set(it == counts_.end() ? 0.0 : static_cast<double>(it->second));
+    }
+  });
 }
 
 ConnectionLifecycle::~ConnectionLifecycle() {

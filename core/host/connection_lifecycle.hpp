@@ -155,6 +155,9 @@ class ConnectionLifecycle final : public ConnectionControl {
   Counter& refused_;
   Counter& open_failed_;
   Counter& persist_failures_;
+  // oemlink_connections{state}: copied from counts_ when scraped (five values, whatever the
+  // fleet's size).
+  CollectorRegistration by_state_;
 };
 
 }  // namespace oemlink::host

@@ -28,11 +28,18 @@ spdlog::level::level_enum spdlog_level(oemlink_log_level level) {
 
 HostServices::HostServices(ServiceParts parts)
     : parts_(parts),
-      bad_handles_(parts.metrics.counter("driver_bad_handles")),
-      failures_(parts.metrics.counter("host_service_failures")),
-      readings_rejected_(parts.metrics.counter("pipeline_readings_rejected")),
-      driver_log_suppressed_(parts.metrics.counter("driver_log_lines_suppressed")),
-      log_suppressed_(parts.metrics.counter(kLogLinesSuppressed)) {}
+      bad_handles_(parts.metrics.counter(
+          "oemlink_driver_bad_handles_total",
+          "Host calls naming a connection handle that is not the calling driver's")),
+      failures_(parts.metrics.counter("oemlink_host_service_failures_total",
+                                      "Host service calls from drivers that failed")),
+      readings_rejected_(parts.metrics.counter(
+          "oemlink_pipeline_readings_rejected_total",
+          "Readings refused by validation (unknown signal, bad value or time)")),
+      driver_log_suppressed_(parts.metrics.counter("oemlink_driver_log_lines_suppressed_total",
+                                                   "Driver log lines dropped by the rate limit")),
+      log_suppressed_(parts.metrics.counter(kLogLinesSuppressed, kLogLinesSuppressedHelp)),
+      driver_counters_(parts.metrics) {}
 
 void HostServices::failed(const DriverInstance& d, const char* service, std::string_view why) {
   failures_.add();
@@ -154,7 +161,10 @@ oemlink_status HostServices::http(DriverInstance& d, oemlink_conn* conn,
                            std::string(view(req->headers[i].value)));
   r.body = std::string(view(req->body));
   r.timeout = std::chrono::milliseconds(req->timeout_ms);
-  parts_.metrics.counter(d.name + "_http_requests").add();
+  parts_.metrics
+      .counter("oemlink_driver_http_requests_total", "HTTP requests drivers made through the host",
+               {{"driver", d.name}})
+      .add();
   // The driver's completion runs outside any poll: it is given the driver's (and the
   // connection's) fields itself. Both names outlive the request (records never move).
   const std::string* driver = &d.name;
@@ -229,7 +239,7 @@ std::string HostServices::webhook_url(const DriverInstance& d) const {
 }
 
 void HostServices::counter_add(DriverInstance& d, std::string_view name, uint64_t delta) {
-  parts_.metrics.counter(d.name + "_" + std::string(name)).add(delta);
+  driver_counters_.add(d.name, name, delta);
 }
 
 uint64_t HostServices::mqtt_subscribe(DriverInstance& d, const oemlink_mqtt_subscription* sub,

@@ -4,10 +4,10 @@
 // PollDispatcher, http → the HTTP client, secrets → SecretAccess, timers → DriverTimers,
 // MQTT subscriptions → MqttSubscriptions.
 //
-// Failures look the same in every service: a counter (`host_service_failures`), a rate-limited
-// log line naming the driver and the service, and the status the ABI documents for that service
-// (core/host/README.md lists them). The host table catches every exception and reports it here,
-// so nothing ever unwinds into a driver.
+// Failures look the same in every service: a counter (`oemlink_host_service_failures_total`), a
+// rate-limited log line naming the driver and the service, and the status the ABI documents for
+// that service (core/host/README.md lists them). The host table catches every exception and reports
+// it here, so nothing ever unwinds into a driver.
 //
 // Threading: each method follows the thread rule of its ABI function in driver.h; those that
 // must run on the loop hop onto it.
@@ -16,6 +16,7 @@
 #include "core/common/metrics.hpp"
 #include "core/common/rate_limited_log.hpp"
 #include "core/host/connection_table.hpp"
+#include "core/host/driver_counters.hpp"
 #include "core/host/driver_set.hpp"
 #include "core/host/driver_timers.hpp"
 #include "core/host/durability_gate.hpp"
@@ -111,6 +112,7 @@ class HostServices {
   Counter& log_suppressed_;
   LogGate misuse_log_{10, &log_suppressed_};
   LogGate failure_log_{10, &log_suppressed_};
+  DriverCounters driver_counters_;
 };
 
 }  // namespace oemlink::host

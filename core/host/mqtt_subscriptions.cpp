@@ -61,10 +61,7 @@ bool to_options(const oemlink_mqtt_subscription& sub, const std::string& instanc
 }  // namespace
 
 MqttSubscriptions::MqttSubscriptions(MetricsRegistry& metrics, MqttBackoff backoff)
-    : metrics_(metrics),
-      backoff_(backoff),
-      received_(metrics.counter("mqtt_messages_received")),
-      losses_(metrics.counter("mqtt_connection_losses")) {}
+    : metrics_(metrics), backoff_(backoff) {}
 
 MqttSubscriptions::~MqttSubscriptions() {
   end_all();
@@ -107,12 +104,13 @@ uint64_t MqttSubscriptions::subscribe(uint32_t instance, const std::string& inst
     open_.emplace(id, Entry{instance, o.client_id, nullptr});
   }
 
-  Counter& mine = metrics_.counter(instance_name + "_mqtt_messages_received");
-  Counter& received = received_;
-  Counter& losses = losses_;
-  auto message = [on_message, ctx, &mine, &received](std::string_view topic,
-                                                     std::string_view payload) {
-    mine.add();
+  Counter& received = metrics_.counter("oemlink_mqtt_messages_received_total",
+                                       "Messages drivers' MQTT subscriptions received",
+                                       {{"driver", instance_name}});
+  Counter& losses = metrics_.counter("oemlink_mqtt_connection_losses_total",
+                                     "Broker connections of drivers' subscriptions lost",
+                                     {{"driver", instance_name}});
+  auto message = [on_message, ctx, &received](std::string_view topic, std::string_view payload) {
     received.add();
     on_message(ctx, {topic.data(), topic.size()}, {payload.data(), payload.size()});
   };

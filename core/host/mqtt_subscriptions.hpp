@@ -1,8 +1,8 @@
 // MqttSubscriptions: the host side of the `oemlink.mqtt/1` service. It turns a driver's
 // oemlink_mqtt_subscription into a net::MqttSubscriber, keeps every open one by id and owning
-// instance, counts messages (`<instance>_mqtt_messages_received`, `mqtt_messages_received`) and
-// connection losses (`mqtt_connection_losses`), logs connects and losses (never a password), and
-// ends an instance's subscriptions before its destroy().
+// instance, counts messages (`oemlink_mqtt_messages_received_total{driver}`) and connection
+// losses (`oemlink_mqtt_connection_losses_total{driver}`), logs connects and losses (never a
+// password), and ends an instance's subscriptions before its destroy().
 //
 // Threading: every method may be called from any thread. The registry lock is never held while
 // a subscriber is stopped, so an unsubscribe that races the subscription's callback (which may
@@ -66,8 +66,6 @@ class MqttSubscriptions {
 
   MetricsRegistry& metrics_;
   const MqttBackoff backoff_;
-  Counter& received_;
-  Counter& losses_;
   mutable std::mutex mu_;
   bool closed_ = false;                                    // guarded by mu_
   uint64_t next_id_ = 1;                                   // guarded by mu_

@@ -2,13 +2,15 @@
 
 #include "core/common/data_dir.hpp"
 #include "core/common/secure_wipe.hpp"
+#include "core/common/wall_clock.hpp"
 #include "core/host/data_keys.hpp"
 #include "core/host/driver_set.hpp"
 #include "core/uplink/outbox_sink.hpp"
 
 #include <spdlog/spdlog.h>
-#include <algorithm>
 #include <boost/asio/post.hpp>
+
+#include <algorithm>
 
 namespace oemlink::host {
 
@@ -30,6 +32,7 @@ PipelineAssembly::PipelineAssembly(const config::Config& cfg, boost::asio::io_co
   }
   signer_ = std::make_unique<VaultSigner>(*vault_);
   open_outbox_and_sinks(cfg);
+  if (outbox_) register_outbox_metrics(metrics);
 
   std::vector<pipeline::EventSink*> sink_ptrs;
   if (outbox_sink_) sink_ptrs.push_back(outbox_sink_.get());
@@ -51,6 +54,38 @@ PipelineAssembly::PipelineAssembly(const config::Config& cfg, boost::asio::io_co
 }
 
 PipelineAssembly::~PipelineAssembly() = default;
+
+// Read when scraped (OutboxStore::stats is one indexed query and a few loads under its lock):
+// the outbox's own counters are mirrored into counters, its state into gauges.
+void PipelineAssembly::register_outbox_metrics(MetricsRegistry& m) {
+  Gauge& events =
+      m.gauge("oemlink_outbox_events", "Events in the outbox not yet delivered by every sink");
+  Gauge& bytes = m.gauge("oemlink_outbox_bytes", "Stored size of those events");
+  Gauge& oldest = m.gauge("oemlink_outbox_oldest_age_seconds",
+                          "Age of the oldest undelivered event (0 when empty)");
+  Gauge& dead = m.gauge("oemlink_outbox_dead_letters", "Rows in the dead-letter table");
+  Counter& appended = m.counter("oemlink_outbox_appended_total", "Events appended since start");
+  Counter& dropped = m.counter("oemlink_outbox_dropped_total",
+                               "Oldest events evicted by overflow: drop_oldest since start");
+  Counter& refused =
+      m.counter("oemlink_outbox_refused_total", "Appends refused by overflow: block since start");
+  Counter& corrupt = m.counter("oemlink_outbox_corrupt_total",
+                               "Records that failed to decrypt, moved aside since start");
+  outbox_metrics_ = m.add_collector(
+      [this, &events, &bytes, &oldest, &dead, &appended, &dropped, &refused, &corrupt] {
+        store::OutboxStats s = outbox_->stats();
+        events.set(static_cast<double>(s.depth));
+        bytes.set(static_cast<double>(s.bytes));
+        oldest.set(s.oldest_ms
+                       ? static_cast<double>(std::max<int64_t>(0, unix_ms() - s.oldest_ms)) / 1000.0
+                       : 0.0);
+        dead.set(static_cast<double>(s.dead_letters));
+        appended.raise_to(static_cast<double>(s.appended));
+        dropped.raise_to(static_cast<double>(s.dropped));
+        refused.raise_to(static_cast<double>(s.refused));
+        corrupt.raise_to(static_cast<double>(s.corrupt));
+      });
+}
 
 // Every event goes into the durable outbox first; each configured sink delivers from there at its
 // own cursor, so a slow or failing sink holds back only itself (within the outbox's bound).

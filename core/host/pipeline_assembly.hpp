@@ -84,6 +84,7 @@ class PipelineAssembly {
   void apply_sinks(SinkChanges changes);
 
  private:
+  void register_outbox_metrics(MetricsRegistry& metrics);
   void open_outbox_and_sinks(const config::Config& cfg);
 
   std::unique_ptr<uplink::UplinkDispatcher> make_dispatcher(const config::SinkConfig& s);
@@ -101,6 +102,7 @@ class PipelineAssembly {
   std::vector<std::unique_ptr<uplink::UplinkDispatcher>> dispatchers_;
   std::unique_ptr<pipeline::Pipeline> pipeline_;
   std::unique_ptr<pipeline::SigningStage> signing_;
+  CollectorRegistration outbox_metrics_;  // reads outbox_: declared after it, destroyed first
 };
 
 }  // namespace oemlink::host

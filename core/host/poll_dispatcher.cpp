@@ -59,7 +59,46 @@ bool has_driver_stream(const config::DriverConfig& cfg) {
          cfg.mode == config::IngestMode::poll_and_driver_stream;
 }
 
+// Seconds from a poll's start to its completion: an API answers in tens of milliseconds to
+// seconds; a car woken up first takes tens of seconds; poll_timeout caps it (hung polls are not
+// observed).
+const std::vector<double> kPollDurationBuckets = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+                                                  2.5,  5,     10,   30,  60,   120};
+
 }  // namespace
+
+PollDispatcher::DriverPollMetrics& PollDispatcher::poll_metrics(uint32_t instance) {
+  if (instance >= poll_metrics_.size()) poll_metrics_.resize(instance + 1);
+  auto& m = poll_metrics_[instance];
+  if (!m) {
+    const std::string& name = drivers_[instance].name;
+    auto polls = [&](const char* outcome) {
+      return &metrics_.counter("oemlink_polls_total", "Polls completed, by driver and outcome",
+                               {{"driver", name}, {"outcome", outcome}});
+    };
+    m = std::make_unique<DriverPollMetrics>(DriverPollMetrics{
+        .ok = polls("ok"),
+        .retry = polls("retry"),
+        .error = polls("error"),
+        .hung = &metrics_.counter("oemlink_polls_hung_total",
+                                  "Polls the watchdog failed after poll_timeout (also counted "
+                                  "as outcome=error)",
+                                  {{"driver", name}}),
+        .duration = &metrics_.histogram("oemlink_poll_duration_seconds",
+                                        "From a poll's start to the driver's completion",
+                                        kPollDurationBuckets, {{"driver", name}})});
+  }
+  return *m;
+}
+
+void PollDispatcher::count_report(const std::string& driver, const char* what) {
+  metrics_
+      .counter("oemlink_connection_reports_total",
+               "State reports by drivers that changed a connection's polling: resumed, "
+               "needs_reauth, failed, rate_limited",
+               {{"driver", driver}, {"state", what}})
+      .add();
+}
 
 PollDispatcher::PollDispatcher(boost::asio::io_context& io, const HostClock& clock,
                                ConnectionTable& conns, DriverSet& drivers, MetricsRegistry& metrics,
@@ -75,12 +114,11 @@ PollDispatcher::PollDispatcher(boost::asio::io_context& io, const HostClock& clo
       timer_(io),
       watchdog_(io),
       metrics_(metrics),
-      polls_ok_(metrics.counter("polls_ok")),
-      polls_retry_(metrics.counter("polls_retry")),
-      polls_error_(metrics.counter("polls_error")),
-      stream_restarts_(metrics.counter("stream_restarts")),
-      late_completions_(metrics.counter("driver_late_completions")),
-      hung_polls_(metrics.counter("driver_hung_polls")),
+      stream_restarts_(metrics.counter("oemlink_stream_restarts_total",
+                                       "Driver streams that ended and were restarted")),
+      late_completions_(metrics.counter(
+          "oemlink_driver_late_completions_total",
+          "Poll or stream completions that came after the host had given up on them")),
       poll_log_(10, metrics) {
   slot_ = register_dispatcher(this);
   // Connections that are not served need a lane of their own: they are never scheduled.
@@ -222,6 +260,7 @@ TicketRef PollDispatcher::ref_of(const Ticket& t) const {
 void PollDispatcher::start_poll(uint32_t c) {
   ConnectionRecord& r = conns_[c];
   DriverInstance& d = drivers_[r.instance];
+  poll_metrics(r.instance);  // the families exist from the first poll, whatever its outcome
   Ticket* t = issue_ticket(c, r.instance, false);
   TicketRef ref = ref_of(*t);
   // Whatever the driver and the host log inside the call names the driver and the connection.
@@ -263,11 +302,15 @@ void PollDispatcher::finish_poll(TicketRef ref, oemlink_status status, const std
   }
   uint32_t c = t->conn;
   bool current = sched_.phase(c) == schedule::Phase::in_flight && sched_.poll_seq(c) == t->seq;
+  const int64_t took_ms = clock_.steady_ms() - t->started_ms;
+  const uint32_t instance = t->instance;
   tickets_.release(t);
   if (!current) {
     late_completions_.add();
     return;
   }
+  poll_metrics(instance).duration->observe(static_cast<double>(std::max<int64_t>(0, took_ms)) /
+                                           1000.0);
   // The connection stays in flight (holding its driver's concurrency slot: back-pressure) until
   // the hook lets the completion through.
   if (complete_)
@@ -283,7 +326,8 @@ void PollDispatcher::apply_completion(uint32_t c, oemlink_status status,
   auto outcome = status == OEMLINK_OK      ? schedule::Outcome::ok
                  : status == OEMLINK_RETRY ? schedule::Outcome::retry
                                            : schedule::Outcome::error;
-  (status == OEMLINK_OK ? polls_ok_ : status == OEMLINK_RETRY ? polls_retry_ : polls_error_).add();
+  DriverPollMetrics& pm = poll_metrics(conns_[c].instance);
+  (status == OEMLINK_OK ? pm.ok : status == OEMLINK_RETRY ? pm.retry : pm.error)->add();
   int64_t now = clock_.steady_ms();
   sched_.complete(c, outcome, now);
   if (status != OEMLINK_OK) {
@@ -314,8 +358,9 @@ void PollDispatcher::sweep_hung_polls() {
     if (sched_.phase(t->conn) != schedule::Phase::in_flight || sched_.poll_seq(t->conn) != t->seq)
       return;
     t->abandoned = true;
-    hung_polls_.add();
-    polls_error_.add();
+    DriverPollMetrics& pm = poll_metrics(t->instance);
+    pm.hung->add();
+    pm.error->add();
     sched_.complete(t->conn, schedule::Outcome::error, now);
     if (!settle_waiters_.empty()) {
       uint32_t c = t->conn;
@@ -378,7 +423,7 @@ void PollDispatcher::apply_state(uint32_t c, oemlink_conn_state state, int64_t u
       !sched_.paused(c)) {
     sched_.resume(c, now);
     spdlog::info("connection {} (driver {}): reported OK again; polling resumes", r.id, driver);
-    metrics_.counter("connections_resumed").add();
+    count_report(driver, "resumed");
     if (state_hook_) state_hook_(c, rs, reason);
     schedule_dispatch();
     return;
@@ -386,19 +431,19 @@ void PollDispatcher::apply_state(uint32_t c, oemlink_conn_state state, int64_t u
   sched_.report(c, rs, until, now);
   switch (rs) {
     case RS::needs_reauth:
-      metrics_.counter("connections_needs_reauth").add();
+      count_report(driver, "needs_reauth");
       spdlog::warn(
           "connection {} (driver {}): needs re-authentication ({}); polling stopped "
           "until the owner links the car again",
           r.id, driver, reason.empty() ? "no reason given" : reason);
       break;
     case RS::failed:
-      metrics_.counter("connections_failed").add();
+      count_report(driver, "failed");
       spdlog::error("connection {} (driver {}): failed permanently ({}); polling stopped", r.id,
                     driver, reason.empty() ? "no reason given" : reason);
       break;
     case RS::rate_limited:
-      metrics_.counter("connections_rate_limited").add();
+      count_report(driver, "rate_limited");
       spdlog::info("connection {} (driver {}): rate-limited for {} s ({})", r.id, driver,
                    until ? (until - now) / 1000 : -1, reason);
       break;

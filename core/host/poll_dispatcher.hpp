@@ -172,13 +172,21 @@ class PollDispatcher {
   std::vector<schedule::ConnIndex> due_;
   uint64_t polls_completed_ = 0;
 
+  // Per driver instance, by DriverInstance::index; created on first use. [loop]
+  struct DriverPollMetrics {
+    Counter* ok;
+    Counter* retry;
+    Counter* error;
+    Counter* hung;
+    Histogram* duration;
+  };
+  DriverPollMetrics& poll_metrics(uint32_t instance);
+  void count_report(const std::string& driver, const char* what);
+
   MetricsRegistry& metrics_;
-  Counter& polls_ok_;
-  Counter& polls_retry_;
-  Counter& polls_error_;
+  std::vector<std::unique_ptr<DriverPollMetrics>> poll_metrics_;
   Counter& stream_restarts_;
   Counter& late_completions_;
-  Counter& hung_polls_;
   LogGate poll_log_;  // failed polls and ended streams, which a failing peer repeats
 };
 

@@ -3,6 +3,7 @@
 #include "core/common/early_stop_signal.hpp"
 
 #include "core/common/data_dir.hpp"
+#include "core/common/process_metrics.hpp"
 #include "core/common/secure_wipe.hpp"
 #include "core/host/connection_control.hpp"
 #include "core/host/connection_lifecycle.hpp"
@@ -49,8 +50,12 @@ Runtime::Runtime(config::Config cfg, RuntimeOptions options)
       status_timer_(io_),
       flush_timer_(io_),
       duration_timer_(io_),
-      conns_open_failed_(metrics_.counter("connections_open_failed")),
-      conns_skipped_(metrics_.counter("connections_skipped")) {}
+      conns_open_failed_(metrics_.counter("oemlink_connections_open_failed_total",
+                                          "Connections whose driver open() failed (not polled)")),
+      conns_skipped_(metrics_.counter("oemlink_connections_skipped_total",
+                                      "Connections skipped at start (their driver did not load)")) {
+  process_metrics_ = register_process_metrics(metrics_);
+}
 
 Runtime::~Runtime() {
   // run() normally closed everything; if start() threw half way, close what was opened.

@@ -192,6 +192,7 @@ class Runtime {
   const HostClock& clock_;
   boost::asio::io_context io_;
   MetricsRegistry metrics_;
+  CollectorRegistration process_metrics_;  // process_* from /proc, refreshed when scraped
   // Declared in build order; destroyed in reverse.
   std::unique_ptr<net::CurlMultiClient> http_;
   std::unique_ptr<PipelineAssembly> assembly_;

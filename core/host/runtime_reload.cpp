@@ -36,6 +36,16 @@
 namespace oemlink::host {
 namespace {
 
+// oemlink_reloads_total{outcome}: `applied`, `refused` (nothing changed) or `failed` (part way).
+void count_reload(MetricsRegistry& metrics, const char* outcome) {
+  metrics
+      .counter("oemlink_reloads_total",
+               "Configuration reloads (SIGHUP, oemlink reload) by outcome: applied, refused "
+               "(nothing changed), failed (part way)",
+               {{"outcome", outcome}})
+      .add();
+}
+
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> out;
   std::istringstream in(text);
@@ -118,7 +128,7 @@ void Runtime::reload() {
                     : "reload refused: the configuration is not valid; the running one stays";
     spdlog::error("reload of {} refused; the running configuration stays:\n{}",
                   cfg_.source.string(), join_lines(r.errors));
-    metrics_.counter("reloads_refused").add();
+    count_reload(metrics_, "refused");
     finish_reload(std::move(r));
     return;
   }
@@ -194,13 +204,13 @@ void Runtime::reload() {
   if (failures.empty()) {
     r.outcome = "applied";
     spdlog::info("{}", summary);
-    metrics_.counter("reloads_ok").add();
+    count_reload(metrics_, "applied");
   } else {
     r.outcome = "failed";
     r.errors = std::move(failures);
     spdlog::error("{}; failed part way, restart to be sure of the configuration: {}", summary,
                   join_lines(r.errors));
-    metrics_.counter("reloads_failed").add();
+    count_reload(metrics_, "failed");
   }
   finish_reload(std::move(r));
 }

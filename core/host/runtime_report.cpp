@@ -13,11 +13,13 @@ void log_stats(const ReportSources& src, int64_t now_ms) {
   spdlog::info(
       "stats: polls ok={} retry={} error={}; events={}; readings accepted={} rejected={}; "
       "rate-limited={} asleep={}; connections={} stopped={}; in flight={}",
-      m.counter("polls_ok").value(), m.counter("polls_retry").value(),
-      m.counter("polls_error").value(), m.counter("pipeline_events_built").value(),
-      m.counter("pipeline_readings_accepted").value(),
-      m.counter("pipeline_readings_rejected").value(), s.rate_limited, s.asleep, src.connections,
-      src.dispatcher.stopped_connections(), src.dispatcher.in_flight());
+      m.total("oemlink_polls_total", {{"outcome", "ok"}}),
+      m.total("oemlink_polls_total", {{"outcome", "retry"}}),
+      m.total("oemlink_polls_total", {{"outcome", "error"}}),
+      m.total("oemlink_pipeline_events_built_total"),
+      m.total("oemlink_pipeline_readings_accepted_total"),
+      m.total("oemlink_pipeline_readings_rejected_total"), s.rate_limited, s.asleep,
+      src.connections, src.dispatcher.stopped_connections(), src.dispatcher.in_flight());
   store::OutboxStore* outbox = src.assembly.outbox();
   if (!outbox) return;
   store::OutboxStats o = outbox->stats();
@@ -41,7 +43,7 @@ StatusSnapshot status_snapshot(const ReportSources& src, bool running, int64_t n
   st.running = running;
   st.updated_ms = now_ms;
   st.connections = src.connections;
-  for (auto& [name, value] : src.metrics.snapshot()) st.counters[name] = value;
+  for (auto& [key, value] : src.metrics.snapshot()) st.metrics[key] = value;
   if (store::OutboxStore* outbox = src.assembly.outbox()) {
     store::OutboxStats o = outbox->stats();
     st.outbox = OutboxSnapshot{.depth = o.depth,

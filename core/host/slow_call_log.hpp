@@ -17,7 +17,8 @@ class SlowCallLog {
  public:
   SlowCallLog(std::chrono::milliseconds threshold, MetricsRegistry& metrics, const HostClock& clock)
       : threshold_ms_(threshold.count()),
-        slow_calls_(metrics.counter("driver_slow_calls")),
+        slow_calls_(metrics.counter("oemlink_driver_slow_calls_total",
+                                    "Driver calls that blocked the loop past the threshold")),
         clock_(clock),
         gate_(10, metrics) {}
 

@@ -1,5 +1,7 @@
 #include "core/host/status_snapshot.hpp"
 
+#include "core/common/metric_key.hpp"
+
 #include <boost/json.hpp>
 
 #include <fcntl.h>
@@ -27,7 +29,8 @@ void top_level_fields(Snapshot& s, Visit&& visit) {
   visit("updated_ms", s.updated_ms, Presence::required);
   visit("connections", s.connections, Presence::required);
 }
-constexpr const char* kCounters = "counters";
+constexpr const char* kMetrics = "metrics";
+constexpr const char* kLegacyCounters = "counters";  // daemons before issue 15
 constexpr const char* kOutbox = "outbox";
 constexpr const char* kSinks = "sinks";
 constexpr const char* kReload = "reload";
@@ -91,6 +94,11 @@ void read_value(const json::value& v, std::string& out, const std::string& where
   out = std::string(v.get_string());
 }
 
+void read_value(const json::value& v, double& out, const std::string& where) {
+  if (!v.is_number()) bad(where, "expected a number");
+  out = v.to_number<double>();
+}
+
 template <class Int>
 requires std::is_integral_v<Int>
 void read_value(const json::value& v, Int& out, const std::string& where) {
@@ -141,12 +149,36 @@ struct Fd {
 
 }  // namespace
 
+double metric_total(const StatusSnapshot& s, std::string_view name,
+                    const std::map<std::string, std::string>& match) {
+  double sum = 0;
+  for (auto it = s.metrics.lower_bound(std::string(name)); it != s.metrics.end(); ++it) {
+    if (it->first.compare(0, name.size(), name) != 0) break;
+    auto key = parse_metric_key(it->first);
+    if (!key || key->name != name) continue;
+    bool all = true;
+    for (const auto& [k, v] : match) {
+      auto l = key->labels.find(k);
+      all = all && l != key->labels.end() && l->second == v;
+    }
+    if (all) sum += it->second;
+  }
+  return sum;
+}
+
 json::value to_json(const StatusSnapshot& s) {
   json::object doc;
   top_level_fields(s, ObjectWriter{doc});
-  json::object counters;
-  for (const auto& [name, value] : s.counters) counters[name] = value;
-  doc[kCounters] = std::move(counters);
+  json::object metrics;
+  for (const auto& [key, value] : s.metrics) {
+    // Counts stay integers in the document; gauges and sums may have fractions.
+    if (value >= 0 && value < 9007199254740992.0 &&
+        value == static_cast<double>(static_cast<uint64_t>(value)))
+      metrics[key] = static_cast<uint64_t>(value);
+    else
+      metrics[key] = value;
+  }
+  doc[kMetrics] = std::move(metrics);
   if (s.outbox) {
     json::object outbox;
     outbox_fields(*s.outbox, ObjectWriter{outbox});
@@ -174,11 +206,13 @@ void from_json(const json::value& v, StatusSnapshot& out) {
   StatusSnapshot s;
   const json::object& doc = as_object(v, "document");
   top_level_fields(s, ObjectReader{doc, ""});
-  const json::value* counters = doc.if_contains(kCounters);
-  if (!counters) bad(kCounters, "missing");
-  for (const auto& [name, value] : as_object(*counters, kCounters)) {
+  const char* metrics_key =
+      doc.contains(kMetrics) || !doc.contains(kLegacyCounters) ? kMetrics : kLegacyCounters;
+  const json::value* metrics = doc.if_contains(metrics_key);
+  if (!metrics) bad(kMetrics, "missing");
+  for (const auto& [name, value] : as_object(*metrics, metrics_key)) {
     std::string key(name);
-    read_value(value, s.counters[key], std::string(kCounters) + "." + key);
+    read_value(value, s.metrics[key], std::string(metrics_key) + "." + key);
   }
   if (const json::value* outbox = doc.if_contains(kOutbox)) {
     s.outbox.emplace();

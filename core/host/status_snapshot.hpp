@@ -10,6 +10,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace oemlink::host {
@@ -55,12 +56,18 @@ struct StatusSnapshot {
   bool running = false;  // false in the last snapshot a daemon writes as it stops
   int64_t updated_ms = 0;
   uint64_t connections = 0;
-  std::map<std::string, uint64_t> counters;
+  // MetricsRegistry::snapshot(): metric_key(name, labels) → value.
+  std::map<std::string, double> metrics;
   std::optional<OutboxSnapshot> outbox;  // absent when the daemon had no outbox open yet
   std::vector<SinkSnapshot> sinks;
   std::optional<ReloadSnapshot> reload;
   bool operator==(const StatusSnapshot&) const = default;
 };
+
+// The sum of family `name`'s series in `s.metrics` whose labels include `match` (all for {});
+// 0 when there is none.
+double metric_total(const StatusSnapshot& s, std::string_view name,
+                    const std::map<std::string, std::string>& match = {});
 
 // A status document that cannot be read, parsed or written. The text names the file (when there
 // is one) and the key at fault, e.g. "/var/oemlink/status.json: outbox.depth: missing".

@@ -5,7 +5,9 @@
 namespace oemlink::host {
 
 StatusWriter::StatusWriter(std::filesystem::path path, MetricsRegistry& metrics)
-    : path_(std::move(path)), failures_(metrics.counter("status_write_failures")) {
+    : path_(std::move(path)),
+      failures_(
+          metrics.counter("oemlink_status_write_failures_total", "Failed writes of status.json")) {
   thread_ = std::thread([this] { run(); });
 }
 

@@ -23,14 +23,27 @@ struct WebhookRoutes::Door {
 
 struct WebhookRoutes::Counters {
   Counters(MetricsRegistry& m, const std::string& driver)
-      : requests(m.counter("webhook_" + driver + "_requests")),
-        answered_2xx(m.counter("webhook_" + driver + "_answered_2xx")),
-        answered_other(m.counter("webhook_" + driver + "_answered_other")),
-        not_durable(m.counter("webhook_" + driver + "_not_durable")),
-        no_answer(m.counter("webhook_" + driver + "_no_answer")),
-        driver_refused(m.counter("webhook_" + driver + "_driver_refused")),
-        shutdown(m.counter("webhook_" + driver + "_shutdown")),
-        late_answers(m.counter("webhook_" + driver + "_late_answers")) {}
+      : requests(m.counter("oemlink_webhook_requests_total", "Webhook deliveries received",
+                           {{"driver", driver}})),
+        answered_2xx(outcome(m, driver, "answered_2xx")),
+        answered_other(outcome(m, driver, "answered_other")),
+        not_durable(outcome(m, driver, "not_durable")),
+        no_answer(outcome(m, driver, "no_answer")),
+        driver_refused(outcome(m, driver, "driver_refused")),
+        shutdown(outcome(m, driver, "shutdown")),
+        late_answers(m.counter("oemlink_webhook_late_answers_total",
+                               "Driver answers that came after the exchange had timed out",
+                               {{"driver", driver}})),
+        signature_failures(m.counter(
+            "oemlink_webhook_signature_failures_total",
+            "Webhooks the driver refused as unauthenticated (401/403: signature missing or wrong)",
+            {{"driver", driver}})) {}
+  static Counter& outcome(MetricsRegistry& m, const std::string& driver, const char* outcome) {
+    return m.counter("oemlink_webhook_answers_total",
+                     "Webhook exchanges by how they ended (answered_2xx once durable, "
+                     "answered_other, not_durable, no_answer, driver_refused, shutdown)",
+                     {{"driver", driver}, {"outcome", outcome}});
+  }
   Counter& requests;
   Counter& answered_2xx;
   Counter& answered_other;
@@ -39,6 +52,7 @@ struct WebhookRoutes::Counters {
   Counter& driver_refused;
   Counter& shutdown;
   Counter& late_answers;
+  Counter& signature_failures;
 };
 
 struct WebhookRoutes::Exchange {
@@ -223,6 +237,7 @@ void WebhookRoutes::answered(uint64_t id, net::InboundResponse response, uint64_
     return;
   }
   ex.counters.answered_other.add();
+  if (response.status == 401 || response.status == 403) ex.counters.signature_failures.add();
   finish(id, std::move(response));
 }
 

@@ -13,8 +13,11 @@
 // after the host shut down: it carries only an id, looked up in a process-wide table under a
 // lock, so a late or repeated respond finds nothing and does nothing (never a dangling pointer).
 //
-// Counters: webhook_<driver>_{requests, answered_2xx, answered_other, not_durable, no_answer,
-// driver_refused, shutdown, late_answers}; the listener counts each route's answers by status too.
+// Metrics, labelled driver=<instance>: oemlink_webhook_requests_total,
+// oemlink_webhook_answers_total{outcome=answered_2xx|answered_other|not_durable|no_answer|
+// driver_refused|shutdown}, oemlink_webhook_late_answers_total and
+// oemlink_webhook_signature_failures_total (the driver answered 401/403: a webhook's only
+// credential is its signature); the listener counts each route's answers by code too.
 //
 // Threading: everything on the loop except the respond trampoline.
 #pragma once

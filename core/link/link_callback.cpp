@@ -212,13 +212,19 @@ void LinkRoutes::add_connections(Link& link, std::vector<LinkedVehicle> vehicles
     else if (!is_json_object(v.identifiers_json))
       problem = "the driver's identifiers for this car are not a JSON object";
     if (problem) {
-      metrics_.counter("link_refused_bad_vehicle").add();
+      metrics_
+          .counter("oemlink_link_refused_total", "Link flow requests refused, by reason",
+                   {{"reason", "bad_vehicle"}})
+          .add();
       refused.push_back(refused_car(v.vehicle_id, v.vin, problem));
       continue;
     }
     if (auto existing = connections_.find_vehicle(link.driver, v.vehicle_id, v.vin)) {
       ++already_linked;
-      metrics_.counter("link_refused_already_linked").add();
+      metrics_
+          .counter("oemlink_link_refused_total", "Link flow requests refused, by reason",
+                   {{"reason", "already_linked"}})
+          .add();
       refused.push_back(
           refused_car(v.vehicle_id, v.vin, "already linked as connection " + existing->id));
       continue;
@@ -263,7 +269,10 @@ void LinkRoutes::stored(uint64_t id, host::ControlResult result, boost::json::ar
   }
   for (const auto& [index, reason] : result.refused) {
     const LinkedVehicle* v = index < link.vehicles.size() ? &link.vehicles[index] : nullptr;
-    metrics_.counter("link_refused_already_linked").add();
+    metrics_
+        .counter("oemlink_link_refused_total", "Link flow requests refused, by reason",
+                 {{"reason", "already_linked"}})
+        .add();
     refused.push_back(refused_car(v ? v->vehicle_id : "", v ? v->vin : "", reason));
   }
   if (result.connections.empty()) {

@@ -90,7 +90,10 @@ void LinkRoutes::mint(const std::string& driver, const net::InboundRequest& req,
   }
   MintGrants::Check grant = grants_.check(token, driver, connection_id, clock_.steady_ms());
   if (grant.verdict == MintGrants::Verdict::unknown) {
-    metrics_.counter("link_refused_unauthorized").add();
+    metrics_
+        .counter("oemlink_link_refused_total", "Link flow requests refused, by reason",
+                 {{"reason", "unauthorized"}})
+        .add();
     net::InboundResponse r = error_answer(
         401, "a valid mint grant (Authorization: Bearer, from the link's answer) is required",
         false);

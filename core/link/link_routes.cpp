@@ -24,11 +24,15 @@ LinkRoutes::LinkRoutes(boost::asio::io_context& io, LinkOptions options, Metrics
       sessions_(options_.state_ttl, options_.max_pending),
       grants_(options_.grant_ttl, options_.max_pending),
       door_(std::make_shared<Door>()),
-      starts_(metrics.counter("link_starts")),
-      created_(metrics.counter("link_connections_created")),
-      reauthorized_(metrics.counter("link_connections_reauthorized")),
-      mints_prepared_(metrics.counter("link_mints_prepared")),
-      mints_stored_(metrics.counter("link_mints_stored")),
+      starts_(
+          metrics.counter("oemlink_link_starts_total", "Link flows started (consent redirects)")),
+      created_(metrics.counter("oemlink_link_connections_created_total",
+                               "Connections created by linking")),
+      reauthorized_(metrics.counter("oemlink_link_connections_reauthorized_total",
+                                    "Connections re-linked with fresh tokens")),
+      mints_prepared_(metrics.counter("oemlink_link_mints_prepared_total",
+                                      "Mint requests prepared for the minting service")),
+      mints_stored_(metrics.counter("oemlink_link_mints_stored_total", "Mint requests stored")),
       refusal_log_(10, metrics) {
   door_->io = &io_;
   door_->owner = this;
@@ -95,7 +99,10 @@ void LinkRoutes::handle(net::InboundRequest&& req, net::ResponderPtr out) {
 void LinkRoutes::refuse(const net::ResponderPtr& out, bool html, const std::string& driver,
                         int status, std::string_view reason, std::string_view message,
                         boost::json::object extra) {
-  metrics_.counter("link_refused_" + std::string(reason)).add();
+  metrics_
+      .counter("oemlink_link_refused_total", "Link flow requests refused, by reason",
+               {{"reason", std::string(reason)}})
+      .add();
   // The message may carry what a request sent (an owner, a make): one printable line in the log.
   refusal_log_.log(clock_.wall_ms(), spdlog::level::info, LogFields{.listener = "inbound"},
                    "link: driver {}: refused ({}): {}", sanitised(driver), reason,

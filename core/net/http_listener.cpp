@@ -56,13 +56,22 @@ ListenerCore::ListenerCore(boost::asio::io_context& io_, ListenerOptions o, Rout
       routes(r),
       metrics(m),
       door(std::make_shared<LoopDoor>(io_)),
-      accepted(m.counter("listener_" + opts.name + "_connections_accepted")),
-      idle_closed(m.counter("listener_" + opts.name + "_idle_closed")),
-      accept_errors(m.counter("listener_" + opts.name + "_accept_errors")),
-      unanswered(m.counter("listener_" + opts.name + "_unanswered")) {
+      accepted(m.counter("oemlink_http_connections_accepted_total",
+                         "TCP connections accepted by the listener", {{"listener", opts.name}})),
+      idle_closed(m.counter("oemlink_http_idle_closed_total",
+                            "Keep-alive connections closed after idle_timeout",
+                            {{"listener", opts.name}})),
+      accept_errors(m.counter("oemlink_http_accept_errors_total",
+                              "accept() failures (out of descriptors, network errors)",
+                              {{"listener", opts.name}})),
+      unanswered(m.counter("oemlink_http_unanswered_total",
+                           "Requests whose handler dropped its responder (answered 500)",
+                           {{"listener", opts.name}})) {
   for (size_t i = 0; i < static_cast<size_t>(Rejection::count_); ++i)
-    rejected_[i] = &m.counter("listener_" + opts.name + "_rejected_" +
-                              rejection_name(static_cast<Rejection>(i)));
+    rejected_[i] = &m.counter(
+        "oemlink_http_rejected_total",
+        "Requests or connections refused before reaching a handler, by reason",
+        {{"listener", opts.name}, {"reason", rejection_name(static_cast<Rejection>(i))}});
 }
 
 void ListenerCore::count_response(const std::string& route, int status) {
@@ -70,8 +79,11 @@ void ListenerCore::count_response(const std::string& route, int status) {
   auto it = responses_.find(key);
   if (it == responses_.end())
     it = responses_
-             .emplace(key, &metrics.counter("listener_" + opts.name + "_responses_" + route + "_" +
-                                            std::to_string(status)))
+             .emplace(
+                 key,
+                 &metrics.counter(
+                     "oemlink_http_requests_total", "Answers written, by route and code",
+                     {{"listener", opts.name}, {"route", route}, {"code", std::to_string(status)}}))
              .first;
   it->second->add();
 }

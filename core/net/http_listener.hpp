@@ -1,19 +1,18 @@
 // HttpListener: the host's inbound HTTP/1.1 server (Boost.Beast), plain or TLS, on the host's
 // Asio loop. It reads each request within fixed limits, routes it through a RouteTable and
-// writes the handler's answer; anything that breaks a limit is answered (or closed), counted
-// and never reaches a handler:
+// writes the handler's answer; anything that breaks a limit is answered (or closed)
+// and never reaches a handler (counted in oemlink_http_rejected_total{listener,reason}):
 //
-//   header not complete within header_timeout (slow-loris)  408, close   rejected_header_timeout
-//   body not complete within body_timeout                    408, close   rejected_body_timeout
-//   Content-Length or chunked body above max_body            413, close   rejected_body_too_large
-//   header block above max_header                            431, close   rejected_header_too_large
-//   unparseable request; Transfer-Encoding but plain chunked 400, close   rejected_malformed
-//   no route for the path                                    404          rejected_not_found
-//   path known, method not                                   405 + Allow
-//   rejected_method_not_allowed max_connections already open                             closed at
-//   accept  rejected_over_capacity TLS handshake failed or too slow                         closed
-//   rejected_tls_handshake handler gave no answer within answer_timeout             503
-//   rejected_answer_timeout
+//   header not complete within header_timeout (slow-loris)   408, close  header_timeout
+//   body not complete within body_timeout                    408, close  body_timeout
+//   Content-Length or chunked body above max_body            413, close  body_too_large
+//   header block above max_header                            431, close  header_too_large
+//   unparseable request; Transfer-Encoding but plain chunked 400, close  malformed
+//   no route for the path                                    404         not_found
+//   path known, method not                                   405 + Allow method_not_allowed
+//   max_connections already open                             closed at accept  over_capacity
+//   TLS handshake failed or too slow                         closed      tls_handshake
+//   handler gave no answer within answer_timeout             503         answer_timeout
 //
 // Over capacity, the new connection is accepted and closed at once without a byte written:
 // writing a 503 would spend on the flood the memory and time the cap is there to save, and a
@@ -22,9 +21,9 @@
 // Keep-alive: HTTP/1.1 connections stay open (unless the client says close) for idle_timeout
 // between requests; requests on one connection are answered in order, one at a time.
 //
-// Counters (MetricsRegistry, prefix listener_<name>_): connections_accepted, the rejected_* above,
-// idle_closed, and responses_<route>_<status> for every answer written (route "none" for
-// answers given before a route was found).
+// Metrics (labelled listener=<name>): oemlink_http_connections_accepted_total, the rejections
+// above, oemlink_http_idle_closed_total, and oemlink_http_requests_total{route,code} for every
+// answer written (route "none" for answers given before a route was found).
 //
 // Threading: construct, start(), stop_accepting() and close_all() on the loop thread; handlers run
 // there; Responder::respond may be called from any thread.

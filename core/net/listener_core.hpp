@@ -48,7 +48,7 @@ class SessionBase {
   virtual void close() = 0;
 };
 
-// Why a request was refused; each has its counter listener_<name>_rejected_<reason>.
+// Why a request was refused: oemlink_http_rejected_total{listener,reason=rejection_name}.
 enum class Rejection {
   header_timeout,
   body_timeout,
@@ -82,7 +82,7 @@ struct ListenerCore {
   Counter& unanswered;  // a Responder dropped without answering (500)
 
   void reject(Rejection why) { rejected_[static_cast<size_t>(why)]->add(); }
-  // responses_<route>_<status>, created on first use. [loop]
+  // oemlink_http_requests_total{listener,route,code}, created on first use. [loop]
   void count_response(const std::string& route, int status);
 
  private:

@@ -4,7 +4,7 @@
 // shorter ones. A path known under other methods answers 405 with Allow; an unknown one 404.
 //
 // Each route has a name (lower case, [a-z0-9_]) that labels its counters:
-// listener_<listener>_responses_<route>_<status>.
+// oemlink_http_requests_total{listener,route,code}.
 //
 // Threading: add() and find() on the listener's loop thread (routes may be added while it runs).
 #pragma once

@@ -10,13 +10,22 @@ namespace oemlink::pipeline {
 Pipeline::Pipeline(EventBuilder builder, std::vector<EventSink*> sinks, MetricsRegistry& metrics)
     : builder_(std::move(builder)),
       sinks_(std::move(sinks)),
-      readings_accepted_(metrics.counter("pipeline_readings_accepted")),
-      readings_rejected_(metrics.counter("pipeline_readings_rejected")),
-      events_built_(metrics.counter("pipeline_events_built")),
-      events_backpressured_(metrics.counter("pipeline_events_backpressured")),
-      mirror_failures_(metrics.counter("pipeline_mirror_sink_failures")),
-      events_rejected_(metrics.counter("pipeline_events_rejected")),
-      sign_failures_(metrics.counter("pipeline_sign_failures")),
+      readings_accepted_(metrics.counter("oemlink_pipeline_readings_accepted_total",
+                                         "Readings that passed validation")),
+      readings_rejected_(
+          metrics.counter("oemlink_pipeline_readings_rejected_total",
+                          "Readings refused by validation (unknown signal, bad value or time)")),
+      events_built_(
+          metrics.counter("oemlink_pipeline_events_built_total", "CloudEvents built and signed")),
+      events_backpressured_(metrics.counter(
+          "oemlink_pipeline_events_backpressured_total",
+          "Events refused because the outbox was full (the driver was told to retry)")),
+      mirror_failures_(metrics.counter("oemlink_pipeline_mirror_sink_failures_total",
+                                       "Events a mirror (non-durable) sink failed to take")),
+      events_rejected_(metrics.counter("oemlink_pipeline_events_rejected_total",
+                                       "Events refused by the durable sink or the envelope rules")),
+      sign_failures_(metrics.counter("oemlink_pipeline_sign_failures_total",
+                                     "Events that could not be signed")),
       reject_log_(10, metrics) {}
 
 size_t Pipeline::validate(const ConnectionIdentity& conn, std::span<const oemlink_reading> readings,

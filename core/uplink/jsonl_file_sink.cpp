@@ -33,9 +33,12 @@ JsonLinesFileSink::JsonLinesFileSink(std::string name, const config::FileSinkCon
       cfg_(cfg),
       sync_fn_(std::move(sync)),
       error_log_(10, metrics),
-      written_(metrics.counter("sink_" + name_ + "_events_written")),
-      failed_(metrics.counter("sink_" + name_ + "_write_failures")),
-      rotations_(metrics.counter("sink_" + name_ + "_rotations")) {
+      written_(metrics.counter("oemlink_file_sink_events_written_total",
+                               "Events a file sink wrote and synced", {{"sink", name_}})),
+      failed_(metrics.counter("oemlink_file_sink_write_failures_total",
+                              "Writes or syncs a file sink failed", {{"sink", name_}})),
+      rotations_(metrics.counter("oemlink_file_sink_rotations_total", "Files a file sink rotated",
+                                 {{"sink", name_}})) {
   open();
   next_rotation_at_ = cfg_.rotate_bytes;
 }

@@ -7,6 +7,14 @@
 #include <chrono>
 
 namespace oemlink::uplink {
+namespace {
+
+// Seconds: a local file sink acknowledges in milliseconds, a remote ingest in tens to hundreds
+// of them, a backlog after an outage in minutes.
+const std::vector<double> kDeliveryLatencyBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                                                     1,     2.5,  5,     10,   30,  60,   300};
+
+}  // namespace
 
 UplinkDispatcher::UplinkDispatcher(boost::asio::io_context& io, store::OutboxStore& outbox,
                                    std::unique_ptr<EventDeliverer> deliverer,
@@ -18,9 +26,17 @@ UplinkDispatcher::UplinkDispatcher(boost::asio::io_context& io, store::OutboxSto
       opts_(options),
       sink_(deliverer_->name()),
       clock_(clock ? std::move(clock) : std::make_unique<SystemUplinkClock>(io)),
-      delivered_(metrics.counter("sink_" + sink_ + "_delivered")),
-      retried_(metrics.counter("sink_" + sink_ + "_retried")),
-      dead_lettered_(metrics.counter("sink_" + sink_ + "_dead_lettered")),
+      delivered_(metrics.counter("oemlink_sink_events_delivered_total",
+                                 "Events the sink's peer acknowledged", {{"sink", sink_}})),
+      retried_(metrics.counter("oemlink_sink_events_retried_total",
+                               "Delivery attempts that failed and will be retried",
+                               {{"sink", sink_}})),
+      dead_lettered_(metrics.counter("oemlink_sink_events_dead_lettered_total",
+                                     "Events the peer refused for good, moved to dead letters",
+                                     {{"sink", sink_}})),
+      latency_(metrics.histogram("oemlink_sink_delivery_latency_seconds",
+                                 "From an event's append to the outbox to its acknowledgement",
+                                 kDeliveryLatencyBuckets, {{"sink", sink_}})),
       log_(10, metrics),
       alive_(std::make_shared<bool>(true)) {
   latency_ms_.assign(60'001, 0);
@@ -144,6 +160,7 @@ void UplinkDispatcher::finish(const std::string& conn, DeliveryResult result) {
       int64_t ms = std::max<int64_t>(0, clock_->unix_ms() - rec.appended_ms);
       latency_max_ms_ = std::max(latency_max_ms_, ms);
       latency_ms_[std::min<size_t>(static_cast<size_t>(ms), latency_ms_.size() - 1)]++;
+      latency_.observe(static_cast<double>(ms) / 1000.0);
       queue_ack(rec.seq);
       q.failures = 0;
       q.records.pop_front();

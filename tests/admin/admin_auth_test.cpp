@@ -89,14 +89,14 @@ TEST(AdminAuth, RefusesMissingWrongAndWrongLengthTokensAndNeverLogsOne) {
     // Refused before anything reaches the control.
     EXPECT_EQ(h.request("POST", "/admin/connections/car-1/pause", "", c.authorization).status, 401);
   }
-  EXPECT_EQ(h.counter("admin_auth_failures"), std::size(refused) * 3);
+  EXPECT_EQ(h.counter("oemlink_admin_auth_failures_total"), std::size(refused) * 3);
   EXPECT_TRUE(h.on_loop([&] { return h.control().calls.empty(); }));
   EXPECT_EQ(h.on_loop([&] { return h.control().find("car-1")->state; }),
             host::ConnectionState::active);
 
   EXPECT_EQ(h.request("GET", "/admin/connections").status, 200);
   EXPECT_EQ(h.request("POST", "/admin/connections/car-1/pause", R"({"reason":"r"})").status, 200);
-  EXPECT_EQ(h.counter("admin_auth_failures"), std::size(refused) * 3);
+  EXPECT_EQ(h.counter("oemlink_admin_auth_failures_total"), std::size(refused) * 3);
   h.stop();
 
   const std::string logged = log.text();
@@ -114,7 +114,7 @@ TEST(AdminAuth, RefusalsAreLoggedAtMostAFewPerSecondButAllCounted) {
   h.start_with_token();
   for (int i = 0; i < 40; ++i) h.request("GET", "/admin/connections", "", std::nullopt);
   h.stop();
-  EXPECT_EQ(h.counter("admin_auth_failures"), 40u);
+  EXPECT_EQ(h.counter("oemlink_admin_auth_failures_total"), 40u);
   std::string text = log.text();
   size_t lines = 0;
   for (size_t at = 0; (at = text.find("admin: refused", at)) != std::string::npos; ++at) ++lines;

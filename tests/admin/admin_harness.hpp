@@ -137,7 +137,9 @@ class AdminHarness {
   asio::io_context& io() { return io_; }
   AdminServer& server() { return *server_; }
   uint16_t port() const { return port_; }
-  uint64_t counter(const std::string& name) { return metrics_.counter(name).value(); }
+  uint64_t counter(std::string_view name, const MetricLabels& labels = {}) {
+    return static_cast<uint64_t>(metrics_.total(name, labels));
+  }
 
  private:
   asio::io_context io_;

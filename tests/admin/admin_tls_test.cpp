@@ -11,6 +11,8 @@
 namespace oemlink::admin::testing {
 namespace {
 
+const MetricLabels kTlsRejections{{"listener", "admin"}, {"reason", "tls_handshake"}};
+
 using net::testing::TestPki;
 
 class AdminTlsTest : public ::testing::Test {
@@ -61,9 +63,10 @@ class AdminTlsTest : public ::testing::Test {
   // The server counts a refused handshake on its loop, which may run after the client saw the
   // alert: wait for it.
   uint64_t tls_refusals(uint64_t expected) {
-    for (int i = 0; i < 200 && h_.counter("listener_admin_rejected_tls_handshake") < expected; ++i)
+    for (int i = 0; i < 200 && h_.counter("oemlink_http_rejected_total", kTlsRejections) < expected;
+         ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    return h_.counter("listener_admin_rejected_tls_handshake");
+    return h_.counter("oemlink_http_rejected_total", kTlsRejections);
   }
 
   static TestPki* pki_;
@@ -81,7 +84,7 @@ TEST_F(AdminTlsTest, ACertificateFromTheCaAuthenticatesWithoutTheToken) {
   EXPECT_EQ(status(other_ca_cert(), std::string("Bearer ") + kToken), 0);  // refused at TLS
   EXPECT_EQ(status(self_signed()), 0);
   EXPECT_EQ(tls_refusals(3), 3u);
-  EXPECT_EQ(h_.counter("admin_auth_failures"), 1u);
+  EXPECT_EQ(h_.counter("oemlink_admin_auth_failures_total"), 1u);
 }
 
 TEST_F(AdminTlsTest, WithoutATokenACertificateIsRequired) {

@@ -159,7 +159,8 @@ TEST(LogLineFormat, FieldsAreThreadLocal) {
 }
 
 TEST(LogLineFormat, AGatedLineCarriesTheSuppressedCountInBothStyles) {
-  Counter suppressed_lines;
+  MetricsRegistry metrics;
+  Counter& suppressed_lines = metrics.counter(kLogLinesSuppressed, kLogLinesSuppressedHelp);
   for (LogLineStyle style : {LogLineStyle::json, LogLineStyle::text}) {
     CapturedLog log(style);
     LogGate gate(2, &suppressed_lines);

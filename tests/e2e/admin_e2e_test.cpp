@@ -381,13 +381,14 @@ TEST_F(AdminLoadE2e, TenThousandAddsWhileTwoHundredPollLoseNoEventAndBlockNoPoll
     const boost::json::value* v = o.as_object().if_contains(key);
     return v && v->is_number() ? v->to_number<uint64_t>() : ~uint64_t{0};
   };
-  const auto& counters = status.at("counters");
+  const auto& counters = status.at("metrics");
   const auto& outbox = status.at("outbox");
   uint64_t delivered = ~uint64_t{0};
   for (const auto& s : status.at("sinks").as_array())
     if (s.at("name").as_string() == "events") delivered = number(s, "delivered");
-  const uint64_t built = number(counters, "pipeline_events_built");
-  const uint64_t written = number(counters, "sink_events_events_written");
+  const uint64_t built = number(counters, "oemlink_pipeline_events_built_total");
+  const uint64_t written =
+      number(counters, R"(oemlink_file_sink_events_written_total{sink="events"})");
   const uint64_t appended = number(outbox, "appended"), depth = number(outbox, "depth");
   std::cout << "[ info ] events: " << lines << " in the file (" << polled_events
             << " of the polled cars, " << api_events << " of the added ones), " << ids.size()
@@ -405,8 +406,8 @@ TEST_F(AdminLoadE2e, TenThousandAddsWhileTwoHundredPollLoseNoEventAndBlockNoPoll
   EXPECT_GE(lines, delivered);
   EXPECT_EQ(number(outbox, "dropped"), 0u);
   EXPECT_EQ(number(outbox, "refused"), 0u);
-  EXPECT_EQ(number(counters, "pipeline_events_rejected"), 0u);
-  EXPECT_EQ(number(counters, "pipeline_events_backpressured"), 0u);
+  EXPECT_EQ(number(counters, "oemlink_pipeline_events_rejected_total"), 0u);
+  EXPECT_EQ(number(counters, "oemlink_pipeline_events_backpressured_total"), 0u);
   EXPECT_GT(polled_events, static_cast<size_t>(kPolled) * 4);  // more than a second's worth
 
   // What the stop left queued is written by the next start: a short second run, after which the

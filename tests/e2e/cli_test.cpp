@@ -93,7 +93,8 @@ TEST_F(CliTest, StatusShowsTheDaemonsSnapshotAndDeadletterRespectsIt) {
   // As the daemon writes it; this test process stands in for the running daemon.
   auto doc = [](bool running) {
     return "{\"pid\":" + std::to_string(getpid()) + ",\"running\":" + (running ? "true" : "false") +
-           ",\"updated_ms\":1,\"connections\":5,\"counters\":{\"polls_ok\":12},"
+           ",\"updated_ms\":1,\"connections\":5,\"metrics\":{\"oemlink_polls_total{driver="
+           "\\\"mock\\\",outcome=\\\"ok\\\"}\":12},"
            "\"outbox\":{\"depth\":3,\"bytes\":4096,\"oldest_ms\":0,\"appended\":40,\"dropped\":0,"
            "\"refused\":0,\"corrupt\":0,\"dead_letters\":7,\"durable_seq\":39},"
            "\"sinks\":[{\"name\":\"dimo\",\"delivered\":30,\"retried\":4,\"dead_lettered\":7,"

@@ -1,7 +1,8 @@
 // What the end-to-end tests of the daemon's inbound listener share: a free port for its config,
-// waiting until it accepts connections, and reading a counter out of status.json.
+// waiting until it accepts connections, and reading a metric out of status.json.
 #pragma once
 
+#include "tests/e2e/status_metric.hpp"
 #include "tests/net/listener_fixture.hpp"
 
 #include <sys/wait.h>
@@ -35,12 +36,6 @@ inline bool wait_for_listener(uint16_t port, pid_t pid) {
     std::this_thread::sleep_for(50ms);
   }
   return false;
-}
-
-// A counter's value in the text of status.json; -1 when it is not there.
-inline long status_counter(const std::string& status_json, const std::string& name) {
-  size_t at = status_json.find("\"" + name + "\":");
-  return at == std::string::npos ? -1 : std::stol(status_json.substr(at + name.size() + 3));
 }
 
 }  // namespace oemlink::testing

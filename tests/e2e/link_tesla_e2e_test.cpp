@@ -5,6 +5,7 @@
 // lifecycle through `oemlink connections` (pause, resume, re-authentication after the maker voided
 // the tokens, revoke) and every refusal of the flow.
 #include "tests/e2e/link_fixture.hpp"
+#include "tests/e2e/status_metric.hpp"
 
 namespace oemlink::testing {
 namespace {
@@ -321,9 +322,9 @@ TEST_F(TeslaLinkE2e, ReplayedForgedDeniedAndAlreadyLinkedCreateNothing) {
   for (const std::string& secret : {admin_token_, wrong, state, s.state, client_secret_})
     EXPECT_EQ(logs.find(secret), std::string::npos) << secret;
   EXPECT_EQ(logs.find(cookie.substr(cookie.find('=') + 1)), std::string::npos);
+  const std::string status = slurp(dir_ / "data/status.json");
   for (const char* reason : {"unknown_state", "wrong_browser", "denied", "no_new_car"})
-    EXPECT_NE(slurp(dir_ / "data/status.json").find(std::string("link_refused_") + reason),
-              std::string::npos)
+    EXPECT_GT(status_metric(status, "oemlink_link_refused_total", {{"reason", reason}}), 0)
         << reason;
 }
 

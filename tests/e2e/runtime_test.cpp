@@ -92,7 +92,7 @@ TEST_F(RuntimeTest, MockFleetRunsRoundsAndEveryEventIsWellFormed) {
   Runtime rt(std::move(cfg), opts);
   rt.start();
   EXPECT_EQ(rt.run(), 0);
-  EXPECT_GE(rt.metrics().counter("polls_ok").value(), 100u);
+  EXPECT_GE(rt.metrics().total("oemlink_polls_total", {{"outcome", "ok"}}), 100u);
   auto events = sink.by_subject();
   EXPECT_EQ(events.size(), 20u);  // the load spreads over every car
   size_t total = 0;
@@ -106,8 +106,8 @@ TEST_F(RuntimeTest, MockFleetRunsRoundsAndEveryEventIsWellFormed) {
     }
     total += evs.size();
   }
-  EXPECT_EQ(total, rt.metrics().counter("pipeline_events_built").value());
-  EXPECT_EQ(rt.metrics().counter("pipeline_readings_rejected").value(), 0u);
+  EXPECT_EQ(total, rt.metrics().total("oemlink_pipeline_events_built_total"));
+  EXPECT_EQ(rt.metrics().total("oemlink_pipeline_readings_rejected_total"), 0u);
 }
 
 TEST_F(RuntimeTest, NeedsReauthStopsPollingThatConnection) {
@@ -122,7 +122,8 @@ TEST_F(RuntimeTest, NeedsReauthStopsPollingThatConnection) {
   EXPECT_EQ(rt.run(), 0);
   for (uint32_t c = 0; c < rt.connection_count(); ++c)
     EXPECT_EQ(rt.connection_phase(c), schedule::Phase::stopped) << c;
-  EXPECT_EQ(rt.metrics().counter("connections_needs_reauth").value(), 5u);
+  EXPECT_EQ(rt.metrics().total("oemlink_connection_reports_total", {{"state", "needs_reauth"}}),
+            5u);
   for (auto& [subject, evs] : sink.by_subject()) EXPECT_LE(evs.size(), 2u) << subject;
   // Without the stop, 1.5 s at 50 ms would be ~30 polls per car.
   EXPECT_LE(rt.schedule_stats().started, 5u * 3);
@@ -177,8 +178,8 @@ TEST_F(RuntimeTest, OnLoadErrorSkipKeepsTheRestRunning) {
   Runtime rt(std::move(cfg), opts);
   rt.start();
   EXPECT_EQ(rt.run(), 0);
-  EXPECT_EQ(rt.metrics().counter("connections_skipped").value(), 1u);
-  EXPECT_GE(rt.metrics().counter("polls_ok").value(), 6u);
+  EXPECT_EQ(rt.metrics().total("oemlink_connections_skipped_total"), 1u);
+  EXPECT_GE(rt.metrics().total("oemlink_polls_total", {{"outcome", "ok"}}), 6u);
 }
 
 TEST_F(RuntimeTest, StreamModeDeliversWithoutPolling) {
@@ -191,7 +192,7 @@ TEST_F(RuntimeTest, StreamModeDeliversWithoutPolling) {
   Runtime rt(std::move(cfg), opts);
   rt.start();
   EXPECT_EQ(rt.run(), 0);
-  EXPECT_EQ(rt.metrics().counter("polls_ok").value(), 0u);
+  EXPECT_EQ(rt.metrics().total("oemlink_polls_total", {{"outcome", "ok"}}), 0u);
   auto events = sink.by_subject();
   EXPECT_EQ(events.size(), 3u);
   for (auto& [s, evs] : events) EXPECT_GE(evs.size(), 5u) << s;
@@ -208,7 +209,7 @@ TEST_F(RuntimeTest, StreamsThatDropAreRestarted) {
   Runtime rt(std::move(cfg), opts);
   rt.start();
   EXPECT_EQ(rt.run(), 0);
-  EXPECT_GE(rt.metrics().counter("stream_restarts").value(), 3u);
+  EXPECT_GE(rt.metrics().total("oemlink_stream_restarts_total"), 3u);
   EXPECT_GE(sink.by_subject().size(), 1u);
 }
 
@@ -226,8 +227,10 @@ TEST_F(RuntimeTest, HostServicesRotateSecretsCallHttpAndFireTimers) {
     Runtime rt(std::move(cfg), opts);
     rt.start();
     EXPECT_EQ(rt.run(), 0);
-    EXPECT_GE(rt.metrics().counter("probe_token_rotations").value(), 15u);
-    EXPECT_GE(rt.metrics().counter("probe_http_requests").value(), 15u);
+    EXPECT_GE(rt.metrics().total("oemlink_driver_events_total",
+                                 {{"driver", "probe"}, {"name", "token_rotations"}}),
+              15u);
+    EXPECT_GE(rt.metrics().total("oemlink_driver_http_requests_total", {{"driver", "probe"}}), 15u);
   }
   // Each car's counter came back from the secret store and rose by one per poll.
   for (auto& [subject, evs] : sink.by_subject()) {
@@ -264,7 +267,7 @@ TEST_F(RuntimeTest, HungPollsAreDetectedCountedAndDoNotBlockTheConnection) {
   rt.start();
   EXPECT_EQ(rt.run(), 0);
   // Each car's poll hangs, is given up after 150 ms, and the car is polled again.
-  EXPECT_GE(rt.metrics().counter("driver_hung_polls").value(), 4u);
+  EXPECT_GE(rt.metrics().total("oemlink_polls_hung_total"), 4u);
   EXPECT_GE(rt.schedule_stats().started, 4u);
 }
 
@@ -292,9 +295,11 @@ TEST_F(RuntimeTest, PollPlusDriverStreamPollsEveryCarAndRunsTheDriverWideStream)
   Runtime rt(std::move(cfg), opts);
   rt.start();
   EXPECT_EQ(rt.run(), 0);
-  uint64_t polls = rt.metrics().counter("polls_ok").value();
+  uint64_t polls = rt.metrics().total("oemlink_polls_total", {{"outcome", "ok"}});
   EXPECT_GE(polls, 6u) << "every car polled, as in mode poll";
-  EXPECT_GE(rt.metrics().counter("probe_token_rotations").value(), polls);
+  EXPECT_GE(rt.metrics().total("oemlink_driver_events_total",
+                               {{"driver", "probe"}, {"name", "token_rotations"}}),
+            polls);
   auto events = sink.by_subject();
   EXPECT_EQ(events.size(), 3u);
   size_t total = 0;
@@ -354,7 +359,9 @@ TEST_F(RuntimeTest, WebhooksReachTheDriverWhichKnowsItsUrlAndShutdownAnswersWait
   ASSERT_TRUE(held) << "the waiting webhook got no answer at shutdown";
   EXPECT_EQ(held->result_int(), 503);
   EXPECT_LT(held_for, 1s);
-  EXPECT_EQ(rt.metrics().counter("webhook_probe_shutdown").value(), 1u);
+  EXPECT_EQ(rt.metrics().total("oemlink_webhook_answers_total",
+                               {{"driver", "probe"}, {"outcome", "shutdown"}}),
+            1u);
 }
 
 }  // namespace

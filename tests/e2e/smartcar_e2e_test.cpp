@@ -146,7 +146,7 @@ TEST_F(SmartcarE2eTest, PolledCarsBecomeSignedEventsInDimoUnitsAndRotatedTokensS
   EXPECT_EQ(token_stat(stats, "refused"), 0u) << second.err;
   EXPECT_EQ(answers(stats, "POST /oauth/token", "401"), 0u);
   EXPECT_EQ(second.err.find("re-authentication"), std::string::npos) << second.err;
-  EXPECT_EQ(counter("connections_needs_reauth"), 0);
+  EXPECT_EQ(counter("oemlink_connection_reports_total", {{"state", "needs_reauth"}}), 0);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -262,10 +262,10 @@ TEST_F(SmartcarE2eTest, EveryErrorPathThroughTheMocksInjectedFaults) {
   ASSERT_TRUE(starts_with(statuses(s), V{503, 503, 200})) << ::testing::PrintToString(statuses(s));
   EXPECT_GE(s[2].at_ms - s[1].at_ms, 1000);
 
-  EXPECT_EQ(counter("connections_needs_reauth"), 1);
-  EXPECT_EQ(counter("connections_failed"), 1);
-  EXPECT_GE(counter("connections_rate_limited"), 1);
-  EXPECT_GE(counter("polls_retry"), 6);  // four 500s, two 503s
+  EXPECT_EQ(counter("oemlink_connection_reports_total", {{"state", "needs_reauth"}}), 1);
+  EXPECT_EQ(counter("oemlink_connection_reports_total", {{"state", "failed"}}), 1);
+  EXPECT_GE(counter("oemlink_connection_reports_total", {{"state", "rate_limited"}}), 1);
+  EXPECT_GE(counter("oemlink_polls_total", {{"outcome", "retry"}}), 6);  // four 500s, two 503s
   // The mock's token endpoint: the seeds, one forced refresh per 401, nothing refused.
   json::object stats = mock_stats();
   EXPECT_EQ(token_stat(stats, "refused"), 0u);
@@ -397,16 +397,36 @@ TEST_F(SmartcarWebhookTest, VerifiedDeliveriesBecomeSignedEventsAndEverythingEls
   EXPECT_TRUE(events_with(kOdometer, 33333.5).empty());
   EXPECT_TRUE(events_with(kOdometer, 16342).size() == 1u);
 
-  EXPECT_EQ(counter("smartcar_webhook_verify"), 2);
-  EXPECT_EQ(counter("smartcar_webhook_bad_signature"), 2);  // forged, truncated
-  EXPECT_EQ(counter("smartcar_webhook_unsigned"), 1);
-  EXPECT_EQ(counter("smartcar_webhook_duplicates"), 1);
-  EXPECT_EQ(counter("smartcar_webhook_unknown_vehicle"), 1);
-  EXPECT_EQ(counter("listener_inbound_responses_webhook_smartcar_401"), 3);
-  EXPECT_EQ(counter("listener_inbound_responses_webhook_smartcar_404"), 1);
-  EXPECT_EQ(counter("listener_inbound_rejected_body_too_large"), 1);
+  EXPECT_EQ(
+      counter("oemlink_driver_events_total", {{"driver", "smartcar"}, {"name", "webhook_verify"}}),
+      2);
+  EXPECT_EQ(counter("oemlink_driver_events_total",
+                    {{"driver", "smartcar"}, {"name", "webhook_bad_signature"}}),
+            2);  // forged, truncated
+  EXPECT_EQ(counter("oemlink_driver_events_total",
+                    {{"driver", "smartcar"}, {"name", "webhook_unsigned"}}),
+            1);
+  EXPECT_EQ(counter("oemlink_driver_events_total",
+                    {{"driver", "smartcar"}, {"name", "webhook_duplicates"}}),
+            1);
+  EXPECT_EQ(counter("oemlink_driver_events_total",
+                    {{"driver", "smartcar"}, {"name", "webhook_unknown_vehicle"}}),
+            1);
+  EXPECT_EQ(counter("oemlink_http_requests_total",
+                    {{"code", "401"}, {"listener", "inbound"}, {"route", "webhook_smartcar"}}),
+            3);
+  // Forged, truncated, unsigned: the host sees the driver refuse them with 401.
+  EXPECT_EQ(counter("oemlink_webhook_signature_failures_total", {{"driver", "smartcar"}}), 3);
+  EXPECT_EQ(counter("oemlink_http_requests_total",
+                    {{"code", "404"}, {"listener", "inbound"}, {"route", "webhook_smartcar"}}),
+            1);
+  EXPECT_EQ(counter("oemlink_http_rejected_total",
+                    {{"listener", "inbound"}, {"reason", "body_too_large"}}),
+            1);
   // 2 VERIFY, 3 deliveries, 3 refused, the replayed pair, the unknown car: not the oversized.
-  EXPECT_EQ(counter("smartcar_webhook_requests"), 11);
+  EXPECT_EQ(counter("oemlink_driver_events_total",
+                    {{"driver", "smartcar"}, {"name", "webhook_requests"}}),
+            11);
   // Every event in the sink, the webhooks' included, is signed by its connection's key.
   Result verified = run({"verify", "--keys", "--config", cfg_.string(), "data/events.jsonl"});
   EXPECT_EQ(verified.rc, 0) << verified.out << verified.err;
@@ -466,9 +486,15 @@ TEST_F(SmartcarWebhookTest, ASlowOutboxGets503AndTheRetryIsStoredExactlyOnce) {
   Result r = stop_daemon();
   EXPECT_EQ(r.rc, 0) << r.err;
   EXPECT_EQ(events_with(kOdometer, 55555.5).size(), 1u);
-  EXPECT_EQ(counter("smartcar_webhook_events"), 1);
-  EXPECT_GE(counter("smartcar_webhook_duplicates"), 1);  // the retries: recognised, not stored
-  EXPECT_GE(counter("webhook_smartcar_not_durable"), 1);
+  EXPECT_EQ(
+      counter("oemlink_driver_events_total", {{"driver", "smartcar"}, {"name", "webhook_events"}}),
+      1);
+  EXPECT_GE(counter("oemlink_driver_events_total",
+                    {{"driver", "smartcar"}, {"name", "webhook_duplicates"}}),
+            1);  // the retries: recognised, not stored
+  EXPECT_GE(counter("oemlink_webhook_answers_total",
+                    {{"driver", "smartcar"}, {"outcome", "not_durable"}}),
+            1);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -233,7 +233,9 @@ class SmartcarE2eTest : public CliTest {
   std::string log(const std::string& name = "daemon") { return slurp(dir_ / (name + ".err")); }
   std::string status() { return slurp(dir_ / "data/status.json"); }
   // A counter of the final (or latest) status.json; 0 when it was never counted.
-  long counter(const std::string& name) { return std::max(0L, status_counter(status(), name)); }
+  long counter(std::string_view name, const MetricLabels& match = {}) {
+    return std::max(0L, status_metric(status(), name, match));
+  }
 
   // ---- smartcar-send -----------------------------------------------------------------------
 

@@ -89,7 +89,7 @@ class StoredConnectionsTest : public ::testing::Test {
       r.phase[rt.connection(c).id] = rt.connection_phase(c);
     std::lock_guard lock(sink.mu);
     r.events = sink.by_token;
-    r.open_failed = rt.metrics().counter("connections_open_failed").value();
+    r.open_failed = rt.metrics().total("oemlink_connections_open_failed_total");
     return r;
   }
 
@@ -147,7 +147,7 @@ TEST_F(StoredConnectionsTest, RemovedFromTheYamlRowGoesKeyChildStaysClaimed) {
     Runtime rt(std::move(cfg), o);
     rt.start();
     EXPECT_EQ(rt.run(), 0);
-    EXPECT_EQ(rt.metrics().counter("connections_open_failed").value(), 1u);
+    EXPECT_EQ(rt.metrics().total("oemlink_connections_open_failed_total"), 1u);
     EXPECT_EQ(sink.events_of(99), 0u);
     EXPECT_GT(sink.events_of(1), 0u);
   }

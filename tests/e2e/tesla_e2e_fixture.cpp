@@ -207,7 +207,7 @@ json::object TeslaE2eTest::counters() const {
   boost::system::error_code ec;
   json::value v = json::parse(slurp(dir_ / "data/status.json"), ec);
   if (ec || !v.is_object()) return {};
-  const json::value* c = v.as_object().if_contains("counters");
+  const json::value* c = v.as_object().if_contains("metrics");
   return c && c->is_object() ? c->as_object() : json::object{};
 }
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "tests/e2e/cli_fixture.hpp"
+#include "tests/e2e/status_metric.hpp"
 #include "tests/tools/mock_tesla/mock_tesla_process.hpp"
 
 #include <boost/json.hpp>
@@ -83,6 +84,11 @@ class TeslaE2eTest : public CliTest {
   std::vector<json::object> events() const;
   // data/status.json's counters (empty until written).
   json::object counters() const;
+  // The sum of a metric family's series in status.json whose labels include `match`; 0 when none.
+  uint64_t metric(std::string_view name, const MetricLabels& match = {}) const {
+    return static_cast<uint64_t>(
+        std::max(0L, status_metric(slurp(dir_ / "data/status.json"), name, match)));
+  }
   static uint64_t number(const json::object& o, const std::string& key);
 
   // Polls `pred` every 50 ms until it holds or `limit` passes.

@@ -184,7 +184,8 @@ TEST_F(TeslaEndToEnd, AsleepCarsAreNotPolledAnd408MeansAsleep) {
   ASSERT_TRUE(eventually([&] {
     return has_events_for(car_s85().vin, 3) &&
            requests(stats(), "GET /api/1/vehicles/{id}/vehicle_data", "408") >= 2 &&
-           number(counters(), "tesla_asleep_408") >= 2;
+           metric("oemlink_driver_events_total", {{"driver", "tesla"}, {"name", "asleep_408"}}) >=
+               2;
   })) << "no events or no 408";
   ASSERT_EQ(stop_oemlink(), 0);
   auto s = stats();
@@ -219,7 +220,9 @@ TEST_F(TeslaEndToEnd, A429IsWaitedOutUntilRetryAfter) {
   EXPECT_EQ(s.at("rate_limit_violations").to_number<uint64_t>(), 0u)
       << "a request was sent inside the Retry-After window";
   EXPECT_EQ(requests(s, "GET /api/1/vehicles/{id}/vehicle_data", "429"), 1u);
-  EXPECT_GE(number(counters(), "tesla_rate_limited_car"), 1u);
+  EXPECT_GE(
+      metric("oemlink_driver_events_total", {{"driver", "tesla"}, {"name", "rate_limited_car"}}),
+      1u);
   EXPECT_HAS(oemlink_logs(), "connection s85 (driver tesla): rate-limited for ");
 }
 
@@ -264,7 +267,7 @@ TEST_F(TeslaEndToEnd, A401RefreshesOnceAndARevokedChainNeedsReauthWithoutLooping
             refused_calls + 3u)
       << "at most one refused call per car";
   ASSERT_EQ(stop_oemlink(), 0);
-  EXPECT_GE(number(counters(), "connections_needs_reauth"), 3u);
+  EXPECT_GE(metric("oemlink_connection_reports_total", {{"state", "needs_reauth"}}), 3u);
 }
 
 // 2d. Regions: an account in eu reached through the na base is found by users/region; when its
@@ -287,7 +290,9 @@ TEST_F(TeslaEndToEnd, RegionsAreDiscoveredAndA421IsFollowed) {
       << "no data after the 421";
   ASSERT_EQ(stop_oemlink(), 0);
   EXPECT_HAS(oemlink_logs(), "wrong region (421); now " + mock_base() + "/na");
-  EXPECT_GE(number(counters(), "tesla_region_redirects"), 1u);
+  EXPECT_GE(
+      metric("oemlink_driver_events_total", {{"driver", "tesla"}, {"name", "region_redirects"}}),
+      1u);
   // Followed once, not bounced: the 421s are about one per call in flight at the move.
   s = stats();
   EXPECT_LE(requests(s, "GET /api/1/vehicles/{id}/vehicle_data", "421") +
@@ -311,7 +316,7 @@ TEST_F(TeslaEndToEnd, ServerErrorsBackOffThenRecover) {
   // RETRY, not an error: the host counts the failures in a row and backs off.
   EXPECT_HAS(log, "connection s85 (driver tesla): poll retry: HTTP 502 server error");
   EXPECT_HAS(log, "(failure #3, next poll in ");
-  EXPECT_GE(number(counters(), "polls_retry"), 3u);
+  EXPECT_GE(metric("oemlink_polls_total", {{"outcome", "retry"}}), 3u);
   EXPECT_GE(stats().at("unbilled_5xx").to_number<uint64_t>(), 3u);
   EXPECT_EQ(log.find("connection s85 (driver tesla): failed"), std::string::npos);
 }
@@ -472,8 +477,12 @@ TEST_F(TeslaEndToEnd, StreamedRecordsBecomeBatchedEventsAndStreamingCarsAreNotPo
   const uint64_t s60_calls = car_data_calls(stats(), car_s60().vin);
 
   // Both cars park, stay awake 15 simulated minutes (still streaming now and then), sleep.
-  ASSERT_TRUE(
-      eventually([&] { return number(counters(), "tesla_stream_car_disconnects") >= 2; }, 45s))
+  ASSERT_TRUE(eventually(
+      [&] {
+        return metric("oemlink_driver_events_total",
+                      {{"driver", "tesla"}, {"name", "stream_car_disconnects"}}) >= 2;
+      },
+      45s))
       << "no DISCONNECTED handled";
   std::cout
       << "[ info ] streaming to both DISCONNECTED: "
@@ -534,8 +543,12 @@ TEST_F(TeslaEndToEnd, StreamedRecordsBecomeBatchedEventsAndStreamingCarsAreNotPo
     }
     EXPECT_TRUE(rich) << "no event batched several records";
   }
-  EXPECT_GE(number(counters(), "tesla_polls_skipped_live_stream"), 1u);
-  EXPECT_EQ(number(counters(), "tesla_stream_parse_errors"), 0u);
+  EXPECT_GE(metric("oemlink_driver_events_total",
+                   {{"driver", "tesla"}, {"name", "polls_skipped_live_stream"}}),
+            1u);
+  EXPECT_EQ(
+      metric("oemlink_driver_events_total", {{"driver", "tesla"}, {"name", "stream_parse_errors"}}),
+      0u);
   EXPECT_EQ(events_for(ev, car_model3().vin), 0u);
 }
 
@@ -563,7 +576,8 @@ TEST_F(TeslaEndToEnd, TelemetryConfigIsSignedAcceptedAndReadBack) {
   const std::string jws = "POST /api/1/vehicles/fleet_telemetry_config_jws";
   ASSERT_TRUE(eventually([&] {
     return requests(stats(), jws, "200") >= 2 &&
-           number(counters(), "tesla_telemetry_config_key_unpaired") >= 1 &&
+           metric("oemlink_driver_events_total",
+                  {{"driver", "tesla"}, {"name", "telemetry_config_key_unpaired"}}) >= 1 &&
            has_events_for(car_s85().vin) && has_events_for(car_model3().vin);
   })) << "no config posted";
   ASSERT_EQ(stop_oemlink(), 0);
@@ -572,12 +586,17 @@ TEST_F(TeslaEndToEnd, TelemetryConfigIsSignedAcceptedAndReadBack) {
   EXPECT_EQ(requests(s, jws, "412"), 0u) << "the mock's verifier refused the JWS";
   EXPECT_HAS(oemlink_logs(),
              "tesla: telemetry config of " + car_model3().vin + ": virtual key not paired");
-  EXPECT_GE(number(counters(), "tesla_telemetry_config_problems"), 1u);
+  EXPECT_GE(metric("oemlink_driver_events_total",
+                   {{"driver", "tesla"}, {"name", "telemetry_config_problems"}}),
+            1u);
 
   // A restart reads the configs back: in line for the keyed cars, no new post.
   start_oemlink(cfg);
-  ASSERT_TRUE(eventually([&] { return number(counters(), "tesla_telemetry_config_in_line") >= 2; }))
-      << "the posted configs were not read back in line: " << json::serialize(counters());
+  ASSERT_TRUE(eventually([&] {
+    return metric("oemlink_driver_events_total",
+                  {{"driver", "tesla"}, {"name", "telemetry_config_in_line"}}) >= 2;
+  })) << "the posted configs were not read back in line: "
+      << json::serialize(counters());
   ASSERT_EQ(stop_oemlink(), 0);
   EXPECT_EQ(requests(stats(), jws), 2u);
   const std::string log = current_log();

@@ -255,8 +255,8 @@ TEST_F(UplinkTest, AFullOutboxBlocksProducersMemoryStaysFlatAndNothingIsPlaintex
   EXPECT_GT(early, 0);
   EXPECT_LT(late - early, 8 * 1024) << "RSS grew from " << early << " to " << late << " KiB";
   auto st = status(cfg);
-  auto counters = st.at("counters").as_object();
-  EXPECT_GT(u(counters, "pipeline_events_backpressured"), 0u);
+  auto counters = st.at("metrics").as_object();
+  EXPECT_GT(u(counters, "oemlink_pipeline_events_backpressured_total"), 0u);
   EXPECT_LE(u(st.at("outbox").as_object(), "bytes"), 2u << 20);
   // Sealed at rest: no reading, signal name or VIN-like text in the outbox files.
   EXPECT_FALSE(db.empty());

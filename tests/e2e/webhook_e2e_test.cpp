@@ -126,14 +126,35 @@ TEST_F(WebhookE2eTest, AbuseIsAnsweredAndCountedWhileDeliveriesGoThrough) {
   EXPECT_EQ(r.rc, 0) << r.err;
   // The final status.json holds every counter (all exist from the start: check the values).
   std::string status = slurp(dir_ / "data/status.json");
-  auto value = [&status](const std::string& name) { return status_counter(status, name); };
-  EXPECT_EQ(value("listener_inbound_rejected_header_timeout"), 1) << status;
-  EXPECT_EQ(value("listener_inbound_rejected_body_too_large"), 1) << status;
-  EXPECT_EQ(value("listener_inbound_rejected_not_found"), 1) << status;
-  EXPECT_EQ(value("listener_inbound_responses_webhook_mock_200"), 1) << status;
-  EXPECT_EQ(value("listener_inbound_responses_webhook_mock_400"), 1) << status;
-  EXPECT_EQ(value("webhook_mock_answered_2xx"), 1) << status;
-  EXPECT_EQ(value("webhook_mock_answered_other"), 1) << status;
+  auto value = [&status](std::string_view name, const MetricLabels& match) {
+    return status_metric(status, name, match);
+  };
+  EXPECT_EQ(
+      value("oemlink_http_rejected_total", {{"listener", "inbound"}, {"reason", "header_timeout"}}),
+      1)
+      << status;
+  EXPECT_EQ(
+      value("oemlink_http_rejected_total", {{"listener", "inbound"}, {"reason", "body_too_large"}}),
+      1)
+      << status;
+  EXPECT_EQ(
+      value("oemlink_http_rejected_total", {{"listener", "inbound"}, {"reason", "not_found"}}), 1)
+      << status;
+  EXPECT_EQ(value("oemlink_http_requests_total",
+                  {{"code", "200"}, {"listener", "inbound"}, {"route", "webhook_mock"}}),
+            1)
+      << status;
+  EXPECT_EQ(value("oemlink_http_requests_total",
+                  {{"code", "400"}, {"listener", "inbound"}, {"route", "webhook_mock"}}),
+            1)
+      << status;
+  EXPECT_EQ(
+      value("oemlink_webhook_answers_total", {{"driver", "mock"}, {"outcome", "answered_2xx"}}), 1)
+      << status;
+  EXPECT_EQ(
+      value("oemlink_webhook_answers_total", {{"driver", "mock"}, {"outcome", "answered_other"}}),
+      1)
+      << status;
 }
 
 TEST_F(WebhookE2eTest, TlsFromTheConfigServesHttps) {

@@ -264,7 +264,9 @@ class ConnectionLifecycleTest : public ::testing::Test {
     return out;
   }
   oemlink_conn* handle(const std::string& id) { return ConnectionTable::handle_of(conns.find(id)); }
-  uint64_t count(const char* name) { return metrics.counter(name).value(); }
+  uint64_t count(std::string_view name, const MetricLabels& labels = {}) {
+    return static_cast<uint64_t>(metrics.total(name, labels));
+  }
 };
 
 TEST_F(ConnectionLifecycleTest, AddedConnectionsPollAndSignWithTheirOwnFreshKeyChild) {
@@ -445,7 +447,7 @@ TEST_F(ConnectionLifecycleTest, RevokeStopsPollingWipesTheSecretsFromTheFilesAnd
             OEMLINK_ERROR);
   EXPECT_THROW((void)vault.sign_hash(child, crypto::keccak256("x")), vault::VaultError);
   EXPECT_EQ(emit(h), OEMLINK_ERROR) << "a revoked connection's stale handle is refused";
-  EXPECT_GE(count("driver_bad_handles"), 1u);
+  EXPECT_GE(count("oemlink_driver_bad_handles_total"), 1u);
 
   advance(10 * kMinute);
   EXPECT_EQ(polling().count(h), 0u) << "no poll after revocation";

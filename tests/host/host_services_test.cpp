@@ -136,7 +136,9 @@ class HostServicesTest : public ::testing::Test {
     r.number = kmh;
     return r;
   }
-  uint64_t count(const char* name) { return metrics.counter(name).value(); }
+  uint64_t count(std::string_view name, const MetricLabels& labels = {}) {
+    return static_cast<uint64_t>(metrics.total(name, labels));
+  }
 };
 
 TEST_F(HostServicesTest, EmitIsSignedAndItsBatchHoldsTheCompletionUntilSettled) {
@@ -167,7 +169,7 @@ TEST_F(HostServicesTest, ADriverLoggingInBulkIsSummarisedAndDoesNotSilenceAnothe
   size_t lines = 0;
   for (size_t at = 0; (at = text.find("refused a request", at)) != std::string::npos; ++at) ++lines;
   EXPECT_EQ(lines, kDriverLogLinesPerSecond + 1);
-  EXPECT_EQ(count("driver_log_lines_suppressed"), 500u - kDriverLogLinesPerSecond);
+  EXPECT_EQ(count("oemlink_driver_log_lines_suppressed_total"), 500u - kDriverLogLinesPerSecond);
   EXPECT_THAT(text, ::testing::HasSubstr("beta still speaks"));
   EXPECT_EQ(count(kLogLinesSuppressed), 500u - kDriverLogLinesPerSecond);
   EXPECT_THAT(text, ::testing::HasSubstr("refused a request (" +
@@ -198,8 +200,8 @@ TEST_F(HostServicesTest, AHandleOfAnotherDriverIsRefusedCountedAndDropsNothingEl
   EXPECT_EQ(a->table.emit(&a->table, handle(1), &r, 1), OEMLINK_ERROR);
   EXPECT_EQ(a->table.emit(&a->table, reinterpret_cast<oemlink_conn*>(uintptr_t{999}), &r, 1),
             OEMLINK_ERROR);
-  EXPECT_EQ(count("driver_bad_handles"), 2u);
-  EXPECT_EQ(count("pipeline_readings_rejected"), 2u);
+  EXPECT_EQ(count("oemlink_driver_bad_handles_total"), 2u);
+  EXPECT_EQ(count("oemlink_pipeline_readings_rejected_total"), 2u);
   EXPECT_EQ(sink.events, 0);
 }
 
@@ -207,8 +209,8 @@ TEST_F(HostServicesTest, AReadingStructOlderThanVersionOneIsRefusedAndCounted) {
   oemlink_reading r = speed(10);
   r.struct_size = 8;
   EXPECT_EQ(a->table.emit(&a->table, handle(0), &r, 1), OEMLINK_ERROR);
-  EXPECT_EQ(count("host_service_failures"), 1u);
-  EXPECT_EQ(count("pipeline_readings_rejected"), 1u);
+  EXPECT_EQ(count("oemlink_host_service_failures_total"), 1u);
+  EXPECT_EQ(count("oemlink_pipeline_readings_rejected_total"), 1u);
 }
 
 TEST_F(HostServicesTest, SecretsAreNamespacedPerConnectionAndPerDriver) {
@@ -270,14 +272,14 @@ TEST_F(HostServicesTest, AFailingSecretStoreIsCountedLoggedAndAnswersError) {
   EXPECT_EQ(a->table.secret_get(&a->table, handle(0), k, buf, sizeof buf, &size), OEMLINK_ERROR);
   EXPECT_EQ(size, 0u);
   EXPECT_EQ(a->table.secret_put(&a->table, handle(0), &k, &v, 1), OEMLINK_ERROR);
-  EXPECT_EQ(count("host_service_failures"), 2u);
+  EXPECT_EQ(count("oemlink_host_service_failures_total"), 2u);
 }
 
 TEST_F(HostServicesTest, MalformedHttpRequestsFailLikeEveryOtherService) {
   oemlink_http_request req{};
   req.struct_size = sizeof req;
   EXPECT_EQ(a->table.http_request(&a->table, handle(0), &req, nullptr, nullptr), OEMLINK_ERROR);
-  EXPECT_EQ(count("host_service_failures"), 1u);
+  EXPECT_EQ(count("oemlink_host_service_failures_total"), 1u);
 }
 
 TEST_F(HostServicesTest, AfterCloseNoTimerStartsAndNoRequestGoesOut) {
@@ -298,12 +300,13 @@ TEST_F(HostServicesTest, ReportStateReachesTheDispatcherForOwnConnectionsOnly) {
   a->table.report_state(&a->table, handle(1), OEMLINK_STATE_NEEDS_REAUTH, 0, {"probe", 5});
   EXPECT_EQ(dispatcher->phase(0), schedule::Phase::stopped);
   EXPECT_NE(dispatcher->phase(1), schedule::Phase::stopped);
-  EXPECT_EQ(count("driver_bad_handles"), 1u);
+  EXPECT_EQ(count("oemlink_driver_bad_handles_total"), 1u);
 }
 
 TEST_F(HostServicesTest, DriverCountersAreNamespacedByDriver) {
   a->table.counter_add(&a->table, {"token_refreshes", 15}, 3);
-  EXPECT_EQ(count("alpha_token_refreshes"), 3u);
+  EXPECT_EQ(
+      count("oemlink_driver_events_total", {{"driver", "alpha"}, {"name", "token_refreshes"}}), 3u);
 }
 
 TEST_F(HostServicesTest, OnceTheHostIsGoneEveryServiceRefuses) {
@@ -316,7 +319,7 @@ TEST_F(HostServicesTest, OnceTheHostIsGoneEveryServiceRefuses) {
                 &a->table, 1, [](void*, int) {}, nullptr),
             0u);
   a->table.log(&a->table, nullptr, OEMLINK_LOG_ERROR, {"late", 4});  // must not crash
-  EXPECT_EQ(count("host_service_failures"), 0u);
+  EXPECT_EQ(count("oemlink_host_service_failures_total"), 0u);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -434,13 +437,13 @@ TEST_F(HostServicesTest, MqttMessagesReachTheDriverThroughTheCTableAndAreCounted
   ASSERT_TRUE(inbox.wait(2));
   EXPECT_EQ(inbox.messages[0],
             std::make_pair(std::string("telemetry/VIN1/v/Odometer"), std::string("{\"value\":1}")));
-  EXPECT_EQ(count("alpha_mqtt_messages_received"), 2u);
-  EXPECT_EQ(count("mqtt_messages_received"), 2u);
-  EXPECT_EQ(count("beta_mqtt_messages_received"), 0u);
+  EXPECT_EQ(count("oemlink_mqtt_messages_received_total", {{"driver", "alpha"}}), 2u);
+  EXPECT_EQ(count("oemlink_mqtt_messages_received_total"), 2u);
+  EXPECT_EQ(count("oemlink_mqtt_messages_received_total", {{"driver", "beta"}}), 0u);
 
   // beta cannot end alpha's subscription; alpha can, and nothing arrives afterwards.
   mqtt_of(*b)->unsubscribe(&b->table, id);
-  EXPECT_EQ(count("host_service_failures"), 1u);
+  EXPECT_EQ(count("oemlink_host_service_failures_total"), 1u);
   EXPECT_EQ(mqtt->open_count(), 2u);
   svc->unsubscribe(&a->table, id);
   svc->unsubscribe(&a->table, bad_id);
@@ -449,7 +452,7 @@ TEST_F(HostServicesTest, MqttMessagesReachTheDriverThroughTheCTableAndAreCounted
                       "pw-never-logged"));
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   EXPECT_EQ(inbox.count(), 2u);
-  EXPECT_EQ(count("host_service_failures"), 1u);
+  EXPECT_EQ(count("oemlink_host_service_failures_total"), 1u);
 
   spdlog::default_logger()->sinks().pop_back();
   spdlog::set_level(level);
@@ -468,7 +471,7 @@ TEST_F(HostServicesTest, MalformedMqttSubscriptionsAreRefusedLikeEveryOtherServi
   uint64_t failures = 0;
   auto refused = [&](MqttRequest r, const char* what) {
     EXPECT_EQ(subscribe(r), 0u) << what;
-    EXPECT_EQ(count("host_service_failures"), ++failures) << what;
+    EXPECT_EQ(count("oemlink_host_service_failures_total"), ++failures) << what;
   };
   int port = uplink::testing::free_port();  // nothing listens: only the request is judged
   {
@@ -500,10 +503,10 @@ TEST_F(HostServicesTest, MalformedMqttSubscriptionsAreRefusedLikeEveryOtherServi
   {
     MqttRequest r(port);
     EXPECT_EQ(subscribe(r, nullptr), 0u) << "no message callback";
-    EXPECT_EQ(count("host_service_failures"), ++failures);
+    EXPECT_EQ(count("oemlink_host_service_failures_total"), ++failures);
   }
   EXPECT_EQ(svc->subscribe(&a->table, nullptr, &MqttInbox::on_message, nullptr, nullptr), 0u);
-  EXPECT_EQ(count("host_service_failures"), ++failures);
+  EXPECT_EQ(count("oemlink_host_service_failures_total"), ++failures);
 
   // Two subscriptions under one client id would steal each other's session.
   MqttRequest first(port);
@@ -517,7 +520,7 @@ TEST_F(HostServicesTest, MalformedMqttSubscriptionsAreRefusedLikeEveryOtherServi
   svc->unsubscribe(&a->table, id);
   svc->unsubscribe(&a->table, id2);
   svc->unsubscribe(&a->table, id2);  // twice: refused, counted
-  EXPECT_EQ(count("host_service_failures"), ++failures);
+  EXPECT_EQ(count("oemlink_host_service_failures_total"), ++failures);
 }
 
 TEST_F(HostServicesTest, SubscriptionsStillOpenAtDestroyAreEndedBeforeIt) {
@@ -546,7 +549,7 @@ TEST_F(HostServicesTest, SubscriptionsStillOpenAtDestroyAreEndedBeforeIt) {
   EXPECT_EQ(inbox.count(), 0u) << "nothing reaches a destroyed instance";
   // The driver's own handle unsubscribing during destroy is not an error.
   svc->unsubscribe(&a->table, id);
-  EXPECT_EQ(count("host_service_failures"), 0u);
+  EXPECT_EQ(count("oemlink_host_service_failures_total"), 0u);
   mqtt_of(*b)->unsubscribe(&b->table, beta_id);
 }
 

@@ -68,7 +68,9 @@ class PollDispatcherTest : public ::testing::Test {
     dispatcher->dispatch();
     run_posted();
   }
-  uint64_t count(const char* name) { return metrics.counter(name).value(); }
+  uint64_t count(std::string_view name, const MetricLabels& labels = {}) {
+    return static_cast<uint64_t>(metrics.total(name, labels));
+  }
 };
 
 TEST_F(PollDispatcherTest, FirstPollsAreSpreadOverOneIntervalThenRepeatEveryInterval) {
@@ -79,7 +81,7 @@ TEST_F(PollDispatcherTest, FirstPollsAreSpreadOverOneIntervalThenRepeatEveryInte
   EXPECT_EQ(driver.polls_started, 20);
   while (!driver.polls.empty()) driver.complete_next(OEMLINK_OK);
   run_posted();
-  EXPECT_EQ(count("polls_ok"), 20u);
+  EXPECT_EQ(count("oemlink_polls_total", {{"outcome", "ok"}}), 20u);
   advance(kMinute / 2);
   EXPECT_LT(driver.polls_started, 40);
   advance(kMinute);
@@ -101,16 +103,16 @@ TEST_F(PollDispatcherTest, TheWatchdogFailsAHungPollAndIgnoresItsLateCompletion)
   ASSERT_EQ(driver.polls.size(), 1u);
   clock.advance(29'000);
   dispatcher->sweep_hung_polls();
-  EXPECT_EQ(count("driver_hung_polls"), 0u);
+  EXPECT_EQ(count("oemlink_polls_hung_total"), 0u);
   clock.advance(2'000);
   dispatcher->sweep_hung_polls();
-  EXPECT_EQ(count("driver_hung_polls"), 1u);
-  EXPECT_EQ(count("polls_error"), 1u);
+  EXPECT_EQ(count("oemlink_polls_hung_total"), 1u);
+  EXPECT_EQ(count("oemlink_polls_total", {{"outcome", "error"}}), 1u);
   EXPECT_NE(dispatcher->phase(0), schedule::Phase::in_flight) << "the connection is free again";
   driver.complete_next(OEMLINK_OK);  // the hung poll finally answers
   run_posted();
-  EXPECT_EQ(count("driver_late_completions"), 1u);
-  EXPECT_EQ(count("polls_ok"), 0u);
+  EXPECT_EQ(count("oemlink_driver_late_completions_total"), 1u);
+  EXPECT_EQ(count("oemlink_polls_total", {{"outcome", "ok"}}), 0u);
   EXPECT_EQ(dispatcher->in_flight(), 0u) << "the late completion released the ticket";
 }
 
@@ -121,8 +123,8 @@ TEST_F(PollDispatcherTest, ADuplicateCompletionIsCountedAndIgnored) {
   driver.complete_next(OEMLINK_OK);
   p.done(p.done_ctx, OEMLINK_OK, {nullptr, 0});  // a buggy driver calls done twice
   run_posted();
-  EXPECT_EQ(count("polls_ok"), 1u);
-  EXPECT_EQ(count("driver_late_completions"), 1u);
+  EXPECT_EQ(count("oemlink_polls_total", {{"outcome", "ok"}}), 1u);
+  EXPECT_EQ(count("oemlink_driver_late_completions_total"), 1u);
 }
 
 TEST_F(PollDispatcherTest, APollThatRefusesToStartIsARetry) {
@@ -130,7 +132,7 @@ TEST_F(PollDispatcherTest, APollThatRefusesToStartIsARetry) {
   driver.poll_answer = OEMLINK_RETRY;
   advance(kMinute);
   EXPECT_EQ(driver.polls_started, 1);
-  EXPECT_EQ(count("polls_retry"), 1u);
+  EXPECT_EQ(count("oemlink_polls_total", {{"outcome", "retry"}}), 1u);
   EXPECT_EQ(dispatcher->in_flight(), 0u);
 }
 
@@ -141,7 +143,7 @@ TEST_F(PollDispatcherTest, RateLimitedWaitsUntilTheWallClockTimeTheDriverNamed) 
                           "429 Retry-After: 600");
   driver.complete_next(OEMLINK_RETRY, "rate limited");
   run_posted();
-  EXPECT_EQ(count("connections_rate_limited"), 1u);
+  EXPECT_EQ(count("oemlink_connection_reports_total", {{"state", "rate_limited"}}), 1u);
   advance(9 * kMinute);
   EXPECT_EQ(driver.polls_started, 1) << "nothing before the time the driver named";
   advance(2 * kMinute);
@@ -176,7 +178,7 @@ TEST_F(PollDispatcherTest, NeedsReauthStopsPollingThatConnection) {
   driver.complete_next(OEMLINK_OK);
   run_posted();
   EXPECT_EQ(dispatcher->phase(0), schedule::Phase::stopped);
-  EXPECT_EQ(count("connections_needs_reauth"), 1u);
+  EXPECT_EQ(count("oemlink_connection_reports_total", {{"state", "needs_reauth"}}), 1u);
   advance(5 * kMinute);
   EXPECT_EQ(driver.polls_started, 3) << "only the healthy car polls again";
   EXPECT_EQ(dispatcher->stopped_connections(), 1u);
@@ -192,7 +194,7 @@ TEST_F(PollDispatcherTest, OkFromTheDriverResumesAStoppedConnection) {
   advance(10 * kMinute);
   EXPECT_EQ(driver.polls_started, 1);
   dispatcher->apply_state(0, OEMLINK_STATE_OK, 0, "VEHICLE_ERROR resolved");
-  EXPECT_EQ(count("connections_resumed"), 1u);
+  EXPECT_EQ(count("oemlink_connection_reports_total", {{"state", "resumed"}}), 1u);
   advance(kMinute);
   EXPECT_EQ(driver.polls_started, 2) << "the resumed car polls again";
   EXPECT_EQ(dispatcher->stopped_connections(), 0u);
@@ -216,10 +218,11 @@ TEST_F(PollDispatcherTest, CompletionsPassThroughTheHookBeforeTheyCount) {
   driver.complete_next(OEMLINK_OK);
   run_posted();
   EXPECT_EQ(held.size(), 2u);
-  EXPECT_EQ(count("polls_ok"), 0u) << "held completions do not count yet";
+  EXPECT_EQ(count("oemlink_polls_total", {{"outcome", "ok"}}), 0u)
+      << "held completions do not count yet";
   EXPECT_EQ(dispatcher->phase(0), schedule::Phase::in_flight);
   for (uint32_t c : held) dispatcher->apply_completion(c, OEMLINK_OK, "");
-  EXPECT_EQ(count("polls_ok"), 2u);
+  EXPECT_EQ(count("oemlink_polls_total", {{"outcome", "ok"}}), 2u);
   EXPECT_EQ(poll_limit_calls, 1) << "stop_after_polls reached";
 }
 
@@ -232,7 +235,7 @@ TEST_F(PollDispatcherTest, AStreamThatEndsIsRestartedWithBackOffAndStoppedAtShut
   testing::PendingStream s = driver.streams.front();
   s.ended(s.ctx, OEMLINK_RETRY, {"peer closed", 11});
   run_posted();
-  EXPECT_EQ(count("stream_restarts"), 1u);
+  EXPECT_EQ(count("oemlink_stream_restarts_total"), 1u);
   EXPECT_EQ(driver.streams.size(), 1u) << "not restarted at once";
   advance(10 * kMinute);
   ASSERT_EQ(driver.streams.size(), 2u);
@@ -254,13 +257,13 @@ TEST_F(PollDispatcherTest, PollPlusDriverStreamPollsEveryCarAndRunsOneRestartedS
   EXPECT_EQ(dispatcher->phase(0), schedule::Phase::in_flight);
   while (!driver.polls.empty()) driver.complete_next(OEMLINK_OK);
   run_posted();
-  EXPECT_EQ(count("polls_ok"), 2u);
+  EXPECT_EQ(count("oemlink_polls_total", {{"outcome", "ok"}}), 2u);
 
   // The stream ends: restarted with back-off, while polling goes on.
   testing::PendingStream s = driver.streams.front();
   s.ended(s.ctx, OEMLINK_RETRY, {"broker gone", 11});
   run_posted();
-  EXPECT_EQ(count("stream_restarts"), 1u);
+  EXPECT_EQ(count("oemlink_stream_restarts_total"), 1u);
   EXPECT_EQ(driver.streams.size(), 1u) << "not restarted at once";
   advance(kMinute);
   EXPECT_EQ(driver.polls_started, 4);

@@ -28,7 +28,12 @@ StatusSnapshot sample(int64_t pid = 4242) {
   s.running = true;
   s.updated_ms = 1'700'000'000'123;
   s.connections = 5;
-  s.counters = {{"polls_ok", 12}, {"pipeline_events_built", 40}, {"big", 1ull << 63}};
+  s.metrics = {{R"(oemlink_polls_total{driver="mock",outcome="ok"})", 12},
+               {R"(oemlink_polls_total{driver="tesla",outcome="ok"})", 30},
+               {R"(oemlink_polls_total{driver="tesla",outcome="error"})", 2},
+               {"oemlink_pipeline_events_built_total", 40},
+               {"oemlink_outbox_oldest_age_seconds", 2.5},
+               {"big", static_cast<double>(1ull << 63)}};
   s.outbox = OutboxSnapshot{3, 4096, 1'700'000'000'000, 40, 1, 2, 0, 7, 39};
   s.sinks = {{"dimo", 30, 4, 7, 2, 1, 12, 250}, {"witness", 40, 0, 0, 0, 0, 1, 3}};
   s.reload =
@@ -87,12 +92,13 @@ TEST(StatusSnapshotJson, KeepsTheKeysOperatorsScriptsRead) {
   // `oemlink status --json` prints this document; tests/e2e and operators read these keys.
   json::object doc = to_json(sample()).as_object();
   for (const char* k :
-       {"pid", "running", "updated_ms", "connections", "counters", "outbox", "sinks"})
+       {"pid", "running", "updated_ms", "connections", "metrics", "outbox", "sinks"})
     EXPECT_TRUE(doc.contains(k)) << k;
   EXPECT_EQ(doc.at("outbox").at("depth").to_number<uint64_t>(), 3u);
   EXPECT_EQ(doc.at("sinks").at(0).at("name").as_string(), "dimo");
   EXPECT_EQ(doc.at("sinks").at(0).at("retried").to_number<uint64_t>(), 4u);
-  EXPECT_EQ(doc.at("counters").at("polls_ok").to_number<uint64_t>(), 12u);
+  EXPECT_EQ(doc.at("metrics").at("oemlink_pipeline_events_built_total").to_number<uint64_t>(), 40u);
+  EXPECT_EQ(doc.at("metrics").at("oemlink_outbox_oldest_age_seconds").as_double(), 2.5);
   // `oemlink reload` waits for reload.number to move and prints reload.summary and errors.
   EXPECT_EQ(doc.at("reload").at("number").to_number<uint64_t>(), 2u);
   EXPECT_EQ(doc.at("reload").at("outcome").as_string(), "refused");
@@ -151,7 +157,7 @@ TEST_F(StatusFileTest, MissingOrMistypedKeysAreNamed) {
   };
   EXPECT_THAT(with([](json::object& d) { d.erase("running"); }),
               AllOf(HasSubstr(path_.string() + ": running: missing")));
-  EXPECT_THAT(with([](json::object& d) { d.erase("counters"); }), HasSubstr("counters: missing"));
+  EXPECT_THAT(with([](json::object& d) { d.erase("metrics"); }), HasSubstr("metrics: missing"));
   EXPECT_THAT(with([](json::object& d) { d["outbox"].as_object().erase("depth"); }),
               HasSubstr("outbox.depth: missing"));
   EXPECT_THAT(
@@ -161,8 +167,8 @@ TEST_F(StatusFileTest, MissingOrMistypedKeysAreNamed) {
               HasSubstr("connections: expected a number >= 0"));
   EXPECT_THAT(with([](json::object& d) { d["running"] = 1; }),
               HasSubstr("running: expected true or false"));
-  EXPECT_THAT(with([](json::object& d) { d["counters"].as_object()["polls_ok"] = 1.5; }),
-              HasSubstr("counters.polls_ok: expected an integer"));
+  EXPECT_THAT(with([](json::object& d) { d["metrics"].as_object()["x_total"] = "1"; }),
+              HasSubstr("metrics.x_total: expected a number"));
   EXPECT_THAT(with([](json::object& d) { d["sinks"] = json::object{}; }),
               HasSubstr("sinks: expected an array"));
 }
@@ -176,7 +182,7 @@ TEST_F(StatusFileTest, ReadsWhatOlderDaemonsWroteAndIgnoresUnknownKeys) {
                     "pending":5}]})");
   auto s = read_status_file(path_);
   ASSERT_TRUE(s) << read_error();
-  EXPECT_EQ(s->counters.at("polls_ok"), 3u);
+  EXPECT_EQ(s->metrics.at("polls_ok"), 3.0);  // "counters", as daemons before issue 15 wrote
   EXPECT_EQ(s->outbox->durable_seq, 9u);
   ASSERT_EQ(s->sinks.size(), 1u);
   EXPECT_EQ(s->sinks[0].pending, 5u);
@@ -256,6 +262,16 @@ TEST(StatusSnapshotLiveness, RunningAndAProcessWithThePid) {
   waitpid(child, nullptr, 0);
   EXPECT_FALSE(daemon_alive(sample(child)));  // reaped: no such process
   EXPECT_FALSE(daemon_alive(sample(0)));
+}
+
+TEST(StatusSnapshotJson, MetricTotalSumsAFamilyOverItsOtherLabels) {
+  StatusSnapshot s = sample();
+  EXPECT_EQ(metric_total(s, "oemlink_polls_total", {{"outcome", "ok"}}), 42.0);
+  EXPECT_EQ(metric_total(s, "oemlink_polls_total"), 44.0);
+  EXPECT_EQ(metric_total(s, "oemlink_polls_total", {{"driver", "tesla"}}), 32.0);
+  EXPECT_EQ(metric_total(s, "oemlink_polls_total", {{"outcome", "hung"}}), 0.0);
+  EXPECT_EQ(metric_total(s, "oemlink_polls"), 0.0);  // a prefix of a name is not the name
+  EXPECT_EQ(metric_total(s, "oemlink_outbox_oldest_age_seconds"), 2.5);
 }
 
 }  // namespace

@@ -61,7 +61,7 @@ TEST_F(StatusWriterTest, AFailedWriteIsCountedAndTheWriterKeepsGoing) {
   StatusWriter writer(dir / "missing" / "status.json", metrics);
   writer.write_now(snapshot(1));
   writer.write_now(snapshot(2));
-  EXPECT_EQ(metrics.counter("status_write_failures").value(), 2u);
+  EXPECT_EQ(metrics.total("oemlink_status_write_failures_total"), 2u);
 }
 
 }  // namespace

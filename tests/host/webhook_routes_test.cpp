@@ -113,7 +113,9 @@ class WebhookRoutesTest : public ::testing::Test {
       return 0;
     });
   }
-  uint64_t counter(const std::string& name) { return metrics_.counter(name).value(); }
+  uint64_t counter(std::string_view name, const MetricLabels& labels = {}) {
+    return static_cast<uint64_t>(metrics_.total(name, labels));
+  }
   int calls() {
     std::lock_guard lock(script_.mu);
     return script_.calls;
@@ -156,8 +158,12 @@ TEST_F(WebhookRoutesTest, A2xxIsHeldUntilTheOutboxHasCommittedWhatTheDriverEmitt
   EXPECT_EQ(script_.url, "/webhooks/hooked?v=4");
   EXPECT_EQ(script_.body, R"({"eventId":"e1"})");
   EXPECT_EQ(script_.signature, "abc");
-  EXPECT_EQ(counter("webhook_hooked_answered_2xx"), 1u);
-  EXPECT_EQ(counter("webhook_hooked_not_durable"), 0u);
+  EXPECT_EQ(
+      counter("oemlink_webhook_answers_total", {{"driver", "hooked"}, {"outcome", "answered_2xx"}}),
+      1u);
+  EXPECT_EQ(
+      counter("oemlink_webhook_answers_total", {{"driver", "hooked"}, {"outcome", "not_durable"}}),
+      0u);
 }
 
 TEST_F(WebhookRoutesTest, NothingEmittedMeansNoWait) {
@@ -182,7 +188,9 @@ TEST_F(WebhookRoutesTest, NotDurableWithinTheTimeoutIs503SoTheSenderRetries) {
   EXPECT_EQ(res->result_int(), 503);
   EXPECT_EQ((*res)["Retry-After"], "5");
   EXPECT_GE(std::chrono::steady_clock::now() - t0, 250ms);
-  EXPECT_EQ(counter("webhook_hooked_not_durable"), 1u);
+  EXPECT_EQ(
+      counter("oemlink_webhook_answers_total", {{"driver", "hooked"}, {"outcome", "not_durable"}}),
+      1u);
   // Durable later: nothing more is sent, nothing breaks.
   settle(1);
   durable(1);
@@ -201,7 +209,9 @@ TEST_F(WebhookRoutesTest, Non2xxIsRelayedWithoutWaiting) {
   auto res = c.response();
   ASSERT_TRUE(res);
   EXPECT_EQ(res->result_int(), 401);
-  EXPECT_EQ(counter("webhook_hooked_answered_other"), 1u);
+  EXPECT_EQ(counter("oemlink_webhook_answers_total",
+                    {{"driver", "hooked"}, {"outcome", "answered_other"}}),
+            1u);
 }
 
 TEST_F(WebhookRoutesTest, ADriverThatNeverAnswersGets504AndItsLateAnswerIsIgnored) {
@@ -211,7 +221,9 @@ TEST_F(WebhookRoutesTest, ADriverThatNeverAnswersGets504AndItsLateAnswerIsIgnore
   auto res = c.response();
   ASSERT_TRUE(res);
   EXPECT_EQ(res->result_int(), 504);
-  EXPECT_EQ(counter("webhook_hooked_no_answer"), 1u);
+  EXPECT_EQ(
+      counter("oemlink_webhook_answers_total", {{"driver", "hooked"}, {"outcome", "no_answer"}}),
+      1u);
   // The late answer, from another thread, after the connection is gone.
   c.socket().close();
   std::thread([this] { script_.answer(200); }).join();
@@ -232,7 +244,9 @@ TEST_F(WebhookRoutesTest, WebhookReturningAnErrorIs500) {
   auto res = c.response();
   ASSERT_TRUE(res);
   EXPECT_EQ(res->result_int(), 500);
-  EXPECT_EQ(counter("webhook_hooked_driver_refused"), 1u);
+  EXPECT_EQ(counter("oemlink_webhook_answers_total",
+                    {{"driver", "hooked"}, {"outcome", "driver_refused"}}),
+            1u);
 }
 
 TEST_F(WebhookRoutesTest, UnknownInstanceAndInstanceWithoutWebhookAre404) {
@@ -268,7 +282,9 @@ TEST_F(WebhookRoutesTest, ShutdownAnswersHeldWebhooks503AndCallsNoDriverAfter) {
   ASSERT_TRUE(res);
   EXPECT_EQ(res->result_int(), 503);
   EXPECT_EQ(calls(), 1);
-  EXPECT_EQ(counter("webhook_hooked_shutdown"), 2u);
+  EXPECT_EQ(
+      counter("oemlink_webhook_answers_total", {{"driver", "hooked"}, {"outcome", "shutdown"}}),
+      2u);
   // The gate releasing later finds nothing to answer.
   settle(1);
   durable(1);

@@ -224,7 +224,13 @@ class LinkRoutesTest : public ::testing::Test {
   }
   Answer link(std::string code, std::string query = "") { return callback(start(query), code); }
 
-  uint64_t counter(const std::string& name) { return metrics_.counter(name).value(); }
+  // "link_refused_<reason>" or another link counter by its old short name.
+  uint64_t counter(const std::string& name) {
+    if (name.rfind("link_refused_", 0) == 0)
+      return static_cast<uint64_t>(
+          metrics_.total("oemlink_link_refused_total", {{"reason", name.substr(13)}}));
+    return static_cast<uint64_t>(metrics_.total("oemlink_" + name + "_total"));
+  }
 
   boost::asio::io_context io_;
   MetricsRegistry metrics_;

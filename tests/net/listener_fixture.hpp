@@ -70,8 +70,23 @@ class ListenerHarness {
     return f.get();
   }
 
-  uint64_t counter(const std::string& suffix) {
-    return metrics_.counter("listener_" + name_ + "_" + suffix).value();
+  // A rejection reason ("header_timeout"), or "responses_<route>_<code>", or one of the
+  // listener's own counters ("connections_accepted", "idle_closed", "unanswered").
+  uint64_t counter(const std::string& what) {
+    MetricLabels l{{"listener", name_}};
+    std::string family;
+    if (what.rfind("rejected_", 0) == 0) {
+      family = "oemlink_http_rejected_total";
+      l["reason"] = what.substr(9);
+    } else if (what.rfind("responses_", 0) == 0) {
+      family = "oemlink_http_requests_total";
+      size_t code = what.rfind('_');
+      l["route"] = what.substr(10, code - 10);
+      l["code"] = what.substr(code + 1);
+    } else {
+      family = "oemlink_http_" + what + "_total";
+    }
+    return static_cast<uint64_t>(metrics_.total(family, l));
   }
 
   RouteTable& routes() { return routes_; }

@@ -181,8 +181,8 @@ TEST(Pipeline, RejectsBadReadingsCountsThemAndKeepsTheGoodOnes) {
   EXPECT_EQ(r.accepted, 1u);
   EXPECT_EQ(r.rejected, 2u);
   ASSERT_EQ(sink.events.size(), 1u);
-  EXPECT_EQ(m.counter("pipeline_readings_rejected").value(), 2u);
-  EXPECT_EQ(m.counter("pipeline_readings_accepted").value(), 1u);
+  EXPECT_EQ(m.counter("oemlink_pipeline_readings_rejected_total", "").value(), 2u);
+  EXPECT_EQ(m.counter("oemlink_pipeline_readings_accepted_total", "").value(), 1u);
   // All rejected: nothing is built.
   oemlink_reading bad[] = {Reading::number("bogus", kNow, 1)};
   EXPECT_EQ(p.submit(car(), bad, kNow).status, OEMLINK_ERROR);
@@ -198,7 +198,7 @@ TEST(Pipeline, AFailingSinkMeansRetryAndNothingTaken) {
   auto r = p.submit(car(), rs, kNow);
   EXPECT_EQ(r.status, OEMLINK_RETRY);
   EXPECT_EQ(r.accepted, 0u);
-  EXPECT_EQ(m.counter("pipeline_events_backpressured").value(), 1u);
+  EXPECT_EQ(m.counter("oemlink_pipeline_events_backpressured_total", "").value(), 1u);
 }
 
 TEST(Pipeline, MirrorSinkFailuresAreCountedNotRetried) {
@@ -210,7 +210,7 @@ TEST(Pipeline, MirrorSinkFailuresAreCountedNotRetried) {
   auto r = p.submit(car(), rs, kNow);
   EXPECT_EQ(r.status, OEMLINK_OK);  // a retry would duplicate the event in the primary
   EXPECT_EQ(primary.events.size(), 1u);
-  EXPECT_EQ(m.counter("pipeline_mirror_sink_failures").value(), 1u);
+  EXPECT_EQ(m.counter("oemlink_pipeline_mirror_sink_failures_total", "").value(), 1u);
 }
 
 TEST(Pipeline, EventsDisWouldRefuseAreRejectedWithTheReasonAndCounted) {
@@ -224,13 +224,13 @@ TEST(Pipeline, EventsDisWouldRefuseAreRejectedWithTheReasonAndCounted) {
   EXPECT_EQ(r.status, OEMLINK_ERROR);
   EXPECT_EQ(r.accepted, 0u);
   EXPECT_TRUE(sink.events.empty());
-  EXPECT_EQ(m.counter("pipeline_events_rejected").value(), 1u);
+  EXPECT_EQ(m.counter("oemlink_pipeline_events_rejected_total", "").value(), 1u);
 
   EnvelopeSettings huge_source;
   huge_source.source = std::string(9000, 'a');
   Pipeline p2(EventBuilder(huge_source), {&sink}, m);
   EXPECT_EQ(p2.submit(car(), rs, kNow).status, OEMLINK_ERROR);
-  EXPECT_EQ(m.counter("pipeline_events_rejected").value(), 2u);
+  EXPECT_EQ(m.counter("oemlink_pipeline_events_rejected_total", "").value(), 2u);
   EXPECT_TRUE(sink.events.empty());
 }
 
@@ -245,7 +245,7 @@ TEST(Pipeline, ASignerFailureMeansRetryNotLoss) {
   Pipeline p(EventBuilder(EnvelopeSettings{}, &signer), {&sink}, m);
   oemlink_reading rs[] = {Reading::number("speed", kNow, 10)};
   EXPECT_EQ(p.submit(car(), rs, kNow).status, OEMLINK_RETRY);
-  EXPECT_EQ(m.counter("pipeline_sign_failures").value(), 1u);
+  EXPECT_EQ(m.counter("oemlink_pipeline_sign_failures_total", "").value(), 1u);
   EXPECT_TRUE(sink.events.empty());
 }
 

@@ -147,7 +147,7 @@ TEST_F(SigningStageTest, RejectsBadReadingsAtOnceAndQueuesTheValidOnes) {
   EXPECT_FALSE(s.queued);
   stage.drain();
   EXPECT_EQ(record_.settled_now(), (std::vector<std::pair<uint32_t, uint64_t>>{{1, 1}}));
-  EXPECT_EQ(metrics_.counter("pipeline_readings_rejected").value(), 2u);
+  EXPECT_EQ(metrics_.counter("oemlink_pipeline_readings_rejected_total", "").value(), 2u);
 }
 
 TEST_F(SigningStageTest, KeepsItsOwnCopyOfWhatTheDriversViewsPointAt) {
@@ -183,7 +183,8 @@ TEST_F(SigningStageTest, AFullQueueAnswersRetryAndTakesNothing) {
   stage.drain();
   EXPECT_EQ(record_.settled_now(),
             (std::vector<std::pair<uint32_t, uint64_t>>{{1, 1}, {2, 2}, {3, 3}}));
-  EXPECT_EQ(metrics_.counter("pipeline_readings_accepted").value(), 3u);  // 4 never validated
+  EXPECT_EQ(metrics_.counter("oemlink_pipeline_readings_accepted_total", "").value(),
+            3u);                 // 4 never validated
   EXPECT_EQ(stage.taken(), 3u);  // the refused batch is not counted: no settlement will come
 }
 

@@ -83,7 +83,7 @@ TEST_F(FileDelivererTest, ConfirmsABatchOnlyOnceAllItsLinesAreInTheFile) {
   auto lines = lines_of(cfg.path);
   ASSERT_EQ(lines.size(), kBatch);
   for (uint64_t seq = 1; seq <= kBatch; ++seq) EXPECT_EQ(lines[seq - 1], record(seq).json);
-  EXPECT_EQ(metrics_.counter("sink_file_events_written").value(), kBatch);
+  EXPECT_EQ(metrics_.total("oemlink_file_sink_events_written_total", {{"sink", "file"}}), kBatch);
 }
 
 TEST_F(FileDelivererTest, KeepsConfirmingLaterBatches) {
@@ -109,7 +109,7 @@ TEST_F(FileDelivererTest, ADiskThatCannotTakeTheBatchMeansRetryNamingTheFile) {
     EXPECT_EQ(r.kind, Kind::retry);
     EXPECT_EQ(r.detail, "cannot sync /dev/full");
   }
-  EXPECT_GE(metrics_.counter("sink_full_write_failures").value(), 1u);
+  EXPECT_GE(metrics_.total("oemlink_file_sink_write_failures_total", {{"sink", "full"}}), 1u);
 }
 
 // Fails the next `file_failures` file syncs and, while `fail_dirs` is set, every directory sync.

@@ -55,7 +55,7 @@ TEST(JsonLinesFileSink, WritesOneEventPerLineAndRotatesBySize) {
   EXPECT_TRUE(std::filesystem::exists(cfg.path));
   EXPECT_TRUE(std::filesystem::exists(cfg.path.string() + ".1"));
   EXPECT_FALSE(std::filesystem::exists(cfg.path.string() + ".3"));
-  EXPECT_GE(m.counter("sink_events_rotations").value(), 2u);
+  EXPECT_GE(m.total("oemlink_file_sink_rotations_total", {{"sink", "events"}}), 2u);
   std::ifstream in(cfg.path);
   std::string line;
   size_t n = 0;
@@ -90,10 +90,10 @@ TEST(JsonLinesFileSink, AFailedRotationKeepsAppendingAndOverwritesNothing) {
   for (std::string l; std::getline(in, l);) ++lines;
   EXPECT_EQ(lines, 40);
   EXPECT_TRUE(std::filesystem::exists(dir / "events.jsonl.1" / "keep"));
-  EXPECT_GE(m.counter("sink_events_write_failures").value(), 1u);
-  EXPECT_EQ(m.counter("sink_events_rotations").value(), 0u);
+  EXPECT_GE(m.total("oemlink_file_sink_write_failures_total", {{"sink", "events"}}), 1u);
+  EXPECT_EQ(m.total("oemlink_file_sink_rotations_total", {{"sink", "events"}}), 0u);
   // Not retried on every write: with 4 KiB more allowed per attempt, a handful of attempts.
-  EXPECT_LE(m.counter("sink_events_write_failures").value(), 5u);
+  EXPECT_LE(m.total("oemlink_file_sink_write_failures_total", {{"sink", "events"}}), 5u);
   std::filesystem::remove_all(dir);
 }
 
@@ -135,7 +135,7 @@ TEST(JsonLinesFileSink, RotationSyncsTheOldFileBeforeRenamingAndTheDirectoryAfte
     JsonLinesFileSink sink("events", cfg, m, log.function());
     for (int i = 0; i < 40; ++i) ASSERT_TRUE(sink.append(b.build(car(), rs)));
   }
-  const uint64_t rotations = m.counter("sink_events_rotations").value();
+  const uint64_t rotations = m.total("oemlink_file_sink_rotations_total", {{"sink", "events"}});
   ASSERT_GE(rotations, 2u);
   for (uint64_t n = 1; n <= rotations; ++n) {
     const std::string rotated = cfg.path.string() + "." + std::to_string(n);
@@ -171,7 +171,7 @@ TEST(JsonLinesFileSink, AnOldFileThatCannotBeSyncedIsNotRotated) {
   }
   EXPECT_EQ(sink.sync_failures(), 1u);
   EXPECT_FALSE(std::filesystem::exists(cfg.path.string() + ".1"));
-  EXPECT_EQ(m.counter("sink_events_rotations").value(), 0u);
+  EXPECT_EQ(m.total("oemlink_file_sink_rotations_total", {{"sink", "events"}}), 0u);
   ASSERT_TRUE(sink.sync());
   std::ifstream in(cfg.path);
   size_t lines = 0;

@@ -147,14 +147,18 @@ struct Window {
   uint64_t polls_at_start = 0, polls_at_end = 0;
 };
 
+uint64_t polls_ok(host::Runtime& rt) {
+  return static_cast<uint64_t>(rt.metrics().total("oemlink_polls_total", {{"outcome", "ok"}}));
+}
+
 void run_window(host::Runtime& rt, Window& w) {
   std::thread monitor([&] {
     std::this_thread::sleep_for(std::chrono::duration<double>(w.warmup));
     double c0 = cpu_seconds();
     auto t0 = Clock::now();
-    w.polls_at_start = rt.metrics().counter("polls_ok").value();
+    w.polls_at_start = polls_ok(rt);
     std::this_thread::sleep_for(std::chrono::duration<double>(w.seconds));
-    w.polls_at_end = rt.metrics().counter("polls_ok").value();
+    w.polls_at_end = polls_ok(rt);
     w.cpu = cpu_seconds() - c0;
     w.wall = std::chrono::duration<double>(Clock::now() - t0).count();
     rt.request_stop();
@@ -506,7 +510,9 @@ double delivered_rate(host::Runtime& rt, double warmup, double seconds) {
   double rate = 0;
   std::thread monitor([&] {
     std::this_thread::sleep_for(std::chrono::duration<double>(warmup));
-    Counter& delivered = rt.metrics().counter("sink_dimo_delivered");
+    Counter& delivered =
+        rt.metrics().counter("oemlink_sink_events_delivered_total",
+                             "Events the sink's peer acknowledged", {{"sink", "dimo"}});
     // Latency is measured in the steady state: the warm-up includes opening many TLS sessions to
     // a single-threaded peer, a start-up cost reported separately.
     boost::asio::post(rt.io(), [&rt] { rt.reset_sink_latency(); });

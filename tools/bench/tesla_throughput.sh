@@ -127,8 +127,10 @@ status() {  # updated_ms polls_ok appended
   python3 - "$dir/data/status.json" <<'EOF'
 import json, sys
 s = json.load(open(sys.argv[1]))
-c = s.get("counters", {})
-print(s["updated_ms"], c.get("polls_ok", 0), (s.get("outbox") or {}).get("appended", 0))
+m = s.get("metrics", {})
+polls_ok = sum(v for k, v in m.items()
+               if k.startswith("oemlink_polls_total{") and 'outcome="ok"' in k)
+print(s["updated_ms"], int(polls_ok), (s.get("outbox") or {}).get("appended", 0))
 EOF
 }
 echo "setup done in ${SECONDS}s" >&2
@@ -137,7 +139,7 @@ echo "setup done in ${SECONDS}s" >&2
 for ((i = 0; i < 180; i++)); do
   sleep 1
   [ -f "$dir/data/status.json" ] || continue
-  done_refreshes=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['counters'].get('tesla_token_refreshes', 0))" "$dir/data/status.json")
+  done_refreshes=$(python3 -c "import json,sys; print(int(json.load(open(sys.argv[1]))['metrics'].get('oemlink_driver_events_total{driver=\"tesla\",name=\"token_refreshes\"}', 0)))" "$dir/data/status.json")
   [ "$done_refreshes" -ge "$accounts" ] && break
 done
 echo "tokens of $accounts accounts refreshed after ${SECONDS}s" >&2

@@ -231,7 +231,9 @@ struct oemlink_host {
                                       oemlink_timer_fn fn, void* ctx);
   void(OEMLINK_CALL* timer_cancel)(const oemlink_host* host, uint64_t timer_id);
 
-  /* [any-thread] Add to a counter named "<driver>_<name>" in the host's metrics. */
+  /* [any-thread] Add to the host's counter oemlink_driver_events_total{driver="<instance>",
+   * name="<name>"}; name is 1-64 characters of [a-z0-9_], and a host counts at most 100
+   * distinct names per driver instance (the rest are counted as refused). */
   void(OEMLINK_CALL* counter_add)(const oemlink_host* host, oemlink_str name, uint64_t delta);
 
   /* [any-thread] Current time as the host sees it (Unix ms). Drivers use this, not the system
