@@ -382,8 +382,8 @@ typedef struct oemlink_link_authorize {
 /* What the owner's browser brought back to the callback. */
 typedef struct oemlink_link_callback {
   uint32_t struct_size;
-  oemlink_str code;          /* the authorization code */
-  oemlink_str query;         /* the callback's whole query string (maker extras: Smartcar's user_id) */
+  oemlink_str code;  /* the authorization code */
+  oemlink_str query; /* the callback's whole query string (maker extras: Smartcar's user_id) */
   oemlink_str redirect_uri;  /* exactly as given to authorize_url */
   oemlink_str code_verifier; /* the PKCE verifier; empty when the driver does not use PKCE */
 } oemlink_link_callback;
