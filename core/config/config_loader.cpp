@@ -19,6 +19,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Whether two listeners would bind the same port: the same address, or either on every
+// interface.
+bool same_socket(const std::string& a, uint32_t a_port, const std::string& b, uint32_t b_port) {
+  auto wildcard = [](const std::string& x) { return x == "0.0.0.0" || x == "::"; };
+  return a_port == b_port && (a == b || wildcard(a) || wildcard(b));
+}
+
 // Remembers where each name was first used, to report later duplicates with both places.
 class UniqueNames {
  public:
@@ -247,11 +254,8 @@ class ConfigReader {
       reader_.error(token ? *token : field,
                     "give token (as ${ENV} or ${file:...}) or tls.client_ca_file: every admin "
                     "request must be authenticated");
-    auto wildcard = [](const std::string& a) { return a == "0.0.0.0" || a == "::"; };
     if (const Field* port = fields.find("port");
-        port && inbound && inbound->port == admin.port &&
-        (inbound->address == admin.address || wildcard(inbound->address) ||
-         wildcard(admin.address)))
+        port && inbound && same_socket(inbound->address, inbound->port, admin.address, admin.port))
       reader_.error(*port, "is listeners.inbound's port; give the admin API a port of its own");
     return admin;
   }
@@ -266,10 +270,8 @@ class ConfigReader {
       return ops;
     }
     Fields fields = read_block(reader_, field, kOperationsListenerBlock, ops, bases_);
-    auto wildcard = [](const std::string& a) { return a == "0.0.0.0" || a == "::"; };
     auto clashes = [&](const std::string& address, uint32_t port) {
-      return port == ops.port &&
-             (address == ops.address || wildcard(address) || wildcard(ops.address));
+      return same_socket(address, port, ops.address, ops.port);
     };
     if (const Field* port = fields.find("port")) {
       if (others.inbound && clashes(others.inbound->address, others.inbound->port))
