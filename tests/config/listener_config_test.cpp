@@ -162,6 +162,26 @@ TEST(AdminListenerConfig, ATokenOrAClientCaIsRequired) {
   EXPECT_TRUE(config.listeners.admin->token.empty());
 }
 
+// Two listeners on one port (the same address, or either on every interface) are refused at the
+// later one's port; different ports, or different specific addresses, are fine.
+TEST(ListenersConfig, EachListenerNeedsAPortOfItsOwn) {
+  const std::string inbound =
+      "listeners:\n  inbound: {address: 0.0.0.0, port: 9000, public_url: https://x.example}\n";
+  const std::string token = "token: 0123456789abcdef0123";
+  EXPECT_THAT(load_error(inbound + "  admin: {port: 9000, " + token + "}\n"),
+              HasSubstr("is listeners.inbound's port; give the admin API a port of its own"));
+  EXPECT_THAT(load_error(inbound + "  operations: {port: 9000}\n"),
+              HasSubstr("is listeners.inbound's port; give the operations listener its own"));
+  EXPECT_THAT(load_error("listeners:\n  admin: {port: 9001, " + token +
+                         "}\n  operations: {address: '::', port: 9001}\n"),
+              HasSubstr("is listeners.admin's port; give the operations listener its own"));
+  Config fine = load_config_text("listeners:\n  admin: {address: 127.0.0.1, port: 9001, " + token +
+                                     "}\n  operations: {address: 127.0.0.2, port: 9001}\n",
+                                 "test.yaml", "/");
+  ASSERT_TRUE(fine.listeners.operations);
+  EXPECT_EQ(fine.listeners.operations->port, 9001u);
+}
+
 TEST(AdminListenerConfig, AWeakTokenIsRefusedWithoutQuotingIt) {
   for (const char* token :
        {"short-token", "has a space in the middle of it", "tab\there-and-long"}) {
