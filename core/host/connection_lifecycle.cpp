@@ -189,11 +189,8 @@ void ConnectionLifecycle::finish(uint32_t c, const ControlDone& done, ControlRes
 }
 
 DriverInstance* ConnectionLifecycle::loaded_driver(std::string_view name) const {
-  for (size_t i = 0; i < p_.drivers.size(); ++i) {
-    DriverInstance& d = p_.drivers[i];
-    if (d.name == name) return d.inst && !d.skipped ? &d : nullptr;
-  }
-  return nullptr;
+  DriverInstance* d = p_.drivers.find(name);  // the configured one, never a retired instance
+  return d && d->inst && !d->skipped ? d : nullptr;
 }
 
 void ConnectionLifecycle::set_state(uint32_t c, ConnectionState s) {
@@ -460,6 +457,7 @@ bool ConnectionLifecycle::withdraw(const std::string& id, std::function<void()> 
   // of a changed connection lives on, served by a new record).
   if (counts_[r.state] > 0) --counts_[r.state];
   r.state = ConnectionState::revoked;
+  ++withdrawn_;
   if (p_.dispatcher.closing(c)) p_.dispatcher.cancel_close(c);
   p_.dispatcher.pause_connection(c, [this, c, then = std::move(then)] {
     p_.dispatcher.close_when_idle(c);

@@ -107,6 +107,9 @@ class ConnectionLifecycle final : public ConnectionControl {
   // good (an index is never reused); `then` runs once nothing of it is in flight any more (at
   // once when it was not served). False when the table holds no live record of `id`.
   bool withdraw(const std::string& id, std::function<void()> then);
+  // Records withdrawn so far: they keep their table slot (indices never move) but are no
+  // connection any more (a moved one is counted again under its new record).
+  size_t withdrawn() const { return withdrawn_; }
   // Serves a stored row that a reload inserted or changed: claims its key child for its id (the
   // same claim as at start), adds a table record, and opens and schedules it, or holds it when
   // its row is paused. Returns why it is not served ("" when it is).
@@ -151,6 +154,7 @@ class ConnectionLifecycle final : public ConnectionControl {
   size_t pending_ = 0;
   std::unordered_set<uint32_t> busy_;
   std::map<ConnectionState, size_t> counts_;
+  size_t withdrawn_ = 0;
   Counter& added_;
   Counter& refused_;
   Counter& open_failed_;

@@ -48,45 +48,54 @@ DriverSet::~DriverSet() {
 void DriverSet::load_all(const DriverCheckReport& report, HostServices* services,
                          const CallTimer& timed) {
   if (!report.errors.empty()) throw StartupError(join_lines(report.errors));
-  for (const DriverCheck& c : report.drivers) {
-    const config::DriverConfig& dc = *c.cfg;
-    auto di = std::make_unique<DriverInstance>();
-    di->services.store(services);
-    di->index = static_cast<uint32_t>(drivers_.size());
-    di->cfg = &dc;
-    di->name = dc.name;
-    di->path = c.path;
-    di->d = c.descriptor;
-    if (c.skipped) {  // the library did not load; anything worse stopped us above
-      spdlog::warn("driver {} skipped (on_load_error: skip): {}", dc.name, c.error);
-      di->skipped = true;
-      drivers_.push_back(std::move(di));
-      continue;
-    }
-    const oemlink_driver* d = di->d;
-    di->table = make_host_table(*di);
-    char err[1024] = {};
-    auto t0 = std::chrono::steady_clock::now();
-    oemlink_status st = d->create(&di->table, {c.settings_json.data(), c.settings_json.size()},
-                                  &di->inst, err, sizeof err - 1);
-    if (timed) timed(*di, "create", ms_since(t0));
-    if (st != OEMLINK_OK) {
-      if (services) services->end_subscriptions(*di);  // a failed create may have left some
-      di->inst = nullptr;
-      std::string why = "init failed in " + di->path.string() + ": " +
-                        (err[0] ? std::string(err) : "(no message)");
-      if (dc.on_load_error != config::OnLoadError::skip)
-        throw StartupError("driver " + dc.name + ": " + why);
-      spdlog::warn("driver {} skipped (on_load_error: skip): {}", dc.name, why);
-      di->skipped = true;
-      drivers_.push_back(std::move(di));
-      continue;
-    }
-    spdlog::info("driver {} loaded: {} {} (ABI {}.{}, {}) from {}", dc.name, d->name, d->version,
-                 d->abi_major, d->abi_minor, loader::describe_capabilities(d->capabilities),
-                 di->path.string());
+  for (const DriverCheck& c : report.drivers) load_one(c, services, timed);
+}
+
+DriverInstance& DriverSet::load_one(const DriverCheck& c, HostServices* services,
+                                    const CallTimer& timed) {
+  const config::DriverConfig& dc = *c.cfg;
+  auto di = std::make_unique<DriverInstance>();
+  di->services.store(services);
+  di->index = static_cast<uint32_t>(drivers_.size());
+  di->config = dc;
+  di->name = dc.name;
+  di->path = c.path;
+  di->d = c.descriptor;
+  if (c.skipped) {  // the library did not load; anything worse stopped us above
+    spdlog::warn("driver {} skipped (on_load_error: skip): {}", dc.name, c.error);
+    di->skipped = true;
     drivers_.push_back(std::move(di));
+    return *drivers_.back();
   }
+  const oemlink_driver* d = di->d;
+  di->table = make_host_table(*di);
+  char err[1024] = {};
+  auto t0 = std::chrono::steady_clock::now();
+  oemlink_status st = d->create(&di->table, {c.settings_json.data(), c.settings_json.size()},
+                                &di->inst, err, sizeof err - 1);
+  if (timed) timed(*di, "create", ms_since(t0));
+  if (st != OEMLINK_OK) {
+    if (services) services->end_subscriptions(*di);  // a failed create may have left some
+    di->inst = nullptr;
+    std::string why =
+        "init failed in " + di->path.string() + ": " + (err[0] ? std::string(err) : "(no message)");
+    if (dc.on_load_error != config::OnLoadError::skip) {
+      // Kept (never created, so nothing to destroy): a timer or request the failed create
+      // started may still call into its host table.
+      di->retired = true;
+      drivers_.push_back(std::move(di));
+      throw StartupError("driver " + dc.name + ": " + why);
+    }
+    spdlog::warn("driver {} skipped (on_load_error: skip): {}", dc.name, why);
+    di->skipped = true;
+    drivers_.push_back(std::move(di));
+    return *drivers_.back();
+  }
+  spdlog::info("driver {} loaded: {} {} (ABI {}.{}, {}) from {}", dc.name, d->name, d->version,
+               d->abi_major, d->abi_minor, loader::describe_capabilities(d->capabilities),
+               di->path.string());
+  drivers_.push_back(std::move(di));
+  return *drivers_.back();
 }
 
 DriverInstance& DriverSet::adopt(const config::DriverConfig& cfg, const oemlink_driver* d,
@@ -94,7 +103,7 @@ DriverInstance& DriverSet::adopt(const config::DriverConfig& cfg, const oemlink_
   auto di = std::make_unique<DriverInstance>();
   di->services.store(services);
   di->index = static_cast<uint32_t>(drivers_.size());
-  di->cfg = &cfg;
+  di->config = cfg;
   di->name = cfg.name;
   di->d = d;
   di->inst = inst;
@@ -109,19 +118,24 @@ void DriverSet::detach_services() {
 
 DriverInstance* DriverSet::find(std::string_view name) {
   for (auto& d : drivers_)
-    if (d->name == name) return d.get();
+    if (d->name == name && !d->retired) return d.get();
   return nullptr;
+}
+
+void DriverSet::destroy(DriverInstance& d, const CallTimer& timed) {
+  if (!d.inst) return;
+  if (HostServices* s = d.services.load()) s->end_subscriptions(d);
+  auto t0 = std::chrono::steady_clock::now();
+  d.d->destroy(d.inst);
+  if (timed) timed(d, "destroy", ms_since(t0));
+  d.inst = nullptr;
 }
 
 void DriverSet::destroy_idle(const std::vector<size_t>& busy, const CallTimer& timed) {
   for (auto& d : drivers_) {
     if (!d->inst || (d->index < busy.size() && busy[d->index])) continue;
     // The ABI promises that no subscription callback runs into a destroyed instance.
-    if (HostServices* s = d->services.load()) s->end_subscriptions(*d);
-    auto t0 = std::chrono::steady_clock::now();
-    d->d->destroy(d->inst);
-    if (timed) timed(*d, "destroy", ms_since(t0));
-    d->inst = nullptr;
+    destroy(*d, timed);
   }
 }
 

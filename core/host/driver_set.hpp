@@ -22,6 +22,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace oemlink::host {
@@ -42,14 +43,31 @@ struct DriverInstance {
   // Cleared when the host is gone (a busy driver may still call in): every service refuses.
   std::atomic<HostServices*> services{nullptr};
   uint32_t index = 0;
-  const config::DriverConfig* cfg = nullptr;  // points into the runtime's config
-  std::string name;                           // the config entry's name
+  // Its own copy of the config entry: a reload replaces the running config's list while an
+  // instance it retired may still be finishing.
+  config::DriverConfig config;
+  const config::DriverConfig* cfg = &config;
+  std::string name;  // the config entry's name
   std::filesystem::path path;
   const oemlink_driver* d = nullptr;
   oemlink_instance* inst = nullptr;
   oemlink_host table{};
   uint16_t lane = 0;     // the scheduler lane of its connections
   bool skipped = false;  // on_load_error: skip took effect
+
+  // Live reload (runtime_drivers.cpp). [loop] A retired instance is no longer in the
+  // configuration: find() passes over it, and it is destroyed once idle. Draining: its
+  // connections are closed and its polls done; new HTTP requests, timers and subscriptions are
+  // refused so that it becomes idle.
+  bool retired = false;
+  std::atomic<bool> draining{false};
+  // A changed driver's new instance answers its webhooks 503 (senders retry) until the old
+  // instance's connections are served by it.
+  bool webhooks_held = false;
+  // [any-thread] Host-service callbacks the driver is still owed (HTTP answers, timers), and
+  // host parts in the middle of a call sequence on it (a link flow): destroyed live only at 0.
+  std::atomic<uint32_t> callbacks_pending{0};
+  std::atomic<uint32_t> leases{0};
   // The driver's own log lines: a driver that logs per bad request would otherwise let any
   // sender fill the disk (seen: 34,000 lines/s from one connection); see HostServices::log.
   LogGate log_gate{kDriverLogLinesPerSecond};
@@ -58,6 +76,33 @@ struct DriverInstance {
   bool stream_up = false;
   uint8_t stream_failures = 0;
   std::unique_ptr<boost::asio::steady_timer> stream_restart;
+};
+
+// Holds an instance alive across a sequence of calls (a link flow's exchange, then its vehicle
+// list): a live reload destroys a retired instance only once no lease is held.
+class DriverLease {
+ public:
+  DriverLease() = default;
+  explicit DriverLease(DriverInstance& d) : d_(&d) { d.leases.fetch_add(1); }
+  DriverLease(DriverLease&& o) noexcept : d_(std::exchange(o.d_, nullptr)) {}
+  DriverLease& operator=(DriverLease&& o) noexcept {
+    if (this != &o) {
+      release();
+      d_ = std::exchange(o.d_, nullptr);
+    }
+    return *this;
+  }
+  DriverLease(const DriverLease&) = delete;
+  DriverLease& operator=(const DriverLease&) = delete;
+  ~DriverLease() { release(); }
+  DriverInstance* get() const { return d_; }
+
+ private:
+  void release() {
+    if (d_) d_->leases.fetch_sub(1);
+    d_ = nullptr;
+  }
+  DriverInstance* d_ = nullptr;
 };
 
 // Messages one per line, as StartupError carries several.
@@ -82,6 +127,11 @@ class DriverSet {
   // the driver, the file and the driver's own message. Nothing is created when a check fails.
   void load_all(const DriverCheckReport& report, HostServices* services,
                 const CallTimer& timed = {});
+  // [loop] One more instance from its check (a reload's added or changed driver), appended
+  // with the next index: indices never move, so connection records and tickets stay valid.
+  // Throws StartupError as load_all does; a skipped one is returned with `skipped` set.
+  DriverInstance& load_one(const DriverCheck& check, HostServices* services,
+                           const CallTimer& timed = {});
 
   // Adds an instance of an already-loaded descriptor (tests, and drivers linked in statically).
   DriverInstance& adopt(const config::DriverConfig& cfg, const oemlink_driver* d,
@@ -90,7 +140,13 @@ class DriverSet {
   size_t size() const { return drivers_.size(); }
   DriverInstance& operator[](size_t i) { return *drivers_[i]; }
   const DriverInstance& operator[](size_t i) const { return *drivers_[i]; }
+  // The configured instance of that name (a retired one is passed over); null when none.
   DriverInstance* find(std::string_view name);
+
+  // [loop] No longer configured: find() passes over it from now on.
+  void retire(DriverInstance& d) { d.retired = true; }
+  // [loop] Ends its subscriptions and destroys it (the caller made sure it is idle).
+  void destroy(DriverInstance& d, const CallTimer& timed = {});
 
   // Every driver's host table refuses from now on (the host is going away).
   void detach_services();

@@ -4,24 +4,27 @@
 
 namespace oemlink::host {
 
-uint64_t DriverTimers::start(uint32_t delay_ms, oemlink_timer_fn fn, void* ctx) {
+uint64_t DriverTimers::start(uint32_t delay_ms, oemlink_timer_fn fn, void* ctx,
+                             std::atomic<uint32_t>* owner) {
   if (!fn || closed_) return 0;
   uint64_t id = next_id_.fetch_add(1);
-  auto arm = [this, id, delay_ms, fn, ctx] {
+  if (owner) owner->fetch_add(1);
+  auto arm = [this, id, delay_ms, fn, ctx, owner] {
     if (closed_) {  // closed between the request and this hop: fire as cancelled
-      fn(ctx, 1);
+      fire(fn, ctx, 1, owner);
       return;
     }
     auto t = std::make_unique<Timer>(io_);
     t->fn = fn;
     t->ctx = ctx;
+    t->owner = owner;
     t->timer.expires_after(std::chrono::milliseconds(delay_ms));
     t->timer.async_wait([this, id](const boost::system::error_code& ec) {
       auto it = timers_.find(id);
       if (it == timers_.end()) return;
       auto timer = std::move(it->second);
       timers_.erase(it);
-      timer->fn(timer->ctx, ec ? 1 : 0);
+      fire(timer->fn, timer->ctx, ec ? 1 : 0, timer->owner);
     });
     timers_.emplace(id, std::move(t));
   };
@@ -41,6 +44,11 @@ void DriverTimers::cancel(uint64_t id) {
     cancel();
   else
     boost::asio::post(io_, cancel);
+}
+
+void DriverTimers::cancel_owned(const std::atomic<uint32_t>* owner) {
+  for (auto& [id, t] : timers_)
+    if (t->owner == owner) t->timer.cancel();
 }
 
 void DriverTimers::drain() {

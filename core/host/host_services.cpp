@@ -152,6 +152,10 @@ oemlink_status HostServices::http(DriverInstance& d, oemlink_conn* conn,
     return OEMLINK_ERROR;
   }
   if (closed_) return OEMLINK_ERROR;  // shutting down: nothing new may start
+  if (d.draining) {
+    failed(d, "http_request", "the driver was removed or changed by a reload");
+    return OEMLINK_ERROR;
+  }
   if (conn && own_connection(d, conn, "http_request") == kNoConn) return OEMLINK_ERROR;
   net::HttpRequest r;
   r.method = std::string(view(req->method));
@@ -170,7 +174,14 @@ oemlink_status HostServices::http(DriverInstance& d, oemlink_conn* conn,
   const std::string* driver = &d.name;
   const std::string* conn_id = nullptr;
   if (conn) conn_id = &parts_.conns[parts_.conns.index_of(conn)].id;
-  parts_.http.request(std::move(r), [done, ctx, driver, conn_id](net::HttpResponse&& resp) {
+  // Owed until `done` has returned: a reload destroys a retired instance only at zero.
+  std::atomic<uint32_t>* owed = &d.callbacks_pending;
+  owed->fetch_add(1);
+  parts_.http.request(std::move(r), [done, ctx, driver, conn_id, owed](net::HttpResponse&& resp) {
+    struct Paid {
+      std::atomic<uint32_t>* owed;
+      ~Paid() { owed->fetch_sub(1); }
+    } paid{owed};
     LogScope in_call(
         LogFields{.driver = *driver, .connection = conn_id ? std::string_view(*conn_id) : ""});
     std::vector<oemlink_http_header> hs;
@@ -224,9 +235,13 @@ oemlink_status HostServices::secret_put(DriverInstance& d, oemlink_conn* conn,
   return OEMLINK_OK;
 }
 
-uint64_t HostServices::timer_start(DriverInstance&, uint32_t delay_ms, oemlink_timer_fn fn,
+uint64_t HostServices::timer_start(DriverInstance& d, uint32_t delay_ms, oemlink_timer_fn fn,
                                    void* ctx) {
-  return parts_.timers.start(delay_ms, fn, ctx);
+  if (d.draining) {  // retired by a reload: it is being let go
+    failed(d, "timer_start", "the driver was removed or changed by a reload");
+    return 0;
+  }
+  return parts_.timers.start(delay_ms, fn, ctx, &d.callbacks_pending);
 }
 
 void HostServices::timer_cancel(DriverInstance&, uint64_t id) {
@@ -246,6 +261,10 @@ uint64_t HostServices::mqtt_subscribe(DriverInstance& d, const oemlink_mqtt_subs
                                       oemlink_mqtt_message_fn on_message,
                                       oemlink_mqtt_status_fn on_status, void* ctx) {
   if (closed_) return 0;  // shutting down: nothing new may start
+  if (d.draining) {
+    failed(d, "mqtt subscribe", "the driver was removed or changed by a reload");
+    return 0;
+  }
   if (!parts_.mqtt) {
     failed(d, "mqtt subscribe", "this host has no MQTT service");
     return 0;

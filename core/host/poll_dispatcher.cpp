@@ -185,13 +185,42 @@ void PollDispatcher::start() {
     DriverInstance& d = drivers_[i];
     if (d.inst && has_driver_stream(*d.cfg)) start_driver_stream(d);
   }
-  // Sweep often enough that a hung poll is caught within a quarter of the shortest timeout.
-  std::chrono::milliseconds every{1000};
-  for (size_t i = 0; i < drivers_.size(); ++i)
-    every = std::min(every, drivers_[i].cfg->poll_timeout / 4);
-  watchdog_every_ = std::max(every, std::chrono::milliseconds(50));
+  watchdog_every_ = watchdog_interval();
   arm_watchdog();
   schedule_dispatch();
+}
+
+// Sweep often enough that a hung poll is caught within a quarter of the shortest timeout.
+std::chrono::milliseconds PollDispatcher::watchdog_interval() {
+  std::chrono::milliseconds every{1000};
+  for (size_t i = 0; i < drivers_.size(); ++i)
+    if (!drivers_[i].retired) every = std::min(every, drivers_[i].cfg->poll_timeout / 4);
+  return std::max(every, std::chrono::milliseconds(50));
+}
+
+void PollDispatcher::driver_added(DriverInstance& d) {
+  add_driver(d);
+  if (!started_ || stopping_) return;
+  if (d.inst && has_driver_stream(*d.cfg)) start_driver_stream(d);
+  // Its poll_timeout may be the shortest now; the next sweep is armed with it.
+  watchdog_every_ = watchdog_interval();
+}
+
+void PollDispatcher::stop_driver_stream(DriverInstance& d) {
+  if (d.stream_restart) d.stream_restart->cancel();
+  if (!d.inst || !d.stream_up) return;
+  LogScope in_call(LogFields{.driver = d.name});
+  d.d->stream_stop(d.inst, nullptr, nullptr);
+  d.stream_up = false;
+  tickets_.for_each_live([&](Ticket* t) {
+    if (t->stream && t->conn == kNoConn && t->instance == d.index) tickets_.release(t);
+  });
+}
+
+size_t PollDispatcher::outstanding_of(uint32_t index) {
+  size_t n = 0;
+  tickets_.for_each_live([&](Ticket* t) { n += t->instance == index ? 1 : 0; });
+  return n;
 }
 
 void PollDispatcher::schedule_dispatch() {
@@ -522,7 +551,7 @@ void PollDispatcher::finish_stream(TicketRef ref, oemlink_status status,
                  status_name(status), message, delay);
     d.stream_restart->expires_after(std::chrono::milliseconds(delay));
     d.stream_restart->async_wait([this, &d](const boost::system::error_code& ec) {
-      if (!ec && !stopping_) start_driver_stream(d);
+      if (!ec && !stopping_ && !d.retired) start_driver_stream(d);
     });
     return;
   }
@@ -633,22 +662,11 @@ void PollDispatcher::stop_streams() {
     if (sched_.phase(c) == schedule::Phase::streaming && sched_.is_stream(c) && conns_[c].open)
       stop_stream(c);
   }
-  for (size_t i = 0; i < drivers_.size(); ++i) {
-    DriverInstance& d = drivers_[i];
-    if (d.stream_restart) d.stream_restart->cancel();
-    if (d.inst && d.stream_up) {
-      LogScope in_call(LogFields{.driver = d.name});
-      d.d->stream_stop(d.inst, nullptr, nullptr);
-      d.stream_up = false;
-      tickets_.for_each_live([&](Ticket* t) {
-        if (t->stream && t->conn == kNoConn && t->instance == d.index) tickets_.release(t);
-      });
-    }
-  }
+  for (size_t i = 0; i < drivers_.size(); ++i) stop_driver_stream(drivers_[i]);
 }
 
 std::vector<size_t> PollDispatcher::outstanding_by_driver() {
-  std::vector<size_t> n(drivers_.size());
+  std::vector<size_t> n(drivers_.size());  // sized now: a reload may have added drivers
   tickets_.for_each_live([&](Ticket* t) {
     if (!t->stream) n[t->instance]++;  // abandoned polls too: the driver may still finish them
   });

@@ -110,6 +110,14 @@ class PollDispatcher {
   bool poll_now(uint32_t c);
   bool paused(uint32_t c) const { return sched_.paused(c); }
 
+  // ---- drivers changed by a reload [loop] ----
+  // A driver created while running: its lane, and its driver-wide stream once started.
+  void driver_added(DriverInstance& d);
+  // Stops a retired driver's driver-wide stream (and its restarts).
+  void stop_driver_stream(DriverInstance& d);
+  // Polls and streams of instance `index` still with their driver.
+  size_t outstanding_of(uint32_t index);
+
   // ---- shutdown ----
   // [loop] No new polls or stream restarts; timers cancelled.
   void stop_scheduling();
@@ -133,6 +141,7 @@ class PollDispatcher {
   void schedule_dispatch();
   void arm_timer();
   void arm_watchdog();
+  std::chrono::milliseconds watchdog_interval();
   Ticket* issue_ticket(uint32_t c, uint32_t instance, bool stream);
   TicketRef ref_of(const Ticket& t) const;
   void start_poll(uint32_t c);

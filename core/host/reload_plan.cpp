@@ -33,8 +33,9 @@ bool same(const std::optional<T>& a, const std::optional<T>& b) {
   return !a || unplaced(*a) == unplaced(*b);
 }
 
-const config::SinkConfig* find_sink(const config::Config& c, const std::string& name) {
-  for (const auto& s : c.sinks)
+template <class T>
+const T* find_named(const std::vector<T>& list, const std::string& name) {
+  for (const auto& s : list)
     if (s.name == name) return &s;
   return nullptr;
 }
@@ -59,25 +60,26 @@ ReloadPlan plan_reload(const config::Config& running, const config::Config& next
   name_if(!same(running.listeners.inbound, next.listeners.inbound), "listeners.inbound");
   name_if(!same(running.listeners.admin, next.listeners.admin), "listeners.admin");
   name_if(!same(running.listeners.operations, next.listeners.operations), "listeners.operations");
-  // Drivers: a driver's connections, scheduler lane, webhook route and host table all hang off
-  // its instance; recreating one live is not done yet.
-  {
-    bool differs = running.drivers.size() != next.drivers.size();
-    for (size_t i = 0; !differs && i < running.drivers.size(); ++i)
-      differs = unplaced(running.drivers[i]) != unplaced(next.drivers[i]);
-    name_if(differs, "drivers");
+  for (const auto& d : next.drivers) {
+    const config::DriverConfig* was = find_named(running.drivers, d.name);
+    if (!was)
+      p.drivers_added.push_back(d.name);
+    else if (unplaced(*was) != unplaced(d))
+      p.drivers_changed.push_back(d.name);
   }
+  for (const auto& d : running.drivers)
+    if (!find_named(next.drivers, d.name)) p.drivers_removed.push_back(d.name);
   if (running.sinks.empty() != next.sinks.empty()) p.not_live.emplace_back("sinks (none vs some)");
 
   for (const auto& s : next.sinks) {
-    const config::SinkConfig* was = find_sink(running, s.name);
+    const config::SinkConfig* was = find_named(running.sinks, s.name);
     if (!was)
       p.sinks_added.push_back(s.name);
     else if (unplaced(*was) != unplaced(s))
       p.sinks_changed.push_back(s.name);
   }
   for (const auto& s : running.sinks)
-    if (!find_sink(next, s.name)) p.sinks_removed.push_back(s.name);
+    if (!find_named(next.sinks, s.name)) p.sinks_removed.push_back(s.name);
   if (running.logging.level != next.logging.level) p.logging_level = next.logging.level;
   return p;
 }

@@ -50,6 +50,7 @@ Runtime::Runtime(config::Config cfg, RuntimeOptions options)
       status_timer_(io_),
       flush_timer_(io_),
       duration_timer_(io_),
+      retire_timer_(io_),
       conns_open_failed_(metrics_.counter("oemlink_connections_open_failed_total",
                                           "Connections whose driver open() failed (not polled)")),
       conns_skipped_(metrics_.counter("oemlink_connections_skipped_total",
@@ -129,7 +130,7 @@ void Runtime::start() {
   } catch (const std::exception& e) {
     throw StartupError(e.what());
   }
-  const size_t live_connections = open_connection_store();
+  const size_t stored_live = open_connection_store();
   net::HttpClientOptions http;
   http.default_timeout = cfg_.http.default_timeout;
   http.allow_plain_http = cfg_.http.allow_plain_http;
@@ -158,7 +159,7 @@ void Runtime::start() {
 
   store::OutboxStore* outbox = assembly_->outbox();
   gate_ = std::make_unique<DurabilityGate>(
-      live_connections, outbox != nullptr, outbox ? outbox->stats().durable_seq : 0,
+      stored_live, outbox != nullptr, outbox ? outbox->stats().durable_seq : 0,
       [this](uint32_t c, oemlink_status st, const std::string& msg) {
         dispatcher_->apply_completion(c, st, msg);
       });
@@ -396,6 +397,7 @@ void Runtime::begin_shutdown() {
   flush_timer_.cancel();
   duration_timer_.cancel();
   status_timer_.cancel();
+  retire_timer_.cancel();  // what is still retiring is closed with everything else
   io_.stop();
 }
 
@@ -474,17 +476,22 @@ void Runtime::close_everything(bool abandoned_any) {
 // Reports
 // ---------------------------------------------------------------------------------------------
 
+// Table records less those a reload withdrew (their slots stay; a moved one has a new record).
+size_t Runtime::live_connections() const {
+  return conns_.size() - (control_ ? control_->withdrawn() : 0);
+}
+
 void Runtime::log_stats() {
   if (!dispatcher_ || !assembly_) return;
-  host::log_stats({metrics_, *dispatcher_, *assembly_, conns_.size()}, clock_.wall_ms());
+  host::log_stats({metrics_, *dispatcher_, *assembly_, live_connections()}, clock_.wall_ms());
 }
 
 void Runtime::write_status(bool running) {
   if (!dispatcher_ || !assembly_) return;
   if (!status_writer_)
     status_writer_ = std::make_unique<StatusWriter>(DataDir(cfg_.data_dir).status_json(), metrics_);
-  StatusSnapshot s = status_snapshot({metrics_, *dispatcher_, *assembly_, conns_.size()}, running,
-                                     clock_.wall_ms());
+  StatusSnapshot s = status_snapshot({metrics_, *dispatcher_, *assembly_, live_connections()},
+                                     running, clock_.wall_ms());
   s.reload = last_reload_;
   // The last snapshot, as the daemon stops, is written before run() returns; the periodic ones
   // are written off the loop.

@@ -72,6 +72,7 @@ class WebhookRoutes;
 class ConnectionControl;
 class ConnectionLifecycle;
 class ConnectionRows;
+struct ReloadPlan;
 
 struct RuntimeOptions {
   std::vector<std::filesystem::path> plugin_dirs;  // empty: loader::default_plugin_dirs()
@@ -171,8 +172,33 @@ class Runtime {
   void wait_for_signal();
   void wait_for_hangup();
   // runtime_reload.cpp: the steps of reload().
-  std::vector<std::string> read_for_reload(config::Config& next);
+  std::vector<std::string> read_for_reload(config::Config& next, DriverCheckReport& checked);
   bool serve_stored(const std::string& id, const char* what);
+  // Withdraws connection `id` for good (its row left, or its driver did); one re-added while it
+  // is still busy is served once it is idle.
+  void withdraw_leaving(const std::string& id);
+  // Withdraws connection `id` and serves it again from its row once its old record is idle.
+  void withdraw_and_serve_again(const std::string& id, const char* what);
+  // runtime_drivers.cpp: a reload's drivers. Creates the added and changed ones (before anything
+  // applies; on a failure it lets go of what it created and returns the error).
+  std::vector<std::string> create_reloaded_drivers(const ReloadPlan& plan,
+                                                   const DriverCheckReport& checked,
+                                                   std::vector<DriverInstance*>& created);
+  // A refused reload lets go of the instances it created.
+  void let_go_of(std::vector<DriverInstance*>& created);
+  // Retires the replaced and removed instances and puts the created ones in service (lanes,
+  // webhook routes, components). Returns the retired ones.
+  std::vector<DriverInstance*> swap_drivers(const ReloadPlan& plan,
+                                            const std::vector<DriverInstance*>& created);
+  // Moves the retired instances' connections: to the new instance of a changed driver, off for
+  // a removed one. Rows of added drivers not yet served (linked under an earlier configuration)
+  // are served. Returns how many connections moved.
+  size_t move_connections(const ReloadPlan& plan, const std::vector<DriverInstance*>& retired,
+                          const std::set<std::string, std::less<>>& handled);
+  // [loop] Destroys each retired instance once idle (its connections closed, polls done,
+  // callbacks delivered, no lease held); re-arms itself while any is left.
+  void retire_when_idle(DriverInstance& d, DriverInstance* successor);
+  void check_retiring();
   void finish_reload(ReloadSnapshot r);
   void begin_shutdown();
   void drain_and_close();
@@ -180,6 +206,7 @@ class Runtime {
   void arm_periodic(boost::asio::steady_timer& t, std::chrono::milliseconds every,
                     void (Runtime::*fn)());
   void log_stats();
+  size_t live_connections() const;
   void write_status(bool running);
   void write_running_status() { write_status(true); }
   void flush_extra_sinks();
@@ -219,6 +246,16 @@ class Runtime {
   boost::asio::steady_timer status_timer_;
   boost::asio::steady_timer flush_timer_;
   boost::asio::steady_timer duration_timer_;
+  boost::asio::steady_timer retire_timer_;
+  // Driver instances a reload replaced or removed, until destroyed (runtime_drivers.cpp).
+  struct Retiring {
+    DriverInstance* d = nullptr;
+    DriverInstance* successor = nullptr;  // the changed driver's new instance; null: removed
+    int64_t since_ms = 0;                 // steady
+    bool drained = false;                 // its connections closed and polls done
+    bool warned = false;
+  };
+  std::vector<Retiring> retiring_;
   std::unique_ptr<boost::asio::signal_set> signals_;
   std::unique_ptr<boost::asio::signal_set> hangups_;  // SIGHUP: reload
 

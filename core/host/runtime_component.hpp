@@ -54,6 +54,10 @@ class RuntimeComponent {
   // Requests still being answered; the runtime drains while this is above 0 (bounded by
   // schedule.shutdown_timeout).
   virtual size_t answering() const { return 0; }
+  // A reload added, removed or replaced driver instances: look them up again in
+  // RuntimeContext::drivers. An instance it replaced is retired (DriverInstance::retired) and
+  // destroyed once idle and no DriverLease holds it.
+  virtual void drivers_changed() {}
   // Last call before the drivers are closed: drop every driver callback still pending (their
   // late completions must find nothing) and close every socket.
   virtual void close() {}

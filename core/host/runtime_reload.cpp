@@ -5,15 +5,20 @@
 //      refuses it, with check-config's lines;
 //   2. plan (reload_plan.hpp): any setting that cannot change live refuses it, named;
 //   3. build the new sinks' deliverers (one that cannot be built refuses it);
-//   4. reconcile the YAML's connections into the store (one transaction; a store failure
+//   4. create the added and changed drivers' new instances (a create that fails refuses it,
+//      unless the entry says on_load_error: skip);
+//   5. reconcile the YAML's connections into the store (one transaction; a store failure
 //      refuses it);
 //   -- from here on it applies --
-//   5. connections: removed ones are withdrawn (no new polls; closed once their poll in flight
+//   6. drivers: replaced and removed instances are retired, new ones take their lanes and
+//      webhook routes (runtime_drivers.cpp);
+//   7. connections: removed ones are withdrawn (no new polls; closed once their poll in flight
 //      has completed and its events are durable; tokens and key child kept), changed ones are
 //      withdrawn the same way and then served again from their new row, new ones are served;
-//   6. sinks: changed ones restart at their cursor, added ones start at the newest record,
+//      a changed driver's connections move to its new instance, a removed driver's stop;
+//   8. sinks: changed ones restart at their cursor, added ones start at the newest record,
 //      removed ones stop after writing their acknowledgements;
-//   7. logging.level.
+//   9. logging.level.
 // Everything runs on the loop: reads of a config file, a driver library check and one store
 // transaction are short (a reload of a million YAML connections is not: it holds the loop for
 // the reconcile, as a start does).
@@ -79,14 +84,15 @@ void Runtime::request_reload() {
 }
 
 // Step 1: check-config's load and driver checks. Returns their error lines (empty: valid).
-std::vector<std::string> Runtime::read_for_reload(config::Config& next) {
+std::vector<std::string> Runtime::read_for_reload(config::Config& next,
+                                                  DriverCheckReport& drivers) {
   try {
     next = opts_.reload_config ? opts_.reload_config() : config::load_config_file(cfg_.source);
   } catch (const std::exception& e) {
     return lines_of(e.what());
   }
   for (const std::string& w : next.warnings) spdlog::warn("reload: {}", w);
-  DriverCheckReport drivers = check_drivers(next, opts_.plugin_dirs);
+  drivers = check_drivers(next, opts_.plugin_dirs);
   for (const std::string& w : drivers.warnings) spdlog::warn("reload: {}", w);
   return drivers.errors;
 }
@@ -97,7 +103,8 @@ void Runtime::reload() {
   ReloadSnapshot r;
   r.number = ++reloads_;
   config::Config next;
-  std::vector<std::string> errors = read_for_reload(next);
+  DriverCheckReport checked;
+  std::vector<std::string> errors = read_for_reload(next, checked);
   ReloadPlan plan;
   if (errors.empty()) {
     plan = plan_reload(cfg_, next);
@@ -112,12 +119,16 @@ void Runtime::reload() {
       errors.push_back(e.what());
     }
   }
+  std::vector<DriverInstance*> created;
+  if (errors.empty() && plan.drivers_changed_any())
+    errors = create_reloaded_drivers(plan, checked, created);
   store::ReconcileReport reconciled;
   if (errors.empty()) {
     try {
       reconciled = store_->reconcile_config(next.connections, clock_.wall_ms(), true);
     } catch (const std::exception& e) {
       errors.push_back(std::string("connection store: ") + e.what());
+      let_go_of(created);
     }
   }
   if (!errors.empty()) {
@@ -142,31 +153,21 @@ void Runtime::reload() {
     conns_open_failed_.add();
   }
   std::vector<std::string> failures;
+  size_t moved = 0;
   try {
+    const std::vector<DriverInstance*> retired = swap_drivers(plan, created);
+    std::set<std::string, std::less<>> handled;
     for (const std::string& id : reconciled.removed_ids) {
+      handled.insert(id);
       awaiting_serve_.erase(id);  // a change still waiting is called off: the row is gone
-      closing_.insert(id);
-      const bool was_live = control_->withdraw(id, [this, id] {
-        boost::asio::post(io_, [this, id] {
-          closing_.erase(id);
-          // Re-added by a later reload while this record was still busy: served now.
-          if (stopping_ || !awaiting_serve_.erase(id)) return;
-          serve_stored(id, "added");
-        });
-      });
-      if (was_live) spdlog::info("reload: connection {} removed", id);
+      withdraw_leaving(id);
     }
     for (const std::string& id : reconciled.updated_ids) {
-      // Served again once the old record's poll in flight has completed; a change made while an
-      // earlier one still waits is picked up by it (it reads the row then).
-      if (!awaiting_serve_.insert(id).second) continue;
-      control_->withdraw(id, [this, id] {
-        boost::asio::post(io_, [this, id] {
-          if (stopping_ || !awaiting_serve_.erase(id)) return;
-          serve_stored(id, "re-opened with its new settings");
-        });
-      });
+      handled.insert(id);
+      withdraw_and_serve_again(id, "re-opened with its new settings");
     }
+    handled.insert(reconciled.inserted_ids.begin(), reconciled.inserted_ids.end());
+    moved = move_connections(plan, retired, handled);
     for (const std::string& id : reconciled.inserted_ids) {
       if (closing_.count(id)) {  // its removed record is still busy: served once it is idle
         awaiting_serve_.insert(id);
@@ -179,6 +180,7 @@ void Runtime::reload() {
     failures.push_back(e.what());
   }
   cfg_.sinks = next.sinks;
+  cfg_.drivers = next.drivers;
   if (plan.logging_level) {
     spdlog::default_logger()->set_level(spdlog::level::from_str(*plan.logging_level));
     cfg_.logging.level = *plan.logging_level;
@@ -193,6 +195,10 @@ void Runtime::reload() {
   if (!reconciled.updated_ids.empty())
     parts.push_back(plural(reconciled.updated_ids.size(), "connection", "connections") +
                     " changed");
+  for (const auto& n : plan.drivers_added) parts.push_back("driver " + n + " added");
+  for (const auto& n : plan.drivers_removed) parts.push_back("driver " + n + " removed");
+  for (const auto& n : plan.drivers_changed) parts.push_back("driver " + n + " changed");
+  if (moved) parts.push_back(plural(moved, "connection", "connections") + " moved");
   for (const auto& n : plan.sinks_added) parts.push_back("sink " + n + " added");
   for (const auto& n : plan.sinks_removed) parts.push_back("sink " + n + " removed");
   for (const auto& n : plan.sinks_changed) parts.push_back("sink " + n + " changed");
@@ -213,6 +219,31 @@ void Runtime::reload() {
     count_reload(metrics_, "failed");
   }
   finish_reload(std::move(r));
+}
+
+void Runtime::withdraw_leaving(const std::string& id) {
+  closing_.insert(id);
+  const bool was_live = control_->withdraw(id, [this, id] {
+    boost::asio::post(io_, [this, id] {
+      closing_.erase(id);
+      // Re-added by a later reload while this record was still busy: served now.
+      if (stopping_ || !awaiting_serve_.erase(id)) return;
+      serve_stored(id, "added");
+    });
+  });
+  if (was_live) spdlog::info("reload: connection {} removed", id);
+}
+
+void Runtime::withdraw_and_serve_again(const std::string& id, const char* what) {
+  // Served again once the old record's poll in flight has completed; a change made while an
+  // earlier one still waits is picked up by it (it reads the row then).
+  if (!awaiting_serve_.insert(id).second) return;
+  control_->withdraw(id, [this, id, what] {
+    boost::asio::post(io_, [this, id, what] {
+      if (stopping_ || !awaiting_serve_.erase(id)) return;
+      serve_stored(id, what);
+    });
+  });
 }
 
 // The row as the store has it now (a later reload may have removed it: then nothing).

@@ -31,6 +31,7 @@ struct WebhookRoutes::Counters {
         no_answer(outcome(m, driver, "no_answer")),
         driver_refused(outcome(m, driver, "driver_refused")),
         shutdown(outcome(m, driver, "shutdown")),
+        reloading(outcome(m, driver, "reloading")),
         late_answers(m.counter("oemlink_webhook_late_answers_total",
                                "Driver answers that came after the exchange had timed out",
                                {{"driver", driver}})),
@@ -41,7 +42,8 @@ struct WebhookRoutes::Counters {
   static Counter& outcome(MetricsRegistry& m, const std::string& driver, const char* outcome) {
     return m.counter("oemlink_webhook_answers_total",
                      "Webhook exchanges by how they ended (answered_2xx once durable, "
-                     "answered_other, not_durable, no_answer, driver_refused, shutdown)",
+                     "answered_other, not_durable, no_answer, driver_refused, shutdown, "
+                     "reloading)",
                      {{"driver", driver}, {"outcome", outcome}});
   }
   Counter& requests;
@@ -51,18 +53,22 @@ struct WebhookRoutes::Counters {
   Counter& no_answer;
   Counter& driver_refused;
   Counter& shutdown;
+  Counter& reloading;
   Counter& late_answers;
   Counter& signature_failures;
 };
 
 struct WebhookRoutes::Exchange {
-  Exchange(boost::asio::io_context& io, net::ResponderPtr o, Counters& c)
-      : out(std::move(o)), counters(c), deadline(io) {}
+  Exchange(boost::asio::io_context& io, net::ResponderPtr o, Counters& c, DriverInstance& d)
+      : out(std::move(o)), counters(c), deadline(io), lease(d) {}
   net::ResponderPtr out;
   Counters& counters;
   boost::asio::steady_timer deadline;
   bool held = false;  // the driver answered 2xx; waiting for durability
   net::InboundResponse response;
+  // The driver may still be working on it: a reload destroys a retired instance only once no
+  // exchange holds it.
+  DriverLease lease;
 };
 
 namespace {
@@ -172,18 +178,29 @@ bool WebhookRoutes::declares_webhooks(const oemlink_driver* d) {
 }
 
 bool WebhookRoutes::add(net::RouteTable& routes, DriverInstance& d) {
-  if (!takes_webhooks(d)) return false;
+  if (!takes_webhooks(d)) {
+    remove(routes, d.name);  // a reload may have replaced a driver that took them
+    return false;
+  }
   auto& slot = counters_[d.name];
   if (!slot) slot = std::make_unique<Counters>(metrics_, counter_name(d.name));
   Counters& counters = *slot;
-  routes.add("POST", path_of(d.name), "webhook_" + counter_name(d.name),
-             [this, &d, &counters](net::InboundRequest&& req, net::ResponderPtr out) {
-               handle(d, counters, std::move(req), std::move(out));
-             });
+  // The route names the driver, not an instance: a reload that replaces the instance only
+  // repoints it, and a delivery in between never finds a destroyed one.
+  auto [it, fresh] = targets_.insert_or_assign(d.name, &d);
+  if (fresh)
+    routes.add("POST", path_of(d.name), "webhook_" + counter_name(d.name),
+               [this, name = d.name, &counters](net::InboundRequest&& req, net::ResponderPtr out) {
+                 handle(name, counters, std::move(req), std::move(out));
+               });
   return true;
 }
 
-void WebhookRoutes::handle(DriverInstance& d, Counters& counters, net::InboundRequest&& req,
+void WebhookRoutes::remove(net::RouteTable& routes, const std::string& driver) {
+  if (targets_.erase(driver)) routes.remove("POST", path_of(driver));
+}
+
+void WebhookRoutes::handle(const std::string& driver, Counters& counters, net::InboundRequest&& req,
                            net::ResponderPtr out) {
   counters.requests.add();
   if (closed_) {
@@ -191,8 +208,17 @@ void WebhookRoutes::handle(DriverInstance& d, Counters& counters, net::InboundRe
     out->respond(text(503, "shutting down; retry later\n", true));
     return;
   }
+  auto target = targets_.find(driver);
+  if (target == targets_.end() || target->second->webhooks_held) {
+    // Its instance is being replaced: the connections it would look the delivery up in are
+    // moving to the new one. The sender retries; nothing is dropped.
+    counters.reloading.add();
+    out->respond(text(503, "driver " + driver + " is being reloaded; retry later\n", true));
+    return;
+  }
+  DriverInstance& d = *target->second;
   const uint64_t id = ++g_next_id;
-  auto ex = std::make_shared<Exchange>(io_, std::move(out), counters);
+  auto ex = std::make_shared<Exchange>(io_, std::move(out), counters, d);
   live_.emplace(id, ex);
   respond_table().put(id, door_);
   // The sender's clock started when it sent: the whole exchange, driver and durability, must fit.

@@ -15,7 +15,7 @@
 //
 // Metrics, labelled driver=<instance>: oemlink_webhook_requests_total,
 // oemlink_webhook_answers_total{outcome=answered_2xx|answered_other|not_durable|no_answer|
-// driver_refused|shutdown}, oemlink_webhook_late_answers_total and
+// driver_refused|shutdown|reloading}, oemlink_webhook_late_answers_total and
 // oemlink_webhook_signature_failures_total (the driver answered 401/403: a webhook's only
 // credential is its signature); the listener counts each route's answers by code too.
 //
@@ -54,8 +54,12 @@ class WebhookRoutes {
   static bool takes_webhooks(const DriverInstance& d) { return d.inst && declares_webhooks(d.d); }
 
   // [loop] Registers POST /webhooks/<name> for `d` when it takes webhooks; false otherwise (the
-  // path then answers 404). `d` must outlive close().
+  // path then answers 404). A reload calls it again with the instance that replaces one: the
+  // route then serves the new instance. `d` must outlive close().
   bool add(net::RouteTable& routes, DriverInstance& d);
+  // [loop] A reload removed the driver: its path answers 404 from now on. Exchanges in flight
+  // end as they would have (a late respond finds its id, never the instance).
+  void remove(net::RouteTable& routes, const std::string& driver);
 
   // [loop] Shutdown: every webhook waiting for its driver or for durability is answered 503 now,
   // new ones get 503 without reaching a driver, later responds are ignored. No call into a driver
@@ -70,7 +74,7 @@ class WebhookRoutes {
   struct Door;
 
   static void OEMLINK_CALL respond_trampoline(void* ctx, const oemlink_http_response* resp);
-  void handle(DriverInstance& d, Counters& counters, net::InboundRequest&& req,
+  void handle(const std::string& driver, Counters& counters, net::InboundRequest&& req,
               net::ResponderPtr out);
   void answered(uint64_t id, net::InboundResponse response, uint64_t mark);
   void released(uint64_t id);
@@ -83,6 +87,7 @@ class WebhookRoutes {
   std::chrono::milliseconds durable_timeout_;
   std::shared_ptr<Door> door_;
   std::unordered_map<std::string, std::unique_ptr<Counters>> counters_;
+  std::unordered_map<std::string, DriverInstance*> targets_;  // by driver name
   std::unordered_map<uint64_t, std::shared_ptr<Exchange>> live_;
   bool closed_ = false;
 };

@@ -87,7 +87,8 @@ void LinkRoutes::callback(const std::string& driver, Linkable& l, const net::Inb
   link->out = std::move(out);
   link->html = html;
   link->driver = driver;
-  link->linkable = &l;
+  link->linkable = l;
+  link->lease = host::DriverLease(*l.instance);
   link->request = pending.request();
   link->redirect_uri = redirect_uri(driver);
   link->deadline.expires_after(options_.driver_timeout);
@@ -123,7 +124,7 @@ void LinkRoutes::exchanged(uint64_t id, ExchangeOutcome outcome) {
     return;
   }
   link.secrets = std::move(outcome.secrets);
-  DriverLinker linker(*link.linkable->instance, *link.linkable->ext);
+  DriverLinker linker(*link.linkable.instance, *link.linkable.ext);
   if (!linker.list_vehicles(link.secrets, on_loop(id, &LinkRoutes::listed)))
     refuse_link(id, 502, "list_failed",
                 "driver " + link.driver + " could not start listing the account's cars");

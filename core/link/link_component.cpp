@@ -9,13 +9,16 @@ namespace {
 
 class LinkComponent final : public host::RuntimeComponent {
  public:
-  explicit LinkComponent(std::unique_ptr<LinkRoutes> routes) : routes_(std::move(routes)) {}
+  LinkComponent(std::unique_ptr<LinkRoutes> routes, host::DriverSet& drivers)
+      : routes_(std::move(routes)), drivers_(drivers) {}
   void stop_accepting() override { routes_->stop_accepting(); }
   size_t answering() const override { return routes_->answering(); }
   void close() override { routes_->close(); }
+  void drivers_changed() override { routes_->refresh_drivers(drivers_); }
 
  private:
   std::unique_ptr<LinkRoutes> routes_;
+  host::DriverSet& drivers_;
 };
 
 }  // namespace
@@ -41,7 +44,7 @@ std::unique_ptr<host::RuntimeComponent> make_link_component(host::RuntimeContext
   for (const std::string& n : routes->linkable()) names += (names.empty() ? "" : ", ") + n;
   spdlog::info("link: /link/<driver>/start serves {}",
                names.empty() ? std::string("no driver (none offers oemlink.link/1)") : names);
-  return std::make_unique<LinkComponent>(std::move(routes));
+  return std::make_unique<LinkComponent>(std::move(routes), ctx.drivers);
 }
 
 }  // namespace oemlink::link

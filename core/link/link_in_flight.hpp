@@ -2,6 +2,8 @@
 // callback being served, and the door its driver's completions come back through.
 #pragma once
 
+#include "core/host/driver_set.hpp"
+
 #include "core/link/link_routes.hpp"
 
 #include <boost/asio/steady_timer.hpp>
@@ -16,7 +18,8 @@ struct LinkRoutes::Link {
   net::ResponderPtr out;
   bool html = false;
   std::string driver;
-  Linkable* linkable = nullptr;
+  Linkable linkable{};
+  host::DriverLease lease;  // a reload keeps the instance until the flow is done with it
   LinkRequest request;
   std::string redirect_uri;
   host::SecretPairs secrets;            // from the exchange, until stored

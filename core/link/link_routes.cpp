@@ -36,8 +36,14 @@ LinkRoutes::LinkRoutes(boost::asio::io_context& io, LinkOptions options, Metrics
       refusal_log_(10, metrics) {
   door_->io = &io_;
   door_->owner = this;
+  refresh_drivers(drivers);
+}
+
+void LinkRoutes::refresh_drivers(host::DriverSet& drivers) {
+  drivers_.clear();
   for (size_t i = 0; i < drivers.size(); ++i) {
     host::DriverInstance& d = drivers[i];
+    if (d.retired) continue;
     if (const oemlink_link_extension* ext = DriverLinker::extension_of(d))
       drivers_.emplace(d.name, Linkable{&d, ext});
   }

@@ -81,6 +81,10 @@ class LinkRoutes {
   // Answers whatever is left 503 and shuts the door: no driver completion reaches this again.
   void close();
 
+  // [loop] The instances that can link, looked up again (a reload added, removed or replaced
+  // some). Flows under way keep the instance they started with (a DriverLease holds it).
+  void refresh_drivers(host::DriverSet& drivers);
+
   // The instance names that can link, sorted.
   std::vector<std::string> linkable() const;
   size_t pending_links() const { return sessions_.pending(); }

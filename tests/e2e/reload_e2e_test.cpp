@@ -62,6 +62,9 @@ struct Deployment {
   std::string extra;            // appended verbatim (a syntax error, say)
   bool copy_sink = false;       // a second file sink, copy.jsonl
   std::map<int, int> token_of;  // a car's vehicle token when not 1000 + n
+  std::string mock_settings = "{seed: 5}";
+  std::string more_drivers;              // driver entries after mock's, verbatim
+  std::map<int, std::string> driver_of;  // a car's driver when not `driver`
 };
 
 std::string yaml_of(const Deployment& s) {
@@ -72,14 +75,15 @@ std::string yaml_of(const Deployment& s) {
                   "vault: {create_if_missing: true, kek: {file: data/kek.hex}}\n"
                   "drivers:\n"
                   "  - {name: mock, library: mock, poll_interval: " +
-                  s.interval +
-                  ", max_concurrent_requests: 1000, settings: {seed: 5}}\n"
-                  "connections:\n";
+                  s.interval + ", max_concurrent_requests: 1000, settings: " + s.mock_settings +
+                  "}\n" + s.more_drivers + "connections:\n";
   for (int n : s.cars)
-    y += "  - {id: car-" + std::to_string(n) + ", driver: " + s.driver + ", vehicle_token_id: " +
-         std::to_string(s.token_of.count(n) ? s.token_of.at(n) : 1000 + n) +
-         ", synthetic_token_id: " + std::to_string(2000 + n) + ", key_child: " + std::to_string(n) +
-         "}\n";
+    y +=
+        "  - {id: car-" + std::to_string(n) +
+        ", driver: " + (s.driver_of.count(n) ? s.driver_of.at(n) : s.driver) +
+        ", vehicle_token_id: " + std::to_string(s.token_of.count(n) ? s.token_of.at(n) : 1000 + n) +
+        ", synthetic_token_id: " + std::to_string(2000 + n) + ", key_child: " + std::to_string(n) +
+        "}\n";
   y += "sinks:\n";
   if (s.ingest_port)
     y += "  - {name: dimo, type: dimo_https, url: \"https://127.0.0.1:" +
@@ -392,6 +396,128 @@ TEST_F(ReloadTest, ASighupWhileStartingIsServedOnceRunning) {
   EXPECT_EQ(r.at("outcome").as_string(), "applied");
   EXPECT_EQ(r.at("summary").as_string(), "reload: no changes, 0 refused");
   EXPECT_EQ(stop_daemon(), 0) << slurp(dir_ / "oemlink.err");
+}
+
+// The signal names of each of car `token`'s events, in the order the witness holds them.
+std::vector<std::set<std::string>> signal_names_of(const fs::path& jsonl,
+                                                   const std::string& token) {
+  std::vector<std::set<std::string>> out;
+  std::ifstream in(jsonl);
+  for (std::string line; std::getline(in, line);) {
+    boost::system::error_code ec;
+    auto v = boost::json::parse(line, ec);
+    if (ec || !v.is_object()) continue;
+    const auto& o = v.as_object();
+    std::string subject(o.at("subject").as_string());
+    if (subject.substr(subject.rfind(':') + 1) != token) continue;
+    std::set<std::string> names;
+    if (const auto* data = o.if_contains("data"); data && data->is_object())
+      if (const auto* sig = data->as_object().if_contains("signals"); sig && sig->is_array())
+        for (const auto& x : sig->as_array())
+          if (x.is_object() && x.as_object().contains("name"))
+            names.insert(std::string(x.as_object().at("name").as_string()));
+    out.push_back(std::move(names));
+  }
+  return out;
+}
+
+// Drivers are live too: one added with its cars, one changed (its cars move to the new instance,
+// which runs the new settings), one removed with its cars, all under load, and every event that
+// entered the outbox reaches the ingest.
+TEST_F(ReloadTest, DriversAddedChangedAndRemovedLiveLoseNoEvent) {
+  const int port = start_ingest();
+  Deployment s;
+  s.cars = {1, 2, 3, 4};
+  s.ingest_port = port;
+  write_config(s);
+  start_daemon();
+  ASSERT_TRUE(eventually([&] { return witnessed() >= 50; }));
+  const fs::path witness = dir_ / "data/witness.jsonl";
+
+  // 1. A second driver instance with two cars of its own.
+  s.more_drivers = "  - {name: fleet2, library: mock, poll_interval: 50ms, settings: {seed: 7}}\n";
+  s.cars = {1, 2, 3, 4, 5, 6};
+  s.driver_of = {{5, "fleet2"}, {6, "fleet2"}};
+  write_config(s);
+  kill(daemon_, SIGHUP);
+  auto r = reload_number(1);
+  EXPECT_EQ(r.at("summary").as_string(), "reload: +2 connections, driver fleet2 added, 0 refused")
+      << boost::json::serialize(r);
+  ASSERT_TRUE(eventually([&] {
+    auto e = events_in(witness);
+    return e.by_subject_token["1005"] >= 5 && e.by_subject_token["1006"] >= 5;
+  })) << slurp(dir_ / "oemlink.err");
+
+  // 2. mock's settings change: its four cars move to a new instance that emits speed only.
+  s.mock_settings = "{seed: 5, signals: [speed]}";
+  write_config(s);
+  kill(daemon_, SIGHUP);
+  r = reload_number(2);
+  EXPECT_EQ(r.at("summary").as_string(),
+            "reload: driver mock changed, 4 connections moved, 0 refused")
+      << boost::json::serialize(r);
+  for (const char* car : {"1001", "1004"}) {
+    const size_t before = signal_names_of(witness, car).size();
+    ASSERT_TRUE(eventually([&] {
+      auto all = signal_names_of(witness, car);
+      if (all.size() < before + 10) return false;
+      for (size_t i = all.size() - 5; i < all.size(); ++i)
+        if (all[i] != std::set<std::string>{"speed"}) return false;
+      return true;
+    })) << "car "
+        << car << " is not served by the new instance\n"
+        << slurp(dir_ / "oemlink.err");
+  }
+  EXPECT_TRUE(eventually([&] {
+    return slurp(dir_ / "oemlink.err").find("the previous instance of driver mock was destroyed") !=
+           std::string::npos;
+  })) << slurp(dir_ / "oemlink.err");
+
+  // 3. A create that fails refuses the reload, naming the driver; the running one stays.
+  Deployment broken = s;
+  broken.mock_settings = "{seed: 5, signals: [nosuch]}";
+  write_config(broken);
+  kill(daemon_, SIGHUP);
+  r = reload_number(3);
+  EXPECT_EQ(r.at("outcome").as_string(), "refused");
+  EXPECT_HAS(boost::json::serialize(r), "driver mock: init failed");
+  EXPECT_HAS(boost::json::serialize(r), "nosuch");
+  {
+    const size_t before = events_in(witness).by_subject_token["1002"];
+    EXPECT_TRUE(
+        eventually([&] { return events_in(witness).by_subject_token["1002"] >= before + 10; }));
+  }
+
+  // 4. fleet2 leaves with its cars.
+  s.more_drivers.clear();
+  s.cars = {1, 2, 3, 4};
+  s.driver_of.clear();
+  write_config(s);
+  kill(daemon_, SIGHUP);
+  r = reload_number(4);
+  EXPECT_EQ(r.at("summary").as_string(), "reload: -2 connections, driver fleet2 removed, 0 refused")
+      << boost::json::serialize(r);
+  EXPECT_TRUE(eventually([&] {
+    return slurp(dir_ / "oemlink.err")
+               .find("the previous instance of driver fleet2 was destroyed") != std::string::npos;
+  })) << slurp(dir_ / "oemlink.err");
+  const size_t car5 = events_in(witness).by_subject_token["1005"];
+  const size_t total = witnessed();
+  ASSERT_TRUE(eventually([&] { return witnessed() >= total + 50; }));
+  EXPECT_EQ(events_in(witness).by_subject_token["1005"], car5) << "a removed driver still polls";
+
+  ASSERT_EQ(stop_daemon(), 0) << slurp(dir_ / "oemlink.err");
+  s.interval = "1h";
+  write_config(s);
+  auto quiet = run({"run", "--config", "oemlink.yaml", "--duration", "4s"});
+  ASSERT_EQ(quiet.rc, 0) << quiet.err;
+  auto w = events_in(witness).ids;
+  auto g = events_in(dir_ / "ingest.jsonl").ids;
+  std::set<std::string> sent(w.begin(), w.end()), got(g.begin(), g.end());
+  size_t missing = 0;
+  for (const auto& id : sent) missing += got.count(id) ? 0 : 1;
+  EXPECT_EQ(missing, 0u) << "of " << sent.size() << " events, these never reached ingest";
+  EXPECT_EQ(u(status().at("outbox").as_object(), "depth"), 0u);
 }
 
 }  // namespace

@@ -106,17 +106,28 @@ TEST(ReloadPlan, EverySettingThatIsNotLiveIsNamed) {
   EXPECT_THAT(named([](auto& c) { c.sinks.clear(); }), ElementsAre("sinks (none vs some)"));
 }
 
-TEST(ReloadPlan, DriversAreNotLiveYet) {
+TEST(ReloadPlan, DriversAddedRemovedAndChangedAreLiveByName) {
   config::Config next = parse();
   next.drivers[0].poll_interval = std::chrono::seconds(9);
-  EXPECT_THAT(plan_reload(parse(), next).not_live, ElementsAre("drivers"));
+  ReloadPlan p = plan_reload(parse(), next);
+  EXPECT_FALSE(p.refused()) << refusal_line(p);
+  EXPECT_FALSE(p.empty());
+  EXPECT_THAT(p.drivers_changed, ElementsAre("mock"));
   // A driver's settings, compared as written.
   next = parse();
   next.drivers[0].settings.entries[0].value.text = "43";
-  EXPECT_THAT(plan_reload(parse(), next).not_live, ElementsAre("drivers"));
-  // An added driver instance.
-  next = parse("", "var/a", "", "  - name: mock2\n    library: mock\n    settings: {seed: 1}\n");
-  EXPECT_THAT(plan_reload(parse(), next).not_live, ElementsAre("drivers"));
+  EXPECT_THAT(plan_reload(parse(), next).drivers_changed, ElementsAre("mock"));
+  // An added driver instance, and the same one taken away again.
+  const std::string mock2 = "  - name: mock2\n    library: mock\n    settings: {seed: 1}\n";
+  next = parse("", "var/a", "", mock2);
+  p = plan_reload(parse(), next);
+  EXPECT_THAT(p.drivers_added, ElementsAre("mock2"));
+  EXPECT_THAT(p.drivers_changed, IsEmpty());
+  p = plan_reload(next, parse());
+  EXPECT_THAT(p.drivers_removed, ElementsAre("mock2"));
+  EXPECT_THAT(p.drivers_added, IsEmpty());
+  // Moved lines alone change no driver.
+  EXPECT_FALSE(plan_reload(next, parse("# moved\n", "var/a", "", mock2)).drivers_changed_any());
 }
 
 TEST(ReloadPlan, ConnectionsAreLeftToTheStore) {

@@ -1,0 +1,204 @@
+// A reload's drivers: added, removed and changed driver entries take effect live.
+//
+// A changed entry (any field) is a new instance beside the old one, never the old one altered:
+// the old instance keeps its connections, polls and callbacks until each has finished, while
+// the new one takes over by name. In order:
+//   1. create: every added and changed driver is created before anything applies, so a driver
+//      whose create fails refuses the reload (unless on_load_error: skip) with nothing changed;
+//   2. swap: the old instances are retired (DriverSet::find passes over them, so every lookup
+//      by name - the lifecycle's serve, the link flow, webhook routes - reaches the new one),
+//      the new ones get their scheduler lane and driver-wide stream, and their webhook route
+//      points at them. A changed driver's webhooks are answered 503 (senders retry) until its
+//      connections have moved, so no delivery meets an instance that does not know its car;
+//   3. move: each connection of a retired instance is withdrawn as a changed YAML connection
+//      is (no new polls; closed once its poll in flight completed and its events are durable)
+//      and served again from its row by the new instance; a removed driver's connections stop
+//      (their rows, tokens and key children are kept: a driver added back serves them again);
+//   4. retire: once an old instance has no open connection and no poll with it, it is drained
+//      (its timers fire as cancelled, new HTTP requests, timers and subscriptions are refused),
+//      and destroyed once every callback it was owed has run and no lease holds it (a link flow,
+//      a webhook exchange). One that never gets there is kept, as a busy driver is at shutdown.
+// Instances are never removed from the DriverSet: indices stay valid for records and tickets.
+#include "core/host/connection_lifecycle.hpp"
+#include "core/host/driver_timers.hpp"
+#include "core/host/poll_dispatcher.hpp"
+#include "core/host/reload_plan.hpp"
+#include "core/host/runtime.hpp"
+#include "core/host/webhook_routes.hpp"
+#include "core/net/route_table.hpp"
+#include "core/store/connection_store.hpp"
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
+
+#include <algorithm>
+
+namespace oemlink::host {
+namespace {
+
+// A retired instance that is still busy this long is named once (it is kept, not destroyed).
+constexpr int64_t kRetireWarnMs = 60'000;
+constexpr std::chrono::milliseconds kRetireCheckEvery{200};
+
+bool contains(const std::vector<std::string>& names, std::string_view name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+}  // namespace
+
+std::vector<std::string> Runtime::create_reloaded_drivers(const ReloadPlan& plan,
+                                                          const DriverCheckReport& checked,
+                                                          std::vector<DriverInstance*>& created) {
+  // Scheduler lanes are 16-bit and instances are never removed: a process that replaced
+  // drivers tens of thousands of times is told to restart.
+  constexpr size_t kMaxInstances = 60'000;
+  if (drivers_.size() + plan.drivers_added.size() + plan.drivers_changed.size() > kMaxInstances)
+    return {"reload refused: drivers were replaced too often in this process; restart to apply"};
+  auto timed = [this](DriverInstance& d, const char* call, int64_t ms) {
+    dispatcher_->note_call(d, call, kNoConn, ms);
+  };
+  for (const DriverCheck& c : checked.drivers) {
+    if (!contains(plan.drivers_added, c.cfg->name) && !contains(plan.drivers_changed, c.cfg->name))
+      continue;
+    try {
+      created.push_back(&drivers_.load_one(c, services_.get(), timed));
+    } catch (const std::exception& e) {
+      let_go_of(created);
+      return {e.what()};
+    }
+  }
+  return {};
+}
+
+void Runtime::let_go_of(std::vector<DriverInstance*>& created) {
+  for (DriverInstance* d : created) {
+    drivers_.retire(*d);
+    retire_when_idle(*d, nullptr);
+  }
+  created.clear();
+}
+
+std::vector<DriverInstance*> Runtime::swap_drivers(const ReloadPlan& plan,
+                                                   const std::vector<DriverInstance*>& created) {
+  std::vector<DriverInstance*> retired;
+  // The old instances first, so that find() by name reaches the new ones from here on.
+  for (size_t i = 0; i < drivers_.size(); ++i) {
+    DriverInstance& d = drivers_[i];
+    if (d.retired) continue;
+    if (std::find(created.begin(), created.end(), &d) != created.end()) continue;
+    if (!contains(plan.drivers_changed, d.name) && !contains(plan.drivers_removed, d.name))
+      continue;
+    drivers_.retire(d);
+    retired.push_back(&d);
+  }
+  for (DriverInstance* d : created) {
+    // A changed driver's webhooks wait until its connections have moved (retire_when_idle).
+    d->webhooks_held = contains(plan.drivers_changed, d->name);
+    if (d->inst) dispatcher_->driver_added(*d);
+    if (webhooks_) webhooks_->add(*routes_, *d);
+  }
+  for (DriverInstance* old : retired) {
+    if (webhooks_ && contains(plan.drivers_removed, old->name))
+      webhooks_->remove(*routes_, old->name);
+    // The new instance's driver-wide stream runs already: stopping the old one loses nothing.
+    dispatcher_->stop_driver_stream(*old);
+    DriverInstance* successor = drivers_.find(old->name);
+    if (successor && !successor->webhooks_held) successor = nullptr;
+    retire_when_idle(*old, successor);
+  }
+  for (auto& c : components_) c->drivers_changed();
+  return retired;
+}
+
+size_t Runtime::move_connections(const ReloadPlan& plan,
+                                 const std::vector<DriverInstance*>& retired,
+                                 const std::set<std::string, std::less<>>& handled) {
+  size_t moved = 0;
+  if (!retired.empty()) {
+    std::vector<uint8_t> is_retired(drivers_.size());
+    for (DriverInstance* d : retired) is_retired[d->index] = 1;
+    std::vector<std::string> leaving, moving;
+    for (uint32_t c = 0; c < conns_.size(); ++c) {
+      const ConnectionRecord& r = conns_[c];
+      if (!is_retired[r.instance] || r.state == ConnectionState::revoked) continue;
+      if (handled.count(r.id)) continue;  // the YAML's own change for it is under way
+      (contains(plan.drivers_removed, drivers_[r.instance].name) ? leaving : moving)
+          .push_back(r.id);
+    }
+    for (const std::string& id : leaving) withdraw_leaving(id);
+    for (const std::string& id : moving) withdraw_and_serve_again(id, "moved to its new driver");
+    moved = leaving.size() + moving.size();
+  }
+  if (plan.drivers_added.empty()) return moved;
+  // Rows of an added driver that nothing serves: linked while it was configured before, or
+  // under a name no driver had at start.
+  std::vector<std::string> unserved;
+  store_->for_each([&](const store::StoredConnection& row) {
+    if (!contains(plan.drivers_added, row.driver) || row.state == "revoked" ||
+        row.state == "linking" || handled.count(row.id))
+      return true;
+    const uint32_t c = conns_.find(row.id);
+    if (c == kNoConn || conns_[c].state == ConnectionState::revoked) unserved.push_back(row.id);
+    return true;
+  });
+  for (const std::string& id : unserved) {
+    if (closing_.count(id) || awaiting_serve_.count(id)) {
+      awaiting_serve_.insert(id);  // its old record is still busy: served once it is idle
+      continue;
+    }
+    serve_stored(id, "served by its added driver");
+  }
+  return moved + unserved.size();
+}
+
+void Runtime::retire_when_idle(DriverInstance& d, DriverInstance* successor) {
+  retiring_.push_back({.d = &d, .successor = successor, .since_ms = clock_.steady_ms()});
+  if (retiring_.size() > 1) return;  // the timer runs already
+  retire_timer_.expires_after(kRetireCheckEvery);
+  retire_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec && !stopping_) check_retiring();
+  });
+}
+
+void Runtime::check_retiring() {
+  const int64_t now = clock_.steady_ms();
+  std::vector<uint8_t> busy(drivers_.size());
+  for (uint32_t c = 0; c < conns_.size(); ++c)
+    if (conns_[c].open || dispatcher_->closing(c)) busy[conns_[c].instance] = 1;
+  std::erase_if(retiring_, [&](Retiring& r) {
+    DriverInstance& d = *r.d;
+    if (!r.drained && !busy[d.index] && dispatcher_->outstanding_of(d.index) == 0) {
+      r.drained = true;
+      d.draining = true;
+      timers_->cancel_owned(&d.callbacks_pending);
+      // Posted after the completions that serve its connections again (posted as each closed):
+      // the new instance takes webhooks once it knows the cars.
+      if (DriverInstance* next = r.successor)
+        boost::asio::post(io_, [next] { next->webhooks_held = false; });
+    }
+    if (r.drained && d.callbacks_pending.load() == 0 && d.leases.load() == 0) {
+      drivers_.destroy(d, [this](DriverInstance& di, const char* call, int64_t ms) {
+        dispatcher_->note_call(di, call, kNoConn, ms);
+      });
+      spdlog::info("reload: the previous instance of driver {} was destroyed", d.name);
+      return true;
+    }
+    if (!r.warned && now - r.since_ms > kRetireWarnMs) {
+      r.warned = true;
+      spdlog::warn(
+          "reload: the previous instance of driver {} is still busy after {} s ({}; {} callbacks "
+          "owed, {} leases); it is kept until it finishes",
+          d.name, kRetireWarnMs / 1000,
+          r.drained ? "its connections are closed" : "connections or polls still open",
+          d.callbacks_pending.load(), d.leases.load());
+    }
+    return false;
+  });
+  if (retiring_.empty()) return;
+  retire_timer_.expires_after(kRetireCheckEvery);
+  retire_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec && !stopping_) check_retiring();
+  });
+}
+
+}  // namespace oemlink::host
