@@ -2,6 +2,7 @@
 // `oemlink reload`) while it delivers to the reference ingest server over mutual TLS, with a file
 // sink as the witness of every event that entered the outbox (as in uplink_e2e_test.cpp).
 #include "tests/e2e/cli_fixture.hpp"
+#include "tests/e2e/inbound_fixture.hpp"
 #include "tests/e2e/status_metric.hpp"
 
 #include <boost/json.hpp>
@@ -518,6 +519,57 @@ TEST_F(ReloadTest, DriversAddedChangedAndRemovedLiveLoseNoEvent) {
   for (const auto& id : sent) missing += got.count(id) ? 0 : 1;
   EXPECT_EQ(missing, 0u) << "of " << sent.size() << " events, these never reached ingest";
   EXPECT_EQ(u(status().at("outbox").as_object(), "depth"), 0u);
+}
+
+// A driver changed twice in quick succession: the second reload retires the first reload's new
+// instance (which never had a connection) while the original instance still waits for its poll
+// in flight. The newest instance must not take webhooks before the cars have reached it: a
+// delivery it answers 404 ("unknown connection") is lost, as the sender does not retry a 404.
+TEST_F(ReloadTest, ADriverChangedTwiceQuicklyTakesWebhooksOnlyOnceItKnowsTheCars) {
+  const uint16_t port = free_port();
+  Deployment s;
+  s.cars = {1};
+  s.mock_settings = "{seed: 5, latency: 3s, webhook: true}";  // a poll is nearly always in flight
+  s.extra = "listeners:\n  inbound: {port: " + std::to_string(port) +
+            ", public_url: \"http://127.0.0.1:" + std::to_string(port) + "\"}\n";
+  write_config(s);
+  start_daemon();
+  ASSERT_TRUE(wait_for_listener(port, daemon_)) << slurp(dir_ / "oemlink.err");
+  const std::string delivery = oemlink::net::testing::post_request(
+      "/webhooks/mock", R"({"connection":"car-1","readings":[{"name":"speed","value":7}]})");
+  auto post = [&] {
+    oemlink::net::testing::RawClient c(port, 10s);
+    c.send(delivery);
+    auto res = c.response();
+    return res ? res->result_int() : 0;
+  };
+  ASSERT_EQ(post(), 200);
+
+  s.mock_settings = "{seed: 6, latency: 3s, webhook: true}";
+  write_config(s);
+  kill(daemon_, SIGHUP);
+  reload_number(1);
+  s.mock_settings = "{seed: 7, latency: 3s, webhook: true}";
+  write_config(s);
+  kill(daemon_, SIGHUP);
+  auto r = reload_number(2);
+  EXPECT_EQ(r.at("outcome").as_string(), "applied") << boost::json::serialize(r);
+
+  // Until car-1 is served by the newest instance, a delivery is held off (503, retried), never
+  // answered by an instance that does not know the car.
+  std::map<unsigned, int> codes;
+  const auto until = std::chrono::steady_clock::now() + 15s;
+  while (std::chrono::steady_clock::now() < until) {
+    const unsigned code = post();
+    ++codes[code];
+    if (code == 200) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  std::string seen;
+  for (auto [code, n] : codes) seen += std::to_string(code) + " x" + std::to_string(n) + "; ";
+  EXPECT_EQ(codes.count(404), 0u) << seen << slurp(dir_ / "oemlink.err");
+  EXPECT_EQ(codes.count(200), 1u) << seen << slurp(dir_ / "oemlink.err");
+  ASSERT_EQ(stop_daemon(), 0) << slurp(dir_ / "oemlink.err");
 }
 
 }  // namespace
