@@ -197,7 +197,9 @@ class Runtime {
                           const std::set<std::string, std::less<>>& handled);
   // [loop] Destroys each retired instance once idle (its connections closed, polls done,
   // callbacks delivered, no lease held); re-arms itself while any is left.
-  void retire_when_idle(DriverInstance& d, DriverInstance* successor);
+  void retire_when_idle(DriverInstance& d);
+  // True while an instance of that name a reload retired still has connections or polls.
+  bool still_moving(std::string_view name) const;
   void check_retiring();
   void finish_reload(ReloadSnapshot r);
   void begin_shutdown();
@@ -250,9 +252,8 @@ class Runtime {
   // Driver instances a reload replaced or removed, until destroyed (runtime_drivers.cpp).
   struct Retiring {
     DriverInstance* d = nullptr;
-    DriverInstance* successor = nullptr;  // the changed driver's new instance; null: removed
-    int64_t since_ms = 0;                 // steady
-    bool drained = false;                 // its connections closed and polls done
+    int64_t since_ms = 0;  // steady
+    bool drained = false;  // its connections closed and polls done
     bool warned = false;
   };
   std::vector<Retiring> retiring_;

@@ -73,7 +73,7 @@ std::vector<std::string> Runtime::create_reloaded_drivers(const ReloadPlan& plan
 void Runtime::let_go_of(std::vector<DriverInstance*>& created) {
   for (DriverInstance* d : created) {
     drivers_.retire(*d);
-    retire_when_idle(*d, nullptr);
+    retire_when_idle(*d);
   }
   created.clear();
 }
@@ -92,8 +92,10 @@ std::vector<DriverInstance*> Runtime::swap_drivers(const ReloadPlan& plan,
     retired.push_back(&d);
   }
   for (DriverInstance* d : created) {
-    // A changed driver's webhooks wait until its connections have moved (retire_when_idle).
-    d->webhooks_held = contains(plan.drivers_changed, d->name);
+    // A changed driver's webhooks wait until its connections have moved (check_retiring); so
+    // do those of a driver added back while the instance a reload removed still closes its
+    // connections (they are served by the new one once closed).
+    d->webhooks_held = contains(plan.drivers_changed, d->name) || still_moving(d->name);
     if (d->inst) dispatcher_->driver_added(*d);
     if (webhooks_) webhooks_->add(*routes_, *d);
   }
@@ -102,9 +104,7 @@ std::vector<DriverInstance*> Runtime::swap_drivers(const ReloadPlan& plan,
       webhooks_->remove(*routes_, old->name);
     // The new instance's driver-wide stream runs already: stopping the old one loses nothing.
     dispatcher_->stop_driver_stream(*old);
-    DriverInstance* successor = drivers_.find(old->name);
-    if (successor && !successor->webhooks_held) successor = nullptr;
-    retire_when_idle(*old, successor);
+    retire_when_idle(*old);
   }
   for (auto& c : components_) c->drivers_changed();
   return retired;
@@ -151,8 +151,13 @@ size_t Runtime::move_connections(const ReloadPlan& plan,
   return moved + unserved.size();
 }
 
-void Runtime::retire_when_idle(DriverInstance& d, DriverInstance* successor) {
-  retiring_.push_back({.d = &d, .successor = successor, .since_ms = clock_.steady_ms()});
+bool Runtime::still_moving(std::string_view name) const {
+  return std::any_of(retiring_.begin(), retiring_.end(),
+                     [&](const Retiring& r) { return !r.drained && r.d->name == name; });
+}
+
+void Runtime::retire_when_idle(DriverInstance& d) {
+  retiring_.push_back({.d = &d, .since_ms = clock_.steady_ms()});
   if (retiring_.size() > 1) return;  // the timer runs already
   retire_timer_.expires_after(kRetireCheckEvery);
   retire_timer_.async_wait([this](const boost::system::error_code& ec) {
@@ -165,16 +170,14 @@ void Runtime::check_retiring() {
   std::vector<uint8_t> busy(drivers_.size());
   for (uint32_t c = 0; c < conns_.size(); ++c)
     if (conns_[c].open || dispatcher_->closing(c)) busy[conns_[c].instance] = 1;
+  std::vector<std::string> drained_now;
   std::erase_if(retiring_, [&](Retiring& r) {
     DriverInstance& d = *r.d;
     if (!r.drained && !busy[d.index] && dispatcher_->outstanding_of(d.index) == 0) {
       r.drained = true;
       d.draining = true;
       timers_->cancel_owned(&d.callbacks_pending);
-      // Posted after the completions that serve its connections again (posted as each closed):
-      // the new instance takes webhooks once it knows the cars.
-      if (DriverInstance* next = r.successor)
-        boost::asio::post(io_, [next] { next->webhooks_held = false; });
+      drained_now.push_back(d.name);
     }
     if (r.drained && d.callbacks_pending.load() == 0 && d.leases.load() == 0) {
       drivers_.destroy(d, [this](DriverInstance& di, const char* call, int64_t ms) {
@@ -194,6 +197,14 @@ void Runtime::check_retiring() {
     }
     return false;
   });
+  // The configured instance of that name takes webhooks once it knows the cars: once no
+  // instance of the name still closes connections (a driver changed twice quickly has two).
+  // Posted after the completions that serve the connections again (posted as each closed).
+  for (const std::string& name : drained_now)
+    boost::asio::post(io_, [this, name] {
+      if (still_moving(name)) return;
+      if (DriverInstance* d = drivers_.find(name)) d->webhooks_held = false;
+    });
   if (retiring_.empty()) return;
   retire_timer_.expires_after(kRetireCheckEvery);
   retire_timer_.async_wait([this](const boost::system::error_code& ec) {
