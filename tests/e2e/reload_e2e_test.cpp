@@ -572,4 +572,53 @@ TEST_F(ReloadTest, ADriverChangedTwiceQuicklyTakesWebhooksOnlyOnceItKnowsTheCars
   ASSERT_EQ(stop_daemon(), 0) << slurp(dir_ / "oemlink.err");
 }
 
+// Connections added through the admin API while a reload changes their driver: the add names
+// the driver, and the instance that serves the stored rows is the configured one when they are
+// opened, never the one the reload retired while the rows were being written (opened there, they
+// would keep it busy for good, polled with the old settings).
+TEST_F(ReloadTest, ConnectionsAddedWhileTheirDriverIsReplacedAreServedByTheNewInstance) {
+  const uint16_t port = free_port();
+  const std::string token = "reload-e2e-admin-token-8c1d2f3a4b5e";
+  write("admin.token", token + "\n");
+  Deployment s;
+  s.cars = {1};
+  s.extra =
+      "listeners:\n  admin: {port: " + std::to_string(port) + ", token: '${file:admin.token}'}\n";
+  write_config(s);
+  start_daemon();
+  ASSERT_TRUE(wait_for_listener(port, daemon_)) << slurp(dir_ / "oemlink.err");
+
+  std::string body = R"({"connections":[)";
+  for (int n = 0; n < 300; ++n)
+    body += std::string(n ? "," : "") + R"({"id":"api-)" + std::to_string(n) +
+            R"(","driver":"mock","vehicle_token_id":)" + std::to_string(50000 + n) + "}";
+  body += "]}";
+  oemlink::net::testing::RawClient admin(port, 120s);
+  admin.send(oemlink::net::testing::post_request("/admin/connections", body,
+                                                 "Authorization: Bearer " + token + "\r\n"));
+  // The reload lands while the add's rows are written (the add's loop step took the instance).
+  std::this_thread::sleep_for(100ms);
+  s.mock_settings = "{seed: 5, signals: [speed]}";
+  write_config(s);
+  kill(daemon_, SIGHUP);
+  auto res = admin.response();
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->result_int(), 200) << res->body().substr(0, 500);
+  auto r = reload_number(1);
+  EXPECT_EQ(r.at("outcome").as_string(), "applied") << boost::json::serialize(r);
+  EXPECT_TRUE(eventually([&] {
+    return slurp(dir_ / "oemlink.err").find("the previous instance of driver mock was destroyed") !=
+           std::string::npos;
+  })) << "the replaced instance is kept busy by connections added during the reload\n"
+      << slurp(dir_ / "oemlink.err").substr(0, 20000);
+  // Not left stopped on the destroyed instance (a resume would find it "not loaded" too).
+  EXPECT_EQ(slurp(dir_ / "oemlink.err").find("open failed"), std::string::npos)
+      << slurp(dir_ / "oemlink.err").substr(0, 20000);
+  const std::string last = "connection api-299 added (driver mock";
+  EXPECT_TRUE(eventually([&] {
+    return slurp(dir_ / "oemlink.err").find(last) != std::string::npos;
+  })) << slurp(dir_ / "oemlink.err").substr(0, 20000);
+  ASSERT_EQ(stop_daemon(), 0) << slurp(dir_ / "oemlink.err").substr(0, 20000);
+}
+
 }  // namespace
