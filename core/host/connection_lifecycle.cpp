@@ -406,7 +406,12 @@ void ConnectionLifecycle::add_on_loop(const std::shared_ptr<AddJob>& job) {
   refused_.add(result.refused.size());
   for (size_t k = 0; k < job->rows.size(); ++k) {
     const store::StoredConnection& row = job->rows[k];
-    DriverInstance& d = p_.drivers[job->instance[job->item_of_row[k]]];
+    DriverInstance* taken = &p_.drivers[job->instance[job->item_of_row[k]]];
+    // A reload may have replaced the instance while the rows were written: the configured one
+    // serves them (the retired one is let go once idle; opened there, it never would be).
+    if (taken->retired)
+      if (DriverInstance* now = p_.drivers.find(taken->name)) taken = now;
+    DriverInstance& d = *taken;
     // Room in the gate before the handle exists: a driver may emit as soon as it is open.
     p_.gate.grow_to(p_.conns.size() + 1);
     uint32_t c = p_.conns.add(ConnectionFields{.id = row.id,
@@ -423,11 +428,13 @@ void ConnectionLifecycle::add_on_loop(const std::shared_ptr<AddJob>& job) {
     if (row.poll_interval_ms > 0) interval = std::chrono::milliseconds(row.poll_interval_ms);
     p_.dispatcher.add_connection(c, d, interval);
     std::string error;
-    if (!d.inst || !p_.conns.open(c, d, error)) {
+    if (!d.inst || d.retired || !p_.conns.open(c, d, error)) {
       // Created and stored, but the driver would not open it: it stays stopped until resumed
       // (re-authorised) and the answer says so through its phase.
       spdlog::error("connection {} (driver {}): open failed: {}", row.id, d.name,
-                    d.inst ? error : "driver not loaded");
+                    d.retired ? "the driver was removed by a reload"
+                    : d.inst  ? error
+                              : "driver not loaded");
       open_failed_.add();
       p_.dispatcher.stop_connection(c);
     } else {
