@@ -621,4 +621,53 @@ TEST_F(ReloadTest, ConnectionsAddedWhileTheirDriverIsReplacedAreServedByTheNewIn
   ASSERT_EQ(stop_daemon(), 0) << slurp(dir_ / "oemlink.err").substr(0, 20000);
 }
 
+// A driver skipped (on_load_error: skip) whose entry a reload fixes: its cars come up on the new
+// instance, as they would on a restart.
+TEST_F(ReloadTest, ASkippedDriverFixedByAReloadServesItsCars) {
+  Deployment s;
+  s.cars = {1, 2};
+  s.driver_of = {{2, "flaky"}};
+  s.more_drivers =
+      "  - {name: flaky, library: mock, on_load_error: skip, poll_interval: 50ms, settings: "
+      "{seed: 9, fail_create: true}}\n";
+  write_config(s);
+  start_daemon();
+  const fs::path witness = dir_ / "data/witness.jsonl";
+  ASSERT_TRUE(eventually([&] { return events_in(witness).by_subject_token["1001"] >= 5; }));
+  EXPECT_EQ(events_in(witness).by_subject_token["1002"], 0u);
+
+  s.more_drivers =
+      "  - {name: flaky, library: mock, on_load_error: skip, poll_interval: 50ms, "
+      "settings: {seed: 9}}\n";
+  write_config(s);
+  kill(daemon_, SIGHUP);
+  auto r = reload_number(1);
+  EXPECT_EQ(r.at("outcome").as_string(), "applied") << boost::json::serialize(r);
+  EXPECT_TRUE(eventually([&] { return events_in(witness).by_subject_token["1002"] >= 5; }))
+      << boost::json::serialize(r) << "\n"
+      << slurp(dir_ / "oemlink.err");
+
+  // Broken again by a reload (skipped: its car stops), then fixed again: the car comes back.
+  s.more_drivers =
+      "  - {name: flaky, library: mock, on_load_error: skip, poll_interval: 50ms, "
+      "settings: {seed: 9, fail_create: true}}\n";
+  write_config(s);
+  kill(daemon_, SIGHUP);
+  reload_number(2);
+  std::this_thread::sleep_for(500ms);
+  s.more_drivers =
+      "  - {name: flaky, library: mock, on_load_error: skip, poll_interval: 50ms, "
+      "settings: {seed: 10}}\n";
+  write_config(s);
+  kill(daemon_, SIGHUP);
+  r = reload_number(3);
+  EXPECT_EQ(r.at("outcome").as_string(), "applied") << boost::json::serialize(r);
+  const size_t before = events_in(witness).by_subject_token["1002"];
+  EXPECT_TRUE(
+      eventually([&] { return events_in(witness).by_subject_token["1002"] >= before + 5; }, 10s))
+      << boost::json::serialize(r) << "\n"
+      << slurp(dir_ / "oemlink.err");
+  ASSERT_EQ(stop_daemon(), 0) << slurp(dir_ / "oemlink.err");
+}
+
 }  // namespace
