@@ -129,13 +129,16 @@ size_t Runtime::move_connections(const ReloadPlan& plan,
     for (const std::string& id : moving) withdraw_and_serve_again(id, "moved to its new driver");
     moved = leaving.size() + moving.size();
   }
-  if (plan.drivers_added.empty()) return moved;
-  // Rows of an added driver that nothing serves: linked while it was configured before, or
-  // under a name no driver had at start.
+  if (plan.drivers_added.empty() && plan.drivers_changed.empty()) return moved;
+  // Rows of an added or changed driver that nothing serves: linked while it was configured
+  // before, under a name no driver had at start, or left unserved by an instance that a reload
+  // created skipped (on_load_error: skip) and this one replaces. Those moving already wait.
   std::vector<std::string> unserved;
   store_->for_each([&](const store::StoredConnection& row) {
-    if (!contains(plan.drivers_added, row.driver) || row.state == "revoked" ||
-        row.state == "linking" || handled.count(row.id))
+    if ((!contains(plan.drivers_added, row.driver) &&
+         !contains(plan.drivers_changed, row.driver)) ||
+        row.state == "revoked" || row.state == "linking" || handled.count(row.id) ||
+        awaiting_serve_.count(row.id))
       return true;
     const uint32_t c = conns_.find(row.id);
     if (c == kNoConn || conns_[c].state == ConnectionState::revoked) unserved.push_back(row.id);
