@@ -598,6 +598,32 @@ TEST_F(ConnectionLifecycleTest, ReauthorizeReplacesTheSecretsAndReopensAfterTheP
   EXPECT_EQ(polling().size(), 1u);
 }
 
+// A reload withdraws a connection (its driver was replaced) while a re-authorisation waits for
+// its poll in flight: the withdrawn record stays closed and out of the schedule (the new record
+// serves the car), and the answer says to try again; reopened, the car would have two handles.
+TEST_F(ConnectionLifecycleTest, AReloadWithdrawingDuringAReauthorizeKeepsTheOldRecordClosed) {
+  build(0);
+  ASSERT_TRUE(add(car("car-1", "old-token")).ok());
+  advance(kMinute);
+  ASSERT_EQ(polling().size(), 1u);
+  const uint32_t c = conns.find("car-1");
+  std::optional<ControlResult> out;
+  SecretPairs fresh;
+  fresh.add("access_token", "new-access");
+  life->reauthorize("car-1", std::move(fresh), [&](ControlResult r) { out = std::move(r); });
+  run_until([] { return false; }, std::chrono::milliseconds(50));
+  bool withdrawn = false;
+  EXPECT_TRUE(life->withdraw("car-1", [&] { withdrawn = true; }));
+  complete_polls_with_events();
+  ASSERT_TRUE(run_until([&] { return out.has_value() && withdrawn; }));
+  EXPECT_FALSE(out->ok());
+  EXPECT_EQ(out->error, ControlError::conflict) << out->message;
+  EXPECT_FALSE(conns[c].open.load()) << "reopened after the reload withdrew it";
+  EXPECT_EQ(conns[c].state, ConnectionState::revoked);
+  advance(kMinute);
+  EXPECT_TRUE(polling().empty()) << "the withdrawn record is polled again";
+}
+
 TEST_F(ConnectionLifecycleTest, AfterShutdownBeganEveryCallAnswersUnavailable) {
   build(0);
   ASSERT_TRUE(add(car("car-1")).ok());
