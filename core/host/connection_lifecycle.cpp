@@ -193,6 +193,18 @@ DriverInstance* ConnectionLifecycle::loaded_driver(std::string_view name) const 
   return d && d->inst && !d->skipped ? d : nullptr;
 }
 
+bool ConnectionLifecycle::withdrawn_meanwhile(uint32_t c, const std::string& id,
+                                              const ControlDone& done) {
+  // Only a reload's withdraw marks a record revoked while a change to it is under way (a
+  // revoke waits for that change): a new record serves the car; this one stays closed.
+  if (p_.conns[c].state != ConnectionState::revoked) return false;
+  finish(c, done,
+         failure(ControlError::conflict, "connection " + id +
+                                             " was moved or removed by a reload meanwhile; "
+                                             "try again"));
+  return true;
+}
+
 void ConnectionLifecycle::set_state(uint32_t c, ConnectionState s) {
   ConnectionRecord& r = p_.conns[c];
   if (r.state == s) return;
@@ -576,6 +588,7 @@ void ConnectionLifecycle::pause(const std::string& id, std::string reason, Contr
     }
     std::string address = row ? device_address(row->key_child) : "";
     on_loop([this, c, id, row, error, address, done] {
+      if (withdrawn_meanwhile(c, id, done)) return;
       if (!row) {
         finish(c, done, failure(ControlError::unavailable, error.empty() ? "row gone" : error));
         return;
@@ -638,6 +651,7 @@ void ConnectionLifecycle::resume(const std::string& id, ControlDone done) {
     }
     std::string address = row ? device_address(row->key_child) : "";
     on_loop([this, c, id, row, error, address, reopened, done] {
+      if (withdrawn_meanwhile(c, id, done)) return;
       if (!row) {
         if (reopened) p_.dispatcher.close_when_idle(c);
         finish(c, done, failure(ControlError::unavailable, error.empty() ? "row gone" : error));
@@ -751,6 +765,7 @@ void ConnectionLifecycle::reauthorize(const std::string& id, SecretPairs secrets
       *shared = SecretPairs();
       std::string address = row ? device_address(row->key_child) : "";
       on_loop([this, c, id, row, error, address, done] {
+        if (withdrawn_meanwhile(c, id, done)) return;
         DriverInstance& d = p_.drivers[p_.conns[c].instance];
         std::optional<std::chrono::milliseconds> interval;
         if (row && row->poll_interval_ms > 0)

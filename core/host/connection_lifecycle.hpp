@@ -145,6 +145,8 @@ class ConnectionLifecycle final : public ConnectionControl {
   std::string device_address(uint32_t key_child) const;
   std::string phase_of(uint32_t c) const;
   DriverInstance* loaded_driver(std::string_view name) const;
+  // [loop] After a worker hop: true (and `done` answered) when a reload withdrew record `c`.
+  bool withdrawn_meanwhile(uint32_t c, const std::string& id, const ControlDone& done);
   void set_state(uint32_t c, ConnectionState s);
 
   LifecycleParts p_;
