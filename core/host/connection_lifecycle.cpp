@@ -424,6 +424,15 @@ void ConnectionLifecycle::add_on_loop(const std::shared_ptr<AddJob>& job) {
     if (taken->retired)
       if (DriverInstance* now = p_.drivers.find(taken->name)) taken = now;
     DriverInstance& d = *taken;
+    // A reload that ran after the rows were committed served them already (its driver's rows
+    // that nothing served): one record, one open handle.
+    if (const uint32_t served = p_.conns.find(row.id);
+        served != kNoConn && p_.conns[served].state != ConnectionState::revoked) {
+      ConnectionView v = view_of(row, served);
+      v.device_address = job->addresses[k];
+      result.connections.push_back(std::move(v));
+      continue;
+    }
     // Room in the gate before the handle exists: a driver may emit as soon as it is open.
     p_.gate.grow_to(p_.conns.size() + 1);
     uint32_t c = p_.conns.add(ConnectionFields{.id = row.id,
