@@ -1,6 +1,11 @@
 #include "core/cli/commands.hpp"
 #include "core/cli/driver_check.hpp"
+#include "core/common/data_dir.hpp"
+#include "core/host/driver_quarantine.hpp"
 #include "core/loader/driver_library.hpp"
+
+#include <chrono>
+#include <map>
 
 #include <cstdio>
 #include <memory>
@@ -8,6 +13,12 @@
 namespace oemlink::cli {
 
 namespace {
+
+int64_t wall_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 const char* type_name(oemlink_setting_type t) {
   switch (t) {
@@ -37,9 +48,25 @@ int plugins_list(const std::string& path) {
     return kExitFailure;
   }
   int rc = kExitOk;
+  // What the daemon will not load (read only: a list never writes the fault log).
+  std::vector<std::string> names;
+  for (const config::DriverConfig& dc : cfg.drivers) names.push_back(dc.name);
+  std::map<std::string, host::QuarantineState> judged;
+  try {
+    judged = host::DriverQuarantine(DataDir(cfg.data_dir).driver_faults_log())
+                 .judge(names,
+                        host::QuarantinePolicy{cfg.quarantine.after_crashes,
+                                               cfg.quarantine.crash_window},
+                        wall_ms_now(), /*record=*/false);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+  }
   std::printf("%-16s %-16s %-10s %-5s %-22s %s\n", "ENTRY", "DRIVER", "VERSION", "ABI",
               "CAPABILITIES", "LIBRARY");
   for (const DriverCheck& c : check_drivers(cfg, loader::default_plugin_dirs()).drivers) {
+    if (auto q = judged.find(c.cfg->name); q != judged.end() && q->second.quarantined)
+      std::printf("%-16s QUARANTINED: %s (`oemlink plugins unquarantine %s` clears it)\n",
+                  c.cfg->name.c_str(), q->second.reason.c_str(), c.cfg->name.c_str());
     if (!c.descriptor) {
       std::printf("%-16s ERROR: %s\n", c.cfg->name.c_str(), c.error.c_str());
       if (!c.skipped) rc = kExitFailure;
@@ -56,6 +83,43 @@ int plugins_list(const std::string& path) {
     }
   }
   return rc;
+}
+
+int plugins_unquarantine(const std::string& path, const std::string& name) {
+  config::Config cfg;
+  try {
+    cfg = load_config_or_default(path);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return kExitFailure;
+  }
+  bool configured = false;
+  for (const config::DriverConfig& dc : cfg.drivers) configured = configured || dc.name == name;
+  if (!configured) {
+    std::fprintf(stderr, "no driver named \"%s\" in %s\n", name.c_str(),
+                 cfg.source.string().c_str());
+    return kExitFailure;
+  }
+  host::DriverQuarantine log(DataDir(cfg.data_dir).driver_faults_log());
+  const auto judged = log.judge(
+      {name}, host::QuarantinePolicy{cfg.quarantine.after_crashes, cfg.quarantine.crash_window},
+      wall_ms_now(), /*record=*/false);
+  const bool was = judged.at(name).quarantined;
+  try {
+    log.clear(name, wall_ms_now());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return kExitFailure;
+  }
+  if (was)
+    std::printf(
+        "driver %s: quarantine cleared (it was: %s); it loads at the next start, or now with "
+        "`oemlink reload`\n",
+        name.c_str(), judged.at(name).reason.c_str());
+  else
+    std::printf("driver %s was not quarantined; its crash count starts again from now\n",
+                name.c_str());
+  return kExitOk;
 }
 
 int plugins_info(const std::string& library) {
@@ -112,6 +176,21 @@ void add_plugins_commands(CommandLine& cli) {
       "Exit status: 0 loaded, 1 failed, 2 usage error.");
   info->add_option("PATH|NAME", *library, "the driver library")->required();
   cli.on(info, [library] { return plugins_info(*library); });
+
+  auto uq_config = std::make_shared<std::string>();
+  auto name = std::make_shared<std::string>();
+  CLI::App* unquarantine = cli.add_command(
+      *plugins, "unquarantine", "let a quarantined driver load again",
+      "A driver that crashed the host quarantine.after_crashes times within\n"
+      "quarantine.crash_window, or hung quarantine.after_hung_polls polls within\n"
+      "quarantine.hung_window, is not loaded (see `oemlink plugins list` and `oemlink status`).\n"
+      "This clears it in the data dir's driver-faults.log: it loads at the next start, or at\n"
+      "once with `oemlink reload`.\n"
+      "Exit status: 0 cleared, 1 failure (no such driver, the log cannot be written), 2 usage "
+      "error.");
+  add_config_option(*unquarantine, *uq_config);
+  unquarantine->add_option("NAME", *name, "the driver entry's name")->required();
+  cli.on(unquarantine, [uq_config, name] { return plugins_unquarantine(*uq_config, *name); });
 }
 
 }  // namespace oemlink::cli

@@ -67,6 +67,10 @@ void print_status(const host::StatusSnapshot& st, bool running) {
                 static_cast<unsigned long long>(k.dead_lettered),
                 static_cast<unsigned long long>(k.in_flight));
   }
+  for (const host::DriverSnapshot& d : st.drivers) {
+    if (d.state == "loaded") continue;  // the usual case: only the exceptions are worth a line
+    std::printf("driver %-8s %s: %s\n", d.name.c_str(), d.state.c_str(), d.reason.c_str());
+  }
   if (const auto& r = st.reload) {
     std::printf("last reload: #%llu %s %lld s ago: %s\n",
                 static_cast<unsigned long long>(r->number), r->outcome.c_str(),

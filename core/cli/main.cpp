@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/cli/command_line.hpp"
+#include "core/common/log_line_format.hpp"
 #include "core/common/process_hardening.hpp"
 #include "core/vault/kek_source.hpp"
 
@@ -15,7 +16,8 @@ int main(int argc, char** argv) {
   // commands among them) go to stderr: stdout is the commands' output, read by scripts.
   auto stderr_logger = std::make_shared<spdlog::logger>(
       "oemlink-cli", std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
-  stderr_logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ %v");
+  // Redacted like every later line: a config error may quote a value.
+  stderr_logger->set_formatter(oemlink::make_log_formatter(oemlink::LogLineStyle::text));
   spdlog::set_default_logger(stderr_logger);
 
   // Every command that reads a KEK (run, keys, deadletter, and any added later) does so only

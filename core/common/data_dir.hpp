@@ -33,6 +33,8 @@ class DataDir {
   std::filesystem::path lock_file() const { return root_ / "oemlink.lock"; }
   // What `oemlink status` reads; written by the running daemon.
   std::filesystem::path status_json() const { return root_ / "status.json"; }
+  // Drivers' crashes and quarantines, appended (core/host/driver_quarantine.hpp).
+  std::filesystem::path driver_faults_log() const { return root_ / "driver-faults.log"; }
 
  private:
   std::filesystem::path root_;

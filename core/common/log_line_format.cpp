@@ -176,7 +176,26 @@ void append_json_log_line(std::string& out, std::chrono::system_clock::time_poin
 }
 
 std::string log_message_text(std::string_view msg, uint64_t suppressed) {
-  std::string s = redact_secrets(msg);
+  const std::string redacted = redact_secrets(msg);
+  // One entry stays one entry: a line break (a driver's message, a peer's error text) continues
+  // indented, so no text can pass for a line of its own, and other control bytes are escaped.
+  std::string s;
+  s.reserve(redacted.size());
+  for (char ch : redacted) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '\n') {
+      s += "\n    ";
+    } else if (c == '\r') {
+      s += "\\r";
+    } else if ((c < 0x20 && c != '\t') || c == 0x7f) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      s += "\\x";
+      s += kHex[c >> 4];
+      s += kHex[c & 15];
+    } else {
+      s += ch;
+    }
+  }
   if (suppressed) s += " (" + std::to_string(suppressed) + " similar messages suppressed)";
   return s;
 }

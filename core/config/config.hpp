@@ -61,6 +61,15 @@ struct ScheduleConfig {
   bool operator==(const ScheduleConfig&) const = default;
 };
 
+// When the host stops loading a driver that keeps failing it (core/host/driver_quarantine.hpp).
+struct QuarantineConfig {
+  uint32_t after_crashes = 3;        // crashes of the host inside the driver ...
+  Duration crash_window{3'600'000};  // ... within this long quarantine it at the next start
+  uint32_t after_hung_polls = 10;    // polls past poll_timeout ...
+  Duration hung_window{3'600'000};   // ... within this long quarantine it while running
+  bool operator==(const QuarantineConfig&) const = default;
+};
+
 struct RateLimitConfig {
   double per_second = 0;  // 0: unlimited
   uint32_t burst = 1;
@@ -275,6 +284,7 @@ struct Config {
   LoggingConfig logging;
   HttpConfig http;
   ScheduleConfig schedule;
+  QuarantineConfig quarantine;
   DimoConfig dimo;
   VaultSettings vault;
   // The data KEK that seals the outbox's and the secret store's data keys. Required with

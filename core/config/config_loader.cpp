@@ -81,6 +81,8 @@ class ConfigReader {
       read_block(reader_, *http, kHttpBlock, config.http, bases_);
     if (const Field* schedule = top.find("schedule"))
       read_block(reader_, *schedule, kScheduleBlock, config.schedule, bases_);
+    if (const Field* quarantine = top.find("quarantine"))
+      read_block(reader_, *quarantine, kQuarantineBlock, config.quarantine, bases_);
     if (const Field* dimo = top.find("dimo")) {
       config.dimo.position = diagnostics_.position(dimo->mark);
       read_block(reader_, *dimo, kDimoBlock, config.dimo, bases_);

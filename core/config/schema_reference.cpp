@@ -96,6 +96,7 @@ void write_schema_reference(std::ostream& out) {
   write_block(out, kLoggingBlock);
   write_block(out, kHttpBlock);
   write_block(out, kScheduleBlock);
+  write_block(out, kQuarantineBlock);
   write_block(out, kDimoBlock);
   write_block(out, kVaultBlock);
   write_block(out, kKekBlock);

@@ -14,6 +14,7 @@ extern const SettingBlock<Config> kTopLevelBlock;
 extern const SettingBlock<LoggingConfig> kLoggingBlock;
 extern const SettingBlock<HttpConfig> kHttpBlock;
 extern const SettingBlock<ScheduleConfig> kScheduleBlock;
+extern const SettingBlock<QuarantineConfig> kQuarantineBlock;
 extern const SettingBlock<DimoConfig> kDimoBlock;
 extern const SettingBlock<VaultSettings> kVaultBlock;
 

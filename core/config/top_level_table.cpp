@@ -14,6 +14,7 @@ const Setting<Config> kRows[] = {
     {{.key = "logging", .type = SettingType::block, .description = "see `logging`"}, {}},
     {{.key = "http", .type = SettingType::block, .description = "see `http`"}, {}},
     {{.key = "schedule", .type = SettingType::block, .description = "see `schedule`"}, {}},
+    {{.key = "quarantine", .type = SettingType::block, .description = "see `quarantine`"}, {}},
     {{.key = "dimo", .type = SettingType::block, .description = "see `dimo`"}, {}},
     {{.key = "vault", .type = SettingType::block, .description = "see `vault`"}, {}},
     {{.key = "data_kek",

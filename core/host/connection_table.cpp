@@ -1,5 +1,7 @@
 #include "core/host/connection_table.hpp"
 
+#include "core/host/driver_call_frame.hpp"
+
 #include "core/common/json_string.hpp"
 #include "core/common/log_fields.hpp"
 #include "core/host/driver_set.hpp"
@@ -113,7 +115,9 @@ bool ConnectionTable::open(uint32_t c, DriverInstance& d, std::string& error) {
   // and the host serves a connection's services only to an open handle.
   r.open = true;
   LogScope in_call(LogFields{.driver = d.name, .connection = r.id});
-  oemlink_status st = d.d->open(d.inst, handle_of(c), &info, &r.driver_ctx, err, sizeof err - 1);
+  oemlink_status st = call_driver(d, "open", r.id, [&] {
+    return d.d->open(d.inst, handle_of(c), &info, &r.driver_ctx, err, sizeof err - 1);
+  });
   if (st != OEMLINK_OK) {
     r.open = false;
     error = err[0] ? err : "(no message)";
@@ -127,7 +131,7 @@ void ConnectionTable::close(uint32_t c, DriverInstance& d) {
   if (!r.open) return;
   r.open = false;
   LogScope in_call(LogFields{.driver = d.name, .connection = r.id});
-  d.d->close(d.inst, handle_of(c), r.driver_ctx);
+  call_driver(d, "close", r.id, [&] { d.d->close(d.inst, handle_of(c), r.driver_ctx); });
 }
 
 }  // namespace oemlink::host

@@ -22,6 +22,9 @@ struct DriverCheck {
   std::string settings_json;                   // the validated settings, when they passed
   std::string error;                           // this driver's problems, empty when fine
   bool skipped = false;                        // the library did not load and on_load_error is skip
+  // Set by the runtime from the driver-fault log (driver_quarantine.hpp): not created.
+  bool quarantined = false;
+  std::string quarantine_reason;
 };
 
 struct DriverCheckReport {

@@ -1,5 +1,6 @@
 #include "core/host/driver_set.hpp"
 
+#include "core/host/driver_call_frame.hpp"
 #include "core/host/host_services.hpp"
 #include "core/loader/driver_library.hpp"
 
@@ -61,6 +62,17 @@ DriverInstance& DriverSet::load_one(const DriverCheck& c, HostServices* services
   di->name = dc.name;
   di->path = c.path;
   di->d = c.descriptor;
+  if (c.quarantined) {
+    spdlog::error(
+        "driver {} is quarantined and not loaded: {}; its connections are not served until "
+        "`oemlink plugins unquarantine {}`",
+        dc.name, c.quarantine_reason, dc.name);
+    di->skipped = true;
+    di->quarantined = true;
+    di->quarantine_reason = c.quarantine_reason;
+    drivers_.push_back(std::move(di));
+    return *drivers_.back();
+  }
   if (c.skipped) {  // the library did not load; anything worse stopped us above
     spdlog::warn("driver {} skipped (on_load_error: skip): {}", dc.name, c.error);
     di->skipped = true;
@@ -71,8 +83,10 @@ DriverInstance& DriverSet::load_one(const DriverCheck& c, HostServices* services
   di->table = make_host_table(*di);
   char err[1024] = {};
   auto t0 = std::chrono::steady_clock::now();
-  oemlink_status st = d->create(&di->table, {c.settings_json.data(), c.settings_json.size()},
-                                &di->inst, err, sizeof err - 1);
+  oemlink_status st = call_driver(*di, "create", {}, [&] {
+    return d->create(&di->table, {c.settings_json.data(), c.settings_json.size()}, &di->inst, err,
+                     sizeof err - 1);
+  });
   if (timed) timed(*di, "create", ms_since(t0));
   if (st != OEMLINK_OK) {
     if (services) services->end_subscriptions(*di);  // a failed create may have left some
@@ -122,11 +136,17 @@ DriverInstance* DriverSet::find(std::string_view name) {
   return nullptr;
 }
 
+const DriverInstance* DriverSet::latest(std::string_view name) const {
+  for (auto it = drivers_.rbegin(); it != drivers_.rend(); ++it)
+    if ((*it)->name == name) return it->get();
+  return nullptr;
+}
+
 void DriverSet::destroy(DriverInstance& d, const CallTimer& timed) {
   if (!d.inst) return;
   if (HostServices* s = d.services.load()) s->end_subscriptions(d);
   auto t0 = std::chrono::steady_clock::now();
-  d.d->destroy(d.inst);
+  call_driver(d, "destroy", {}, [&] { d.d->destroy(d.inst); });
   if (timed) timed(d, "destroy", ms_since(t0));
   d.inst = nullptr;
 }

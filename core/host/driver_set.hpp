@@ -53,7 +53,11 @@ struct DriverInstance {
   oemlink_instance* inst = nullptr;
   oemlink_host table{};
   uint16_t lane = 0;     // the scheduler lane of its connections
-  bool skipped = false;  // on_load_error: skip took effect
+  bool skipped = false;  // on_load_error: skip took effect, or quarantined
+  // Not loaded, or let go of while running, because it kept failing the host (crashes at start,
+  // hung polls while running): driver_quarantine.hpp. `quarantine_reason` says why.
+  bool quarantined = false;
+  std::string quarantine_reason;
 
   // Live reload (runtime_drivers.cpp). [loop] A retired instance is no longer in the
   // configuration: find() passes over it, and it is destroyed once idle. Draining: its
@@ -142,6 +146,10 @@ class DriverSet {
   const DriverInstance& operator[](size_t i) const { return *drivers_[i]; }
   // The configured instance of that name (a retired one is passed over); null when none.
   DriverInstance* find(std::string_view name);
+
+  // The newest instance of that name, retired or not (a driver quarantined while running is
+  // retired but still the one `oemlink status` describes); null when none.
+  const DriverInstance* latest(std::string_view name) const;
 
   // [loop] No longer configured: find() passes over it from now on.
   void retire(DriverInstance& d) { d.retired = true; }

@@ -1,14 +1,29 @@
 #include "core/host/driver_timers.hpp"
 
+#include "core/host/driver_call_frame.hpp"
+#include "core/host/driver_set.hpp"
+
 #include <boost/asio/post.hpp>
 
 namespace oemlink::host {
 
+void DriverTimers::fire(oemlink_timer_fn fn, void* ctx, int32_t cancelled, DriverInstance* owner) {
+  if (!owner) {
+    fn(ctx, cancelled);
+    return;
+  }
+  {
+    DriverCallFrame in_call(*owner, "timer");
+    fn(ctx, cancelled);
+  }
+  owner->callbacks_pending.fetch_sub(1);
+}
+
 uint64_t DriverTimers::start(uint32_t delay_ms, oemlink_timer_fn fn, void* ctx,
-                             std::atomic<uint32_t>* owner) {
+                             DriverInstance* owner) {
   if (!fn || closed_) return 0;
   uint64_t id = next_id_.fetch_add(1);
-  if (owner) owner->fetch_add(1);
+  if (owner) owner->callbacks_pending.fetch_add(1);
   auto arm = [this, id, delay_ms, fn, ctx, owner] {
     if (closed_) {  // closed between the request and this hop: fire as cancelled
       fire(fn, ctx, 1, owner);
@@ -46,7 +61,7 @@ void DriverTimers::cancel(uint64_t id) {
     boost::asio::post(io_, cancel);
 }
 
-void DriverTimers::cancel_owned(const std::atomic<uint32_t>* owner) {
+void DriverTimers::cancel_owned(const DriverInstance* owner) {
   for (auto& [id, t] : timers_)
     if (t->owner == owner) t->timer.cancel();
 }

@@ -2,9 +2,10 @@
 // once. After close() no new timer starts (it could never fire or be cancelled), and drain()
 // fires every pending one as cancelled, so a driver's callbacks have all run before it is closed.
 //
-// Each timer may carry its owner's count of callbacks still owed (DriverInstance::
-// callbacks_pending): raised at start, lowered once the callback has returned, and the key by
-// which cancel_owned() cancels one driver's timers (a live reload retiring an instance).
+// Each timer may carry its owner, the driver instance: its count of callbacks still owed
+// (DriverInstance::callbacks_pending) is raised at start and lowered once the callback has
+// returned, the callback runs inside a DriverCallFrame naming it, and cancel_owned() cancels one
+// driver's timers (a live reload retiring an instance).
 //
 // Threading: start/cancel from any thread (they hop onto the loop); close/drain on the loop.
 #pragma once
@@ -22,16 +23,18 @@
 
 namespace oemlink::host {
 
+struct DriverInstance;
+
 class DriverTimers {
  public:
   explicit DriverTimers(boost::asio::io_context& io) : io_(io) {}
 
   // Returns the timer's id (never 0), or 0 when refused (no callback, or closed).
   uint64_t start(uint32_t delay_ms, oemlink_timer_fn fn, void* ctx,
-                 std::atomic<uint32_t>* owner = nullptr);
+                 DriverInstance* owner = nullptr);
   void cancel(uint64_t id);
   // [loop] Cancels every pending timer of `owner` (each fires as cancelled).
-  void cancel_owned(const std::atomic<uint32_t>* owner);
+  void cancel_owned(const DriverInstance* owner);
 
   // [loop] Refuse new timers from now on.
   void close() { closed_ = true; }
@@ -46,13 +49,9 @@ class DriverTimers {
     boost::asio::steady_timer timer;
     oemlink_timer_fn fn = nullptr;
     void* ctx = nullptr;
-    std::atomic<uint32_t>* owner = nullptr;
+    DriverInstance* owner = nullptr;
   };
-  static void fire(oemlink_timer_fn fn, void* ctx, int32_t cancelled,
-                   std::atomic<uint32_t>* owner) {
-    fn(ctx, cancelled);
-    if (owner) owner->fetch_sub(1);
-  }
+  static void fire(oemlink_timer_fn fn, void* ctx, int32_t cancelled, DriverInstance* owner);
   bool on_loop() const { return std::this_thread::get_id() == loop_thread_; }
 
   boost::asio::io_context& io_;

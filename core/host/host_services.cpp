@@ -1,5 +1,7 @@
 #include "core/host/host_services.hpp"
 
+#include "core/host/driver_call_frame.hpp"
+
 #include "core/host/webhook_routes.hpp"
 
 #include <spdlog/spdlog.h>
@@ -175,13 +177,15 @@ oemlink_status HostServices::http(DriverInstance& d, oemlink_conn* conn,
   const std::string* conn_id = nullptr;
   if (conn) conn_id = &parts_.conns[parts_.conns.index_of(conn)].id;
   // Owed until `done` has returned: a reload destroys a retired instance only at zero.
-  std::atomic<uint32_t>* owed = &d.callbacks_pending;
-  owed->fetch_add(1);
-  parts_.http.request(std::move(r), [done, ctx, driver, conn_id, owed](net::HttpResponse&& resp) {
+  DriverInstance* owner = &d;
+  owner->callbacks_pending.fetch_add(1);
+  parts_.http.request(std::move(r), [done, ctx, driver, conn_id, owner](net::HttpResponse&& resp) {
     struct Paid {
-      std::atomic<uint32_t>* owed;
-      ~Paid() { owed->fetch_sub(1); }
-    } paid{owed};
+      DriverInstance* owner;
+      ~Paid() { owner->callbacks_pending.fetch_sub(1); }
+    } paid{owner};
+    DriverCallFrame frame(*owner, "http answer",
+                          conn_id ? std::string_view(*conn_id) : std::string_view());
     LogScope in_call(
         LogFields{.driver = *driver, .connection = conn_id ? std::string_view(*conn_id) : ""});
     std::vector<oemlink_http_header> hs;
@@ -241,7 +245,7 @@ uint64_t HostServices::timer_start(DriverInstance& d, uint32_t delay_ms, oemlink
     failed(d, "timer_start", "the driver was removed or changed by a reload");
     return 0;
   }
-  return parts_.timers.start(delay_ms, fn, ctx, &d.callbacks_pending);
+  return parts_.timers.start(delay_ms, fn, ctx, &d);
 }
 
 void HostServices::timer_cancel(DriverInstance&, uint64_t id) {
@@ -274,7 +278,7 @@ uint64_t HostServices::mqtt_subscribe(DriverInstance& d, const oemlink_mqtt_subs
     return 0;
   }
   std::string why;
-  uint64_t id = parts_.mqtt->subscribe(d.index, d.name, *sub, on_message, on_status, ctx, why);
+  uint64_t id = parts_.mqtt->subscribe(d.index, d.name, *sub, on_message, on_status, ctx, why, &d);
   if (id == 0) failed(d, "mqtt subscribe", "subscription refused: " + why);
   return id;
 }

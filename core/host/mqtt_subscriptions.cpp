@@ -1,5 +1,9 @@
 #include "core/host/mqtt_subscriptions.hpp"
 
+#include "core/host/driver_call_frame.hpp"
+
+#include <optional>
+
 #include "core/common/log_fields.hpp"
 
 #include <spdlog/spdlog.h>
@@ -70,8 +74,8 @@ MqttSubscriptions::~MqttSubscriptions() {
 uint64_t MqttSubscriptions::subscribe(uint32_t instance, const std::string& instance_name,
                                       const oemlink_mqtt_subscription& sub,
                                       oemlink_mqtt_message_fn on_message,
-                                      oemlink_mqtt_status_fn on_status, void* ctx,
-                                      std::string& why) {
+                                      oemlink_mqtt_status_fn on_status, void* ctx, std::string& why,
+                                      const DriverInstance* owner) {
   if (!on_message) {
     why = "no message callback";
     return 0;
@@ -110,12 +114,15 @@ uint64_t MqttSubscriptions::subscribe(uint32_t instance, const std::string& inst
   Counter& losses = metrics_.counter("oemlink_mqtt_connection_losses_total",
                                      "Broker connections of drivers' subscriptions lost",
                                      {{"driver", instance_name}});
-  auto message = [on_message, ctx, &received](std::string_view topic, std::string_view payload) {
+  auto message = [on_message, ctx, &received, owner](std::string_view topic,
+                                                     std::string_view payload) {
     received.add();
+    std::optional<DriverCallFrame> frame;
+    if (owner) frame.emplace(*owner, "mqtt message");
     on_message(ctx, {topic.data(), topic.size()}, {payload.data(), payload.size()});
   };
-  auto status = [on_status, ctx, &losses, instance_name, id](bool connected,
-                                                             const std::string& msg) {
+  auto status = [on_status, ctx, &losses, instance_name, id, owner](bool connected,
+                                                                    const std::string& msg) {
     // Reconnections are paced by the subscriber's back-off, so each is worth a line.
     const LogFields about{.driver = instance_name};
     if (connected) {
@@ -126,7 +133,10 @@ uint64_t MqttSubscriptions::subscribe(uint32_t instance, const std::string& inst
       log_with(about, spdlog::level::warn, "driver {}: mqtt subscription {}: {}; reconnecting",
                instance_name, id, msg);
     }
-    if (on_status) on_status(ctx, connected ? 1 : 0, {msg.data(), msg.size()});
+    if (!on_status) return;
+    std::optional<DriverCallFrame> frame;
+    if (owner) frame.emplace(*owner, "mqtt status");
+    on_status(ctx, connected ? 1 : 0, {msg.data(), msg.size()});
   };
   std::string broker = o.host + ":" + std::to_string(o.port);
   bool tls = !o.ca_file.empty();

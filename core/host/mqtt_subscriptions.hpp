@@ -24,6 +24,8 @@
 
 namespace oemlink::host {
 
+struct DriverInstance;
+
 // Reconnect back-off of every subscription (tests shorten it).
 struct MqttBackoff {
   std::chrono::milliseconds min{500};
@@ -40,9 +42,12 @@ class MqttSubscriptions {
 
   // Starts `sub` for the driver instance `instance` (named `instance_name`). Returns the
   // subscription's id, or 0 with `why` set (naming the field at fault, never the password).
+  // With `owner`, its callbacks run inside a DriverCallFrame naming it (a crash in the driver's
+  // message handler is reported as that driver's).
   uint64_t subscribe(uint32_t instance, const std::string& instance_name,
                      const oemlink_mqtt_subscription& sub, oemlink_mqtt_message_fn on_message,
-                     oemlink_mqtt_status_fn on_status, void* ctx, std::string& why);
+                     oemlink_mqtt_status_fn on_status, void* ctx, std::string& why,
+                     const DriverInstance* owner = nullptr);
 
   // Ends subscription `id` of `instance`; when this returns none of its callbacks is running or
   // will run. False when `id` is not an open subscription of that instance. An id the host

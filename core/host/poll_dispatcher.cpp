@@ -1,5 +1,7 @@
 #include "core/host/poll_dispatcher.hpp"
 
+#include "core/host/driver_call_frame.hpp"
+
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 
@@ -198,19 +200,24 @@ std::chrono::milliseconds PollDispatcher::watchdog_interval() {
   return std::max(every, std::chrono::milliseconds(50));
 }
 
-void PollDispatcher::driver_added(DriverInstance& d) {
+void PollDispatcher::driver_added(DriverInstance& d, bool start_stream) {
   add_driver(d);
   if (!started_ || stopping_) return;
-  if (d.inst && has_driver_stream(*d.cfg)) start_driver_stream(d);
+  if (start_stream) start_driver_stream_of(d);
   // Its poll_timeout may be the shortest now; the next sweep is armed with it.
   watchdog_every_ = watchdog_interval();
+}
+
+void PollDispatcher::start_driver_stream_of(DriverInstance& d) {
+  if (!started_ || stopping_ || d.retired || d.stream_up) return;
+  if (d.inst && has_driver_stream(*d.cfg)) start_driver_stream(d);
 }
 
 void PollDispatcher::stop_driver_stream(DriverInstance& d) {
   if (d.stream_restart) d.stream_restart->cancel();
   if (!d.inst || !d.stream_up) return;
   LogScope in_call(LogFields{.driver = d.name});
-  d.d->stream_stop(d.inst, nullptr, nullptr);
+  call_driver(d, "stream_stop", {}, [&] { d.d->stream_stop(d.inst, nullptr, nullptr); });
   d.stream_up = false;
   tickets_.for_each_live([&](Ticket* t) {
     if (t->stream && t->conn == kNoConn && t->instance == d.index) tickets_.release(t);
@@ -295,8 +302,10 @@ void PollDispatcher::start_poll(uint32_t c) {
   // Whatever the driver and the host log inside the call names the driver and the connection.
   LogScope in_call(LogFields{.driver = d.name, .connection = r.id});
   auto t0 = std::chrono::steady_clock::now();
-  oemlink_status st = d.d->poll(d.inst, ConnectionTable::handle_of(c), r.driver_ctx,
-                                &poll_done_trampoline, encode_ticket(slot_, *t));
+  oemlink_status st = call_driver(d, "poll", r.id, [&] {
+    return d.d->poll(d.inst, ConnectionTable::handle_of(c), r.driver_ctx, &poll_done_trampoline,
+                     encode_ticket(slot_, *t));
+  });
   note_call(
       d, "poll", c,
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
@@ -400,6 +409,10 @@ void PollDispatcher::sweep_hung_polls() {
                   "connection {} (driver {}): poll has not completed after {} s; counted as hung "
                   "and failed (a late completion will be ignored)",
                   conns_[t->conn].id, d.name, age / 1000);
+    if (hung_hook_) {
+      const uint32_t instance = t->instance;
+      boost::asio::post(io_, [this, instance] { hung_hook_(instance); });  // not inside the walk
+    }
   });
   schedule_dispatch();
 }
@@ -505,8 +518,10 @@ void PollDispatcher::start_stream(uint32_t c) {
   TicketRef ref = ref_of(*t);
   sched_.stream_up(c);
   LogScope in_call(LogFields{.driver = d.name, .connection = r.id});
-  oemlink_status st = d.d->stream_start(d.inst, ConnectionTable::handle_of(c), r.driver_ctx,
-                                        &stream_ended_trampoline, encode_ticket(slot_, *t));
+  oemlink_status st = call_driver(d, "stream_start", r.id, [&] {
+    return d.d->stream_start(d.inst, ConnectionTable::handle_of(c), r.driver_ctx,
+                             &stream_ended_trampoline, encode_ticket(slot_, *t));
+  });
   if (st != OEMLINK_OK && tickets_.find(ref)) {
     tickets_.release(t);
     sched_.stream_ended(c, false, clock_.steady_ms());
@@ -569,8 +584,10 @@ void PollDispatcher::start_driver_stream(DriverInstance& d) {
   TicketRef ref = ref_of(*t);
   d.stream_up = true;
   LogScope in_call(LogFields{.driver = d.name});
-  oemlink_status st = d.d->stream_start(d.inst, nullptr, nullptr, &stream_ended_trampoline,
-                                        encode_ticket(slot_, *t));
+  oemlink_status st = call_driver(d, "stream_start", {}, [&] {
+    return d.d->stream_start(d.inst, nullptr, nullptr, &stream_ended_trampoline,
+                             encode_ticket(slot_, *t));
+  });
   if (st != OEMLINK_OK && tickets_.find(ref)) finish_stream(ref, st, "stream did not start");
 }
 
@@ -579,7 +596,9 @@ void PollDispatcher::start_driver_stream(DriverInstance& d) {
 void PollDispatcher::stop_stream(uint32_t c) {
   DriverInstance& d = drivers_[conns_[c].instance];
   LogScope in_call(LogFields{.driver = d.name, .connection = conns_[c].id});
-  d.d->stream_stop(d.inst, ConnectionTable::handle_of(c), conns_[c].driver_ctx);
+  call_driver(d, "stream_stop", conns_[c].id, [&] {
+    d.d->stream_stop(d.inst, ConnectionTable::handle_of(c), conns_[c].driver_ctx);
+  });
   tickets_.for_each_live([&](Ticket* t) {
     if (t->stream && t->conn == c) tickets_.release(t);
   });

@@ -60,6 +60,9 @@ class PollDispatcher {
   // schedule applied it: the lifecycle persists the transitions.
   using StateHook = std::function<void(uint32_t conn, schedule::ReportedState, const std::string&)>;
   void set_state_hook(StateHook hook) { state_hook_ = std::move(hook); }
+  // Told (on the loop, after the sweep) of each poll the watchdog gave up on, by instance index:
+  // the runtime's hung-poll budget.
+  void set_hung_hook(std::function<void(uint32_t instance)> hook) { hung_hook_ = std::move(hook); }
 
   // ---- set-up, before start() ----
   // Gives the driver its scheduler lane (its concurrency cap, rate limit and intervals).
@@ -111,8 +114,11 @@ class PollDispatcher {
   bool paused(uint32_t c) const { return sched_.paused(c); }
 
   // ---- drivers changed by a reload [loop] ----
-  // A driver created while running: its lane, and its driver-wide stream once started.
-  void driver_added(DriverInstance& d);
+  // A driver created while running: its lane, and (with `start_stream`) its driver-wide stream
+  // once started.
+  void driver_added(DriverInstance& d, bool start_stream = true);
+  // Starts d's driver-wide stream if its mode has one and polling has started (a reload held it).
+  void start_driver_stream_of(DriverInstance& d);
   // Stops a retired driver's driver-wide stream (and its restarts).
   void stop_driver_stream(DriverInstance& d);
   // Polls and streams of instance `index` still with their driver.
@@ -166,6 +172,7 @@ class PollDispatcher {
   TicketPool tickets_;
   CompleteHook complete_;
   StateHook state_hook_;
+  std::function<void(uint32_t)> hung_hook_;
   SlowCallLog slow_;
   // Few at a time (pauses being carried out), so a map each; the hot path checks empty().
   std::unordered_map<uint32_t, std::vector<std::function<void()>>> settle_waiters_;

@@ -10,6 +10,8 @@
 #include "core/host/connection_rows.hpp"
 #include "core/host/data_dir_lock.hpp"
 #include "core/host/data_keys.hpp"
+#include "core/host/driver_call_frame.hpp"
+#include "core/host/driver_quarantine.hpp"
 #include "core/host/driver_timers.hpp"
 #include "core/host/durability_gate.hpp"
 #include "core/host/host_services.hpp"
@@ -112,6 +114,7 @@ RuntimeHealth Runtime::health() const {
     s.pending = stats.pending;
     s.delivered = stats.delivered;
     s.last_delivered_steady_ms = stats.last_delivered_steady_ms;
+    s.started_steady_ms = stats.started_steady_ms;
     h.sinks.push_back(std::move(s));
   }
   return h;
@@ -130,6 +133,11 @@ void Runtime::start() {
   } catch (const std::exception& e) {
     throw StartupError(e.what());
   }
+  // From here on a crash inside a driver names it and counts towards its quarantine.
+  quarantine_ = std::make_unique<DriverQuarantine>(DataDir(cfg_.data_dir).driver_faults_log());
+  install_crash_reporter(quarantine_->file());
+  apply_quarantine(drivers, cfg_.quarantine);
+  hung_budget_.set(cfg_.quarantine.after_hung_polls, cfg_.quarantine.hung_window.count());
   const size_t stored_live = open_connection_store();
   net::HttpClientOptions http;
   http.default_timeout = cfg_.http.default_timeout;
@@ -164,6 +172,7 @@ void Runtime::start() {
         dispatcher_->apply_completion(c, st, msg);
       });
   // A poll counts as done only once what it emitted is durable in the outbox.
+  dispatcher_->set_hung_hook([this](uint32_t instance) { on_hung_poll(instance); });
   dispatcher_->set_complete_hook([this](uint32_t c, oemlink_status st, std::string msg) {
     gate_->complete(c, st, std::move(msg));
   });
@@ -493,6 +502,20 @@ void Runtime::write_status(bool running) {
   StatusSnapshot s = status_snapshot({metrics_, *dispatcher_, *assembly_, live_connections()},
                                      running, clock_.wall_ms());
   s.reload = last_reload_;
+  for (const config::DriverConfig& dc : cfg_.drivers) {
+    const DriverInstance* d = drivers_.find(dc.name);
+    if (!d) d = drivers_.latest(dc.name);  // quarantined while running: retired
+    if (!d) continue;
+    DriverSnapshot ds{.name = dc.name, .state = "loaded", .reason = {}};
+    if (d->quarantined) {
+      ds.state = "quarantined";
+      ds.reason = d->quarantine_reason;
+    } else if (d->skipped || !d->inst) {
+      ds.state = "skipped";
+      ds.reason = "on_load_error: skip (its library or its create failed: see the log)";
+    }
+    s.drivers.push_back(std::move(ds));
+  }
   // The last snapshot, as the daemon stops, is written before run() returns; the periodic ones
   // are written off the loop.
   if (running)

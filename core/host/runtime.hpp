@@ -24,6 +24,7 @@
 #include "core/host/connection_table.hpp"
 #include "core/host/driver_set.hpp"
 #include "core/host/host_clock.hpp"
+#include "core/host/hung_poll_budget.hpp"
 #include "core/host/runtime_component.hpp"
 #include "core/host/runtime_health.hpp"
 #include "core/host/status_snapshot.hpp"
@@ -72,6 +73,7 @@ class WebhookRoutes;
 class ConnectionControl;
 class ConnectionLifecycle;
 class ConnectionRows;
+class DriverQuarantine;
 struct ReloadPlan;
 
 struct RuntimeOptions {
@@ -177,6 +179,8 @@ class Runtime {
   // Withdraws connection `id` for good (its row left, or its driver did); one re-added while it
   // is still busy is served once it is idle.
   void withdraw_leaving(const std::string& id);
+  std::vector<std::string> revive_cleared(const config::Config& next, ReloadPlan& plan,
+                                          DriverCheckReport& checked);
   // Withdraws connection `id` and serves it again from its row once its old record is idle.
   void withdraw_and_serve_again(const std::string& id, const char* what);
   // runtime_drivers.cpp: a reload's drivers. Creates the added and changed ones (before anything
@@ -198,9 +202,18 @@ class Runtime {
   // [loop] Destroys each retired instance once idle (its connections closed, polls done,
   // callbacks delivered, no lease held); re-arms itself while any is left.
   void retire_when_idle(DriverInstance& d);
-  // True while an instance of that name a reload retired still has connections or polls.
+  // True while an instance of that name a reload retired still has a connection not yet moved
+  // (its poll in flight unsettled).
   bool still_moving(std::string_view name) const;
   void check_retiring();
+  // Marks the checks of quarantined drivers (driver_quarantine.hpp) so they are not created;
+  // returns the names of the configured drivers that are quarantined.
+  std::set<std::string, std::less<>> apply_quarantine(DriverCheckReport& checked,
+                                                      const config::QuarantineConfig& policy);
+  // The watchdog gave up on a poll of instance `index`: counted against the hung-poll budget.
+  void on_hung_poll(uint32_t index);
+  // Lets go of a running driver that keeps failing: recorded, retired, its connections stop.
+  void quarantine_live(DriverInstance& d, const std::string& reason);
   void finish_reload(ReloadSnapshot r);
   void begin_shutdown();
   void drain_and_close();
@@ -253,10 +266,13 @@ class Runtime {
   struct Retiring {
     DriverInstance* d = nullptr;
     int64_t since_ms = 0;  // steady
+    bool moved = false;    // every record's poll settled: its car is served by the new one
     bool drained = false;  // its connections closed and polls done
     bool warned = false;
   };
   std::vector<Retiring> retiring_;
+  std::unique_ptr<DriverQuarantine> quarantine_;  // the data dir's driver-fault log
+  HungPollBudget hung_budget_{0, 1};
   std::unique_ptr<boost::asio::signal_set> signals_;
   std::unique_ptr<boost::asio::signal_set> hangups_;  // SIGHUP: reload
 

@@ -20,6 +20,7 @@
 //      a webhook exchange). One that never gets there is kept, as a busy driver is at shutdown.
 // Instances are never removed from the DriverSet: indices stay valid for records and tickets.
 #include "core/host/connection_lifecycle.hpp"
+#include "core/host/driver_quarantine.hpp"
 #include "core/host/driver_timers.hpp"
 #include "core/host/poll_dispatcher.hpp"
 #include "core/host/reload_plan.hpp"
@@ -96,15 +97,20 @@ std::vector<DriverInstance*> Runtime::swap_drivers(const ReloadPlan& plan,
     // do those of a driver added back while the instance a reload removed still closes its
     // connections (they are served by the new one once closed).
     d->webhooks_held = contains(plan.drivers_changed, d->name) || still_moving(d->name);
-    if (d->inst) dispatcher_->driver_added(*d);
-    if (webhooks_) webhooks_->add(*routes_, *d);
   }
   for (DriverInstance* old : retired) {
     if (webhooks_ && contains(plan.drivers_removed, old->name))
       webhooks_->remove(*routes_, old->name);
-    // The new instance's driver-wide stream runs already: stopping the old one loses nothing.
+    // Its driver-wide stream stops before the new one starts: two would hold one MQTT client id
+    // (the second is refused), and the new one would not know the cars yet.
     dispatcher_->stop_driver_stream(*old);
     retire_when_idle(*old);
+  }
+  for (DriverInstance* d : created) {
+    // A held instance starts its driver-wide stream with its webhooks, once it knows the cars
+    // (with an MQTT persistent session the broker keeps what arrives meanwhile).
+    if (d->inst) dispatcher_->driver_added(*d, /*start_stream=*/!d->webhooks_held);
+    if (webhooks_) webhooks_->add(*routes_, *d);
   }
   for (auto& c : components_) c->drivers_changed();
   return retired;
@@ -156,7 +162,7 @@ size_t Runtime::move_connections(const ReloadPlan& plan,
 
 bool Runtime::still_moving(std::string_view name) const {
   return std::any_of(retiring_.begin(), retiring_.end(),
-                     [&](const Retiring& r) { return !r.drained && r.d->name == name; });
+                     [&](const Retiring& r) { return !r.moved && r.d->name == name; });
 }
 
 void Runtime::retire_when_idle(DriverInstance& d) {
@@ -170,17 +176,26 @@ void Runtime::retire_when_idle(DriverInstance& d) {
 
 void Runtime::check_retiring() {
   const int64_t now = clock_.steady_ms();
-  std::vector<uint8_t> busy(drivers_.size());
-  for (uint32_t c = 0; c < conns_.size(); ++c)
-    if (conns_[c].open || dispatcher_->closing(c)) busy[conns_[c].instance] = 1;
-  std::vector<std::string> drained_now;
+  // busy: a record still open or closing. unsettled: one whose poll in flight has not settled
+  // yet, so its car has not been served again (a record the watchdog gave up on is settled and
+  // moved, though it may close only when its late completion comes, if ever).
+  std::vector<uint8_t> busy(drivers_.size()), unsettled(drivers_.size());
+  for (uint32_t c = 0; c < conns_.size(); ++c) {
+    const bool closing = dispatcher_->closing(c);
+    if (conns_[c].open || closing) busy[conns_[c].instance] = 1;
+    if (conns_[c].open && !closing) unsettled[conns_[c].instance] = 1;
+  }
+  std::vector<std::string> moved_now;
   std::erase_if(retiring_, [&](Retiring& r) {
     DriverInstance& d = *r.d;
+    if (!r.moved && !unsettled[d.index]) {
+      r.moved = true;
+      moved_now.push_back(d.name);
+    }
     if (!r.drained && !busy[d.index] && dispatcher_->outstanding_of(d.index) == 0) {
       r.drained = true;
       d.draining = true;
-      timers_->cancel_owned(&d.callbacks_pending);
-      drained_now.push_back(d.name);
+      timers_->cancel_owned(&d);
     }
     if (r.drained && d.callbacks_pending.load() == 0 && d.leases.load() == 0) {
       drivers_.destroy(d, [this](DriverInstance& di, const char* call, int64_t ms) {
@@ -203,16 +218,87 @@ void Runtime::check_retiring() {
   // The configured instance of that name takes webhooks once it knows the cars: once no
   // instance of the name still closes connections (a driver changed twice quickly has two).
   // Posted after the completions that serve the connections again (posted as each closed).
-  for (const std::string& name : drained_now)
+  for (const std::string& name : moved_now)
     boost::asio::post(io_, [this, name] {
-      if (still_moving(name)) return;
-      if (DriverInstance* d = drivers_.find(name)) d->webhooks_held = false;
+      if (still_moving(name) || stopping_) return;
+      DriverInstance* d = drivers_.find(name);
+      if (!d || !d->webhooks_held) return;
+      d->webhooks_held = false;
+      dispatcher_->start_driver_stream_of(*d);
     });
   if (retiring_.empty()) return;
   retire_timer_.expires_after(kRetireCheckEvery);
   retire_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (!ec && !stopping_) check_retiring();
   });
+}
+
+std::set<std::string, std::less<>> Runtime::apply_quarantine(
+    DriverCheckReport& checked, const config::QuarantineConfig& policy) {
+  std::vector<std::string> names;
+  for (const DriverCheck& c : checked.drivers) names.push_back(c.cfg->name);
+  std::map<std::string, QuarantineState> judged;
+  try {
+    judged = quarantine_->judge(names, QuarantinePolicy{policy.after_crashes, policy.crash_window},
+                                clock_.wall_ms());
+  } catch (const std::exception& e) {
+    // The log could not be written (a full disk): judged as far as it was read, said so.
+    spdlog::error("driver fault log: {}; a driver crossing its crash limit now is not recorded",
+                  e.what());
+    judged = quarantine_->judge(names, QuarantinePolicy{policy.after_crashes, policy.crash_window},
+                                clock_.wall_ms(), /*record=*/false);
+  }
+  std::set<std::string, std::less<>> out;
+  for (DriverCheck& c : checked.drivers) {
+    auto it = judged.find(c.cfg->name);
+    if (it == judged.end() || !it->second.quarantined) continue;
+    c.quarantined = true;
+    c.quarantine_reason = it->second.reason;
+    out.insert(c.cfg->name);
+  }
+  return out;
+}
+
+void Runtime::on_hung_poll(uint32_t index) {
+  if (stopping_ || index >= drivers_.size()) return;
+  DriverInstance& d = drivers_[index];
+  if (d.retired || d.quarantined) return;
+  if (!hung_budget_.note(index, clock_.steady_ms())) return;
+  const auto minutes = hung_budget_.window_ms() / 60'000;
+  quarantine_live(d, std::to_string(hung_budget_.limit()) +
+                         " polls hung past its poll_timeout within " +
+                         (minutes >= 60 && minutes % 60 == 0 ? std::to_string(minutes / 60) + " h"
+                                                             : std::to_string(minutes) + " min"));
+}
+
+void Runtime::quarantine_live(DriverInstance& d, const std::string& reason) {
+  try {
+    quarantine_->quarantine(d.name, clock_.wall_ms(), reason);
+  } catch (const std::exception& e) {
+    spdlog::error("driver fault log: {}; driver {} is let go of now but loads at the next start",
+                  e.what(), d.name);
+  }
+  metrics_
+      .counter("oemlink_driver_quarantines_total",
+               "Drivers quarantined while running (hung polls past the budget)",
+               {{"driver", d.name}})
+      .add();
+  d.quarantined = true;
+  d.quarantine_reason = reason;
+  drivers_.retire(d);
+  if (webhooks_) webhooks_->remove(*routes_, d.name);
+  dispatcher_->stop_driver_stream(d);
+  for (auto& c : components_) c->drivers_changed();
+  std::vector<std::string> ids;
+  for (uint32_t c = 0; c < conns_.size(); ++c)
+    if (conns_[c].instance == d.index && conns_[c].state != ConnectionState::revoked)
+      ids.push_back(conns_[c].id);
+  for (const std::string& id : ids) withdraw_leaving(id);
+  spdlog::error(
+      "driver {} is quarantined: {}; its {} connections stop (rows and tokens kept) until "
+      "`oemlink plugins unquarantine {}` and a reload or restart",
+      d.name, reason, ids.size(), d.name);
+  retire_when_idle(d);
 }
 
 }  // namespace oemlink::host

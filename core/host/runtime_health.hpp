@@ -17,6 +17,9 @@ struct SinkHealth {
   uint64_t delivered = 0;
   // HostClock::steady_ms() of the last acknowledged delivery; 0: none since start.
   int64_t last_delivered_steady_ms = 0;
+  // When its dispatcher started (later than the daemon for a sink a reload added or changed);
+  // 0: unknown, the daemon's start counts.
+  int64_t started_steady_ms = 0;
 };
 
 struct RuntimeHealth {

@@ -35,6 +35,7 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <sstream>
 
@@ -106,10 +107,12 @@ void Runtime::reload() {
   DriverCheckReport checked;
   std::vector<std::string> errors = read_for_reload(next, checked);
   ReloadPlan plan;
+  std::vector<std::string> revived;  // quarantined until now, cleared since
   if (errors.empty()) {
     plan = plan_reload(cfg_, next);
     if (plan.refused()) errors.push_back(refusal_line(plan));
   }
+  if (errors.empty()) revived = revive_cleared(next, plan, checked);
   PipelineAssembly::SinkChanges sinks;
   if (errors.empty()) {
     try {
@@ -181,6 +184,8 @@ void Runtime::reload() {
   }
   cfg_.sinks = next.sinks;
   cfg_.drivers = next.drivers;
+  cfg_.quarantine = next.quarantine;
+  hung_budget_.set(cfg_.quarantine.after_hung_polls, cfg_.quarantine.hung_window.count());
   if (plan.logging_level) {
     spdlog::default_logger()->set_level(spdlog::level::from_str(*plan.logging_level));
     cfg_.logging.level = *plan.logging_level;
@@ -195,9 +200,15 @@ void Runtime::reload() {
   if (!reconciled.updated_ids.empty())
     parts.push_back(plural(reconciled.updated_ids.size(), "connection", "connections") +
                     " changed");
-  for (const auto& n : plan.drivers_added) parts.push_back("driver " + n + " added");
+  auto was_revived = [&](const std::string& n) {
+    return std::find(revived.begin(), revived.end(), n) != revived.end();
+  };
+  for (const auto& n : plan.drivers_added)
+    if (!was_revived(n)) parts.push_back("driver " + n + " added");
   for (const auto& n : plan.drivers_removed) parts.push_back("driver " + n + " removed");
-  for (const auto& n : plan.drivers_changed) parts.push_back("driver " + n + " changed");
+  for (const auto& n : plan.drivers_changed)
+    if (!was_revived(n)) parts.push_back("driver " + n + " changed");
+  for (const auto& n : revived) parts.push_back("driver " + n + " unquarantined");
   if (moved) parts.push_back(plural(moved, "connection", "connections") + " moved");
   for (const auto& n : plan.sinks_added) parts.push_back("sink " + n + " added");
   for (const auto& n : plan.sinks_removed) parts.push_back("sink " + n + " removed");
@@ -219,6 +230,29 @@ void Runtime::reload() {
     count_reload(metrics_, "failed");
   }
   finish_reload(std::move(r));
+}
+
+// Quarantine is judged again for the new configuration: a driver quarantined until now whose
+// quarantine an operator cleared (`oemlink plugins unquarantine`) is created again, as a changed
+// driver is (its unserved records move to it) or, when it was let go of while running, as an
+// added one (its rows are served).
+std::vector<std::string> Runtime::revive_cleared(const config::Config& next, ReloadPlan& plan,
+                                                 DriverCheckReport& checked) {
+  const auto still = apply_quarantine(checked, next.quarantine);
+  std::vector<std::string> revived;
+  auto planned = [&](const std::string& n) {
+    return std::find(plan.drivers_added.begin(), plan.drivers_added.end(), n) !=
+               plan.drivers_added.end() ||
+           std::find(plan.drivers_changed.begin(), plan.drivers_changed.end(), n) !=
+               plan.drivers_changed.end();
+  };
+  for (const config::DriverConfig& dc : next.drivers) {
+    const DriverInstance* cur = drivers_.latest(dc.name);
+    if (!cur || !cur->quarantined || still.count(dc.name) || planned(dc.name)) continue;
+    (cur->retired ? plan.drivers_added : plan.drivers_changed).push_back(dc.name);
+    revived.push_back(dc.name);
+  }
+  return revived;
 }
 
 void Runtime::withdraw_leaving(const std::string& id) {

@@ -34,6 +34,7 @@ constexpr const char* kLegacyCounters = "counters";  // daemons before issue 15
 constexpr const char* kOutbox = "outbox";
 constexpr const char* kSinks = "sinks";
 constexpr const char* kReload = "reload";
+constexpr const char* kDrivers = "drivers";
 constexpr const char* kErrors = "errors";
 
 template <class Reload, class Visit>
@@ -42,6 +43,13 @@ void reload_fields(Reload& r, Visit&& visit) {
   visit("at_ms", r.at_ms, Presence::required);
   visit("outcome", r.outcome, Presence::required);
   visit("summary", r.summary, Presence::required);
+}
+
+template <class Driver, class Visit>
+void driver_fields(Driver& d, Visit&& visit) {
+  visit("name", d.name, Presence::required);
+  visit("state", d.state, Presence::required);
+  visit("reason", d.reason, Presence::optional);
 }
 
 template <class Outbox, class Visit>
@@ -191,6 +199,13 @@ json::value to_json(const StatusSnapshot& s) {
     sinks.push_back(std::move(sink));
   }
   doc[kSinks] = std::move(sinks);
+  json::array drivers;
+  for (const DriverSnapshot& d : s.drivers) {
+    json::object driver;
+    driver_fields(d, ObjectWriter{driver});
+    drivers.push_back(std::move(driver));
+  }
+  doc[kDrivers] = std::move(drivers);
   if (s.reload) {
     json::object reload;
     reload_fields(*s.reload, ObjectWriter{reload});
@@ -227,6 +242,16 @@ void from_json(const json::value& v, StatusSnapshot& out) {
       SinkSnapshot k;
       sink_fields(k, ObjectReader{as_object(item, where), where + "."});
       s.sinks.push_back(std::move(k));
+    }
+  }
+  if (const json::value* drivers = doc.if_contains(kDrivers)) {
+    if (!drivers->is_array()) bad(kDrivers, "expected an array");
+    size_t i = 0;
+    for (const json::value& item : drivers->get_array()) {
+      std::string where = std::string(kDrivers) + "[" + std::to_string(i++) + "]";
+      DriverSnapshot d;
+      driver_fields(d, ObjectReader{as_object(item, where), where + "."});
+      s.drivers.push_back(std::move(d));
     }
   }
   if (const json::value* reload = doc.if_contains(kReload)) {

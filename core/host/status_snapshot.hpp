@@ -41,6 +41,15 @@ struct SinkSnapshot {
   bool operator==(const SinkSnapshot&) const = default;
 };
 
+// A configured driver instance: "loaded", "skipped" (on_load_error: skip), or "quarantined"
+// (driver_quarantine.hpp) with why. Daemons before these were added wrote none.
+struct DriverSnapshot {
+  std::string name;
+  std::string state;
+  std::string reason;  // empty when loaded
+  bool operator==(const DriverSnapshot&) const = default;
+};
+
 // The last reload (SIGHUP, `oemlink reload`) the daemon handled; absent until the first.
 struct ReloadSnapshot {
   uint64_t number = 0;  // reloads handled since the daemon started: 1, 2, ...
@@ -60,6 +69,7 @@ struct StatusSnapshot {
   std::map<std::string, double> metrics;
   std::optional<OutboxSnapshot> outbox;  // absent when the daemon had no outbox open yet
   std::vector<SinkSnapshot> sinks;
+  std::vector<DriverSnapshot> drivers;
   std::optional<ReloadSnapshot> reload;
   bool operator==(const StatusSnapshot&) const = default;
 };

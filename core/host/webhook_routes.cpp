@@ -1,6 +1,7 @@
 #include "core/host/webhook_routes.hpp"
 
 #include "core/common/log_fields.hpp"
+#include "core/host/driver_call_frame.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -240,7 +241,9 @@ void WebhookRoutes::handle(const std::string& driver, Counters& counters, net::I
   // The driver's lines about this delivery (a bad signature, an unknown car) name the route.
   const std::string route = path_of(d.name);
   LogScope in_call(LogFields{.driver = d.name, .route = route, .listener = "inbound"});
-  oemlink_status st = d.d->webhook(d.inst, &r, &respond_trampoline, reinterpret_cast<void*>(id));
+  oemlink_status st = call_driver(d, "webhook", {}, [&] {
+    return d.d->webhook(d.inst, &r, &respond_trampoline, reinterpret_cast<void*>(id));
+  });
   // Non-OK means respond will not come; if it came anyway, that answer stands.
   if (st != OEMLINK_OK && respond_table().take(id)) {
     counters.driver_refused.add();

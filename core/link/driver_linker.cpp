@@ -1,5 +1,7 @@
 #include "core/link/driver_linker.hpp"
 
+#include "core/host/driver_call_frame.hpp"
+
 #include "core/host/driver_set.hpp"
 
 #include <cstddef>
@@ -93,6 +95,7 @@ DriverLinker::Url DriverLinker::authorize_url(std::string_view state, std::strin
   a.vehicle_id = str(vehicle_id);
   std::string buf(1024, '\0');
   size_t size = 0;
+  host::DriverCallFrame in_call(d_, "authorize_url");
   oemlink_status st = ext_.authorize_url(d_.inst, &a, buf.data(), buf.size(), &size);
   if (size > buf.size() && size <= kMaxUrl) {  // too small for the URL or for the reason
     buf.assign(size, '\0');
@@ -125,7 +128,9 @@ bool DriverLinker::exchange_code(std::string_view code, std::string_view query,
   c.redirect_uri = str(redirect_uri);
   c.code_verifier = str(code_verifier);
   auto* ctx = new std::function<void(ExchangeOutcome)>(std::move(done));
-  if (ext_.exchange_code(d_.inst, &c, &exchanged, ctx) != OEMLINK_OK) {
+  if (host::call_driver(d_, "exchange_code", {}, [&] {
+        return ext_.exchange_code(d_.inst, &c, &exchanged, ctx);
+      }) != OEMLINK_OK) {
     delete ctx;
     return false;
   }
@@ -142,8 +147,9 @@ bool DriverLinker::list_vehicles(const host::SecretPairs& secrets,
     values.push_back(str(v));
   }
   auto* ctx = new std::function<void(VehiclesOutcome)>(std::move(done));
-  if (ext_.list_vehicles(d_.inst, keys.data(), values.data(), keys.size(), &listed, ctx) !=
-      OEMLINK_OK) {
+  if (host::call_driver(d_, "list_vehicles", {}, [&] {
+        return ext_.list_vehicles(d_.inst, keys.data(), values.data(), keys.size(), &listed, ctx);
+      }) != OEMLINK_OK) {
     delete ctx;
     return false;
   }

@@ -36,7 +36,12 @@ Readiness ReadinessCheck::evaluate(const host::RuntimeHealth& h) const {
   for (const host::SinkHealth& s : h.sinks) {
     if (s.pending == 0) continue;  // nothing to deliver: as fresh as it can be
     const bool ever = s.last_delivered_steady_ms != 0;
-    const int64_t since = ever ? s.last_delivered_steady_ms : h.started_steady_ms;
+    // A sink that never delivered counts from its own start: one a reload added or changed has
+    // not been stale since the daemon started.
+    const int64_t since = ever ? s.last_delivered_steady_ms
+                          : s.started_steady_ms > 0
+                              ? std::max(s.started_steady_ms, h.started_steady_ms)
+                              : h.started_steady_ms;
     const auto age = std::chrono::milliseconds(std::max<int64_t>(0, h.now_steady_ms - since));
     if (age <= s.staleness) continue;
     fail("sink", s.name,

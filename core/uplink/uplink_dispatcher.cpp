@@ -48,6 +48,7 @@ UplinkDispatcher::~UplinkDispatcher() {
 }
 
 void UplinkDispatcher::start() {
+  started_steady_ms_ = clock_->steady_ms();
   read_pos_ = outbox_.cursor(sink_);
   stopped_ = false;
   may_have_more_ = true;
@@ -280,6 +281,7 @@ DispatcherStats UplinkDispatcher::stats() const {
   DispatcherStats s{delivered_.value(), retried_.value(), dead_lettered_.value(), in_flight_,
                     pending_};
   s.last_delivered_steady_ms = last_delivered_steady_ms_;
+  s.started_steady_ms = started_steady_ms_;
   uint64_t total = 0;
   for (uint64_t n : latency_ms_) total += n;
   if (total == 0) return s;

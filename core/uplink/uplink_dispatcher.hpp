@@ -48,6 +48,9 @@ struct DispatcherStats {
   // UplinkClock::steady_ms() of the last delivery the peer acknowledged; 0: none since start.
   // A dead letter is not a delivery. Readiness (/readyz) compares it with the sink's staleness.
   int64_t last_delivered_steady_ms = 0;
+  // When this dispatcher started (a sink added or changed by a reload starts later than the
+  // daemon): a sink that never delivered counts its staleness from here.
+  int64_t started_steady_ms = 0;
 };
 
 class UplinkDispatcher {
@@ -129,6 +132,7 @@ class UplinkDispatcher {
   std::vector<uint64_t> latency_ms_;  // histogram, 1 ms buckets up to 60 s (last = beyond)
   int64_t latency_max_ms_ = 0;
   int64_t last_delivered_steady_ms_ = 0;
+  int64_t started_steady_ms_ = 0;
   Counter& delivered_;
   Counter& retried_;
   Counter& dead_lettered_;

@@ -1,5 +1,7 @@
 // oemlink-keyd: holds the unsealed master seed in its own process and answers address/sign
 // requests over a Unix socket, so the host (and its third-party drivers) never map the seed.
+#include "core/common/log_line_format.hpp"
+
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -57,6 +59,8 @@ bool parse_uint(const std::string& s, T& out) {
 int main(int argc, char** argv) {
   // Diagnostics on stderr, as the rest of oemlink does; stdout stays free for scripts.
   spdlog::set_default_logger(spdlog::stderr_color_mt("keyd"));
+  // Redacted as the daemon's lines are: an error text may quote what a client sent.
+  spdlog::default_logger()->set_formatter(oemlink::make_log_formatter(oemlink::LogLineStyle::text));
   oemlink::harden_process_for_secrets();
   v::take_env_keks_out_of_environment();
   std::vector<std::string> args(argv + 1, argv + argc);

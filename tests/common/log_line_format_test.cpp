@@ -203,6 +203,17 @@ TEST(LogLineFormat, TextKeepsItsShape) {
   EXPECT_NE(lines[0].find(" warning "), std::string::npos) << lines[0];
 }
 
+// A driver's or a peer's text with line breaks cannot forge a log entry of its own: the text
+// style continues it indented and escapes other control bytes.
+TEST(LogLineFormat, TextCannotForgeALineOfItsOwn) {
+  CapturedLog log(LogLineStyle::text);
+  spdlog::warn("peer said: bad\n2026-12-02T00:00:00.000 info all is well\r\x1b[2J");
+  auto lines = log.lines();
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_NE(lines[0].find("peer said: bad"), std::string::npos) << lines[0];
+  EXPECT_EQ(lines[1], "    2026-12-02T00:00:00.000 info all is well\\r\\x1b[2J");
+}
+
 TEST(LogLineFormat, MessagesAreRedactedInBothStyles) {
   for (LogLineStyle style : {LogLineStyle::json, LogLineStyle::text}) {
     CapturedLog log(style);

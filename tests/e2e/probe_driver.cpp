@@ -1,7 +1,8 @@
 // "probe": a test driver that exercises every host service the way the Tesla and Smartcar
 // drivers will: it rotates a refresh token through secret_put before using it, calls an HTTP
 // endpoint through the host, waits on a host timer, maps 429 + Retry-After to RATE_LIMITED and
-// 401 to NEEDS_REAUTH, and emits one reading per successful poll. With `hang: "yes"` its polls
+// 401 to NEEDS_REAUTH, and emits one reading per successful poll. With `crash: "poll"` a poll
+// dereferences NULL (a driver bug the host must name and quarantine). With `hang: "yes"` its polls
 // never complete (for the host's watchdog); as a driver-wide stream it emits for every open
 // connection on a timer.
 #include <oemlink/driver.hpp>
@@ -22,10 +23,15 @@ std::string setting(std::string_view json, const std::string& key) {
 
 class ProbeConnection : public oemlink::Connection {
  public:
-  ProbeConnection(oemlink::Host host, oemlink::ConnHandle conn, std::string url, bool hang)
-      : host_(host), conn_(conn), url_(std::move(url)), hang_(hang) {}
+  ProbeConnection(oemlink::Host host, oemlink::ConnHandle conn, std::string url, bool hang,
+                  bool crash)
+      : host_(host), conn_(conn), url_(std::move(url)), hang_(hang), crash_(crash) {}
 
   void poll(oemlink::PollDone done) override {
+    if (crash_) {  // the bug a third party's driver may ship: the host must name it
+      volatile int* nowhere = nullptr;
+      *nowhere = 1;
+    }
     if (hang_) {
       hung_.push_back(std::move(done));  // never finished: the host must notice
       return;
@@ -79,18 +85,22 @@ class ProbeConnection : public oemlink::Connection {
   oemlink::ConnHandle conn_;
   std::string url_;
   bool hang_;
+  bool crash_;
   std::vector<oemlink::PollDone> hung_;
 };
 
 class ProbeDriver : public oemlink::Driver {
  public:
   ProbeDriver(oemlink::Host host, std::string_view settings)
-      : host_(host), url_(setting(settings, "url")), hang_(setting(settings, "hang") == "yes") {}
+      : host_(host),
+        url_(setting(settings, "url")),
+        hang_(setting(settings, "hang") == "yes"),
+        crash_(setting(settings, "crash") == "poll") {}
   ~ProbeDriver() override { stream_stop(); }
   std::unique_ptr<oemlink::Connection> open(oemlink::ConnHandle conn,
                                             const oemlink::ConnInfo&) override {
     conns_.push_back(conn);
-    return std::make_unique<ProbeConnection>(host_, conn, url_, hang_);
+    return std::make_unique<ProbeConnection>(host_, conn, url_, hang_, crash_);
   }
   void stream_start(oemlink::StreamEnded ended) override {
     ended_ = std::move(ended);
@@ -130,6 +140,7 @@ class ProbeDriver : public oemlink::Driver {
   oemlink::Host host_;
   std::string url_;
   bool hang_;
+  bool crash_;
   std::vector<oemlink::ConnHandle> conns_;
   oemlink::StreamEnded ended_;
   uint64_t timer_ = 0;
@@ -140,6 +151,8 @@ class ProbeDriver : public oemlink::Driver {
 const oemlink_setting kSettings[] = {
     oemlink::setting("url", OEMLINK_SETTING_STRING, 0, "\"\"", "Endpoint to GET on every poll"),
     oemlink::setting("hang", OEMLINK_SETTING_STRING, 0, "no", "\"yes\": polls never complete"),
+    oemlink::setting("crash", OEMLINK_SETTING_STRING, 0, "no",
+                     "\"poll\": every poll dereferences NULL"),
 };
 
 }  // namespace

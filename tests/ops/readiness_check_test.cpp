@@ -83,6 +83,21 @@ TEST(ReadinessCheck, ASinkThatNeverDeliveredCountsFromTheStart) {
             "1 event waiting, no delivery since start 2.5s ago (staleness 2s)");
 }
 
+// A sink a reload added (or changed) an hour after the start is not stale the moment it starts:
+// its staleness runs from its own dispatcher's start.
+TEST(ReadinessCheck, ASinkStartedByAReloadCountsFromItsOwnStart) {
+  host::RuntimeHealth h = healthy();
+  h.sinks[0].pending = 3;
+  h.sinks[0].staleness = 2s;
+  h.sinks[0].started_steady_ms = kStart + 3'600'000;
+  h.now_steady_ms = kStart + 3'601'000;
+  EXPECT_TRUE(ReadinessCheck().evaluate(h).ready);
+  h.now_steady_ms = kStart + 3'603'000;
+  Readiness r = ReadinessCheck().evaluate(h);
+  ASSERT_FALSE(r.ready);
+  EXPECT_EQ(r.failing[0].reason, "3 events waiting, no delivery since start 3s ago (staleness 2s)");
+}
+
 TEST(ReadinessCheck, EachSinkIsJudgedByItsOwnStaleness) {
   host::RuntimeHealth h = healthy();
   host::SinkHealth file;
