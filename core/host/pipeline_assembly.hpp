@@ -59,7 +59,7 @@ class PipelineAssembly {
   void wake_delivery();
   // What a shutdown out of time left behind. None of it was acknowledged to its source.
   struct Leftovers {
-    size_t batches_unsigned = 0;  // dropped from the signing queue
+    size_t batches_unsigned = 0;    // dropped from the signing queue
     store::OutboxAbandoned outbox;  // appended, never committed
     bool any() const { return batches_unsigned > 0 || outbox.records > 0; }
   };

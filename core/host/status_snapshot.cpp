@@ -317,8 +317,7 @@ void write_status_file(const std::filesystem::path& path, const StatusSnapshot& 
   text += '\n';
   if (::fchmod(file.fd, 0600) != 0) fail("chmod");
   for (size_t done = 0; done < text.size();) {
-    ssize_t n = ::pwrite(file.fd, text.data() + done, text.size() - done,
-                         static_cast<off_t>(done));
+    ssize_t n = ::pwrite(file.fd, text.data() + done, text.size() - done, static_cast<off_t>(done));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) fail("write");
     done += static_cast<size_t>(n);

@@ -517,8 +517,7 @@ void OutboxStore::flush() {
   const uint64_t target = impl_->last_seq;
   impl_->flush_through = std::max(impl_->flush_through, target);
   impl_->work_cv.notify_all();
-  impl_->durable_cv.wait(lock,
-                         [&] { return impl_->reported_seq >= target || impl_->abandoning; });
+  impl_->durable_cv.wait(lock, [&] { return impl_->reported_seq >= target || impl_->abandoning; });
 }
 
 bool OutboxStore::flush_until(std::chrono::steady_clock::time_point deadline) {

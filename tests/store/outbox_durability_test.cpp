@@ -263,7 +263,7 @@ TEST(OutboxDurability, AbandonStopsRetryingAndCountsWhatWasNeverCommitted) {
     EXPECT_EQ(left.first_seq, 2u);
     EXPECT_EQ(left.last_seq, 6u);
     EXPECT_NE(left.error.find("injected fault"), std::string::npos) << left.error;
-    box.flush();  // returns at once once abandoned
+    box.flush();                     // returns at once once abandoned
     raw.exec("DROP TRIGGER fault");  // too late: nothing more is committed
   }
   OutboxStore reopened(options(dir), key_of(1), nullptr);
