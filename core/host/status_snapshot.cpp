@@ -255,11 +255,16 @@ namespace {
 constexpr size_t kBlock = 4096;
 
 // The spare, renamed to a name of this write's own so that two writers never share it; -1 when
-// there is none or it is too small for `need` bytes (then it is left for the next write).
+// there is none or it is too small for `need` bytes (then it goes: a larger one is allocated
+// after this write).
 int claim_spare(const std::filesystem::path& spare, const std::string& claimed, size_t need,
                 size_t& size) {
   struct stat st {};
-  if (::stat(spare.c_str(), &st) != 0 || static_cast<size_t>(st.st_size) < need) return -1;
+  if (::stat(spare.c_str(), &st) != 0) return -1;
+  if (static_cast<size_t>(st.st_size) < need) {
+    ::unlink(spare.c_str());
+    return -1;
+  }
   if (::rename(spare.c_str(), claimed.c_str()) != 0) return -1;
   int fd = ::open(claimed.c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0 || ::fstat(fd, &st) != 0 || static_cast<size_t>(st.st_size) < need) {

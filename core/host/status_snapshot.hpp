@@ -29,7 +29,7 @@ struct OutboxSnapshot {
   // Daemons before these were added wrote none: read as writable.
   bool commit_failing = false;
   uint64_t commit_failures = 0;  // failed attempts of the batch being retried
-  std::string commit_error;      // SQLite's reason for the last failure
+  std::string commit_error{};    // SQLite's reason for the last failure
   bool operator==(const OutboxSnapshot&) const = default;
 };
 

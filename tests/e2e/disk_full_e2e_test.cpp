@@ -237,6 +237,8 @@ TEST_F(DiskFullTest, BlocksWithoutLossStopsInTimeAndDeliversEverythingOnceSpaceR
             << kShutdownTimeoutMs << " ms), filler " << filled / 1024 << " KiB\n";
   EXPECT_LT(took.count(), kShutdownTimeoutMs + 2500) << stopped.err;
   EXPECT_EQ(stopped.rc, 0) << stopped.err;
+  if (auto at = stopped.err.find("stopping with "); at != std::string::npos)
+    std::cout << "[ info ] " << stopped.err.substr(at, stopped.err.find('\n', at) - at) << "\n";
   EXPECT_HAS(stopped.err, "stopping with ");
   EXPECT_HAS(stopped.err, "events not committed (outbox: ");
   EXPECT_HAS(stopped.err, "polls that were never completed and will be polled again");
