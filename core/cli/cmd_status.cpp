@@ -14,7 +14,8 @@ namespace {
 
 constexpr const char* kStatusDetails =
     R"(Shows what a running (or the last) oemlink wrote to its data dir: whether it runs, poll and
-pipeline counters, the outbox's depth and the age of its oldest record, and per sink the events
+pipeline counters, the outbox's depth and the age of its oldest record (and, when its commits
+fail, e.g. on a full disk, that it is not writable and why), and per sink the events
 delivered, retried and dead-lettered. Reads files only; needs no key.
 Exit status: 0 running (with --json: a status exists), 1 not running or no status yet,
 2 usage error.)";
@@ -59,6 +60,11 @@ void print_status(const host::StatusSnapshot& st, bool running) {
         static_cast<unsigned long long>(ob->appended), static_cast<unsigned long long>(ob->dropped),
         static_cast<unsigned long long>(ob->refused), static_cast<unsigned long long>(ob->corrupt),
         static_cast<unsigned long long>(ob->dead_letters));
+    if (ob->commit_failing)
+      std::printf(
+          "outbox:      NOT WRITABLE: %llu failed commits in a row: %s (producers wait; nothing "
+          "is lost)\n",
+          static_cast<unsigned long long>(ob->commit_failures), ob->commit_error.c_str());
   }
   for (const host::SinkSnapshot& k : st.sinks) {
     std::printf("sink %-8s delivered %llu, retried %llu, dead-lettered %llu, in flight %llu\n",

@@ -184,12 +184,20 @@ void PipelineAssembly::wake_delivery() {
   for (auto& d : dispatchers_) d->wake();
 }
 
-void PipelineAssembly::drain_and_stop() {
+PipelineAssembly::Leftovers PipelineAssembly::drain_and_stop(
+    std::chrono::steady_clock::time_point deadline) {
+  using namespace std::chrono_literals;
+  Leftovers left;
   signing_->stop_retrying();
-  signing_->drain();
-  pipeline_->flush();
-  if (outbox_) outbox_->flush();
+  if (signing_->drain_until(deadline))
+    pipeline_->flush();  // the worker may still hold the pipeline otherwise
+  else
+    left.batches_unsigned = signing_->abandon();
+  // The writer gets a moment past the deadline to notice and let go of a failing commit.
+  if (outbox_ && !outbox_->flush_until(deadline))
+    left.outbox = outbox_->abandon(std::max(deadline, std::chrono::steady_clock::now()) + 500ms);
   for (auto& d : dispatchers_) d->stop();
+  return left;
 }
 
 std::vector<std::pair<std::string, uplink::DispatcherStats>> PipelineAssembly::sink_stats() const {

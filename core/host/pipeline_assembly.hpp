@@ -57,9 +57,17 @@ class PipelineAssembly {
   void start_delivery();
   // [loop] New durable records: each sink looks for work.
   void wake_delivery();
+  // What a shutdown out of time left behind. None of it was acknowledged to its source.
+  struct Leftovers {
+    size_t batches_unsigned = 0;    // dropped from the signing queue
+    store::OutboxAbandoned outbox;  // appended, never committed
+    bool any() const { return batches_unsigned > 0 || outbox.records > 0; }
+  };
   // [loop] Shutdown: signing drains (retries stop), everything accepted is made durable, then
   // the sinks let go; what they have not delivered stays in the outbox for the next start.
-  void drain_and_stop();
+  // Bounded by `deadline`: signing that has not drained and appends that could not commit by
+  // then (a full disk) are given up, and said so in the result.
+  Leftovers drain_and_stop(std::chrono::steady_clock::time_point deadline);
 
   std::vector<std::pair<std::string, uplink::DispatcherStats>> sink_stats() const;
   void reset_sink_latency();

@@ -388,9 +388,33 @@ void Runtime::flush_extra_sinks() {
 // Shutdown
 // ---------------------------------------------------------------------------------------------
 
+// A full disk (or a signer gone) must not make the daemon unstoppable: what could not be made
+// durable in time is given up, which is safe because the DurabilityGate never completed the polls
+// it came from. Says so, with counts, so an operator knows nothing was lost.
+namespace {
+void log_leftovers(const PipelineAssembly::Leftovers& left, size_t polls,
+                   std::chrono::milliseconds budget) {
+  if (!left.any()) return;
+  std::string what;
+  if (left.outbox.records > 0)
+    what = std::to_string(left.outbox.records) + " events not committed (outbox: " +
+           (left.outbox.error.empty() ? std::string("no commit finished in time")
+                                      : left.outbox.error) +
+           ")";
+  if (left.batches_unsigned > 0)
+    what += (what.empty() ? "" : " and ") + std::to_string(left.batches_unsigned) +
+            " batches not signed";
+  spdlog::warn(
+      "stopping with {} after {} ms: they belong to {} polls that were never completed and "
+      "will be polled again",
+      what, budget.count(), polls);
+}
+}  // namespace
+
 void Runtime::begin_shutdown() {
   if (stopping_) return;
   stopping_ = true;
+  shutdown_deadline_ = Clock::now() + cfg_.schedule.shutdown_timeout;
   if (opts_.on_stopping) opts_.on_stopping();
   spdlog::info("stopping: no new polls; waiting up to {} ms for {} in flight",
                cfg_.schedule.shutdown_timeout.count(), dispatcher_->in_flight());
@@ -419,7 +443,7 @@ void Runtime::drain_and_close() {
     for (size_t k : dispatcher_->outstanding_by_driver()) n += k;
     return n;
   };
-  auto deadline = Clock::now() + cfg_.schedule.shutdown_timeout;
+  const auto deadline = shutdown_deadline_;
   auto guard = boost::asio::make_work_guard(io_);  // run_for waits instead of spinning
   io_.restart();
   // The 503s given at begin_shutdown are written while the loop runs here.
@@ -475,7 +499,11 @@ void Runtime::close_everything(bool abandoned_any) {
   // A driver kept busy is not destroyed, but the host it calls back into is going away.
   if (mqtt_) mqtt_->end_all();
   if (assembly_) {
-    assembly_->drain_and_stop();
+    // A start that threw half way never began a shutdown: it gets the same budget from here.
+    const auto deadline =
+        stopping_ ? shutdown_deadline_ : Clock::now() + cfg_.schedule.shutdown_timeout;
+    PipelineAssembly::Leftovers left = assembly_->drain_and_stop(deadline);
+    log_leftovers(left, gate_ ? gate_->held() : 0, cfg_.schedule.shutdown_timeout);
     if (gate_) gate_->release_ready();
   }
   if (stopping_) write_status(false);

@@ -278,6 +278,8 @@ class Runtime {
 
   std::atomic<bool> stop_requested_{false};
   bool stopping_ = false;
+  // begin_shutdown + schedule.shutdown_timeout: every wait of the shutdown ends by then.
+  std::chrono::steady_clock::time_point shutdown_deadline_{};
   bool closed_ = false;   // transport, timers and drivers closed: new work is refused
   bool started_ = false;  // start() completed
   int64_t started_steady_ms_ = 0;

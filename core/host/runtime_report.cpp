@@ -55,6 +55,10 @@ StatusSnapshot status_snapshot(const ReportSources& src, bool running, int64_t n
                                .corrupt = o.corrupt,
                                .dead_letters = o.dead_letters,
                                .durable_seq = o.durable_seq};
+    store::OutboxCommitHealth h = outbox->commit_health();
+    st.outbox->commit_failing = h.failing;
+    st.outbox->commit_failures = h.consecutive_failures;
+    st.outbox->commit_error = std::move(h.last_error);
   }
   for (auto& [name, ds] : src.assembly.sink_stats()) {
     st.sinks.push_back(SinkSnapshot{.name = name,

@@ -63,6 +63,9 @@ void outbox_fields(Outbox& o, Visit&& visit) {
   visit("corrupt", o.corrupt, Presence::required);
   visit("dead_letters", o.dead_letters, Presence::required);
   visit("durable_seq", o.durable_seq, Presence::required);
+  visit("commit_failing", o.commit_failing, Presence::optional);
+  visit("commit_failures", o.commit_failures, Presence::optional);
+  visit("commit_error", o.commit_error, Presence::optional);
 }
 
 template <class Sink, class Visit>
@@ -272,10 +275,49 @@ void from_json(const json::value& v, StatusSnapshot& out) {
   out = std::move(s);
 }
 
+namespace {
+
+constexpr size_t kBlock = 4096;
+
+// The spare, renamed to a name of this write's own so that two writers never share it; -1 when
+// there is none or it is too small for `need` bytes (then it goes: a larger one is allocated
+// after this write).
+int claim_spare(const std::filesystem::path& spare, const std::string& claimed, size_t need,
+                size_t& size) {
+  struct stat st {};
+  if (::stat(spare.c_str(), &st) != 0) return -1;
+  if (static_cast<size_t>(st.st_size) < need) {
+    ::unlink(spare.c_str());
+    return -1;
+  }
+  if (::rename(spare.c_str(), claimed.c_str()) != 0) return -1;
+  int fd = ::open(claimed.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0 || ::fstat(fd, &st) != 0 || static_cast<size_t>(st.st_size) < need) {
+    if (fd >= 0) ::close(fd);
+    ::unlink(claimed.c_str());
+    return -1;
+  }
+  size = static_cast<size_t>(st.st_size);
+  return fd;
+}
+
+// Best effort: without a spare the next write needs free space, as any write does.
+void allocate_spare(const std::filesystem::path& spare, size_t size) {
+  int fd = ::open(spare.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return;
+  const bool ok = ::posix_fallocate(fd, 0, static_cast<off_t>(size)) == 0;
+  ::close(fd);
+  if (!ok) ::unlink(spare.c_str());
+}
+
+}  // namespace
+
 void write_status_file(const std::filesystem::path& path, const StatusSnapshot& s) {
-  const std::string text = json::serialize(to_json(s)) + "\n";
+  std::string text = json::serialize(to_json(s));
+  const size_t document = text.size() + 1;
   std::filesystem::path dir = path.parent_path();
   if (dir.empty()) dir = ".";
+  const std::filesystem::path spare = dir / ("." + path.filename().string() + ".spare");
   // A unique name per write: two writers never share (and so never truncate) a temp file.
   std::string tmp = (dir / ("." + path.filename().string() + ".XXXXXX")).string();
   // Called right after the failed call, before anything else can change errno.
@@ -285,15 +327,27 @@ void write_status_file(const std::filesystem::path& path, const StatusSnapshot& 
     throw StatusFileError(path.string() + ": " + step + " " + tmp + ": " + errno_text(err));
   };
   Fd file;
-  file.fd = ::mkostemp(tmp.data(), O_CLOEXEC);
-  if (file.fd < 0) {
-    int err = errno;
-    throw StatusFileError(path.string() + ": cannot create a temp file in " + dir.string() + ": " +
-                          errno_text(err));
+  size_t size = 0;
+  {
+    // mkostemp's name, reserved by a file that is replaced at once by the spare.
+    file.fd = ::mkostemp(tmp.data(), O_CLOEXEC);
+    if (file.fd < 0) {
+      int err = errno;
+      throw StatusFileError(path.string() + ": cannot create a temp file in " + dir.string() +
+                            ": " + errno_text(err));
+    }
+    int spare_fd = claim_spare(spare, tmp, document, size);
+    if (spare_fd >= 0) {
+      ::close(file.fd);
+      file.fd = spare_fd;
+    }
   }
+  // Whitespace after the document is valid JSON; filling the spare exactly allocates nothing.
+  if (size > text.size() + 1) text.append(size - text.size() - 1, ' ');
+  text += '\n';
   if (::fchmod(file.fd, 0600) != 0) fail("chmod");
   for (size_t done = 0; done < text.size();) {
-    ssize_t n = ::write(file.fd, text.data() + done, text.size() - done);
+    ssize_t n = ::pwrite(file.fd, text.data() + done, text.size() - done, static_cast<off_t>(done));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) fail("write");
     done += static_cast<size_t>(n);
@@ -311,6 +365,7 @@ void write_status_file(const std::filesystem::path& path, const StatusSnapshot& 
     throw StatusFileError(path.string() + ": fsync of directory " + dir.string() + ": " +
                           errno_text(err));
   }
+  allocate_spare(spare, (document / kBlock + 2) * kBlock);
 }
 
 constexpr size_t kMaxStatusBytes = 1 << 20;

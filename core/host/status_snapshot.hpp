@@ -25,6 +25,11 @@ struct OutboxSnapshot {
   uint64_t corrupt = 0;
   uint64_t dead_letters = 0;
   uint64_t durable_seq = 0;
+  // The outbox's last commit failed (a full disk): nothing new becomes durable, producers wait.
+  // Daemons before these were added wrote none: read as writable.
+  bool commit_failing = false;
+  uint64_t commit_failures = 0;  // failed attempts of the batch being retried
+  std::string commit_error{};    // SQLite's reason for the last failure
   bool operator==(const OutboxSnapshot&) const = default;
 };
 
@@ -94,6 +99,10 @@ void from_json(const boost::json::value& v, StatusSnapshot& out);
 
 // Replaces `path` atomically and durably: the document goes to a temp file with a unique name in
 // the same directory (mode 0600), is fsynced, renamed over `path`, and the directory is fsynced.
+// So that a full disk does not silence the status that reports it, the temp file is the spare
+// `.<name>.spare` when one exists (allocated after the previous write, as large as that document
+// plus 4 KiB; the text is padded with spaces to its size, so writing it allocates nothing), and a
+// new spare is allocated after each write, from the space the replaced file gave back.
 // Concurrent writers never leave a torn file. Every I/O failure throws StatusFileError naming the
 // file and the failed step; the temp file is removed then.
 void write_status_file(const std::filesystem::path& path, const StatusSnapshot& s);

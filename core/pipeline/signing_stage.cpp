@@ -35,7 +35,7 @@ SigningStage::Submitted SigningStage::submit(uint32_t tag, const ConnectionIdent
   Submitted out;
   {
     std::lock_guard lock(mu_);
-    if (jobs_.size() >= max_queued_) {
+    if (jobs_.size() >= max_queued_ || abandoned_all_) {
       out.status = OEMLINK_RETRY;  // back-pressure: validate nothing, take nothing
       return out;
     }
@@ -65,6 +65,10 @@ SigningStage::Submitted SigningStage::submit(uint32_t tag, const ConnectionIdent
   job.now_ms = now_ms;
   {
     std::lock_guard lock(mu_);
+    if (abandoned_all_) {
+      out.status = OEMLINK_RETRY;
+      return out;
+    }
     jobs_.push_back(std::move(job));
     taken_.fetch_add(1, std::memory_order_release);
   }
@@ -76,6 +80,21 @@ SigningStage::Submitted SigningStage::submit(uint32_t tag, const ConnectionIdent
 void SigningStage::drain() {
   std::unique_lock lock(mu_);
   idle_cv_.wait(lock, [&] { return jobs_.empty() && !busy_; });
+}
+
+bool SigningStage::drain_until(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(mu_);
+  return idle_cv_.wait_until(lock, deadline, [&] { return jobs_.empty() && !busy_; });
+}
+
+size_t SigningStage::abandon() {
+  std::lock_guard lock(mu_);
+  abandoned_all_ = true;
+  stop_ = true;
+  const size_t n = jobs_.size();
+  jobs_.clear();
+  if (!busy_) idle_cv_.notify_all();
+  return n;
 }
 
 void SigningStage::work() {

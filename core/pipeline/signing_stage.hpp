@@ -48,6 +48,12 @@ class SigningStage {
 
   // [any-thread] Blocks until every job queued so far is settled.
   void drain();
+  // [any-thread] drain() with a deadline: false when it passed first.
+  bool drain_until(std::chrono::steady_clock::time_point deadline);
+  // [any-thread] Shutdown out of time: the jobs still queued are dropped unsettled (their polls
+  // were never completed, so their cars are polled again on the next start) and submit() takes
+  // nothing more; the job being worked on finishes. Returns how many jobs were dropped.
+  size_t abandon();
   // [any-thread] Shutting down: a job that still cannot be delivered is given up after a few
   // more attempts instead of being retried for ever.
   void stop_retrying() { stop_ = true; }
@@ -82,6 +88,7 @@ class SigningStage {
   std::condition_variable cv_, idle_cv_;
   std::deque<Job> jobs_;
   bool busy_ = false;
+  bool abandoned_all_ = false;  // abandon() was called: submit() takes nothing
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> taken_{0};  // written under mu_, in queue order
   uint64_t abandoned_ = 0;          // worker thread only

@@ -143,6 +143,8 @@ struct OutboxStore::Impl {
   uint64_t drops_unlogged = 0;
   Clock::time_point last_drop_log{};
   bool stopping = false;
+  bool abandoning = false;   // abandon(): no more commits, no more retries
+  bool writer_done = false;  // run_writer returned
 
   std::thread writer;
 };
@@ -154,7 +156,7 @@ void OutboxStore::Impl::run_writer() {
   std::unique_lock lock(mu);
   for (;;) {
     work_cv.wait(lock, [&] { return !queue.empty() || stopping; });
-    if (queue.empty()) break;  // stopping, and everything is committed
+    if (queue.empty() || abandoning) break;  // stopping: everything is committed, or given up
     if (!stopping) {
       // The group-commit window opens with the oldest queued append: appends that queued while
       // the previous commit was syncing are already late and go at once.
@@ -175,6 +177,8 @@ void OutboxStore::Impl::run_writer() {
     if (!batch.empty()) commit(batch);
     lock.lock();
   }
+  writer_done = true;
+  durable_cv.notify_all();
   lock.unlock();
   log_drops(true);
 }
@@ -268,14 +272,14 @@ void OutboxStore::Impl::commit(std::vector<Pending>& batch) {
         last_reason = e.what();
       }
       bool stop;
-      {
-        std::lock_guard lock(mu);
-        stop = stopping;
-        commit_health.failing = true;
-        commit_health.consecutive_failures = failures;
-        commit_health.last_error = e.what();
-        ++commit_health.failures_total;
-      }
+      std::unique_lock lock(mu);
+      stop = stopping;
+      commit_health.failing = true;
+      commit_health.consecutive_failures = failures;
+      commit_health.last_error = e.what();
+      ++commit_health.failures_total;
+      // Shutdown is out of time (abandon()): not one more attempt. Counted by abandon().
+      if (abandoning) return;
       if (stop && failures >= 3) {
         spdlog::error(
             "outbox {}: shutting down with {} records (seq {}..{}) not persisted; their sources "
@@ -283,7 +287,9 @@ void OutboxStore::Impl::commit(std::vector<Pending>& batch) {
             opt.path.string(), batch.size(), batch.front().seq, batch.back().seq);
         return;
       }
-      std::this_thread::sleep_for(backoff);
+      // Woken early by abandon(), so a shutdown never waits out a backoff.
+      work_cv.wait_for(lock, backoff, [&] { return abandoning; });
+      if (abandoning) return;
     }
   }
 }
@@ -511,7 +517,36 @@ void OutboxStore::flush() {
   const uint64_t target = impl_->last_seq;
   impl_->flush_through = std::max(impl_->flush_through, target);
   impl_->work_cv.notify_all();
-  impl_->durable_cv.wait(lock, [&] { return impl_->reported_seq >= target; });
+  impl_->durable_cv.wait(lock, [&] { return impl_->reported_seq >= target || impl_->abandoning; });
+}
+
+bool OutboxStore::flush_until(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(impl_->mu);
+  const uint64_t target = impl_->last_seq;
+  impl_->flush_through = std::max(impl_->flush_through, target);
+  impl_->work_cv.notify_all();
+  return impl_->durable_cv.wait_until(lock, deadline,
+                                      [&] { return impl_->reported_seq >= target; });
+}
+
+OutboxAbandoned OutboxStore::abandon(std::chrono::steady_clock::time_point deadline) {
+  Impl& m = *impl_;
+  std::unique_lock lock(m.mu);
+  m.abandoning = true;
+  m.stopping = true;
+  m.work_cv.notify_all();
+  m.durable_cv.notify_all();  // a flush() waiting returns
+  // The writer is between attempts (woken above) or inside one SQLite call; either ends soon.
+  m.durable_cv.wait_until(lock, deadline, [&] { return m.writer_done; });
+  OutboxAbandoned a;
+  // Sequence numbers are assigned contiguously, and the writer commits them in order.
+  if (m.last_seq > m.durable_seq) {
+    a.records = m.last_seq - m.durable_seq;
+    a.first_seq = m.durable_seq + 1;
+    a.last_seq = m.last_seq;
+  }
+  if (m.commit_health.failing) a.error = m.commit_health.last_error;
+  return a;
 }
 
 std::vector<OutboxRecord> OutboxStore::read(std::string_view sink, uint64_t after_seq, size_t max) {

@@ -78,6 +78,14 @@ struct OutboxCommitHealth {
   uint64_t failures_total = 0;        // failed attempts since open
 };
 
+// What abandon() left uncommitted: appends with seq in (durable_seq, last_seq].
+struct OutboxAbandoned {
+  uint64_t records = 0;
+  uint64_t first_seq = 0;  // 0 when records == 0
+  uint64_t last_seq = 0;
+  std::string error;  // the last commit failure, empty when no commit had failed
+};
+
 struct DeadLetter {
   uint64_t seq = 0;
   std::string sink;
@@ -105,8 +113,17 @@ class OutboxStore {
   std::optional<uint64_t> append(std::string_view event_id, std::string_view connection_id,
                                  std::string_view json);
 
-  // [any-thread] Blocks until everything appended so far is durable (shutdown, tests).
+  // [any-thread] Blocks until everything appended so far is durable (shutdown, tests), or the
+  // outbox was abandoned.
   void flush();
+  // [any-thread] flush() with a deadline: false when it passed first (commits keep failing).
+  bool flush_until(std::chrono::steady_clock::time_point deadline);
+
+  // [any-thread] Shutdown out of time: the writer stops retrying a failed commit and commits
+  // nothing more; what was appended and not committed stays uncommitted. Safe: none of it was
+  // reported durable, so every source still holds it (a poll never completed is polled again).
+  // Waits for the writer until `deadline`. Returns what was left behind.
+  OutboxAbandoned abandon(std::chrono::steady_clock::time_point deadline);
 
   // [any-thread] The next durable, undelivered records for `sink` after `after_seq`, in sequence
   // order, at most `max`. Records already acknowledged for this sink are skipped.

@@ -1,5 +1,7 @@
 #include "core/common/private_files.hpp"
 
+#include "tests/common/disk_full.hpp"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -75,6 +77,25 @@ TEST_F(PrivateFiles, KeepNeverReplacesAndReplaceDoes) {
   for (const auto& e : fs::directory_iterator(dir_)) {
     EXPECT_EQ(e.path().filename(), "key") << "temporary file left behind";
   }
+}
+
+// Key files are replaced through write_private_file (reseal): a write that fails part way (here
+// past RLIMIT_FSIZE, as on a full disk) leaves the previous file whole and no temp file.
+TEST_F(PrivateFiles, AFailedReplaceLeavesThePreviousVersionIntact) {
+  const fs::path file = dir_ / "outbox.key";
+  const std::vector<uint8_t> before(100, 0xAB);
+  ASSERT_TRUE(write_private_file(file, before, IfExists::replace));
+  const std::vector<uint8_t> after(10'000, 0xCD);
+  {
+    oemlink::testing::FileSizeLimit limit(4096);
+    EXPECT_THROW(write_private_file(file, after, IfExists::replace), FileError);
+  }
+  std::ifstream in(file, std::ios::binary);
+  std::vector<uint8_t> got((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(got, before);
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir_)) names.push_back(e.path().filename());
+  EXPECT_EQ(names, std::vector<std::string>{"outbox.key"});
 }
 
 TEST_F(PrivateFiles, ErrorsNameThePath) {

@@ -55,7 +55,7 @@ TEST_F(PipelineAssemblyTest, BuildsVaultOutboxAndOneDispatcherPerSink) {
   EXPECT_EQ(stats[0].first, "events");
   EXPECT_FALSE(a.has_extra_sinks());
   a.start_delivery();
-  a.drain_and_stop();
+  a.drain_and_stop(std::chrono::steady_clock::now() + std::chrono::minutes(1));
 }
 
 TEST_F(PipelineAssemblyTest, ASinkTypeNoFactoryBuildsStopsTheStartNamingTheSink) {

@@ -1,6 +1,8 @@
 // status.json: the one type the daemon writes and `oemlink status`/`deadletter` read.
 #include "core/host/status_snapshot.hpp"
 
+#include "tests/common/disk_full.hpp"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
@@ -114,12 +116,57 @@ TEST_F(StatusFileTest, WriteThenReadIsTheSameSnapshot) {
   struct stat st {};
   ASSERT_EQ(stat(path_.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
-  EXPECT_EQ(dir_entries(), std::vector<std::string>{"status.json"});  // no temp file left
+  // No temp file left; the spare is allocated for the next write.
+  EXPECT_THAT(dir_entries(), ::testing::UnorderedElementsAre("status.json", ".status.json.spare"));
 
   StatusSnapshot stopped = sample();
   stopped.running = false;
   write_status_file(path_, stopped);  // replaces
   EXPECT_EQ(read_status_file(path_)->running, false);
+}
+
+// A write that fails (here: past RLIMIT_FSIZE, as on a full disk) leaves the previous
+// status.json whole, with and without the spare, and leaves no temp file behind.
+TEST_F(StatusFileTest, AFailedWriteLeavesThePreviousVersionIntact) {
+  StatusSnapshot before = sample();
+  write_status_file(path_, before);
+  StatusSnapshot after = sample();
+  after.running = false;
+  after.outbox->commit_failing = true;
+  after.outbox->commit_error = "database or disk is full";
+  for (bool with_spare : {true, false}) {
+    SCOPED_TRACE(with_spare ? "spare" : "no spare");
+    if (!with_spare) fs::remove(dir_ / ".status.json.spare");
+    {
+      oemlink::testing::FileSizeLimit limit(64);
+      EXPECT_THROW(write_status_file(path_, after), StatusFileError);
+    }
+    auto back = read_status_file(path_);
+    ASSERT_TRUE(back);
+    EXPECT_EQ(*back, before);
+    for (const std::string& name : dir_entries())
+      EXPECT_TRUE(name == "status.json" || name == ".status.json.spare") << name;
+  }
+  write_status_file(path_, after);  // room again
+  EXPECT_EQ(*read_status_file(path_), after);
+}
+
+// On a filesystem with no free byte left, the status is still written (through the spare the
+// previous write allocated), so `oemlink status` can say the outbox cannot commit.
+TEST_F(StatusFileTest, AFullFilesystemStillGetsTheNewStatusThroughTheSpare) {
+  oemlink::testing::SmallTmpfs fs_small("1m");
+  if (!fs_small.mounted()) GTEST_SKIP() << fs_small.skip_reason;
+  const fs::path path = fs_small.path / "status.json";
+  write_status_file(path, sample());
+  ASSERT_GT(fs_small.fill(fs_small.path / "filler"), 0u);
+  StatusSnapshot full = sample();
+  full.outbox->commit_failing = true;
+  full.outbox->commit_failures = 7;
+  full.outbox->commit_error = "database or disk is full";
+  write_status_file(path, full);
+  EXPECT_EQ(*read_status_file(path), full);
+  write_status_file(path, full);  // the replaced file's space became the next spare
+  EXPECT_EQ(*read_status_file(path), full);
 }
 
 TEST_F(StatusFileTest, AMissingFileIsNoStatusYet) {
@@ -245,7 +292,9 @@ TEST_F(StatusFileTest, ConcurrentWritersNeverLeaveATornFile) {
   stop = true;
   reader.join();
   EXPECT_EQ(failures.load(), 0);
-  EXPECT_EQ(dir_entries(), std::vector<std::string>{"status.json"});
+  // No temp file left behind; the spare, when the last writer could allocate it.
+  for (const std::string& name : dir_entries())
+    EXPECT_TRUE(name == "status.json" || name == ".status.json.spare") << name;
   auto last = read_status_file(path_);
   ASSERT_TRUE(last);
   EXPECT_TRUE(*last == a || *last == b);

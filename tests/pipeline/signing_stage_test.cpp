@@ -228,6 +228,26 @@ TEST_F(SigningStageTest, WhenStoppingAnUndeliverableBatchIsGivenUpAfterOneMoreAt
   EXPECT_TRUE(sink_.events().empty());
 }
 
+// Shutdown out of time (a sink that holds the worker, as a stalled disk would): drain_until gives
+// up at its deadline, abandon() drops what is still queued unsettled and refuses new batches, and
+// the job in hand still finishes.
+TEST_F(SigningStageTest, DrainUntilGivesUpAtItsDeadlineAndAbandonDropsTheQueue) {
+  SigningStage stage(pipeline_, record_.on_settled(), 4096, record_.on_pause());
+  sink_.hold();
+  for (uint32_t tag = 1; tag <= 4; ++tag)
+    ASSERT_TRUE(stage.submit(tag, car(), speed_, kNow).queued);
+  sink_.wait_for_appends(1);  // job 1 holds the worker, 2..4 wait
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_FALSE(stage.drain_until(t0 + 100ms));
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 100ms);
+  EXPECT_EQ(stage.abandon(), 3u);
+  EXPECT_EQ(stage.submit(5, car(), speed_, kNow).status, OEMLINK_RETRY);
+  sink_.release();
+  EXPECT_TRUE(stage.drain_until(std::chrono::steady_clock::now() + 10s));
+  EXPECT_EQ(record_.settled_now(), (std::vector<std::pair<uint32_t, uint64_t>>{{1, 1}}));
+  EXPECT_EQ(stage.taken(), 4u);
+}
+
 TEST_F(SigningStageTest, DestructionFinishesEveryQueuedBatch) {
   std::thread releaser;
   {

@@ -240,6 +240,38 @@ TEST(OutboxDurability, CommitHealthReportsAFailingWriterUntilACommitSucceeds) {
   EXPECT_GE(h.failures_total, 1u);
 }
 
+// A disk that stays full must not hold a shutdown: flush_until gives up at its deadline,
+// abandon() stops the writer's retries at once and counts what was never committed, and the
+// destructor then returns without committing it. A reopen finds exactly what was durable.
+TEST(OutboxDurability, AbandonStopsRetryingAndCountsWhatWasNeverCommitted) {
+  TempDir dir;
+  {
+    OutboxStore box(options(dir), key_of(1), nullptr);
+    box.append("ev-0", "c", event_json(0));
+    box.flush();
+    RawDb raw(options(dir).path);
+    inject_insert_fault(raw);
+    for (uint64_t i = 1; i <= 5; ++i) box.append("ev-" + std::to_string(i), "c", event_json(i));
+    const auto t0 = std::chrono::steady_clock::now();
+    EXPECT_FALSE(box.flush_until(t0 + 300ms));
+    EXPECT_GE(std::chrono::steady_clock::now() - t0, 300ms);
+    const auto t1 = std::chrono::steady_clock::now();
+    OutboxAbandoned left = box.abandon(t1 + 5s);
+    // The writer was between retries (backoff up to 2 s): woken, not waited out.
+    EXPECT_LT(std::chrono::steady_clock::now() - t1, 1s);
+    EXPECT_EQ(left.records, 5u);
+    EXPECT_EQ(left.first_seq, 2u);
+    EXPECT_EQ(left.last_seq, 6u);
+    EXPECT_NE(left.error.find("injected fault"), std::string::npos) << left.error;
+    box.flush();                     // returns at once once abandoned
+    raw.exec("DROP TRIGGER fault");  // too late: nothing more is committed
+  }
+  OutboxStore reopened(options(dir), key_of(1), nullptr);
+  auto records = read_all(reopened);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].event_id, "ev-0");
+}
+
 // A second writer on the same file takes the seq of a batch whose commit failed: the retry must
 // not count the other writer's row as its own (that lost events silently).
 TEST(OutboxDurability, RetryRefusesAnotherWritersRowAtItsSeq) {
