@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 
 #include <cstdio>
 #include <memory>
@@ -13,6 +14,20 @@
 namespace oemlink::cli {
 
 namespace {
+
+// The configuration, or nullopt once what is wrong with it is printed.
+std::optional<config::Config> load_or_say(const std::string& path) {
+  try {
+    return load_config_or_default(path);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return std::nullopt;
+  }
+}
+
+host::QuarantinePolicy quarantine_policy(const config::Config& cfg) {
+  return {cfg.quarantine.after_crashes, cfg.quarantine.crash_window};
+}
 
 int64_t wall_ms_now() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -40,13 +55,9 @@ const char* type_name(oemlink_setting_type t) {
 }
 
 int plugins_list(const std::string& path) {
-  config::Config cfg;
-  try {
-    cfg = load_config_or_default(path);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s\n", e.what());
-    return kExitFailure;
-  }
+  std::optional<config::Config> loaded = load_or_say(path);
+  if (!loaded) return kExitFailure;
+  const config::Config& cfg = *loaded;
   int rc = kExitOk;
   // What the daemon will not load (read only: a list never writes the fault log).
   std::vector<std::string> names;
@@ -54,10 +65,7 @@ int plugins_list(const std::string& path) {
   std::map<std::string, host::QuarantineState> judged;
   try {
     judged = host::DriverQuarantine(DataDir(cfg.data_dir).driver_faults_log())
-                 .judge(names,
-                        host::QuarantinePolicy{cfg.quarantine.after_crashes,
-                                               cfg.quarantine.crash_window},
-                        wall_ms_now(), /*record=*/false);
+                 .judge(names, quarantine_policy(cfg), wall_ms_now(), /*record=*/false);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s\n", e.what());
   }
@@ -86,13 +94,9 @@ int plugins_list(const std::string& path) {
 }
 
 int plugins_unquarantine(const std::string& path, const std::string& name) {
-  config::Config cfg;
-  try {
-    cfg = load_config_or_default(path);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s\n", e.what());
-    return kExitFailure;
-  }
+  std::optional<config::Config> loaded = load_or_say(path);
+  if (!loaded) return kExitFailure;
+  const config::Config& cfg = *loaded;
   bool configured = false;
   for (const config::DriverConfig& dc : cfg.drivers) configured = configured || dc.name == name;
   if (!configured) {
@@ -101,9 +105,7 @@ int plugins_unquarantine(const std::string& path, const std::string& name) {
     return kExitFailure;
   }
   host::DriverQuarantine log(DataDir(cfg.data_dir).driver_faults_log());
-  const auto judged = log.judge(
-      {name}, host::QuarantinePolicy{cfg.quarantine.after_crashes, cfg.quarantine.crash_window},
-      wall_ms_now(), /*record=*/false);
+  const auto judged = log.judge({name}, quarantine_policy(cfg), wall_ms_now(), /*record=*/false);
   const bool was = judged.at(name).quarantined;
   try {
     log.clear(name, wall_ms_now());

@@ -8,12 +8,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace oemlink::testing {
@@ -86,6 +88,30 @@ class CliTest : public ::testing::Test {
     fs::remove(dir_ / "stdout");
     fs::remove(dir_ / "stderr");
     return wait_for(spawn(args));
+  }
+  // Polls `ok` every 20 ms for up to `limit`; its last answer.
+  static bool eventually(const std::function<bool()>& ok,
+                         std::chrono::milliseconds limit = std::chrono::seconds(20)) {
+    auto until = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < until) {
+      if (ok()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return ok();
+  }
+  // The port a server spawned as `name` printed ("listening on 127.0.0.1:<port>" in
+  // <name>.out, as the ingest sink does), waited for up to 10 s; 0, and a test failure, when it
+  // never came.
+  int listening_port(const std::string& name) {
+    for (int i = 0; i < 1000; ++i) {
+      std::string out = slurp(dir_ / (name + ".out"));
+      auto at = out.find("listening on 127.0.0.1:");
+      if (at != std::string::npos && out.find('\n', at) != std::string::npos)
+        return std::stoi(out.substr(at + 23));
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ADD_FAILURE() << name << " did not start: " << slurp(dir_ / (name + ".err"));
+    return 0;
   }
   fs::path write(const std::string& name, const std::string& text) {
     fs::create_directories((dir_ / name).parent_path());

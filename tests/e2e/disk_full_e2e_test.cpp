@@ -96,15 +96,7 @@ class DiskFullTest : public CliTest {
     ingest_ = spawn({"--cert", "pki/server.crt", "--key", "pki/server.key", "--ca", "pki/ca.crt",
                      "--listen", "127.0.0.1:0", "--store", "ingest.jsonl"},
                     kIngest, "ingest");
-    for (int i = 0; i < 500; ++i) {
-      std::string out = slurp(dir_ / "ingest.out");
-      auto at = out.find("listening on 127.0.0.1:");
-      if (at != std::string::npos && out.find('\n', at) != std::string::npos)
-        return std::stoi(out.substr(at + 23));
-      std::this_thread::sleep_for(10ms);
-    }
-    ADD_FAILURE() << "ingest sink did not start: " << slurp(dir_ / "ingest.err");
-    return 0;
+    return listening_port("ingest");
   }
 
   // The mock driver's cars polled every `interval`; the data dir on the tmpfs, everything else
@@ -152,15 +144,6 @@ class DiskFullTest : public CliTest {
   boost::json::object outbox_status() {
     auto st = status();
     return st.contains("outbox") ? st.at("outbox").as_object() : boost::json::object{};
-  }
-
-  bool eventually(const std::function<bool()>& ok, std::chrono::milliseconds limit) {
-    auto until = Clock::now() + limit;
-    while (Clock::now() < until) {
-      if (ok()) return true;
-      std::this_thread::sleep_for(50ms);
-    }
-    return ok();
   }
 
   void start_daemon() {

@@ -68,15 +68,7 @@ class DoctorTest : public CliTest {
                                      "--ca",   "pki/ca.crt",     "--listen", "127.0.0.1:0"};
     fs::remove(dir_ / "ingest.out");
     ingest_ = spawn(args, kIngest, "ingest");
-    for (int i = 0; i < 1000; ++i) {
-      std::string out = slurp(dir_ / "ingest.out");
-      auto at = out.find("listening on 127.0.0.1:");
-      if (at != std::string::npos && out.find('\n', at) != std::string::npos)
-        return std::stoi(out.substr(at + 23));
-      std::this_thread::sleep_for(10ms);
-    }
-    ADD_FAILURE() << "ingest sink did not start: " << slurp(dir_ / "ingest.err");
-    return 0;
+    return listening_port("ingest");
   }
   void stop_ingest() {
     if (ingest_ <= 0) return;

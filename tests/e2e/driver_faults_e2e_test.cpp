@@ -57,14 +57,6 @@ class DriverFaultsTest : public CliTest {
     CliTest::TearDown();
   }
 
-  bool eventually(const std::function<bool()>& ok, std::chrono::milliseconds limit = 20s) {
-    auto until = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < until) {
-      if (ok()) return true;
-      std::this_thread::sleep_for(20ms);
-    }
-    return ok();
-  }
   size_t witnessed() {
     std::ifstream in(dir_ / "data/witness.jsonl");
     size_t n = 0;

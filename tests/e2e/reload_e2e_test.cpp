@@ -118,15 +118,7 @@ class ReloadTest : public CliTest {
     ingest_ = spawn({"--cert", "pki/server.crt", "--key", "pki/server.key", "--ca", "pki/ca.crt",
                      "--listen", "127.0.0.1:0", "--store", "ingest.jsonl"},
                     kIngest, "ingest");
-    for (int i = 0; i < 500; ++i) {
-      std::string out = slurp(dir_ / "ingest.out");
-      auto at = out.find("listening on 127.0.0.1:");
-      if (at != std::string::npos && out.find('\n', at) != std::string::npos)
-        return std::stoi(out.substr(at + 23));
-      std::this_thread::sleep_for(10ms);
-    }
-    ADD_FAILURE() << "ingest sink did not start: " << slurp(dir_ / "ingest.err");
-    return 0;
+    return listening_port("ingest");
   }
 
   fs::path write_config(const Deployment& s) { return write("oemlink.yaml", yaml_of(s)); }
@@ -137,16 +129,6 @@ class ReloadTest : public CliTest {
     boost::system::error_code ec;
     auto v = boost::json::parse(slurp(dir_ / "data/status.json"), ec);
     return ec || !v.is_object() ? boost::json::object{} : v.as_object();
-  }
-
-  // Polls `ok` every 20 ms for up to `limit`.
-  bool eventually(const std::function<bool()>& ok, std::chrono::milliseconds limit = 20s) {
-    auto until = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < until) {
-      if (ok()) return true;
-      std::this_thread::sleep_for(20ms);
-    }
-    return ok();
   }
 
   void start_daemon() {

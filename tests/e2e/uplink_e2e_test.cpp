@@ -62,15 +62,7 @@ class UplinkTest : public CliTest {
     args.insert(args.end(), extra.begin(), extra.end());
     fs::remove(dir_ / "ingest.out");
     ingest_ = spawn(args, kIngest, "ingest");
-    for (int i = 0; i < 500; ++i) {
-      std::string out = slurp(dir_ / "ingest.out");
-      auto at = out.find("listening on 127.0.0.1:");
-      if (at != std::string::npos && out.find('\n', at) != std::string::npos)
-        return std::stoi(out.substr(at + 23));
-      std::this_thread::sleep_for(10ms);
-    }
-    ADD_FAILURE() << "ingest sink did not start: " << slurp(dir_ / "ingest.err");
-    return 0;
+    return listening_port("ingest");
   }
   void stop_ingest() {
     kill(ingest_, SIGTERM);
