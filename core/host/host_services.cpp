@@ -1,4 +1,5 @@
 #include "core/host/host_services.hpp"
+#include "core/pipeline/reading_validator.hpp"
 
 #include "core/host/webhook_routes.hpp"
 
@@ -25,6 +26,12 @@ spdlog::level::level_enum spdlog_level(oemlink_log_level level) {
 }
 
 }  // namespace
+
+int64_t HostServices::now_ms() const {
+  const int64_t wall = parts_.clock.wall_ms();
+  if (!parts_.clock_skew) return wall;
+  return parts_.clock_skew->corrected_ms(wall, net::ClockSkewEstimator::steady_now_ms());
+}
 
 HostServices::HostServices(ServiceParts parts)
     : parts_(parts),
@@ -119,7 +126,10 @@ oemlink_status HostServices::emit(DriverInstance& d, oemlink_conn* conn,
   parts_.gate.batch_submitted(c);
   pipeline::SigningStage::Submitted submitted;
   try {
-    submitted = parts_.signing.submit(c, id, batch, parts_.clock.wall_ms());
+    // "In the future" is judged against the later of our wall clock and true time: a reading is
+    // refused only when it is ahead of both, never because our own clock is wrong.
+    submitted = parts_.signing.submit(
+        c, id, batch, pipeline::future_reference_ms(parts_.clock.wall_ms(), now_ms()));
   } catch (...) {
     parts_.gate.batch_refused(c);
     throw;

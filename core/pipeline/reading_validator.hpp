@@ -14,7 +14,18 @@ inline constexpr int64_t kMaxFutureSkewMs = 5 * 60 * 1000;
 // Anything before 2000-01-01 is a driver bug (seconds passed as ms, zero timestamps).
 inline constexpr int64_t kMinTimestampMs = 946'684'800'000;
 
-// Empty when valid, else why not (names the signal and the offending value).
+// Empty when valid, else why not (names the signal and the offending value). `now_ms` is what
+// "in the future" is judged against: future_reference_ms() of the host's clocks.
 std::string validate_reading(const oemlink_reading& r, int64_t now_ms);
+
+// The later of our wall clock and true time (the wall clock corrected by the skew the host
+// learnt from HTTPS Date headers). A reading is refused as "in the future" only when it is more
+// than kMaxFutureSkewMs ahead of both: with our clock stepped back, true time admits readings
+// stamped by the OEM; with it stepped forward, the wall clock admits readings a driver stamped
+// from the local clock (the dimo_https sink then holds those events until the ingest would
+// take them). A reading really in the future is ahead of both and still refused.
+inline int64_t future_reference_ms(int64_t wall_ms, int64_t true_ms) {
+  return wall_ms > true_ms ? wall_ms : true_ms;
+}
 
 }  // namespace oemlink::pipeline
