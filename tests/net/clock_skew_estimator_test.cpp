@@ -13,7 +13,7 @@
 namespace oemlink::net {
 namespace {
 
-constexpr int64_t kTrueS = 1'796'176'800;  // 2026-12-02T03:20:00Z
+constexpr int64_t kTrueS = 1'796'181'600;  // 2026-12-02T03:20:00Z
 constexpr int64_t kHour = 3'600'000;
 
 // Peer answers at true second kTrueS + i, received at steady 10'000 + i*1000 + `delay` ms.
