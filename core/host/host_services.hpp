@@ -81,6 +81,7 @@ class HostServices {
   void end_subscriptions(const DriverInstance& d);
   // [any-thread] What drivers are told the time is (now_unix_ms): true time by the skew estimate,
   // so readings they stamp themselves are right even while our wall clock is stepped.
+  // Also the host's high-water mark of time shown to drivers (see emit()).
   int64_t now_ms() const;
 
   // [any-thread] A service failed for driver `d`: counted and logged (rate-limited). `why` must
@@ -107,6 +108,9 @@ class HostServices {
   std::string secret_owner(const DriverInstance& d, oemlink_conn* conn, std::string& legacy);
 
   ServiceParts parts_;
+  // The latest now_ms() ever answered: a reading a driver stamped from it is never judged "in the
+  // future" for our clock's sake, even after the clock was put right.
+  mutable std::atomic<int64_t> shown_high_water_ms_{0};
   std::thread::id loop_thread_ = std::this_thread::get_id();
   std::atomic<bool> closed_{false};
   std::string public_url_;  // written before any driver exists, then only read

@@ -1,6 +1,6 @@
 // What a stepped wall clock must not do to readings and events: readings are judged "in the
-// future" against the later of our wall clock and true time, and a connection's event times
-// never run backwards.
+// future" against the latest of our wall clock, true time and the time shown to drivers, and a
+// connection's event times never run backwards.
 #include "core/pipeline/event_builder.hpp"
 #include "core/pipeline/reading_validator.hpp"
 
@@ -28,21 +28,33 @@ TEST(FutureCheck, OurClockSteppedBackDoesNotRejectReadingsStampedAtTrueTime) {
   // Judged against the wall clock alone, as before: refused as 7200 s in the future.
   EXPECT_NE(validate_reading(r, wall).find("7200 s in the future"), std::string::npos);
   // Judged against corrected time: taken.
-  EXPECT_EQ(validate_reading(r, future_reference_ms(wall, kTrue)), "");
+  EXPECT_EQ(validate_reading(r, future_reference_ms(wall, kTrue, kTrue)), "");
 }
 
 TEST(FutureCheck, OurClockSteppedForwardStillTakesReadingsStampedFromIt) {
   // A driver that stamps from the local clock while it is 1 h ahead: our clock's fault, not the
   // reading's. Taken (the dimo_https sink holds the event until the ingest would take it).
   const int64_t wall = kTrue + kHour;
-  EXPECT_EQ(validate_reading(Reading::number("speed", wall, 50), future_reference_ms(wall, kTrue)),
+  EXPECT_EQ(
+      validate_reading(Reading::number("speed", wall, 50), future_reference_ms(wall, kTrue, wall)),
+      "");
+}
+
+TEST(FutureCheck, ReadingsStampedWhileOurClockWasAheadAreTakenAfterItIsPutRight) {
+  // The driver stamped from the time the host showed it while the clock was 1 h ahead; the clock
+  // is right again now. Still our clock's fault: taken (the sink holds the event).
+  const int64_t shown = kTrue + kHour;
+  EXPECT_EQ(validate_reading(Reading::number("speed", shown, 50),
+                             future_reference_ms(kTrue, kTrue, shown)),
             "");
+  EXPECT_NE(validate_reading(Reading::number("speed", shown, 50), kTrue).find("in the future"),
+            std::string::npos);
 }
 
 TEST(FutureCheck, ReadingsReallyInTheFutureAreStillRejected) {
   // Ahead of both clocks by more than 5 minutes, whichever way our clock is off.
   for (int64_t wall : {kTrue, kTrue - 2 * kHour, kTrue + 10 * kMinute}) {
-    const int64_t ref = future_reference_ms(wall, kTrue);
+    const int64_t ref = future_reference_ms(wall, kTrue, std::max(wall, kTrue));
     EXPECT_NE(validate_reading(Reading::number("speed", ref + 6 * kMinute, 50), ref)
                   .find("360 s in the future"),
               std::string::npos)
@@ -51,10 +63,11 @@ TEST(FutureCheck, ReadingsReallyInTheFutureAreStillRejected) {
   }
 }
 
-TEST(FutureCheck, ReferenceIsTheLaterClock) {
-  EXPECT_EQ(future_reference_ms(kTrue - kHour, kTrue), kTrue);
-  EXPECT_EQ(future_reference_ms(kTrue + kHour, kTrue), kTrue + kHour);
-  EXPECT_EQ(future_reference_ms(kTrue, kTrue), kTrue);
+TEST(FutureCheck, ReferenceIsTheLatestClock) {
+  EXPECT_EQ(future_reference_ms(kTrue - kHour, kTrue, 0), kTrue);
+  EXPECT_EQ(future_reference_ms(kTrue + kHour, kTrue, kTrue), kTrue + kHour);
+  EXPECT_EQ(future_reference_ms(kTrue, kTrue, kTrue + kMinute), kTrue + kMinute);
+  EXPECT_EQ(future_reference_ms(kTrue, kTrue, kTrue), kTrue);
 }
 
 std::string time_of(const Event& ev) {
