@@ -1,7 +1,12 @@
 // Clock skew against the ingest's 5-minute rule (DIS refuses an event whose time is more than 5
 // minutes off): our clock against the Date header of the dimo_https sink's peer, read from the
 // answer doctor_sinks already got. Date has a one-second resolution, which is plenty here.
+// The thresholds are the running daemon's (net/clock_skew_estimator.hpp): past a minute /readyz
+// reports the check "clock" failing and the metric oemlink_clock_skew_seconds shows the same
+// sign (positive: our clock ahead); past five minutes, without the daemon's correction, the
+// ingest would prune what we send.
 #include "core/cli/doctor.hpp"
+#include "core/net/clock_skew_estimator.hpp"
 
 #include <cstdlib>
 
@@ -9,8 +14,8 @@ namespace oemlink::cli {
 using namespace std::chrono;
 
 namespace {
-constexpr seconds kWarnBeyond{60};
-constexpr seconds kFailBeyond{300};
+constexpr seconds kWarnBeyond = duration_cast<seconds>(milliseconds(net::kClockSkewNotReadyMs));
+constexpr seconds kFailBeyond = duration_cast<seconds>(milliseconds(net::kIngestMaxFutureMs));
 }  // namespace
 
 void doctor_clock(DoctorContext& ctx, DoctorReport& report) {
@@ -39,9 +44,12 @@ void doctor_clock(DoctorContext& ctx, DoctorReport& report) {
                          " sink " + sink + "'s peer by " + std::to_string(abs_skew) + " s";
     if (abs_skew > kFailBeyond.count())
       report.add(check, CheckResult::fail,
-                 detail + ": beyond the ingest's 5-minute rule, events would be refused");
+                 detail +
+                     ": beyond the ingest's 5-minute rule; the daemon corrects its stamps from "
+                     "HTTPS Date headers and holds events the ingest would prune, but fix NTP");
     else if (abs_skew > kWarnBeyond.count())
-      report.add(check, CheckResult::warn, detail + " (over 1 minute; fix NTP)");
+      report.add(check, CheckResult::warn,
+                 detail + " (over 1 minute: /readyz reports \"clock\" not ready; fix NTP)");
     else
       report.add(check, CheckResult::pass, detail);
   }

@@ -1,4 +1,5 @@
 #include "core/cli/tls_probe.hpp"
+#include "core/net/http_date.hpp"
 
 #include <netdb.h>
 #include <netinet/in.h>
@@ -228,7 +229,7 @@ void send_request(SSL* ssl, const TlsProbeRequest& r, TlsProbeResult& out) {
     std::string line = head.substr(at + 2, end - at - 2);
     if (line.size() > 5 && strncasecmp(line.c_str(), "date:", 5) == 0) {
       size_t v = line.find_first_not_of(' ', 5);
-      if (v != std::string::npos) out.date = parse_http_date(line.substr(v));
+      if (v != std::string::npos) out.date = net::parse_http_date(line.substr(v));
     }
     at = end;
   }
@@ -267,13 +268,6 @@ SystemTime certificate_not_after(const std::string& pem_file) {
   ERR_clear_error();
   if (!cert) throw std::runtime_error(pem_file + " holds no PEM certificate");
   return to_system_time(X509_get0_notAfter(cert.get()));
-}
-
-std::optional<SystemTime> parse_http_date(const std::string& text) {
-  std::tm tm{};
-  const char* end = strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  if (!end) return std::nullopt;
-  return std::chrono::system_clock::from_time_t(timegm(&tm));
 }
 
 }  // namespace oemlink::cli

@@ -48,7 +48,4 @@ struct TlsProbeResult {
 // The notAfter of the first certificate in a PEM file. Throws std::runtime_error naming the file.
 [[nodiscard]] SystemTime certificate_not_after(const std::string& pem_file);
 
-// An IMF-fixdate ("Wed, 02 Dec 2026 03:00:00 GMT"), as HTTP's Date header carries it.
-[[nodiscard]] std::optional<SystemTime> parse_http_date(const std::string& text);
-
 }  // namespace oemlink::cli

@@ -1,4 +1,5 @@
 #include "core/host/host_services.hpp"
+#include "core/pipeline/reading_validator.hpp"
 
 #include "core/host/driver_call_frame.hpp"
 
@@ -27,6 +28,17 @@ spdlog::level::level_enum spdlog_level(oemlink_log_level level) {
 }
 
 }  // namespace
+
+int64_t HostServices::now_ms() const {
+  const int64_t wall = parts_.clock.wall_ms();
+  const int64_t now = parts_.clock_skew ? parts_.clock_skew->corrected_ms(
+                                              wall, net::ClockSkewEstimator::steady_now_ms())
+                                        : wall;
+  int64_t seen = shown_high_water_ms_.load(std::memory_order_relaxed);
+  while (now > seen && !shown_high_water_ms_.compare_exchange_weak(seen, now)) {
+  }
+  return now;
+}
 
 HostServices::HostServices(ServiceParts parts)
     : parts_(parts),
@@ -121,7 +133,14 @@ oemlink_status HostServices::emit(DriverInstance& d, oemlink_conn* conn,
   parts_.gate.batch_submitted(c);
   pipeline::SigningStage::Submitted submitted;
   try {
-    submitted = parts_.signing.submit(c, id, batch, parts_.clock.wall_ms());
+    // "In the future" is judged against the latest of our wall clock, true time and the time
+    // shown to drivers: a reading is refused only when it is ahead of all of them, never because
+    // our own clock is (or was) wrong.
+    const int64_t truth = now_ms();
+    submitted = parts_.signing.submit(
+        c, id, batch,
+        pipeline::future_reference_ms(parts_.clock.wall_ms(), truth,
+                                      shown_high_water_ms_.load(std::memory_order_relaxed)));
   } catch (...) {
     parts_.gate.batch_refused(c);
     throw;

@@ -24,6 +24,7 @@
 #include "core/host/mqtt_subscriptions.hpp"
 #include "core/host/poll_dispatcher.hpp"
 #include "core/host/secret_access.hpp"
+#include "core/net/clock_skew_estimator.hpp"
 #include "core/net/http_client.hpp"
 #include "core/pipeline/signing_stage.hpp"
 
@@ -49,6 +50,8 @@ struct ServiceParts {
   SecretAccess& secrets;
   DriverTimers& timers;
   MqttSubscriptions* mqtt = nullptr;  // null: no oemlink.mqtt/1 service
+  // Our wall clock's skew from true time, learnt from HTTPS Date headers; null: wall is trusted.
+  const net::ClockSkewEstimator* clock_skew = nullptr;
 };
 
 class HostServices {
@@ -76,7 +79,10 @@ class HostServices {
   void mqtt_unsubscribe(DriverInstance& d, uint64_t id);
   // Ends what `d` still has open (before its destroy, or when its create failed).
   void end_subscriptions(const DriverInstance& d);
-  int64_t now_ms() const { return parts_.clock.wall_ms(); }
+  // [any-thread] What drivers are told the time is (now_unix_ms): true time by the skew estimate,
+  // so readings they stamp themselves are right even while our wall clock is stepped.
+  // Also the host's high-water mark of time shown to drivers (see emit()).
+  int64_t now_ms() const;
 
   // [any-thread] A service failed for driver `d`: counted and logged (rate-limited). `why` must
   // name no secret value.
@@ -102,6 +108,9 @@ class HostServices {
   std::string secret_owner(const DriverInstance& d, oemlink_conn* conn, std::string& legacy);
 
   ServiceParts parts_;
+  // The latest now_ms() ever answered: a reading a driver stamped from it is never judged "in the
+  // future" for our clock's sake, even after the clock was put right.
+  mutable std::atomic<int64_t> shown_high_water_ms_{0};
   std::thread::id loop_thread_ = std::this_thread::get_id();
   std::atomic<bool> closed_{false};
   std::string public_url_;  // written before any driver exists, then only read

@@ -17,12 +17,13 @@ namespace oemlink::host {
 PipelineAssembly::PipelineAssembly(const config::Config& cfg, boost::asio::io_context& io,
                                    MetricsRegistry& metrics, const uplink::SinkRegistry& sinks,
                                    const std::vector<pipeline::EventSink*>& extra_sinks,
-                                   AssemblyHooks hooks)
+                                   net::ClockSkewEstimator* clock_skew, AssemblyHooks hooks)
     : hooks_(std::move(hooks)),
       io_(io),
       metrics_(metrics),
       registry_(sinks),
       http_(cfg.http),
+      clock_skew_(clock_skew),
       has_extra_sinks_(!extra_sinks.empty()) {
   // Every event is signed: without a usable vault there is nothing worth sending.
   try {
@@ -115,7 +116,7 @@ void PipelineAssembly::open_outbox_and_sinks(const config::Config& cfg) {
 
 std::unique_ptr<uplink::UplinkDispatcher> PipelineAssembly::make_dispatcher(
     const config::SinkConfig& s) {
-  uplink::SinkContext ctx{io_, metrics_, http_};
+  uplink::SinkContext ctx{io_, metrics_, http_, clock_skew_};
   std::unique_ptr<uplink::EventDeliverer> d;
   try {
     d = registry_.make(s, ctx);

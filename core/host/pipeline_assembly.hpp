@@ -41,7 +41,8 @@ class PipelineAssembly {
   // Throws StartupError naming the part that could not be built (vault, outbox, a sink).
   PipelineAssembly(const config::Config& cfg, boost::asio::io_context& io, MetricsRegistry& metrics,
                    const uplink::SinkRegistry& sinks,
-                   const std::vector<pipeline::EventSink*>& extra_sinks, AssemblyHooks hooks);
+                   const std::vector<pipeline::EventSink*>& extra_sinks,
+                   net::ClockSkewEstimator* clock_skew, AssemblyHooks hooks);
   ~PipelineAssembly();
   PipelineAssembly(const PipelineAssembly&) = delete;
   PipelineAssembly& operator=(const PipelineAssembly&) = delete;
@@ -101,7 +102,8 @@ class PipelineAssembly {
   boost::asio::io_context& io_;
   MetricsRegistry& metrics_;
   const uplink::SinkRegistry& registry_;
-  const config::HttpConfig& http_;  // the runtime's; not live, so it never changes
+  const config::HttpConfig& http_;       // the runtime's; not live, so it never changes
+  net::ClockSkewEstimator* clock_skew_;  // the runtime's; HTTPS sinks feed it and hold by it
   bool has_extra_sinks_ = false;
   vault::KeyVaultPtr vault_;
   std::unique_ptr<pipeline::DataSigner> signer_;

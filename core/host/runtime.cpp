@@ -117,7 +117,20 @@ RuntimeHealth Runtime::health() const {
     s.started_steady_ms = stats.started_steady_ms;
     h.sinks.push_back(std::move(s));
   }
+  h.clock_skew_ms = clock_skew_.skew_ms(clock_.wall_ms(), net::ClockSkewEstimator::steady_now_ms());
   return h;
+}
+
+// Our wall clock minus true time, as learnt from HTTPS Date headers: 0 until an estimate holds
+// (and under 2 s, which one-second Date headers cannot tell from jitter).
+void Runtime::register_clock_skew_metric() {
+  Gauge& skew = metrics_.gauge("oemlink_clock_skew_seconds",
+                               "Local wall clock minus true time, from HTTPS Date headers "
+                               "(positive: ahead; 0 until 3 answers agree or under 2 s)");
+  clock_skew_metric_ = metrics_.add_collector([this, &skew] {
+    const auto ms = clock_skew_.skew_ms(clock_.wall_ms(), net::ClockSkewEstimator::steady_now_ms());
+    skew.set(static_cast<double>(ms.value_or(0)) / 1000.0);
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -144,10 +157,12 @@ void Runtime::start() {
   http.allow_plain_http = cfg_.http.allow_plain_http;
   http.ca_file = cfg_.http.ca_file;
   http.max_connections_per_host = cfg_.http.max_connections_per_host;
+  http.clock_skew = &clock_skew_;
   http_ = std::make_unique<net::CurlMultiClient>(io_, http);
+  register_clock_skew_metric();
 
   assembly_ = std::make_unique<PipelineAssembly>(
-      cfg_, io_, metrics_, opts_.sinks, opts_.extra_sinks,
+      cfg_, io_, metrics_, opts_.sinks, opts_.extra_sinks, &clock_skew_,
       AssemblyHooks{
           .durable =
               [this](uint64_t seq) {
@@ -197,6 +212,7 @@ void Runtime::start() {
       .secrets = *secrets_,
       .timers = *timers_,
       .mqtt = mqtt_.get(),
+      .clock_skew = &clock_skew_,
   });
 
   if (cfg_.listeners.inbound) services_->set_public_url(cfg_.listeners.inbound->public_url);

@@ -28,6 +28,7 @@
 #include "core/host/runtime_component.hpp"
 #include "core/host/runtime_health.hpp"
 #include "core/host/status_snapshot.hpp"
+#include "core/net/clock_skew_estimator.hpp"
 #include "core/pipeline/event_sink.hpp"
 #include "core/schedule/poll_scheduler.hpp"
 #include "core/uplink/sink_registry.hpp"
@@ -221,6 +222,7 @@ class Runtime {
   void arm_periodic(boost::asio::steady_timer& t, std::chrono::milliseconds every,
                     void (Runtime::*fn)());
   void log_stats();
+  void register_clock_skew_metric();
   size_t live_connections() const;
   void write_status(bool running);
   void write_running_status() { write_status(true); }
@@ -235,6 +237,9 @@ class Runtime {
   boost::asio::io_context io_;
   MetricsRegistry metrics_;
   CollectorRegistration process_metrics_;  // process_* from /proc, refreshed when scraped
+  // Fed by every HTTPS answer (the host's client, dimo_https sinks); outlives both.
+  net::ClockSkewEstimator clock_skew_;
+  CollectorRegistration clock_skew_metric_;  // oemlink_clock_skew_seconds
   // Declared in build order; destroyed in reverse.
   std::unique_ptr<net::CurlMultiClient> http_;
   std::unique_ptr<PipelineAssembly> assembly_;

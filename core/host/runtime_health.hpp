@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,8 @@ struct RuntimeHealth {
   uint64_t outbox_consecutive_failures = 0;
   std::string outbox_error;  // SQLite's message, no record data
   std::vector<SinkHealth> sinks;
+  // Our wall clock minus true time (ms), from HTTPS Date headers; nullopt: no estimate yet.
+  std::optional<int64_t> clock_skew_ms;
 };
 
 }  // namespace oemlink::host

@@ -6,10 +6,12 @@
 // descriptor is only ever release()d, never closed, by Asio.
 #include "core/net/http_client.hpp"
 
+#include "core/net/clock_skew_estimator.hpp"
 #include "core/net/curl_error_names.hpp"
 #include "core/net/response_header_parser.hpp"
 
 #include <curl/curl.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -455,6 +457,13 @@ struct CurlMultiClient::Impl : std::enable_shared_from_this<Impl> {
     curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &response.status);
     response.headers = t.headers.take();
     response.body = std::move(t.body);
+    if (options.clock_skew) {
+      for (const auto& [name, value] : response.headers) {
+        if (name.size() != 4 || strncasecmp(name.c_str(), "date", 4) != 0) continue;
+        options.clock_skew->observe_date_header(value, ClockSkewEstimator::steady_now_ms());
+        break;
+      }
+    }
     return response;
   }
 

@@ -15,6 +15,8 @@
 
 namespace oemlink::net {
 
+class ClockSkewEstimator;
+
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
 struct TlsClientIdentity {
@@ -53,6 +55,8 @@ struct HttpClientOptions {
   long max_total_connections = 256;
   // A body larger than this fails the transfer, so a misbehaving server cannot exhaust memory.
   size_t max_response_bytes = 64u << 20;
+  // Fed the Date header of every answer (borrowed, must outlive the client); null: none.
+  ClockSkewEstimator* clock_skew = nullptr;
 };
 
 using HttpDone = std::function<void(HttpResponse&&)>;

@@ -1,10 +1,12 @@
 #include "core/ops/readiness_check.hpp"
 
 #include "core/common/json_string.hpp"
+#include "core/net/clock_skew_estimator.hpp"
 
 #include <spdlog/fmt/fmt.h>
 
 #include <algorithm>
+#include <cstdlib>
 
 namespace oemlink::ops {
 
@@ -49,6 +51,12 @@ Readiness ReadinessCheck::evaluate(const host::RuntimeHealth& h) const {
                      s.pending == 1 ? "" : "s", ever ? "last delivery" : "no delivery since start",
                      human_duration(age), human_duration(s.staleness)));
   }
+  if (h.clock_skew_ms && std::llabs(*h.clock_skew_ms) > net::kClockSkewNotReadyMs)
+    fail("clock", "",
+         fmt::format("local clock {} true time by {} (from HTTPS Date headers; over {}): fix NTP",
+                     *h.clock_skew_ms > 0 ? "ahead of" : "behind",
+                     human_duration(std::chrono::milliseconds(std::llabs(*h.clock_skew_ms))),
+                     human_duration(std::chrono::milliseconds(net::kClockSkewNotReadyMs))));
   r.ready = r.failing.empty();
   return r;
 }

@@ -3,7 +3,9 @@
 //
 // Ready when the config is loaded (start() finished and no shutdown has begun), the vault is
 // open, the outbox's last commit succeeded, and every sink has delivered within its staleness or
-// has nothing waiting. A sink that has not delivered since start counts from the start.
+// has nothing waiting. A sink that has not delivered since start counts from the start. Not
+// ready either while our wall clock is more than a minute off true time (check "clock"; the skew
+// is learnt from HTTPS Date headers): readings are still taken, but an operator must fix NTP.
 #pragma once
 
 #include "core/host/runtime_health.hpp"
@@ -15,7 +17,7 @@
 namespace oemlink::ops {
 
 struct ReadinessFailure {
-  std::string check;   // "config", "shutdown", "vault", "outbox", "sink"
+  std::string check;   // "config", "shutdown", "vault", "outbox", "sink", "clock"
   std::string sink;    // the sink's name for check "sink", else empty
   std::string reason;  // for an operator: "12 events waiting, last delivery 6m ago (staleness 5m)"
 };

@@ -47,6 +47,8 @@ Event EventBuilder::build(const ConnectionIdentity& conn,
   Event ev;
   ev.connection_id = std::string(conn.id);
   for (const auto& r : readings) ev.time_ms = std::max(ev.time_ms, r.timestamp_ms);
+  int64_t& last = last_time_[ev.connection_id];
+  ev.time_ms = last = std::max(last, ev.time_ms);
   ev.id = ids_.next(ev.time_ms);
 
   std::string& j = ev.json;

@@ -13,6 +13,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 namespace oemlink::pipeline {
 
@@ -45,15 +46,20 @@ class EventBuilder {
   explicit EventBuilder(EnvelopeSettings settings, DataSigner* signer = nullptr);
 
   // `readings` must be non-empty and already validated. Not thread-safe.
+  // The envelope `time` is the newest reading's timestamp, but never earlier than the time of the
+  // connection's previous event: when a step of the wall clock (or a driver's readings) goes
+  // back, a connection's event times stand still until they catch up instead of running
+  // backwards. (Events stamped ahead are held by the dimo_https sink, not sent early.)
   Event build(const ConnectionIdentity& conn, std::span<const oemlink_reading> readings);
 
  private:
   EnvelopeSettings settings_;
   DataSigner* signer_;
   EventIdGenerator ids_;
-  std::string producer_prefix_;  // did:erc721:<chain>:<synthetic contract>:
-  std::string subject_prefix_;   // did:erc721:<chain>:<vehicle contract>:
-  int64_t last_ts_ = 0;          // the timestamp last_ts_text_ spells
+  std::string producer_prefix_;                         // did:erc721:<chain>:<synthetic contract>:
+  std::string subject_prefix_;                          // did:erc721:<chain>:<vehicle contract>:
+  std::unordered_map<std::string, int64_t> last_time_;  // per connection id: last event time
+  int64_t last_ts_ = 0;                                 // the timestamp last_ts_text_ spells
   std::string last_ts_text_;
 };
 

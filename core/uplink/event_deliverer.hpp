@@ -17,7 +17,9 @@ struct DeliveryResult {
   enum class Kind {
     delivered,  // the peer has it (HTTP 200, MQTT PUBACK, written): acknowledge
     rejected,   // the peer will never take it (HTTP 400): dead-letter with `detail`
-    retry       // not now (5xx, timeout, network, TLS): back off and try again
+    retry,      // not now (5xx, timeout, network, TLS): back off and try again
+    held        // not sent: the peer would drop it now (its time is too far ahead); try again
+                // after `retry_after`, without counting a failure
   };
   Kind kind = Kind::retry;
   std::string detail;                        // the peer's words or the transport error

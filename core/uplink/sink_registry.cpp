@@ -39,7 +39,8 @@ void register_builtin_sinks(SinkRegistry& registry) {
     return std::make_unique<FileDeliverer>(s.name, s.file, ctx.io, ctx.metrics);
   });
   registry.add("dimo_https", [](const config::SinkConfig& s, SinkContext& ctx) {
-    return std::make_unique<HttpsDeliverer>(s.name, s.https, ctx.io, ctx.http.allow_plain_http);
+    return std::make_unique<HttpsDeliverer>(s.name, s.https, ctx.io, ctx.http.allow_plain_http,
+                                            ctx.clock_skew);
   });
   registry.add("mqtt", [](const config::SinkConfig& s, SinkContext& ctx) {
     return std::make_unique<MqttDeliverer>(s.name, s.mqtt, ctx.io);

@@ -5,6 +5,7 @@
 
 #include "core/common/metrics.hpp"
 #include "core/config/config.hpp"
+#include "core/net/clock_skew_estimator.hpp"
 #include "core/uplink/event_deliverer.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -22,6 +23,8 @@ struct SinkContext {
   boost::asio::io_context& io;
   MetricsRegistry& metrics;
   const config::HttpConfig& http;  // allow_plain_http, CA file
+  // Fed by HTTPS sinks' answers; decides which events are held (borrowed; null: none).
+  net::ClockSkewEstimator* clock_skew = nullptr;
 };
 
 using DelivererFactory =

@@ -34,6 +34,10 @@ UplinkDispatcher::UplinkDispatcher(boost::asio::io_context& io, store::OutboxSto
       dead_lettered_(metrics.counter("oemlink_sink_events_dead_lettered_total",
                                      "Events the peer refused for good, moved to dead letters",
                                      {{"sink", sink_}})),
+      held_(metrics.counter("oemlink_sink_events_held_total",
+                            "Delivery attempts deferred because the event's time is further ahead "
+                            "of true time than the peer accepts (clock skew)",
+                            {{"sink", sink_}})),
       latency_(metrics.histogram("oemlink_sink_delivery_latency_seconds",
                                  "From an event's append to the outbox to its acknowledgement",
                                  kDeliveryLatencyBuckets, {{"sink", sink_}})),
@@ -179,13 +183,25 @@ void UplinkDispatcher::finish(const std::string& conn, DeliveryResult result) {
       q.records.pop_front();
       --pending_;
       break;
+    case DeliveryResult::Kind::held:
     case DeliveryResult::Kind::retry: {
-      retried_.add();
-      if (q.failures < 30) ++q.failures;
-      auto delay = std::max(backoff(q.failures), result.retry_after);
-      log_.log(clock_->unix_ms(), spdlog::level::warn, about,
-               "sink {}: event {} (connection {}) not delivered: {}; retry #{} in {} ms", sink_,
-               rec.event_id, conn, result.detail, q.failures, delay.count());
+      std::chrono::milliseconds delay;
+      if (result.kind == DeliveryResult::Kind::held) {
+        // Not a failure of the peer: no back-off growth, just wait for true time to catch up.
+        held_.add();
+        delay = std::max(result.retry_after, std::chrono::milliseconds(100));
+        log_.log(clock_->unix_ms(), spdlog::level::warn, about,
+                 "sink {}: event {} (connection {}) held in the outbox: {}; looked at again in "
+                 "{} ms",
+                 sink_, rec.event_id, conn, result.detail, delay.count());
+      } else {
+        retried_.add();
+        if (q.failures < 30) ++q.failures;
+        delay = std::max(backoff(q.failures), result.retry_after);
+        log_.log(clock_->unix_ms(), spdlog::level::warn, about,
+                 "sink {}: event {} (connection {}) not delivered: {}; retry #{} in {} ms", sink_,
+                 rec.event_id, conn, result.detail, q.failures, delay.count());
+      }
       q.waiting = true;
       if (!q.timer) q.timer = clock_->make_timer();
       std::weak_ptr<bool> alive = alive_;

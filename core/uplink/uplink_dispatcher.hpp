@@ -136,6 +136,7 @@ class UplinkDispatcher {
   Counter& delivered_;
   Counter& retried_;
   Counter& dead_lettered_;
+  Counter& held_;
   Histogram& latency_;  // oemlink_sink_delivery_latency_seconds{sink}
   LogGate log_;
   std::shared_ptr<bool> alive_;  // expires with the dispatcher; callbacks check it

@@ -46,7 +46,7 @@ class PipelineAssemblyTest : public ::testing::Test {
 
 TEST_F(PipelineAssemblyTest, BuildsVaultOutboxAndOneDispatcherPerSink) {
   uplink::register_builtin_sinks(sinks);
-  PipelineAssembly a(cfg, io, metrics, sinks, {}, hooks());
+  PipelineAssembly a(cfg, io, metrics, sinks, {}, nullptr, hooks());
   ASSERT_NE(a.outbox(), nullptr);
   EXPECT_TRUE(fs::exists(dir / "outbox.db"));
   EXPECT_TRUE(fs::exists(dir / "outbox.key"));
@@ -60,7 +60,7 @@ TEST_F(PipelineAssemblyTest, BuildsVaultOutboxAndOneDispatcherPerSink) {
 
 TEST_F(PipelineAssemblyTest, ASinkTypeNoFactoryBuildsStopsTheStartNamingTheSink) {
   try {
-    PipelineAssembly a(cfg, io, metrics, sinks, {}, hooks());  // nothing registered
+    PipelineAssembly a(cfg, io, metrics, sinks, {}, nullptr, hooks());  // nothing registered
     FAIL();
   } catch (const StartupError& e) {
     EXPECT_THAT(e.what(), HasSubstr("sink events (test.yaml:9): unsupported type 'file'"));
@@ -71,7 +71,7 @@ TEST_F(PipelineAssemblyTest, AVaultThatCannotOpenStopsTheStartBeforeTheOutbox) {
   cfg.vault.create_if_missing = false;
   uplink::register_builtin_sinks(sinks);
   try {
-    PipelineAssembly a(cfg, io, metrics, sinks, {}, hooks());
+    PipelineAssembly a(cfg, io, metrics, sinks, {}, nullptr, hooks());
     FAIL();
   } catch (const StartupError& e) {
     EXPECT_THAT(e.what(), HasSubstr("key vault: "));
@@ -81,7 +81,7 @@ TEST_F(PipelineAssemblyTest, AVaultThatCannotOpenStopsTheStartBeforeTheOutbox) {
 
 TEST_F(PipelineAssemblyTest, WithoutSinksThereIsNoOutbox) {
   cfg.sinks.clear();
-  PipelineAssembly a(cfg, io, metrics, sinks, {}, hooks());
+  PipelineAssembly a(cfg, io, metrics, sinks, {}, nullptr, hooks());
   EXPECT_EQ(a.outbox(), nullptr);
   EXPECT_TRUE(a.sink_stats().empty());
 }

@@ -163,6 +163,28 @@ TEST(ReadinessCheck, ReasonsAreEscapedInTheJson) {
             "commits failing (1 attempts): disk \"full\"\nreally");
 }
 
+TEST(ReadinessCheck, AClockMoreThanAMinuteOffIsNotReadyAndNamed) {
+  host::RuntimeHealth h = healthy();
+  for (int64_t skew : {int64_t{0}, int64_t{59'000}, int64_t{-60'000}}) {
+    h.clock_skew_ms = skew;
+    EXPECT_TRUE(ReadinessCheck().evaluate(h).ready) << skew;
+  }
+  h.clock_skew_ms = std::nullopt;  // no estimate yet: nothing known to be wrong
+  EXPECT_TRUE(ReadinessCheck().evaluate(h).ready);
+  h.clock_skew_ms = -7'200'000;
+  Readiness r = ReadinessCheck().evaluate(h);
+  ASSERT_FALSE(r.ready);
+  ASSERT_EQ(r.failing.size(), 1u);
+  EXPECT_EQ(r.failing[0].check, "clock");
+  EXPECT_EQ(r.failing[0].reason,
+            "local clock behind true time by 2h (from HTTPS Date headers; over 1m): fix NTP");
+  h.clock_skew_ms = 61'000;
+  r = ReadinessCheck().evaluate(h);
+  ASSERT_FALSE(r.ready);
+  EXPECT_EQ(parse(r).at("failing").as_array()[0].as_object().at("check"), "clock");
+  EXPECT_NE(r.failing[0].reason.find("ahead of true time by 1m1s"), std::string::npos);
+}
+
 TEST(HumanDuration, ReadsAsAnOperatorWritesIt) {
   EXPECT_EQ(human_duration(850ms), "850ms");
   EXPECT_EQ(human_duration(2500ms), "2.5s");
