@@ -203,8 +203,8 @@ TEST(ConfigErrors, AFifoIsRefusedInsteadOfWaitedOn) {
 TEST(ConfigErrors, UnknownTopLevelKeySuggestsAndListsValidKeys) {
   EXPECT_THAT(load_error("lgging: {}\n"),
               HasSubstr("test.yaml:1:1: lgging: unknown key \"lgging\" (did you mean "
-                        "\"logging\"?); valid: data_dir, logging, http, schedule, dimo, vault, "
-                        "data_kek, outbox, drivers, connections, sinks"));
+                        "\"logging\"?); valid: data_dir, logging, http, schedule, quarantine, dimo, "
+                        "vault, data_kek, outbox, drivers, connections, sinks"));
 }
 
 TEST(ConfigErrors, UnknownNestedKeyWithoutCloseMatchHasNoSuggestion) {
