@@ -142,12 +142,14 @@ size_t format_crash_line(char* buf, size_t cap, int sig, const DriverCallFrame* 
 size_t format_crash_record(char* buf, size_t cap, long long unix_ms, const DriverCallFrame& f) {
   if (cap == 0) return 0;
   Line l{buf, cap};
-  l.text("crash ");
+  // A leading newline: a record torn before it (a full disk) cannot swallow this one.
+  l.text("\ncrash ");
   l.number(unix_ms);
   l.text(" ");
   l.put(f.driver, f.driver_len);
   l.text(" ");
   l.text(f.call);
+  if (l.n + 1 >= cap && cap > 1) l.n = cap - 2;  // the newline always fits
   l.text("\n");
   return l.n;
 }

@@ -12,6 +12,9 @@
 namespace oemlink::host {
 namespace {
 
+// Records from a little ahead of now still count (clocks of two processes, a small step).
+constexpr int64_t kFutureSlackMs = 60'000;
+
 struct Record {
   std::string kind, driver, rest;
   int64_t ms = 0;
@@ -22,7 +25,8 @@ std::vector<Record> read_records(const std::filesystem::path& file) {
   std::ifstream in(file);
   std::string line;
   while (std::getline(in, line)) {
-    if (in.eof()) break;  // no newline: torn by a full disk or a crash mid-write
+    if (in.eof()) break;         // no newline: torn by a full disk or a crash mid-write
+    if (line.empty()) continue;  // every record starts with one (see append)
     std::istringstream words(line);
     Record r;
     if (!(words >> r.kind >> r.ms >> r.driver)) continue;
@@ -64,16 +68,20 @@ std::map<std::string, QuarantineState> DriverQuarantine::judge(
   std::map<std::string, QuarantineState> out;
   for (const std::string& name : drivers) {
     const std::string key = one_word(name);
+    // In the order written (the log is appended only): a clear ends everything before it,
+    // whatever the clocks said when each line was written.
     QuarantineState s;
-    int64_t cleared = INT64_MIN;
-    for (const Record& r : records)
-      if (r.driver == key && r.kind == "clear") cleared = std::max(cleared, r.ms);
     for (const Record& r : records) {
-      if (r.driver != key || r.ms <= cleared) continue;
-      if (r.kind == "quarantine") {
+      if (r.driver != key) continue;
+      if (r.kind == "clear") {
+        s = QuarantineState{};
+      } else if (r.kind == "quarantine") {
         s.quarantined = true;
         s.reason = r.rest;
-      } else if (r.kind == "crash" && r.ms >= now_ms - policy.crash_window.count()) {
+      } else if (r.kind == "crash" && r.ms >= now_ms - policy.crash_window.count() &&
+                 r.ms <= now_ms + kFutureSlackMs) {
+        // A crash stamped ahead of now (a clock since stepped back, a board before NTP) is not
+        // counted: it would count forever.
         ++s.recent_crashes;
         s.last_call = r.rest;
         s.last_crash_ms = std::max(s.last_crash_ms, r.ms);
@@ -92,12 +100,12 @@ std::map<std::string, QuarantineState> DriverQuarantine::judge(
 
 void DriverQuarantine::quarantine(std::string_view driver, int64_t now_ms,
                                   std::string_view reason) {
-  append("quarantine " + std::to_string(now_ms) + " " + one_word(driver) + " " + one_line(reason) +
-         "\n");
+  append("\nquarantine " + std::to_string(now_ms) + " " + one_word(driver) + " " +
+         one_line(reason) + "\n");
 }
 
 void DriverQuarantine::clear(std::string_view driver, int64_t now_ms) {
-  append("clear " + std::to_string(now_ms) + " " + one_word(driver) + "\n");
+  append("\nclear " + std::to_string(now_ms) + " " + one_word(driver) + "\n");
 }
 
 void DriverQuarantine::append(const std::string& line) {

@@ -420,9 +420,11 @@ void log_leftovers(const PipelineAssembly::Leftovers& left, size_t polls,
   if (left.batches_unsigned > 0)
     what += (what.empty() ? "" : " and ") + std::to_string(left.batches_unsigned) +
             " batches not signed";
+  // A poll's events count only once durable, so its poll is repeated; a driver's stream was told
+  // its readings were taken when it emitted them, and will not offer them again.
   spdlog::warn(
-      "stopping with {} after {} ms: they belong to {} polls that were never completed and "
-      "will be polled again",
+      "stopping with {} after {} ms: those of the {} polls never completed will be polled "
+      "again; readings that driver streams emitted in that time are lost",
       what, budget.count(), polls);
 }
 }  // namespace

@@ -7,30 +7,39 @@
 
 namespace oemlink::net {
 
-bool ClockSkewEstimator::observe_date_header(std::string_view value, int64_t steady_ms) {
+bool ClockSkewEstimator::observe_date_header(std::string_view value, int64_t steady_ms,
+                                             bool authoritative) {
   auto date = parse_http_date(value);
   if (!date) return false;
   observe(std::chrono::duration_cast<std::chrono::seconds>(date->time_since_epoch()).count(),
-          steady_ms);
+          steady_ms, authoritative);
   return true;
 }
 
-void ClockSkewEstimator::observe(int64_t peer_unix_s, int64_t steady_ms) {
-  // The peer's clock read somewhere inside the second it names: its middle is the best guess.
-  const int64_t offset = peer_unix_s * 1000 + 500 - steady_ms;
-  std::lock_guard lock(mu_);
-  ring_[next_] = offset;
-  next_ = (next_ + 1) % kWindow;
-  filled_ = std::min(filled_ + 1, kWindow);
-  samples_.fetch_add(1, std::memory_order_relaxed);
-  std::array<int64_t, kWindow> sorted = ring_;
-  auto end = sorted.begin() + static_cast<std::ptrdiff_t>(filled_);
+void ClockSkewEstimator::Window::add(int64_t offset) {
+  ring[next] = offset;
+  next = (next + 1) % kWindow;
+  filled = std::min(filled + 1, kWindow);
+  std::array<int64_t, kWindow> sorted = ring;
+  auto end = sorted.begin() + static_cast<std::ptrdiff_t>(filled);
   std::sort(sorted.begin(), end);
-  const int64_t median = sorted[filled_ / 2];
+  const int64_t median = sorted[filled / 2];
   const auto agreeing = std::count_if(
       sorted.begin(), end, [&](int64_t o) { return std::llabs(o - median) <= kAgreeMs; });
   if (static_cast<size_t>(agreeing) < kMinAgreeing) return;  // keep the last estimate that held
-  offset_ms_.store(median, std::memory_order_relaxed);
+  offset_ms = median;
+  holds = true;
+}
+
+void ClockSkewEstimator::observe(int64_t peer_unix_s, int64_t steady_ms, bool authoritative) {
+  // The peer's clock read somewhere inside the second it names: its middle is the best guess.
+  const int64_t offset = peer_unix_s * 1000 + 500 - steady_ms;
+  std::lock_guard lock(mu_);
+  (authoritative ? ingest_ : others_).add(offset);
+  samples_.fetch_add(1, std::memory_order_relaxed);
+  const Window& use = ingest_.holds ? ingest_ : others_;
+  if (!use.holds) return;
+  offset_ms_.store(use.offset_ms, std::memory_order_relaxed);
   holds_.store(true, std::memory_order_release);
 }
 

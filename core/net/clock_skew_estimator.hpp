@@ -11,8 +11,12 @@
 //
 // Robustness: Date has a one-second resolution and answers arrive with network delay, so
 //  - a sample is the Date plus half a second (the middle of the second it names);
-//  - the estimate is the median of the last kWindow samples, from any peers: a minority of peers
-//    with wrong clocks (or a stale cached answer) cannot move it;
+//  - the estimate is the median of the last kWindow samples: a minority of wrong answers (a stale
+//    cached one) cannot move it;
+//  - the ingest node's answers are authoritative: while they give an estimate, it is the one
+//    used, so one automaker API with a wrong or hostile clock (often the busiest peer, able to
+//    fill the window alone) cannot move the host's time away from the clock that prunes events;
+//    the other peers' estimate is used only while the ingest gives none;
 //  - it holds only when at least kMinAgreeing samples lie within kAgreeMs of that median;
 //  - a skew under kIgnoreBelowMs is reported as zero and corrects nothing (jitter, not a fault).
 // Until an estimate holds, corrected time is the wall clock (nothing is known to be wrong).
@@ -44,9 +48,10 @@ class ClockSkewEstimator {
 
   // [any-thread] One answer's Date value, received at `steady_ms` on our steady clock.
   // Returns false (and learns nothing) when the value is not an IMF-fixdate.
-  bool observe_date_header(std::string_view value, int64_t steady_ms);
+  // `authoritative`: an answer of the ingest node (see above).
+  bool observe_date_header(std::string_view value, int64_t steady_ms, bool authoritative = false);
   // [any-thread] The same with the Date already parsed (Unix seconds).
-  void observe(int64_t peer_unix_s, int64_t steady_ms);
+  void observe(int64_t peer_unix_s, int64_t steady_ms, bool authoritative = false);
 
   // [any-thread] True Unix ms by the estimate, or `wall_ms` while no estimate holds or the skew
   // is under kIgnoreBelowMs.
@@ -62,11 +67,18 @@ class ClockSkewEstimator {
   static int64_t steady_now_ms();
 
  private:
+  // One window of true-minus-steady offsets (ms) and the estimate it last gave.
+  struct Window {
+    std::array<int64_t, kWindow> ring{};
+    size_t filled = 0, next = 0;
+    bool holds = false;
+    int64_t offset_ms = 0;
+    void add(int64_t offset);
+  };
   std::mutex mu_;
-  std::array<int64_t, kWindow> ring_{};  // true-minus-steady offsets, ms
-  size_t filled_ = 0, next_ = 0;
+  Window ingest_, others_;
   std::atomic<bool> holds_{false};
-  std::atomic<int64_t> offset_ms_{0};  // median true-minus-steady, valid when holds_
+  std::atomic<int64_t> offset_ms_{0};  // the estimate in use, valid when holds_
   std::atomic<uint64_t> samples_{0};
 };
 

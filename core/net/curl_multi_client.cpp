@@ -95,6 +95,7 @@ struct Watch {
 
 // One request between curl_multi_add_handle and completion.
 struct Transfer {
+  bool https = false;  // its Date may teach the clock (plain http:// answers are forgeable)
   ~Transfer() {
     // The easy handle must be out of the multi before this runs.
     if (easy != nullptr) curl_easy_cleanup(easy);
@@ -206,6 +207,7 @@ struct CurlMultiClient::Impl : std::enable_shared_from_this<Impl> {
     curl_url_get(t.url, CURLUPART_SCHEME, &scheme, 0);
     const std::string scheme_text = scheme != nullptr ? scheme : "";
     curl_free(scheme);
+    t.https = scheme_text == "https";
     if (scheme_text == "http" && !options.allow_plain_http) {
       return "plain http:// refused (allow_plain_http is off)";
     }
@@ -444,6 +446,15 @@ struct CurlMultiClient::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
+  // Whether an answer's Date says what time it is now: over TLS (a plain answer can be forged on
+  // the path), not from a cache (Age: the Date is when it was first made), not a 304 (ditto).
+  static bool learns_time(const Transfer& t, const HttpResponse& r) {
+    if (!t.https || r.status == 304) return false;
+    for (const auto& [name, value] : r.headers)
+      if (name.size() == 3 && strncasecmp(name.c_str(), "age", 3) == 0) return false;
+    return true;
+  }
+
   HttpResponse make_response(Transfer& t, CURLcode result) {
     if (t.body_too_large) {
       return failure("response body exceeds max_response_bytes (" +
@@ -457,10 +468,11 @@ struct CurlMultiClient::Impl : std::enable_shared_from_this<Impl> {
     curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &response.status);
     response.headers = t.headers.take();
     response.body = std::move(t.body);
-    if (options.clock_skew) {
+    if (options.clock_skew && learns_time(t, response)) {
       for (const auto& [name, value] : response.headers) {
         if (name.size() != 4 || strncasecmp(name.c_str(), "date", 4) != 0) continue;
-        options.clock_skew->observe_date_header(value, ClockSkewEstimator::steady_now_ms());
+        options.clock_skew->observe_date_header(value, ClockSkewEstimator::steady_now_ms(),
+                                                options.clock_authoritative);
         break;
       }
     }

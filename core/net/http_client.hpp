@@ -57,6 +57,9 @@ struct HttpClientOptions {
   size_t max_response_bytes = 64u << 20;
   // Fed the Date header of every answer (borrowed, must outlive the client); null: none.
   ClockSkewEstimator* clock_skew = nullptr;
+  // Its answers are the ingest node's, whose clock decides what it prunes: they outrank every
+  // other peer's (clock_skew_estimator.hpp).
+  bool clock_authoritative = false;
 };
 
 using HttpDone = std::function<void(HttpResponse&&)>;

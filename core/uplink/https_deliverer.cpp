@@ -20,6 +20,7 @@ HttpsDeliverer::HttpsDeliverer(std::string name, const config::HttpsSinkConfig& 
   o.max_connections_per_host = std::max<long>(1, cfg.max_in_flight);
   o.max_total_connections = std::max<long>(1, cfg.max_in_flight);
   o.clock_skew = clock_skew;
+  o.clock_authoritative = true;
   http_ = std::make_unique<net::CurlMultiClient>(io, o);
 }
 

@@ -105,6 +105,25 @@ TEST_F(DriverQuarantineTest, ATornOrForeignLineIsIgnored) {
   EXPECT_FALSE(s.quarantined);
 }
 
+// The order written decides, not the stamps: a quarantine written while the clock was a day
+// ahead is still ended by the clear that follows it, and a torn line before a clear (a full
+// disk) does not swallow it.
+TEST_F(DriverQuarantineTest, AClearEndsWhatCameBeforeItWhateverTheClocksSaid) {
+  DriverQuarantine q(log());
+  q.quarantine("flaky", kNow + 24 * kHour, "crashed the host 3 times");
+  append("crash " + std::to_string(kNow) + " fla");  // torn: no newline
+  q.clear("flaky", kNow);
+  EXPECT_FALSE(judge("flaky").quarantined) << slurp();
+}
+
+TEST_F(DriverQuarantineTest, CrashesStampedAheadOfNowAreNotCounted) {
+  append(crash(kNow + 30 * 24 * kHour, "flaky") + crash(kNow + 31 * 24 * kHour, "flaky") +
+         crash(kNow + 32 * 24 * kHour, "flaky"));
+  QuarantineState s = judge("flaky");
+  EXPECT_FALSE(s.quarantined);
+  EXPECT_EQ(s.recent_crashes, 0u);
+}
+
 TEST_F(DriverQuarantineTest, AnExplicitQuarantineHoldsUntilCleared) {
   DriverQuarantine q(log());
   q.quarantine("hangs", kNow - 1000, "10 polls hung\npast poll_timeout");
@@ -141,7 +160,7 @@ TEST(CrashLine, NamesDriverLibraryCallAndConnection) {
     DriverCallFrame inner(d, "http answer");
     n = format_crash_record(buf, sizeof buf, 1234, *DriverCallFrame::current());
     // One word per field: the call's space is kept (a literal of ours, read as the rest).
-    EXPECT_EQ(std::string(buf, n), "crash 1234 flaky http answer\n");
+    EXPECT_EQ(std::string(buf, n), "\ncrash 1234 flaky http answer\n");
   }
   EXPECT_EQ(DriverCallFrame::current(), &outer);
   n = format_crash_line(buf, sizeof buf, 6, nullptr);

@@ -86,6 +86,23 @@ TEST(ClockSkewEstimator, AMinorityOfPeersWithWrongClocksCannotMoveIt) {
   EXPECT_EQ(e.skew_ms(wall, steady), 0);
 }
 
+// One automaker API with a wrong clock (or a hostile one) may be the busiest peer and fill the
+// window alone; the ingest's answers, which decide what is pruned, outrank it.
+TEST(ClockSkewEstimator, TheIngestsAnswersOutrankABusyPeerWithAWrongClock) {
+  ClockSkewEstimator e;
+  for (int i = 0; i < 20; ++i)
+    e.observe(kTrueS + 86'400 + i, 10'000 + int64_t{i} * 1000);  // a day ahead, 20 answers
+  const int64_t steady = 40'000, wall = true_at(steady);
+  // Alone, the peer is all there is (Date's second read at its middle: half a second more).
+  EXPECT_NEAR(static_cast<double>(*e.skew_ms(wall, steady)), -86'400'000.0, 1000.0);
+  for (int i = 0; i < 3; ++i)
+    e.observe(kTrueS + 20 + i, 30'000 + int64_t{i} * 1000, /*authoritative=*/true);
+  EXPECT_EQ(e.skew_ms(wall, steady), 0);
+  for (int i = 0; i < 20; ++i)  // the busy peer goes on: it moves nothing
+    e.observe(kTrueS + 86'400 + 23 + i, 33'000 + int64_t{i} * 1000);
+  EXPECT_EQ(e.skew_ms(true_at(60'000), 60'000), 0);
+}
+
 TEST(ClockSkewEstimator, AnswersThatDisagreeGiveNoEstimate) {
   ClockSkewEstimator e;
   e.observe(kTrueS, 10'000);
