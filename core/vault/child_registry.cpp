@@ -6,6 +6,7 @@
 #include <chrono>
 #include <ctime>
 #include <mutex>
+#include <thread>
 
 #include "core/common/private_files.hpp"
 #include "core/vault/in_process_vault.hpp"
@@ -108,7 +109,18 @@ ChildRegistry::ChildRegistry(const fs::path& db_file) : impl_(std::make_unique<I
   }
   try {
     sqlite3_busy_timeout(impl_->db, kBusyTimeoutMs);
-    impl_->exec("PRAGMA journal_mode=WAL");
+    // Two openers of a new keys.db at once (threads of one daemon, or a CLI beside it): switching
+    // to WAL needs the file to itself, and SQLite answers BUSY at once there without calling the
+    // busy handler (waiting could deadlock), so the wait is ours, bounded like the handler's.
+    for (int waited_ms = 0;; waited_ms += 10) {
+      try {
+        impl_->exec("PRAGMA journal_mode=WAL");
+        break;
+      } catch (const VaultError&) {
+        if (sqlite3_errcode(impl_->db) != SQLITE_BUSY || waited_ms >= kBusyTimeoutMs) throw;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+    }
     impl_->exec("PRAGMA synchronous=FULL");
     impl_->exec("PRAGMA trusted_schema=OFF");
     impl_->exec(kSchema);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -112,6 +113,17 @@ class CliTest : public ::testing::Test {
     }
     ADD_FAILURE() << name << " did not start: " << slurp(dir_ / (name + ".err"));
     return 0;
+  }
+  // The reference ingest server (`oemlink-ingest-sink`, mutual TLS with a fresh test PKI in
+  // pki/) on a free port, storing what it accepts in ingest.jsonl; sets `pid`, returns the port.
+  int start_reference_ingest(pid_t& pid) {
+    std::string cmd = "bash '" + (kSource / "tools/make-test-pki.sh").string() + "' '" +
+                      (dir_ / "pki").string() + "' >/dev/null 2>&1";
+    EXPECT_EQ(std::system(cmd.c_str()), 0);
+    pid = spawn({"--cert", "pki/server.crt", "--key", "pki/server.key", "--ca", "pki/ca.crt",
+                 "--listen", "127.0.0.1:0", "--store", "ingest.jsonl"},
+                fs::path(OEMLINK_BINARY_DIR) / "oemlink-ingest-sink", "ingest");
+    return listening_port("ingest");
   }
   fs::path write(const std::string& name, const std::string& text) {
     fs::create_directories((dir_ / name).parent_path());

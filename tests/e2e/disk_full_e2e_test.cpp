@@ -25,7 +25,6 @@ using namespace oemlink::testing;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-const fs::path kIngest = fs::path(OEMLINK_BINARY_DIR) / "oemlink-ingest-sink";
 constexpr int kShutdownTimeoutMs = 3000;
 
 std::set<std::string> ids_in(const fs::path& jsonl) {
@@ -89,15 +88,7 @@ class DiskFullTest : public CliTest {
     CliTest::TearDown();
   }
 
-  int start_ingest() {
-    std::string cmd = "bash '" + (kSource / "tools/make-test-pki.sh").string() + "' '" +
-                      (dir_ / "pki").string() + "' >/dev/null 2>&1";
-    EXPECT_EQ(std::system(cmd.c_str()), 0);
-    ingest_ = spawn({"--cert", "pki/server.crt", "--key", "pki/server.key", "--ca", "pki/ca.crt",
-                     "--listen", "127.0.0.1:0", "--store", "ingest.jsonl"},
-                    kIngest, "ingest");
-    return listening_port("ingest");
-  }
+  int start_ingest() { return start_reference_ingest(ingest_); }
 
   // The mock driver's cars polled every `interval`; the data dir on the tmpfs, everything else
   // (the KEK, the witness, the TLS files) beside the config.

@@ -16,8 +16,6 @@ namespace {
 using namespace oemlink::testing;
 using namespace std::chrono_literals;
 
-const fs::path kIngest = fs::path(OEMLINK_BINARY_DIR) / "oemlink-ingest-sink";
-
 struct Events {
   std::multiset<std::string> ids;
   std::map<std::string, size_t> by_subject_token;  // the subject DID's last part: the token id
@@ -111,15 +109,7 @@ class ReloadTest : public CliTest {
     CliTest::TearDown();
   }
 
-  int start_ingest() {
-    std::string cmd = "bash '" + (kSource / "tools/make-test-pki.sh").string() + "' '" +
-                      (dir_ / "pki").string() + "' >/dev/null 2>&1";
-    EXPECT_EQ(std::system(cmd.c_str()), 0);
-    ingest_ = spawn({"--cert", "pki/server.crt", "--key", "pki/server.key", "--ca", "pki/ca.crt",
-                     "--listen", "127.0.0.1:0", "--store", "ingest.jsonl"},
-                    kIngest, "ingest");
-    return listening_port("ingest");
-  }
+  int start_ingest() { return start_reference_ingest(ingest_); }
 
   fs::path write_config(const Deployment& s) { return write("oemlink.yaml", yaml_of(s)); }
 
