@@ -81,6 +81,10 @@ class DriverFaultsTest : public CliTest {
 };
 
 TEST_F(DriverFaultsTest, ACrashingDriverIsNamedThenQuarantinedWhileTheOthersCarsRun) {
+#if defined(__SANITIZE_ADDRESS__)
+  // UBSan stops the probe's NULL store first (halt_on_error): the handler is tested unsanitized.
+  GTEST_SKIP() << "the sanitizers catch the driver's NULL store before the host's handler";
+#endif
   write("oemlink.yaml", yaml("{crash: poll}"));
   // Each start dies in the driver's first poll, by the signal, naming driver, call and car.
   for (int i = 1; i <= 3; ++i) {
