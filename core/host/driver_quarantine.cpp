@@ -52,12 +52,12 @@ std::string one_line(std::string_view s) {
   return out;
 }
 
-std::string minutes(std::chrono::milliseconds d) {
+}  // namespace
+
+std::string window_text(std::chrono::milliseconds d) {
   const auto m = std::chrono::duration_cast<std::chrono::minutes>(d).count();
   return m >= 60 && m % 60 == 0 ? std::to_string(m / 60) + " h" : std::to_string(m) + " min";
 }
-
-}  // namespace
 
 DriverQuarantine::DriverQuarantine(std::filesystem::path log_file) : file_(std::move(log_file)) {}
 
@@ -90,7 +90,7 @@ std::map<std::string, QuarantineState> DriverQuarantine::judge(
     if (!s.quarantined && policy.after_crashes > 0 && s.recent_crashes >= policy.after_crashes) {
       s.quarantined = true;
       s.reason = "crashed the host " + std::to_string(s.recent_crashes) + " times within " +
-                 minutes(policy.crash_window) + " (last in its " + s.last_call + " call)";
+                 window_text(policy.crash_window) + " (last in its " + s.last_call + " call)";
       if (record) quarantine(name, now_ms, s.reason);
     }
     out.emplace(name, std::move(s));

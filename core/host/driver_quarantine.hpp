@@ -38,6 +38,9 @@ struct QuarantineState {
   int64_t last_crash_ms = 0;
 };
 
+// A quarantine window as its reasons word it: "1 h", "90 min".
+std::string window_text(std::chrono::milliseconds d);
+
 class DriverQuarantine {
  public:
   explicit DriverQuarantine(std::filesystem::path log_file);

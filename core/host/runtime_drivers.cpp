@@ -264,11 +264,9 @@ void Runtime::on_hung_poll(uint32_t index) {
   DriverInstance& d = drivers_[index];
   if (d.retired || d.quarantined) return;
   if (!hung_budget_.note(index, clock_.steady_ms())) return;
-  const auto minutes = hung_budget_.window_ms() / 60'000;
   quarantine_live(d, std::to_string(hung_budget_.limit()) +
                          " polls hung past its poll_timeout within " +
-                         (minutes >= 60 && minutes % 60 == 0 ? std::to_string(minutes / 60) + " h"
-                                                             : std::to_string(minutes) + " min"));
+                         window_text(std::chrono::milliseconds(hung_budget_.window_ms())));
 }
 
 void Runtime::quarantine_live(DriverInstance& d, const std::string& reason) {
