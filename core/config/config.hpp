@@ -32,6 +32,9 @@ struct Position {
 
 enum class LogFormat { text, json };
 enum class OnLoadError { fail, skip };
+// Where a driver's code runs: in the host's process, or in a child process of its own that the
+// host restarts when it crashes or hangs (core/isolation).
+enum class DriverIsolation { in_process, process };
 // How a driver's connections get data: polled by the host, one stream per connection,
 // or one stream for the whole driver instance.
 // poll_and_driver_stream: connections are polled as in `poll`, and one driver-wide stream runs as
@@ -87,6 +90,7 @@ struct DriverConfig {
   uint32_t max_concurrent_requests = 64;
   RateLimitConfig rate_limit;
   OnLoadError on_load_error = OnLoadError::fail;
+  DriverIsolation isolation = DriverIsolation::in_process;
   IngestMode mode = IngestMode::poll;
   Position position;
   // For driver_settings_to_json(), which runs after loading: where `${file:...}` in settings

@@ -5,6 +5,7 @@ namespace oemlink::config {
 namespace {
 
 constexpr std::string_view kOnLoadError[] = {"fail", "skip"};
+constexpr std::string_view kIsolation[] = {"in_process", "process"};
 constexpr std::string_view kModes[] = {"poll", "stream", "driver_stream", "poll+driver_stream"};
 
 const Setting<DriverConfig> kRows[] = {
@@ -32,6 +33,16 @@ const Setting<DriverConfig> kRows[] = {
       .choices = kOnLoadError},
      +[](DriverConfig& out, size_t choice) {
        out.on_load_error = choice == 0 ? OnLoadError::fail : OnLoadError::skip;
+     }},
+    {{.key = "isolation",
+      .type = SettingType::choice,
+      .default_value = "in_process",
+      .description = "`process`: the driver runs in a child process of its own, restarted with "
+                     "back-off when it crashes or hangs; a crash then costs only its polls in "
+                     "flight, never the host",
+      .choices = kIsolation},
+     +[](DriverConfig& out, size_t choice) {
+       out.isolation = choice == 0 ? DriverIsolation::in_process : DriverIsolation::process;
      }},
     {{.key = "mode",
       .type = SettingType::choice,

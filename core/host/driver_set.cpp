@@ -2,6 +2,8 @@
 
 #include "core/host/driver_call_frame.hpp"
 #include "core/host/host_services.hpp"
+#include "core/isolation/child_process.hpp"
+#include "core/isolation/remote_driver.hpp"
 #include "core/loader/driver_library.hpp"
 
 #include <spdlog/spdlog.h>
@@ -83,10 +85,24 @@ DriverInstance& DriverSet::load_one(const DriverCheck& c, HostServices* services
   di->table = make_host_table(*di);
   char err[1024] = {};
   auto t0 = std::chrono::steady_clock::now();
-  oemlink_status st = call_driver(*di, "create", {}, [&] {
-    return d->create(&di->table, {c.settings_json.data(), c.settings_json.size()}, &di->inst, err,
-                     sizeof err - 1);
-  });
+  oemlink_status st;
+  if (dc.isolation == config::DriverIsolation::process) {
+    // Same descriptor data, calls that travel to the driver's own process (core/isolation).
+    isolation::RemoteDriverOptions options;
+    options.name = dc.name;
+    options.library = di->path;
+    options.program = isolation::find_driver_process_program();
+    di->d = isolation::remote_descriptor(d);
+    st = isolation::create_remote_instance(options, d, &di->table,
+                                           {c.settings_json.data(), c.settings_json.size()},
+                                           &di->inst, err, sizeof err - 1);
+    d = di->d;
+  } else {
+    st = call_driver(*di, "create", {}, [&] {
+      return d->create(&di->table, {c.settings_json.data(), c.settings_json.size()}, &di->inst, err,
+                       sizeof err - 1);
+    });
+  }
   if (timed) timed(*di, "create", ms_since(t0));
   if (st != OEMLINK_OK) {
     if (services) services->end_subscriptions(*di);  // a failed create may have left some
@@ -105,9 +121,13 @@ DriverInstance& DriverSet::load_one(const DriverCheck& c, HostServices* services
     drivers_.push_back(std::move(di));
     return *drivers_.back();
   }
-  spdlog::info("driver {} loaded: {} {} (ABI {}.{}, {}) from {}", dc.name, d->name, d->version,
+  spdlog::info("driver {} loaded: {} {} (ABI {}.{}, {}) from {}{}", dc.name, d->name, d->version,
                d->abi_major, d->abi_minor, loader::describe_capabilities(d->capabilities),
-               di->path.string());
+               di->path.string(),
+               dc.isolation == config::DriverIsolation::process
+                   ? ", in its own process (pid " +
+                         std::to_string(isolation::remote_instance_pid(di->inst)) + ")"
+                   : std::string());
   drivers_.push_back(std::move(di));
   return *drivers_.back();
 }

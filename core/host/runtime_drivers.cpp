@@ -26,6 +26,7 @@
 #include "core/host/reload_plan.hpp"
 #include "core/host/runtime.hpp"
 #include "core/host/webhook_routes.hpp"
+#include "core/isolation/remote_driver.hpp"
 #include "core/net/route_table.hpp"
 #include "core/store/connection_store.hpp"
 
@@ -264,9 +265,20 @@ void Runtime::on_hung_poll(uint32_t index) {
   DriverInstance& d = drivers_[index];
   if (d.retired || d.quarantined) return;
   if (!hung_budget_.note(index, clock_.steady_ms())) return;
-  quarantine_live(d, std::to_string(hung_budget_.limit()) +
-                         " polls hung past its poll_timeout within " +
-                         window_text(std::chrono::milliseconds(hung_budget_.window_ms())));
+  std::string why = std::to_string(hung_budget_.limit()) +
+                    " polls hung past its poll_timeout within " +
+                    window_text(std::chrono::milliseconds(hung_budget_.window_ms()));
+  if (d.inst && isolation::is_remote_descriptor(d.d)) {
+    // Out of process a hang costs only the process: end it, and it is started again.
+    metrics_
+        .counter("oemlink_driver_restarts_total",
+                 "Driver processes ended by the host because the driver hung (isolation: process)",
+                 {{"driver", d.name}})
+        .add();
+    isolation::restart_remote_instance(d.inst, why);
+    return;
+  }
+  quarantine_live(d, why);
 }
 
 void Runtime::quarantine_live(DriverInstance& d, const std::string& reason) {

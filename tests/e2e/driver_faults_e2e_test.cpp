@@ -9,7 +9,10 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <thread>
+#include <vector>
 
 namespace {
 
@@ -157,6 +160,150 @@ TEST_F(DriverFaultsTest, ADriverThatKeepsHangingIsLetGoOfLiveAndBackOnReload) {
   Result stopped = wait_for(daemon_, "oemlink");
   daemon_ = -1;
   EXPECT_EQ(stopped.rc, 0) << stopped.err;
+}
+
+// ---- isolation: process -------------------------------------------------------------------
+
+// The probe's car-9 (vehicle token 9) emits speed = its token chain's counter, one per poll that
+// completes: the values witnessed, in order, show whether any emitted reading went missing.
+std::vector<double> speeds_of_car9(const fs::path& jsonl) {
+  std::vector<double> out;
+  std::ifstream in(jsonl);
+  for (std::string line; std::getline(in, line);) {
+    boost::system::error_code ec;
+    auto v = boost::json::parse(line, ec);
+    if (ec || !v.is_object()) continue;
+    const auto& o = v.as_object();
+    std::string subject(o.at("subject").as_string());
+    if (subject.substr(subject.rfind(':') + 1) != "9") continue;
+    if (const auto* data = o.if_contains("data"); data && data->is_object())
+      if (const auto* sig = data->as_object().if_contains("signals"); sig && sig->is_array())
+        for (const auto& x : sig->as_array())
+          if (x.as_object().at("name").as_string() == "speed")
+            out.push_back(x.as_object().at("value").to_number<double>());
+  }
+  return out;
+}
+
+std::string isolated_yaml(const std::string& probe_settings, const std::string& extra = "") {
+  std::string y = yaml(probe_settings, extra);
+  y.replace(y.find("poll_timeout: 300ms"), 19, "poll_timeout: 300ms, isolation: process");
+  y.replace(y.find("{id: car-9, driver: flaky, key_child: 9}"), 40,
+            "{id: car-9, driver: flaky, key_child: 9, vehicle_token_id: 9}");
+  return y;
+}
+
+// The first process whose parent is `parent` (whichever of its threads started it).
+pid_t child_of(pid_t parent) {
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    std::string stat = slurp(e.path() / "stat");
+    auto close = stat.rfind(')');
+    if (close == std::string::npos || close + 4 >= stat.size()) continue;
+    std::istringstream rest(stat.substr(close + 2));
+    std::string state;
+    long ppid = 0;
+    rest >> state >> ppid;
+    if (ppid == parent && state != "Z") return static_cast<pid_t>(std::stol(e.path().filename()));
+  }
+  return -1;
+}
+
+size_t count_of(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+TEST_F(DriverFaultsTest, InItsOwnProcessACrashingDriverIsRestartedAndLosesNothing) {
+  // Every 4th poll of each of its processes dereferences NULL.
+  write("oemlink.yaml", isolated_yaml("{crash_after: \"4\"}"));
+  daemon_ = spawn({"run", "--config", "oemlink.yaml"}, kExe, "oemlink");
+  // Two crashes and two restarts (back-off 1 s, then 2 s), the host up throughout.
+  ASSERT_TRUE(eventually(
+      [&] { return count_of(slurp(dir_ / "oemlink.err"), "its process restarted") >= 2; }, 30s))
+      << slurp(dir_ / "oemlink.err");
+  const std::string log = slurp(dir_ / "oemlink.err");
+#if !defined(__SANITIZE_ADDRESS__)
+  // (Under the sanitizers UBSan stops the NULL store first; the process still ends.)
+  EXPECT_HAS(log, "oemlink-driver-process: fatal signal 11 in driver flaky (library " + kProbe +
+                      "), call poll, connection car-9");
+  EXPECT_HAS(log, ") was killed by SIGSEGV (11)");
+#endif
+  EXPECT_HAS(log, "driver flaky loaded: probe");
+  EXPECT_HAS(log, "in its own process (pid ");
+  EXPECT_HAS(log, "polls in flight are retried; restarting it in 1000 ms");
+  EXPECT_HAS(log, "restarting it in 2000 ms");
+  EXPECT_EQ(driver_state("flaky"), "loaded");
+  // The other driver's cars never stopped, and the daemon stops cleanly.
+  const size_t before = witnessed();
+  EXPECT_TRUE(eventually([&] { return witnessed() >= before + 20; }));
+  kill(daemon_, SIGTERM);
+  Result stopped = wait_for(daemon_, "oemlink");
+  daemon_ = -1;
+  EXPECT_EQ(stopped.rc, 0) << stopped.err;
+
+  // 3 polls complete per process before the 4th crashes it: each rotated the token chain (a
+  // durable secret) and emitted its counter. Every value from 1 on is witnessed, none twice, none
+  // skipped: nothing the host accepted from a process that then crashed was lost.
+  std::vector<double> speeds = speeds_of_car9(dir_ / "data/witness.jsonl");
+  ASSERT_GE(speeds.size(), 6u);
+  for (size_t i = 0; i < speeds.size(); ++i) EXPECT_EQ(speeds[i], static_cast<double>(i + 1));
+  EXPECT_HAS(slurp(dir_ / "data/status.json"), "\"drivers\"");
+}
+
+TEST_F(DriverFaultsTest, InItsOwnProcessAHangingDriverIsRestartedNotQuarantined) {
+  write("oemlink.yaml",
+        isolated_yaml("{hang: \"yes\"}", "quarantine: {after_hung_polls: 3, hung_window: 1m}\n"));
+  daemon_ = spawn({"run", "--config", "oemlink.yaml"}, kExe, "oemlink");
+  ASSERT_TRUE(eventually(
+      [&] { return count_of(slurp(dir_ / "oemlink.err"), "its process restarted") >= 2; }, 30s))
+      << slurp(dir_ / "oemlink.err");
+  const std::string log = slurp(dir_ / "oemlink.err");
+  EXPECT_HAS(log, "to restart it: 3 polls hung past its poll_timeout within 1 min");
+  EXPECT_HAS(log, ") was killed by SIGKILL (9)");
+  EXPECT_EQ(driver_state("flaky"), "loaded");
+  EXPECT_FALSE(fs::exists(dir_ / "data/driver-faults.log") &&
+               slurp(dir_ / "data/driver-faults.log").find("quarantine ") != std::string::npos);
+  const size_t before = witnessed();
+  EXPECT_TRUE(eventually([&] { return witnessed() >= before + 20; }));
+  kill(daemon_, SIGTERM);
+  Result stopped = wait_for(daemon_, "oemlink");
+  daemon_ = -1;
+  EXPECT_EQ(stopped.rc, 0) << stopped.err;
+}
+
+TEST_F(DriverFaultsTest, InItsOwnProcessTheDriverGetsNoSecretOfTheHostsEnvironment) {
+  // The probe reads nothing of the environment, so look at its process from outside while it
+  // runs: its environment has none of the host's OEMLINK_* variables.
+  env_["OEMLINK_ADMIN_TOKEN"] = "host-secret-value";
+  write("oemlink.yaml", isolated_yaml("{}"));
+  daemon_ = spawn({"run", "--config", "oemlink.yaml"}, kExe, "oemlink");
+  ASSERT_TRUE(eventually([&] { return witnessed() >= 10; })) << slurp(dir_ / "oemlink.err");
+  pid_t child = child_of(daemon_);
+  ASSERT_GT(child, 0);
+  EXPECT_HAS(slurp(fs::path("/proc") / std::to_string(child) / "cmdline"),
+             "oemlink-driver-process");
+  // Not dumpable: its environment and memory are closed even to this same user (root reads it).
+  std::string env = slurp(fs::path("/proc") / std::to_string(child) / "environ");
+  if (geteuid() == 0) {
+    EXPECT_NE(env.find("PATH="), std::string::npos) << "read as root";
+  }
+  EXPECT_EQ(env.find("host-secret-value"), std::string::npos);
+  EXPECT_EQ(env.find("OEMLINK_"), std::string::npos);
+  size_t fds = 0;
+  for (auto& e : fs::directory_iterator(fs::path("/proc") / std::to_string(child) / "fd")) {
+    (void)e;
+    ++fds;
+  }
+  EXPECT_LE(fds, 4u) << "stdin, stdout, stderr and the channel only";
+  kill(daemon_, SIGTERM);
+  EXPECT_EQ(wait_for(daemon_, "oemlink").rc, 0);
+  daemon_ = -1;
+  // It ended with the host.
+  EXPECT_FALSE(
+      fs::exists(fs::path("/proc") / std::to_string(child) / "cmdline") &&
+      slurp(fs::path("/proc") / std::to_string(child) / "cmdline").find("oemlink-driver-process") !=
+          std::string::npos);
 }
 
 }  // namespace

@@ -2,11 +2,15 @@
 // drivers will: it rotates a refresh token through secret_put before using it, calls an HTTP
 // endpoint through the host, waits on a host timer, maps 429 + Retry-After to RATE_LIMITED and
 // 401 to NEEDS_REAUTH, and emits one reading per successful poll. With `crash: "poll"` a poll
-// dereferences NULL (a driver bug the host must name and quarantine). With `hang: "yes"` its polls
+// dereferences NULL (a driver bug the host must name and quarantine); with `crash_after: "N"` the
+// Nth poll of the process does (a driver that crashes now and then: in a process of its own it
+// is restarted, and its token chain shows whether any accepted reading went missing). With
+// `hang: "yes"` its polls
 // never complete (for the host's watchdog); as a driver-wide stream it emits for every open
 // connection on a timer.
 #include <oemlink/driver.hpp>
 
+#include <atomic>
 #include <cstdlib>
 #include <string>
 
@@ -21,14 +25,23 @@ std::string setting(std::string_view json, const std::string& key) {
   return std::string(json.substr(start, end - start));
 }
 
+// Polls of this process, for crash_after.
+std::atomic<uint64_t> g_polls{0};
+
 class ProbeConnection : public oemlink::Connection {
  public:
   ProbeConnection(oemlink::Host host, oemlink::ConnHandle conn, std::string url, bool hang,
-                  bool crash)
-      : host_(host), conn_(conn), url_(std::move(url)), hang_(hang), crash_(crash) {}
+                  bool crash, uint64_t crash_after)
+      : host_(host),
+        conn_(conn),
+        url_(std::move(url)),
+        hang_(hang),
+        crash_(crash),
+        crash_after_(crash_after) {}
 
   void poll(oemlink::PollDone done) override {
-    if (crash_) {  // the bug a third party's driver may ship: the host must name it
+    if (crash_ || (crash_after_ && ++g_polls == crash_after_)) {
+      // the bug a third party's driver may ship: the host must name it
       volatile int* nowhere = nullptr;
       *nowhere = 1;
     }
@@ -86,6 +99,7 @@ class ProbeConnection : public oemlink::Connection {
   std::string url_;
   bool hang_;
   bool crash_;
+  uint64_t crash_after_;
   std::vector<oemlink::PollDone> hung_;
 };
 
@@ -95,12 +109,13 @@ class ProbeDriver : public oemlink::Driver {
       : host_(host),
         url_(setting(settings, "url")),
         hang_(setting(settings, "hang") == "yes"),
-        crash_(setting(settings, "crash") == "poll") {}
+        crash_(setting(settings, "crash") == "poll"),
+        crash_after_(std::strtoull(setting(settings, "crash_after").c_str(), nullptr, 10)) {}
   ~ProbeDriver() override { stream_stop(); }
   std::unique_ptr<oemlink::Connection> open(oemlink::ConnHandle conn,
                                             const oemlink::ConnInfo&) override {
     conns_.push_back(conn);
-    return std::make_unique<ProbeConnection>(host_, conn, url_, hang_, crash_);
+    return std::make_unique<ProbeConnection>(host_, conn, url_, hang_, crash_, crash_after_);
   }
   void stream_start(oemlink::StreamEnded ended) override {
     ended_ = std::move(ended);
@@ -141,6 +156,7 @@ class ProbeDriver : public oemlink::Driver {
   std::string url_;
   bool hang_;
   bool crash_;
+  uint64_t crash_after_;
   std::vector<oemlink::ConnHandle> conns_;
   oemlink::StreamEnded ended_;
   uint64_t timer_ = 0;
@@ -153,6 +169,8 @@ const oemlink_setting kSettings[] = {
     oemlink::setting("hang", OEMLINK_SETTING_STRING, 0, "no", "\"yes\": polls never complete"),
     oemlink::setting("crash", OEMLINK_SETTING_STRING, 0, "no",
                      "\"poll\": every poll dereferences NULL"),
+    oemlink::setting("crash_after", OEMLINK_SETTING_STRING, 0, "\"0\"",
+                     "\"N\": the Nth poll of the process dereferences NULL"),
 };
 
 }  // namespace

@@ -66,16 +66,17 @@ class InstallTest : public ::testing::Test {
 
 TEST_F(InstallTest, FilesAreWhereTheReadmeSays) {
   for (const char* f :
-       {"bin/oemlink", "bin/oemlink-keyd", "lib/oemlink/drivers/oemlink-driver-mock.so",
-        "lib/oemlink/drivers/oemlink-driver-tesla.so",
+       {"bin/oemlink", "bin/oemlink-keyd", "libexec/oemlink/oemlink-driver-process",
+        "lib/oemlink/drivers/oemlink-driver-mock.so", "lib/oemlink/drivers/oemlink-driver-tesla.so",
         "lib/oemlink/drivers/oemlink-driver-smartcar.so", "lib/systemd/system/oemlink.service",
         "etc/oemlink/oemlink.yaml", "share/doc/oemlink/README.md"})
     EXPECT_TRUE(fs::is_regular_file(prefix_ / f)) << f << " missing under " << prefix_;
   // The layout the READMEs document is the one installed.
   for (const char* readme : {"README.md", "packaging/README.md"}) {
     const std::string text = slurp(kSource / readme);
-    for (const char* documented : {"lib/oemlink/drivers", "lib/systemd/system/oemlink.service",
-                                   "etc/oemlink/oemlink.yaml", "bin/oemlink-keyd"})
+    for (const char* documented :
+         {"lib/oemlink/drivers", "lib/systemd/system/oemlink.service", "etc/oemlink/oemlink.yaml",
+          "bin/oemlink-keyd", "libexec/oemlink/oemlink-driver-process"})
       EXPECT_NE(text.find(documented), std::string::npos) << readme << " lacks " << documented;
   }
 }

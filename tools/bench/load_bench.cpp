@@ -18,6 +18,11 @@
 //       and signing writing the file in a plain single-threaded loop, with no scheduler, event
 //       loop or outbox.
 //
+//   oemlink-bench isolation [--connections N] [--seconds S] [--interval D]
+//       the throughput run twice in the same process, the mock driver in the host (isolation:
+//       in_process) and then in its own process (isolation: process): polls/s and CPU per poll
+//       of host + driver process, and their ratio (issue 17's target: >= 70%).
+//
 //   oemlink-bench uplink [--connections N] [--seconds S]
 //       the durable uplink against the local reference ingest server (tools/ingest-sink) over
 //       mutual TLS, durability on: (1) drain rate from a pre-filled outbox to the sink; (2) end to
@@ -54,6 +59,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -82,7 +88,8 @@ struct Args {
   uint64_t connections = 0;
   double seconds = 0;
   config::Duration interval{0};
-  std::string stored;  // capacity: "" (YAML only, a fresh data dir), "none" or "all"
+  std::string stored;     // capacity: "" (YAML only, a fresh data dir), "none" or "all"
+  bool isolated = false;  // the mock driver in its own process
 };
 
 struct SinkOverride {
@@ -101,6 +108,7 @@ config::Config make_config(const Args& a, const fs::path& data_dir, const SinkOv
   d.library = "mock";
   d.poll_interval = a.interval;
   d.max_concurrent_requests = 1'000'000;  // the mock answers in-line: no real API to protect
+  if (a.isolated) d.isolation = config::DriverIsolation::process;
   cfg.drivers.push_back(d);
   cfg.connections.reserve(a.connections);
   for (uint64_t i = 0; i < a.connections; ++i) {
@@ -457,6 +465,85 @@ int throughput(const Args& a, const fs::path& dir) {
   return 0;
 }
 
+// ---- isolation: the same run with the driver in the host and in its own process ----
+
+// CPU seconds of this process's children that are still running (the driver's process is
+// reaped only at the end, so RUSAGE_CHILDREN would not see it yet).
+double children_cpu_seconds() {
+  double total = 0;
+  const std::string self = std::to_string(getpid());
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    std::ifstream in(e.path() / "stat");
+    std::string stat;
+    if (!std::getline(in, stat)) continue;
+    auto close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(stat.substr(close + 2));
+    std::string field;
+    std::vector<std::string> f;
+    while (rest >> field) f.push_back(field);
+    // After the name: state ppid ... utime (14th field overall) stime (15th).
+    if (f.size() < 13 || f[1] != self) continue;
+    total += (std::stod(f[11]) + std::stod(f[12])) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  }
+  return total;
+}
+
+struct IsolationRun {
+  double polls_per_s = 0;
+  double cpu_per_poll_us = 0;
+  double host_cpu_share = 0;  // of one core
+  double child_cpu_share = 0;
+};
+
+IsolationRun isolation_run(Args a, const fs::path& dir, bool isolated) {
+  a.isolated = isolated;
+  fs::path d = dir / (isolated ? "process" : "in-process");
+  fs::create_directories(d);
+  host::RuntimeOptions opts = host::default_runtime_options();
+  opts.handle_signals = false;
+  opts.quiet_startup = true;
+  opts.stats_interval = std::chrono::milliseconds(0);
+  host::Runtime rt(make_config(a, d), opts);
+  rt.start();
+  Window w{2.0, a.seconds};
+  double child0 = 0, child1 = 0;
+  std::thread sampler([&] {
+    std::this_thread::sleep_for(std::chrono::duration<double>(w.warmup));
+    child0 = children_cpu_seconds();
+    std::this_thread::sleep_for(std::chrono::duration<double>(w.seconds));
+    child1 = children_cpu_seconds();
+  });
+  run_window(rt, w);
+  sampler.join();
+  IsolationRun r;
+  double polls = static_cast<double>(w.polls_at_end - w.polls_at_start);
+  r.polls_per_s = polls / w.wall;
+  r.host_cpu_share = w.cpu / w.wall;
+  r.child_cpu_share = (child1 - child0) / w.wall;
+  r.cpu_per_poll_us = polls > 0 ? 1e6 * (w.cpu + child1 - child0) / polls : 0;
+  return r;
+}
+
+int isolation_bench(const Args& a, const fs::path& dir) {
+  std::printf("isolation: connections=%llu interval=%lldms, mock driver, file sink\n",
+              static_cast<unsigned long long>(a.connections),
+              static_cast<long long>(a.interval.count()));
+  IsolationRun in = isolation_run(a, dir, false);
+  IsolationRun out = isolation_run(a, dir, true);
+  auto show = [](const char* what, const IsolationRun& r) {
+    std::printf(
+        "  %-12s %8.0f polls/s  CPU %5.1f us/poll  (host %3.0f%%, driver process %3.0f%% "
+        "of one core)\n",
+        what, r.polls_per_s, r.cpu_per_poll_us, 100 * r.host_cpu_share, 100 * r.child_cpu_share);
+  };
+  show("in_process", in);
+  show("process", out);
+  std::printf("  ratio process / in_process: throughput %.2f (target >= 0.70), CPU per poll %.2f\n",
+              out.polls_per_s / in.polls_per_s, out.cpu_per_poll_us / in.cpu_per_poll_us);
+  return 0;
+}
+
 // ---- uplink: the reference ingest server as the peer ----
 
 struct IngestProcess {
@@ -624,9 +711,10 @@ int uplink_bench(const Args& a, const fs::path& dir) {
 int main(int argc, char** argv) {
   Args a;
   if (argc < 2) {
-    std::fprintf(stderr,
-                 "usage: oemlink-bench capacity|throughput|uplink|reconcile [--connections N] "
-                 "[--seconds S] [--interval D] [--stored none|all (capacity)]\n");
+    std::fprintf(
+        stderr,
+        "usage: oemlink-bench capacity|throughput|isolation|uplink|reconcile [--connections N] "
+        "[--seconds S] [--interval D] [--stored none|all (capacity)]\n");
     return 2;
   }
   a.mode = argv[1];
@@ -664,6 +752,7 @@ int main(int argc, char** argv) {
     if (a.mode == "reconcile") rc = reconcile_bench(a, dir);
     if (a.mode == "throughput") rc = throughput(a, dir);
     if (a.mode == "uplink") rc = uplink_bench(a, dir);
+    if (a.mode == "isolation") rc = isolation_bench(a, dir);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "oemlink-bench: %s\n", e.what());
     rc = 1;
