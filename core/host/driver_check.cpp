@@ -1,5 +1,7 @@
 #include "core/host/driver_check.hpp"
 
+#include "core/isolation/child_process.hpp"
+
 #include "core/config/config_error.hpp"
 #include "core/config/driver_settings.hpp"
 #include "core/loader/driver_library.hpp"
@@ -67,6 +69,13 @@ DriverCheckReport check_drivers(const config::Config& cfg,
     if (std::string problem = mode_problem(dc, *c.descriptor); !problem.empty()) {
       c.error = problem;
       report.errors.push_back(at_entry(dc, ".mode", problem));
+    }
+    if (dc.isolation == config::DriverIsolation::process &&
+        isolation::find_driver_process_program().empty()) {
+      c.error =
+          "isolation: process needs the program oemlink-driver-process, found neither "
+          "beside oemlink, in ../libexec/oemlink, nor in $OEMLINK_DRIVER_PROCESS";
+      report.errors.push_back(at_entry(dc, ".isolation", c.error));
     }
     try {
       c.settings_json = config::driver_settings_to_json(

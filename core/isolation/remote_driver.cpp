@@ -279,15 +279,16 @@ bool RemoteInstance::start_child(std::string& error) {
     r.done();
   }
   if (st != OEMLINK_OK) {
-    error = a ? (msg.empty() ? std::string("(no message)") : msg)
-              : "its process (" + opts_.program.string() + ") ended before create answered";
     {
       std::lock_guard lk(mu_);
       if (child_ == run) child_ = nullptr;  // its loss, if not yet seen, is then ignored
       ended_.push_back(run);
     }
     run->channel->close();
-    reap(*run, std::chrono::milliseconds(2000));
+    std::string how = reap(*run, std::chrono::milliseconds(2000));
+    error = a ? (msg.empty() ? std::string("(no message)") : msg)
+              : "its process (" + opts_.program.string() + ") " + how +
+                    " before create answered (its own line on stderr says why)";
     return false;
   }
   {

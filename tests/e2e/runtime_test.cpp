@@ -16,6 +16,8 @@
 #include <mutex>
 #include <thread>
 
+#include <sys/wait.h>
+
 namespace oemlink::host {
 namespace {
 
@@ -363,6 +365,27 @@ TEST_F(RuntimeTest, WebhooksReachTheDriverWhichKnowsItsUrlAndShutdownAnswersWait
   EXPECT_EQ(rt.metrics().total("oemlink_webhook_answers_total",
                                {{"driver", "probe"}, {"outcome", "shutdown"}}),
             1u);
+}
+
+TEST_F(RuntimeTest, InItsOwnProcessAFailedCreateIsNamedAsInProcessAndLeavesNoProcess) {
+  RecordingSink sink;
+  std::string lib = std::string(OEMLINK_TEST_PLUGIN_DIR) + "/oemlink-driver-initfail.so";
+  auto cfg =
+      make_config("  - {name: tokens, library: " + lib + ", isolation: process}\n", 1, "tokens");
+  Runtime rt(std::move(cfg), options(sink));
+  try {
+    rt.start();
+    FAIL() << "start() should fail";
+  } catch (const StartupError& e) {
+    std::string m = e.what();
+    EXPECT_NE(m.find("driver tokens"), std::string::npos) << m;
+    EXPECT_NE(m.find("oemlink-driver-initfail.so"), std::string::npos) << m;
+    EXPECT_NE(m.find("initfail: cannot reach token endpoint"), std::string::npos) << m;
+  }
+  // The process that failed to create was waited for: no child of ours is left, not even a
+  // zombie.
+  EXPECT_EQ(::waitpid(-1, nullptr, WNOHANG), -1);
+  EXPECT_EQ(errno, ECHILD);
 }
 
 // ---- the same host services with the driver in its own process (isolation: process) -------
