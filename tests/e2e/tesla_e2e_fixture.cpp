@@ -106,6 +106,9 @@ fs::path TeslaE2eTest::write_config(const TeslaRun& run) {
       "    mode: " +
       run.mode +
       "\n"
+      "    isolation: " +
+      run.isolation +
+      "\n"
       "    poll_interval: " +
       run.poll_interval +
       "\n"

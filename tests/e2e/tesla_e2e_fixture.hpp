@@ -42,6 +42,7 @@ struct TeslaRun {
   std::string log_level = "trace";
   // Extra driver settings as YAML flow-mapping members, e.g. "token_refresh_margin: 0s".
   std::vector<std::string> settings;
+  std::string isolation = "in_process";  // or "process": the driver in its own process
 };
 
 class TeslaE2eTest : public CliTest {

@@ -423,7 +423,14 @@ double sim_offset_s(const std::string& vin) {
 // 4. Streaming through a real mosquitto: Fleet-Telemetry-style records become DIMO events
 // stamped on receipt and batched per car per window; a streaming car is not polled; its
 // DISCONNECTED record ends the stream and the vehicle list (asleep) takes over.
-TEST_F(TeslaEndToEnd, StreamedRecordsBecomeBatchedEventsAndStreamingCarsAreNotPolled) {
+// Run both with the driver in the host and in its own process: the MQTT service, its messages and
+// the driver's timers then all cross the driver process's channel.
+class TeslaStreamEndToEnd : public TeslaEndToEnd,
+                            public ::testing::WithParamInterface<std::string> {};
+INSTANTIATE_TEST_SUITE_P(Isolation, TeslaStreamEndToEnd,
+                         ::testing::Values("in_process", "process"));
+
+TEST_P(TeslaStreamEndToEnd, StreamedRecordsBecomeBatchedEventsAndStreamingCarsAreNotPolled) {
   uplink::testing::Broker broker(uplink::testing::free_port());
   ASSERT_TRUE(broker.start()) << broker.log();
   uplink::testing::Subscriber witness(broker.port(), "telemetry/#");
@@ -449,6 +456,7 @@ TEST_F(TeslaEndToEnd, StreamedRecordsBecomeBatchedEventsAndStreamingCarsAreNotPo
   mock_port_ = uplink::testing::free_port();
   TeslaRun opts;
   opts.mode = "poll+driver_stream";
+  opts.isolation = GetParam();
   opts.cars = {car_s85(), car_s60(), car_model3()};
   opts.settings = {
       "stream_broker_host: 127.0.0.1", "stream_broker_port: " + std::to_string(broker.port()),
