@@ -438,19 +438,20 @@ oemlink_status RemoteInstance::poll(oemlink_conn* conn, oemlink_poll_done_fn don
   return take(polls_, token) ? OEMLINK_RETRY : OEMLINK_OK;
 }
 
-oemlink_status RemoteInstance::stream_start(oemlink_conn* conn, oemlink_stream_ended_fn ended,
-                                            void* ctx) {
+oemlink_status RemoteInstance::start_owed(std::unordered_map<uint64_t, Completion>& in,
+                                          Completion c, uint16_t kind, const char* what,
+                                          const std::function<void(FrameWriter&, uint64_t)>& fill) {
   std::shared_ptr<ChildRun> run;
   uint64_t token;
   {
     std::lock_guard lk(mu_);
     if (!child_) return OEMLINK_RETRY;
     run = child_;
-    token = expect(streams_, {reinterpret_cast<void*>(ended), ctx, conn_id(conn)});
+    token = expect(in, c);
   }
-  FrameWriter w(kStreamStart, run->channel->new_call_id());
-  w.u64(conn_id(conn)).u64(token);
-  auto a = call_child(run, w, "stream_start");
+  FrameWriter w(kind, run->channel->new_call_id());
+  fill(w, token);
+  auto a = call_child(run, w, what);
   oemlink_status st = OEMLINK_RETRY;
   if (a) {
     FrameReader r = a->reader();
@@ -458,8 +459,16 @@ oemlink_status RemoteInstance::stream_start(oemlink_conn* conn, oemlink_stream_e
     r.done();
     if (st == OEMLINK_OK) return OEMLINK_OK;
   }
-  // `ended` is owed only for a start that returns OK: if the loss already called it, this is one.
-  return take(streams_, token) ? st : OEMLINK_OK;
+  // The completion is owed only for a start that returns OK: if the loss of the process already
+  // delivered it, this start must count as one.
+  return take(in, token) ? st : OEMLINK_OK;
+}
+
+oemlink_status RemoteInstance::stream_start(oemlink_conn* conn, oemlink_stream_ended_fn ended,
+                                            void* ctx) {
+  return start_owed(streams_, {reinterpret_cast<void*>(ended), ctx, conn_id(conn)}, kStreamStart,
+                    "stream_start",
+                    [&](FrameWriter& w, uint64_t token) { w.u64(conn_id(conn)).u64(token); });
 }
 
 void RemoteInstance::stream_stop(oemlink_conn* conn) {
@@ -532,50 +541,21 @@ oemlink_status RemoteInstance::authorize_url(const oemlink_link_authorize* q, ch
 
 oemlink_status RemoteInstance::exchange_code(const oemlink_link_callback* cb,
                                              oemlink_link_exchanged_fn done, void* ctx) {
-  std::shared_ptr<ChildRun> run;
-  uint64_t token;
-  {
-    std::lock_guard lk(mu_);
-    if (!child_) return OEMLINK_RETRY;
-    run = child_;
-    token = expect(exchanges_, {reinterpret_cast<void*>(done), ctx, 0});
-  }
-  FrameWriter w(kLinkExchange, run->channel->new_call_id());
-  w.str(cb->code).str(cb->query).str(cb->redirect_uri).str(cb->code_verifier).u64(token);
-  auto a = call_child(run, w, "exchange_code");
-  oemlink_status st = OEMLINK_RETRY;
-  if (a) {
-    FrameReader r = a->reader();
-    st = r.i32();
-    r.done();
-    if (st == OEMLINK_OK) return OEMLINK_OK;
-  }
-  return take(exchanges_, token) ? st : OEMLINK_OK;
+  return start_owed(exchanges_, {reinterpret_cast<void*>(done), ctx, 0}, kLinkExchange,
+                    "exchange_code", [&](FrameWriter& w, uint64_t token) {
+                      w.str(cb->code).str(cb->query).str(cb->redirect_uri).str(cb->code_verifier);
+                      w.u64(token);
+                    });
 }
 
 oemlink_status RemoteInstance::list_vehicles(const oemlink_str* keys, const oemlink_str* values,
                                              size_t count, oemlink_link_vehicles_fn done,
                                              void* ctx) {
-  std::shared_ptr<ChildRun> run;
-  uint64_t token;
-  {
-    std::lock_guard lk(mu_);
-    if (!child_) return OEMLINK_RETRY;
-    run = child_;
-    token = expect(lists_, {reinterpret_cast<void*>(done), ctx, 0});
-  }
-  FrameWriter w(kLinkList, run->channel->new_call_id());
-  put_pairs(w, keys, values, count);
-  w.u64(token);
-  auto a = call_child(run, w, "list_vehicles");
-  oemlink_status st = OEMLINK_RETRY;
-  if (a) {
-    FrameReader r = a->reader();
-    st = r.i32();
-    r.done();
-    if (st == OEMLINK_OK) return OEMLINK_OK;
-  }
-  return take(lists_, token) ? st : OEMLINK_OK;
+  return start_owed(lists_, {reinterpret_cast<void*>(done), ctx, 0}, kLinkList, "list_vehicles",
+                    [&](FrameWriter& w, uint64_t token) {
+                      put_pairs(w, keys, values, count);
+                      w.u64(token);
+                    });
 }
 
 void RemoteInstance::kill_child(const std::string& why) {

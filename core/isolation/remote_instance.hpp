@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -99,6 +100,11 @@ class RemoteInstance : public std::enable_shared_from_this<RemoteInstance> {
   // Registers a completion under a new token; the caller sends the token to the child.
   uint64_t expect(std::unordered_map<uint64_t, Completion>& in, Completion c);
   std::optional<Completion> take(std::unordered_map<uint64_t, Completion>& in, uint64_t token);
+  // Starts what the driver completes later through `in` (a stream's end, a link result): the
+  // completion is registered under a token `fill` writes into the call.
+  oemlink_status start_owed(std::unordered_map<uint64_t, Completion>& in, Completion c,
+                            uint16_t kind, const char* what,
+                            const std::function<void(FrameWriter&, uint64_t)>& fill);
   bool known_conn(uint64_t conn) const;
   void fail_everything_owed(const std::string& how);
   void schedule_restart(std::chrono::milliseconds delay);

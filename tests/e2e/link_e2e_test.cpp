@@ -35,7 +35,9 @@ std::string param_of(const std::string& url, const std::string& name) {
   return url.substr(at, url.find('&', at) - at);
 }
 
-class LinkE2eTest : public CliTest {
+// Run with the mock in the host and in its own process: the link extension's calls and their
+// answers then cross the driver process's channel.
+class LinkE2eTest : public CliTest, public ::testing::WithParamInterface<std::string> {
  protected:
   fs::path config(uint16_t port) {
     return write("oemlink.yaml",
@@ -48,7 +50,9 @@ class LinkE2eTest : public CliTest {
                      ", public_url: \"http://127.0.0.1:" + std::to_string(port) +
                      "\"}\n"
                      "drivers:\n"
-                     "  - {name: mock, library: mock, poll_interval: 1s}\n"
+                     "  - {name: mock, library: mock, poll_interval: 1s, isolation: " +
+                     GetParam() +
+                     "}\n"
                      "connections:\n"
                      "  - {id: car-1, driver: mock, vehicle_token_id: 1, synthetic_token_id: 101, "
                      "key_child: 1}\n"
@@ -80,7 +84,9 @@ class LinkE2eTest : public CliTest {
   }
 };
 
-TEST_F(LinkE2eTest, ABrowserLinksTwoCarsWhoseEventsAreSignedByTheirNewDeviceKeys) {
+INSTANTIATE_TEST_SUITE_P(Isolation, LinkE2eTest, ::testing::Values("in_process", "process"));
+
+TEST_P(LinkE2eTest, ABrowserLinksTwoCarsWhoseEventsAreSignedByTheirNewDeviceKeys) {
   const uint16_t port = free_port();
   const fs::path cfg = config(port);
   pid_t daemon = spawn({"run", "--config", cfg.string()}, kExe, "daemon");

@@ -85,6 +85,15 @@ class RuntimeTest : public ::testing::Test {
   fs::path dir_;
 };
 
+// Tests that run twice: with the driver in the host, and in its own process (isolation:
+// process), where every host service and completion crosses the driver process's channel.
+class RuntimeIsolationTest : public RuntimeTest, public ::testing::WithParamInterface<std::string> {
+ protected:
+  std::string isolation() const { return ", isolation: " + GetParam(); }
+};
+INSTANTIATE_TEST_SUITE_P(Isolation, RuntimeIsolationTest,
+                         ::testing::Values("in_process", "process"));
+
 TEST_F(RuntimeTest, MockFleetRunsRoundsAndEveryEventIsWellFormed) {
   RecordingSink sink;
   auto cfg = make_config(
@@ -201,12 +210,11 @@ TEST_F(RuntimeTest, StreamModeDeliversWithoutPolling) {
   for (auto& [s, evs] : events) EXPECT_GE(evs.size(), 5u) << s;
 }
 
-TEST_F(RuntimeTest, StreamsThatDropAreRestarted) {
+TEST_P(RuntimeIsolationTest, StreamsThatDropAreRestarted) {
   RecordingSink sink;
-  auto cfg = make_config(
-      "  - {name: mock, library: mock, mode: stream, settings: "
-      "{stream_interval: 20ms, error_rate: 0.5}}\n",
-      2, "mock", "max_backoff: 100ms");
+  auto cfg = make_config("  - {name: mock, library: mock, mode: stream" + isolation() +
+                             ", settings: {stream_interval: 20ms, error_rate: 0.5}}\n",
+                         2, "mock", "max_backoff: 100ms");
   auto opts = options(sink);
   opts.duration = 1s;
   Runtime rt(std::move(cfg), opts);
@@ -216,13 +224,12 @@ TEST_F(RuntimeTest, StreamsThatDropAreRestarted) {
   EXPECT_GE(sink.by_subject().size(), 1u);
 }
 
-TEST_F(RuntimeTest, HostServicesRotateSecretsCallHttpAndFireTimers) {
+TEST_P(RuntimeIsolationTest, HostServicesRotateSecretsCallHttpAndFireTimers) {
   net::testing::TestServer server;
   RecordingSink sink;
-  auto cfg =
-      make_config("  - {name: probe, library: probe, poll_interval: 100ms, settings: {url: " +
-                      server.url("/hello") + "}}\n",
-                  3, "probe");
+  auto cfg = make_config("  - {name: probe, library: probe, poll_interval: 100ms" + isolation() +
+                             ", settings: {url: " + server.url("/hello") + "}}\n",
+                         3, "probe");
   auto opts = options(sink);
   opts.stop_after_polls = 15;
   opts.duration = 20s;
@@ -234,7 +241,11 @@ TEST_F(RuntimeTest, HostServicesRotateSecretsCallHttpAndFireTimers) {
                                  {{"driver", "probe"}, {"name", "token_rotations"}}),
               15u);
     EXPECT_GE(rt.metrics().total("oemlink_driver_http_requests_total", {{"driver", "probe"}}), 15u);
+    EXPECT_EQ(rt.metrics().total("oemlink_driver_events_total",
+                                 {{"driver", "probe"}, {"name", "process_exits"}}),
+              0u);
   }
+  EXPECT_EQ(sink.by_subject().size(), 3u);
   // Each car's counter came back from the secret store and rose by one per poll.
   for (auto& [subject, evs] : sink.by_subject()) {
     for (size_t i = 0; i < evs.size(); ++i)
@@ -274,9 +285,10 @@ TEST_F(RuntimeTest, HungPollsAreDetectedCountedAndDoNotBlockTheConnection) {
   EXPECT_GE(rt.schedule_stats().started, 4u);
 }
 
-TEST_F(RuntimeTest, DriverWideStreamFeedsEveryConnection) {
+TEST_P(RuntimeIsolationTest, DriverWideStreamFeedsEveryConnection) {
   RecordingSink sink;
-  auto cfg = make_config("  - {name: probe, library: probe, mode: driver_stream}\n", 3, "probe");
+  auto cfg = make_config(
+      "  - {name: probe, library: probe, mode: driver_stream" + isolation() + "}\n", 3, "probe");
   auto opts = options(sink);
   opts.duration = 600ms;
   Runtime rt(std::move(cfg), opts);
@@ -326,10 +338,12 @@ TEST_F(RuntimeTest, Http429WithRetryAfterHoldsTheConnection) {
   EXPECT_EQ(rt.schedule_stats().rate_limited, 2u);
 }
 
-TEST_F(RuntimeTest, WebhooksReachTheDriverWhichKnowsItsUrlAndShutdownAnswersWaitingOnes503) {
+TEST_P(RuntimeIsolationTest,
+       WebhooksReachTheDriverWhichKnowsItsUrlAndShutdownAnswersWaitingOnes503) {
   RecordingSink sink;
-  auto cfg = make_config("  - {name: probe, library: probe, poll_interval: 1h}\n", 1, "probe",
-                         "shutdown_timeout: 2s");
+  auto cfg =
+      make_config("  - {name: probe, library: probe, poll_interval: 1h" + isolation() + "}\n", 1,
+                  "probe", "shutdown_timeout: 2s");
   config::ListenerConfig inbound;
   inbound.port = 0;  // any free port; the test asks the runtime which
   inbound.public_url = "https://hooks.example.com";
@@ -386,99 +400,6 @@ TEST_F(RuntimeTest, InItsOwnProcessAFailedCreateIsNamedAsInProcessAndLeavesNoPro
   // zombie.
   EXPECT_EQ(::waitpid(-1, nullptr, WNOHANG), -1);
   EXPECT_EQ(errno, ECHILD);
-}
-
-// ---- the same host services with the driver in its own process (isolation: process) -------
-
-TEST_F(RuntimeTest, InItsOwnProcessTheDriverRotatesSecretsCallsHttpAndFiresTimers) {
-  net::testing::TestServer server;
-  RecordingSink sink;
-  auto cfg = make_config(
-      "  - {name: probe, library: probe, isolation: process, poll_interval: "
-      "100ms, settings: {url: " +
-          server.url("/hello") + "}}\n",
-      3, "probe");
-  auto opts = options(sink);
-  opts.stop_after_polls = 15;
-  opts.duration = 20s;
-  {
-    Runtime rt(std::move(cfg), opts);
-    rt.start();
-    EXPECT_EQ(rt.run(), 0);
-    // counter_add, http_request and its answer, timers, secret_get/put, emit and poll done: each
-    // crossed the channel both ways.
-    EXPECT_GE(rt.metrics().total("oemlink_driver_events_total",
-                                 {{"driver", "probe"}, {"name", "token_rotations"}}),
-              15u);
-    EXPECT_GE(rt.metrics().total("oemlink_driver_http_requests_total", {{"driver", "probe"}}), 15u);
-    EXPECT_EQ(rt.metrics().total("oemlink_driver_events_total",
-                                 {{"driver", "probe"}, {"name", "process_exits"}}),
-              0u);
-  }
-  auto events = sink.by_subject();
-  EXPECT_EQ(events.size(), 3u);
-  for (auto& [subject, evs] : events) {
-    for (size_t i = 0; i < evs.size(); ++i)
-      EXPECT_EQ(evs[i].at("data").at("signals").at(0).at("value").to_number<double>(),
-                static_cast<double>(i + 1))
-          << subject;
-  }
-  bool saw_bearer = false;
-  for (auto& r : server.requests())
-    if (r.header("Authorization").value_or("").rfind("Bearer at-", 0) == 0) saw_bearer = true;
-  EXPECT_TRUE(saw_bearer);
-}
-
-TEST_F(RuntimeTest, InItsOwnProcessWebhooksAreAnsweredAndTheDriverWideStreamRuns) {
-  RecordingSink sink;
-  auto cfg =
-      make_config("  - {name: probe, library: probe, isolation: process, mode: driver_stream}\n", 2,
-                  "probe", "shutdown_timeout: 2s");
-  config::ListenerConfig inbound;
-  inbound.port = 0;
-  inbound.public_url = "https://hooks.example.com";
-  cfg.listeners.inbound = inbound;
-  Runtime rt(std::move(cfg), options(sink));
-  rt.start();
-  const uint16_t port = rt.listener_port();
-  ASSERT_NE(port, 0);
-  net::testing::RawClient::Response answered, held;
-  std::thread client([&] {
-    net::testing::RawClient c(port);
-    c.send(net::testing::post_request("/webhooks/probe", "url"));
-    answered = c.response();
-    net::testing::RawClient d(port);
-    d.send(net::testing::post_request("/webhooks/probe", "hang"));
-    std::this_thread::sleep_for(600ms);  // the stream's timer ticks every 50 ms meanwhile
-    rt.request_stop();
-    held = d.response();
-  });
-  EXPECT_EQ(rt.run(), 0);
-  client.join();
-  ASSERT_TRUE(answered);
-  EXPECT_EQ(answered->result_int(), 200);
-  // The oemlink.webhook-url/1 service answered in the driver's process.
-  EXPECT_EQ(answered->body(), "https://hooks.example.com/webhooks/probe");
-  ASSERT_TRUE(held);
-  EXPECT_EQ(held->result_int(), 503);
-  auto events = sink.by_subject();
-  EXPECT_EQ(events.size(), 2u);
-  for (auto& [s, evs] : events) EXPECT_GE(evs.size(), 5u) << s;
-}
-
-TEST_F(RuntimeTest, InItsOwnProcessStreamsThatDropAreRestarted) {
-  RecordingSink sink;
-  auto cfg = make_config(
-      "  - {name: mock, library: mock, isolation: process, mode: stream, settings: "
-      "{stream_interval: 20ms, error_rate: 0.5}}\n",
-      2, "mock", "max_backoff: 100ms");
-  auto opts = options(sink);
-  opts.duration = 1500ms;
-  Runtime rt(std::move(cfg), opts);
-  rt.start();
-  EXPECT_EQ(rt.run(), 0);
-  EXPECT_GE(rt.metrics().total("oemlink_stream_restarts_total"), 3u);
-  EXPECT_EQ(sink.by_subject().size(), 2u);
 }
 
 }  // namespace
