@@ -422,14 +422,21 @@ std::optional<Completion> RemoteInstance::take(std::unordered_map<uint64_t, Comp
 
 oemlink_status RemoteInstance::poll(oemlink_conn* conn, oemlink_poll_done_fn done, void* ctx) {
   std::shared_ptr<ChildRun> run;
-  uint64_t token;
+  uint64_t token = 0;
   {
     std::lock_guard lk(mu_);
-    if (!child_) return OEMLINK_RETRY;  // being restarted: the scheduler backs off
     auto it = conns_.find(conn_id(conn));
-    if (it == conns_.end() || !it->second.open_in_child) return OEMLINK_RETRY;  // not re-opened yet
-    run = child_;
-    token = expect(polls_, {reinterpret_cast<void*>(done), ctx, conn_id(conn)});
+    if (child_ && it != conns_.end() && it->second.open_in_child) {
+      run = child_;
+      token = expect(polls_, {reinterpret_cast<void*>(done), ctx, conn_id(conn)});
+    }
+  }
+  if (!run) {
+    // Being restarted (or this car not re-opened yet): a retry the operator can read; the
+    // scheduler backs off.
+    static constexpr std::string_view kWhy = "the driver's process is being restarted";
+    done(ctx, OEMLINK_RETRY, {kWhy.data(), kWhy.size()});
+    return OEMLINK_OK;
   }
   FrameWriter w(kPoll, 0);
   w.u64(conn_id(conn)).u64(token);

@@ -345,9 +345,9 @@ void RemoteInstance::on_child_lost(const std::shared_ptr<ChildRun>& run, const s
     if (!deliberate) restart_pending_ = true;
   }
   if (deliberate) return;  // destroy() or a failed create reaps it
-  std::string how = "its process (pid " + std::to_string(run->pid) + ") " +
+  std::string how = "process (pid " + std::to_string(run->pid) + ") " +
                     reap(*run, std::chrono::milliseconds(2000));
-  spdlog::error("driver {}: {} ({}); {} polls in flight are retried; restarting it in {} ms",
+  spdlog::error("driver {}: its {} ({}); polls in flight retried: {}; restarting it in {} ms",
                 opts_.name, how, why, in_flight, delay.count());
   host_->counter_add(host_, {"process_exits", 13}, 1);
   fail_everything_owed("the driver's " + how);

@@ -231,7 +231,7 @@ TEST_F(DriverFaultsTest, InItsOwnProcessACrashingDriverIsRestartedAndLosesNothin
 #endif
   EXPECT_HAS(log, "driver flaky loaded: probe");
   EXPECT_HAS(log, "in its own process (pid ");
-  EXPECT_HAS(log, "polls in flight are retried; restarting it in 1000 ms");
+  EXPECT_HAS(log, "polls in flight retried: 1; restarting it in 1000 ms");
   EXPECT_HAS(log, "restarting it in 2000 ms");
   EXPECT_EQ(driver_state("flaky"), "loaded");
   // The other driver's cars never stopped, and the daemon stops cleanly.
