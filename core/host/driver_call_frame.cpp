@@ -4,9 +4,11 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -19,6 +21,14 @@ thread_local const DriverCallFrame* tl_frame = nullptr;
 char g_crash_log[4096] = {};
 
 constexpr int kFatalSignals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGSYS};
+
+// The thread reporting a crash (its tid), 0 while none is. Lock-free, so usable in the handler.
+std::atomic<long> g_reporter{0};
+static_assert(std::atomic<long>::is_always_lock_free);
+// How long another dying thread waits for the reporter to end the process: far longer than
+// writing two lines, short enough that a reporter stuck on a hung disk cannot keep a dead
+// process around.
+constexpr int kWaitForReporterMs = 10'000;
 
 // A bounded writer into a caller's buffer: no allocation, no locale, no errno.
 struct Line {
@@ -67,8 +77,35 @@ const char* signal_name(int sig) {
   }
 }
 
+// The signal's default action, once this handler returns: `sig` is blocked while the handler
+// runs, so raise() leaves it pending and it is delivered, now with SIG_DFL, on the way out. A
+// synchronous fault would also recur on the faulting instruction; a signal sent by kill(2) would
+// not, hence the raise.
+void die_by(int sig) {
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  sigaction(sig, &dfl, nullptr);
+  raise(sig);
+}
+
 void on_fatal_signal(int sig, siginfo_t*, void*) {
   const int saved_errno = errno;
+  const long self = ::syscall(SYS_gettid);
+  long reporter = 0;
+  if (!g_reporter.compare_exchange_strong(reporter, self)) {
+    // Another thread is reporting: it ends the process when done, this thread with it. Without
+    // this wait our default action could end the process in the middle of its report. (The
+    // reporter itself faulting again never gets here: every fatal signal is blocked while it
+    // reports, and the kernel kills a thread that faults with the signal blocked.)
+    if (reporter != self) {
+      const timespec tick{0, 10'000'000};
+      for (int waited = 0; waited < kWaitForReporterMs; waited += 10) ::nanosleep(&tick, nullptr);
+    }
+    errno = saved_errno;
+    die_by(sig);
+    return;
+  }
   const DriverCallFrame* f = tl_frame;
   char line[1024];
   size_t n = format_crash_line(line, sizeof line, sig, f);
@@ -86,8 +123,7 @@ void on_fatal_signal(int sig, siginfo_t*, void*) {
     }
   }
   errno = saved_errno;
-  // SA_RESETHAND put the default action back: the signal now ends the process as it would have.
-  raise(sig);
+  die_by(sig);
 }
 
 }  // namespace
@@ -163,10 +199,14 @@ void install_crash_reporter(const std::filesystem::path& crash_log) {
   ss.ss_sp = alt;
   ss.ss_size = 64 * 1024;
   sigaltstack(&ss, nullptr);
+  // No SA_RESETHAND: a second thread dying while the first reports must find the handler still
+  // there (and wait), not the default action that would end the process unreported. Every fatal
+  // signal is blocked while the handler runs, so a fault inside it ends the process at once.
   struct sigaction sa {};
   sa.sa_sigaction = &on_fatal_signal;
-  sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESETHAND;
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
   sigemptyset(&sa.sa_mask);
+  for (int sig : kFatalSignals) sigaddset(&sa.sa_mask, sig);
   for (int sig : kFatalSignals) sigaction(sig, &sa, nullptr);
 }
 

@@ -8,8 +8,11 @@
 // Everything the signal handler touches is plain memory set before the call: the frame is a
 // thread-local pointer to a stack object whose strings outlive it (the instance's name and
 // path, a string literal, the connection's id). The handler formats with its own integer and
-// string copying and uses only write(2), open(2), fsync(2), close(2), clock_gettime(2) and
-// raise(3), all async-signal-safe.
+// string copying and uses only write(2), open(2), fsync(2), close(2), clock_gettime(2),
+// nanosleep(2), gettid(2), sigaction(2) and raise(3), all async-signal-safe.
+//
+// Two threads dying at once: the first into the handler reports; any other waits (bounded) for it
+// to end the process, so the report is never cut short by a second thread's default action.
 //
 // Threading: frames are per thread and nest (an HTTP answer delivered inside a poll names the
 // inner call). install_crash_reporter once, on the loop thread, before any driver is created.
