@@ -2,13 +2,16 @@
 // drivers will: it rotates a refresh token through secret_put before using it, calls an HTTP
 // endpoint through the host, waits on a host timer, maps 429 + Retry-After to RATE_LIMITED and
 // 401 to NEEDS_REAUTH, and emits one reading per successful poll. With `crash: "poll"` a poll
-// dereferences NULL (a driver bug the host must name and quarantine). With `hang: "yes"` its polls
-// never complete (for the host's watchdog); as a driver-wide stream it emits for every open
+// dereferences NULL (a driver bug the host must name and quarantine); with `crash: "thread"` it
+// starts a thread of its own that does (outside any host call into it). With `hang: "yes"` its
+// polls never complete (for the host's watchdog); as a driver-wide stream it emits for every open
 // connection on a timer.
 #include <oemlink/driver.hpp>
 
+#include <chrono>
 #include <cstdlib>
 #include <string>
+#include <thread>
 
 namespace {
 
@@ -24,13 +27,20 @@ std::string setting(std::string_view json, const std::string& key) {
 class ProbeConnection : public oemlink::Connection {
  public:
   ProbeConnection(oemlink::Host host, oemlink::ConnHandle conn, std::string url, bool hang,
-                  bool crash)
-      : host_(host), conn_(conn), url_(std::move(url)), hang_(hang), crash_(crash) {}
+                  std::string crash)
+      : host_(host), conn_(conn), url_(std::move(url)), hang_(hang), crash_(std::move(crash)) {}
 
   void poll(oemlink::PollDone done) override {
-    if (crash_) {  // the bug a third party's driver may ship: the host must name it
+    if (crash_ == "poll") {  // the bug a third party's driver may ship: the host must name it
       volatile int* nowhere = nullptr;
       *nowhere = 1;
+    }
+    if (crash_ == "thread") {  // the same bug on a thread of its own, after this poll returned
+      std::thread([] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        volatile int* volatile nowhere = nullptr;
+        *nowhere = 1;
+      }).detach();
     }
     if (hang_) {
       hung_.push_back(std::move(done));  // never finished: the host must notice
@@ -85,7 +95,7 @@ class ProbeConnection : public oemlink::Connection {
   oemlink::ConnHandle conn_;
   std::string url_;
   bool hang_;
-  bool crash_;
+  std::string crash_;
   std::vector<oemlink::PollDone> hung_;
 };
 
@@ -95,7 +105,7 @@ class ProbeDriver : public oemlink::Driver {
       : host_(host),
         url_(setting(settings, "url")),
         hang_(setting(settings, "hang") == "yes"),
-        crash_(setting(settings, "crash") == "poll") {}
+        crash_(setting(settings, "crash")) {}
   ~ProbeDriver() override { stream_stop(); }
   std::unique_ptr<oemlink::Connection> open(oemlink::ConnHandle conn,
                                             const oemlink::ConnInfo&) override {
@@ -140,7 +150,7 @@ class ProbeDriver : public oemlink::Driver {
   oemlink::Host host_;
   std::string url_;
   bool hang_;
-  bool crash_;
+  std::string crash_;
   std::vector<oemlink::ConnHandle> conns_;
   oemlink::StreamEnded ended_;
   uint64_t timer_ = 0;
@@ -152,7 +162,8 @@ const oemlink_setting kSettings[] = {
     oemlink::setting("url", OEMLINK_SETTING_STRING, 0, "\"\"", "Endpoint to GET on every poll"),
     oemlink::setting("hang", OEMLINK_SETTING_STRING, 0, "no", "\"yes\": polls never complete"),
     oemlink::setting("crash", OEMLINK_SETTING_STRING, 0, "no",
-                     "\"poll\": every poll dereferences NULL"),
+                     "\"poll\": every poll dereferences NULL; \"thread\": a thread it starts "
+                     "in every poll does"),
 };
 
 }  // namespace
