@@ -19,7 +19,8 @@ Pipeline::Pipeline(EventBuilder builder, std::vector<EventSink*> sinks, MetricsR
           metrics.counter("oemlink_pipeline_events_built_total", "CloudEvents built and signed")),
       events_backpressured_(metrics.counter(
           "oemlink_pipeline_events_backpressured_total",
-          "Events refused because the outbox was full (the driver was told to retry)")),
+          "Events refused because the outbox was full or could not commit (the driver was told "
+          "to retry)")),
       mirror_failures_(metrics.counter("oemlink_pipeline_mirror_sink_failures_total",
                                        "Events a mirror (non-durable) sink failed to take")),
       events_rejected_(metrics.counter("oemlink_pipeline_events_rejected_total",
@@ -45,11 +46,21 @@ size_t Pipeline::validate(const ConnectionIdentity& conn, std::span<const oemlin
   return rejected;
 }
 
+bool Pipeline::admits() {
+  if (sinks_.empty() || sinks_.front()->accepting()) return true;
+  events_backpressured_.add();
+  return false;
+}
+
 SubmitResult Pipeline::submit(const ConnectionIdentity& conn,
                               std::span<const oemlink_reading> readings, int64_t now_ms) {
+  SubmitResult result;
+  if (!admits()) {
+    result.status = OEMLINK_RETRY;
+    return result;
+  }
   std::lock_guard lock(mu_);
   valid_.clear();
-  SubmitResult result;
   result.rejected = validate(conn, readings, now_ms, valid_);
   if (!valid_.empty()) result = deliver_valid(conn, valid_, now_ms, result.rejected);
   if (result.rejected && result.status == OEMLINK_OK) result.status = OEMLINK_ERROR;

@@ -35,6 +35,11 @@ class Pipeline {
   // [any-thread] Flushes every sink.
   void flush();
 
+  // [any-thread] Whether a new batch may be taken now: false (counted as back-pressure) while the
+  // primary sink is not accepting (the outbox cannot commit). submit() and the SigningStage then
+  // answer RETRY before taking anything.
+  bool admits();
+
   // The two halves of submit(), for the asynchronous SigningStage.
   // [any-thread] Checks each reading, appends the valid ones to `valid`, logs and counts the
   // rest; returns how many were rejected.

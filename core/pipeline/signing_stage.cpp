@@ -40,6 +40,13 @@ SigningStage::Submitted SigningStage::submit(uint32_t tag, const ConnectionIdent
       return out;
     }
   }
+  // The outbox cannot commit (a full disk): a batch taken now would be held in memory only, and a
+  // shutdown out of time gives that up. The driver keeps it instead and offers it again; a poll's
+  // completion was held anyway, but a stream's emit has nothing else to hold its data.
+  if (!pipeline_.admits()) {
+    out.status = OEMLINK_RETRY;
+    return out;
+  }
   Job job;
   size_t rejected = pipeline_.validate(conn, readings, now_ms, job.readings);
   if (rejected) out.status = OEMLINK_ERROR;

@@ -37,7 +37,8 @@ class SigningStage {
   SigningStage(const SigningStage&) = delete;
   SigningStage& operator=(const SigningStage&) = delete;
 
-  // [any-thread] status OK: queued (settled() follows); RETRY: the queue is full, nothing taken;
+  // [any-thread] status OK: queued (settled() follows); RETRY: the queue is full or the pipeline
+  // does not admit new batches (Pipeline::admits: the outbox cannot commit), nothing taken;
   // ERROR: some readings were rejected (the valid ones were queued when `queued` is true).
   struct Submitted {
     oemlink_status status = OEMLINK_OK;

@@ -33,11 +33,13 @@ using testing::FakeClock;
 
 struct CountingSink : pipeline::EventSink {
   std::atomic<int> events{0};
+  std::atomic<bool> commits{true};  // false: as an outbox whose commits fail (a full disk)
   std::string_view name() const override { return "counting"; }
   bool append(const pipeline::Event&) override {
     ++events;
     return true;
   }
+  bool accepting() const override { return commits; }
   void flush() override {}
 };
 
@@ -150,6 +152,23 @@ TEST_F(HostServicesTest, EmitIsSignedAndItsBatchHoldsTheCompletionUntilSettled) 
   io.restart();
   io.poll();
   ASSERT_EQ(released.size(), 1u);
+  EXPECT_EQ(sink.events, 1);
+}
+
+// A full disk: while the outbox cannot commit, emit takes nothing (RETRY, counted as
+// back-pressure), so a stream's readings stay with its driver instead of in memory that a
+// shutdown out of time gives up; a poll's completion is not held for a batch never taken.
+TEST_F(HostServicesTest, WhileTheOutboxCannotCommitEmitTakesNothingAndAnswersRetry) {
+  sink.commits = false;
+  oemlink_reading r = speed(42);
+  EXPECT_EQ(a->table.emit(&a->table, handle(0), &r, 1), OEMLINK_RETRY);
+  EXPECT_EQ(signing->taken(), 0u);
+  EXPECT_EQ(count("oemlink_pipeline_events_backpressured_total"), 1u);
+  gate->complete(0, OEMLINK_RETRY, "host back-pressure");
+  ASSERT_EQ(released, (std::vector<uint32_t>{0})) << "held for a batch that was never taken";
+  sink.commits = true;
+  EXPECT_EQ(a->table.emit(&a->table, handle(0), &r, 1), OEMLINK_OK);
+  signing->drain();
   EXPECT_EQ(sink.events, 1);
 }
 

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -41,6 +42,8 @@ class ScriptedSink final : public EventSink {
   }
   void flush() override {}
   uint64_t last_receipt() const override { return last_; }  // worker thread, after append
+  bool accepting() const override { return accepting_; }
+  void set_accepting(bool yes) { accepting_ = yes; }
 
   void refuse(int times) {
     std::lock_guard lock(mu_);
@@ -73,6 +76,7 @@ class ScriptedSink final : public EventSink {
   int appends_ = 0;
   std::vector<std::string> events_;
   uint64_t last_ = 0;
+  std::atomic<bool> accepting_{true};
 };
 
 // What settled() reported, and every pause the worker asked for.
@@ -246,6 +250,27 @@ TEST_F(SigningStageTest, DrainUntilGivesUpAtItsDeadlineAndAbandonDropsTheQueue) 
   EXPECT_TRUE(stage.drain_until(std::chrono::steady_clock::now() + 10s));
   EXPECT_EQ(record_.settled_now(), (std::vector<std::pair<uint32_t, uint64_t>>{{1, 1}}));
   EXPECT_EQ(stage.taken(), 4u);
+}
+
+// The outbox cannot commit (a full disk): nothing is taken, not even into the queue, so nothing a
+// driver was told was taken can be lost when a shutdown gives up on the outbox. Counted as
+// back-pressure; batches are taken again once commits work.
+TEST_F(SigningStageTest, WhileThePrimarySinkIsNotAcceptingNothingIsTaken) {
+  SigningStage stage(pipeline_, record_.on_settled(), 4096, record_.on_pause());
+  sink_.set_accepting(false);
+  auto s = stage.submit(1, car(), speed_, kNow);
+  EXPECT_EQ(s.status, OEMLINK_RETRY);
+  EXPECT_FALSE(s.queued);
+  EXPECT_EQ(stage.taken(), 0u);
+  EXPECT_EQ(stage.queued(), 0u);
+  EXPECT_EQ(metrics_.total("oemlink_pipeline_events_backpressured_total"), 1);
+  EXPECT_EQ(pipeline_.submit(car(), speed_, kNow).status, OEMLINK_RETRY);
+  EXPECT_EQ(metrics_.total("oemlink_pipeline_events_backpressured_total"), 2);
+  sink_.set_accepting(true);
+  EXPECT_TRUE(stage.submit(2, car(), speed_, kNow).queued);
+  stage.drain();
+  EXPECT_EQ(record_.settled_now(), (std::vector<std::pair<uint32_t, uint64_t>>{{2, 1}}));
+  EXPECT_EQ(sink_.events().size(), 1u);
 }
 
 TEST_F(SigningStageTest, DestructionFinishesEveryQueuedBatch) {
