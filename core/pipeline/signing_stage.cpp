@@ -31,7 +31,8 @@ size_t SigningStage::queued() const {
 
 SigningStage::Submitted SigningStage::submit(uint32_t tag, const ConnectionIdentity& conn,
                                              std::span<const oemlink_reading> readings,
-                                             int64_t now_ms) {
+                                             int64_t now_ms,
+                                             std::optional<int64_t> future_reference_ms) {
   Submitted out;
   {
     std::lock_guard lock(mu_);
@@ -48,7 +49,8 @@ SigningStage::Submitted SigningStage::submit(uint32_t tag, const ConnectionIdent
     return out;
   }
   Job job;
-  size_t rejected = pipeline_.validate(conn, readings, now_ms, job.readings);
+  size_t rejected =
+      pipeline_.validate(conn, readings, future_reference_ms.value_or(now_ms), job.readings);
   if (rejected) out.status = OEMLINK_ERROR;
   if (job.readings.empty()) return out;
   // The driver's views are valid only during this call: copy what they point at.

@@ -18,6 +18,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -44,8 +45,11 @@ class SigningStage {
     oemlink_status status = OEMLINK_OK;
     bool queued = false;
   };
+  // `now_ms` is true time, `future_reference_ms` what "in the future" is judged against (absent:
+  // `now_ms`): Pipeline::submit.
   Submitted submit(uint32_t tag, const ConnectionIdentity& conn,
-                   std::span<const oemlink_reading> readings, int64_t now_ms);
+                   std::span<const oemlink_reading> readings, int64_t now_ms,
+                   std::optional<int64_t> future_reference_ms = {});
 
   // [any-thread] Blocks until every job queued so far is settled.
   void drain();

@@ -172,6 +172,25 @@ TEST_F(HostServicesTest, WhileTheOutboxCannotCommitEmitTakesNothingAndAnswersRet
   EXPECT_EQ(sink.events, 1);
 }
 
+// Our clock was an hour ahead (nothing known of it) and drivers were shown that time; then it was
+// put right. A reading stamped from the time shown is still taken for a while (it was our clock's
+// fault), but that hour no longer loosens the future check kShownMarkHoldMs later.
+TEST_F(HostServicesTest, ATimeShownWhileOurClockWasAheadVouchesForReadingsOnlyForAWhile) {
+  constexpr int64_t kHour = 3'600'000;
+  clock.step_wall(kHour);
+  const int64_t shown = a->table.now_unix_ms(&a->table);
+  ASSERT_EQ(shown, clock.wall_ms());
+  clock.step_wall(-kHour);  // NTP puts it right
+  oemlink_reading r = speed(42);
+  r.timestamp_ms = shown;
+  EXPECT_EQ(a->table.emit(&a->table, handle(0), &r, 1), OEMLINK_OK) << "our clock's fault: taken";
+  clock.advance(kShownMarkHoldMs + 1);
+  EXPECT_EQ(a->table.emit(&a->table, handle(0), &r, 1), OEMLINK_ERROR)
+      << "50 min ahead of every clock we have, once the mark has lapsed";
+  EXPECT_EQ(count("oemlink_pipeline_readings_rejected_total"), 1u);
+  signing->drain();
+}
+
 TEST_F(HostServicesTest, ADriverLoggingInBulkIsSummarisedAndDoesNotSilenceAnother) {
   std::ostringstream log;
   auto capture = std::make_shared<spdlog::sinks::ostream_sink_mt>(log);
