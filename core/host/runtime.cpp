@@ -216,6 +216,11 @@ void Runtime::start() {
   });
 
   if (cfg_.listeners.inbound) services_->set_public_url(cfg_.listeners.inbound->public_url);
+  // A closed connection's event-time history goes, behind its last batches. Not at shutdown:
+  // the whole pipeline goes then.
+  conns_.set_closed_hook([this](const ConnectionRecord& r) {
+    if (!closed_) assembly_->signing().forget(r.id);
+  });
 
   drivers_.load_all(drivers, services_.get(),
                     [this](DriverInstance& d, const char* call, int64_t ms) {

@@ -42,6 +42,11 @@ EventBuilder::EventBuilder(EnvelopeSettings settings, DataSigner* signer)
   subject_prefix_ = "did:erc721:" + chain + ":" + settings_.vehicle_contract + ":";
 }
 
+void EventBuilder::forget(std::string_view connection_id) {
+  if (auto it = last_time_.find(std::string(connection_id)); it != last_time_.end())
+    last_time_.erase(it);
+}
+
 Event EventBuilder::build(const ConnectionIdentity& conn, std::span<const oemlink_reading> readings,
                           int64_t now_ms) {
   Event ev;

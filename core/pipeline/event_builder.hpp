@@ -65,6 +65,12 @@ class EventBuilder {
   Event build(const ConnectionIdentity& conn, std::span<const oemlink_reading> readings,
               int64_t now_ms);
 
+  // Drops what is kept of `connection_id` (its last event time): the connection was closed. A
+  // connection served again later starts afresh, as after a restart.
+  void forget(std::string_view connection_id);
+  // Connections whose last event time is kept.
+  size_t remembered() const { return last_time_.size(); }
+
  private:
   EnvelopeSettings settings_;
   DataSigner* signer_;

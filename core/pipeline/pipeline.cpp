@@ -123,6 +123,11 @@ SubmitResult Pipeline::deliver_locked(const ConnectionIdentity& conn,
   return deliver_valid(conn, valid, now_ms, 0);
 }
 
+void Pipeline::forget(std::string_view connection_id) {
+  std::lock_guard lock(mu_);
+  builder_.forget(connection_id);
+}
+
 void Pipeline::flush() {
   std::lock_guard lock(mu_);
   for (EventSink* sink : sinks_) sink->flush();

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <optional>
 #include <span>
+#include <string_view>
 #include <vector>
 
 namespace oemlink::pipeline {
@@ -53,6 +54,9 @@ class Pipeline {
   // validated batch.
   SubmitResult deliver_locked(const ConnectionIdentity& conn,
                               std::span<const oemlink_reading> valid, int64_t now_ms);
+  // [any-thread] A connection was closed: what the builder keeps of it goes. Call it after the
+  // connection's last batch (the SigningStage queues it behind them).
+  void forget(std::string_view connection_id);
 
  private:
   SubmitResult deliver_valid(const ConnectionIdentity& conn, std::span<const oemlink_reading> valid,

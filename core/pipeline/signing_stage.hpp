@@ -51,6 +51,10 @@ class SigningStage {
                    std::span<const oemlink_reading> readings, int64_t now_ms,
                    std::optional<int64_t> future_reference_ms = {});
 
+  // [any-thread] The connection was closed: Pipeline::forget once the batches queued before this
+  // call are built. Always queued (never refused as back-pressure); neither taken nor settled.
+  void forget(std::string connection_id);
+
   // [any-thread] Blocks until every job queued so far is settled.
   void drain();
   // [any-thread] drain() with a deadline: false when it passed first.
@@ -71,6 +75,7 @@ class SigningStage {
 
  private:
   struct Job {
+    bool forget = false;  // not a batch: Pipeline::forget(id)
     uint32_t tag = 0;
     std::string id, vin;
     uint64_t vehicle_token_id = 0, synthetic_token_id = 0;

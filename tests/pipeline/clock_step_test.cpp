@@ -118,5 +118,21 @@ TEST(EventTime, IsNeverHeldMoreThanAFewSecondsAheadOfTrueTime) {
   EXPECT_EQ(b.build(conn("car-1"), own_ahead, kTrue + 8000).time_ms, kTrue + 4 * kMinute);
 }
 
+// Closed connections are forgotten: the builder's memory is as big as the open fleet, not as
+// every connection ever served.
+TEST(EventTime, AClosedConnectionsHistoryIsForgotten) {
+  EventBuilder b(EnvelopeSettings{});
+  oemlink_reading r[] = {Reading::number("speed", kTrue, 10)};
+  for (int i = 0; i < 100; ++i) b.build(conn("car-" + std::to_string(i)), r, kTrue);
+  EXPECT_EQ(b.remembered(), 100u);
+  for (int i = 0; i < 100; i += 2) b.forget("car-" + std::to_string(i));
+  b.forget("never-seen");
+  EXPECT_EQ(b.remembered(), 50u);
+  // Served again after a close: it starts afresh, as after a restart.
+  oemlink_reading older[] = {Reading::number("speed", kTrue - 2000, 11)};
+  EXPECT_EQ(b.build(conn("car-0"), older, kTrue).time_ms, kTrue - 2000);
+  EXPECT_EQ(b.build(conn("car-1"), older, kTrue).time_ms, kTrue);
+}
+
 }  // namespace
 }  // namespace oemlink::pipeline

@@ -273,6 +273,29 @@ TEST_F(SigningStageTest, WhileThePrimarySinkIsNotAcceptingNothingIsTaken) {
   EXPECT_EQ(sink_.events().size(), 1u);
 }
 
+// A closed connection's event-time history is forgotten after the batches queued before the
+// close: the first batch below still builds with it, the one after the close starts afresh.
+TEST_F(SigningStageTest, ForgettingAConnectionWaitsForItsQueuedBatches) {
+  SigningStage stage(pipeline_, record_.on_settled(), 4096, record_.on_pause());
+  sink_.hold();
+  oemlink_reading first[] = {Reading::number("speed", kNow, 50)};
+  oemlink_reading earlier[] = {Reading::number("speed", kNow - 2000, 51)};
+  ASSERT_TRUE(stage.submit(1, car(), first, kNow).queued);
+  ASSERT_TRUE(stage.submit(2, car(), earlier, kNow).queued);
+  stage.forget("car-1");
+  ASSERT_TRUE(stage.submit(3, car(), earlier, kNow).queued);
+  sink_.release();
+  stage.drain();
+  auto events = sink_.events();
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_NE(events[1].find("\"time\":\"2025-03-04T12:01:00.000Z\""), std::string::npos)
+      << "before the close: held at the first event's time";
+  EXPECT_NE(events[2].find("\"time\":\"2025-03-04T12:00:58.000Z\""), std::string::npos)
+      << "after the close: its own time";
+  EXPECT_EQ(stage.taken(), 3u);  // the forget is no batch
+  EXPECT_EQ(record_.settled_now().size(), 3u);
+}
+
 TEST_F(SigningStageTest, DestructionFinishesEveryQueuedBatch) {
   std::thread releaser;
   {
