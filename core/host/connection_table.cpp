@@ -132,6 +132,7 @@ void ConnectionTable::close(uint32_t c, DriverInstance& d) {
   r.open = false;
   LogScope in_call(LogFields{.driver = d.name, .connection = r.id});
   call_driver(d, "close", r.id, [&] { d.d->close(d.inst, handle_of(c), r.driver_ctx); });
+  if (closed_hook_) closed_hook_(r);
 }
 
 }  // namespace oemlink::host

@@ -21,6 +21,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -102,8 +103,13 @@ class ConnectionTable {
 
   // Calls the driver's open; on failure returns false with the driver's message in `error`.
   bool open(uint32_t c, DriverInstance& d, std::string& error);
-  // Calls the driver's close, if open.
+  // Calls the driver's close, if open, then the closed hook.
   void close(uint32_t c, DriverInstance& d);
+  // [loop] Called after each close (the runtime lets the pipeline forget the connection's
+  // event-time history). Set before any connection opens.
+  void set_closed_hook(std::function<void(const ConnectionRecord&)> hook) {
+    closed_hook_ = std::move(hook);
+  }
 
   size_t size() const { return records_.size(); }
   ConnectionRecord& operator[](uint32_t c) { return records_[c]; }
@@ -120,6 +126,7 @@ class ConnectionTable {
   // Open addressing over record indexes (kNoConn: empty), keyed by the record's id; no copy of
   // the id. 8 bytes per connection instead of a node map's ~70.
   std::vector<uint32_t> by_id_;
+  std::function<void(const ConnectionRecord&)> closed_hook_;
 };
 
 }  // namespace oemlink::host

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
@@ -33,11 +34,28 @@ void keep_private(const fs::path& root) {
   }
 }
 
+// The holder writes "<pid>\n" in one pwrite just after taking the lock, so a reader may come
+// between the flock and the write (an empty file) or, in principle, see part of it. Only a line
+// with its newline is taken; anything else is read again for a moment before giving up (0).
 pid_t read_pid(int fd) {
-  char buf[32] = {};
-  ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
-  if (n <= 0) return 0;
-  return static_cast<pid_t>(std::strtol(buf, nullptr, 10));
+  constexpr int kAttempts = 100;  // 100 x 2 ms: far longer than one pwrite takes
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    char buf[32] = {};
+    const ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+    if (n > 0) {
+      if (const char* nl =
+              static_cast<const char*>(std::memchr(buf, '\n', static_cast<size_t>(n)))) {
+        char* end = nullptr;
+        const long pid = std::strtol(buf, &end, 10);
+        if (end == nl && pid > 0) return static_cast<pid_t>(pid);
+        return 0;  // not a pid: another program's file, or a damaged one
+      }
+    } else if (n < 0) {
+      return 0;
+    }
+    ::usleep(2'000);
+  }
+  return 0;
 }
 
 int open_lock_file(const DataDir& dir) {
@@ -72,9 +90,13 @@ DataDirLock::DataDirLock(const DataDir& dir, const std::string& what) {
           pid);
     throw std::runtime_error("cannot lock " + dir.lock_file().string() + ": " + std::strerror(err));
   }
-  std::string pid = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(fd_, 0) != 0 ||
-      ::pwrite(fd_, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+  // One pwrite of the whole line over whatever was there, then cut to its length: a reader
+  // never sees the file empty (as it would between a truncate and a write) and always finds our
+  // line first, whole. A longer leftover after it is gone once ftruncate returns; the reader
+  // stops at the first newline meanwhile.
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::pwrite(fd_, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size()) ||
+      ::ftruncate(fd_, static_cast<off_t>(pid.size())) != 0) {
     // The lock itself is what matters; a missing pid only makes the refusal less helpful.
   }
 }

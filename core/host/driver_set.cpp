@@ -82,6 +82,12 @@ DriverInstance& DriverSet::load_one(const DriverCheck& c, HostServices* services
     return *drivers_.back();
   }
   const oemlink_driver* d = di->d;
+  // Before create: a crash on a thread of the driver's own names it too (driver_call_frame.hpp).
+  if (!register_driver_code(di->name, di->path, reinterpret_cast<const void*>(d->create)))
+    spdlog::warn(
+        "driver {}: a crash on a thread of its own will not name it (its code was not "
+        "found, or {} drivers are already known)",
+        dc.name, kMaxDriverCode);
   di->table = make_host_table(*di);
   char err[1024] = {};
   auto t0 = std::chrono::steady_clock::now();

@@ -35,9 +35,19 @@ int64_t HostServices::now_ms() const {
                                               wall, net::ClockSkewEstimator::steady_now_ms())
                                         : wall;
   int64_t seen = shown_high_water_ms_.load(std::memory_order_relaxed);
-  while (now > seen && !shown_high_water_ms_.compare_exchange_weak(seen, now)) {
+  while (now > seen) {
+    if (shown_high_water_ms_.compare_exchange_weak(seen, now)) {
+      shown_raised_steady_ms_.store(parts_.clock.steady_ms(), std::memory_order_relaxed);
+      break;
+    }
   }
   return now;
+}
+
+int64_t HostServices::shown_mark_ms() const {
+  const int64_t raised = shown_raised_steady_ms_.load(std::memory_order_relaxed);
+  if (parts_.clock.steady_ms() - raised > kShownMarkHoldMs) return 0;
+  return shown_high_water_ms_.load(std::memory_order_relaxed);
 }
 
 HostServices::HostServices(ServiceParts parts)
@@ -134,13 +144,12 @@ oemlink_status HostServices::emit(DriverInstance& d, oemlink_conn* conn,
   pipeline::SigningStage::Submitted submitted;
   try {
     // "In the future" is judged against the latest of our wall clock, true time and the time
-    // shown to drivers: a reading is refused only when it is ahead of all of them, never because
-    // our own clock is (or was) wrong.
+    // recently shown to drivers: a reading is refused only when it is ahead of all of them, never
+    // because our own clock is (or was, a moment ago) wrong. Event times are bounded by true time.
     const int64_t truth = now_ms();
     submitted = parts_.signing.submit(
-        c, id, batch,
-        pipeline::future_reference_ms(parts_.clock.wall_ms(), truth,
-                                      shown_high_water_ms_.load(std::memory_order_relaxed)));
+        c, id, batch, truth,
+        pipeline::future_reference_ms(parts_.clock.wall_ms(), truth, shown_mark_ms()));
   } catch (...) {
     parts_.gate.batch_refused(c);
     throw;

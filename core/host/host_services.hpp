@@ -54,6 +54,13 @@ struct ServiceParts {
   const net::ClockSkewEstimator* clock_skew = nullptr;
 };
 
+// How long after the host last showed drivers a time (now_unix_ms) that late, that time still
+// counts when a reading is judged "in the future" (shown_mark_ms). Readings a driver stamped from
+// it while our clock was ahead, and that arrive after the clock was put right (a poll's HTTP
+// answer, a retry after back-pressure), are taken for this long; after it the future check is no
+// longer loosened by a clock error that is gone, whatever its size.
+inline constexpr int64_t kShownMarkHoldMs = 10 * 60'000;
+
 class HostServices {
  public:
   explicit HostServices(ServiceParts parts);
@@ -83,6 +90,9 @@ class HostServices {
   // so readings they stamp themselves are right even while our wall clock is stepped.
   // Also the host's high-water mark of time shown to drivers (see emit()).
   int64_t now_ms() const;
+  // [any-thread] The latest time ever shown to drivers, while it was last reached within
+  // kShownMarkHoldMs on the steady clock; 0 once it was not (it no longer vouches for readings).
+  int64_t shown_mark_ms() const;
 
   // [any-thread] A service failed for driver `d`: counted and logged (rate-limited). `why` must
   // name no secret value.
@@ -111,6 +121,7 @@ class HostServices {
   // The latest now_ms() ever answered: a reading a driver stamped from it is never judged "in the
   // future" for our clock's sake, even after the clock was put right.
   mutable std::atomic<int64_t> shown_high_water_ms_{0};
+  mutable std::atomic<int64_t> shown_raised_steady_ms_{0};  // steady ms it last went up
   std::thread::id loop_thread_ = std::this_thread::get_id();
   std::atomic<bool> closed_{false};
   std::string public_url_;  // written before any driver exists, then only read

@@ -216,6 +216,11 @@ void Runtime::start() {
   });
 
   if (cfg_.listeners.inbound) services_->set_public_url(cfg_.listeners.inbound->public_url);
+  // A closed connection's event-time history goes, behind its last batches. Not at shutdown:
+  // the whole pipeline goes then.
+  conns_.set_closed_hook([this](const ConnectionRecord& r) {
+    if (!closed_) assembly_->signing().forget(r.id);
+  });
 
   drivers_.load_all(drivers, services_.get(),
                     [this](DriverInstance& d, const char* call, int64_t ms) {
@@ -420,11 +425,13 @@ void log_leftovers(const PipelineAssembly::Leftovers& left, size_t polls,
   if (left.batches_unsigned > 0)
     what += (what.empty() ? "" : " and ") + std::to_string(left.batches_unsigned) +
             " batches not signed";
-  // A poll's events count only once durable, so its poll is repeated; a driver's stream was told
-  // its readings were taken when it emitted them, and will not offer them again.
+  // A poll's events count only once durable, so its poll is repeated. A driver's stream was told
+  // its readings were taken when it emitted them; since emit answers RETRY while commits fail
+  // (Pipeline::admits), only what streams emitted before the first failed commit is at stake.
   spdlog::warn(
       "stopping with {} after {} ms: those of the {} polls never completed will be polled "
-      "again; readings that driver streams emitted in that time are lost",
+      "again; streams were refused (and kept their readings) while commits failed, so only "
+      "readings they emitted just before the first failure are lost",
       what, budget.count(), polls);
 }
 }  // namespace

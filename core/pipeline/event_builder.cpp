@@ -42,13 +42,20 @@ EventBuilder::EventBuilder(EnvelopeSettings settings, DataSigner* signer)
   subject_prefix_ = "did:erc721:" + chain + ":" + settings_.vehicle_contract + ":";
 }
 
-Event EventBuilder::build(const ConnectionIdentity& conn,
-                          std::span<const oemlink_reading> readings) {
+void EventBuilder::forget(std::string_view connection_id) {
+  if (auto it = last_time_.find(std::string(connection_id)); it != last_time_.end())
+    last_time_.erase(it);
+}
+
+Event EventBuilder::build(const ConnectionIdentity& conn, std::span<const oemlink_reading> readings,
+                          int64_t now_ms) {
   Event ev;
   ev.connection_id = std::string(conn.id);
   for (const auto& r : readings) ev.time_ms = std::max(ev.time_ms, r.timestamp_ms);
   int64_t& last = last_time_[ev.connection_id];
-  ev.time_ms = last = std::max(last, ev.time_ms);
+  // Never back, but never held more than kMaxHeldAheadMs ahead of true time either.
+  const int64_t held = std::min(last, now_ms + kMaxHeldAheadMs);
+  ev.time_ms = last = std::max(held, ev.time_ms);
   ev.id = ids_.next(ev.time_ms);
 
   std::string& j = ev.json;

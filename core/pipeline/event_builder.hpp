@@ -41,16 +41,35 @@ class DataSigner {
   virtual std::string sign(uint32_t key_child, std::string_view data) = 0;
 };
 
+// How far ahead of true time a connection's event time may be held so that it never runs
+// backwards (see EventBuilder::build). A few seconds absorb readings that arrive slightly out of
+// order; a clock step the host learnt of late (its estimate of true time swings back, say by an
+// hour) must not keep every later event of the connection stamped that far ahead, and held by
+// the dimo_https sink, for as long as the swing was.
+inline constexpr int64_t kMaxHeldAheadMs = 5'000;
+
 class EventBuilder {
  public:
   explicit EventBuilder(EnvelopeSettings settings, DataSigner* signer = nullptr);
 
-  // `readings` must be non-empty and already validated. Not thread-safe.
+  // `readings` must be non-empty and already validated; `now_ms` is true time (the host's wall
+  // clock corrected by its skew estimate). Not thread-safe.
   // The envelope `time` is the newest reading's timestamp, but never earlier than the time of the
-  // connection's previous event: when a step of the wall clock (or a driver's readings) goes
-  // back, a connection's event times stand still until they catch up instead of running
-  // backwards. (Events stamped ahead are held by the dimo_https sink, not sent early.)
-  Event build(const ConnectionIdentity& conn, std::span<const oemlink_reading> readings);
+  // connection's previous event as long as that is at most kMaxHeldAheadMs ahead of `now_ms`:
+  // when a step of the wall clock (or a driver's readings) goes back, a connection's event times
+  // stand still until they catch up instead of running backwards. An earlier time that is further
+  // ahead of true time than that (stamped before the host knew its clock was wrong) holds only up
+  // to `now_ms + kMaxHeldAheadMs`: the connection's times then go back once, to true time, rather
+  // than stay ahead for as long as the error was. (Events stamped ahead are held by the
+  // dimo_https sink, not sent early.)
+  Event build(const ConnectionIdentity& conn, std::span<const oemlink_reading> readings,
+              int64_t now_ms);
+
+  // Drops what is kept of `connection_id` (its last event time): the connection was closed. A
+  // connection served again later starts afresh, as after a restart.
+  void forget(std::string_view connection_id);
+  // Connections whose last event time is kept.
+  size_t remembered() const { return last_time_.size(); }
 
  private:
   EnvelopeSettings settings_;

@@ -17,6 +17,10 @@ class EventSink {
   virtual bool append(const Event& event) = 0;
   // Pushes buffered events to their destination.
   virtual void flush() = 0;
+  // [any-thread] False while the sink can make nothing durable (the outbox's commits fail): the
+  // pipeline then takes no new batch at all, so the driver keeps its readings (RETRY) instead of
+  // having them accepted into memory that a shutdown may have to give up.
+  virtual bool accepting() const { return true; }
   // What the last successful append() was recorded as (the outbox's sequence number), so the
   // host can hold back a source's acknowledgement until that record is durable; 0 when the sink
   // has no such notion.

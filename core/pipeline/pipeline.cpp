@@ -19,7 +19,8 @@ Pipeline::Pipeline(EventBuilder builder, std::vector<EventSink*> sinks, MetricsR
           metrics.counter("oemlink_pipeline_events_built_total", "CloudEvents built and signed")),
       events_backpressured_(metrics.counter(
           "oemlink_pipeline_events_backpressured_total",
-          "Events refused because the outbox was full (the driver was told to retry)")),
+          "Events refused because the outbox was full or could not commit (the driver was told "
+          "to retry)")),
       mirror_failures_(metrics.counter("oemlink_pipeline_mirror_sink_failures_total",
                                        "Events a mirror (non-durable) sink failed to take")),
       events_rejected_(metrics.counter("oemlink_pipeline_events_rejected_total",
@@ -29,28 +30,39 @@ Pipeline::Pipeline(EventBuilder builder, std::vector<EventSink*> sinks, MetricsR
       reject_log_(10, metrics) {}
 
 size_t Pipeline::validate(const ConnectionIdentity& conn, std::span<const oemlink_reading> readings,
-                          int64_t now_ms, std::vector<oemlink_reading>& valid) {
+                          int64_t future_reference_ms, std::vector<oemlink_reading>& valid) {
   size_t rejected = 0;
   for (const oemlink_reading& r : readings) {
-    std::string why = validate_reading(r, now_ms);
+    std::string why = validate_reading(r, future_reference_ms);
     if (why.empty()) {
       valid.push_back(r);
       continue;
     }
     rejected++;
-    reject_log_.log(now_ms, spdlog::level::warn, LogFields{.connection = conn.id},
+    reject_log_.log(future_reference_ms, spdlog::level::warn, LogFields{.connection = conn.id},
                     "connection {}: reading rejected: {}", conn.id, why);
   }
   readings_rejected_.add(rejected);
   return rejected;
 }
 
+bool Pipeline::admits() {
+  if (sinks_.empty() || sinks_.front()->accepting()) return true;
+  events_backpressured_.add();
+  return false;
+}
+
 SubmitResult Pipeline::submit(const ConnectionIdentity& conn,
-                              std::span<const oemlink_reading> readings, int64_t now_ms) {
+                              std::span<const oemlink_reading> readings, int64_t now_ms,
+                              std::optional<int64_t> future_reference_ms) {
+  SubmitResult result;
+  if (!admits()) {
+    result.status = OEMLINK_RETRY;
+    return result;
+  }
   std::lock_guard lock(mu_);
   valid_.clear();
-  SubmitResult result;
-  result.rejected = validate(conn, readings, now_ms, valid_);
+  result.rejected = validate(conn, readings, future_reference_ms.value_or(now_ms), valid_);
   if (!valid_.empty()) result = deliver_valid(conn, valid_, now_ms, result.rejected);
   if (result.rejected && result.status == OEMLINK_OK) result.status = OEMLINK_ERROR;
   return result;
@@ -63,7 +75,7 @@ SubmitResult Pipeline::deliver_valid(const ConnectionIdentity& conn,
   result.rejected = already_rejected;
   Event ev;
   try {
-    ev = builder_.build(conn, valid);
+    ev = builder_.build(conn, valid, now_ms);
   } catch (const std::exception& e) {
     // Signing failed (the key daemon is down, say): nothing was taken, the caller retries.
     sign_failures_.add();
@@ -109,6 +121,11 @@ SubmitResult Pipeline::deliver_locked(const ConnectionIdentity& conn,
                                       std::span<const oemlink_reading> valid, int64_t now_ms) {
   std::lock_guard lock(mu_);
   return deliver_valid(conn, valid, now_ms, 0);
+}
+
+void Pipeline::forget(std::string_view connection_id) {
+  std::lock_guard lock(mu_);
+  builder_.forget(connection_id);
 }
 
 void Pipeline::flush() {

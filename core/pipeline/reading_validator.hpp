@@ -20,9 +20,10 @@ inline constexpr int64_t kMinTimestampMs = 946'684'800'000;
 std::string validate_reading(const oemlink_reading& r, int64_t now_ms);
 
 // The latest of our wall clock, true time (the wall clock corrected by the skew the host learnt
-// from HTTPS Date headers) and the latest time the host ever told a driver (`shown_ms`). A reading
-// is refused as "in the future" only when it is more than kMaxFutureSkewMs ahead of all three:
-// with our clock stepped back, true time admits readings stamped by the OEM; with it stepped
+// from HTTPS Date headers) and the latest time the host told a driver (`shown_ms`: the host
+// passes it only while it was reached within the last minutes, HostServices::shown_mark_ms). A
+// reading is refused as "in the future" only when it is more than kMaxFutureSkewMs ahead of all
+// three: with our clock stepped back, true time admits readings stamped by the OEM; with it stepped
 // forward, the wall clock admits readings a driver stamped from it, and the time shown admits
 // them still after the clock is put right (the dimo_https sink holds those events until the
 // ingest would take them). A reading really in the future is ahead of all three and refused.

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 
 namespace oemlink::pipeline {
@@ -31,7 +32,8 @@ size_t SigningStage::queued() const {
 
 SigningStage::Submitted SigningStage::submit(uint32_t tag, const ConnectionIdentity& conn,
                                              std::span<const oemlink_reading> readings,
-                                             int64_t now_ms) {
+                                             int64_t now_ms,
+                                             std::optional<int64_t> future_reference_ms) {
   Submitted out;
   {
     std::lock_guard lock(mu_);
@@ -40,8 +42,16 @@ SigningStage::Submitted SigningStage::submit(uint32_t tag, const ConnectionIdent
       return out;
     }
   }
+  // The outbox cannot commit (a full disk): a batch taken now would be held in memory only, and a
+  // shutdown out of time gives that up. The driver keeps it instead and offers it again; a poll's
+  // completion was held anyway, but a stream's emit has nothing else to hold its data.
+  if (!pipeline_.admits()) {
+    out.status = OEMLINK_RETRY;
+    return out;
+  }
   Job job;
-  size_t rejected = pipeline_.validate(conn, readings, now_ms, job.readings);
+  size_t rejected =
+      pipeline_.validate(conn, readings, future_reference_ms.value_or(now_ms), job.readings);
   if (rejected) out.status = OEMLINK_ERROR;
   if (job.readings.empty()) return out;
   // The driver's views are valid only during this call: copy what they point at.
@@ -77,6 +87,18 @@ SigningStage::Submitted SigningStage::submit(uint32_t tag, const ConnectionIdent
   return out;
 }
 
+void SigningStage::forget(std::string connection_id) {
+  {
+    std::lock_guard lock(mu_);
+    if (abandoned_all_) return;  // nothing more is built
+    Job job;
+    job.forget = true;
+    job.id = std::move(connection_id);
+    jobs_.push_back(std::move(job));
+  }
+  cv_.notify_one();
+}
+
 void SigningStage::drain() {
   std::unique_lock lock(mu_);
   idle_cv_.wait(lock, [&] { return jobs_.empty() && !busy_; });
@@ -91,7 +113,8 @@ size_t SigningStage::abandon() {
   std::lock_guard lock(mu_);
   abandoned_all_ = true;
   stop_ = true;
-  const size_t n = jobs_.size();
+  const size_t n = static_cast<size_t>(
+      std::count_if(jobs_.begin(), jobs_.end(), [](const Job& j) { return !j.forget; }));
   jobs_.clear();
   if (!busy_) idle_cv_.notify_all();
   return n;
@@ -109,6 +132,13 @@ void SigningStage::work() {
     jobs_.pop_front();
     busy_ = true;
     lock.unlock();
+    if (job.forget) {
+      pipeline_.forget(job.id);
+      lock.lock();
+      busy_ = false;
+      if (jobs_.empty()) idle_cv_.notify_all();
+      continue;
+    }
     for (size_t i = 0; i < job.readings.size(); ++i) {
       job.readings[i].name.data = job.text.data() + job.offsets[i].first;
       job.readings[i].text.data =

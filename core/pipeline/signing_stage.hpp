@@ -18,6 +18,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -37,14 +38,22 @@ class SigningStage {
   SigningStage(const SigningStage&) = delete;
   SigningStage& operator=(const SigningStage&) = delete;
 
-  // [any-thread] status OK: queued (settled() follows); RETRY: the queue is full, nothing taken;
+  // [any-thread] status OK: queued (settled() follows); RETRY: the queue is full or the pipeline
+  // does not admit new batches (Pipeline::admits: the outbox cannot commit), nothing taken;
   // ERROR: some readings were rejected (the valid ones were queued when `queued` is true).
   struct Submitted {
     oemlink_status status = OEMLINK_OK;
     bool queued = false;
   };
+  // `now_ms` is true time, `future_reference_ms` what "in the future" is judged against (absent:
+  // `now_ms`): Pipeline::submit.
   Submitted submit(uint32_t tag, const ConnectionIdentity& conn,
-                   std::span<const oemlink_reading> readings, int64_t now_ms);
+                   std::span<const oemlink_reading> readings, int64_t now_ms,
+                   std::optional<int64_t> future_reference_ms = {});
+
+  // [any-thread] The connection was closed: Pipeline::forget once the batches queued before this
+  // call are built. Always queued (never refused as back-pressure); neither taken nor settled.
+  void forget(std::string connection_id);
 
   // [any-thread] Blocks until every job queued so far is settled.
   void drain();
@@ -66,6 +75,7 @@ class SigningStage {
 
  private:
   struct Job {
+    bool forget = false;  // not a batch: Pipeline::forget(id)
     uint32_t tag = 0;
     std::string id, vin;
     uint64_t vehicle_token_id = 0, synthetic_token_id = 0;

@@ -140,6 +140,7 @@ struct OutboxStore::Impl {
   uint64_t dead_letter_rows = 0;
   uint64_t commits = 0;
   OutboxCommitHealth commit_health;
+  std::atomic<bool> commit_failing{false};  // commit_health.failing, read without mu
   uint64_t drops_unlogged = 0;
   Clock::time_point last_drop_log{};
   bool stopping = false;
@@ -238,6 +239,7 @@ void OutboxStore::Impl::commit(std::vector<Pending>& batch) {
         durable_seq = last;
         ++commits;
         commit_health.failing = false;
+        commit_failing.store(false, std::memory_order_relaxed);
         commit_health.consecutive_failures = 0;
         commit_health.last_error.clear();
       }
@@ -275,6 +277,7 @@ void OutboxStore::Impl::commit(std::vector<Pending>& batch) {
       std::unique_lock lock(mu);
       stop = stopping;
       commit_health.failing = true;
+      commit_failing.store(true, std::memory_order_relaxed);
       commit_health.consecutive_failures = failures;
       commit_health.last_error = e.what();
       ++commit_health.failures_total;
@@ -921,6 +924,10 @@ OutboxStats OutboxStore::stats() {
 OutboxCommitHealth OutboxStore::commit_health() {
   std::lock_guard lock(impl_->mu);
   return impl_->commit_health;
+}
+
+bool OutboxStore::commit_failing() const {
+  return impl_->commit_failing.load(std::memory_order_relaxed);
 }
 
 }  // namespace oemlink::store

@@ -161,6 +161,10 @@ class OutboxStore {
   OutboxStats stats();
   // [any-thread] Cheap (one mutex, no query): readiness asks on every GET /readyz.
   OutboxCommitHealth commit_health();
+  // [any-thread] commit_health().failing, without the lock: asked on every emit. While it is
+  // true the pipeline takes no new batch (emit answers RETRY), so that nothing a driver was told
+  // was taken piles up in memory where a shutdown out of time would have to give it up.
+  bool commit_failing() const;
 
  private:
   struct Impl;

@@ -18,6 +18,8 @@ class OutboxSink final : public pipeline::EventSink {
     last_ = *seq;
     return true;
   }
+  // Not while commits fail (a full disk): what it took then would be held in memory only.
+  bool accepting() const override { return !outbox_.commit_failing(); }
   void flush() override {}  // the outbox commits on its own; durability is tracked by receipt
   uint64_t last_receipt() const override { return last_; }
 

@@ -3,9 +3,10 @@
 // NTP), delivering to the reference ingest server, which is NOT under faketime: its Date headers
 // and its 5-minute future rule (400) speak true time.
 //
-// Checked: polls keep their rhythm across steps of -1 h and +1 h; no reading is rejected; no event
-// reaches the ingest more than 5 minutes ahead of true time (it would answer 400); events stamped
-// while the clock was ahead and nothing was known of it are held, then all delivered (ids
+// Checked: polls keep their rhythm across steps of -1 h and +1 h; no reading is rejected; the
+// events made in each phase are stamped by true time (neither an hour ahead nor standing still);
+// no event reaches the ingest more than 5 minutes ahead of true time (it would answer 400); events
+// stamped while the clock was ahead and nothing was known of it are held, then all delivered (ids
 // counted); a connection's event times never decrease (in the order the ingest accepted them);
 // the skew shows in oemlink_clock_skew_seconds and in /readyz (check "clock").
 #include "tests/e2e/cli_fixture.hpp"
@@ -107,6 +108,7 @@ int64_t rfc3339_ms(std::string_view t) {
 
 struct Delivered {
   std::vector<std::string> ids;
+  std::vector<int64_t> times_in_order;  // of every event, in file order
   // Per subject, event times in the order the ingest accepted them.
   std::map<std::string, std::vector<int64_t>> times;
   int64_t max_time_ms = 0;
@@ -122,6 +124,7 @@ Delivered read_events(const fs::path& jsonl) {
     const auto& o = v.as_object();
     d.ids.emplace_back(o.at("id").as_string());
     const int64_t t = rfc3339_ms(o.at("time").as_string());
+    d.times_in_order.push_back(t);
     d.times[std::string(o.at("subject").as_string())].push_back(t);
     d.max_time_ms = std::max(d.max_time_ms, t);
   }
@@ -311,6 +314,23 @@ class ClockStepTest : public CliTest {
         ASSERT_GE(times[i], times[i - 1]) << subject << ": event time went back at #" << i;
   }
 
+  // The events the witness got from its `from`-th line on were made while a phase ran, from true
+  // time `t0` to `t1`: each is stamped by true time, whatever the daemon's wall clock says (the
+  // mock stamps readings with the time the host shows it). None ahead of it (an hour ahead with
+  // the skew correction off), none older than the phase, and the newest recent (with the
+  // correction off and the clock stepped back, the mock's time stands still).
+  void expect_stamped_by_true_time(size_t from, int64_t t0, int64_t t1, const std::string& phase) {
+    const std::vector<int64_t> times = read_events(dir_ / "data/witness.jsonl").times_in_order;
+    ASSERT_GE(times.size(), from + 10) << phase << ": too few events witnessed";
+    const auto [oldest, newest] = std::minmax_element(times.begin() + from, times.end());
+    EXPECT_LE(*newest, t1 + 5'000)
+        << phase << ": an event stamped " << (*newest - t1) / 1000 << " s ahead of true time";
+    EXPECT_GE(*oldest, t0 - 5'000)
+        << phase << ": an event stamped " << (t0 - *oldest) / 1000 << " s before the phase began";
+    EXPECT_GE(*newest, t1 - 4'000) << phase << ": the newest event is " << (t1 - *newest) / 1000
+                                   << " s old: event times stood still";
+  }
+
   std::string faketime_;
   pid_t daemon_ = -1, ingest_ = -1;
   uint16_t ops_port_ = 0;
@@ -329,6 +349,8 @@ TEST_F(ClockStepTest, StepsOfAnHourWhileRunningDropNothingAndStampNothingAhead) 
   };
   for (const Phase& p : {Phase{"+0", 0}, Phase{"-3600", -3600}, Phase{"+0", 0},
                          Phase{"+3600", 3600}, Phase{"+0", 0}}) {
+    const size_t witnessed_before = read_events(dir_ / "data/witness.jsonl").ids.size();
+    const int64_t phase_began = real_unix_ms();
     set_offset(p.offset);
     std::this_thread::sleep_for(2500ms);  // libfaketime re-reads the file; the status settles
     const double skew = metric(metrics(), "oemlink_clock_skew_seconds");
@@ -347,6 +369,8 @@ TEST_F(ClockStepTest, StepsOfAnHourWhileRunningDropNothingAndStampNothingAhead) 
     std::cerr << "[ clock ] offset " << p.offset << ": " << rate << " polls/s, skew " << skew
               << " s\n";
     EXPECT_NEAR(rate, kPollsPerSecond, kPollsPerSecond * 0.25) << "offset " << p.offset;
+    expect_stamped_by_true_time(witnessed_before, phase_began, real_unix_ms(),
+                                "offset " + p.offset);
   }
   const std::string m = metrics();
   EXPECT_EQ(metric(m, "oemlink_pipeline_readings_rejected_total"), 0);

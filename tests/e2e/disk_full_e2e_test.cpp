@@ -151,6 +151,14 @@ class DiskFullTest : public CliTest {
 
   size_t witnessed() { return ids_in(dir_ / "witness.jsonl").size(); }
 
+  // oemlink_pipeline_events_backpressured_total from /metrics; -1 when absent.
+  double backpressured() {
+    const std::string m = http_get(ops_port_, "/metrics");
+    const std::string family = "\noemlink_pipeline_events_backpressured_total ";
+    const size_t at = m.find(family);
+    return at == std::string::npos ? -1 : std::stod(m.substr(at + family.size()));
+  }
+
   std::unique_ptr<SmallTmpfs> tmpfs_;
   pid_t daemon_ = -1;
   pid_t ingest_ = -1;
@@ -194,7 +202,11 @@ TEST_F(DiskFullTest, BlocksWithoutLossStopsInTimeAndDeliversEverythingOnceSpaceR
   Result json = run({"status", "--config", "oemlink.yaml", "--json"});
   EXPECT_HAS(json.out, "\"commit_failing\":true");
 
-  // Producers wait: nothing more is committed, so the witness sees nothing new.
+  // Producers wait: every emit is refused while commits fail (the drivers keep their readings),
+  // counted as back-pressure, and nothing more is committed, so the witness sees nothing new.
+  const double refused_before = backpressured();
+  EXPECT_TRUE(eventually([&] { return backpressured() > refused_before; }, 10s))
+      << "no emit was refused while commits fail";
   std::this_thread::sleep_for(1s);
   const size_t blocked_at = witnessed();
   std::this_thread::sleep_for(2s);
@@ -216,8 +228,8 @@ TEST_F(DiskFullTest, BlocksWithoutLossStopsInTimeAndDeliversEverythingOnceSpaceR
   EXPECT_HAS(stopped.err, "stopping with ");
   EXPECT_HAS(stopped.err, "events not committed (outbox: ");
   EXPECT_HAS(stopped.err,
-             "polls never completed will be polled again; readings that driver streams emitted in "
-             "that time are lost");
+             "polls never completed will be polled again; streams were refused (and kept their "
+             "readings) while commits failed");
 
   // Space back, ingest back: a quiet run (hourly polls) drains the outbox.
   fs::remove(tmpfs_->path / "filler");

@@ -133,6 +133,31 @@ TEST_F(DriverFaultsTest, ACrashingDriverIsNamedThenQuarantinedWhileTheOthersCars
   EXPECT_HAS(unknown.err, "no driver named \"nosuch\"");
 }
 
+// A driver's own thread crashing, while no host call into the driver is under way: the
+// faulting instruction is in its library, so it is named (call "driver thread") and counted.
+TEST_F(DriverFaultsTest, ACrashOnADriversOwnThreadIsNamedAndCountsTowardsQuarantine) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "the sanitizers catch the driver's NULL store before the host's handler";
+#endif
+  write("oemlink.yaml", yaml("{crash: thread}", "quarantine: {after_crashes: 1}\n"));
+  Result r = run({"run", "--config", "oemlink.yaml"});
+  EXPECT_EQ(r.rc, 128 + SIGSEGV) << r.err;
+  EXPECT_HAS(r.err, "oemlink: fatal SIGSEGV (11) in driver flaky (library " + kProbe +
+                        "), call driver thread; the next start counts it");
+  EXPECT_HAS(slurp(dir_ / "data/driver-faults.log"), " flaky driver thread\n");
+  // The next start leaves it out and serves the other driver's cars.
+  daemon_ = spawn({"run", "--config", "oemlink.yaml"}, kExe, "oemlink");
+  ASSERT_TRUE(eventually([&] { return driver_state("flaky") == "quarantined"; }))
+      << slurp(dir_ / "oemlink.err");
+  EXPECT_HAS(slurp(dir_ / "oemlink.err"),
+             "driver flaky is quarantined and not loaded: crashed the host 1 times within 1 h "
+             "(last in its driver thread call)");
+  ASSERT_TRUE(eventually([&] { return witnessed() >= 10; })) << slurp(dir_ / "oemlink.err");
+  kill(daemon_, SIGTERM);
+  EXPECT_EQ(wait_for(daemon_, "oemlink").rc, 0);
+  daemon_ = -1;
+}
+
 TEST_F(DriverFaultsTest, ADriverThatKeepsHangingIsLetGoOfLiveAndBackOnReload) {
   write("oemlink.yaml",
         yaml("{hang: \"yes\"}", "quarantine: {after_hung_polls: 3, hung_window: 1m}\n"));

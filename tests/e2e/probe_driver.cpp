@@ -2,17 +2,19 @@
 // drivers will: it rotates a refresh token through secret_put before using it, calls an HTTP
 // endpoint through the host, waits on a host timer, maps 429 + Retry-After to RATE_LIMITED and
 // 401 to NEEDS_REAUTH, and emits one reading per successful poll. With `crash: "poll"` a poll
-// dereferences NULL (a driver bug the host must name and quarantine); with `crash_after: "N"` the
-// Nth poll of the process does (a driver that crashes now and then: in a process of its own it
-// is restarted, and its token chain shows whether any accepted reading went missing). With
-// `hang: "yes"` its polls
-// never complete (for the host's watchdog); as a driver-wide stream it emits for every open
-// connection on a timer.
+// dereferences NULL (a driver bug the host must name and quarantine); with `crash: "thread"` it
+// starts a thread of its own that does (outside any host call into it); with `crash_after: "N"`
+// the Nth poll of the process does (a driver that crashes now and then: in a process of its own
+// it is restarted, and its token chain shows whether any accepted reading went missing). With
+// `hang: "yes"` its polls never complete (for the host's watchdog); as a driver-wide stream it
+// emits for every open connection on a timer.
 #include <oemlink/driver.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <string>
+#include <thread>
 
 namespace {
 
@@ -31,19 +33,26 @@ std::atomic<uint64_t> g_polls{0};
 class ProbeConnection : public oemlink::Connection {
  public:
   ProbeConnection(oemlink::Host host, oemlink::ConnHandle conn, std::string url, bool hang,
-                  bool crash, uint64_t crash_after)
+                  std::string crash, uint64_t crash_after)
       : host_(host),
         conn_(conn),
         url_(std::move(url)),
         hang_(hang),
-        crash_(crash),
+        crash_(std::move(crash)),
         crash_after_(crash_after) {}
 
   void poll(oemlink::PollDone done) override {
-    if (crash_ || (crash_after_ && ++g_polls == crash_after_)) {
+    if (crash_ == "poll" || (crash_after_ && ++g_polls == crash_after_)) {
       // the bug a third party's driver may ship: the host must name it
       volatile int* nowhere = nullptr;
       *nowhere = 1;
+    }
+    if (crash_ == "thread") {  // the same bug on a thread of its own, after this poll returned
+      std::thread([] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        volatile int* volatile nowhere = nullptr;
+        *nowhere = 1;
+      }).detach();
     }
     if (hang_) {
       hung_.push_back(std::move(done));  // never finished: the host must notice
@@ -98,7 +107,7 @@ class ProbeConnection : public oemlink::Connection {
   oemlink::ConnHandle conn_;
   std::string url_;
   bool hang_;
-  bool crash_;
+  std::string crash_;
   uint64_t crash_after_;
   std::vector<oemlink::PollDone> hung_;
 };
@@ -109,7 +118,7 @@ class ProbeDriver : public oemlink::Driver {
       : host_(host),
         url_(setting(settings, "url")),
         hang_(setting(settings, "hang") == "yes"),
-        crash_(setting(settings, "crash") == "poll"),
+        crash_(setting(settings, "crash")),
         crash_after_(std::strtoull(setting(settings, "crash_after").c_str(), nullptr, 10)) {}
   ~ProbeDriver() override { stream_stop(); }
   std::unique_ptr<oemlink::Connection> open(oemlink::ConnHandle conn,
@@ -155,7 +164,7 @@ class ProbeDriver : public oemlink::Driver {
   oemlink::Host host_;
   std::string url_;
   bool hang_;
-  bool crash_;
+  std::string crash_;
   uint64_t crash_after_;
   std::vector<oemlink::ConnHandle> conns_;
   oemlink::StreamEnded ended_;
@@ -168,7 +177,8 @@ const oemlink_setting kSettings[] = {
     oemlink::setting("url", OEMLINK_SETTING_STRING, 0, "\"\"", "Endpoint to GET on every poll"),
     oemlink::setting("hang", OEMLINK_SETTING_STRING, 0, "no", "\"yes\": polls never complete"),
     oemlink::setting("crash", OEMLINK_SETTING_STRING, 0, "no",
-                     "\"poll\": every poll dereferences NULL"),
+                     "\"poll\": every poll dereferences NULL; \"thread\": a thread it starts "
+                     "in every poll does"),
     oemlink::setting("crash_after", OEMLINK_SETTING_STRING, 0, "\"0\"",
                      "\"N\": the Nth poll of the process dereferences NULL"),
 };

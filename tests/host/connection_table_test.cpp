@@ -40,6 +40,8 @@ TEST(ConnectionTable, HandlesAreCheckedAgainstTheOwningDriver) {
   DriverInstance& db =
       drivers.adopt(b, testing::scripted_descriptor(), testing::instance_of(sb), nullptr);
   ConnectionTable t;
+  std::vector<std::string> closed;  // the runtime lets the pipeline forget these
+  t.set_closed_hook([&](const ConnectionRecord& r) { closed.push_back(r.id); });
   uint32_t c0 = t.add(car("car-0", 1), da.index);
   uint32_t c1 = t.add(car("car-1", 2), db.index);
   std::string error;
@@ -54,6 +56,7 @@ TEST(ConnectionTable, HandlesAreCheckedAgainstTheOwningDriver) {
   t.close(c0, da);
   t.close(c0, da);  // closing twice calls the driver once
   EXPECT_EQ(sa.closes, 1);
+  EXPECT_EQ(closed, std::vector<std::string>{"car-0"});
   EXPECT_EQ(t.owned_by(ConnectionTable::handle_of(c0), da.index), kNoConn) << "closed";
 }
 

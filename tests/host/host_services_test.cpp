@@ -33,11 +33,13 @@ using testing::FakeClock;
 
 struct CountingSink : pipeline::EventSink {
   std::atomic<int> events{0};
+  std::atomic<bool> commits{true};  // false: as an outbox whose commits fail (a full disk)
   std::string_view name() const override { return "counting"; }
   bool append(const pipeline::Event&) override {
     ++events;
     return true;
   }
+  bool accepting() const override { return commits; }
   void flush() override {}
 };
 
@@ -151,6 +153,42 @@ TEST_F(HostServicesTest, EmitIsSignedAndItsBatchHoldsTheCompletionUntilSettled) 
   io.poll();
   ASSERT_EQ(released.size(), 1u);
   EXPECT_EQ(sink.events, 1);
+}
+
+// A full disk: while the outbox cannot commit, emit takes nothing (RETRY, counted as
+// back-pressure), so a stream's readings stay with its driver instead of in memory that a
+// shutdown out of time gives up; a poll's completion is not held for a batch never taken.
+TEST_F(HostServicesTest, WhileTheOutboxCannotCommitEmitTakesNothingAndAnswersRetry) {
+  sink.commits = false;
+  oemlink_reading r = speed(42);
+  EXPECT_EQ(a->table.emit(&a->table, handle(0), &r, 1), OEMLINK_RETRY);
+  EXPECT_EQ(signing->taken(), 0u);
+  EXPECT_EQ(count("oemlink_pipeline_events_backpressured_total"), 1u);
+  gate->complete(0, OEMLINK_RETRY, "host back-pressure");
+  ASSERT_EQ(released, (std::vector<uint32_t>{0})) << "held for a batch that was never taken";
+  sink.commits = true;
+  EXPECT_EQ(a->table.emit(&a->table, handle(0), &r, 1), OEMLINK_OK);
+  signing->drain();
+  EXPECT_EQ(sink.events, 1);
+}
+
+// Our clock was an hour ahead (nothing known of it) and drivers were shown that time; then it was
+// put right. A reading stamped from the time shown is still taken for a while (it was our clock's
+// fault), but that hour no longer loosens the future check kShownMarkHoldMs later.
+TEST_F(HostServicesTest, ATimeShownWhileOurClockWasAheadVouchesForReadingsOnlyForAWhile) {
+  constexpr int64_t kHour = 3'600'000;
+  clock.step_wall(kHour);
+  const int64_t shown = a->table.now_unix_ms(&a->table);
+  ASSERT_EQ(shown, clock.wall_ms());
+  clock.step_wall(-kHour);  // NTP puts it right
+  oemlink_reading r = speed(42);
+  r.timestamp_ms = shown;
+  EXPECT_EQ(a->table.emit(&a->table, handle(0), &r, 1), OEMLINK_OK) << "our clock's fault: taken";
+  clock.advance(kShownMarkHoldMs + 1);
+  EXPECT_EQ(a->table.emit(&a->table, handle(0), &r, 1), OEMLINK_ERROR)
+      << "50 min ahead of every clock we have, once the mark has lapsed";
+  EXPECT_EQ(count("oemlink_pipeline_readings_rejected_total"), 1u);
+  signing->drain();
 }
 
 TEST_F(HostServicesTest, ADriverLoggingInBulkIsSummarisedAndDoesNotSilenceAnother) {

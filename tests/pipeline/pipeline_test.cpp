@@ -118,7 +118,7 @@ TEST(EventBuilder, BuildsACloudEventWhoseDataBytesAreEmbeddedVerbatim) {
   EventBuilder b(EnvelopeSettings{});
   oemlink_reading rs[] = {Reading::number("speed", kNow - 1000, 55.5),
                           Reading::location("currentLocationCoordinates", kNow, 52.52, 13.405)};
-  Event ev = b.build(car(), rs);
+  Event ev = b.build(car(), rs, kNow);
   auto v = boost::json::parse(ev.json).as_object();
   EXPECT_EQ(v.at("specversion"), "1.0");
   EXPECT_EQ(v.at("type"), "dimo.status");
@@ -155,7 +155,7 @@ TEST(EventBuilder, SignsExactlyTheDataBytesWhenASignerIsPresent) {
   } signer;
   EventBuilder b(EnvelopeSettings{}, &signer);
   oemlink_reading rs[] = {Reading::number("speed", kNow, 1)};
-  Event ev = b.build(car(), rs);
+  Event ev = b.build(car(), rs, kNow);
   EXPECT_EQ(signer.seen, ev.data());
   EXPECT_EQ(signer.child, 3u);
   auto v = boost::json::parse(ev.json).as_object();
@@ -166,7 +166,7 @@ TEST(EventBuilder, IdsAreUnique) {
   EventBuilder b(EnvelopeSettings{});
   oemlink_reading rs[] = {Reading::number("speed", kNow, 1)};
   std::set<std::string> ids;
-  for (int i = 0; i < 10000; ++i) ids.insert(b.build(car(), rs).id);
+  for (int i = 0; i < 10000; ++i) ids.insert(b.build(car(), rs, kNow).id);
   EXPECT_EQ(ids.size(), 10000u);
 }
 

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -41,6 +42,8 @@ class ScriptedSink final : public EventSink {
   }
   void flush() override {}
   uint64_t last_receipt() const override { return last_; }  // worker thread, after append
+  bool accepting() const override { return accepting_; }
+  void set_accepting(bool yes) { accepting_ = yes; }
 
   void refuse(int times) {
     std::lock_guard lock(mu_);
@@ -73,6 +76,7 @@ class ScriptedSink final : public EventSink {
   int appends_ = 0;
   std::vector<std::string> events_;
   uint64_t last_ = 0;
+  std::atomic<bool> accepting_{true};
 };
 
 // What settled() reported, and every pause the worker asked for.
@@ -246,6 +250,50 @@ TEST_F(SigningStageTest, DrainUntilGivesUpAtItsDeadlineAndAbandonDropsTheQueue) 
   EXPECT_TRUE(stage.drain_until(std::chrono::steady_clock::now() + 10s));
   EXPECT_EQ(record_.settled_now(), (std::vector<std::pair<uint32_t, uint64_t>>{{1, 1}}));
   EXPECT_EQ(stage.taken(), 4u);
+}
+
+// The outbox cannot commit (a full disk): nothing is taken, not even into the queue, so nothing a
+// driver was told was taken can be lost when a shutdown gives up on the outbox. Counted as
+// back-pressure; batches are taken again once commits work.
+TEST_F(SigningStageTest, WhileThePrimarySinkIsNotAcceptingNothingIsTaken) {
+  SigningStage stage(pipeline_, record_.on_settled(), 4096, record_.on_pause());
+  sink_.set_accepting(false);
+  auto s = stage.submit(1, car(), speed_, kNow);
+  EXPECT_EQ(s.status, OEMLINK_RETRY);
+  EXPECT_FALSE(s.queued);
+  EXPECT_EQ(stage.taken(), 0u);
+  EXPECT_EQ(stage.queued(), 0u);
+  EXPECT_EQ(metrics_.total("oemlink_pipeline_events_backpressured_total"), 1);
+  EXPECT_EQ(pipeline_.submit(car(), speed_, kNow).status, OEMLINK_RETRY);
+  EXPECT_EQ(metrics_.total("oemlink_pipeline_events_backpressured_total"), 2);
+  sink_.set_accepting(true);
+  EXPECT_TRUE(stage.submit(2, car(), speed_, kNow).queued);
+  stage.drain();
+  EXPECT_EQ(record_.settled_now(), (std::vector<std::pair<uint32_t, uint64_t>>{{2, 1}}));
+  EXPECT_EQ(sink_.events().size(), 1u);
+}
+
+// A closed connection's event-time history is forgotten after the batches queued before the
+// close: the first batch below still builds with it, the one after the close starts afresh.
+TEST_F(SigningStageTest, ForgettingAConnectionWaitsForItsQueuedBatches) {
+  SigningStage stage(pipeline_, record_.on_settled(), 4096, record_.on_pause());
+  sink_.hold();
+  oemlink_reading first[] = {Reading::number("speed", kNow, 50)};
+  oemlink_reading earlier[] = {Reading::number("speed", kNow - 2000, 51)};
+  ASSERT_TRUE(stage.submit(1, car(), first, kNow).queued);
+  ASSERT_TRUE(stage.submit(2, car(), earlier, kNow).queued);
+  stage.forget("car-1");
+  ASSERT_TRUE(stage.submit(3, car(), earlier, kNow).queued);
+  sink_.release();
+  stage.drain();
+  auto events = sink_.events();
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_NE(events[1].find("\"time\":\"2025-03-04T12:01:00.000Z\""), std::string::npos)
+      << "before the close: held at the first event's time";
+  EXPECT_NE(events[2].find("\"time\":\"2025-03-04T12:00:58.000Z\""), std::string::npos)
+      << "after the close: its own time";
+  EXPECT_EQ(stage.taken(), 3u);  // the forget is no batch
+  EXPECT_EQ(record_.settled_now().size(), 3u);
 }
 
 TEST_F(SigningStageTest, DestructionFinishesEveryQueuedBatch) {

@@ -220,6 +220,7 @@ TEST(OutboxDurability, CommitHealthReportsAFailingWriterUntilACommitSucceeds) {
   box.append("ev-0", "c", event_json(0));
   box.flush();
   EXPECT_FALSE(box.commit_health().failing);
+  EXPECT_FALSE(box.commit_failing());
   RawDb raw(options(dir).path);
   inject_insert_fault(raw);
   box.append("ev-1", "c", event_json(1));
@@ -228,6 +229,7 @@ TEST(OutboxDurability, CommitHealthReportsAFailingWriterUntilACommitSucceeds) {
     std::this_thread::sleep_for(5ms);
   OutboxCommitHealth h = box.commit_health();
   ASSERT_TRUE(h.failing);
+  EXPECT_TRUE(box.commit_failing());  // what the pipeline asks on every emit
   EXPECT_GE(h.consecutive_failures, 1u);
   EXPECT_GE(h.failures_total, 1u);
   EXPECT_NE(h.last_error.find("injected fault"), std::string::npos) << h.last_error;
@@ -235,6 +237,7 @@ TEST(OutboxDurability, CommitHealthReportsAFailingWriterUntilACommitSucceeds) {
   box.flush();
   h = box.commit_health();
   EXPECT_FALSE(h.failing);
+  EXPECT_FALSE(box.commit_failing());
   EXPECT_EQ(h.consecutive_failures, 0u);
   EXPECT_TRUE(h.last_error.empty());
   EXPECT_GE(h.failures_total, 1u);

@@ -48,7 +48,7 @@ TEST(JsonLinesFileSink, WritesOneEventPerLineAndRotatesBySize) {
   {
     JsonLinesFileSink sink("events", cfg, m);
     for (int i = 0; i < 40; ++i) {
-      ASSERT_TRUE(sink.append(b.build(car(), rs)));
+      ASSERT_TRUE(sink.append(b.build(car(), rs, kNow)));
       ++lines_written;
     }
   }
@@ -83,7 +83,7 @@ TEST(JsonLinesFileSink, AFailedRotationKeepsAppendingAndOverwritesNothing) {
   oemlink_reading rs[] = {Reading::number("speed", kNow, 10)};
   {
     JsonLinesFileSink sink("events", cfg, m);
-    for (int i = 0; i < 40; ++i) ASSERT_TRUE(sink.append(b.build(car(), rs))) << i;
+    for (int i = 0; i < 40; ++i) ASSERT_TRUE(sink.append(b.build(car(), rs, kNow))) << i;
   }
   std::ifstream in(cfg.path);
   int lines = 0;
@@ -133,7 +133,7 @@ TEST(JsonLinesFileSink, RotationSyncsTheOldFileBeforeRenamingAndTheDirectoryAfte
   SyncLog log;
   {
     JsonLinesFileSink sink("events", cfg, m, log.function());
-    for (int i = 0; i < 40; ++i) ASSERT_TRUE(sink.append(b.build(car(), rs)));
+    for (int i = 0; i < 40; ++i) ASSERT_TRUE(sink.append(b.build(car(), rs, kNow)));
   }
   const uint64_t rotations = m.total("oemlink_file_sink_rotations_total", {{"sink", "events"}});
   ASSERT_GE(rotations, 2u);
@@ -166,7 +166,7 @@ TEST(JsonLinesFileSink, AnOldFileThatCannotBeSyncedIsNotRotated) {
   JsonLinesFileSink sink("events", cfg, m, log.function());
   size_t n = 0;
   while (sink.sync_failures() == 0 && n < 100) {
-    ASSERT_TRUE(sink.append(b.build(car(), rs)));
+    ASSERT_TRUE(sink.append(b.build(car(), rs, kNow)));
     ++n;
   }
   EXPECT_EQ(sink.sync_failures(), 1u);
@@ -191,7 +191,7 @@ TEST(JsonLinesFileSink, FilesArePrivateWhateverTheUmask) {
   const mode_t old = ::umask(0);
   {
     JsonLinesFileSink sink("events", cfg, m);
-    for (int i = 0; i < 20; ++i) ASSERT_TRUE(sink.append(b.build(car(), rs)));
+    for (int i = 0; i < 20; ++i) ASSERT_TRUE(sink.append(b.build(car(), rs, kNow)));
   }
   ::umask(old);
   struct stat st {};

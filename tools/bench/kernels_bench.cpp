@@ -57,7 +57,7 @@ pipeline::ConnectionIdentity car() {
 void BM_EventBuild16Readings(benchmark::State& state) {
   pipeline::EventBuilder b(pipeline::EnvelopeSettings{});
   auto batch = bench::mock_batch(1'741'089'660'000);
-  for (auto _ : state) benchmark::DoNotOptimize(b.build(car(), batch));
+  for (auto _ : state) benchmark::DoNotOptimize(b.build(car(), batch, 1'741'089'660'000));
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_EventBuild16Readings);

@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
                                         .key_child = child};
   };
   // The raw path signs the same bytes an event's data has, with a key already in hand.
-  std::string data(unsigned_builder.build(identity(0), batch).data());
+  std::string data(unsigned_builder.build(identity(0), batch, 1'741'089'660'000).data());
   crypto::PrivateKey key = crypto::derive_hardened_child(seed_copy, 0);
 
   std::printf("signing: %zu-byte data, %u connections (children), %d rounds x %.1f s each\n",
@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
       asm volatile("" : : "r"(sig.data()) : "memory");
     });
     double env = rate(seconds, [&](uint64_t n) {
-      auto ev = builder.build(identity(n), batch);
+      auto ev = builder.build(identity(n), batch, 1'741'089'660'000);
       asm volatile("" : : "r"(ev.json.data()) : "memory");
     });
     std::printf("  round %d: raw keccak+sign %.0f/s, signed envelope %.0f/s, ratio %.3f\n", r + 1,
