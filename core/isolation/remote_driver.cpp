@@ -231,6 +231,23 @@ std::optional<ReplyFrame> RemoteInstance::call_child(const std::shared_ptr<Child
   return a;
 }
 
+template <class Read>
+bool RemoteInstance::read_reply(const std::shared_ptr<ChildRun>& run, const ReplyFrame& reply,
+                                const char* what, Read&& read) {
+  try {
+    FrameReader r = reply.reader();
+    read(r);
+    r.done();
+    return true;
+  } catch (const FrameError& e) {
+    spdlog::error(
+        "driver {}: its process (pid {}) answered {} with a malformed frame ({}); ending it",
+        opts_.name, run->pid, what, e.what());
+    kill_run(*run);
+    return false;
+  }
+}
+
 bool RemoteInstance::start_child(std::string& error) {
   release_finished_runs();
   auto run = std::make_shared<ChildRun>();
@@ -271,16 +288,20 @@ bool RemoteInstance::start_child(std::string& error) {
   auto a = call_child(run, w, "create");
   oemlink_status st = OEMLINK_ERROR;
   std::string msg;
-  if (a) {
-    FrameReader r = a->reader();
-    st = r.i32();
-    msg = std::string(r.str());
-    link_flags_.store(r.u32());
-    r.done();
-  }
+  bool answered = a && read_reply(run, *a, "create", [&](FrameReader& r) {
+                    oemlink_status s = r.i32();
+                    std::string m(r.str());
+                    uint32_t flags = r.u32();
+                    r.done();  // before anything is kept: bytes to spare are no success
+                    st = s;
+                    msg = std::move(m);
+                    link_flags_.store(flags);
+                  });
   if (st != OEMLINK_OK) {
-    error = a ? (msg.empty() ? std::string("(no message)") : msg)
-              : "its process (" + opts_.program.string() + ") ended before create answered";
+    error =
+        answered ? (msg.empty() ? std::string("(no message)") : msg)
+        : a ? "its process (" + opts_.program.string() + ") answered create with a malformed frame"
+            : "its process (" + opts_.program.string() + ") ended before create answered";
     {
       std::lock_guard lk(mu_);
       if (child_ == run) child_ = nullptr;  // its loss, if not yet seen, is then ignored
@@ -351,10 +372,14 @@ bool RemoteInstance::open_in(const std::shared_ptr<ChildRun>& run, uint64_t conn
     error = "";  // the process is gone; the next one opens it
     return false;
   }
-  FrameReader r = a->reader();
-  oemlink_status st = r.i32();
-  error = std::string(r.str());
-  r.done();
+  oemlink_status st = OEMLINK_ERROR;
+  if (!read_reply(run, *a, "open", [&](FrameReader& r) {
+        st = r.i32();
+        error = std::string(r.str());
+      })) {
+    error = "";  // the process is being ended; the next one opens it
+    return false;
+  }
   if (st == OEMLINK_OK) return true;
   if (error.empty()) error = "(no message)";
   return false;
@@ -379,7 +404,10 @@ oemlink_status RemoteInstance::open(oemlink_conn* conn, const oemlink_conn_info*
   bool ok = open_in(run, conn_id(conn), c, error);
   std::lock_guard lk(mu_);
   if (ok) {
-    if (auto it = conns_.find(conn_id(conn)); it != conns_.end()) it->second.open_in_child = true;
+    // Only while that process is still the current one: if it was lost after answering, its
+    // loss has already marked every connection closed, and the next process must open this one.
+    if (auto it = conns_.find(conn_id(conn)); it != conns_.end() && child_ == run)
+      it->second.open_in_child = true;
     return OEMLINK_OK;
   }
   if (error.empty()) return OEMLINK_OK;  // lost with its process: the next one opens it
@@ -451,12 +479,9 @@ oemlink_status RemoteInstance::stream_start(oemlink_conn* conn, oemlink_stream_e
   w.u64(conn_id(conn)).u64(token);
   auto a = call_child(run, w, "stream_start");
   oemlink_status st = OEMLINK_RETRY;
-  if (a) {
-    FrameReader r = a->reader();
-    st = r.i32();
-    r.done();
-    if (st == OEMLINK_OK) return OEMLINK_OK;
-  }
+  if (a && !read_reply(run, *a, "stream_start", [&](FrameReader& r) { st = r.i32(); }))
+    st = OEMLINK_RETRY;
+  if (st == OEMLINK_OK) return OEMLINK_OK;
   // `ended` is owed only for a start that returns OK: if the loss already called it, this is one.
   return take(streams_, token) ? st : OEMLINK_OK;
 }
@@ -492,10 +517,8 @@ oemlink_status RemoteInstance::webhook(const oemlink_http_request* request,
   put_http_request(w, *request);
   w.u64(token);
   auto a = call_child(run, w, "webhook");
-  if (a) {
-    FrameReader r = a->reader();
-    oemlink_status st = r.i32();
-    r.done();
+  oemlink_status st = OEMLINK_ERROR;
+  if (a && read_reply(run, *a, "webhook", [&](FrameReader& r) { st = r.i32(); })) {
     if (st == OEMLINK_OK) return OEMLINK_OK;
     if (take(webhooks_, token)) return st;  // the driver refused it: the host answers 500
     return OEMLINK_OK;
@@ -519,10 +542,13 @@ oemlink_status RemoteInstance::authorize_url(const oemlink_link_authorize* q, ch
   w.str(OEMLINK_HAS_FIELD(q, oemlink_link_authorize, vehicle_id) ? q->vehicle_id : oemlink_str{});
   auto a = call_child(run, w, "authorize_url");
   if (!a) return OEMLINK_ERROR;
-  FrameReader r = a->reader();
-  oemlink_status st = r.i32();
-  std::string_view text = r.str();
-  r.done();
+  oemlink_status st = OEMLINK_ERROR;
+  std::string_view text;
+  if (!read_reply(run, *a, "authorize_url", [&](FrameReader& r) {
+        st = r.i32();
+        text = r.str();
+      }))
+    return OEMLINK_ERROR;
   if (size) *size = text.size();
   if (text.size() > cap) return st == OEMLINK_OK ? OEMLINK_RETRY : st;
   if (buf && !text.empty()) std::memcpy(buf, text.data(), text.size());
@@ -543,12 +569,9 @@ oemlink_status RemoteInstance::exchange_code(const oemlink_link_callback* cb,
   w.str(cb->code).str(cb->query).str(cb->redirect_uri).str(cb->code_verifier).u64(token);
   auto a = call_child(run, w, "exchange_code");
   oemlink_status st = OEMLINK_RETRY;
-  if (a) {
-    FrameReader r = a->reader();
-    st = r.i32();
-    r.done();
-    if (st == OEMLINK_OK) return OEMLINK_OK;
-  }
+  if (a && !read_reply(run, *a, "exchange_code", [&](FrameReader& r) { st = r.i32(); }))
+    st = OEMLINK_RETRY;
+  if (st == OEMLINK_OK) return OEMLINK_OK;
   return take(exchanges_, token) ? st : OEMLINK_OK;
 }
 
@@ -568,12 +591,9 @@ oemlink_status RemoteInstance::list_vehicles(const oemlink_str* keys, const oeml
   w.u64(token);
   auto a = call_child(run, w, "list_vehicles");
   oemlink_status st = OEMLINK_RETRY;
-  if (a) {
-    FrameReader r = a->reader();
-    st = r.i32();
-    r.done();
-    if (st == OEMLINK_OK) return OEMLINK_OK;
-  }
+  if (a && !read_reply(run, *a, "list_vehicles", [&](FrameReader& r) { st = r.i32(); }))
+    st = OEMLINK_RETRY;
+  if (st == OEMLINK_OK) return OEMLINK_OK;
   return take(lists_, token) ? st : OEMLINK_OK;
 }
 
@@ -646,7 +666,7 @@ void RemoteInstance::restart() {
     {
       std::lock_guard lk(mu_);
       auto it = conns_.find(id);
-      if (ok && it != conns_.end()) {
+      if (ok && it != conns_.end() && child_ == run) {  // (as in open())
         it->second.open_in_child = true;
         ++opened;
       }

@@ -94,6 +94,11 @@ class RemoteInstance : public std::enable_shared_from_this<RemoteInstance> {
   std::shared_ptr<ChildRun> current() const;
   std::optional<ReplyFrame> call_child(const std::shared_ptr<ChildRun>& run, FrameWriter& w,
                                        const char* what);
+  // Reads the reply to `what` with `read`; a reply of the wrong shape is the process's fault, not
+  // the host's: it is logged, the process is ended (and restarted), and false is returned.
+  template <class Read>
+  bool read_reply(const std::shared_ptr<ChildRun>& run, const ReplyFrame& reply, const char* what,
+                  Read&& read);
   bool open_in(const std::shared_ptr<ChildRun>& run, uint64_t conn, const OpenConnection& c,
                std::string& error);
   // Registers a completion under a new token; the caller sends the token to the child.
