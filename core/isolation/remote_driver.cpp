@@ -11,6 +11,7 @@
 #include <csignal>
 #include <cstring>
 #include <set>
+#include <thread>
 
 namespace oemlink::isolation {
 namespace {
@@ -210,6 +211,17 @@ RemoteInstance::RemoteInstance(RemoteDriverOptions options, const oemlink_driver
   link_table.list_vehicles = r_list_vehicles;
 }
 
+RemoteInstance::~RemoteInstance() {
+  std::vector<std::shared_ptr<ChildRun>> runs = std::move(ended_);
+  if (child_) runs.push_back(std::move(child_));
+  for (auto& run : runs) {
+    if (!run->channel || run->channel->finished()) continue;
+    std::thread([run] {
+      while (!run->channel->finished()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }).detach();
+  }
+}
+
 std::shared_ptr<ChildRun> RemoteInstance::current() const {
   std::lock_guard lk(mu_);
   return child_;
@@ -337,6 +349,19 @@ void RemoteInstance::destroy() {
   {
     std::lock_guard lk(mu_);
     if (child_) ended_.push_back(std::move(child_));
+  }
+  // A loss still being handled on a reader thread (its reap waits up to 2 s) calls the host's
+  // table, which the host may free once this returns: wait for it, within a bound.
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  for (;;) {
+    bool all_finished;
+    {
+      std::lock_guard lk(mu_);
+      all_finished = std::all_of(ended_.begin(), ended_.end(),
+                                 [](const auto& r) { return r->channel->finished(); });
+    }
+    if (all_finished || std::chrono::steady_clock::now() >= until) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   release_finished_runs();
 }

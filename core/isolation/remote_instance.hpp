@@ -51,6 +51,10 @@ class RemoteInstance : public std::enable_shared_from_this<RemoteInstance> {
  public:
   RemoteInstance(RemoteDriverOptions options, const oemlink_driver* real, const oemlink_host* host,
                  std::string settings_json);
+  // The last reference may be let go of on a channel's own thread (the reader handling its
+  // process's loss when the host destroyed the instance): a run whose channel threads have not
+  // returned is kept by a thread of its own until they have, never destroyed under them.
+  ~RemoteInstance();
 
   // --- remote_driver.cpp -------------------------------------------------------------------
   // Starts a process and creates the instance in it; on failure `error` says why.

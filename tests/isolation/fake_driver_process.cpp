@@ -6,6 +6,7 @@
 //   short-open       create OK; open is answered with one byte
 //   exit-after-open  create OK; open OK, then the socket is shut and the process exits at once
 //   big-http         create OK, then one HTTP request through the host
+//   linger           create OK; 50 ms later the socket is shut, the process exits 500 ms after
 #include "core/isolation/message_kind.hpp"
 #include "core/isolation/wire_frame.hpp"
 
@@ -66,6 +67,12 @@ int main(int argc, char** argv) {
       case kCreate: {
         if (mode != "short-create") w.i32(OEMLINK_OK).str(std::string_view()).u32(0);
         send(w);
+        if (mode == "linger") {  // its channel ends, the process does not, for a while
+          usleep(50'000);
+          ::shutdown(kFd, SHUT_RDWR);
+          usleep(500'000);
+          _exit(0);
+        }
         if (mode == "big-http") {  // one GET, whose answer (and its reply) are logged as they come
           FrameWriter q(kHttpRequest, uint64_t{1} << 40);
           q.u64(0).str(std::string_view("GET")).str(std::string_view("https://example.test/"));

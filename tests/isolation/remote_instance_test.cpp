@@ -31,6 +31,7 @@ struct FakeHost {
   std::atomic<uint64_t> next_timer{1};
   std::atomic<int> http_threw{0};
   std::atomic<int> http_answered{0};
+  std::atomic<bool> refuse_timers{false};  // as a host does for a driver it is letting go of
   size_t http_body_size = 0;
 };
 FakeHost& fake() {
@@ -76,6 +77,7 @@ oemlink_host make_host() {
   h.secret_put = [](const oemlink_host*, oemlink_conn*, const oemlink_str*, const oemlink_str*,
                     size_t) { return oemlink_status{OEMLINK_ERROR}; };
   h.timer_start = [](const oemlink_host*, uint32_t delay, oemlink_timer_fn fn, void* ctx) {
+    if (fake().refuse_timers) return uint64_t{0};
     std::thread([delay, fn, ctx] {
       std::this_thread::sleep_for(std::chrono::milliseconds(delay));
       fn(ctx, 0);
@@ -148,7 +150,8 @@ class RemoteInstanceTest : public ::testing::Test {
   }
 
   oemlink_driver real_{};
-  oemlink_host host_ = make_host();
+  // Never freed: a restart the fake's timer threads run may outlive the test.
+  const oemlink_host& host_ = *new oemlink_host(make_host());
   oemlink_instance* inst_ = nullptr;
   char err_[512] = {};
   fs::path log_;
@@ -208,6 +211,21 @@ TEST_F(RemoteInstanceTest, AnHttpAnswerTooLargeForAFrameFailsTheRequestInsteadOf
     return !s.empty() && s.begin()->second.find("21 ") != std::string::npos;
   }));
   fake().http_body_size = 0;
+}
+
+TEST_F(RemoteInstanceTest, AnInstanceDestroyedWhileItsLostProcessIsReapedIsFreedSafely) {
+  // The process's channel ends 50 ms after create and the process 500 ms later: its loss is
+  // being handled (the reap waits) on the channel's reader thread when the host destroys the
+  // instance and, letting the driver go, refuses the restart's timer. That thread then holds the
+  // last reference: what it frees must not be what it is still running in (ASan: use after
+  // free in the channel's reader).
+  ASSERT_EQ(create("linger"), OEMLINK_OK) << err_;
+  std::this_thread::sleep_for(150ms);
+  fake().refuse_timers = true;
+  remote_descriptor(&real_)->destroy(inst_);
+  inst_ = nullptr;
+  std::this_thread::sleep_for(1000ms);  // the reap ends, the reader finishes and lets go
+  fake().refuse_timers = false;
 }
 
 }  // namespace
