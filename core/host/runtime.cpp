@@ -363,8 +363,8 @@ int Runtime::run() {
       spdlog::critical("internal error on the event loop: {}; shutting down", e.what());
       rc = 1;
       stopping_ = false;
-      begin_shutdown();
-      io_.restart();
+      begin_shutdown();  // stops the loop: the next run() returns at once (no restart() here,
+                         // or the loop would run on, stopping_ set, and never reach the drain)
     }
   }
   drain_and_close();

@@ -15,7 +15,9 @@ T field_or(const oemlink_reading& r, T oemlink_reading::*field, size_t offset, T
 
 size_t get_count(FrameReader& r, size_t min_bytes_each) {
   uint32_t n = r.u32();
-  if (min_bytes_each && n > kMaxFramePayload / min_bytes_each)
+  // Against what is left of this frame, not the largest frame: a few bytes announcing a million
+  // items must not make the reader allocate for them first.
+  if (min_bytes_each && n > r.remaining().size() / min_bytes_each)
     throw FrameError("a frame announces " + std::to_string(n) + " items, more than it can hold");
   return n;
 }

@@ -11,6 +11,7 @@
 #include <csignal>
 #include <cstring>
 #include <set>
+#include <thread>
 
 namespace oemlink::isolation {
 namespace {
@@ -210,6 +211,17 @@ RemoteInstance::RemoteInstance(RemoteDriverOptions options, const oemlink_driver
   link_table.list_vehicles = r_list_vehicles;
 }
 
+RemoteInstance::~RemoteInstance() {
+  std::vector<std::shared_ptr<ChildRun>> runs = std::move(ended_);
+  if (child_) runs.push_back(std::move(child_));
+  for (auto& run : runs) {
+    if (!run->channel || run->channel->finished()) continue;
+    std::thread([run] {
+      while (!run->channel->finished()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }).detach();
+  }
+}
+
 std::shared_ptr<ChildRun> RemoteInstance::current() const {
   std::lock_guard lk(mu_);
   return child_;
@@ -229,6 +241,23 @@ std::optional<ReplyFrame> RemoteInstance::call_child(const std::shared_ptr<Child
     kill_run(*run);
   }
   return a;
+}
+
+template <class Read>
+bool RemoteInstance::read_reply(const std::shared_ptr<ChildRun>& run, const ReplyFrame& reply,
+                                const char* what, Read&& read) {
+  try {
+    FrameReader r = reply.reader();
+    read(r);
+    r.done();
+    return true;
+  } catch (const FrameError& e) {
+    spdlog::error(
+        "driver {}: its process (pid {}) answered {} with a malformed frame ({}); ending it",
+        opts_.name, run->pid, what, e.what());
+    kill_run(*run);
+    return false;
+  }
 }
 
 bool RemoteInstance::start_child(std::string& error) {
@@ -271,13 +300,15 @@ bool RemoteInstance::start_child(std::string& error) {
   auto a = call_child(run, w, "create");
   oemlink_status st = OEMLINK_ERROR;
   std::string msg;
-  if (a) {
-    FrameReader r = a->reader();
-    st = r.i32();
-    msg = std::string(r.str());
-    link_flags_.store(r.u32());
-    r.done();
-  }
+  bool answered = a && read_reply(run, *a, "create", [&](FrameReader& r) {
+                    oemlink_status s = r.i32();
+                    std::string m(r.str());
+                    uint32_t flags = r.u32();
+                    r.done();  // before anything is kept: bytes to spare are no success
+                    st = s;
+                    msg = std::move(m);
+                    link_flags_.store(flags);
+                  });
   if (st != OEMLINK_OK) {
     {
       std::lock_guard lk(mu_);
@@ -286,9 +317,11 @@ bool RemoteInstance::start_child(std::string& error) {
     }
     run->channel->close();
     std::string how = reap(*run, std::chrono::milliseconds(2000));
-    error = a ? (msg.empty() ? std::string("(no message)") : msg)
-              : "its process (" + opts_.program.string() + ") " + how +
-                    " before create answered (its own line on stderr says why)";
+    error =
+        answered ? (msg.empty() ? std::string("(no message)") : msg)
+        : a ? "its process (" + opts_.program.string() + ") answered create with a malformed frame"
+            : "its process (" + opts_.program.string() + ") " + how +
+                  " before create answered (its own line on stderr says why)";
     return false;
   }
   {
@@ -317,6 +350,19 @@ void RemoteInstance::destroy() {
   {
     std::lock_guard lk(mu_);
     if (child_) ended_.push_back(std::move(child_));
+  }
+  // A loss still being handled on a reader thread (its reap waits up to 2 s) calls the host's
+  // table, which the host may free once this returns: wait for it, within a bound.
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  for (;;) {
+    bool all_finished;
+    {
+      std::lock_guard lk(mu_);
+      all_finished = std::all_of(ended_.begin(), ended_.end(),
+                                 [](const auto& r) { return r->channel->finished(); });
+    }
+    if (all_finished || std::chrono::steady_clock::now() >= until) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   release_finished_runs();
 }
@@ -352,10 +398,14 @@ bool RemoteInstance::open_in(const std::shared_ptr<ChildRun>& run, uint64_t conn
     error = "";  // the process is gone; the next one opens it
     return false;
   }
-  FrameReader r = a->reader();
-  oemlink_status st = r.i32();
-  error = std::string(r.str());
-  r.done();
+  oemlink_status st = OEMLINK_ERROR;
+  if (!read_reply(run, *a, "open", [&](FrameReader& r) {
+        st = r.i32();
+        error = std::string(r.str());
+      })) {
+    error = "";  // the process is being ended; the next one opens it
+    return false;
+  }
   if (st == OEMLINK_OK) return true;
   if (error.empty()) error = "(no message)";
   return false;
@@ -380,7 +430,10 @@ oemlink_status RemoteInstance::open(oemlink_conn* conn, const oemlink_conn_info*
   bool ok = open_in(run, conn_id(conn), c, error);
   std::lock_guard lk(mu_);
   if (ok) {
-    if (auto it = conns_.find(conn_id(conn)); it != conns_.end()) it->second.open_in_child = true;
+    // Only while that process is still the current one: if it was lost after answering, its
+    // loss has already marked every connection closed, and the next process must open this one.
+    if (auto it = conns_.find(conn_id(conn)); it != conns_.end() && child_ == run)
+      it->second.open_in_child = true;
     return OEMLINK_OK;
   }
   if (error.empty()) return OEMLINK_OK;  // lost with its process: the next one opens it
@@ -460,12 +513,8 @@ oemlink_status RemoteInstance::start_owed(std::unordered_map<uint64_t, Completio
   fill(w, token);
   auto a = call_child(run, w, what);
   oemlink_status st = OEMLINK_RETRY;
-  if (a) {
-    FrameReader r = a->reader();
-    st = r.i32();
-    r.done();
-    if (st == OEMLINK_OK) return OEMLINK_OK;
-  }
+  if (a && !read_reply(run, *a, what, [&](FrameReader& r) { st = r.i32(); })) st = OEMLINK_RETRY;
+  if (st == OEMLINK_OK) return OEMLINK_OK;
   // The completion is owed only for a start that returns OK: if the loss of the process already
   // delivered it, this start must count as one.
   return take(in, token) ? st : OEMLINK_OK;
@@ -509,10 +558,8 @@ oemlink_status RemoteInstance::webhook(const oemlink_http_request* request,
   put_http_request(w, *request);
   w.u64(token);
   auto a = call_child(run, w, "webhook");
-  if (a) {
-    FrameReader r = a->reader();
-    oemlink_status st = r.i32();
-    r.done();
+  oemlink_status st = OEMLINK_ERROR;
+  if (a && read_reply(run, *a, "webhook", [&](FrameReader& r) { st = r.i32(); })) {
     if (st == OEMLINK_OK) return OEMLINK_OK;
     if (take(webhooks_, token)) return st;  // the driver refused it: the host answers 500
     return OEMLINK_OK;
@@ -536,10 +583,13 @@ oemlink_status RemoteInstance::authorize_url(const oemlink_link_authorize* q, ch
   w.str(OEMLINK_HAS_FIELD(q, oemlink_link_authorize, vehicle_id) ? q->vehicle_id : oemlink_str{});
   auto a = call_child(run, w, "authorize_url");
   if (!a) return OEMLINK_ERROR;
-  FrameReader r = a->reader();
-  oemlink_status st = r.i32();
-  std::string_view text = r.str();
-  r.done();
+  oemlink_status st = OEMLINK_ERROR;
+  std::string_view text;
+  if (!read_reply(run, *a, "authorize_url", [&](FrameReader& r) {
+        st = r.i32();
+        text = r.str();
+      }))
+    return OEMLINK_ERROR;
   if (size) *size = text.size();
   if (text.size() > cap) return st == OEMLINK_OK ? OEMLINK_RETRY : st;
   if (buf && !text.empty()) std::memcpy(buf, text.data(), text.size());
@@ -634,7 +684,7 @@ void RemoteInstance::restart() {
     {
       std::lock_guard lk(mu_);
       auto it = conns_.find(id);
-      if (ok && it != conns_.end()) {
+      if (ok && it != conns_.end() && child_ == run) {  // (as in open())
         it->second.open_in_child = true;
         ++opened;
       }

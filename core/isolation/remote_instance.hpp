@@ -52,6 +52,10 @@ class RemoteInstance : public std::enable_shared_from_this<RemoteInstance> {
  public:
   RemoteInstance(RemoteDriverOptions options, const oemlink_driver* real, const oemlink_host* host,
                  std::string settings_json);
+  // The last reference may be let go of on a channel's own thread (the reader handling its
+  // process's loss when the host destroyed the instance): a run whose channel threads have not
+  // returned is kept by a thread of its own until they have, never destroyed under them.
+  ~RemoteInstance();
 
   // --- remote_driver.cpp -------------------------------------------------------------------
   // Starts a process and creates the instance in it; on failure `error` says why.
@@ -95,6 +99,11 @@ class RemoteInstance : public std::enable_shared_from_this<RemoteInstance> {
   std::shared_ptr<ChildRun> current() const;
   std::optional<ReplyFrame> call_child(const std::shared_ptr<ChildRun>& run, FrameWriter& w,
                                        const char* what);
+  // Reads the reply to `what` with `read`; a reply of the wrong shape is the process's fault, not
+  // the host's: it is logged, the process is ended (and restarted), and false is returned.
+  template <class Read>
+  bool read_reply(const std::shared_ptr<ChildRun>& run, const ReplyFrame& reply, const char* what,
+                  Read&& read);
   bool open_in(const std::shared_ptr<ChildRun>& run, uint64_t conn, const OpenConnection& c,
                std::string& error);
   // Registers a completion under a new token; the caller sends the token to the child.

@@ -32,7 +32,25 @@ void OEMLINK_CALL http_answered(void* ctx, const oemlink_http_response* a) {
   std::unique_ptr<CallbackCtx> c(static_cast<CallbackCtx*>(ctx));
   FrameWriter w(kHttpDone, 0);
   w.u64(c->token);
-  put_http_response(w, *a);
+  try {
+    put_http_response(w, *a);
+    w.finish(0);  // throws here, not in send, when the answer is larger than a frame may be
+  } catch (const FrameError&) {
+    // The host's client takes bodies up to its own limit, which a frame's may not cover: the
+    // driver is told its request failed rather than the host's loop being thrown out of.
+    static constexpr std::string_view kTooLarge =
+        "the response is larger than a driver's process can be sent";
+    oemlink_http_response failed{};
+    failed.struct_size = sizeof failed;
+    failed.status = OEMLINK_ERROR;
+    failed.http_status = a->http_status;
+    failed.error = {kTooLarge.data(), kTooLarge.size()};
+    FrameWriter small(kHttpDone, 0);
+    small.u64(c->token);
+    put_http_response(small, failed);
+    c->state->send_to(c->generation, small);
+    return;
+  }
   c->state->send_to(c->generation, w);
 }
 
@@ -47,7 +65,16 @@ void OEMLINK_CALL timer_fired(void* ctx, int32_t cancelled) {
 void OEMLINK_CALL mqtt_message(void* ctx, oemlink_str topic, oemlink_str payload) {
   auto* c = static_cast<CallbackCtx*>(ctx);
   FrameWriter w(kMqttMessage, 0);
-  w.u64(c->token).str(topic).str(payload);
+  try {
+    w.u64(c->token).str(topic).str(payload);
+    w.finish(0);
+  } catch (const FrameError&) {
+    spdlog::warn(
+        "driver {}: an MQTT message of {} bytes is larger than its process can be sent; "
+        "dropped",
+        c->state->options().name, payload.size);
+    return;
+  }
   c->state->send_to(c->generation, w);
 }
 

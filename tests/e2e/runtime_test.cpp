@@ -10,8 +10,11 @@
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -400,6 +403,33 @@ TEST_F(RuntimeTest, InItsOwnProcessAFailedCreateIsNamedAsInProcessAndLeavesNoPro
   // zombie.
   EXPECT_EQ(::waitpid(-1, nullptr, WNOHANG), -1);
   EXPECT_EQ(errno, ECHILD);
+}
+
+TEST_F(RuntimeTest, AnExceptionOnTheLoopStopsTheDaemonInsteadOfLeavingItRunningIdle) {
+  // Whatever throws out of a handler (here the first on_stopping, as the duration ends) is an
+  // internal error: the daemon must stop, exit code 1, not keep an idle loop that no first
+  // signal ends.
+  RecordingSink sink;
+  auto cfg =
+      make_config("  - {name: mock, library: mock, poll_interval: 200ms, settings: {seed: 7}}\n", 1,
+                  "mock", "shutdown_timeout: 1s");
+  auto opts = options(sink);
+  opts.duration = 300ms;
+  opts.handle_signals = true;  // as `oemlink run`: its signal wait is work that keeps a loop up
+  int stopping_calls = 0;
+  opts.on_stopping = [&] {
+    if (++stopping_calls == 1) throw std::runtime_error("a bug on the loop");
+  };
+  Runtime rt(std::move(cfg), opts);
+  rt.start();
+  auto ran = std::async(std::launch::async, [&] { return rt.run(); });
+  if (ran.wait_for(20s) != std::future_status::ready) {
+    // Nothing can stop that loop from here: say so and leave, rather than hang the suite.
+    std::fprintf(stderr, "run() did not return within 20 s of an exception on the loop\n");
+    std::_Exit(1);
+  }
+  EXPECT_EQ(ran.get(), 1);
+  EXPECT_EQ(stopping_calls, 2);
 }
 
 }  // namespace

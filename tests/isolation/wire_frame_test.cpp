@@ -97,6 +97,26 @@ TEST(AbiCodec, ACountLargerThanTheFrameCanHoldIsRefusedBeforeAllocating) {
   EXPECT_THROW(get_readings(r), FrameError);
 }
 
+TEST(AbiCodec, ACountLargerThanTheRestOfItsFrameIsRefusedBeforeAllocating) {
+  // Far below what the largest frame could hold, far above what this one does: refused on the
+  // count (before a vector of a million readings or headers is made), not on running short.
+  for (auto get :
+       {+[](FrameReader& r) { (void)get_readings(r); }, +[](FrameReader& r) { (void)get_pairs(r); },
+        +[](FrameReader& r) { (void)get_link_vehicles(r); }}) {
+    FrameWriter w(41, 1);
+    w.u32(1'000'000).u64(0);
+    std::string keep;
+    FrameReader r = reader_of(w.finish(0), keep);
+    try {
+      get(r);
+      ADD_FAILURE() << "not refused";
+    } catch (const FrameError& e) {
+      EXPECT_NE(std::string(e.what()).find("announces 1000000 items"), std::string::npos)
+          << e.what();
+    }
+  }
+}
+
 TEST(AbiCodec, HttpPairsVehiclesAndSubscriptionsRoundTrip) {
   oemlink_http_header hs[] = {{{"A", 1}, {"b", 1}}, {{"Retry-After", 11}, {"5", 1}}};
   oemlink_http_request q{};
