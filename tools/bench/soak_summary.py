@@ -108,8 +108,12 @@ def main():
                 q0, q1 = num(post[0], key), num(post[-1], key)
                 line += (f"; {post[0]['minute']}->{post[-1]['minute']} "
                          f"{growth_per_hour(q0, q1, int(post[-1]['minute']) - int(post[0]['minute'])):+.2f} %/h")
-        pts = [(int(r["minute"]), num(r, key)) for r in steady if num(r, key) is not None]
-        line += f"; least squares outside the outage {slope_per_hour(pts):+.2f} %/h"
+        # Least squares per window: across the outage the level changes (read-ahead memory that
+        # malloc keeps), which a single line through both windows would call growth.
+        for lo, hi in ((a.warmup, a.outage_at), (outage_end + 5, a.minutes)):
+            pts = [(int(r["minute"]), num(r, key)) for r in run
+                   if lo <= int(r["minute"]) <= hi and num(r, key) is not None]
+            line += f"; least squares {lo}-{hi} {slope_per_hour(pts):+.2f} %/h"
         print(line)
     peak_rss = max((num(r, "rss_kib") for r in rows), default=0)
     print(f"  RSS peak {peak_rss:.0f} KiB; fds range "
