@@ -37,7 +37,7 @@ while [ $# -gt 0 ]; do
     --out) out=$2 ;;
     --build) build=$2 ;;
     --keep-store) keep_store=1; shift; continue ;;
-    -h | --help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h | --help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { print }' "$0"; exit 0 ;;
     *) echo "soak: unknown option $1" >&2; exit 2 ;;
   esac
   shift 2

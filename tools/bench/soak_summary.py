@@ -131,7 +131,6 @@ def main():
         print(f"  CPU (daemon) in the 5 minutes after the restart: max {max(rec):.1f}")
     loads = [num(r, "load1") for r in rows if num(r, "load1") is not None]
     print(f"  load average (1 min) during the run: {min(loads):.1f}-{max(loads):.1f}")
-    appended = [(int(r["minute"]), num(r, "appended")) for r in rows]
     if by_minute.get(a.warmup) and pre:
         rate = (num(pre, "appended") - num(by_minute[a.warmup], "appended")) / 60.0 / (a.outage_at - a.warmup)
         print(f"  events appended per second before the outage: {rate:.0f}")
