@@ -369,12 +369,16 @@ void PollDispatcher::apply_completion(uint32_t c, oemlink_status status,
   int64_t now = clock_.steady_ms();
   sched_.complete(c, outcome, now);
   if (status != OEMLINK_OK) {
-    int64_t next = sched_.phase(c) == schedule::Phase::waiting ? sched_.due(c) - now : -1;
+    // A connection that is not waiting (closing, or moving in a reload) has no next poll here.
+    const bool waiting = sched_.phase(c) == schedule::Phase::waiting;
+    const std::string next =
+        waiting ? "next poll in " +
+                      std::to_string(std::max<int64_t>(0, sched_.due(c) - now) / 1000) + " s"
+                : "no next poll scheduled";
     poll_log_.log(now, spdlog::level::warn, {},
-                  "connection {} (driver {}): poll {}: {} (failure #{}, next poll in {} s)",
-                  conns_[c].id, d.name, status_name(status),
-                  message.empty() ? "(no message)" : message, sched_.failures(c),
-                  next >= 0 ? next / 1000 : -1);
+                  "connection {} (driver {}): poll {}: {} (failure #{}, {})", conns_[c].id, d.name,
+                  status_name(status), message.empty() ? "(no message)" : message,
+                  sched_.failures(c), next);
   }
   ++polls_completed_;
   if (!settle_waiters_.empty()) notify_settled(c);
