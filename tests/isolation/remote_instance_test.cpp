@@ -19,6 +19,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace {
 
@@ -90,6 +91,13 @@ oemlink_host make_host() {
   return h;
 }
 
+// A host table that lives for the process, reachable from a global (not a leak to LSan).
+const oemlink_host& kept_host() {
+  static auto* all = new std::vector<oemlink_host*>();
+  all->push_back(new oemlink_host(make_host()));
+  return *all->back();
+}
+
 oemlink_status OEMLINK_CALL no_poll(oemlink_instance*, oemlink_conn*, void*, oemlink_poll_done_fn,
                                     void*) {
   return OEMLINK_ERROR;
@@ -151,7 +159,7 @@ class RemoteInstanceTest : public ::testing::Test {
 
   oemlink_driver real_{};
   // Never freed: a restart the fake's timer threads run may outlive the test.
-  const oemlink_host& host_ = *new oemlink_host(make_host());
+  const oemlink_host& host_ = kept_host();
   oemlink_instance* inst_ = nullptr;
   char err_[512] = {};
   fs::path log_;
