@@ -177,7 +177,9 @@ class ClockStepTest : public CliTest {
   }
 
   // The wall clock of the daemon, relative to true time ("+0", "-3600", "+3600").
-  void set_offset(const std::string& offset) { write("faketime.rc", offset + "\n"); }
+  void set_offset(const std::string& offset) {
+    write("faketime.rc", offset + "\n");
+  }
 
   void start_daemon(int ingest_port, const std::string& initial_offset) {
     ops_port_ = free_port();
@@ -229,8 +231,12 @@ class ClockStepTest : public CliTest {
     return command_output("curl -s --max-time 3 http://127.0.0.1:" + std::to_string(ops_port_) +
                           path);
   }
-  std::string metrics() { return ops("/metrics"); }
-  double polls() { return metric(metrics(), "oemlink_polls_total"); }
+  std::string metrics() {
+    return ops("/metrics");
+  }
+  double polls() {
+    return metric(metrics(), "oemlink_polls_total");
+  }
 
   boost::json::object ingest_stats(int port) {
     const std::string out =
