@@ -99,7 +99,7 @@ DriverInstance& DriverSet::load_one(const DriverCheck& c, HostServices* services
     options.library = di->path;
     options.program = isolation::find_driver_process_program();
     di->d = isolation::remote_descriptor(d);
-    st = isolation::create_remote_instance(options, d, &di->table,
+    st = isolation::create_remote_instance(options, &di->table,
                                            {c.settings_json.data(), c.settings_json.size()},
                                            &di->inst, err, sizeof err - 1);
     d = di->d;

@@ -145,6 +145,35 @@ oemlink_conn_info get_conn_info(FrameReader& r) {
   return info;
 }
 
+void put_link_authorize(FrameWriter& w, const oemlink_link_authorize& q) {
+  w.str(q.state).str(q.redirect_uri).str(q.code_challenge);
+  w.str(OEMLINK_HAS_FIELD(&q, oemlink_link_authorize, vehicle_id) ? q.vehicle_id : oemlink_str{});
+}
+
+oemlink_link_authorize get_link_authorize(FrameReader& r) {
+  oemlink_link_authorize a{};
+  a.struct_size = sizeof a;
+  a.state = r.view();
+  a.redirect_uri = r.view();
+  a.code_challenge = r.view();
+  a.vehicle_id = r.view();
+  return a;
+}
+
+void put_link_callback(FrameWriter& w, const oemlink_link_callback& c) {
+  w.str(c.code).str(c.query).str(c.redirect_uri).str(c.code_verifier);
+}
+
+oemlink_link_callback get_link_callback(FrameReader& r) {
+  oemlink_link_callback c{};
+  c.struct_size = sizeof c;
+  c.code = r.view();
+  c.query = r.view();
+  c.redirect_uri = r.view();
+  c.code_verifier = r.view();
+  return c;
+}
+
 void put_link_vehicles(FrameWriter& w, const oemlink_link_vehicle* v, size_t count) {
   w.u32(static_cast<uint32_t>(count));
   for (size_t i = 0; i < count; ++i) {

@@ -43,6 +43,12 @@ DecodedPairs get_pairs(FrameReader& r);
 void put_conn_info(FrameWriter& w, const oemlink_conn_info& info);
 oemlink_conn_info get_conn_info(FrameReader& r);
 
+void put_link_authorize(FrameWriter& w, const oemlink_link_authorize& request);
+oemlink_link_authorize get_link_authorize(FrameReader& r);
+
+void put_link_callback(FrameWriter& w, const oemlink_link_callback& callback);
+oemlink_link_callback get_link_callback(FrameReader& r);
+
 void put_link_vehicles(FrameWriter& w, const oemlink_link_vehicle* vehicles, size_t count);
 std::vector<oemlink_link_vehicle> get_link_vehicles(FrameReader& r);
 

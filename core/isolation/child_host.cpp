@@ -4,6 +4,8 @@
 #include "core/isolation/child_crash_line.hpp"
 #include "core/isolation/message_kind.hpp"
 
+#include "core/common/secure_wipe.hpp"
+
 #include <unistd.h>
 #include <algorithm>
 #include <chrono>
@@ -352,12 +354,7 @@ void ChildHost::do_webhook(uint64_t id, FrameReader& r) {
 }
 
 void ChildHost::do_link_authorize(uint64_t id, FrameReader& r) {
-  oemlink_link_authorize a{};
-  a.struct_size = sizeof a;
-  a.state = r.view();
-  a.redirect_uri = r.view();
-  a.code_challenge = r.view();
-  a.vehicle_id = r.view();
+  oemlink_link_authorize a = get_link_authorize(r);
   r.done();
   oemlink_status st = OEMLINK_ERROR;
   std::string text(512, '\0');
@@ -378,12 +375,7 @@ void ChildHost::do_link_authorize(uint64_t id, FrameReader& r) {
 }
 
 void ChildHost::do_link_exchange(uint64_t id, FrameReader& r) {
-  oemlink_link_callback c{};
-  c.struct_size = sizeof c;
-  c.code = r.view();
-  c.query = r.view();
-  c.redirect_uri = r.view();
-  c.code_verifier = r.view();
+  oemlink_link_callback c = get_link_callback(r);
   uint64_t token = r.u64();
   r.done();
   oemlink_status st = OEMLINK_ERROR;
@@ -541,7 +533,7 @@ oemlink_status ChildHost::secret_get(uint64_t conn, oemlink_str key, char* buf, 
   if (value.size() > cap || (!buf && !value.empty())) return OEMLINK_RETRY;
   if (!value.empty()) std::memcpy(buf, value.data(), value.size());
   // The reply held the secret: it goes with the frame, wiped first.
-  std::memset(a->payload.data(), 0, a->payload.size());
+  oemlink::secure_wipe(a->payload.data(), a->payload.size());
   return OEMLINK_OK;
 }
 

@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <csignal>
 #include <cstring>
-#include <set>
 #include <thread>
 
 namespace oemlink::isolation {
@@ -44,7 +43,8 @@ std::string_view view(oemlink_str s) {
   return s.data ? std::string_view(s.data, s.size) : "";
 }
 
-// The webhook answer while the driver's process is away: senders retry a 503.
+}  // namespace
+
 void answer_unavailable(oemlink_webhook_respond_fn respond, void* ctx) {
   static const oemlink_http_header kRetryAfter[] = {{{"Retry-After", 11}, {"5", 1}},
                                                     {{"Content-Type", 12}, {"text/plain", 10}}};
@@ -58,6 +58,8 @@ void answer_unavailable(oemlink_webhook_respond_fn respond, void* ctx) {
   a.body = {kBody.data(), kBody.size()};
   respond(ctx, &a);
 }
+
+namespace {
 
 // --- the descriptor's entry points ---------------------------------------------------------
 
@@ -152,8 +154,7 @@ bool is_remote_descriptor(const oemlink_driver* d) {
   return d && d->destroy == r_destroy;
 }
 
-oemlink_status create_remote_instance(const RemoteDriverOptions& options,
-                                      const oemlink_driver* real, const oemlink_host* host,
+oemlink_status create_remote_instance(const RemoteDriverOptions& options, const oemlink_host* host,
                                       oemlink_str settings_json, oemlink_instance** out, char* err,
                                       size_t err_cap) {
   if (options.program.empty()) {
@@ -162,8 +163,7 @@ oemlink_status create_remote_instance(const RemoteDriverOptions& options,
                "beside oemlink, in ../libexec/oemlink, or in $OEMLINK_DRIVER_PROCESS");
     return OEMLINK_ERROR;
   }
-  auto state =
-      std::make_shared<RemoteInstance>(options, real, host, std::string(view(settings_json)));
+  auto state = std::make_shared<RemoteInstance>(options, host, std::string(view(settings_json)));
   std::string why;
   if (!state->start_child(why)) {
     state->destroy();
@@ -184,10 +184,9 @@ long remote_instance_pid(oemlink_instance* instance) {
 
 // --- RemoteInstance: calls into the driver and the process's life --------------------------
 
-RemoteInstance::RemoteInstance(RemoteDriverOptions options, const oemlink_driver* real,
-                               const oemlink_host* host, std::string settings_json)
+RemoteInstance::RemoteInstance(RemoteDriverOptions options, const oemlink_host* host,
+                               std::string settings_json)
     : opts_(std::move(options)),
-      real_(real),
       host_(host),
       settings_(std::move(settings_json)),
       next_delay_(opts_.first_restart_delay) {
@@ -579,8 +578,7 @@ oemlink_status RemoteInstance::authorize_url(const oemlink_link_authorize* q, ch
   auto run = current();
   if (!run) return OEMLINK_ERROR;
   FrameWriter w(kLinkAuthorize, run->channel->new_call_id());
-  w.str(q->state).str(q->redirect_uri).str(q->code_challenge);
-  w.str(OEMLINK_HAS_FIELD(q, oemlink_link_authorize, vehicle_id) ? q->vehicle_id : oemlink_str{});
+  put_link_authorize(w, *q);
   auto a = call_child(run, w, "authorize_url");
   if (!a) return OEMLINK_ERROR;
   oemlink_status st = OEMLINK_ERROR;
@@ -600,7 +598,7 @@ oemlink_status RemoteInstance::exchange_code(const oemlink_link_callback* cb,
                                              oemlink_link_exchanged_fn done, void* ctx) {
   return start_owed(exchanges_, {reinterpret_cast<void*>(done), ctx, 0}, kLinkExchange,
                     "exchange_code", [&](FrameWriter& w, uint64_t token) {
-                      w.str(cb->code).str(cb->query).str(cb->redirect_uri).str(cb->code_verifier);
+                      put_link_callback(w, *cb);
                       w.u64(token);
                     });
 }

@@ -44,9 +44,9 @@ struct RemoteDriverOptions {
 const oemlink_driver* remote_descriptor(const oemlink_driver* real);
 bool is_remote_descriptor(const oemlink_driver* d);
 
-// Starts the process and creates the instance in it, as `real->create` would in the host.
-oemlink_status create_remote_instance(const RemoteDriverOptions& options,
-                                      const oemlink_driver* real, const oemlink_host* host,
+// Starts the process, which loads `options.library` itself, and creates the instance in it, as the
+// driver's own create would in the host.
+oemlink_status create_remote_instance(const RemoteDriverOptions& options, const oemlink_host* host,
                                       oemlink_str settings_json, oemlink_instance** out, char* err,
                                       size_t err_cap);
 

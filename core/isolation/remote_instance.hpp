@@ -32,6 +32,10 @@ struct Completion {
   uint64_t conn = 0;
 };
 
+// The webhook answer while the driver's process is away (not started, lost, restarting): 503 with
+// Retry-After, which senders retry.
+void answer_unavailable(oemlink_webhook_respond_fn respond, void* ctx);
+
 // One run of the driver's process.
 struct ChildRun {
   pid_t pid = -1;
@@ -50,8 +54,7 @@ struct OpenConnection {
 
 class RemoteInstance : public std::enable_shared_from_this<RemoteInstance> {
  public:
-  RemoteInstance(RemoteDriverOptions options, const oemlink_driver* real, const oemlink_host* host,
-                 std::string settings_json);
+  RemoteInstance(RemoteDriverOptions options, const oemlink_host* host, std::string settings_json);
   // The last reference may be let go of on a channel's own thread (the reader handling its
   // process's loss when the host destroyed the instance): a run whose channel threads have not
   // returned is kept by a thread of its own until they have, never destroyed under them.
@@ -122,7 +125,6 @@ class RemoteInstance : public std::enable_shared_from_this<RemoteInstance> {
   static void kill_run(ChildRun& run);
 
   const RemoteDriverOptions opts_;
-  const oemlink_driver* real_;
   const oemlink_host* host_;
   const std::string settings_;
   std::string webhook_url_;

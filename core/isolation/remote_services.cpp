@@ -333,16 +333,8 @@ void RemoteInstance::fail_everything_owed(const std::string& how) {
     reinterpret_cast<oemlink_poll_done_fn>(c.fn)(c.ctx, OEMLINK_RETRY, msg);
   for (auto& [t, c] : streams)
     reinterpret_cast<oemlink_stream_ended_fn>(c.fn)(c.ctx, OEMLINK_RETRY, msg);
-  for (auto& [t, c] : webhooks) {
-    static const oemlink_http_header kRetryAfter[] = {{{"Retry-After", 11}, {"5", 1}}};
-    oemlink_http_response a{};
-    a.struct_size = sizeof a;
-    a.status = OEMLINK_OK;
-    a.http_status = 503;
-    a.headers = kRetryAfter;
-    a.header_count = 1;
-    reinterpret_cast<oemlink_webhook_respond_fn>(c.fn)(c.ctx, &a);
-  }
+  for (auto& [t, c] : webhooks)
+    answer_unavailable(reinterpret_cast<oemlink_webhook_respond_fn>(c.fn), c.ctx);
   for (auto& [t, c] : exchanges)
     reinterpret_cast<oemlink_link_exchanged_fn>(c.fn)(c.ctx, OEMLINK_RETRY, nullptr, nullptr, 0,
                                                       msg);

@@ -132,7 +132,7 @@ class RemoteInstanceTest : public ::testing::Test {
     o.first_restart_delay = 10ms;
     o.max_restart_delay = 40ms;
     err_[0] = '\0';
-    return create_remote_instance(o, &real_, &host_, {"{}", 2}, &inst_, err_, sizeof err_);
+    return create_remote_instance(o, &host_, {"{}", 2}, &inst_, err_, sizeof err_);
   }
   oemlink_status open(oemlink_conn* conn) {
     oemlink_conn_info info{};

@@ -117,6 +117,33 @@ TEST(AbiCodec, ACountLargerThanTheRestOfItsFrameIsRefusedBeforeAllocating) {
   }
 }
 
+TEST(AbiCodec, LinkRequestsRoundTrip) {
+  oemlink_link_authorize q{};
+  q.struct_size = sizeof q;
+  q.state = {"st", 2};
+  q.redirect_uri = {"https://h/cb", 12};
+  q.code_challenge = {"ch", 2};
+  q.vehicle_id = {"17", 2};
+  oemlink_link_callback c{};
+  c.struct_size = sizeof c;
+  c.code = {"code", 4};
+  c.query = {"code=code&user_id=u", 19};
+  c.redirect_uri = q.redirect_uri;
+  c.code_verifier = {"v", 1};
+  FrameWriter w(18, 1);
+  put_link_authorize(w, q);
+  put_link_callback(w, c);
+  std::string keep;
+  FrameReader r = reader_of(w.finish(0), keep);
+  oemlink_link_authorize gq = get_link_authorize(r);
+  oemlink_link_callback gc = get_link_callback(r);
+  r.done();
+  EXPECT_EQ(std::string_view(gq.state.data, gq.state.size), "st");
+  EXPECT_EQ(std::string_view(gq.vehicle_id.data, gq.vehicle_id.size), "17");
+  EXPECT_EQ(std::string_view(gc.query.data, gc.query.size), "code=code&user_id=u");
+  EXPECT_EQ(std::string_view(gc.code_verifier.data, gc.code_verifier.size), "v");
+}
+
 TEST(AbiCodec, HttpPairsVehiclesAndSubscriptionsRoundTrip) {
   oemlink_http_header hs[] = {{{"A", 1}, {"b", 1}}, {{"Retry-After", 11}, {"5", 1}}};
   oemlink_http_request q{};
