@@ -15,11 +15,16 @@
 
 #include <fstream>
 
+#include <unistd.h>
+
 namespace oemlink::tesla::test {
 namespace {
 
+// Named per process: ctest runs each case of this fixture as its own process, in parallel, and
+// a shared path let one case's key be rewritten under another's driver (a CI failure).
 std::string write_file(const std::string& name, const std::string& text) {
-  const std::string path = ::testing::TempDir() + "/tesla_" + name;
+  const std::string path =
+      ::testing::TempDir() + "/tesla_" + std::to_string(::getpid()) + "_" + name;
   std::ofstream(path, std::ios::binary) << text;
   return path;
 }

@@ -15,6 +15,8 @@
 
 #include <thread>
 
+#include <unistd.h>
+
 namespace oemlink::mock_oem::testing {
 namespace {
 
@@ -73,7 +75,7 @@ TEST(MockTeslaTelemetryConfig, ASignedConfigIsAppliedAndReadBack) {
 }
 
 TEST(MockTeslaTelemetryConfig, UnsignedTamperedAndForeignTokensGet412) {
-  const std::string key_file = ::testing::TempDir() + "/partner-public-key.pem";
+  const std::string key_file = ::testing::TempDir() + "/partner-public-key-" + std::to_string(::getpid()) + ".pem";
   const TestKey partner = make_test_key();
   {
     // The partner's public key as its .well-known PEM.

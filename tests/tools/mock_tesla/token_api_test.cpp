@@ -10,6 +10,8 @@
 #include <fstream>
 #include <thread>
 
+#include <unistd.h>
+
 namespace oemlink::mock_oem::testing {
 namespace {
 
@@ -52,7 +54,7 @@ TEST(MockTeslaProgram, HelpListsTheOptionsAndBadOptionsAreNamed) {
 }
 
 TEST(MockTeslaProgram, ABadCaptureOrUnknownCarIsNamed) {
-  const std::string dir = ::testing::TempDir() + "/mock-tesla-bad-captures";
+  const std::string dir = ::testing::TempDir() + "/mock-tesla-bad-captures-" + std::to_string(::getpid());
   std::filesystem::create_directories(dir);
   { std::ofstream(dir + "/5YJSA7H4XFF000001.json") << R"({"response":{"id":1,"vin":"x"}})"; }
   std::string out, err;
