@@ -1,5 +1,7 @@
 #include "core/config/value_checks.hpp"
 
+#include <boost/json/parse.hpp>
+
 #include <cctype>
 
 #include "core/common/eip55.hpp"
@@ -71,6 +73,12 @@ bool is_http_url(std::string_view text) {
 
 bool is_mqtt_topic(std::string_view text) {
   return !text.empty() && text.find_first_of("+#") == std::string_view::npos;
+}
+
+bool is_json_object(std::string_view text) {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(text, ec);
+  return !ec && v.is_object();
 }
 
 }  // namespace oemlink::config

@@ -15,7 +15,8 @@ bool is_checksum_valid_ethereum_address(std::string_view text);
 // A token id: 1 to 2^256 - 1 in decimal, no sign, no leading zeros, nothing else.
 bool is_token_id(std::string_view text);
 bool is_token_id_or_empty(std::string_view text);
-bool is_http_url(std::string_view text);    // https:// or http://
-bool is_mqtt_topic(std::string_view text);  // non-empty, no wildcards
+bool is_http_url(std::string_view text);     // https:// or http://
+bool is_mqtt_topic(std::string_view text);   // non-empty, no wildcards
+bool is_json_object(std::string_view text);  // parses as JSON and is an object
 
 }  // namespace oemlink::config

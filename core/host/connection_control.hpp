@@ -58,6 +58,13 @@ class SecretPairs {
     kv_.emplace_back(std::move(key), std::move(value));
   }
   const std::vector<std::pair<std::string, std::string>>& items() const { return kv_; }
+  // string_view pairs over the secrets, as SecretAccess takes them; valid while this lives.
+  std::vector<std::pair<std::string_view, std::string_view>> views() const {
+    std::vector<std::pair<std::string_view, std::string_view>> out;
+    out.reserve(kv_.size());
+    for (auto& [k, v] : kv_) out.emplace_back(k, v);
+    return out;
+  }
   bool empty() const { return kv_.empty(); }
   size_t size() const { return kv_.size(); }
   SecretPairs copy() const {
@@ -129,6 +136,12 @@ struct ControlResult {
   // were created (a car already linked).
   std::vector<std::pair<size_t, std::string>> refused;
   bool ok() const { return error == ControlError::none; }
+  static ControlResult failure(ControlError e, std::string message) {
+    ControlResult r;
+    r.error = e;
+    r.message = std::move(message);
+    return r;
+  }
 };
 using ControlDone = std::function<void(ControlResult)>;
 

@@ -2,6 +2,7 @@
 // the state and cookie checked, the code exchanged, the cars listed and linked.
 #include "core/link/link_routes.hpp"
 
+#include "core/config/value_checks.hpp"
 #include "core/link/http_fields.hpp"
 #include "core/link/link_answers.hpp"
 #include "core/link/link_in_flight.hpp"
@@ -17,12 +18,6 @@ namespace {
 
 bool same_vin(std::string_view a, std::string_view b) {
   return !a.empty() && a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
-
-bool is_json_object(std::string_view text) {
-  boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(text, ec);
-  return !ec && v.is_object();
 }
 
 boost::json::object refused_car(std::string_view vehicle_id, std::string_view vin,
@@ -210,7 +205,7 @@ void LinkRoutes::add_connections(Link& link, std::vector<LinkedVehicle> vehicles
       problem = "the driver gave no vehicle id for this car";
     else if (!seen.insert(v.vehicle_id).second)
       problem = "the driver listed this car twice";
-    else if (!is_json_object(v.identifiers_json))
+    else if (!config::is_json_object(v.identifiers_json))
       problem = "the driver's identifiers for this car are not a JSON object";
     if (problem) {
       metrics_
