@@ -1,4 +1,5 @@
 #include "core/host/host_services.hpp"
+#include "core/common/abi_text.hpp"
 #include "core/pipeline/reading_validator.hpp"
 
 #include "core/host/driver_call_frame.hpp"
@@ -14,10 +15,6 @@
 
 namespace oemlink::host {
 namespace {
-
-std::string_view view(oemlink_str s) {
-  return s.data ? std::string_view(s.data, s.size) : "";
-}
 
 spdlog::level::level_enum spdlog_level(oemlink_log_level level) {
   return level <= OEMLINK_LOG_TRACE   ? spdlog::level::trace
@@ -175,8 +172,8 @@ oemlink_status HostServices::http(DriverInstance& d, oemlink_conn* conn,
                                   const oemlink_http_request* req, oemlink_http_done_fn done,
                                   void* ctx) {
   constexpr size_t kV1Size = offsetof(oemlink_http_request, timeout_ms) + sizeof(uint32_t);
-  if (!req || !done || req->struct_size < kV1Size || view(req->url).empty() ||
-      view(req->method).empty() || (req->header_count && !req->headers)) {
+  if (!req || !done || req->struct_size < kV1Size || abi_view(req->url).empty() ||
+      abi_view(req->method).empty() || (req->header_count && !req->headers)) {
     failed(d, "http_request",
            "malformed request (struct_size, url, method, headers or callback missing)");
     return OEMLINK_ERROR;
@@ -188,12 +185,12 @@ oemlink_status HostServices::http(DriverInstance& d, oemlink_conn* conn,
   }
   if (conn && own_connection(d, conn, "http_request") == kNoConn) return OEMLINK_ERROR;
   net::HttpRequest r;
-  r.method = std::string(view(req->method));
-  r.url = std::string(view(req->url));
+  r.method = std::string(abi_view(req->method));
+  r.url = std::string(abi_view(req->url));
   for (size_t i = 0; i < req->header_count; ++i)
-    r.headers.emplace_back(std::string(view(req->headers[i].name)),
-                           std::string(view(req->headers[i].value)));
-  r.body = std::string(view(req->body));
+    r.headers.emplace_back(std::string(abi_view(req->headers[i].name)),
+                           std::string(abi_view(req->headers[i].value)));
+  r.body = std::string(abi_view(req->body));
   r.timeout = std::chrono::milliseconds(req->timeout_ms);
   parts_.metrics
       .counter("oemlink_driver_http_requests_total", "HTTP requests drivers made through the host",
@@ -262,7 +259,7 @@ oemlink_status HostServices::secret_put(DriverInstance& d, oemlink_conn* conn,
   }
   std::vector<std::pair<std::string_view, std::string_view>> kv;
   kv.reserve(count);
-  for (size_t i = 0; i < count; ++i) kv.emplace_back(view(keys[i]), view(values[i]));
+  for (size_t i = 0; i < count; ++i) kv.emplace_back(abi_view(keys[i]), abi_view(values[i]));
   parts_.secrets.put(owner, kv, legacy);
   return OEMLINK_OK;
 }

@@ -2,6 +2,7 @@
 // HostServices. Nothing may unwind across this boundary: every entry catches, reports the
 // failure through HostServices::failed (counter + rate-limited log) and returns the status the
 // ABI documents for that service when the host fails (see core/host/README.md).
+#include "core/common/abi_text.hpp"
 #include "core/host/driver_set.hpp"
 #include "core/host/host_services.hpp"
 
@@ -22,10 +23,6 @@ DriverInstance& self(const oemlink_host* h) {
 // gone; its DriverInstance is kept alive with `services` cleared, and every service refuses.
 HostServices* services_of(const oemlink_host* h) {
   return h && h->host_data ? self(h).services.load() : nullptr;
-}
-
-std::string_view view(oemlink_str s) {
-  return s.data ? std::string_view(s.data, s.size) : "";
 }
 
 // Runs `fn`; on an exception reports it for `service` and returns `on_failure`. When the host is
@@ -60,7 +57,7 @@ void guarded_void(const oemlink_host* h, const char* service, Fn&& fn) {
 void OEMLINK_CALL log_fn(const oemlink_host* h, oemlink_conn* conn, oemlink_log_level level,
                          oemlink_str msg) {
   guarded_void(h, "log",
-               [&](HostServices& s, DriverInstance& d) { s.log(d, conn, level, view(msg)); });
+               [&](HostServices& s, DriverInstance& d) { s.log(d, conn, level, abi_view(msg)); });
 }
 
 oemlink_status OEMLINK_CALL emit_fn(const oemlink_host* h, oemlink_conn* conn,
@@ -74,7 +71,7 @@ oemlink_status OEMLINK_CALL emit_fn(const oemlink_host* h, oemlink_conn* conn,
 void OEMLINK_CALL report_state_fn(const oemlink_host* h, oemlink_conn* conn,
                                   oemlink_conn_state state, int64_t until, oemlink_str reason) {
   guarded_void(h, "report_state", [&](HostServices& s, DriverInstance& d) {
-    s.report_state(d, conn, state, until, view(reason));
+    s.report_state(d, conn, state, until, abi_view(reason));
   });
 }
 
@@ -91,7 +88,7 @@ oemlink_status OEMLINK_CALL secret_get_fn(const oemlink_host* h, oemlink_conn* c
   if (size) *size = 0;
   return guarded(h, "secret_get", oemlink_status{OEMLINK_ERROR},
                  [&](HostServices& s, DriverInstance& d) {
-                   return s.secret_get(d, conn, view(key), buf, cap, size);
+                   return s.secret_get(d, conn, abi_view(key), buf, cap, size);
                  });
 }
 
@@ -117,8 +114,9 @@ void OEMLINK_CALL timer_cancel_fn(const oemlink_host* h, uint64_t id) {
 }
 
 void OEMLINK_CALL counter_add_fn(const oemlink_host* h, oemlink_str name, uint64_t delta) {
-  guarded_void(h, "counter_add",
-               [&](HostServices& s, DriverInstance& d) { s.counter_add(d, view(name), delta); });
+  guarded_void(h, "counter_add", [&](HostServices& s, DriverInstance& d) {
+    s.counter_add(d, abi_view(name), delta);
+  });
 }
 
 int64_t OEMLINK_CALL now_fn(const oemlink_host* h) {

@@ -1,5 +1,6 @@
 #include "core/host/poll_dispatcher.hpp"
 
+#include "core/common/abi_text.hpp"
 #include "core/host/driver_call_frame.hpp"
 
 #include <spdlog/spdlog.h>
@@ -17,10 +18,6 @@ constexpr int64_t kMaxRateLimitMs = 30LL * 24 * 3600 * 1000;
 // A stream that ran this long before failing restarts quickly; one that dies at once backs off.
 constexpr int64_t kLongStreamMs = 60'000;
 
-std::string_view view(oemlink_str s) {
-  return s.data ? std::string_view(s.data, s.size) : "";
-}
-
 const char* status_name(oemlink_status s) {
   switch (s) {
     case OEMLINK_OK:
@@ -35,13 +32,13 @@ const char* status_name(oemlink_status s) {
 void OEMLINK_CALL poll_done_trampoline(void* ctx, oemlink_status status, oemlink_str message) {
   TicketRef ref = decode_ticket(ctx);
   if (PollDispatcher* d = dispatcher_at(ref.dispatcher_slot))
-    d->on_poll_done(ref, status, view(message));
+    d->on_poll_done(ref, status, abi_view(message));
 }
 
 void OEMLINK_CALL stream_ended_trampoline(void* ctx, oemlink_status status, oemlink_str message) {
   TicketRef ref = decode_ticket(ctx);
   if (PollDispatcher* d = dispatcher_at(ref.dispatcher_slot))
-    d->on_stream_ended(ref, status, view(message));
+    d->on_stream_ended(ref, status, abi_view(message));
 }
 
 schedule::ConnMode mode_of(const config::DriverConfig& cfg) {

@@ -1,5 +1,6 @@
 #include "core/host/webhook_routes.hpp"
 
+#include "core/common/abi_text.hpp"
 #include "core/common/log_fields.hpp"
 #include "core/host/driver_call_frame.hpp"
 
@@ -114,14 +115,6 @@ net::InboundResponse text(int status, std::string body, bool retry_after = false
   return r;
 }
 
-std::string_view view(oemlink_str s) {
-  return s.data ? std::string_view(s.data, s.size) : "";
-}
-
-oemlink_str str(std::string_view s) {
-  return {s.data(), s.size()};
-}
-
 std::string counter_name(std::string_view driver) {
   std::string out(driver);
   for (char& c : out)
@@ -142,9 +135,9 @@ void OEMLINK_CALL WebhookRoutes::respond_trampoline(void* ctx, const oemlink_htt
   if (resp && resp->struct_size >= kV1Size && (resp->header_count == 0 || resp->headers)) {
     r.status = resp->http_status;
     for (size_t i = 0; i < resp->header_count; ++i)
-      r.headers.emplace_back(std::string(view(resp->headers[i].name)),
-                             std::string(view(resp->headers[i].value)));
-    r.body = std::string(view(resp->body));
+      r.headers.emplace_back(std::string(abi_view(resp->headers[i].name)),
+                             std::string(abi_view(resp->headers[i].value)));
+    r.body = std::string(abi_view(resp->body));
   } else {
     r = text(500, "the driver's answer was malformed\n");
   }
@@ -230,14 +223,14 @@ void WebhookRoutes::handle(const std::string& driver, Counters& counters, net::I
 
   std::vector<oemlink_http_header> headers;
   headers.reserve(req.headers.size());
-  for (auto& [k, v] : req.headers) headers.push_back({str(k), str(v)});
+  for (auto& [k, v] : req.headers) headers.push_back({abi_str(k), abi_str(v)});
   oemlink_http_request r{};
   r.struct_size = sizeof r;
-  r.method = str(req.method);
-  r.url = str(req.target);
+  r.method = abi_str(req.method);
+  r.url = abi_str(req.target);
   r.headers = headers.data();
   r.header_count = headers.size();
-  r.body = str(req.body);
+  r.body = abi_str(req.body);
   // The driver's lines about this delivery (a bad signature, an unknown car) name the route.
   const std::string route = path_of(d.name);
   LogScope in_call(LogFields{.driver = d.name, .route = route, .listener = "inbound"});

@@ -36,6 +36,10 @@ struct Completion {
 // Retry-After, which senders retry.
 void answer_unavailable(oemlink_webhook_respond_fn respond, void* ctx);
 
+// The `oemlink.link/1` table whose calls travel to the child (remote_driver.cpp); `flags` is
+// filled once the child has said what its driver's table holds.
+oemlink_link_extension remote_link_table();
+
 // One run of the driver's process.
 struct ChildRun {
   pid_t pid = -1;

@@ -1,5 +1,6 @@
 #include "core/link/driver_linker.hpp"
 
+#include "core/common/abi_text.hpp"
 #include "core/host/driver_call_frame.hpp"
 
 #include "core/host/driver_set.hpp"
@@ -10,9 +11,6 @@
 namespace oemlink::link {
 namespace {
 
-oemlink_str str(std::string_view s) {
-  return {s.data(), s.size()};
-}
 std::string text(oemlink_str s) {
   return s.data ? std::string(s.data, s.size) : std::string();
 }
@@ -89,10 +87,10 @@ DriverLinker::Url DriverLinker::authorize_url(std::string_view state, std::strin
                                               std::string_view vehicle_id) const {
   oemlink_link_authorize a{};
   a.struct_size = sizeof a;
-  a.state = str(state);
-  a.redirect_uri = str(redirect_uri);
-  a.code_challenge = str(code_challenge);
-  a.vehicle_id = str(vehicle_id);
+  a.state = abi_str(state);
+  a.redirect_uri = abi_str(redirect_uri);
+  a.code_challenge = abi_str(code_challenge);
+  a.vehicle_id = abi_str(vehicle_id);
   std::string buf(1024, '\0');
   size_t size = 0;
   host::DriverCallFrame in_call(d_, "authorize_url");
@@ -123,10 +121,10 @@ bool DriverLinker::exchange_code(std::string_view code, std::string_view query,
                                  std::function<void(ExchangeOutcome)> done) {
   oemlink_link_callback c{};
   c.struct_size = sizeof c;
-  c.code = str(code);
-  c.query = str(query);
-  c.redirect_uri = str(redirect_uri);
-  c.code_verifier = str(code_verifier);
+  c.code = abi_str(code);
+  c.query = abi_str(query);
+  c.redirect_uri = abi_str(redirect_uri);
+  c.code_verifier = abi_str(code_verifier);
   auto* ctx = new std::function<void(ExchangeOutcome)>(std::move(done));
   if (host::call_driver(d_, "exchange_code", {}, [&] {
         return ext_.exchange_code(d_.inst, &c, &exchanged, ctx);
@@ -143,8 +141,8 @@ bool DriverLinker::list_vehicles(const host::SecretPairs& secrets,
   keys.reserve(secrets.size());
   values.reserve(secrets.size());
   for (const auto& [k, v] : secrets.items()) {
-    keys.push_back(str(k));
-    values.push_back(str(v));
+    keys.push_back(abi_str(k));
+    values.push_back(abi_str(v));
   }
   auto* ctx = new std::function<void(VehiclesOutcome)>(std::move(done));
   if (host::call_driver(d_, "list_vehicles", {}, [&] {

@@ -1,5 +1,6 @@
 #include "core/pipeline/event_builder.hpp"
 
+#include "core/common/abi_text.hpp"
 #include "core/pipeline/json_writer.hpp"
 
 #include <algorithm>
@@ -8,14 +9,10 @@
 namespace oemlink::pipeline {
 namespace {
 
-std::string_view view(oemlink_str s) {
-  return s.data ? std::string_view(s.data, s.size) : "";
-}
-
 void append_value(std::string& out, const oemlink_reading& r) {
   switch (r.kind) {
     case OEMLINK_VALUE_STRING:
-      append_json_string(out, view(r.text));
+      append_json_string(out, abi_view(r.text));
       return;
     case OEMLINK_VALUE_LOCATION:
       out += "{\"latitude\":";
@@ -88,7 +85,7 @@ Event EventBuilder::build(const ConnectionIdentity& conn, std::span<const oemlin
     const auto& r = readings[i];
     if (i) j.push_back(',');
     j += "{\"name\":";
-    append_json_string(j, view(r.name));
+    append_json_string(j, abi_view(r.name));
     j += ",\"timestamp\":";
     // A batch's readings mostly share a timestamp (one OEM snapshot): format each time once.
     if (r.timestamp_ms != last_ts_ || last_ts_text_.empty()) {

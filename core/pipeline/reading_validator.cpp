@@ -1,5 +1,6 @@
 #include "core/pipeline/reading_validator.hpp"
 
+#include "core/common/abi_text.hpp"
 #include "core/pipeline/signal_catalogue.hpp"
 
 #include <cmath>
@@ -7,10 +8,6 @@
 
 namespace oemlink::pipeline {
 namespace {
-
-std::string_view view(oemlink_str s) {
-  return s.data ? std::string_view(s.data, s.size) : "";
-}
 
 // DIMO's payload is JSON, which must be UTF-8: a driver passing Latin-1 or binary would make
 // the whole event unparseable downstream.
@@ -57,7 +54,7 @@ std::string num(double v) {
 }  // namespace
 
 std::string validate_reading(const oemlink_reading& r, int64_t now_ms) {
-  std::string_view name = view(r.name);
+  std::string_view name = abi_view(r.name);
   if (r.struct_size < offsetof(oemlink_reading, hdop) + sizeof(double))
     return "reading struct_size " + std::to_string(r.struct_size) + " is too small";
   const SignalSpec* spec = find_signal(name);
@@ -81,7 +78,7 @@ std::string validate_reading(const oemlink_reading& r, int64_t now_ms) {
     case SignalKind::string:
       if (r.kind != OEMLINK_VALUE_STRING) return who + "expects a string value";
       if (r.text.size > 1024) return who + "string longer than 1024 bytes";
-      if (!valid_utf8(view(r.text))) return who + "string is not valid UTF-8";
+      if (!valid_utf8(abi_view(r.text))) return who + "string is not valid UTF-8";
       return {};
     case SignalKind::boolean:
       if (r.kind != OEMLINK_VALUE_NUMBER || (r.number != 0 && r.number != 1))
