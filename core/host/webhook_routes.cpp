@@ -115,8 +115,12 @@ net::InboundResponse text(int status, std::string body, bool retry_after = false
   return r;
 }
 
-std::string counter_name(std::string_view driver) {
-  std::string out(driver);
+// A route's name is [a-z0-9_]+ (net::RouteTable); a driver's may hold '-'. Only the listener's
+// `route` label uses this; the webhook series carry the driver's name as configured, like every
+// other series labelled by driver.
+std::string route_name(std::string_view driver) {
+  std::string out("webhook_");
+  out += driver;
   for (char& c : out)
     if (c == '-') c = '_';
   return out;
@@ -177,13 +181,13 @@ bool WebhookRoutes::add(net::RouteTable& routes, DriverInstance& d) {
     return false;
   }
   auto& slot = counters_[d.name];
-  if (!slot) slot = std::make_unique<Counters>(metrics_, counter_name(d.name));
+  if (!slot) slot = std::make_unique<Counters>(metrics_, d.name);
   Counters& counters = *slot;
   // The route names the driver, not an instance: a reload that replaces the instance only
   // repoints it, and a delivery in between never finds a destroyed one.
   auto [it, fresh] = targets_.insert_or_assign(d.name, &d);
   if (fresh)
-    routes.add("POST", path_of(d.name), "webhook_" + counter_name(d.name),
+    routes.add("POST", path_of(d.name), route_name(d.name),
                [this, name = d.name, &counters](net::InboundRequest&& req, net::ResponderPtr out) {
                  handle(name, counters, std::move(req), std::move(out));
                });

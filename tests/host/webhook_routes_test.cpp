@@ -261,6 +261,24 @@ TEST_F(WebhookRoutesTest, UnknownInstanceAndInstanceWithoutWebhookAre404) {
   EXPECT_EQ(calls(), 0);
 }
 
+// The webhook series carry the driver's name as configured: "smart-car" and "smart_car" are two
+// drivers, and their counters must not add up in one series.
+TEST_F(WebhookRoutesTest, AHyphenatedDriversSeriesCarryItsNameAsConfigured) {
+  hooked_.name = "smart-car";
+  script_.answer_now = 401;
+  start();
+  RawClient c(h_.port());
+  c.send(post_request("/webhooks/smart-car", "{}"));
+  auto res = c.response();
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->result_int(), 401);
+  EXPECT_EQ(counter("oemlink_webhook_signature_failures_total", {{"driver", "smart-car"}}), 1u);
+  EXPECT_EQ(counter("oemlink_webhook_answers_total",
+                    {{"driver", "smart-car"}, {"outcome", "answered_other"}}),
+            1u);
+  EXPECT_EQ(counter("oemlink_webhook_signature_failures_total", {{"driver", "smart_car"}}), 0u);
+}
+
 TEST_F(WebhookRoutesTest, ShutdownAnswersHeldWebhooks503AndCallsNoDriverAfter) {
   script_.answer_now = 200;
   taken_ = 1;
