@@ -197,9 +197,15 @@ class Runtime {
                                             const std::vector<DriverInstance*>& created);
   // Moves the retired instances' connections: to the new instance of a changed driver, off for
   // a removed one. Rows of added drivers not yet served (linked under an earlier configuration)
-  // are served. Returns how many connections moved.
-  size_t move_connections(const ReloadPlan& plan, const std::vector<DriverInstance*>& retired,
-                          const std::set<std::string, std::less<>>& handled);
+  // are served. Counts as stopped the cars of a removed driver and those of a changed driver
+  // whose new instance was skipped (on_load_error: skip): nothing serves them now.
+  struct MovedConnections {
+    size_t moved = 0;
+    size_t stopped = 0;
+  };
+  MovedConnections move_connections(const ReloadPlan& plan,
+                                    const std::vector<DriverInstance*>& retired,
+                                    const std::set<std::string, std::less<>>& handled);
   // [loop] Destroys each retired instance once idle (its connections closed, polls done,
   // callbacks delivered, no lease held); re-arms itself while any is left.
   void retire_when_idle(DriverInstance& d);

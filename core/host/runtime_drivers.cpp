@@ -117,10 +117,10 @@ std::vector<DriverInstance*> Runtime::swap_drivers(const ReloadPlan& plan,
   return retired;
 }
 
-size_t Runtime::move_connections(const ReloadPlan& plan,
-                                 const std::vector<DriverInstance*>& retired,
-                                 const std::set<std::string, std::less<>>& handled) {
-  size_t moved = 0;
+Runtime::MovedConnections Runtime::move_connections(
+    const ReloadPlan& plan, const std::vector<DriverInstance*>& retired,
+    const std::set<std::string, std::less<>>& handled) {
+  MovedConnections out;
   if (!retired.empty()) {
     std::vector<uint8_t> is_retired(drivers_.size());
     for (DriverInstance* d : retired) is_retired[d->index] = 1;
@@ -133,10 +133,15 @@ size_t Runtime::move_connections(const ReloadPlan& plan,
           .push_back(r.id);
     }
     for (const std::string& id : leaving) withdraw_leaving(id);
-    for (const std::string& id : moving) withdraw_and_serve_again(id, "moved to its new driver");
-    moved = leaving.size() + moving.size();
+    out.stopped = leaving.size();
+    for (const std::string& id : moving) {
+      const uint32_t c = conns_.find(id);
+      const DriverInstance* now = drivers_.find(drivers_[conns_[c].instance].name);
+      ++(now && !now->skipped ? out.moved : out.stopped);
+      withdraw_and_serve_again(id, "moved to its new driver");
+    }
   }
-  if (plan.drivers_added.empty() && plan.drivers_changed.empty()) return moved;
+  if (plan.drivers_added.empty() && plan.drivers_changed.empty()) return out;
   // Rows of an added or changed driver that nothing serves: linked while it was configured
   // before, under a name no driver had at start, or left unserved by an instance that a reload
   // created skipped (on_load_error: skip) and this one replaces. Those moving already wait.
@@ -158,7 +163,8 @@ size_t Runtime::move_connections(const ReloadPlan& plan,
     }
     serve_stored(id, "served by its added driver");
   }
-  return moved + unserved.size();
+  out.moved += unserved.size();
+  return out;
 }
 
 bool Runtime::still_moving(std::string_view name) const {

@@ -156,7 +156,7 @@ void Runtime::reload() {
     conns_open_failed_.add();
   }
   std::vector<std::string> failures;
-  size_t moved = 0;
+  MovedConnections moved;
   try {
     const std::vector<DriverInstance*> retired = swap_drivers(plan, created);
     std::set<std::string, std::less<>> handled;
@@ -209,7 +209,9 @@ void Runtime::reload() {
   for (const auto& n : plan.drivers_changed)
     if (!was_revived(n)) parts.push_back("driver " + n + " changed");
   for (const auto& n : revived) parts.push_back("driver " + n + " unquarantined");
-  if (moved) parts.push_back(plural(moved, "connection", "connections") + " moved");
+  if (moved.moved) parts.push_back(plural(moved.moved, "connection", "connections") + " moved");
+  if (moved.stopped)
+    parts.push_back(plural(moved.stopped, "connection", "connections") + " stopped");
   for (const auto& n : plan.sinks_added) parts.push_back("sink " + n + " added");
   for (const auto& n : plan.sinks_removed) parts.push_back("sink " + n + " removed");
   for (const auto& n : plan.sinks_changed) parts.push_back("sink " + n + " changed");
