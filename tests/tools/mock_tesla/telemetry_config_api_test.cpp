@@ -75,7 +75,8 @@ TEST(MockTeslaTelemetryConfig, ASignedConfigIsAppliedAndReadBack) {
 }
 
 TEST(MockTeslaTelemetryConfig, UnsignedTamperedAndForeignTokensGet412) {
-  const std::string key_file = ::testing::TempDir() + "/partner-public-key-" + std::to_string(::getpid()) + ".pem";
+  const std::string key_file =
+      ::testing::TempDir() + "/partner-public-key-" + std::to_string(::getpid()) + ".pem";
   const TestKey partner = make_test_key();
   {
     // The partner's public key as its .well-known PEM.

@@ -54,7 +54,8 @@ TEST(MockTeslaProgram, HelpListsTheOptionsAndBadOptionsAreNamed) {
 }
 
 TEST(MockTeslaProgram, ABadCaptureOrUnknownCarIsNamed) {
-  const std::string dir = ::testing::TempDir() + "/mock-tesla-bad-captures-" + std::to_string(::getpid());
+  const std::string dir =
+      ::testing::TempDir() + "/mock-tesla-bad-captures-" + std::to_string(::getpid());
   std::filesystem::create_directories(dir);
   { std::ofstream(dir + "/5YJSA7H4XFF000001.json") << R"({"response":{"id":1,"vin":"x"}})"; }
   std::string out, err;
