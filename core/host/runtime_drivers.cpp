@@ -122,8 +122,13 @@ Runtime::MovedConnections Runtime::move_connections(
     const std::set<std::string, std::less<>>& handled) {
   MovedConnections out;
   if (!retired.empty()) {
-    std::vector<uint8_t> is_retired(drivers_.size());
-    for (DriverInstance* d : retired) is_retired[d->index] = 1;
+    // Per retired instance, once: does a live instance of its name serve its cars now?
+    std::vector<uint8_t> is_retired(drivers_.size()), served_now(drivers_.size());
+    for (DriverInstance* d : retired) {
+      is_retired[d->index] = 1;
+      const DriverInstance* now = drivers_.find(d->name);
+      served_now[d->index] = now && !now->skipped;
+    }
     std::vector<std::string> leaving, moving;
     for (uint32_t c = 0; c < conns_.size(); ++c) {
       const ConnectionRecord& r = conns_[c];
@@ -135,9 +140,7 @@ Runtime::MovedConnections Runtime::move_connections(
     for (const std::string& id : leaving) withdraw_leaving(id);
     out.stopped = leaving.size();
     for (const std::string& id : moving) {
-      const uint32_t c = conns_.find(id);
-      const DriverInstance* now = drivers_.find(drivers_[conns_[c].instance].name);
-      ++(now && !now->skipped ? out.moved : out.stopped);
+      ++(served_now[conns_[conns_.find(id)].instance] ? out.moved : out.stopped);
       withdraw_and_serve_again(id, "moved to its new driver");
     }
   }
